@@ -1,0 +1,593 @@
+//! The syntax tree of a rule file, as written: names are not yet resolved and
+//! types are not yet checked. Every node carries the span of its source text.
+//!
+//! `Display` prints expressions as s-expressions (`(and (= kind 黑名单) (within 3y))`);
+//! snapshots and the version diff use that form because it ignores layout.
+
+use crate::source::Span;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::fmt;
+
+/// A value with the span it was written at.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Pairs a value with its span.
+    pub fn new(value: T, span: Span) -> Self {
+        Self { value, span }
+    }
+}
+
+/// A name as written (`行政处罚`, `bad_records`, `city.base`).
+pub type Name = Spanned<String>;
+
+/// Which keyword forms a file was written with; `fmt` keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dialect {
+    /// `ruleset`, `veto`, `when` …
+    #[default]
+    English,
+    /// `规则集`, `否决`, `条件` …
+    Chinese,
+}
+
+/// A parsed rule file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSetAst {
+    /// The header.
+    pub header: Header,
+    /// Constants, clauses, removals and tests in file order.
+    pub items: Vec<Item>,
+    /// Keyword forms used by the header.
+    pub dialect: Dialect,
+}
+
+impl RuleSetAst {
+    /// The clauses, in file order.
+    pub fn clauses(&self) -> impl Iterator<Item = &Clause> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Clause(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The constants, in file order.
+    pub fn constants(&self) -> impl Iterator<Item = &ConstDef> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Const(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    /// The removals of inherited clauses.
+    pub fn removals(&self) -> impl Iterator<Item = &Name> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Remove(n) => Some(n),
+            _ => None,
+        })
+    }
+
+    /// The test blocks.
+    pub fn tests(&self) -> impl Iterator<Item = &TestBlock> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Test(t) => Some(t),
+            _ => None,
+        })
+    }
+}
+
+/// The rule-set header.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Header {
+    /// Rule-set id, e.g. `city.base`.
+    pub id: Name,
+    /// Title.
+    pub title: Option<Spanned<String>>,
+    /// Sector (行业), e.g. `水务`.
+    pub sector: Option<Spanned<String>>,
+    /// Version label.
+    pub version: Option<Spanned<String>>,
+    /// Effective date.
+    pub effective: Option<Spanned<NaiveDate>>,
+    /// Responsible unit (责任单位).
+    pub unit: Option<Spanned<String>>,
+    /// Legal basis.
+    pub basis: Option<Spanned<String>>,
+    /// The rule set this one extends.
+    pub extends: Option<Name>,
+    /// Declared maximum credit points.
+    pub total: Option<Spanned<Decimal>>,
+    /// The whole header.
+    pub span: Span,
+}
+
+/// A top-level item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// `const 名 = expr`
+    Const(ConstDef),
+    /// `remove 条款`
+    Remove(Name),
+    /// A clause.
+    Clause(Clause),
+    /// A test block.
+    Test(TestBlock),
+}
+
+impl Item {
+    /// The span of the whole item.
+    pub fn span(&self) -> Span {
+        match self {
+            Item::Const(c) => c.span,
+            Item::Remove(n) => n.span,
+            Item::Clause(c) => c.span,
+            Item::Test(t) => t.span,
+        }
+    }
+}
+
+/// A named constant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConstDef {
+    /// Its name.
+    pub name: Name,
+    /// Its value (must be constant).
+    pub value: Expr,
+    /// The whole definition.
+    pub span: Span,
+}
+
+/// What a clause does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClauseKind {
+    /// Disqualifies when its condition holds (资格审查).
+    Veto,
+    /// Gives points (评标).
+    Score,
+    /// Asks for manual review; no effect on eligibility or score.
+    Flag,
+}
+
+impl ClauseKind {
+    /// The English keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ClauseKind::Veto => "veto",
+            ClauseKind::Score => "score",
+            ClauseKind::Flag => "flag",
+        }
+    }
+}
+
+/// A clause.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clause {
+    /// Veto, score or flag.
+    pub kind: ClauseKind,
+    /// Marked `mandatory` (only meaningful in a base rule set).
+    pub mandatory: bool,
+    /// Clause id.
+    pub id: Name,
+    /// The clause's text in a tender document.
+    pub wording: Option<Spanned<String>>,
+    /// Its legal basis.
+    pub basis: Option<Spanned<String>>,
+    /// Condition (veto, flag).
+    pub when: Option<Expr>,
+    /// Points (score).
+    pub points: Option<Expr>,
+    /// Weight (score); 1 when absent.
+    pub weight: Option<Expr>,
+    /// Most points (score).
+    pub cap: Option<Expr>,
+    /// Fewest points (score).
+    pub floor: Option<Expr>,
+    /// The whole clause.
+    pub span: Span,
+}
+
+/// A test block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestBlock {
+    /// Its description.
+    pub name: Spanned<String>,
+    /// Evaluation date.
+    pub as_of: Option<Spanned<NaiveDate>>,
+    /// The entity's records.
+    pub records: Vec<TestRecord>,
+    /// What the outcome must be.
+    pub expects: Vec<Spanned<Expectation>>,
+    /// The whole block.
+    pub span: Span,
+}
+
+/// A record written in a test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRecord {
+    /// Record id.
+    pub id: Spanned<String>,
+    /// `field value` pairs.
+    pub fields: Vec<(Name, Spanned<FieldValue>)>,
+    /// The whole record.
+    pub span: Span,
+}
+
+/// A value of a test record field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    /// `2023-01-01`
+    Date(NaiveDate),
+    /// `5` or `-1.5`
+    Number(Decimal),
+    /// `"…"`
+    Text(String),
+    /// A bare name such as `黑名单` or `严重`.
+    Name(String),
+}
+
+impl fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FieldValue::Date(d) => write!(f, "{d}"),
+            FieldValue::Number(n) => write!(f, "{n}"),
+            FieldValue::Text(s) => write!(f, "{s:?}"),
+            FieldValue::Name(s) => f.write_str(s),
+        }
+    }
+}
+
+/// One expectation of a test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expectation {
+    /// No veto fired.
+    Eligible,
+    /// At least one veto fired.
+    Disqualified,
+    /// This veto fired.
+    Veto(String),
+    /// This flag fired.
+    Flag(String),
+    /// The total credit score.
+    Total(Decimal),
+    /// A clause's weighted points.
+    Points(String, Decimal),
+}
+
+/// An expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expr {
+    /// What it is.
+    pub kind: ExprKind,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Unary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnaryOp {
+    /// `not`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// Binary operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinaryOp {
+    /// `otherwise`
+    Otherwise,
+    /// `or`
+    Or,
+    /// `and`
+    And,
+    /// `in`
+    In,
+    /// `=`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/`
+    Div,
+}
+
+impl BinaryOp {
+    /// The operator's symbol or English keyword.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Otherwise => "otherwise",
+            BinaryOp::Or => "or",
+            BinaryOp::And => "and",
+            BinaryOp::In => "in",
+            BinaryOp::Eq => "=",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+        }
+    }
+
+    /// Binding power: higher binds tighter.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinaryOp::Otherwise => 1,
+            BinaryOp::Or => 2,
+            BinaryOp::And => 3,
+            BinaryOp::In
+            | BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => 5,
+            BinaryOp::Add | BinaryOp::Sub => 6,
+            BinaryOp::Mul | BinaryOp::Div => 7,
+        }
+    }
+}
+
+/// Record aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Aggregate {
+    /// Number of matching records.
+    Count,
+    /// At least one matching record.
+    Any,
+    /// No matching record.
+    None,
+    /// Sum of a per-record value.
+    Sum,
+    /// Largest per-record value.
+    Max,
+    /// Smallest per-record value.
+    Min,
+    /// The value of the most recent matching record.
+    Latest,
+}
+
+impl Aggregate {
+    /// The English keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            Aggregate::Count => "count",
+            Aggregate::Any => "any",
+            Aggregate::None => "none",
+            Aggregate::Sum => "sum",
+            Aggregate::Max => "max",
+            Aggregate::Min => "min",
+            Aggregate::Latest => "latest",
+        }
+    }
+}
+
+/// Units of a duration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DurationUnit {
+    /// Calendar years.
+    Years,
+    /// Calendar months.
+    Months,
+    /// Days.
+    Days,
+}
+
+/// A length of time such as `3 years`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Duration {
+    /// How many units.
+    pub amount: u32,
+    /// Which unit.
+    pub unit: DurationUnit,
+}
+
+impl fmt::Display for Duration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = match self.unit {
+            DurationUnit::Years => "y",
+            DurationUnit::Months => "m",
+            DurationUnit::Days => "d",
+        };
+        write!(f, "{}{unit}", self.amount)
+    }
+}
+
+/// A static table entry's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableKey {
+    /// `"AAA"`
+    Text(String),
+    /// `3`
+    Number(Decimal),
+    /// `true`
+    Bool(bool),
+    /// A date.
+    Date(NaiveDate),
+    /// A duration.
+    Duration(Duration),
+}
+
+/// A table value: a number or a constant's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TableValue {
+    /// `10`
+    Number(Decimal),
+    /// `满分`
+    Name(String),
+}
+
+/// Expression shapes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExprKind {
+    /// `true` / `false`
+    Bool(bool),
+    /// `8.5`
+    Number(Decimal),
+    /// `"水利"`
+    Text(String),
+    /// `2019-12-31`
+    Date(NaiveDate),
+    /// `3 years`
+    Duration(Duration),
+    /// `as_of`
+    AsOf,
+    /// A name: constant, record field, kind, severity or status.
+    Name(String),
+    /// `[a, b]`
+    List(Vec<Expr>),
+    /// `not x`, `-x`
+    Unary(UnaryOp, Box<Expr>),
+    /// `a + b` …
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    /// `if c then a else b`
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `table key { "A": 1 … otherwise: 0 }`
+    Table {
+        /// The looked-up value.
+        key: Box<Expr>,
+        /// The entries.
+        entries: Vec<(Spanned<TableKey>, Spanned<TableValue>)>,
+        /// The value when no key matches.
+        default: Option<Spanned<TableValue>>,
+    },
+    /// `count(records where f)`, `sum(records where f, value)`
+    Aggregate {
+        /// Which aggregate.
+        func: Aggregate,
+        /// The filter (`where …`); all counting records when absent.
+        filter: Option<Box<Expr>>,
+        /// The per-record value (sum, max, min, latest).
+        value: Option<Box<Expr>>,
+    },
+    /// `within 3 years` (inside a record filter).
+    Within(Box<Expr>),
+}
+
+impl Expr {
+    /// A new expression node.
+    pub fn new(kind: ExprKind, span: Span) -> Self {
+        Self { kind, span }
+    }
+
+    /// Direct sub-expressions, in order.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Bool(_)
+            | ExprKind::Number(_)
+            | ExprKind::Text(_)
+            | ExprKind::Date(_)
+            | ExprKind::Duration(_)
+            | ExprKind::AsOf
+            | ExprKind::Name(_) => vec![],
+            ExprKind::List(items) => items.iter().collect(),
+            ExprKind::Unary(_, e) | ExprKind::Within(e) => vec![e],
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::If(c, a, b) => vec![c, a, b],
+            ExprKind::Table { key, .. } => vec![key],
+            ExprKind::Aggregate { filter, value, .. } => {
+                filter.iter().chain(value.iter()).map(|e| &**e).collect()
+            }
+        }
+    }
+}
+
+fn fmt_table_value(v: &TableValue) -> String {
+    match v {
+        TableValue::Number(n) => n.to_string(),
+        TableValue::Name(n) => n.clone(),
+    }
+}
+
+impl fmt::Display for TableKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TableKey::Text(s) => write!(f, "{s:?}"),
+            TableKey::Number(n) => write!(f, "{n}"),
+            TableKey::Bool(b) => write!(f, "{b}"),
+            TableKey::Date(d) => write!(f, "{d}"),
+            TableKey::Duration(d) => write!(f, "{d}"),
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Bool(b) => write!(f, "{b}"),
+            ExprKind::Number(n) => write!(f, "{n}"),
+            ExprKind::Text(s) => write!(f, "{s:?}"),
+            ExprKind::Date(d) => write!(f, "{d}"),
+            ExprKind::Duration(d) => write!(f, "{d}"),
+            ExprKind::AsOf => f.write_str("as_of"),
+            ExprKind::Name(n) => f.write_str(n),
+            ExprKind::List(items) => {
+                f.write_str("[")?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(" ")?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_str("]")
+            }
+            ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(not {e})"),
+            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(neg {e})"),
+            ExprKind::Binary(op, a, b) => write!(f, "({} {a} {b})", op.symbol()),
+            ExprKind::If(c, a, b) => write!(f, "(if {c} {a} {b})"),
+            ExprKind::Table {
+                key,
+                entries,
+                default,
+            } => {
+                write!(f, "(table {key}")?;
+                for (k, v) in entries {
+                    write!(f, " ({} {})", k.value, fmt_table_value(&v.value))?;
+                }
+                if let Some(d) = default {
+                    write!(f, " (otherwise {})", fmt_table_value(&d.value))?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Aggregate {
+                func,
+                filter,
+                value,
+            } => {
+                write!(f, "({} records", func.keyword())?;
+                if let Some(filter) = filter {
+                    write!(f, " (where {filter})")?;
+                }
+                if let Some(value) = value {
+                    write!(f, " {value}")?;
+                }
+                f.write_str(")")
+            }
+            ExprKind::Within(d) => write!(f, "(within {d})"),
+        }
+    }
+}

@@ -1,0 +1,324 @@
+//! Diagnostics shared by every stage that reads rule text: a code, a message,
+//! where it happened, and help written for the policy staff who fix it.
+//!
+//! Rendering follows rustc's compact form, with carets under the offending
+//! text (wide CJK characters count as two columns so the carets line up):
+//!
+//! ```text
+//! error[E0201]: unknown record kind `行政处法`
+//!  --> rulesets/water.rules:14:9
+//!    |
+//! 14 |   when any(records where kind = 行政处法)
+//!    |                                 ^^^^^^^^
+//!    = help: did you mean `行政处罚`?
+//! ```
+
+use crate::source::{LineIndex, SourceFile, Span, floor_char_boundary};
+use serde::Serialize;
+use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The rule set is still usable; something looks wrong.
+    Warning,
+    /// The rule set cannot be used until this is fixed.
+    Error,
+}
+
+/// One problem found in rule text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// Stable code, e.g. `E0201`, documented in the authoring guide.
+    pub code: &'static str,
+    /// One line, lower case, user text in backticks.
+    pub message: String,
+    /// The file and the bytes it concerns, when it concerns rule text.
+    pub location: Option<(SourceFile, Span)>,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Further context (e.g. where the mandatory clause was declared).
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// A new error with a code and message.
+    pub fn error(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            location: None,
+            help: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A new warning with a code and message.
+    pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
+    }
+
+    /// Points the diagnostic at `span` of `file`.
+    pub fn at(mut self, file: &SourceFile, span: Span) -> Self {
+        self.location = Some((file.clone(), span));
+        self
+    }
+
+    /// Adds help text.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Is this an error (as opposed to a warning)?
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// Renders the diagnostic as plain text with carets.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let level = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "{level}[{}]: {}", self.code, self.message);
+        let gutter = match &self.location {
+            Some((file, span)) => render_snippet(&mut out, file, *span),
+            None => 0,
+        };
+        let pad = " ".repeat(gutter);
+        if let Some(help) = &self.help {
+            let _ = writeln!(out, "{pad} = help: {help}");
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "{pad} = note: {note}");
+        }
+        out
+    }
+
+    /// The JSON shape used by the CLI (`--format json`) and the HTTP API.
+    pub fn to_json(&self) -> DiagnosticJson {
+        let (file, start, end) = match &self.location {
+            Some((file, span)) => {
+                let index = LineIndex::new(&file.text);
+                (
+                    Some(file.name.to_string()),
+                    Some(index.line_col(&file.text, span.start)),
+                    Some(index.line_col(&file.text, span.end)),
+                )
+            }
+            None => (None, None, None),
+        };
+        DiagnosticJson {
+            severity: self.severity,
+            code: self.code,
+            message: self.message.clone(),
+            file,
+            line: start.map(|p| p.line),
+            col: start.map(|p| p.col),
+            end_line: end.map(|p| p.line),
+            end_col: end.map(|p| p.col),
+            help: self.help.clone(),
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+/// A diagnostic as JSON: positions are 1-based, columns count characters.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnosticJson {
+    /// `error` or `warning`.
+    pub severity: Severity,
+    /// Stable code.
+    pub code: &'static str,
+    /// What is wrong.
+    pub message: String,
+    /// File name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Start line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// Start column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub col: Option<usize>,
+    /// End line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_line: Option<usize>,
+    /// End column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_col: Option<usize>,
+    /// How to fix it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    /// Further context.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Writes the ` --> file:line:col` header and the caret snippet; returns the gutter width.
+fn render_snippet(out: &mut String, file: &SourceFile, span: Span) -> usize {
+    let text = &file.text;
+    let index = LineIndex::new(text);
+    let start = floor_char_boundary(text, span.start.min(text.len()));
+    let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
+    let pos = index.line_col(text, start);
+    let line_no = pos.line.to_string();
+    let gutter = line_no.len();
+    let pad = " ".repeat(gutter);
+    let _ = writeln!(out, "{pad}--> {}:{}:{}", file.name, pos.line, pos.col);
+    let range = index.line_range(text, pos.line - 1);
+    let line_text = &text[range.clone()];
+    // Only the first line of a multi-line span is underlined.
+    let caret_end = end.min(range.end).max(start);
+    let before = UnicodeWidthStr::width(expand_tabs(&text[range.start..start]).as_str());
+    let under = UnicodeWidthStr::width(expand_tabs(&text[start..caret_end]).as_str()).max(1);
+    let _ = writeln!(out, "{pad} |");
+    let _ = writeln!(out, "{line_no} | {}", expand_tabs(line_text));
+    let _ = writeln!(
+        out,
+        "{pad} | {}{}",
+        " ".repeat(before),
+        "^".repeat(under)
+    );
+    gutter
+}
+
+fn expand_tabs(text: &str) -> String {
+    text.replace('\t', "    ")
+}
+
+/// A list of diagnostics, errors and warnings together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// An empty list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends one.
+    pub fn push(&mut self, diagnostic: Diagnostic) {
+        self.0.push(diagnostic);
+    }
+
+    /// Appends all of `other`.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    /// Does the list hold at least one error?
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.0.iter().filter(|d| d.is_error()).count()
+    }
+
+    /// Is the list empty?
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Iterates over the diagnostics.
+    pub fn iter(&self) -> std::slice::Iter<'_, Diagnostic> {
+        self.0.iter()
+    }
+
+    /// Sorts by file, position and code so output is deterministic.
+    pub fn sort(&mut self) {
+        self.0.sort_by(|a, b| {
+            let key = |d: &Diagnostic| {
+                d.location
+                    .as_ref()
+                    .map(|(f, s)| (f.name.to_string(), s.start, s.end))
+            };
+            key(a).cmp(&key(b)).then(a.code.cmp(b.code))
+        });
+    }
+
+    /// Renders every diagnostic, separated by blank lines, plus a summary line.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.0 {
+            out.push_str(&d.render());
+            out.push('\n');
+        }
+        let errors = self.error_count();
+        let warnings = self.0.len() - errors;
+        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+        out
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Diagnostics(vec![d])
+    }
+}
+
+impl IntoIterator for Diagnostics {
+    type Item = Diagnostic;
+    type IntoIter = std::vec::IntoIter<Diagnostic>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl std::fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn carets_line_up_under_wide_characters() {
+        let file = SourceFile::new("t.rules", "否决 甲 {\n  当 存在(记录 满足 类别 = 行政处法)\n}");
+        let start = file.text.find("行政处法").unwrap();
+        let d = Diagnostic::error("E0201", "unknown record kind `行政处法`")
+            .at(&file, Span::new(start, start + "行政处法".len()))
+            .with_help("did you mean `行政处罚`?");
+        let rendered = d.render();
+        let expected = "error[E0201]: unknown record kind `行政处法`\n --> t.rules:2:22\n  |\n2 |   当 存在(记录 满足 类别 = 行政处法)\n  |                                ^^^^^^^^\n  = help: did you mean `行政处罚`?\n";
+        assert_eq!(rendered, expected);
+    }
+
+    #[test]
+    fn span_past_the_end_is_clamped() {
+        let file = SourceFile::new("t.rules", "abc");
+        let d = Diagnostic::error("E0001", "x").at(&file, Span::new(10, 20));
+        assert!(d.render().contains("t.rules:1:4"));
+    }
+
+    #[test]
+    fn json_has_one_based_positions() {
+        let file = SourceFile::new("t.rules", "ab\ncd");
+        let d = Diagnostic::warning("W0001", "x").at(&file, Span::new(3, 5));
+        let json = d.to_json();
+        assert_eq!((json.line, json.col, json.end_col), (Some(2), Some(1), Some(3)));
+    }
+}

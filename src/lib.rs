@@ -1,0 +1,8 @@
+//! credit-rules: the credit rule language of public resource trading.
+#![forbid(unsafe_code)]
+
+pub mod diagnostic;
+pub mod record;
+pub mod source;
+pub mod ast;
+pub mod syntax;

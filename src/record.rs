@@ -1,0 +1,1361 @@
+//! Defines the credit record model shared by the rule evaluator, the record store and the
+//! HTTP API.
+//!
+//! * [`Uscc`]: a validated 统一社会信用代码 (GB 32100-2015), with [`UsccError`] saying which
+//!   check failed and how to fix it, plus the check-character helpers [`uscc_check_char`] and
+//!   [`org_code_check_char`].
+//! * [`RecordKind`]: the kinds of credit record (黑名单, 失信被执行人, 行政处罚 …), each with a
+//!   stable code, a Chinese label and accepted Chinese aliases.
+//! * [`Severity`]: 轻微 / 一般 / 严重.
+//! * [`CreditRecord`]: the JSON record schema used by evaluation, intake and HTTP, with
+//!   [`CreditRecord::validate`] and the as-of status rule [`CreditRecord::status_on`].
+//! * [`RecordStatus`]: 有效 / 尚未生效 / 已过公示期 / 已信用修复 / 已撤销.
+//! * Date-window helpers [`years_before`], [`months_before`] and [`days_before`] used by the
+//!   rule language's windows such as 近三年.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Days, Months, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+// ---------------------------------------------------------------------------------------------
+// USCC
+// ---------------------------------------------------------------------------------------------
+
+/// The 31 characters a 统一社会信用代码 may contain, in value order (value = index).
+///
+/// The letters I, O, S, V and Z are never used.
+pub const USCC_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// The allowed first characters (registration authority, 登记管理部门代码).
+const REGISTRATION_AUTHORITIES: &str = "123456789AGJNQY";
+
+/// GB 32100 weights for characters 1-17: 3^i mod 31.
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+
+/// GB 11714 weights for the eight body characters of an organisation code.
+const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
+
+/// The GB 32100 value of a character (its index in [`USCC_CHARSET`]).
+fn uscc_value(c: char) -> Option<u32> {
+    USCC_CHARSET
+        .chars()
+        .position(|x| x == c)
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+/// The GB 11714 value of a character: 0-9 for digits, A=10 … Z=35 for upper-case letters.
+fn org_value(c: char) -> Option<u32> {
+    if c.is_ascii_digit() || c.is_ascii_uppercase() {
+        c.to_digit(36)
+    } else {
+        None
+    }
+}
+
+/// GB 11714 check character from the values of the eight body characters.
+fn org_check_from_values(values: &[u32]) -> char {
+    let sum: u32 = values.iter().zip(ORG_WEIGHTS).map(|(v, w)| v * w).sum();
+    match 11 - sum % 11 {
+        10 => 'X',
+        11 => '0',
+        // 1..=9: a single decimal digit.
+        d => char::from_digit(d, 10).unwrap_or('0'),
+    }
+}
+
+/// GB 32100 check character from the values of the first 17 characters.
+fn uscc_check_from_values(values: &[u32]) -> char {
+    let sum: u32 = values.iter().zip(USCC_WEIGHTS).map(|(v, w)| v * w).sum();
+    let check = (31 - sum % 31) % 31;
+    // `check` is in 0..31, so it always indexes the charset.
+    USCC_CHARSET.chars().nth(check as usize).unwrap_or('0')
+}
+
+/// Computes the GB 32100 check character (position 18) for the first 17 characters of a
+/// 统一社会信用代码.
+///
+/// ASCII lower-case letters are treated as upper-case. Returns `None` unless `first17` has
+/// exactly 17 characters, all from [`USCC_CHARSET`]. The embedded organisation-code check
+/// character (position 17) is not verified here; use [`org_code_check_char`] for that.
+///
+/// ```
+/// use credit_rules::record::uscc_check_char;
+/// assert_eq!(uscc_check_char("9135021359498494X"), Some('Q'));
+/// ```
+pub fn uscc_check_char(first17: &str) -> Option<char> {
+    let values = first17
+        .chars()
+        .map(|c| uscc_value(c.to_ascii_uppercase()))
+        .collect::<Option<Vec<u32>>>()?;
+    (values.len() == 17).then(|| uscc_check_from_values(&values))
+}
+
+/// Computes the GB 11714 organisation-code check character for its first eight characters
+/// (characters 9-16 of a 统一社会信用代码; the result belongs at position 17).
+///
+/// ASCII lower-case letters are treated as upper-case. Returns `None` unless `first8` has
+/// exactly eight ASCII digits or letters. The result is a digit or `X`.
+///
+/// ```
+/// use credit_rules::record::org_code_check_char;
+/// assert_eq!(org_code_check_char("59498494"), Some('X'));
+/// ```
+pub fn org_code_check_char(first8: &str) -> Option<char> {
+    let values = first8
+        .chars()
+        .map(|c| org_value(c.to_ascii_uppercase()))
+        .collect::<Option<Vec<u32>>>()?;
+    (values.len() == 8).then(|| org_check_from_values(&values))
+}
+
+/// Why a text is not a valid 统一社会信用代码.
+///
+/// Every message says what is wrong and how to fix it, for the person who typed the code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsccError {
+    /// The code does not have 18 characters, e.g. `91420106671505552` (17).
+    #[error(
+        "a 统一社会信用代码 must have exactly 18 characters, but this one has {found}; \
+         copy the code again from the business licence and check for missing, extra or space characters"
+    )]
+    Length {
+        /// Number of characters found (after trimming surrounding whitespace).
+        found: usize,
+    },
+    /// A character is outside the USCC character set, e.g. the letter `O` in
+    /// `9142010O6715055524`.
+    #[error(
+        "character `{ch}` at position {position} is not allowed in a 统一社会信用代码; \
+         only the digits 0-9 and the capital letters A-H, J-N, P, Q, R, T, U, W, X, Y are used \
+         (never I, O, S, V or Z), so check for a mistyped character such as the letter O for zero"
+    )]
+    InvalidChar {
+        /// The offending character.
+        ch: char,
+        /// Its position in the code, from 1.
+        position: usize,
+    },
+    /// The first character is not a registration-authority code, e.g. `B` in
+    /// `B14201066715055524`.
+    #[error(
+        "the first character `{ch}` is not a valid registration authority code; \
+         a 统一社会信用代码 starts with 1-9, A, G, J, N, Q or Y (companies start with 9), \
+         so check the first character"
+    )]
+    RegistrationAuthority {
+        /// The first character found.
+        ch: char,
+    },
+    /// The embedded organisation code (characters 9-17, GB 11714) fails its check, e.g.
+    /// `914201066715055534`.
+    #[error(
+        "the organisation code inside this 统一社会信用代码 (characters 9-17) is inconsistent: \
+         character 17 is `{found}`, but characters 9-16 require `{expected}`; \
+         one of characters 9-17 is probably mistyped, so compare them with the business licence"
+    )]
+    OrgCodeCheck {
+        /// The check character that characters 9-16 require.
+        expected: char,
+        /// The character found at position 17.
+        found: char,
+    },
+    /// The final check character (position 18, GB 32100) is wrong, e.g.
+    /// `914201066715055525`.
+    #[error(
+        "the check character (position 18) of this 统一社会信用代码 is `{found}`, \
+         but the first 17 characters require `{expected}`; \
+         one of the 18 characters is probably mistyped, so compare the whole code with the business licence"
+    )]
+    CheckChar {
+        /// The check character that the first 17 characters require.
+        expected: char,
+        /// The character found at position 18.
+        found: char,
+    },
+}
+
+/// A validated 18-character 统一社会信用代码 (unified social credit code, GB 32100-2015), the
+/// identity of a market entity.
+///
+/// Only [`Uscc::parse`] creates one, so every value holds an upper-case code whose
+/// registration authority, organisation-code check character (GB 11714, position 17) and
+/// final check character (GB 32100, position 18) are all valid. Serialises as the plain
+/// string; deserialising runs [`Uscc::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uscc(String);
+
+impl Uscc {
+    /// Validates a 统一社会信用代码.
+    ///
+    /// Surrounding whitespace is trimmed and ASCII lower-case letters are accepted and
+    /// normalised to upper-case. The checks run in this order, and the first failure is
+    /// returned: length 18, character set, registration authority (first character),
+    /// organisation-code check character, final check character.
+    ///
+    /// ```
+    /// use credit_rules::record::Uscc;
+    /// let code = Uscc::parse(" 91230500ma1b3n1n2m ").unwrap();
+    /// assert_eq!(code.as_str(), "91230500MA1B3N1N2M");
+    /// assert!(Uscc::parse("91230500MA1B3N1N2N").is_err());
+    /// ```
+    pub fn parse(input: &str) -> Result<Uscc, UsccError> {
+        let code: String = input
+            .trim()
+            .chars()
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let chars: Vec<char> = code.chars().collect();
+        if chars.len() != 18 {
+            return Err(UsccError::Length { found: chars.len() });
+        }
+        let mut values = [0u32; 18];
+        let mut org_values = [0u32; 18];
+        for (i, &ch) in chars.iter().enumerate() {
+            let (Some(v), Some(o)) = (uscc_value(ch), org_value(ch)) else {
+                return Err(UsccError::InvalidChar {
+                    ch,
+                    position: i + 1,
+                });
+            };
+            values[i] = v;
+            org_values[i] = o;
+        }
+        if !REGISTRATION_AUTHORITIES.contains(chars[0]) {
+            return Err(UsccError::RegistrationAuthority { ch: chars[0] });
+        }
+        let expected = org_check_from_values(&org_values[8..16]);
+        if chars[16] != expected {
+            return Err(UsccError::OrgCodeCheck {
+                expected,
+                found: chars[16],
+            });
+        }
+        let expected = uscc_check_from_values(&values[..17]);
+        if chars[17] != expected {
+            return Err(UsccError::CheckChar {
+                expected,
+                found: chars[17],
+            });
+        }
+        Ok(Uscc(code))
+    }
+
+    /// The code as an 18-character upper-case string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for Uscc {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for Uscc {
+    type Err = UsccError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uscc::parse(s)
+    }
+}
+
+impl Serialize for Uscc {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Uscc {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Uscc::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Record kinds
+// ---------------------------------------------------------------------------------------------
+
+/// The kind of a credit record.
+///
+/// Each kind has a stable code ([`RecordKind::code`], also its JSON form), a Chinese label
+/// ([`RecordKind::label`]) and Chinese aliases ([`RecordKind::aliases`]) that
+/// [`RecordKind::from_name`] also accepts. [`RecordKind::index`] is stable: new kinds are
+/// only ever appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecordKind {
+    /// `BLACKLIST` 黑名单 (严重失信主体, 建筑市场主体黑名单).
+    Blacklist,
+    /// `PRT_SERIOUS` 公共资源交易严重失信主体.
+    PrtSerious,
+    /// `DISHONEST_DEBTOR` 失信被执行人 (court judgment defaulter).
+    DishonestDebtor,
+    /// `TAX_MAJOR_VIOLATION` 重大税收违法失信主体.
+    TaxMajorViolation,
+    /// `GP_SERIOUS_VIOLATION` 政府采购严重违法失信 (government procurement).
+    GpSeriousViolation,
+    /// `BIDDING_BAN` 取消投标资格.
+    BiddingBan,
+    /// `ABNORMAL_OPERATION` 经营异常名录 (SAMR).
+    AbnormalOperation,
+    /// `SAMR_SERIOUS_LIST` 严重违法失信名单 (SAMR).
+    SamrSeriousList,
+    /// `ADMIN_PENALTY` 行政处罚 (双公示 XZCF).
+    AdminPenalty,
+    /// `ADMIN_LICENSE` 行政许可 (双公示 XZXK).
+    AdminLicense,
+    /// `WAGE_ARREARS` 拖欠农民工工资失信.
+    WageArrears,
+    /// `BRIBERY_CRIME` 行贿犯罪记录.
+    BriberyCrime,
+    /// `BAD_BEHAVIOUR` 不良行为记录.
+    BadBehaviour,
+    /// `WATCH_LIST` 重点关注名单.
+    WatchList,
+    /// `SECTOR_GRADE` 信用等级 (a periodic sector or tax credit grade).
+    SectorGrade,
+    /// `COMMENDATION` 表彰奖励 (positive record).
+    Commendation,
+}
+
+// Bitmasks over kinds use a `u32`.
+const _: () = assert!(RecordKind::ALL.len() <= 32);
+
+impl RecordKind {
+    /// Every kind, in [`RecordKind::index`] order.
+    pub const ALL: [RecordKind; 16] = [
+        RecordKind::Blacklist,
+        RecordKind::PrtSerious,
+        RecordKind::DishonestDebtor,
+        RecordKind::TaxMajorViolation,
+        RecordKind::GpSeriousViolation,
+        RecordKind::BiddingBan,
+        RecordKind::AbnormalOperation,
+        RecordKind::SamrSeriousList,
+        RecordKind::AdminPenalty,
+        RecordKind::AdminLicense,
+        RecordKind::WageArrears,
+        RecordKind::BriberyCrime,
+        RecordKind::BadBehaviour,
+        RecordKind::WatchList,
+        RecordKind::SectorGrade,
+        RecordKind::Commendation,
+    ];
+
+    /// The stable code, e.g. `DISHONEST_DEBTOR`; the same string serde uses.
+    pub const fn code(self) -> &'static str {
+        match self {
+            RecordKind::Blacklist => "BLACKLIST",
+            RecordKind::PrtSerious => "PRT_SERIOUS",
+            RecordKind::DishonestDebtor => "DISHONEST_DEBTOR",
+            RecordKind::TaxMajorViolation => "TAX_MAJOR_VIOLATION",
+            RecordKind::GpSeriousViolation => "GP_SERIOUS_VIOLATION",
+            RecordKind::BiddingBan => "BIDDING_BAN",
+            RecordKind::AbnormalOperation => "ABNORMAL_OPERATION",
+            RecordKind::SamrSeriousList => "SAMR_SERIOUS_LIST",
+            RecordKind::AdminPenalty => "ADMIN_PENALTY",
+            RecordKind::AdminLicense => "ADMIN_LICENSE",
+            RecordKind::WageArrears => "WAGE_ARREARS",
+            RecordKind::BriberyCrime => "BRIBERY_CRIME",
+            RecordKind::BadBehaviour => "BAD_BEHAVIOUR",
+            RecordKind::WatchList => "WATCH_LIST",
+            RecordKind::SectorGrade => "SECTOR_GRADE",
+            RecordKind::Commendation => "COMMENDATION",
+        }
+    }
+
+    /// The Chinese label, e.g. `失信被执行人`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            RecordKind::Blacklist => "黑名单",
+            RecordKind::PrtSerious => "公共资源交易严重失信主体",
+            RecordKind::DishonestDebtor => "失信被执行人",
+            RecordKind::TaxMajorViolation => "重大税收违法失信主体",
+            RecordKind::GpSeriousViolation => "政府采购严重违法失信",
+            RecordKind::BiddingBan => "取消投标资格",
+            RecordKind::AbnormalOperation => "经营异常名录",
+            RecordKind::SamrSeriousList => "严重违法失信名单",
+            RecordKind::AdminPenalty => "行政处罚",
+            RecordKind::AdminLicense => "行政许可",
+            RecordKind::WageArrears => "拖欠农民工工资失信",
+            RecordKind::BriberyCrime => "行贿犯罪记录",
+            RecordKind::BadBehaviour => "不良行为记录",
+            RecordKind::WatchList => "重点关注名单",
+            RecordKind::SectorGrade => "信用等级",
+            RecordKind::Commendation => "表彰奖励",
+        }
+    }
+
+    /// Other Chinese names accepted by [`RecordKind::from_name`] (list names used by
+    /// platforms and tender documents), e.g. `建筑市场主体黑名单` for [`RecordKind::Blacklist`].
+    pub const fn aliases(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Blacklist => &["严重失信主体", "严重失信主体名单", "建筑市场主体黑名单"],
+            RecordKind::PrtSerious => &["公共资源交易领域严重失信主体"],
+            RecordKind::TaxMajorViolation => &["重大税收违法"],
+            RecordKind::GpSeriousViolation => &[
+                "政府采购严重违法失信行为记录",
+                "政府采购严重违法失信行为记录名单",
+            ],
+            RecordKind::WageArrears => &[
+                "拖欠农民工工资失信联合惩戒对象",
+                "拖欠农民工工资失信联合惩戒对象名单",
+            ],
+            RecordKind::SectorGrade => &["行业信用等级", "纳税信用等级"],
+            RecordKind::Commendation => &["良好行为记录", "诚信荣誉"],
+            RecordKind::DishonestDebtor
+            | RecordKind::BiddingBan
+            | RecordKind::AbnormalOperation
+            | RecordKind::SamrSeriousList
+            | RecordKind::AdminPenalty
+            | RecordKind::AdminLicense
+            | RecordKind::BriberyCrime
+            | RecordKind::BadBehaviour
+            | RecordKind::WatchList => &[],
+        }
+    }
+
+    /// Looks a kind up by its code (ASCII case-insensitive), its Chinese label or one of its
+    /// aliases; surrounding whitespace is ignored.
+    ///
+    /// ```
+    /// use credit_rules::record::RecordKind;
+    /// assert_eq!(RecordKind::from_name("建筑市场主体黑名单"), Some(RecordKind::Blacklist));
+    /// assert_eq!(RecordKind::from_name("dishonest_debtor"), Some(RecordKind::DishonestDebtor));
+    /// assert_eq!(RecordKind::from_name("红名单"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<RecordKind> {
+        let name = name.trim();
+        RecordKind::ALL.into_iter().find(|kind| {
+            kind.code().eq_ignore_ascii_case(name)
+                || kind.label() == name
+                || kind.aliases().contains(&name)
+        })
+    }
+
+    /// Stable position in [`RecordKind::ALL`] (0..16), for bitmasks.
+    pub const fn index(self) -> u8 {
+        self as u8
+    }
+
+    /// The single bit `1 << index()`, for `u32` kind sets.
+    pub const fn bit(self) -> u32 {
+        1 << self.index()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Severity
+// ---------------------------------------------------------------------------------------------
+
+/// Severity tier of a dishonesty record (失信严重程度), ordered `Minor < General < Serious`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// `minor` 轻微: normally not published, at most 3 months.
+    Minor,
+    /// `general` 一般: published 3 months to 1 year.
+    General,
+    /// `serious` 严重: published 1 to 3 years.
+    Serious,
+}
+
+impl Severity {
+    /// Every severity, from least to most severe.
+    pub const ALL: [Severity; 3] = [Severity::Minor, Severity::General, Severity::Serious];
+
+    /// The English code used in JSON: `minor`, `general` or `serious`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            Severity::Minor => "minor",
+            Severity::General => "general",
+            Severity::Serious => "serious",
+        }
+    }
+
+    /// The Chinese label: 轻微, 一般 or 严重.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Severity::Minor => "轻微",
+            Severity::General => "一般",
+            Severity::Serious => "严重",
+        }
+    }
+
+    /// Looks a severity up by its English code (ASCII case-insensitive) or Chinese label;
+    /// surrounding whitespace is ignored.
+    pub fn from_name(name: &str) -> Option<Severity> {
+        let name = name.trim();
+        Severity::ALL
+            .into_iter()
+            .find(|s| s.code().eq_ignore_ascii_case(name) || s.label() == name)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Records
+// ---------------------------------------------------------------------------------------------
+
+/// One credit record of one market entity: the JSON record schema used by evaluation,
+/// intake and the HTTP API.
+///
+/// Dates are `"YYYY-MM-DD"` strings; `amount` is a decimal (string or number) in 万元.
+/// Optional fields may be left out and are not written when empty; unknown fields are
+/// rejected.
+///
+/// ```
+/// use chrono::NaiveDate;
+/// use credit_rules::record::{CreditRecord, RecordKind, RecordStatus};
+///
+/// let record: CreditRecord = serde_json::from_str(r#"{
+///     "id": "LIST-00001-0",
+///     "uscc": "914201066715055524",
+///     "entity_name": "江夏市政工程咨询有限公司",
+///     "kind": "GP_SERIOUS_VIOLATION",
+///     "authority": "武汉市财政局",
+///     "document_no": "武汉市财列〔2022〕88号",
+///     "decided_on": "2022-07-19",
+///     "disclosure_until": "2024-07-19"
+/// }"#).unwrap();
+/// assert_eq!(record.kind, RecordKind::GpSeriousViolation);
+/// assert!(record.validate().is_ok());
+/// let day = |s: &str| s.parse::<NaiveDate>().unwrap();
+/// assert_eq!(record.status_on(day("2024-07-19")), RecordStatus::Active);
+/// assert_eq!(record.status_on(day("2024-07-20")), RecordStatus::Expired);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreditRecord {
+    /// Source record id, unique per source (the feed's `xxbh`).
+    pub id: String,
+    /// The entity's 统一社会信用代码.
+    pub uscc: Uscc,
+    /// Entity name (主体名称 / 行政相对人名称).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_name: Option<String>,
+    /// Record kind.
+    pub kind: RecordKind,
+    /// Authority that made the determination (认定机关 / 处罚机关).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// Decision document number (决定文书号).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_no: Option<String>,
+    /// Decision date (认定日期 / 处罚决定日期); the record counts from this day.
+    pub decided_on: NaiveDate,
+    /// Last day of disclosure (公示截止期), inclusive; `None` = disclosed until removed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disclosure_until: Option<NaiveDate>,
+    /// Severity tier (失信严重程度).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
+    /// Sector (行业), e.g. 水利, 公路, 房屋建筑.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Penalty category (处罚类别), e.g. 警告, 罚款, 责令停产停业.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty_type: Option<String>,
+    /// Amount in 万元, e.g. a fine (罚款金额).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Decimal>,
+    /// Credit grade such as `AAA` (required for [`RecordKind::SectorGrade`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<String>,
+    /// Legal basis (处罚依据 / 认定依据).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis: Option<String>,
+    /// Free-text description (违法事实, 处罚内容, 备注 …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Credit repair date (信用修复); the record stops counting from this day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repaired_on: Option<NaiveDate>,
+    /// Revocation date (撤销); from this day the record counts as never valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_on: Option<NaiveDate>,
+}
+
+/// A problem with a [`CreditRecord`] found by [`CreditRecord::validate`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// `id` is empty or only whitespace, e.g. `"id": ""`.
+    #[error(
+        "field `id` is empty; give the record the id the source assigned to it \
+         (信息编号 `xxbh`), which must be unique within that source"
+    )]
+    EmptyId,
+    /// `disclosure_until` is before `decided_on`, e.g. decided 2024-05-01, disclosed until
+    /// 2024-04-30.
+    #[error(
+        "field `disclosure_until` ({disclosure_until}) is before `decided_on` ({decided_on}); \
+         disclosure cannot end before the decision, so check both dates, \
+         or leave `disclosure_until` out if the record stays disclosed until removed"
+    )]
+    DisclosureBeforeDecision {
+        /// The decision date.
+        decided_on: NaiveDate,
+        /// The disclosure end given.
+        disclosure_until: NaiveDate,
+    },
+    /// `repaired_on` is before `decided_on`.
+    #[error(
+        "field `repaired_on` ({repaired_on}) is before `decided_on` ({decided_on}); \
+         a record cannot be repaired (信用修复) before it was decided, so check both dates"
+    )]
+    RepairedBeforeDecision {
+        /// The decision date.
+        decided_on: NaiveDate,
+        /// The repair date given.
+        repaired_on: NaiveDate,
+    },
+    /// `revoked_on` is before `decided_on`.
+    #[error(
+        "field `revoked_on` ({revoked_on}) is before `decided_on` ({decided_on}); \
+         a decision cannot be revoked (撤销) before it was made, so check both dates"
+    )]
+    RevokedBeforeDecision {
+        /// The decision date.
+        decided_on: NaiveDate,
+        /// The revocation date given.
+        revoked_on: NaiveDate,
+    },
+    /// A `SECTOR_GRADE` record has no `grade` (or an empty one).
+    #[error(
+        "field `grade` is missing, but a `SECTOR_GRADE` (信用等级) record must say which grade \
+         was awarded; add it, e.g. \"grade\": \"AAA\""
+    )]
+    MissingGrade,
+}
+
+impl RecordError {
+    /// The record field the problem is about, e.g. `disclosure_until`.
+    pub const fn field(&self) -> &'static str {
+        match self {
+            RecordError::EmptyId => "id",
+            RecordError::DisclosureBeforeDecision { .. } => "disclosure_until",
+            RecordError::RepairedBeforeDecision { .. } => "repaired_on",
+            RecordError::RevokedBeforeDecision { .. } => "revoked_on",
+            RecordError::MissingGrade => "grade",
+        }
+    }
+}
+
+/// The status of a record on a given day; see [`CreditRecord::status_on`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    /// `active` 有效: the record counts.
+    Active,
+    /// `not_yet_effective` 尚未生效: decided after the as-of day.
+    NotYetEffective,
+    /// `expired` 已过公示期: the disclosure period ended before the as-of day.
+    Expired,
+    /// `repaired` 已信用修复: repaired on or before the as-of day.
+    Repaired,
+    /// `revoked` 已撤销: revoked on or before the as-of day.
+    Revoked,
+}
+
+impl RecordStatus {
+    /// The code used in JSON, e.g. `not_yet_effective`.
+    pub const fn code(self) -> &'static str {
+        match self {
+            RecordStatus::Active => "active",
+            RecordStatus::NotYetEffective => "not_yet_effective",
+            RecordStatus::Expired => "expired",
+            RecordStatus::Repaired => "repaired",
+            RecordStatus::Revoked => "revoked",
+        }
+    }
+
+    /// The Chinese label, e.g. 已过公示期.
+    pub const fn label(self) -> &'static str {
+        match self {
+            RecordStatus::Active => "有效",
+            RecordStatus::NotYetEffective => "尚未生效",
+            RecordStatus::Expired => "已过公示期",
+            RecordStatus::Repaired => "已信用修复",
+            RecordStatus::Revoked => "已撤销",
+        }
+    }
+}
+
+impl CreditRecord {
+    /// A record with the required fields set and every optional field empty.
+    pub fn new(id: impl Into<String>, uscc: Uscc, kind: RecordKind, decided_on: NaiveDate) -> Self {
+        CreditRecord {
+            id: id.into(),
+            uscc,
+            entity_name: None,
+            kind,
+            authority: None,
+            document_no: None,
+            decided_on,
+            disclosure_until: None,
+            severity: None,
+            sector: None,
+            penalty_type: None,
+            amount: None,
+            grade: None,
+            legal_basis: None,
+            description: None,
+            repaired_on: None,
+            revoked_on: None,
+        }
+    }
+
+    /// Checks the record's internal consistency and returns every problem found.
+    ///
+    /// Problems: empty `id`; `disclosure_until`, `repaired_on` or `revoked_on` before
+    /// `decided_on` (the same day is fine); a `SECTOR_GRADE` record without a `grade`. The
+    /// USCC is already valid by construction.
+    pub fn validate(&self) -> Result<(), Vec<RecordError>> {
+        let mut errors = Vec::new();
+        if self.id.trim().is_empty() {
+            errors.push(RecordError::EmptyId);
+        }
+        let decided_on = self.decided_on;
+        if let Some(disclosure_until) = self.disclosure_until.filter(|d| *d < decided_on) {
+            errors.push(RecordError::DisclosureBeforeDecision {
+                decided_on,
+                disclosure_until,
+            });
+        }
+        if let Some(repaired_on) = self.repaired_on.filter(|d| *d < decided_on) {
+            errors.push(RecordError::RepairedBeforeDecision {
+                decided_on,
+                repaired_on,
+            });
+        }
+        if let Some(revoked_on) = self.revoked_on.filter(|d| *d < decided_on) {
+            errors.push(RecordError::RevokedBeforeDecision {
+                decided_on,
+                revoked_on,
+            });
+        }
+        let has_grade = self.grade.as_deref().is_some_and(|g| !g.trim().is_empty());
+        if self.kind == RecordKind::SectorGrade && !has_grade {
+            errors.push(RecordError::MissingGrade);
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The record's status as of the day `as_of`. This is the product's definition of
+    /// whether a record counts.
+    ///
+    /// The rules are checked in this order; the first that applies wins:
+    ///
+    /// 1. **Revoked** (已撤销) if `revoked_on ≤ as_of`. A revoked decision counts as never
+    ///    valid from the revocation day on, even for periods before that day; an evaluation
+    ///    as of a day before the revocation still sees the record (reproducibility).
+    /// 2. **NotYetEffective** (尚未生效) if `decided_on > as_of`.
+    /// 3. **Repaired** (已信用修复) if `repaired_on ≤ as_of`: the record stops counting from
+    ///    its repair day on.
+    /// 4. **Expired** (已过公示期) if `disclosure_until < as_of`. The last day of disclosure
+    ///    still counts: `as_of == disclosure_until` is Active. No `disclosure_until` means the
+    ///    record never expires by itself.
+    /// 5. Otherwise **Active** (有效). The decision day itself counts.
+    pub fn status_on(&self, as_of: NaiveDate) -> RecordStatus {
+        if self.revoked_on.is_some_and(|d| d <= as_of) {
+            RecordStatus::Revoked
+        } else if self.decided_on > as_of {
+            RecordStatus::NotYetEffective
+        } else if self.repaired_on.is_some_and(|d| d <= as_of) {
+            RecordStatus::Repaired
+        } else if self.disclosure_until.is_some_and(|d| d < as_of) {
+            RecordStatus::Expired
+        } else {
+            RecordStatus::Active
+        }
+    }
+
+    /// Whether the record counts on `as_of`: its [`CreditRecord::status_on`] is
+    /// [`RecordStatus::Active`].
+    pub fn counts_on(&self, as_of: NaiveDate) -> bool {
+        self.status_on(as_of) == RecordStatus::Active
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Date windows
+// ---------------------------------------------------------------------------------------------
+
+/// The same calendar day `years` years before `date`.
+///
+/// When that day does not exist the result is the last day of the month, so 29 February
+/// minus one year is 28 February (2024-02-29 → 2023-02-28), while minus four years is
+/// 2020-02-29. Never panics: a result before [`NaiveDate::MIN`] is clamped to it.
+pub fn years_before(date: NaiveDate, years: u32) -> NaiveDate {
+    match years.checked_mul(12) {
+        Some(months) => months_before(date, months),
+        None => NaiveDate::MIN,
+    }
+}
+
+/// The same calendar day `months` months before `date`.
+///
+/// When that day does not exist the result is the last day of the month
+/// (2023-03-31 → 2023-02-28). Never panics: a result before [`NaiveDate::MIN`] is clamped
+/// to it.
+pub fn months_before(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_sub_months(Months::new(months))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+/// The day `days` days before `date`. Never panics: a result before [`NaiveDate::MIN`] is
+/// clamped to it.
+pub fn days_before(date: NaiveDate, days: u32) -> NaiveDate {
+    date.checked_sub_days(Days::new(u64::from(days)))
+        .unwrap_or(NaiveDate::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().expect("test date")
+    }
+
+    fn uscc(s: &str) -> Uscc {
+        Uscc::parse(s).expect("test USCC")
+    }
+
+    // --- USCC ---------------------------------------------------------------------------
+
+    #[test]
+    fn standard_test_vectors_parse() {
+        for code in [
+            "9135021359498494XQ",
+            "91320105780688132K",
+            "91230500MA1B3N1N2M",
+        ] {
+            let parsed = Uscc::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(parsed.as_str(), code);
+            assert_eq!(parsed.to_string(), code);
+        }
+    }
+
+    #[test]
+    fn feed_codes_parse_and_match_helpers() {
+        // Codes from provincial-feed/lists.jsonl that validate.
+        for code in [
+            "914201066715055524",
+            "914201041182476073",
+            "91420104657964963L",
+            "91420116656401800L",
+            "9142010637535063XF",
+            "914201137922935681",
+            "91420100568438339X",
+        ] {
+            assert!(Uscc::parse(code).is_ok(), "{code}");
+            assert_eq!(org_code_check_char(&code[8..16]), code.chars().nth(16));
+            assert_eq!(uscc_check_char(&code[..17]), code.chars().nth(17));
+        }
+    }
+
+    #[test]
+    fn feed_bad_code_is_rejected() {
+        // A deliberately bad row of provincial-feed/xzcf.jsonl.
+        assert_eq!(
+            Uscc::parse("914201122362183998"),
+            Err(UsccError::CheckChar {
+                expected: '7',
+                found: '8'
+            })
+        );
+    }
+
+    #[test]
+    fn trims_and_uppercases() {
+        let parsed = uscc("  91230500ma1b3n1n2m\n");
+        assert_eq!(parsed.as_str(), "91230500MA1B3N1N2M");
+        assert_eq!(
+            "9135021359498494xq".parse::<Uscc>(),
+            Ok(uscc("9135021359498494XQ"))
+        );
+    }
+
+    #[test]
+    fn length_error() {
+        assert_eq!(
+            Uscc::parse("91420106671505552"),
+            Err(UsccError::Length { found: 17 })
+        );
+        assert_eq!(Uscc::parse("   "), Err(UsccError::Length { found: 0 }));
+        // Counted in characters, not bytes.
+        assert_eq!(
+            Uscc::parse("统一社会信用代码"),
+            Err(UsccError::Length { found: 8 })
+        );
+        let msg = UsccError::Length { found: 17 }.to_string();
+        assert!(msg.contains("18") && msg.contains("17"), "{msg}");
+    }
+
+    #[test]
+    fn invalid_char_error() {
+        assert_eq!(
+            Uscc::parse("9142010O6715055524"),
+            Err(UsccError::InvalidChar {
+                ch: 'O',
+                position: 8
+            })
+        );
+        assert_eq!(
+            Uscc::parse("91420106671505552Ｘ"),
+            Err(UsccError::InvalidChar {
+                ch: 'Ｘ',
+                position: 18
+            })
+        );
+        assert_eq!(
+            Uscc::parse("9142 1066715055524"),
+            Err(UsccError::InvalidChar {
+                ch: ' ',
+                position: 5
+            })
+        );
+        let msg = UsccError::InvalidChar {
+            ch: 'O',
+            position: 8,
+        }
+        .to_string();
+        assert!(msg.contains("`O`") && msg.contains("position 8"), "{msg}");
+    }
+
+    #[test]
+    fn registration_authority_error() {
+        assert_eq!(
+            Uscc::parse("B14201066715055524"),
+            Err(UsccError::RegistrationAuthority { ch: 'B' })
+        );
+        assert_eq!(
+            Uscc::parse("014201066715055524"),
+            Err(UsccError::RegistrationAuthority { ch: '0' })
+        );
+    }
+
+    #[test]
+    fn org_code_check_error() {
+        assert_eq!(
+            Uscc::parse("914201066715055534"),
+            Err(UsccError::OrgCodeCheck {
+                expected: '2',
+                found: '3'
+            })
+        );
+        let msg = UsccError::OrgCodeCheck {
+            expected: '2',
+            found: '3',
+        }
+        .to_string();
+        assert!(msg.contains("`2`") && msg.contains("`3`"), "{msg}");
+    }
+
+    #[test]
+    fn check_char_error() {
+        assert_eq!(
+            Uscc::parse("914201066715055525"),
+            Err(UsccError::CheckChar {
+                expected: '4',
+                found: '5'
+            })
+        );
+        let msg = UsccError::CheckChar {
+            expected: '4',
+            found: '5',
+        }
+        .to_string();
+        assert!(msg.contains("`4`") && msg.contains("`5`"), "{msg}");
+    }
+
+    #[test]
+    fn check_char_helpers_reject_bad_input() {
+        assert_eq!(uscc_check_char("9135021359498494"), None);
+        assert_eq!(uscc_check_char("9135021359498494XX1"), None);
+        assert_eq!(uscc_check_char("913502135949849IX"), None);
+        assert_eq!(uscc_check_char("9135021359498494x"), Some('Q'));
+        assert_eq!(org_code_check_char("5949849"), None);
+        assert_eq!(org_code_check_char("5949849-"), None);
+        assert_eq!(org_code_check_char("MA1B3N1N"), Some('2'));
+        assert_eq!(org_code_check_char("ma1b3n1n"), Some('2'));
+    }
+
+    #[test]
+    fn uscc_serde() {
+        let code = uscc("91320105780688132K");
+        assert_eq!(
+            serde_json::to_string(&code).expect("serialise"),
+            "\"91320105780688132K\""
+        );
+        let back: Uscc = serde_json::from_str("\" 91320105780688132k\"").expect("deserialise");
+        assert_eq!(back, code);
+        let err = serde_json::from_str::<Uscc>("\"91320105780688132A\"")
+            .expect_err("bad check char")
+            .to_string();
+        assert!(err.contains("position 18"), "{err}");
+        assert!(serde_json::from_str::<Uscc>("12").is_err());
+    }
+
+    // --- kinds and severities -------------------------------------------------------------
+
+    #[test]
+    fn kind_names_round_trip() {
+        for kind in RecordKind::ALL {
+            assert_eq!(RecordKind::from_name(kind.code()), Some(kind));
+            assert_eq!(RecordKind::from_name(kind.label()), Some(kind));
+            for alias in kind.aliases() {
+                assert_eq!(RecordKind::from_name(alias), Some(kind), "{alias}");
+            }
+        }
+    }
+
+    #[test]
+    fn kind_names_are_unique() {
+        let mut seen = HashSet::new();
+        for kind in RecordKind::ALL {
+            for name in [kind.code(), kind.label()]
+                .into_iter()
+                .chain(kind.aliases().iter().copied())
+            {
+                assert!(seen.insert(name), "name `{name}` is used twice");
+            }
+        }
+    }
+
+    #[test]
+    fn feed_list_types_are_known() {
+        // Every 名单类型 in provincial-feed/lists.jsonl.
+        for (name, kind) in [
+            ("严重违法失信名单", RecordKind::SamrSeriousList),
+            ("建筑市场主体黑名单", RecordKind::Blacklist),
+            (
+                "拖欠农民工工资失信联合惩戒对象名单",
+                RecordKind::WageArrears,
+            ),
+            (
+                "政府采购严重违法失信行为记录名单",
+                RecordKind::GpSeriousViolation,
+            ),
+            ("经营异常名录", RecordKind::AbnormalOperation),
+            ("重大税收违法失信主体", RecordKind::TaxMajorViolation),
+        ] {
+            assert_eq!(RecordKind::from_name(name), Some(kind), "{name}");
+        }
+        assert_eq!(
+            RecordKind::from_name(" blacklist "),
+            Some(RecordKind::Blacklist)
+        );
+        assert_eq!(RecordKind::from_name(""), None);
+    }
+
+    #[test]
+    fn kind_index_and_serde_are_stable() {
+        for (i, kind) in RecordKind::ALL.into_iter().enumerate() {
+            assert_eq!(usize::from(kind.index()), i);
+            assert_eq!(kind.bit(), 1u32 << i);
+            let json = serde_json::to_string(&kind).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", kind.code()));
+            let back: RecordKind = serde_json::from_str(&json).expect("deserialise");
+            assert_eq!(back, kind);
+        }
+        assert!(serde_json::from_str::<RecordKind>("\"黑名单\"").is_err());
+    }
+
+    #[test]
+    fn severity_names() {
+        for s in Severity::ALL {
+            assert_eq!(Severity::from_name(s.code()), Some(s));
+            assert_eq!(Severity::from_name(s.label()), Some(s));
+            let json = serde_json::to_string(&s).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", s.code()));
+        }
+        assert_eq!(Severity::from_name("严重"), Some(Severity::Serious));
+        assert_eq!(Severity::from_name("fatal"), None);
+        assert!(Severity::Minor < Severity::General && Severity::General < Severity::Serious);
+    }
+
+    #[test]
+    fn status_serde_and_labels() {
+        let json = serde_json::to_string(&RecordStatus::NotYetEffective).expect("serialise");
+        assert_eq!(json, "\"not_yet_effective\"");
+        for s in [
+            RecordStatus::Active,
+            RecordStatus::NotYetEffective,
+            RecordStatus::Expired,
+            RecordStatus::Repaired,
+            RecordStatus::Revoked,
+        ] {
+            let json = serde_json::to_string(&s).expect("serialise");
+            assert_eq!(json, format!("\"{}\"", s.code()));
+            assert!(!s.label().is_empty());
+        }
+        assert_eq!(RecordStatus::Expired.label(), "已过公示期");
+    }
+
+    // --- records --------------------------------------------------------------------------
+
+    fn sample() -> CreditRecord {
+        let mut r = CreditRecord::new(
+            "XZCF-00003-0",
+            uscc("91420104657964963L"),
+            RecordKind::AdminPenalty,
+            day("2023-01-10"),
+        );
+        r.disclosure_until = Some(day("2026-01-10"));
+        r
+    }
+
+    #[test]
+    fn record_json_round_trip() {
+        let mut r = sample();
+        r.entity_name = Some("江夏环境科技有限公司".into());
+        r.penalty_type = Some("罚款".into());
+        r.amount = Some(Decimal::new(125, 1));
+        r.severity = Some(Severity::General);
+        let json = serde_json::to_string(&r).expect("serialise");
+        assert!(json.contains("\"decided_on\":\"2023-01-10\""), "{json}");
+        assert!(json.contains("\"severity\":\"general\""), "{json}");
+        assert!(!json.contains("repaired_on"), "{json}");
+        let back: CreditRecord = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn record_json_rejects_unknown_fields_and_bad_uscc() {
+        let ok = r#"{"id":"a","uscc":"914201066715055524","kind":"BLACKLIST","decided_on":"2024-01-01"}"#;
+        assert!(serde_json::from_str::<CreditRecord>(ok).is_ok());
+        let unknown = r#"{"id":"a","uscc":"914201066715055524","kind":"BLACKLIST","decided_on":"2024-01-01","colour":"red"}"#;
+        assert!(serde_json::from_str::<CreditRecord>(unknown).is_err());
+        let bad = r#"{"id":"a","uscc":"914201066715055525","kind":"BLACKLIST","decided_on":"2024-01-01"}"#;
+        let err = serde_json::from_str::<CreditRecord>(bad)
+            .expect_err("bad uscc")
+            .to_string();
+        assert!(err.contains("check character"), "{err}");
+        let amount = r#"{"id":"a","uscc":"914201066715055524","kind":"ADMIN_PENALTY","decided_on":"2024-01-01","amount":2.5}"#;
+        let r: CreditRecord = serde_json::from_str(amount).expect("numeric amount");
+        assert_eq!(r.amount, Some(Decimal::new(25, 1)));
+    }
+
+    #[test]
+    fn validate_ok() {
+        assert_eq!(sample().validate(), Ok(()));
+        // Same-day dates are fine.
+        let mut r = sample();
+        r.disclosure_until = Some(r.decided_on);
+        r.repaired_on = Some(r.decided_on);
+        r.revoked_on = Some(r.decided_on);
+        assert_eq!(r.validate(), Ok(()));
+    }
+
+    #[test]
+    fn validate_collects_every_problem() {
+        let mut r = sample();
+        r.id = "  ".into();
+        r.kind = RecordKind::SectorGrade;
+        r.grade = Some(String::new());
+        r.disclosure_until = Some(day("2023-01-09"));
+        r.repaired_on = Some(day("2022-12-31"));
+        r.revoked_on = Some(day("2020-05-05"));
+        let errors = r.validate().expect_err("five problems");
+        assert_eq!(
+            errors,
+            vec![
+                RecordError::EmptyId,
+                RecordError::DisclosureBeforeDecision {
+                    decided_on: day("2023-01-10"),
+                    disclosure_until: day("2023-01-09"),
+                },
+                RecordError::RepairedBeforeDecision {
+                    decided_on: day("2023-01-10"),
+                    repaired_on: day("2022-12-31"),
+                },
+                RecordError::RevokedBeforeDecision {
+                    decided_on: day("2023-01-10"),
+                    revoked_on: day("2020-05-05"),
+                },
+                RecordError::MissingGrade,
+            ]
+        );
+        let fields: Vec<_> = errors.iter().map(RecordError::field).collect();
+        assert_eq!(
+            fields,
+            [
+                "id",
+                "disclosure_until",
+                "repaired_on",
+                "revoked_on",
+                "grade"
+            ]
+        );
+        let msg = errors[1].to_string();
+        assert!(
+            msg.contains("2023-01-09") && msg.contains("2023-01-10"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn sector_grade_with_grade_is_valid() {
+        let mut r = sample();
+        r.kind = RecordKind::SectorGrade;
+        assert_eq!(r.validate(), Err(vec![RecordError::MissingGrade]));
+        r.grade = Some("AAA".into());
+        assert_eq!(r.validate(), Ok(()));
+    }
+
+    // --- status ---------------------------------------------------------------------------
+
+    #[test]
+    fn status_decision_day_boundary() {
+        let r = sample();
+        assert_eq!(
+            r.status_on(day("2023-01-09")),
+            RecordStatus::NotYetEffective
+        );
+        assert_eq!(r.status_on(day("2023-01-10")), RecordStatus::Active);
+        assert!(r.counts_on(day("2023-01-10")));
+        assert!(!r.counts_on(day("2023-01-09")));
+    }
+
+    #[test]
+    fn status_disclosure_boundary() {
+        let r = sample();
+        assert_eq!(r.status_on(day("2026-01-10")), RecordStatus::Active);
+        assert_eq!(r.status_on(day("2026-01-11")), RecordStatus::Expired);
+        let mut open = sample();
+        open.disclosure_until = None;
+        assert_eq!(open.status_on(day("2099-12-31")), RecordStatus::Active);
+    }
+
+    #[test]
+    fn status_repair_boundary() {
+        let mut r = sample();
+        r.repaired_on = Some(day("2024-06-13"));
+        assert_eq!(r.status_on(day("2024-06-12")), RecordStatus::Active);
+        assert_eq!(r.status_on(day("2024-06-13")), RecordStatus::Repaired);
+        // Repair wins over expiry.
+        assert_eq!(r.status_on(day("2027-01-01")), RecordStatus::Repaired);
+        // Before the decision the record is not yet effective, repaired or not.
+        assert_eq!(
+            r.status_on(day("2022-01-01")),
+            RecordStatus::NotYetEffective
+        );
+    }
+
+    #[test]
+    fn status_revocation_boundary() {
+        let mut r = sample();
+        r.repaired_on = Some(day("2024-01-01"));
+        r.revoked_on = Some(day("2024-06-01"));
+        assert_eq!(r.status_on(day("2023-06-01")), RecordStatus::Active);
+        assert_eq!(r.status_on(day("2024-05-31")), RecordStatus::Repaired);
+        assert_eq!(r.status_on(day("2024-06-01")), RecordStatus::Revoked);
+        assert_eq!(r.status_on(day("2030-01-01")), RecordStatus::Revoked);
+        // Revocation is checked before effectiveness.
+        let mut odd = sample();
+        odd.revoked_on = Some(day("2020-01-01"));
+        assert_eq!(odd.status_on(day("2021-01-01")), RecordStatus::Revoked);
+        assert!(!odd.counts_on(day("2021-01-01")));
+    }
+
+    // --- date windows ---------------------------------------------------------------------
+
+    #[test]
+    fn calendar_windows() {
+        assert_eq!(years_before(day("2024-02-29"), 1), day("2023-02-28"));
+        assert_eq!(years_before(day("2024-02-29"), 4), day("2020-02-29"));
+        assert_eq!(years_before(day("2024-06-15"), 3), day("2021-06-15"));
+        assert_eq!(years_before(day("2024-06-15"), 0), day("2024-06-15"));
+        assert_eq!(months_before(day("2023-03-31"), 1), day("2023-02-28"));
+        assert_eq!(months_before(day("2024-03-31"), 1), day("2024-02-29"));
+        assert_eq!(months_before(day("2024-01-15"), 13), day("2022-12-15"));
+        assert_eq!(days_before(day("2024-03-01"), 1), day("2024-02-29"));
+        assert_eq!(days_before(day("2024-03-01"), 366), day("2023-03-01"));
+    }
+
+    #[test]
+    fn calendar_windows_clamp() {
+        let d = day("2024-02-29");
+        assert_eq!(years_before(d, u32::MAX), NaiveDate::MIN);
+        assert_eq!(years_before(d, 1_000_000), NaiveDate::MIN);
+        assert_eq!(months_before(d, u32::MAX), NaiveDate::MIN);
+        assert_eq!(days_before(d, u32::MAX), NaiveDate::MIN);
+        assert_eq!(days_before(NaiveDate::MIN, 1), NaiveDate::MIN);
+        assert!(years_before(NaiveDate::MAX, 1) < NaiveDate::MAX);
+        assert_eq!(months_before(NaiveDate::MIN, 0), NaiveDate::MIN);
+    }
+
+    // --- properties -----------------------------------------------------------------------
+
+    fn charset_char() -> impl Strategy<Value = char> {
+        proptest::sample::select(USCC_CHARSET.chars().collect::<Vec<_>>())
+    }
+
+    fn valid_code() -> impl Strategy<Value = String> {
+        (
+            proptest::sample::select(REGISTRATION_AUTHORITIES.chars().collect::<Vec<_>>()),
+            proptest::collection::vec(charset_char(), 15),
+        )
+            .prop_map(|(first, rest)| {
+                let mut code: String = std::iter::once(first).chain(rest).collect();
+                let org = org_code_check_char(&code[8..16]).expect("charset body");
+                code.push(org);
+                let check = uscc_check_char(&code).expect("charset prefix");
+                code.push(check);
+                code
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn parse_never_panics(s in any::<String>()) {
+            let _ = Uscc::parse(&s);
+        }
+
+        #[test]
+        fn parse_never_panics_on_near_codes(s in "[0-9A-Za-z ]{16,20}") {
+            let _ = Uscc::parse(&s);
+        }
+
+        #[test]
+        fn generated_codes_parse(code in valid_code()) {
+            let parsed = Uscc::parse(&code);
+            prop_assert_eq!(parsed.as_ref().map(Uscc::as_str), Ok(code.as_str()));
+            let lower = format!(" {} ", code.to_ascii_lowercase());
+            prop_assert_eq!(Uscc::parse(&lower), parsed);
+        }
+
+        #[test]
+        fn single_substitutions_are_caught(
+            code in valid_code(),
+            pos in 0usize..18,
+            replacement in charset_char(),
+        ) {
+            let mut chars: Vec<char> = code.chars().collect();
+            prop_assume!(chars[pos] != replacement);
+            chars[pos] = replacement;
+            let changed: String = chars.into_iter().collect();
+            prop_assert!(Uscc::parse(&changed).is_err());
+        }
+    }
+}

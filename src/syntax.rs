@@ -1,0 +1,234 @@
+//! Source text → syntax tree. `parse` runs the pest grammar in
+//! `grammar/credit.pest` and lowers its pairs into [`crate::ast`], reporting
+//! every problem as a [`Diagnostic`] with a span and help.
+//!
+//! Input is bounded before pest sees it: files over [`MAX_SOURCE_BYTES`] and
+//! nesting deeper than [`MAX_NESTING`] are refused, because pest (like every
+//! recursive-descent parser) would otherwise overflow the stack on them.
+
+mod grammar;
+mod lower;
+mod names;
+
+use crate::ast::RuleSetAst;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::source::{SourceFile, Span};
+use grammar::{DslParser, Rule};
+use pest::Parser;
+use pest::error::{ErrorVariant, InputLocation};
+
+/// The largest rule file accepted (1 MiB); real rule sets are a few KiB.
+pub const MAX_SOURCE_BYTES: usize = 1024 * 1024;
+
+/// The deepest nesting of brackets and `if`s accepted.
+pub const MAX_NESTING: usize = 48;
+
+/// The deepest expression tree accepted after operator folding.
+pub const MAX_EXPR_DEPTH: u32 = 128;
+
+/// Parses one rule file into its syntax tree, or returns every syntax problem.
+pub fn parse(file: &SourceFile) -> Result<RuleSetAst, Diagnostics> {
+    check_bounds(file)?;
+    let pairs = DslParser::parse(Rule::ruleset_file, &file.text)
+        .map_err(|e| Diagnostics::from(syntax_error(file, e)))?;
+    lower::lower_file(file, pairs)
+}
+
+/// Refuses input that would make the parser recurse without bound.
+fn check_bounds(file: &SourceFile) -> Result<(), Diagnostics> {
+    if file.text.len() > MAX_SOURCE_BYTES {
+        return Err(Diagnostic::error(
+            "E0002",
+            format!(
+                "rule file is {} bytes, more than the limit of {} bytes",
+                file.text.len(),
+                MAX_SOURCE_BYTES
+            ),
+        )
+        .with_help("a rule set is normally a few kilobytes; split it or check that the right file was given")
+        .into());
+    }
+    match deepest_nesting(&file.text) {
+        Some(at) => Err(Diagnostic::error(
+            "E0003",
+            format!("nesting deeper than {MAX_NESTING} levels"),
+        )
+        .at(file, Span::new(at, at + 1))
+        .with_help("split the expression into named constants or simpler clauses")
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// Scans brackets and `if`s outside strings and comments; returns the byte
+/// offset where nesting first exceeds [`MAX_NESTING`]. An `if` counts as one
+/// level until the bracket around it closes, because `else if` chains nest in
+/// the grammar even though they read flat.
+fn deepest_nesting(text: &str) -> Option<usize> {
+    // ifs_per_level[i]: `if`s seen inside the i-th open bracket.
+    let mut ifs_per_level = vec![0usize];
+    let mut depth = 0usize;
+    let mut chars = text.char_indices().peekable();
+    let mut word = String::new();
+    let mut word_start = 0;
+    while let Some((i, c)) = chars.next() {
+        if c == '_' || c.is_alphanumeric() {
+            if word.is_empty() {
+                word_start = i;
+            }
+            word.push(c);
+            continue;
+        }
+        if matches!(word.as_str(), "if" | "如果") {
+            depth += 1;
+            if let Some(top) = ifs_per_level.last_mut() {
+                *top += 1;
+            }
+            if depth > MAX_NESTING {
+                return Some(word_start);
+            }
+        }
+        word.clear();
+        match c {
+            '(' | '（' | '[' | '【' | '{' | '｛' => {
+                depth += 1;
+                ifs_per_level.push(0);
+            }
+            ')' | '）' | ']' | '】' | '}' | '｝' if ifs_per_level.len() > 1 => {
+                let ifs = ifs_per_level.pop().unwrap_or(0);
+                depth = depth.saturating_sub(1 + ifs);
+            }
+            '"' => skip_until(&mut chars, |c| c == '"', true),
+            '“' => skip_until(&mut chars, |c| c == '”', false),
+            '#' => skip_until(&mut chars, |c| c == '\n', false),
+            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => {
+                skip_until(&mut chars, |c| c == '\n', false)
+            }
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Some(i);
+        }
+    }
+    None
+}
+
+fn skip_until(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    end: impl Fn(char) -> bool,
+    escapes: bool,
+) {
+    while let Some((_, c)) = chars.next() {
+        if escapes && c == '\\' {
+            chars.next();
+        } else if end(c) || c == '\n' {
+            return;
+        }
+    }
+}
+
+/// Turns a pest error into a diagnostic in the reader's terms.
+fn syntax_error(file: &SourceFile, error: pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match error.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let found = found_token(&file.text, start);
+    let expected = match &error.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::CustomError { message } => message.clone(),
+    };
+    let message = match &found {
+        Some(tok) => format!("expected {expected}, found `{tok}`"),
+        None => format!("expected {expected}, found the end of the file"),
+    };
+    let end = match &found {
+        Some(tok) if end == start => start + tok.len(),
+        _ => end,
+    };
+    let mut d = Diagnostic::error("E0001", message).at(file, Span::new(start, end));
+    if let Some(help) = found.as_deref().and_then(glued_keyword_help) {
+        d = d.with_help(help);
+    } else {
+        d = d.with_help("check the line against the examples in the authoring guide (docs/authoring-guide.md)");
+    }
+    d
+}
+
+fn describe_expected(positives: &[Rule]) -> String {
+    let mut names: Vec<&str> = positives.iter().map(names::describe).collect();
+    names.dedup();
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(*n));
+    match names.as_slice() {
+        [] => "something else".to_string(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// The word or character at `offset`, for "found `…`".
+fn found_token(text: &str, offset: usize) -> Option<String> {
+    let rest = text.get(offset..)?;
+    let first = rest.chars().next()?;
+    if first.is_alphanumeric() || first == '_' {
+        Some(
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .take(24)
+                .collect(),
+        )
+    } else {
+        Some(first.to_string())
+    }
+}
+
+/// Chinese keywords written without a following space read as one name
+/// (`条件存在` instead of `条件 存在`); suggest the space.
+fn glued_keyword_help(found: &str) -> Option<String> {
+    const KEYWORDS: &[&str] = &[
+        "规则集", "标题", "行业", "版本", "生效日期", "责任单位", "依据", "继承", "总分", "常量",
+        "删除", "否决", "评分", "提示", "强制", "表述", "条件", "得分", "权重", "上限", "下限",
+        "测试", "记录", "预期", "不合格", "合格", "并且", "且", "或者", "或", "非", "属于",
+        "如果", "则", "否则", "默认", "满足", "近", "对照", "其他", "计数", "不存在", "存在",
+        "合计", "最大", "最小", "最近", "评价日期",
+    ];
+    let keyword = KEYWORDS
+        .iter()
+        .filter(|k| found.starts_with(**k) && found.len() > k.len())
+        .max_by_key(|k| k.len())?;
+    let rest = &found[keyword.len()..];
+    Some(format!(
+        "put a space after the keyword `{keyword}`: write `{keyword} {rest}`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_brackets_and_ifs_but_not_strings() {
+        let deep = "(".repeat(MAX_NESTING + 1);
+        assert_eq!(deepest_nesting(&deep), Some(MAX_NESTING));
+        let quoted = format!("\"{}\"", "(".repeat(100));
+        assert_eq!(deepest_nesting(&quoted), None);
+        let commented = format!("// {}\n", "(".repeat(100));
+        assert_eq!(deepest_nesting(&commented), None);
+        let ifs = "if a then ".repeat(MAX_NESTING + 1);
+        assert!(deepest_nesting(&ifs).is_some());
+        let chain = "if a then 1 else ".repeat(200);
+        assert!(deepest_nesting(&chain).is_some());
+        let clauses = "{ when if a then 1 else 2 }".repeat(200);
+        assert_eq!(deepest_nesting(&clauses), None);
+    }
+
+    #[test]
+    fn glued_keywords_get_a_spacing_hint() {
+        assert_eq!(
+            glued_keyword_help("条件存在").as_deref(),
+            Some("put a space after the keyword `条件`: write `条件 存在`")
+        );
+        assert_eq!(glued_keyword_help("行政处罚"), None);
+    }
+}
