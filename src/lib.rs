@@ -6,3 +6,7 @@ pub mod record;
 pub mod source;
 pub mod ast;
 pub mod syntax;
+pub mod ir;
+pub mod check;
+pub mod compile;
+pub mod eval;

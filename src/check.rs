@@ -1,0 +1,535 @@
+//! Static checking: resolves a rule set's `extends` chain, merges inherited
+//! clauses, resolves names, checks types, and reports every problem at once —
+//! unknown kinds or fields, type errors, duplicate clauses, a sector
+//! overriding or removing a mandatory city clause, `extends` cycles, score
+//! caps and weights that do not add up to the declared total, and clauses
+//! that can never fire.
+
+mod expr;
+mod suggest;
+
+pub(crate) use expr::{ConstValue, Constants};
+use expr::{Ctx, Typer};
+
+use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::eval::const_eval;
+use crate::ir::{Base, IrExpr, Lit, QueryDef};
+use crate::source::{SourceFile, Span};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, HashMap};
+
+/// Parsed rule files, addressable by rule-set id, so that `extends` can be resolved.
+#[derive(Debug, Default, Clone)]
+pub struct Library {
+    sets: BTreeMap<String, (SourceFile, RuleSetAst)>,
+}
+
+impl Library {
+    /// An empty library.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a parsed file; refuses a second rule set with the same id.
+    pub fn add(&mut self, file: SourceFile, ast: RuleSetAst) -> Result<(), Diagnostic> {
+        let id = ast.header.id.value.clone();
+        if let Some((other, _)) = self.sets.get(&id) {
+            return Err(Diagnostic::error("E0300", format!("two rule sets have the id `{id}`"))
+                .at(&file, ast.header.id.span)
+                .with_help("give each rule set its own id")
+                .with_note(format!("the other one is in {}", other.name)));
+        }
+        self.sets.insert(id, (file, ast));
+        Ok(())
+    }
+
+    /// The ids of all rule sets, sorted.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.sets.keys().map(String::as_str)
+    }
+
+    /// A rule set's file and syntax tree.
+    pub fn get(&self, id: &str) -> Option<&(SourceFile, RuleSetAst)> {
+        self.sets.get(id)
+    }
+}
+
+/// A rule set that passed checking, with its inherited clauses merged in.
+#[derive(Debug, Clone)]
+pub struct CheckedRuleSet {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Sector.
+    pub sector: Option<String>,
+    /// Version label.
+    pub version: String,
+    /// Effective date.
+    pub effective: NaiveDate,
+    /// Responsible unit.
+    pub unit: Option<String>,
+    /// Legal basis of the rule set.
+    pub basis: Option<String>,
+    /// Declared maximum credit points (nearest in the `extends` chain).
+    pub total: Option<Decimal>,
+    /// The files of the chain, base first, ending with this rule set's own.
+    pub chain: Vec<SourceFile>,
+    /// Clauses in evaluation order: inherited first (overrides in place), then own.
+    pub clauses: Vec<CheckedClause>,
+    /// Record queries the clauses read.
+    pub queries: Vec<QueryDef>,
+    /// This rule set's own test blocks.
+    pub tests: Vec<TestBlock>,
+    /// Warnings found while checking.
+    pub warnings: Diagnostics,
+}
+
+/// A checked clause.
+#[derive(Debug, Clone)]
+pub struct CheckedClause {
+    /// Clause id.
+    pub id: String,
+    /// Veto, score or flag.
+    pub kind: ClauseKind,
+    /// Cannot be overridden or removed by extending rule sets.
+    pub mandatory: bool,
+    /// Tender-document wording.
+    pub wording: Option<String>,
+    /// Legal basis.
+    pub basis: Option<String>,
+    /// The rule set that defines it.
+    pub origin: String,
+    /// `when` (veto, flag) or `points` (score).
+    pub expr: IrExpr,
+    /// Points multiplier (1 for vetoes and flags).
+    pub weight: Decimal,
+    /// Most points before weighting.
+    pub cap: Option<Decimal>,
+    /// Fewest points before weighting.
+    pub floor: Option<Decimal>,
+    /// Where it is written.
+    pub file: SourceFile,
+    /// Its span in `file`.
+    pub span: Span,
+}
+
+/// Checks rule set `id` of `library` and everything it extends.
+pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics> {
+    let mut diagnostics = Diagnostics::new();
+    let chain = match resolve_chain(library, id) {
+        Ok(chain) => chain,
+        Err(d) => return Err(d.into()),
+    };
+    let mut state = MergeState::default();
+    for (file, ast) in &chain {
+        check_header(file, ast, &mut diagnostics);
+        let constants = check_constants(file, ast, &state.constants, &mut diagnostics);
+        state.constants = constants;
+        merge_clauses(file, ast, &mut state, &mut diagnostics);
+    }
+    let (leaf_file, leaf) = chain.last().expect("a chain holds at least the rule set itself");
+    let total = chain.iter().rev().find_map(|(_, a)| a.header.total.as_ref());
+    if let Some(total) = total {
+        check_total(leaf_file, total.value, total.span, &state.clauses, &mut diagnostics);
+    }
+    lint_clauses(&state.clauses, &mut diagnostics);
+    if diagnostics.has_errors() {
+        diagnostics.sort();
+        return Err(diagnostics);
+    }
+    let header = &leaf.header;
+    let text = |s: &Option<crate::ast::Spanned<String>>| s.as_ref().map(|s| s.value.clone());
+    Ok(CheckedRuleSet {
+        id: header.id.value.clone(),
+        title: text(&header.title).unwrap_or_default(),
+        sector: text(&header.sector),
+        version: text(&header.version).unwrap_or_default(),
+        effective: header.effective.as_ref().map(|e| e.value).unwrap_or_default(),
+        unit: text(&header.unit),
+        basis: text(&header.basis),
+        total: total.map(|t| t.value),
+        chain: chain.iter().map(|(f, _)| f.clone()).collect(),
+        clauses: state.clauses,
+        queries: state.queries,
+        tests: leaf.tests().cloned().collect(),
+        warnings: diagnostics,
+    })
+}
+
+/// The `extends` chain of `id`, base first.
+fn resolve_chain<'l>(
+    library: &'l Library,
+    id: &str,
+) -> Result<Vec<&'l (SourceFile, RuleSetAst)>, Diagnostic> {
+    let mut chain: Vec<&'l (SourceFile, RuleSetAst)> = Vec::new();
+    let mut current = id.to_string();
+    loop {
+        let Some(entry) = library.get(&current) else {
+            let suggestion = suggest::closest(&current, library.ids());
+            let mut d = Diagnostic::error("E0302", format!("unknown rule set `{current}`"));
+            if let Some((file, ast)) = chain.last().copied() {
+                if let Some(ext) = &ast.header.extends {
+                    d = d.at(file, ext.span);
+                }
+            }
+            let help = match suggestion {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => "check the id in the `extends` line and that its file is in the rule-set folder".into(),
+            };
+            return Err(d.with_help(help));
+        };
+        if chain.iter().any(|e| e.1.header.id.value == current) {
+            let names: Vec<&str> = chain.iter().map(|e| e.1.header.id.value.as_str()).collect();
+            let (file, ast) = entry;
+            return Err(Diagnostic::error(
+                "E0301",
+                format!("`extends` goes round in a circle: {} → {current}", names.join(" → ")),
+            )
+            .at(file, ast.header.extends.as_ref().map_or(ast.header.id.span, |e| e.span))
+            .with_help("a rule set may extend the city base, which extends nothing"));
+        }
+        chain.push(entry);
+        match &entry.1.header.extends {
+            Some(parent) => current = parent.value.clone(),
+            None => break,
+        }
+    }
+    chain.reverse();
+    Ok(chain)
+}
+
+fn check_header(file: &SourceFile, ast: &RuleSetAst, diagnostics: &mut Diagnostics) {
+    let h = &ast.header;
+    let missing = [
+        ("title", h.title.is_none(), "title \"武汉市…信用评价规则\""),
+        ("version", h.version.is_none(), "version \"2019.12\""),
+        ("effective", h.effective.is_none(), "effective 2019-12-31"),
+    ];
+    for (field, absent, example) in missing {
+        if absent {
+            diagnostics.push(
+                Diagnostic::error("E0100", format!("the header has no `{field}`"))
+                    .at(file, h.id.span)
+                    .with_help(format!("add a line such as `{example}` to the header")),
+            );
+        }
+    }
+    if h.unit.is_none() {
+        diagnostics.push(
+            Diagnostic::warning("W0100", "the header names no responsible unit")
+                .at(file, h.id.span)
+                .with_help("add `unit \"武汉市…局\"` (责任单位)"),
+        );
+    }
+}
+
+/// Evaluates constants in file order; each sees the inherited ones and those before it.
+fn check_constants(
+    file: &SourceFile,
+    ast: &RuleSetAst,
+    inherited: &Constants,
+    diagnostics: &mut Diagnostics,
+) -> Constants {
+    let mut constants = inherited.clone();
+    let mut own: HashMap<&str, Span> = HashMap::new();
+    for def in ast.constants() {
+        let name = def.name.value.as_str();
+        if let Some(first) = own.get(name) {
+            diagnostics.push(
+                Diagnostic::error("E0303", format!("the constant `{name}` is defined twice"))
+                    .at(file, def.name.span)
+                    .with_help("rename one of them or delete the second")
+                    .with_note(format!("first defined at byte {}", first.start)),
+            );
+            continue;
+        }
+        own.insert(name, def.name.span);
+        if inherited.contains_key(name) {
+            diagnostics.push(
+                Diagnostic::warning("W0101", format!("the constant `{name}` hides one of the base rule set"))
+                    .at(file, def.name.span)
+                    .with_help("inherited clauses keep the base value; rename it to avoid confusion"),
+            );
+        }
+        if let Some(value) = const_value(file, &def.value, &constants, diagnostics) {
+            constants.insert(name.to_string(), value);
+        }
+    }
+    constants
+}
+
+fn const_value(
+    file: &SourceFile,
+    expr: &crate::ast::Expr,
+    constants: &Constants,
+    diagnostics: &mut Diagnostics,
+) -> Option<ConstValue> {
+    let mut queries = Vec::new();
+    let mut typer = Typer { file, constants, queries: &mut queries, diagnostics };
+    if let crate::ast::ExprKind::List(items) = &expr.kind {
+        let mut values = Vec::new();
+        for item in items {
+            values.push(constant_lit(&mut typer, item)?);
+        }
+        return Some(ConstValue::List(values));
+    }
+    constant_lit(&mut typer, expr).map(ConstValue::Scalar)
+}
+
+/// Types and evaluates an expression that must be constant.
+fn constant_lit(typer: &mut Typer<'_>, expr: &crate::ast::Expr) -> Option<Lit> {
+    let (ir, _) = typer.expr(expr, Ctx { in_record: false }, None)?;
+    match const_eval(&ir) {
+        Ok(Some(lit)) => Some(lit),
+        Ok(None) | Err(_) => {
+            typer.diagnostics.push(
+                Diagnostic::error("E0213", "this value must be a constant")
+                    .at(typer.file, expr.span)
+                    .with_help("use numbers, dates, durations, texts or other constants; records and `as_of` are not allowed here"),
+            );
+            None
+        }
+    }
+}
+
+#[derive(Default)]
+struct MergeState {
+    constants: Constants,
+    clauses: Vec<CheckedClause>,
+    queries: Vec<QueryDef>,
+}
+
+/// Applies one rule file's removals and clauses on top of what it inherits.
+fn merge_clauses(file: &SourceFile, ast: &RuleSetAst, state: &mut MergeState, diagnostics: &mut Diagnostics) {
+    for removal in ast.removals() {
+        match state.clauses.iter().position(|c| c.id == removal.value) {
+            Some(i) if state.clauses[i].mandatory => {
+                diagnostics.push(mandatory_error(file, removal.span, &state.clauses[i], "remove"));
+            }
+            Some(i) => {
+                state.clauses.remove(i);
+            }
+            None => diagnostics.push(
+                Diagnostic::error("E0306", format!("there is no inherited clause `{}` to remove", removal.value))
+                    .at(file, removal.span)
+                    .with_help(match suggest::closest(&removal.value, state.clauses.iter().map(|c| c.id.as_str())) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => "`remove` only drops clauses of the rule set named in `extends`".into(),
+                    }),
+            ),
+        }
+    }
+    let mut own: HashMap<&str, Span> = HashMap::new();
+    for clause in ast.clauses() {
+        let id = clause.id.value.as_str();
+        if let Some(first) = own.insert(id, clause.id.span) {
+            let index = crate::source::LineIndex::new(&file.text);
+            diagnostics.push(
+                Diagnostic::error("E0303", format!("the clause id `{id}` is used twice"))
+                    .at(file, clause.id.span)
+                    .with_help("give each clause its own id")
+                    .with_note(format!("first used on line {}", index.line_col(&file.text, first.start).line)),
+            );
+            continue;
+        }
+        let Some(checked) = check_clause(file, ast, clause, state, diagnostics) else {
+            continue;
+        };
+        match state.clauses.iter().position(|c| c.id == checked.id && c.origin != checked.origin) {
+            Some(i) if state.clauses[i].mandatory => {
+                diagnostics.push(mandatory_error(file, clause.id.span, &state.clauses[i], "override"));
+            }
+            Some(i) if state.clauses[i].kind != checked.kind => diagnostics.push(
+                Diagnostic::error(
+                    "E0305",
+                    format!("`{id}` overrides an inherited {} with a {}", state.clauses[i].kind.keyword(), checked.kind.keyword()),
+                )
+                .at(file, clause.id.span)
+                .with_help("give the new clause another id, or keep the inherited clause's kind"),
+            ),
+            Some(i) => state.clauses[i] = checked,
+            None => state.clauses.push(checked),
+        }
+    }
+}
+
+fn mandatory_error(file: &SourceFile, at: Span, base: &CheckedClause, verb: &str) -> Diagnostic {
+    Diagnostic::error("E0304", format!("cannot {verb} the mandatory clause `{}`", base.id))
+        .at(file, at)
+        .with_help("mandatory city clauses apply to every sector unchanged; add a separate clause if the sector needs more")
+        .with_note(format!("`{}` is declared mandatory in rule set `{}`", base.id, base.origin))
+}
+
+fn check_clause(
+    file: &SourceFile,
+    ast: &RuleSetAst,
+    clause: &Clause,
+    state: &mut MergeState,
+    diagnostics: &mut Diagnostics,
+) -> Option<CheckedClause> {
+    let before = diagnostics.error_count();
+    let misplaced = |name: &str, present: bool, diagnostics: &mut Diagnostics, span: Span| {
+        if present {
+            diagnostics.push(
+                Diagnostic::error("E0311", format!("a {} clause has no `{name}`", clause.kind.keyword()))
+                    .at(file, span)
+                    .with_help(match clause.kind {
+                        ClauseKind::Score => "a score clause gives `points`; use `if … then … else 0` for a condition",
+                        _ => "only score clauses have points, weight, cap and floor",
+                    }),
+            );
+        }
+    };
+    let field_span = |e: &Option<crate::ast::Expr>| e.as_ref().map_or(clause.id.span, |e| e.span);
+    let mut typer = Typer { file, constants: &state.constants, queries: &mut state.queries, diagnostics };
+    let top = Ctx { in_record: false };
+    let expr = match clause.kind {
+        ClauseKind::Veto | ClauseKind::Flag => {
+            for (name, e) in [("points", &clause.points), ("weight", &clause.weight), ("cap", &clause.cap), ("floor", &clause.floor)] {
+                misplaced(name, e.is_some(), typer.diagnostics, field_span(e));
+            }
+            match &clause.when {
+                Some(w) => typer.expect(w, top, Base::Bool, "the condition"),
+                None => {
+                    typer.diagnostics.push(
+                        Diagnostic::error("E0310", format!("the {} clause `{}` has no `when` condition", clause.kind.keyword(), clause.id.value))
+                            .at(file, clause.id.span)
+                            .with_help("add a line such as `when any(records where kind = 失信被执行人)`"),
+                    );
+                    None
+                }
+            }
+        }
+        ClauseKind::Score => {
+            misplaced("when", clause.when.is_some(), typer.diagnostics, field_span(&clause.when));
+            match &clause.points {
+                Some(p) => typer.expect(p, top, Base::Number, "the points"),
+                None => {
+                    typer.diagnostics.push(
+                        Diagnostic::error("E0310", format!("the score clause `{}` has no `points`", clause.id.value))
+                            .at(file, clause.id.span)
+                            .with_help("add a line such as `points -1 * count(records where kind = 不良行为记录)`"),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let number = |typer: &mut Typer<'_>, e: &Option<crate::ast::Expr>, role: &str| -> Option<Option<Decimal>> {
+        let Some(e) = e else { return Some(None) };
+        match constant_lit(typer, e)? {
+            Lit::Number(n) => Some(Some(n)),
+            other => {
+                typer.diagnostics.push(
+                    Diagnostic::error("E0202", format!("the {role} must be a number, but this is {}", other.base().describe()))
+                        .at(file, e.span)
+                        .with_help("write a number such as `3` or `0.5`"),
+                );
+                None
+            }
+        }
+    };
+    let weight = number(&mut typer, &clause.weight, "weight");
+    let cap = number(&mut typer, &clause.cap, "cap");
+    let floor = number(&mut typer, &clause.floor, "floor");
+    if clause.kind == ClauseKind::Score && clause.cap.is_none() && clause.points.is_some() {
+        diagnostics_push_cap(file, clause, typer.diagnostics);
+    }
+    let (weight, cap, floor) = (weight?.unwrap_or(Decimal::ONE), cap?, floor?);
+    if weight <= Decimal::ZERO {
+        typer.diagnostics.push(
+            Diagnostic::error("E0315", "the weight must be greater than 0")
+                .at(file, field_span(&clause.weight))
+                .with_help("remove the clause instead of weighting it 0"),
+        );
+    }
+    if let (Some(c), Some(f)) = (cap, floor)
+        && f > c
+    {
+        typer.diagnostics.push(
+            Diagnostic::error("E0314", format!("the floor {f} is above the cap {c}"))
+                .at(file, clause.span)
+                .with_help("the floor is the fewest points, the cap the most: swap them"),
+        );
+    }
+    if clause.wording.is_none() {
+        typer.diagnostics.push(
+            Diagnostic::warning("W0102", format!("the clause `{}` has no wording", clause.id.value))
+                .at(file, clause.id.span)
+                .with_help("add `wording \"…\"`: the sentence the tender document prints for this clause"),
+        );
+    }
+    let expr = expr?;
+    if diagnostics.error_count() > before {
+        return None;
+    }
+    Some(CheckedClause {
+        id: clause.id.value.clone(),
+        kind: clause.kind,
+        mandatory: clause.mandatory,
+        wording: clause.wording.as_ref().map(|w| w.value.clone()),
+        basis: clause.basis.as_ref().map(|b| b.value.clone()),
+        origin: ast.header.id.value.clone(),
+        expr,
+        weight,
+        cap,
+        floor,
+        file: file.clone(),
+        span: clause.span,
+    })
+}
+
+fn diagnostics_push_cap(file: &SourceFile, clause: &Clause, diagnostics: &mut Diagnostics) {
+    diagnostics.push(
+        Diagnostic::error("E0312", format!("the score clause `{}` has no `cap`", clause.id.value))
+            .at(file, clause.id.span)
+            .with_help("add `cap N`: the most points the clause can give, so the total can be checked (use `cap 0` for a pure deduction)"),
+    );
+}
+
+/// The most points each score clause can give, weighted, must add up to the declared total.
+fn check_total(file: &SourceFile, total: Decimal, at: Span, clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
+    let scores: Vec<&CheckedClause> = clauses.iter().filter(|c| c.kind == ClauseKind::Score).collect();
+    let sum: Decimal = scores.iter().map(|c| c.cap.unwrap_or_default() * c.weight).sum();
+    if sum != total {
+        let mut d = Diagnostic::error(
+            "E0320",
+            format!("the score clauses give at most {} points, but the header declares a total of {}", sum.normalize(), total.normalize()),
+        )
+        .at(file, at)
+        .with_help("make each clause's cap × weight add up to the total, or correct the total");
+        for c in scores {
+            d = d.with_note(format!("`{}`: cap {} × weight {} = {}", c.id, c.cap.unwrap_or_default().normalize(), c.weight.normalize(), (c.cap.unwrap_or_default() * c.weight).normalize()));
+        }
+        diagnostics.push(d);
+    }
+}
+
+/// Warnings about clauses that can never fire, always fire, or repeat another.
+fn lint_clauses(clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
+    for (i, clause) in clauses.iter().enumerate() {
+        if clause.kind != ClauseKind::Score
+            && let Ok(Some(Lit::Bool(value))) = const_eval(&clause.expr)
+        {
+            let (code, message) = match value {
+                false => ("W0201", format!("the condition of `{}` is always false, so it never fires", clause.id)),
+                true => ("W0202", format!("the condition of `{}` is always true, so it fires for everyone", clause.id)),
+            };
+            diagnostics.push(
+                Diagnostic::warning(code, message)
+                    .at(&clause.file, clause.span)
+                    .with_help("check the condition; a clause should depend on the entity's records"),
+            );
+        }
+        if let Some(earlier) = clauses[..i].iter().find(|c| c.kind == clause.kind && c.expr == clause.expr) {
+            diagnostics.push(
+                Diagnostic::warning("W0203", format!("`{}` has the same condition as `{}`", clause.id, earlier.id))
+                    .at(&clause.file, clause.span)
+                    .with_help("merge the two clauses or make their conditions differ"),
+            );
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Checked rule set → program ready to evaluate many times. Constant
+//! sub-expressions are folded, and each record query's filter is split into
+//! bit masks (kinds, statuses, severities) and date windows that cost a few
+//! integer operations per record, plus a residual condition for the rest.
+
+use crate::ast::{BinaryOp, ClauseKind, Duration, TestBlock};
+use crate::check::CheckedRuleSet;
+use crate::diagnostic::Diagnostics;
+use crate::eval::const_eval;
+use crate::ir::{Field, IrExpr, Lit, QueryDef};
+use crate::record::{RecordKind, RecordStatus, Severity};
+use crate::source::SourceFile;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Identity and header of a compiled rule set, as reported with every evaluation.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleSetMeta {
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// Sector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Version label.
+    pub version: String,
+    /// Effective date.
+    pub effective: NaiveDate,
+    /// Responsible unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// Legal basis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub basis: Option<String>,
+    /// Maximum credit points.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<Decimal>,
+    /// The `extends` chain, base first, ending with this id.
+    pub chain: Vec<String>,
+    /// SHA-256 over the source texts of the chain: the exact rules applied.
+    pub hash: String,
+}
+
+/// A clause ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledClause {
+    /// Clause id.
+    pub id: String,
+    /// Veto, score or flag.
+    pub kind: ClauseKind,
+    /// Declared mandatory.
+    pub mandatory: bool,
+    /// Tender-document wording.
+    pub wording: Option<String>,
+    /// Legal basis.
+    pub basis: Option<String>,
+    /// The rule set that defines it.
+    pub origin: String,
+    /// Points multiplier.
+    pub weight: Decimal,
+    /// Most points before weighting.
+    pub cap: Option<Decimal>,
+    /// Fewest points before weighting.
+    pub floor: Option<Decimal>,
+    pub(crate) expr: IrExpr,
+    /// Queries the clause reads; their records are its evidence.
+    pub(crate) queries: Vec<usize>,
+}
+
+/// A record query split for speed.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledQuery {
+    pub def: QueryDef,
+    /// Bit per `RecordKind::index` the record's kind must be in.
+    pub kinds: u32,
+    /// Bit per status the record's status must be in.
+    pub statuses: u8,
+    /// Bit per severity (bit 3: no severity) the record must be in.
+    pub severities: u8,
+    /// Indexes into the program's windows the decision date must lie in.
+    pub windows: Vec<usize>,
+    /// What the masks cannot express.
+    pub residual: Option<IrExpr>,
+}
+
+/// A compiled rule set: compile once, evaluate many times (see `eval`).
+#[derive(Debug, Clone)]
+pub struct CompiledRuleSet {
+    /// Identity and header.
+    pub meta: RuleSetMeta,
+    /// Clauses in evaluation order.
+    pub clauses: Vec<CompiledClause>,
+    /// The rule set's own test blocks.
+    pub tests: Vec<TestBlock>,
+    /// The rule set's own file (for test diagnostics).
+    pub file: SourceFile,
+    /// Warnings from checking.
+    pub warnings: Diagnostics,
+    pub(crate) queries: Vec<CompiledQuery>,
+    pub(crate) windows: Vec<Duration>,
+}
+
+pub(crate) const SEVERITY_MISSING_BIT: u8 = 1 << 3;
+const ALL_SEVERITIES: u8 = 0b1111;
+const VISIBLE_STATUSES: u8 = status_bit(RecordStatus::Active) | status_bit(RecordStatus::Repaired) | status_bit(RecordStatus::Expired);
+
+/// The status's bit in a query's status mask.
+pub(crate) const fn status_bit(status: RecordStatus) -> u8 {
+    1 << status as u8
+}
+
+/// The severity's bit in a query's severity mask.
+pub(crate) fn severity_bit(severity: Option<Severity>) -> u8 {
+    match severity {
+        Some(s) => 1 << s as u8,
+        None => SEVERITY_MISSING_BIT,
+    }
+}
+
+/// Compiles a checked rule set.
+pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
+    let mut windows = Vec::new();
+    let queries = checked
+        .queries
+        .into_iter()
+        .map(|q| compile_query(q, &mut windows))
+        .collect();
+    let clauses = checked
+        .clauses
+        .into_iter()
+        .map(|c| {
+            let expr = fold(c.expr);
+            let mut queries = Vec::new();
+            expr.for_each_query(&mut |q| {
+                if !queries.contains(&q) {
+                    queries.push(q);
+                }
+            });
+            CompiledClause {
+                id: c.id,
+                kind: c.kind,
+                mandatory: c.mandatory,
+                wording: c.wording,
+                basis: c.basis,
+                origin: c.origin,
+                weight: c.weight,
+                cap: c.cap,
+                floor: c.floor,
+                expr,
+                queries,
+            }
+        })
+        .collect();
+    let file = checked.chain.last().cloned().expect("a chain holds the rule set itself");
+    let meta = RuleSetMeta {
+        id: checked.id,
+        title: checked.title,
+        sector: checked.sector,
+        version: checked.version,
+        effective: checked.effective,
+        unit: checked.unit,
+        basis: checked.basis,
+        total: checked.total,
+        chain: Vec::new(),
+        hash: chain_hash(&checked.chain),
+    };
+    CompiledRuleSet {
+        meta: RuleSetMeta {
+            chain: checked
+                .chain
+                .iter()
+                .map(|f| f.name.to_string())
+                .collect(),
+            ..meta
+        },
+        clauses,
+        tests: checked.tests,
+        file,
+        warnings: checked.warnings,
+        queries,
+        windows,
+    }
+}
+
+/// SHA-256 over each file's text, in chain order, length-prefixed.
+fn chain_hash(chain: &[SourceFile]) -> String {
+    let mut hasher = Sha256::new();
+    for file in chain {
+        hasher.update((file.text.len() as u64).to_be_bytes());
+        hasher.update(file.text.as_bytes());
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
+    let mut query = CompiledQuery {
+        kinds: u32::MAX,
+        statuses: if def.reads_status {
+            VISIBLE_STATUSES
+        } else {
+            status_bit(RecordStatus::Active)
+        },
+        severities: ALL_SEVERITIES,
+        windows: Vec::new(),
+        residual: None,
+        def: QueryDef {
+            filter: None,
+            ..def.clone()
+        },
+    };
+    query.def.value = def.value.map(fold);
+    let mut residual = Vec::new();
+    if let Some(filter) = def.filter {
+        for conjunct in conjuncts(fold(filter)) {
+            if !absorb(&mut query, &conjunct, windows) {
+                residual.push(conjunct);
+            }
+        }
+    }
+    query.residual = residual
+        .into_iter()
+        .reduce(|a, b| IrExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)));
+    query
+}
+
+/// Splits `a and b and c` into its parts.
+fn conjuncts(expr: IrExpr) -> Vec<IrExpr> {
+    match expr {
+        IrExpr::Binary(BinaryOp::And, a, b) => {
+            let mut parts = conjuncts(*a);
+            parts.extend(conjuncts(*b));
+            parts
+        }
+        other => vec![other],
+    }
+}
+
+/// Turns a conjunct into mask bits when it has a simple shape; false otherwise.
+fn absorb(query: &mut CompiledQuery, conjunct: &IrExpr, windows: &mut Vec<Duration>) -> bool {
+    match conjunct {
+        IrExpr::Within(d) => {
+            let index = windows.iter().position(|w| w == d).unwrap_or_else(|| {
+                windows.push(*d);
+                windows.len() - 1
+            });
+            query.windows.push(index);
+            true
+        }
+        IrExpr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b) => {
+            let (field, lit) = match (&**a, &**b) {
+                (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => (*f, l),
+                _ => return false,
+            };
+            let negate = *op == BinaryOp::Ne;
+            restrict(query, field, std::slice::from_ref(lit), negate)
+        }
+        IrExpr::In(a, items) => match &**a {
+            IrExpr::Field(f) => restrict(query, *f, items, false),
+            _ => false,
+        },
+        IrExpr::Lit(Lit::Bool(true)) => true,
+        _ => false,
+    }
+}
+
+fn restrict(query: &mut CompiledQuery, field: Field, items: &[Lit], negate: bool) -> bool {
+    match field {
+        Field::Kind => {
+            let mask = items.iter().fold(0u32, |m, l| match l {
+                Lit::Kind(k) => m | RecordKind::bit(*k),
+                _ => m,
+            });
+            query.kinds &= if negate { !mask } else { mask };
+            true
+        }
+        Field::Status => {
+            let mask = items.iter().fold(0u8, |m, l| match l {
+                Lit::Status(s) => m | status_bit(*s),
+                _ => m,
+            });
+            query.statuses &= if negate { VISIBLE_STATUSES & !mask } else { mask };
+            true
+        }
+        Field::Severity => {
+            let mask = items.iter().fold(0u8, |m, l| match l {
+                Lit::Severity(s) => m | severity_bit(Some(*s)),
+                _ => m,
+            });
+            // A missing severity matches neither `=` nor `!=`.
+            query.severities &= if negate {
+                ALL_SEVERITIES & !mask & !SEVERITY_MISSING_BIT
+            } else {
+                mask
+            };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Replaces constant sub-expressions by their value.
+pub(crate) fn fold(expr: IrExpr) -> IrExpr {
+    let expr = match expr {
+        IrExpr::Not(e) => IrExpr::Not(Box::new(fold(*e))),
+        IrExpr::Neg(e) => IrExpr::Neg(Box::new(fold(*e))),
+        IrExpr::Binary(op, a, b) => IrExpr::Binary(op, Box::new(fold(*a)), Box::new(fold(*b))),
+        IrExpr::In(e, items) => IrExpr::In(Box::new(fold(*e)), items),
+        IrExpr::If(c, a, b) => IrExpr::If(Box::new(fold(*c)), Box::new(fold(*a)), Box::new(fold(*b))),
+        IrExpr::Table(k, rows, d) => IrExpr::Table(Box::new(fold(*k)), rows, d),
+        leaf => return leaf,
+    };
+    match const_eval(&expr) {
+        Ok(Some(lit)) => IrExpr::Lit(lit),
+        _ => expr,
+    }
+}

@@ -1,0 +1,484 @@
+//! Evaluation: compiled rule set × an entity's records × as-of date → outcome.
+//!
+//! # Which records count
+//! A record's status on the as-of date is [`CreditRecord::status_on`]:
+//! revoked (撤销) on or before it → never visible; decided after it → not yet
+//! effective, never visible; repaired (信用修复) on or before it → repaired;
+//! disclosure end (公示截止) before it → expired (the last day still counts);
+//! otherwise active. A query sees only **active** records unless its filter
+//! mentions `status`, in which case it sees active, repaired and expired ones.
+//!
+//! # Windows
+//! `within N years` holds when `as_of − N years ≤ decision date ≤ as_of`, with
+//! calendar arithmetic (inclusive at both ends; 29 February minus one year is
+//! 28 February). Months work the same way; days are plain day counts.
+//!
+//! # Missing values
+//! A comparison (`=`, `!=`, `<` …, `in`) with a missing value is false;
+//! arithmetic with a missing value is missing; `sum` skips missing values;
+//! `max`, `min` and `latest` are missing over no records; `x otherwise d`
+//! replaces a missing `x` by `d`. `latest` picks the record with the latest
+//! decision date, then the greatest id.
+//!
+//! # Points and rounding
+//! A score clause's points are clamped to `[floor, cap]`, multiplied by the
+//! weight, and rounded to 2 decimal places, half away from zero (四舍五入).
+//! The total is the sum of the rounded clause points, so the breakdown always
+//! adds up to the total. All arithmetic is exact decimal arithmetic.
+//!
+//! # Failures
+//! A clause whose arithmetic fails (overflow, division by zero) is reported
+//! with its error; a failed veto makes the decision `review` (人工复核), never a
+//! silent pass.
+
+mod report;
+
+pub use report::{ClauseReport, Decision, Report};
+
+use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit};
+use crate::compile::{CompiledQuery, CompiledRuleSet, severity_bit, status_bit};
+use crate::ir::{IrExpr, Lit, Value};
+use crate::record::{CreditRecord, RecordStatus, days_before, months_before, years_before};
+use chrono::NaiveDate;
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::cmp::Ordering;
+
+/// Why an expression could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum EvalError {
+    /// Occurs when a result exceeds the decimal range (about 7.9 × 10^28).
+    #[error("a number grew too large")]
+    Overflow,
+    /// Occurs when dividing by a value that is 0 for this entity.
+    #[error("division by zero")]
+    DivisionByZero,
+    /// Occurs when a date moves outside the supported calendar.
+    #[error("a date fell outside the calendar")]
+    DateOutOfRange,
+}
+
+/// The start of a window ending on `as_of`.
+pub fn window_start(as_of: NaiveDate, window: Duration) -> NaiveDate {
+    match window.unit {
+        DurationUnit::Years => years_before(as_of, window.amount),
+        DurationUnit::Months => months_before(as_of, window.amount),
+        DurationUnit::Days => days_before(as_of, window.amount),
+    }
+}
+
+/// What an expression can see while it is evaluated.
+struct Env<'a> {
+    as_of: Option<NaiveDate>,
+    record: Option<(&'a CreditRecord, RecordStatus)>,
+    queries: &'a [Acc<'a>],
+    window_starts: &'a [NaiveDate],
+    windows: &'a [Duration],
+}
+
+/// Evaluates an expression without records or date; `Ok(None)` when it is not constant.
+pub(crate) fn const_eval(expr: &IrExpr) -> Result<Option<Lit>, EvalError> {
+    if !is_constant(expr) {
+        return Ok(None);
+    }
+    let env = Env {
+        as_of: None,
+        record: None,
+        queries: &[],
+        window_starts: &[],
+        windows: &[],
+    };
+    Ok(Lit::from_value(eval_expr(expr, &env)?))
+}
+
+fn is_constant(expr: &IrExpr) -> bool {
+    match expr {
+        IrExpr::Lit(_) => true,
+        IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::Query(_) => false,
+        IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => is_constant(e),
+        IrExpr::Binary(_, a, b) => is_constant(a) && is_constant(b),
+        IrExpr::If(c, a, b) => is_constant(c) && is_constant(a) && is_constant(b),
+    }
+}
+
+fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+    Ok(match expr {
+        IrExpr::Lit(lit) => lit.as_value(),
+        IrExpr::AsOf => env.as_of.map_or(Value::Missing, Value::Date),
+        IrExpr::Field(field) => match env.record {
+            Some((record, status)) => field.read(record, status),
+            None => Value::Missing,
+        },
+        IrExpr::Within(d) => Value::Bool(match (env.record, env.as_of) {
+            (Some((record, _)), Some(as_of)) => {
+                let start = env
+                    .windows
+                    .iter()
+                    .position(|w| w == d)
+                    .and_then(|i| env.window_starts.get(i).copied())
+                    .unwrap_or_else(|| window_start(as_of, *d));
+                record.decided_on >= start && record.decided_on <= as_of
+            }
+            _ => false,
+        }),
+        IrExpr::Query(q) => env.queries.get(*q).map_or(Value::Missing, Acc::result),
+        IrExpr::Not(e) => match eval_expr(e, env)? {
+            Value::Bool(b) => Value::Bool(!b),
+            _ => Value::Missing,
+        },
+        IrExpr::Neg(e) => match eval_expr(e, env)? {
+            Value::Number(n) => Value::Number(-n),
+            _ => Value::Missing,
+        },
+        IrExpr::Binary(op, a, b) => binary(*op, a, b, env)?,
+        IrExpr::In(e, items) => {
+            let v = eval_expr(e, env)?;
+            Value::Bool(items.iter().any(|item| v.equals(&item.as_value())))
+        }
+        IrExpr::If(c, a, b) => match eval_expr(c, env)? {
+            Value::Bool(true) => eval_expr(a, env)?,
+            _ => eval_expr(b, env)?,
+        },
+        IrExpr::Table(key, rows, default) => {
+            let k = eval_expr(key, env)?;
+            rows.iter()
+                .find(|(lit, _)| k.equals(&lit.as_value()))
+                .map(|(_, v)| Value::Number(*v))
+                .or(default.map(Value::Number))
+                .unwrap_or(Value::Missing)
+        }
+    })
+}
+
+fn binary<'a>(op: BinaryOp, a: &'a IrExpr, b: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+    use BinaryOp::*;
+    // `and`/`or` short-circuit; everything else evaluates both sides.
+    match op {
+        And => {
+            return Ok(Value::Bool(
+                matches!(eval_expr(a, env)?, Value::Bool(true)) && matches!(eval_expr(b, env)?, Value::Bool(true)),
+            ));
+        }
+        Or => {
+            return Ok(Value::Bool(
+                matches!(eval_expr(a, env)?, Value::Bool(true)) || matches!(eval_expr(b, env)?, Value::Bool(true)),
+            ));
+        }
+        Otherwise => {
+            return match eval_expr(a, env)? {
+                Value::Missing => eval_expr(b, env),
+                v => Ok(v),
+            };
+        }
+        _ => {}
+    }
+    let (x, y) = (eval_expr(a, env)?, eval_expr(b, env)?);
+    if matches!(x, Value::Missing) || matches!(y, Value::Missing) {
+        return Ok(match op {
+            Eq | Ne | Lt | Le | Gt | Ge => Value::Bool(false),
+            _ => Value::Missing,
+        });
+    }
+    Ok(match op {
+        Eq => Value::Bool(x.equals(&y)),
+        Ne => Value::Bool(!x.equals(&y)),
+        Lt => Value::Bool(x.compare(&y) == Some(Ordering::Less)),
+        Le => Value::Bool(matches!(x.compare(&y), Some(Ordering::Less | Ordering::Equal))),
+        Gt => Value::Bool(x.compare(&y) == Some(Ordering::Greater)),
+        Ge => Value::Bool(matches!(x.compare(&y), Some(Ordering::Greater | Ordering::Equal))),
+        Add | Sub | Mul | Div => arithmetic(op, x, y)?,
+        And | Or | Otherwise | In => unreachable!("handled above"),
+    })
+}
+
+fn arithmetic<'a>(op: BinaryOp, x: Value<'a>, y: Value<'a>) -> Result<Value<'a>, EvalError> {
+    Ok(match (op, x, y) {
+        (BinaryOp::Add, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_add(b).ok_or(EvalError::Overflow)?),
+        (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_sub(b).ok_or(EvalError::Overflow)?),
+        (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_mul(b).ok_or(EvalError::Overflow)?),
+        (BinaryOp::Div, Value::Number(a), Value::Number(b)) => {
+            if b.is_zero() {
+                return Err(EvalError::DivisionByZero);
+            }
+            Value::Number(a.checked_div(b).ok_or(EvalError::Overflow)?)
+        }
+        (BinaryOp::Sub, Value::Date(d), Value::Duration(w)) => Value::Date(shift(d, w, false)?),
+        (BinaryOp::Add, Value::Date(d), Value::Duration(w)) | (BinaryOp::Add, Value::Duration(w), Value::Date(d)) => {
+            Value::Date(shift(d, w, true)?)
+        }
+        _ => Value::Missing,
+    })
+}
+
+fn shift(date: NaiveDate, by: Duration, forward: bool) -> Result<NaiveDate, EvalError> {
+    use chrono::{Days, Months};
+    let months = match by.unit {
+        DurationUnit::Years => Some(by.amount.checked_mul(12).ok_or(EvalError::DateOutOfRange)?),
+        DurationUnit::Months => Some(by.amount),
+        DurationUnit::Days => None,
+    };
+    let result = match (months, forward) {
+        (Some(m), true) => date.checked_add_months(Months::new(m)),
+        (Some(m), false) => date.checked_sub_months(Months::new(m)),
+        (None, true) => date.checked_add_days(Days::new(by.amount.into())),
+        (None, false) => date.checked_sub_days(Days::new(by.amount.into())),
+    };
+    result.ok_or(EvalError::DateOutOfRange)
+}
+
+/// Running result of one query over the records.
+#[derive(Debug, Clone)]
+struct Acc<'a> {
+    func: Aggregate,
+    count: u32,
+    sum: Decimal,
+    best: Value<'a>,
+    best_key: Option<(NaiveDate, &'a str)>,
+    error: Option<EvalError>,
+}
+
+impl<'a> Acc<'a> {
+    fn new(func: Aggregate) -> Self {
+        Acc {
+            func,
+            count: 0,
+            sum: Decimal::ZERO,
+            best: Value::Missing,
+            best_key: None,
+            error: None,
+        }
+    }
+
+    fn result(&self) -> Value<'a> {
+        match self.func {
+            Aggregate::Count => Value::Number(Decimal::from(self.count)),
+            Aggregate::Any => Value::Bool(self.count > 0),
+            Aggregate::None => Value::Bool(self.count == 0),
+            Aggregate::Sum => Value::Number(self.sum),
+            Aggregate::Max | Aggregate::Min | Aggregate::Latest => self.best,
+        }
+    }
+
+    fn add(&mut self, record: &'a CreditRecord, value: Value<'a>) {
+        self.count += 1;
+        match (self.func, value) {
+            (Aggregate::Sum, Value::Number(n)) => match self.sum.checked_add(n) {
+                Some(s) => self.sum = s,
+                None => self.error = Some(EvalError::Overflow),
+            },
+            (Aggregate::Max | Aggregate::Min, Value::Missing) => {}
+            (Aggregate::Max | Aggregate::Min, v) => {
+                let better = match v.compare(&self.best) {
+                    None => matches!(self.best, Value::Missing),
+                    Some(o) => (o == Ordering::Greater) == (self.func == Aggregate::Max) && o != Ordering::Equal,
+                };
+                if better {
+                    self.best = v;
+                }
+            }
+            (Aggregate::Latest, v) => {
+                let key = (record.decided_on, record.id.as_str());
+                if self.best_key.is_none_or(|k| key > k) {
+                    self.best_key = Some(key);
+                    self.best = v;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The result of one evaluation, kept compact: evidence is record indexes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The evaluation date.
+    pub as_of: NaiveDate,
+    /// Per clause, in the rule set's order.
+    pub clauses: Vec<ClauseOutcome>,
+    /// Record indexes, sliced by `ClauseOutcome::evidence`.
+    pub evidence: Vec<u32>,
+}
+
+/// One clause's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClauseOutcome {
+    /// Veto or flag fired, or score computed.
+    pub fired: bool,
+    /// Points before clamping and weighting (score).
+    pub raw: Option<Decimal>,
+    /// Weighted, rounded points (score).
+    pub points: Option<Decimal>,
+    /// Range into `Outcome::evidence`.
+    pub evidence: std::ops::Range<u32>,
+    /// Why the clause could not be evaluated.
+    pub error: Option<EvalError>,
+}
+
+impl Outcome {
+    /// The decision: disqualified if a veto fired, review if a veto failed.
+    pub fn decision(&self, program: &CompiledRuleSet) -> Decision {
+        let vetoes = program.clauses.iter().zip(&self.clauses).filter(|(c, _)| c.kind == ClauseKind::Veto);
+        let mut decision = Decision::Eligible;
+        for (_, outcome) in vetoes {
+            if outcome.fired {
+                return Decision::Disqualified;
+            }
+            if outcome.error.is_some() {
+                decision = Decision::Review;
+            }
+        }
+        decision
+    }
+
+    /// Sum of the clauses' rounded points.
+    pub fn total(&self) -> Decimal {
+        self.clauses.iter().filter_map(|c| c.points).sum()
+    }
+
+    /// The record indexes behind clause `i`.
+    pub fn evidence_of(&self, i: usize) -> &[u32] {
+        let range = &self.clauses[i].evidence;
+        &self.evidence[range.start as usize..range.end as usize]
+    }
+}
+
+impl CompiledRuleSet {
+    /// Evaluates the entity whose records are `records` as of `as_of`.
+    pub fn evaluate(&self, records: &[CreditRecord], as_of: NaiveDate) -> Outcome {
+        let window_starts: Vec<NaiveDate> = self.windows.iter().map(|w| window_start(as_of, *w)).collect();
+        let words = records.len().div_ceil(64).max(1);
+        let mut matched = vec![0u64; words * self.queries.len()];
+        let mut accs: Vec<Acc<'_>> = self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
+        for (i, record) in records.iter().enumerate() {
+            let status = record.status_on(as_of);
+            if matches!(status, RecordStatus::Revoked | RecordStatus::NotYetEffective) {
+                continue;
+            }
+            let kind = record.kind.bit();
+            let status_mask = status_bit(status);
+            let severity = severity_bit(record.severity);
+            for (q, query) in self.queries.iter().enumerate() {
+                if query.kinds & kind == 0 || query.statuses & status_mask == 0 || query.severities & severity == 0 {
+                    continue;
+                }
+                if !query.windows.iter().all(|w| record.decided_on >= window_starts[*w] && record.decided_on <= as_of) {
+                    continue;
+                }
+                let env = Env {
+                    as_of: Some(as_of),
+                    record: Some((record, status)),
+                    queries: &[],
+                    window_starts: &window_starts,
+                    windows: &self.windows,
+                };
+                match self.record_matches(query, &env) {
+                    Ok(Some(value)) => {
+                        matched[q * words + i / 64] |= 1 << (i % 64);
+                        accs[q].add(record, value);
+                    }
+                    Ok(None) => {}
+                    Err(e) => accs[q].error = Some(e),
+                }
+            }
+        }
+        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
+    }
+
+    /// `Some(per-record value)` when the record passes the residual filter.
+    fn record_matches<'a>(&'a self, query: &'a CompiledQuery, env: &Env<'a>) -> Result<Option<Value<'a>>, EvalError> {
+        if let Some(residual) = &query.residual
+            && !matches!(eval_expr(residual, env)?, Value::Bool(true))
+        {
+            return Ok(None);
+        }
+        match &query.def.value {
+            Some(value) => eval_expr(value, env).map(Some),
+            None => Ok(Some(Value::Missing)),
+        }
+    }
+
+    fn evaluate_clauses(
+        &self,
+        accs: &[Acc<'_>],
+        matched: &[u64],
+        words: usize,
+        as_of: NaiveDate,
+        window_starts: &[NaiveDate],
+    ) -> Outcome {
+        let env = Env {
+            as_of: Some(as_of),
+            record: None,
+            queries: accs,
+            window_starts,
+            windows: &self.windows,
+        };
+        let mut evidence = Vec::new();
+        let mut clauses = Vec::with_capacity(self.clauses.len());
+        for clause in &self.clauses {
+            let query_error = clause.queries.iter().find_map(|q| accs[*q].error.clone());
+            let result = match query_error {
+                Some(e) => Err(e),
+                None => eval_expr(&clause.expr, &env),
+            };
+            let mut outcome = ClauseOutcome {
+                fired: false,
+                raw: None,
+                points: None,
+                evidence: 0..0,
+                error: None,
+            };
+            match (clause.kind, result) {
+                (_, Err(e)) => outcome.error = Some(e),
+                (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => outcome.fired = v == Value::Bool(true),
+                (ClauseKind::Score, Ok(Value::Number(raw))) => {
+                    outcome.fired = true;
+                    outcome.raw = Some(raw);
+                    match clause.weighted(raw) {
+                        Ok(points) => outcome.points = Some(points),
+                        Err(e) => outcome.error = Some(e),
+                    }
+                }
+                (ClauseKind::Score, Ok(_)) => outcome.points = Some(Decimal::ZERO),
+            }
+            if outcome.fired || clause.kind == ClauseKind::Score {
+                let start = evidence.len() as u32;
+                collect_evidence(&clause.queries, matched, words, &mut evidence);
+                outcome.evidence = start..evidence.len() as u32;
+            }
+            clauses.push(outcome);
+        }
+        Outcome {
+            as_of,
+            clauses,
+            evidence,
+        }
+    }
+}
+
+impl crate::compile::CompiledClause {
+    /// Clamps raw points to `[floor, cap]`, weights and rounds them.
+    fn weighted(&self, raw: Decimal) -> Result<Decimal, EvalError> {
+        let mut points = raw;
+        if let Some(cap) = self.cap {
+            points = points.min(cap);
+        }
+        if let Some(floor) = self.floor {
+            points = points.max(floor);
+        }
+        let weighted = points.checked_mul(self.weight).ok_or(EvalError::Overflow)?;
+        Ok(weighted.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
+    }
+}
+
+/// Appends the union of the queries' matched records, in record order.
+fn collect_evidence(queries: &[usize], matched: &[u64], words: usize, out: &mut Vec<u32>) {
+    for word in 0..words {
+        let bits = queries.iter().fold(0u64, |acc, q| acc | matched[q * words + word]);
+        let mut rest = bits;
+        while rest != 0 {
+            let bit = rest.trailing_zeros();
+            out.push((word * 64) as u32 + bit);
+            rest &= rest - 1;
+        }
+    }
+}
