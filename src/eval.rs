@@ -33,7 +33,7 @@
 
 mod report;
 
-pub use report::{ClauseReport, Decision, Report};
+pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
 
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit};
 use crate::compile::{CompiledQuery, CompiledRuleSet, severity_bit, status_bit};

@@ -10,3 +10,6 @@ pub mod ir;
 pub mod check;
 pub mod compile;
 pub mod eval;
+pub mod ruleset;
+pub mod testing;
+pub mod cli;

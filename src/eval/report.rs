@@ -241,3 +241,26 @@ fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[R
         }
     }
 }
+
+/// A readable text rendering of a report, for the terminal.
+pub fn render_table(report: &Report) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(out, "rule set  {} (version {}, {})", report.ruleset, report.version, &report.hash[..12.min(report.hash.len())]);
+    let _ = writeln!(out, "as of     {}", report.as_of);
+    let _ = writeln!(out, "decision  {} ({})", report.decision_label, serde_json::to_value(report.decision).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    let _ = writeln!(out, "total     {}", report.total);
+    for (title, entries) in [("vetoes", &report.vetoes), ("flags", &report.flags), ("scores", &report.scores)] {
+        if entries.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{title}:");
+        for e in entries {
+            let points = e.points.map(|p| format!("{p:>8}")).unwrap_or_else(|| "        ".into());
+            let ids: Vec<&str> = e.records.iter().map(|r| r.id.as_str()).collect();
+            let _ = writeln!(out, "  {points}  {}  [{}]", e.clause, ids.join(", "));
+            let _ = writeln!(out, "            {}", e.explanation);
+        }
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! The command-line interface: `check`, `fmt`, `test`, `eval`. Each command
+//! prints human-readable output (diagnostics with carets) or JSON, and exits
+//! non-zero when it finds errors.
+
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::record::CreditRecord;
+use crate::ruleset::Workspace;
+use crate::testing::run_tests;
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// credit-rules: credit rules of public resource trading (公共资源交易信用规则).
+#[derive(Debug, Parser)]
+#[command(name = "credit-rules", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    /// Readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check rule files for errors (a file, or every *.rules file in a folder).
+    Check {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Folder holding the base rule sets named in `extends`.
+        #[arg(long, default_value = "rulesets")]
+        lib: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Run the test blocks written beside the clauses.
+    Test {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Folder holding the base rule sets named in `extends`.
+        #[arg(long, default_value = "rulesets")]
+        lib: PathBuf,
+    },
+    /// Evaluate one entity's records under a rule set.
+    Eval {
+        /// Rule-set id (e.g. `water`) or rule file.
+        #[arg(long)]
+        ruleset: String,
+        /// JSON file: an array of records (or `{"records": [...]}`).
+        #[arg(long)]
+        records: PathBuf,
+        /// Evaluation date, YYYY-MM-DD.
+        #[arg(long)]
+        as_of: String,
+        /// Folder holding the rule sets.
+        #[arg(long, default_value = "rulesets")]
+        lib: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Check { paths, lib, format } => check(&paths, &lib, format),
+        Command::Test { paths, lib } => test(&paths, &lib),
+        Command::Eval { ruleset, records, as_of, lib, format } => eval(&ruleset, &records, &as_of, &lib, format),
+    }
+}
+
+fn fail(diagnostics: impl Into<Diagnostics>) -> ExitCode {
+    eprint!("{}", diagnostics.into().render());
+    ExitCode::FAILURE
+}
+
+/// Loads the library folder plus the given paths; returns the ids the paths declare.
+fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagnostic> {
+    let mut workspace = Workspace::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut wanted = Vec::new();
+    let lib_files = if lib.is_dir() { crate::ruleset::rule_files(lib)? } else { Vec::new() };
+    let mut given = Vec::new();
+    for path in paths {
+        given.extend(crate::ruleset::rule_files(path)?);
+    }
+    for (file, is_given) in given.iter().map(|f| (f, true)).chain(lib_files.iter().map(|f| (f, false))) {
+        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        if !seen.insert(key) {
+            continue;
+        }
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| Diagnostic::error("E0004", format!("cannot read `{}`: {e}", file.display())))?;
+        let id = workspace.add_source(crate::source::SourceFile::new(file.display().to_string(), text), Some(file.clone()));
+        if let (true, Some(id)) = (is_given, id) {
+            wanted.push(id);
+        }
+    }
+    Ok((workspace, wanted))
+}
+
+fn check(paths: &[PathBuf], lib: &Path, format: Format) -> ExitCode {
+    let (workspace, ids) = match load(paths, lib) {
+        Ok(loaded) => loaded,
+        Err(d) => return fail(d),
+    };
+    let mut all = workspace.errors.clone();
+    for id in &ids {
+        match workspace.compile(id) {
+            Ok(program) => all.extend(program.warnings),
+            Err(d) => all.extend(d),
+        }
+    }
+    dedup(&mut all);
+    match format {
+        Format::Json => {
+            let list: Vec<_> = all.iter().map(Diagnostic::to_json).collect();
+            println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+        }
+        Format::Text => {
+            for d in all.iter() {
+                eprintln!("{}", d.render());
+            }
+            eprintln!(
+                "checked {} rule set(s): {} error(s), {} warning(s)",
+                ids.len(),
+                all.error_count(),
+                all.0.len() - all.error_count()
+            );
+        }
+    }
+    if all.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// A base rule set's warnings are reported once, not once per sector.
+fn dedup(diagnostics: &mut Diagnostics) {
+    let mut seen = std::collections::HashSet::new();
+    diagnostics.0.retain(|d| seen.insert(d.render()));
+}
+
+fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
+    let (workspace, ids) = match load(paths, lib) {
+        Ok(loaded) => loaded,
+        Err(d) => return fail(d),
+    };
+    if workspace.errors.has_errors() {
+        return fail(workspace.errors);
+    }
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for id in &ids {
+        let program = match workspace.compile(id) {
+            Ok(p) => p,
+            Err(d) => {
+                eprint!("{}", d.render());
+                failed += 1;
+                continue;
+            }
+        };
+        for result in run_tests(&program) {
+            if result.passed() {
+                passed += 1;
+                println!("test {id} :: {} ... ok", result.name);
+            } else {
+                failed += 1;
+                println!("test {id} :: {} ... FAILED", result.name);
+                for d in result.failures.iter() {
+                    println!("{}", d.render());
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) -> ExitCode {
+    let Ok(as_of) = NaiveDate::parse_from_str(as_of, "%Y-%m-%d") else {
+        return fail(Diagnostic::error("E0400", format!("`{as_of}` is not a date")).with_help("write --as-of YYYY-MM-DD, e.g. --as-of 2024-06-01"));
+    };
+    let as_path = Path::new(ruleset);
+    let (workspace, id) = if as_path.is_file() {
+        match load(&[as_path.to_path_buf()], lib) {
+            Ok((w, ids)) => match ids.into_iter().next() {
+                Some(id) => (w, id),
+                None => return fail(w.errors),
+            },
+            Err(d) => return fail(d),
+        }
+    } else {
+        match load(&[], lib) {
+            Ok((w, _)) => (w, ruleset.to_string()),
+            Err(d) => return fail(d),
+        }
+    };
+    let program = match workspace.compile(&id) {
+        Ok(p) => p,
+        Err(d) => return fail(d),
+    };
+    let records = match read_records(records) {
+        Ok(r) => r,
+        Err(d) => return fail(d),
+    };
+    let report = program.evaluate(&records, as_of).report(&program, &records);
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Text => print!("{}", crate::eval::render_table(&report)),
+    }
+    ExitCode::SUCCESS
+}
+
+/// Reads and validates a JSON records file.
+pub fn read_records(path: &Path) -> Result<Vec<CreditRecord>, Diagnostics> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Diagnostics::from(Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))))?;
+    parse_records(&text, &path.display().to_string())
+}
+
+/// Parses a JSON array of records (or `{"records": [...]}`), validating each.
+pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagnostics> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Input {
+        List(Vec<serde_json::Value>),
+        Wrapped { records: Vec<serde_json::Value> },
+    }
+    let input: Input = serde_json::from_str(text).map_err(|e| {
+        Diagnostics::from(
+            Diagnostic::error("E0401", format!("{name}: not valid records JSON at line {}, column {}: {e}", e.line(), e.column()))
+                .with_help("give a JSON array of records, each with at least id, uscc, kind and decided_on"),
+        )
+    })?;
+    let values = match input {
+        Input::List(v) | Input::Wrapped { records: v } => v,
+    };
+    let mut records = Vec::with_capacity(values.len());
+    let mut problems = Diagnostics::new();
+    for (i, value) in values.into_iter().enumerate() {
+        match serde_json::from_value::<CreditRecord>(value) {
+            Ok(record) => match record.validate() {
+                Ok(()) => records.push(record),
+                Err(errors) => {
+                    for e in errors {
+                        problems.push(Diagnostic::error("E0402", format!("{name}: record #{} (`{}`): {e}", i + 1, record.id)));
+                    }
+                }
+            },
+            Err(e) => problems.push(
+                Diagnostic::error("E0402", format!("{name}: record #{}: {e}", i + 1))
+                    .with_help("see the record schema in README.md"),
+            ),
+        }
+    }
+    if problems.is_empty() { Ok(records) } else { Err(problems) }
+}
