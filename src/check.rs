@@ -132,12 +132,13 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     }
     let (leaf_file, leaf) = chain.last().expect("a chain holds at least the rule set itself");
     let total = chain.iter().rev().find_map(|(_, a)| a.header.total.as_ref());
-    if let Some(total) = total {
+    // With errors in clauses the sum is meaningless; report the total only on clean input.
+    if let Some(total) = total.filter(|_| !diagnostics.has_errors()) {
         check_total(leaf_file, total.value, total.span, &state.clauses, &mut diagnostics);
     }
     lint_clauses(&state.clauses, &mut diagnostics);
+    diagnostics.sort();
     if diagnostics.has_errors() {
-        diagnostics.sort();
         return Err(diagnostics);
     }
     let header = &leaf.header;
@@ -242,7 +243,10 @@ fn check_constants(
                 Diagnostic::error("E0303", format!("the constant `{name}` is defined twice"))
                     .at(file, def.name.span)
                     .with_help("rename one of them or delete the second")
-                    .with_note(format!("first defined at byte {}", first.start)),
+                    .with_note(format!(
+                        "first defined on line {}",
+                        crate::source::LineIndex::new(&file.text).line_col(&file.text, first.start).line
+                    )),
             );
             continue;
         }
@@ -254,11 +258,31 @@ fn check_constants(
                     .with_help("inherited clauses keep the base value; rename it to avoid confusion"),
             );
         }
+        if let Some(hidden) = hidden_meaning(name) {
+            diagnostics.push(
+                Diagnostic::warning("W0103", format!("the constant `{name}` hides the {hidden} of the same name"))
+                    .at(file, def.name.span)
+                    .with_help("rename the constant, e.g. add a suffix such as `值`"),
+            );
+        }
         if let Some(value) = const_value(file, &def.value, &constants, diagnostics) {
             constants.insert(name.to_string(), value);
         }
     }
     constants
+}
+
+/// What a constant's name would otherwise mean, if anything.
+fn hidden_meaning(name: &str) -> Option<&'static str> {
+    if crate::ir::Field::from_name(name).is_some() {
+        Some("record field")
+    } else if crate::record::RecordKind::from_name(name).is_some() {
+        Some("record kind")
+    } else if crate::record::Severity::from_name(name).is_some() {
+        Some("severity")
+    } else {
+        None
+    }
 }
 
 fn const_value(

@@ -61,7 +61,7 @@ fn check_bounds(file: &SourceFile) -> Result<(), Diagnostics> {
 }
 
 /// Scans brackets and `if`s outside strings and comments; returns the byte
-/// offset where nesting first exceeds [`MAX_NESTING`]. An `if` counts as one
+/// offset where nesting first exceeds [`MAX_NESTING`]. An `if` (or `table`) counts as one
 /// level until the bracket around it closes, because `else if` chains nest in
 /// the grammar even though they read flat.
 fn deepest_nesting(text: &str) -> Option<usize> {
@@ -79,7 +79,7 @@ fn deepest_nesting(text: &str) -> Option<usize> {
             word.push(c);
             continue;
         }
-        if matches!(word.as_str(), "if" | "如果") {
+        if matches!(word.as_str(), "if" | "如果" | "table" | "对照") {
             depth += 1;
             if let Some(top) = ifs_per_level.last_mut() {
                 *top += 1;
@@ -149,14 +149,50 @@ fn syntax_error(file: &SourceFile, error: pest::error::Error<Rule>) -> Diagnosti
     let mut d = Diagnostic::error("E0001", message).at(file, Span::new(start, end));
     if let Some(help) = found.as_deref().and_then(glued_keyword_help) {
         d = d.with_help(help);
+    } else if let Some(word) = found.as_deref().filter(|w| is_reserved(w)) {
+        d = d.with_help(format!("`{word}` is a keyword and cannot be used as a name; choose another name"));
+    } else if found.as_deref() == Some("\"") {
+        d = d.with_help("a text must end with `\"` on the same line");
+    } else if let Some(help) = unclosed_bracket_help(&file.text, start) {
+        d = d.with_help(help);
     } else {
         d = d.with_help("check the line against the examples in the authoring guide (docs/authoring-guide.md)");
     }
     d
 }
 
+/// Clause field keywords, grouped in messages.
+const CLAUSE_FIELDS: &[Rule] = &[
+    Rule::kw_wording,
+    Rule::kw_basis,
+    Rule::kw_when,
+    Rule::kw_points,
+    Rule::kw_weight,
+    Rule::kw_cap,
+    Rule::kw_floor,
+];
+
+/// Infix operators, grouped in messages.
+const OPERATORS: &[Rule] = &[
+    Rule::op_eq, Rule::op_ne, Rule::op_le, Rule::op_ge, Rule::op_lt, Rule::op_gt,
+    Rule::op_add, Rule::op_sub, Rule::op_mul, Rule::op_div, Rule::kw_and, Rule::kw_or,
+    Rule::kw_in, Rule::kw_otherwise, Rule::op_and, Rule::op_or, Rule::op_in, Rule::op_otherwise,
+];
+
 fn describe_expected(positives: &[Rule]) -> String {
-    let mut names: Vec<&str> = positives.iter().map(names::describe).collect();
+    let mut names: Vec<&str> = Vec::new();
+    let grouped = |names: &mut Vec<&str>, group: &[Rule], label: &'static str| {
+        if positives.iter().filter(|r| group.contains(r)).count() > 1 {
+            names.push(label);
+        }
+    };
+    grouped(&mut names, OPERATORS, "an operator (`=`, `+`, `and` …)");
+    grouped(&mut names, CLAUSE_FIELDS, "a clause field (`wording` 表述, `basis` 依据, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)");
+    let group_of = |r: &Rule| {
+        let count = |g: &[Rule]| positives.iter().filter(|p| g.contains(p)).count();
+        (OPERATORS.contains(r) && count(OPERATORS) > 1) || (CLAUSE_FIELDS.contains(r) && count(CLAUSE_FIELDS) > 1)
+    };
+    names.extend(positives.iter().filter(|r| !group_of(r)).map(names::describe));
     names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(*n));
@@ -165,6 +201,34 @@ fn describe_expected(positives: &[Rule]) -> String {
         [one] => one.to_string(),
         [init @ .., last] => format!("{} or {last}", init.join(", ")),
     }
+}
+
+/// Is `word` a reserved expression keyword? (It looks like a name but is not one.)
+fn is_reserved(word: &str) -> bool {
+    let looks_like_name = word.chars().next().is_some_and(|c| c == '_' || c.is_alphabetic())
+        && word.chars().all(|c| c == '_' || c.is_alphanumeric());
+    looks_like_name && DslParser::parse(Rule::name, word).map_or(true, |p| p.as_str() != word)
+}
+
+/// Names the innermost bracket still open at `offset`, if any.
+fn unclosed_bracket_help(text: &str, offset: usize) -> Option<String> {
+    let mut open: Vec<(usize, char)> = Vec::new();
+    let mut in_string = false;
+    for (i, c) in text.get(..offset)?.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '\n' => in_string = false,
+            _ if in_string => {}
+            '(' | '（' | '[' | '【' => open.push((i, c)),
+            ')' | '）' | ']' | '】' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    let (at, bracket) = open.last()?;
+    let line = text[..*at].matches('\n').count() + 1;
+    Some(format!("the `{bracket}` on line {line} is never closed"))
 }
 
 /// The word or character at `offset`, for "found `…`".

@@ -162,7 +162,13 @@ impl Typer<'_> {
                 closest(name, Severity::ALL.iter().map(|s| s.label())),
             ),
             Some(Base::Status) => ("status", closest(name, STATUS_NAMES.iter().map(|(n, _)| *n))),
-            _ => {
+            Some(Base::Number | Base::Date | Base::Text | Base::Duration | Base::Bool) => {
+                let consts = self.constants.keys().map(String::as_str);
+                let fields = FIELD_NAMES.iter().filter(|_| ctx.in_record).map(|(n, _)| *n);
+                let all: Vec<&str> = consts.chain(fields).collect();
+                ("name", closest(name, all))
+            }
+            None => {
                 let consts = self.constants.keys().map(String::as_str);
                 let fields = FIELD_NAMES
                     .iter()
@@ -218,7 +224,10 @@ impl Typer<'_> {
                 Some((IrExpr::Binary(op, Box::new(a?), Box::new(b?)), Ty::of(Base::Bool)))
             }
             Otherwise => {
-                let (a, ta) = self.expr(lhs, ctx, None)?;
+                let Some((a, ta)) = self.expr(lhs, ctx, None) else {
+                    self.expr(rhs, ctx, None);
+                    return None;
+                };
                 let b = self.expect(rhs, ctx, ta.base, "the default after `otherwise`")?;
                 if !ta.optional {
                     self.diagnostics.push(
@@ -230,8 +239,9 @@ impl Typer<'_> {
                 Some((IrExpr::Binary(op, Box::new(a), Box::new(b)), Ty::of(ta.base)))
             }
             Eq | Ne | Lt | Le | Gt | Ge => {
-                let (a, ta) = self.expr(lhs, ctx, None)?;
-                let (b, tb) = self.expr(rhs, ctx, Some(ta.base))?;
+                let left = self.expr(lhs, ctx, None);
+                let right = self.expr(rhs, ctx, left.as_ref().map(|(_, t)| t.base));
+                let ((a, ta), (b, tb)) = (left?, right?);
                 if ta.base != tb.base {
                     self.error(
                         "E0202",
@@ -255,8 +265,9 @@ impl Typer<'_> {
             }
             Add | Sub => self.additive(op, lhs, rhs, ctx, at),
             Mul | Div => {
-                let (a, ta) = self.number_operand(lhs, ctx, op)?;
-                let (b, tb) = self.number_operand(rhs, ctx, op)?;
+                let left = self.number_operand(lhs, ctx, op);
+                let right = self.number_operand(rhs, ctx, op);
+                let ((a, ta), (b, tb)) = (left?, right?);
                 if op == Div && matches!(b, IrExpr::Lit(Lit::Number(n)) if n.is_zero()) {
                     self.error("E0209", "division by zero".into(), rhs.span, "divide by a number other than 0");
                     return None;
@@ -278,8 +289,9 @@ impl Typer<'_> {
     }
 
     fn additive(&mut self, op: BinaryOp, lhs: &Expr, rhs: &Expr, ctx: Ctx, at: Span) -> Typed {
-        let (a, ta) = self.expr(lhs, ctx, None)?;
-        let (b, tb) = self.expr(rhs, ctx, None)?;
+        let left = self.expr(lhs, ctx, None);
+        let right = self.expr(rhs, ctx, None);
+        let ((a, ta), (b, tb)) = (left?, right?);
         let optional = ta.optional || tb.optional;
         let base = match (ta.base, tb.base) {
             (Base::Number, Base::Number) => Base::Number,
@@ -304,9 +316,10 @@ impl Typer<'_> {
     }
 
     fn membership(&mut self, lhs: &Expr, rhs: &Expr, ctx: Ctx) -> Typed {
-        let (a, ta) = self.expr(lhs, ctx, None)?;
+        let left = self.expr(lhs, ctx, None);
+        let hint = left.as_ref().map_or(Base::Kind, |(_, t)| t.base);
         let items = match &rhs.kind {
-            ExprKind::List(items) => self.list_items(items, ta.base)?,
+            ExprKind::List(items) => self.list_items(items, hint)?,
             ExprKind::Name(name) => match self.constants.get(name) {
                 Some(ConstValue::List(items)) => items.clone(),
                 _ => {
@@ -329,6 +342,7 @@ impl Typer<'_> {
                 return None;
             }
         };
+        let (a, ta) = left?;
         if let Some(bad) = items.iter().find(|l| l.base() != ta.base) {
             self.error(
                 "E0202",
@@ -364,8 +378,9 @@ impl Typer<'_> {
 
     fn conditional(&mut self, c: &Expr, a: &Expr, b: &Expr, ctx: Ctx, at: Span) -> Typed {
         let c = self.expect(c, ctx, Base::Bool, "the condition after `if`");
-        let (a, ta) = self.expr(a, ctx, None)?;
-        let (b, tb) = self.expr(b, ctx, Some(ta.base))?;
+        let then = self.expr(a, ctx, None);
+        let otherwise = self.expr(b, ctx, then.as_ref().map(|(_, t)| t.base));
+        let ((a, ta), (b, tb)) = (then?, otherwise?);
         if ta.base != tb.base {
             self.error(
                 "E0202",

@@ -353,6 +353,14 @@ impl Lowerer<'_> {
     /// tracking tree depth so later recursive stages stay bounded.
     fn fold(&mut self, pair: Pair<'_, Rule>) -> Folded {
         let file = self.file.clone();
+        // The Pratt parser recurses once per prefix operator: bound the runs.
+        if let Some(at) = long_prefix_run(&pair) {
+            return Err(Box::new(
+                Diagnostic::error("E0003", format!("more than {MAX_PREFIX_RUN} `not` or `-` in a row"))
+                    .at(&file, at)
+                    .with_help("two `not`s cancel out: remove them in pairs"),
+            ));
+        }
         let this = std::cell::RefCell::new(self);
         PRATT
             .map_primary(|p| this.borrow_mut().primary(p))
@@ -602,6 +610,26 @@ impl Lowerer<'_> {
             }
         }
     }
+}
+
+/// The most prefix operators accepted in a row.
+const MAX_PREFIX_RUN: usize = 8;
+
+/// The span of the first run of more than [`MAX_PREFIX_RUN`] prefix operators.
+fn long_prefix_run(pair: &Pair<'_, Rule>) -> Option<Span> {
+    let mut run = 0;
+    for child in pair.clone().into_inner() {
+        match child.as_rule() {
+            Rule::op_not | Rule::op_neg => {
+                run += 1;
+                if run > MAX_PREFIX_RUN {
+                    return Some(span(&child));
+                }
+            }
+            _ => run = 0,
+        }
+    }
+    None
 }
 
 /// A folded expression with its depth, or the reason it was refused.

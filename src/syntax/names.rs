@@ -101,6 +101,7 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::cn_string_body => "text",
         Rule::boolean => "`true` or `false`",
         Rule::name => "a name",
+        Rule::clause_id => "a clause id",
         Rule::dotted_name => "a rule-set id (`city.base`)",
         Rule::ident_start => "a letter",
         Rule::ident_char => "a letter or digit",

@@ -1,0 +1,10 @@
+//! One integration binary (links once): data-driven cases under `tests/cases/`
+//! snapshotted with insta, plus limits and CLI tests.
+
+mod common;
+
+mod check;
+mod cli;
+mod eval;
+mod limits;
+mod parse;
