@@ -234,6 +234,8 @@ struct Acc<'a> {
     sum: Decimal,
     best: Value<'a>,
     best_key: Option<(NaiveDate, &'a str)>,
+    /// Index of the record that gave `best` (max, min, latest).
+    best_index: Option<usize>,
     error: Option<EvalError>,
 }
 
@@ -245,6 +247,7 @@ impl<'a> Acc<'a> {
             sum: Decimal::ZERO,
             best: Value::Missing,
             best_key: None,
+            best_index: None,
             error: None,
         }
     }
@@ -259,7 +262,7 @@ impl<'a> Acc<'a> {
         }
     }
 
-    fn add(&mut self, record: &'a CreditRecord, value: Value<'a>) {
+    fn add(&mut self, index: usize, record: &'a CreditRecord, value: Value<'a>) {
         self.count += 1;
         match (self.func, value) {
             (Aggregate::Sum, Value::Number(n)) => match self.sum.checked_add(n) {
@@ -274,6 +277,7 @@ impl<'a> Acc<'a> {
                 };
                 if better {
                     self.best = v;
+                    self.best_index = Some(index);
                 }
             }
             (Aggregate::Latest, v) => {
@@ -281,6 +285,7 @@ impl<'a> Acc<'a> {
                 if self.best_key.is_none_or(|k| key > k) {
                     self.best_key = Some(key);
                     self.best = v;
+                    self.best_index = Some(index);
                 }
             }
             _ => {}
@@ -374,10 +379,20 @@ impl CompiledRuleSet {
                 match self.record_matches(query, &env) {
                     Ok(Some(value)) => {
                         matched[q * words + i / 64] |= 1 << (i % 64);
-                        accs[q].add(record, value);
+                        accs[q].add(i, record, value);
                     }
                     Ok(None) => {}
                     Err(e) => accs[q].error = Some(e),
+                }
+            }
+        }
+        // max, min and latest rest on the one record that gave the value.
+        for (q, acc) in accs.iter().enumerate() {
+            if matches!(acc.func, Aggregate::Max | Aggregate::Min | Aggregate::Latest) {
+                let bits = &mut matched[q * words..(q + 1) * words];
+                bits.fill(0);
+                if let Some(i) = acc.best_index {
+                    bits[i / 64] |= 1 << (i % 64);
                 }
             }
         }

@@ -136,7 +136,7 @@ impl RecordRef {
         parts.push(format!("{} 认定", self.decided_on));
         parts.push(match self.disclosure_until {
             Some(until) => format!("公示至 {until}"),
-            None => "公示期未届满".to_string(),
+            None => "未设公示截止日期".to_string(),
         });
         format!("{}〔记录 {}〕（{}）", self.kind_label, self.id, parts.join("，"))
     }
@@ -216,7 +216,7 @@ fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[R
         ClauseKind::Veto => format!(
             "触发否决条款“{}”：{}。{evidence}。{basis}",
             clause.id,
-            clause.wording.as_deref().unwrap_or("")
+            clause.wording.as_deref().unwrap_or("").trim_end_matches('。')
         ),
         ClauseKind::Flag => format!("提示条款“{}”：{evidence}，请评标委员会核实。{basis}", clause.id),
         ClauseKind::Score => {
