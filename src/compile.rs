@@ -82,8 +82,12 @@ pub(crate) struct CompiledQuery {
     pub severities: u8,
     /// Indexes into the program's windows the decision date must lie in.
     pub windows: Vec<usize>,
+    /// `field = "text"` conditions, checked without the general evaluator.
+    pub text_equals: Vec<(Field, Box<str>)>,
     /// What the masks cannot express.
     pub residual: Option<IrExpr>,
+    /// The per-record value when it is a bare field (read directly).
+    pub value_field: Option<Field>,
 }
 
 /// A compiled rule set: compile once, evaluate many times (see `eval`).
@@ -101,6 +105,8 @@ pub struct CompiledRuleSet {
     pub warnings: Diagnostics,
     pub(crate) queries: Vec<CompiledQuery>,
     pub(crate) windows: Vec<Duration>,
+    /// For each record kind (by index), the queries whose kind mask admits it.
+    pub(crate) queries_by_kind: Vec<Vec<usize>>,
 }
 
 pub(crate) const SEVERITY_MISSING_BIT: u8 = 1 << 3;
@@ -123,7 +129,7 @@ pub(crate) fn severity_bit(severity: Option<Severity>) -> u8 {
 /// Compiles a checked rule set.
 pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
     let mut windows = Vec::new();
-    let queries = checked
+    let queries: Vec<CompiledQuery> = checked
         .queries
         .into_iter()
         .map(|q| compile_query(q, &mut windows))
@@ -180,9 +186,21 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         tests: checked.tests,
         file,
         warnings: checked.warnings,
+        queries_by_kind: queries_by_kind(&queries),
         queries,
         windows,
     }
+}
+
+fn queries_by_kind(queries: &[CompiledQuery]) -> Vec<Vec<usize>> {
+    RecordKind::ALL
+        .iter()
+        .map(|kind| {
+            (0..queries.len())
+                .filter(|q| queries[*q].kinds & kind.bit() != 0)
+                .collect()
+        })
+        .collect()
 }
 
 /// SHA-256 over each file's text, in chain order, length-prefixed.
@@ -209,13 +227,18 @@ fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
         },
         severities: ALL_SEVERITIES,
         windows: Vec::new(),
+        text_equals: Vec::new(),
         residual: None,
+        value_field: None,
         def: QueryDef {
             filter: None,
             ..def.clone()
         },
     };
     query.def.value = def.value.map(fold);
+    if let Some(IrExpr::Field(f)) = query.def.value {
+        query.value_field = Some(f);
+    }
     let mut residual = Vec::new();
     if let Some(filter) = def.filter {
         for conjunct in conjuncts(fold(filter)) {
@@ -242,7 +265,8 @@ fn conjuncts(expr: IrExpr) -> Vec<IrExpr> {
     }
 }
 
-/// Turns a conjunct into mask bits when it has a simple shape; false otherwise.
+/// Turns a conjunct into mask bits, a window or a text test when it has a
+/// simple shape; false otherwise (it stays in the residual condition).
 fn absorb(query: &mut CompiledQuery, conjunct: &IrExpr, windows: &mut Vec<Duration>) -> bool {
     match conjunct {
         IrExpr::Within(d) => {
@@ -253,56 +277,83 @@ fn absorb(query: &mut CompiledQuery, conjunct: &IrExpr, windows: &mut Vec<Durati
             query.windows.push(index);
             true
         }
-        IrExpr::Binary(op @ (BinaryOp::Eq | BinaryOp::Ne), a, b) => {
-            let (field, lit) = match (&**a, &**b) {
-                (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => (*f, l),
-                _ => return false,
-            };
-            let negate = *op == BinaryOp::Ne;
-            restrict(query, field, std::slice::from_ref(lit), negate)
-        }
-        IrExpr::In(a, items) => match &**a {
-            IrExpr::Field(f) => restrict(query, *f, items, false),
+        IrExpr::Binary(BinaryOp::Eq, a, b) => match (&**a, &**b) {
+            (IrExpr::Field(f), IrExpr::Lit(Lit::Text(t))) | (IrExpr::Lit(Lit::Text(t)), IrExpr::Field(f)) => {
+                query.text_equals.push((*f, t.clone()));
+                true
+            }
+            _ => apply_mask(query, conjunct),
+        },
+        IrExpr::Binary(BinaryOp::Ne, a, b) => match (&**a, &**b) {
+            (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => {
+                match field_mask(&IrExpr::Binary(BinaryOp::Eq, Box::new(IrExpr::Field(*f)), Box::new(IrExpr::Lit(l.clone())))) {
+                    Some((field, mask)) => restrict(query, field, mask, true),
+                    None => false,
+                }
+            }
             _ => false,
         },
         IrExpr::Lit(Lit::Bool(true)) => true,
-        _ => false,
+        _ => apply_mask(query, conjunct),
     }
 }
 
-fn restrict(query: &mut CompiledQuery, field: Field, items: &[Lit], negate: bool) -> bool {
-    match field {
-        Field::Kind => {
-            let mask = items.iter().fold(0u32, |m, l| match l {
-                Lit::Kind(k) => m | RecordKind::bit(*k),
-                _ => m,
-            });
-            query.kinds &= if negate { !mask } else { mask };
-            true
+fn apply_mask(query: &mut CompiledQuery, conjunct: &IrExpr) -> bool {
+    match field_mask(conjunct) {
+        Some((field, mask)) => restrict(query, field, mask, false),
+        None => false,
+    }
+}
+
+/// `kind = a`, `kind in [a, b]`, `kind = a or kind = b` … as a bit mask over
+/// one field (kind, status or severity).
+fn field_mask(expr: &IrExpr) -> Option<(Field, u32)> {
+    match expr {
+        IrExpr::Binary(BinaryOp::Eq, a, b) => match (&**a, &**b) {
+            (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => Some((*f, lit_bit(*f, l)?)),
+            _ => None,
+        },
+        IrExpr::In(a, items) => match &**a {
+            IrExpr::Field(f) => items.iter().try_fold(0u32, |m, l| Some(m | lit_bit(*f, l)?)).map(|m| (*f, m)),
+            _ => None,
+        },
+        IrExpr::Binary(BinaryOp::Or, a, b) => {
+            let (fa, ma) = field_mask(a)?;
+            let (fb, mb) = field_mask(b)?;
+            (fa == fb).then_some((fa, ma | mb))
         }
+        _ => None,
+    }
+}
+
+fn lit_bit(field: Field, lit: &Lit) -> Option<u32> {
+    match (field, lit) {
+        (Field::Kind, Lit::Kind(k)) => Some(k.bit()),
+        (Field::Status, Lit::Status(s)) => Some(status_bit(*s).into()),
+        (Field::Severity, Lit::Severity(s)) => Some(severity_bit(Some(*s)).into()),
+        _ => None,
+    }
+}
+
+fn restrict(query: &mut CompiledQuery, field: Field, mask: u32, negate: bool) -> bool {
+    match field {
+        Field::Kind => query.kinds &= if negate { !mask } else { mask },
         Field::Status => {
-            let mask = items.iter().fold(0u8, |m, l| match l {
-                Lit::Status(s) => m | status_bit(*s),
-                _ => m,
-            });
+            let mask = mask as u8;
             query.statuses &= if negate { VISIBLE_STATUSES & !mask } else { mask };
-            true
         }
         Field::Severity => {
-            let mask = items.iter().fold(0u8, |m, l| match l {
-                Lit::Severity(s) => m | severity_bit(Some(*s)),
-                _ => m,
-            });
+            let mask = mask as u8;
             // A missing severity matches neither `=` nor `!=`.
             query.severities &= if negate {
                 ALL_SEVERITIES & !mask & !SEVERITY_MISSING_BIT
             } else {
                 mask
             };
-            true
         }
-        _ => false,
+        _ => return false,
     }
+    true
 }
 
 /// Replaces constant sub-expressions by their value.

@@ -350,7 +350,18 @@ impl Outcome {
 impl CompiledRuleSet {
     /// Evaluates the entity whose records are `records` as of `as_of`.
     pub fn evaluate(&self, records: &[CreditRecord], as_of: NaiveDate) -> Outcome {
-        let window_starts: Vec<NaiveDate> = self.windows.iter().map(|w| window_start(as_of, *w)).collect();
+        // Window starts are computed once per evaluation; most rule sets have a few.
+        let mut inline = [NaiveDate::MIN; 8];
+        let spilled: Vec<NaiveDate>;
+        let window_starts: &[NaiveDate] = if self.windows.len() <= inline.len() {
+            for (slot, w) in inline.iter_mut().zip(&self.windows) {
+                *slot = window_start(as_of, *w);
+            }
+            &inline[..self.windows.len()]
+        } else {
+            spilled = self.windows.iter().map(|w| window_start(as_of, *w)).collect();
+            &spilled
+        };
         let words = records.len().div_ceil(64).max(1);
         let mut matched = vec![0u64; words * self.queries.len()];
         let mut accs: Vec<Acc<'_>> = self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
@@ -359,24 +370,33 @@ impl CompiledRuleSet {
             if matches!(status, RecordStatus::Revoked | RecordStatus::NotYetEffective) {
                 continue;
             }
-            let kind = record.kind.bit();
             let status_mask = status_bit(status);
             let severity = severity_bit(record.severity);
-            for (q, query) in self.queries.iter().enumerate() {
-                if query.kinds & kind == 0 || query.statuses & status_mask == 0 || query.severities & severity == 0 {
+            let env = Env {
+                as_of: Some(as_of),
+                record: Some((record, status)),
+                queries: &[],
+                window_starts,
+                windows: &self.windows,
+            };
+            let candidates = self.queries_by_kind.get(usize::from(record.kind.index()));
+            for &q in candidates.map_or(&[][..], Vec::as_slice) {
+                let query = &self.queries[q];
+                if query.statuses & status_mask == 0 || query.severities & severity == 0 {
                     continue;
                 }
-                if !query.windows.iter().all(|w| record.decided_on >= window_starts[*w] && record.decided_on <= as_of) {
+                let in_windows = query
+                    .windows
+                    .iter()
+                    .all(|w| record.decided_on >= window_starts[*w] && record.decided_on <= as_of);
+                let texts_match = query
+                    .text_equals
+                    .iter()
+                    .all(|(field, text)| field.read(record, status) == Value::Text(text));
+                if !in_windows || !texts_match {
                     continue;
                 }
-                let env = Env {
-                    as_of: Some(as_of),
-                    record: Some((record, status)),
-                    queries: &[],
-                    window_starts: &window_starts,
-                    windows: &self.windows,
-                };
-                match self.record_matches(query, &env) {
+                match self.record_matches(query, &env, record, status) {
                     Ok(Some(value)) => {
                         matched[q * words + i / 64] |= 1 << (i % 64);
                         accs[q].add(i, record, value);
@@ -396,15 +416,24 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
+        self.evaluate_clauses(&accs, &matched, words, as_of, window_starts)
     }
 
     /// `Some(per-record value)` when the record passes the residual filter.
-    fn record_matches<'a>(&'a self, query: &'a CompiledQuery, env: &Env<'a>) -> Result<Option<Value<'a>>, EvalError> {
+    fn record_matches<'a>(
+        &'a self,
+        query: &'a CompiledQuery,
+        env: &Env<'a>,
+        record: &'a CreditRecord,
+        status: RecordStatus,
+    ) -> Result<Option<Value<'a>>, EvalError> {
         if let Some(residual) = &query.residual
             && !matches!(eval_expr(residual, env)?, Value::Bool(true))
         {
             return Ok(None);
+        }
+        if let Some(field) = query.value_field {
+            return Ok(Some(field.read(record, status)));
         }
         match &query.def.value {
             Some(value) => eval_expr(value, env).map(Some),
@@ -480,7 +509,14 @@ impl crate::compile::CompiledClause {
         if let Some(floor) = self.floor {
             points = points.max(floor);
         }
-        let weighted = points.checked_mul(self.weight).ok_or(EvalError::Overflow)?;
+        let weighted = if self.weight == Decimal::ONE {
+            points
+        } else {
+            points.checked_mul(self.weight).ok_or(EvalError::Overflow)?
+        };
+        if weighted.scale() <= 2 {
+            return Ok(weighted);
+        }
         Ok(weighted.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
     }
 }
