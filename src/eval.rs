@@ -231,11 +231,12 @@ fn shift(date: NaiveDate, by: Duration, forward: bool) -> Result<NaiveDate, Eval
 struct Acc<'a> {
     func: Aggregate,
     count: u32,
+    /// Index of the record that gave `best` (max, min, latest); `u32::MAX` for none.
+    best_index: u32,
     sum: Decimal,
     best: Value<'a>,
-    best_key: Option<(NaiveDate, &'a str)>,
-    /// Index of the record that gave `best` (max, min, latest).
-    best_index: Option<usize>,
+    /// The record that gave `best`, for `latest`'s tie-break.
+    best_record: Option<&'a CreditRecord>,
     error: Option<EvalError>,
 }
 
@@ -244,10 +245,10 @@ impl<'a> Acc<'a> {
         Acc {
             func,
             count: 0,
+            best_index: u32::MAX,
             sum: Decimal::ZERO,
             best: Value::Missing,
-            best_key: None,
-            best_index: None,
+            best_record: None,
             error: None,
         }
     }
@@ -260,6 +261,10 @@ impl<'a> Acc<'a> {
             Aggregate::Sum => Value::Number(self.sum),
             Aggregate::Max | Aggregate::Min | Aggregate::Latest => self.best,
         }
+    }
+
+    fn best_index(&self) -> Option<usize> {
+        (self.best_index != u32::MAX).then_some(self.best_index as usize)
     }
 
     fn add(&mut self, index: usize, record: &'a CreditRecord, value: Value<'a>) {
@@ -277,15 +282,17 @@ impl<'a> Acc<'a> {
                 };
                 if better {
                     self.best = v;
-                    self.best_index = Some(index);
+                    self.best_index = index as u32;
                 }
             }
             (Aggregate::Latest, v) => {
-                let key = (record.decided_on, record.id.as_str());
-                if self.best_key.is_none_or(|k| key > k) {
-                    self.best_key = Some(key);
+                let later = self.best_record.is_none_or(|best| {
+                    (record.decided_on, record.id.as_str()) > (best.decided_on, best.id.as_str())
+                });
+                if later {
+                    self.best_record = Some(record);
                     self.best = v;
-                    self.best_index = Some(index);
+                    self.best_index = index as u32;
                 }
             }
             _ => {}
@@ -411,7 +418,7 @@ impl CompiledRuleSet {
             if matches!(acc.func, Aggregate::Max | Aggregate::Min | Aggregate::Latest) {
                 let bits = &mut matched[q * words..(q + 1) * words];
                 bits.fill(0);
-                if let Some(i) = acc.best_index {
+                if let Some(i) = acc.best_index() {
                     bits[i / 64] |= 1 << (i % 64);
                 }
             }

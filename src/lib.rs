@@ -6,6 +6,7 @@ pub mod record;
 pub mod source;
 pub mod ast;
 pub mod syntax;
+pub mod fmt;
 pub mod ir;
 pub mod check;
 pub mod compile;

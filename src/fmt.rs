@@ -1,0 +1,1671 @@
+//! The formatter behind `credit-rules fmt`: prints a rule file in its
+//! canonical layout.
+//!
+//! The layout is fixed: the header fields in the order title, sector,
+//! version, effective, unit, basis, extends, total with their values aligned;
+//! one blank line between items; clause fields in the order wording, basis,
+//! when, points, weight, cap, floor; test blocks as `as_of`, then records
+//! (one line each), then expectations; two spaces of indentation; each
+//! expression on one line with the fewest parentheses its precedence needs.
+//! Full-width punctuation and Chinese quotation marks become ASCII, and every
+//! keyword is written in the file's [`Dialect`] (the language of its header
+//! keyword).
+//!
+//! The grammar drops comments, so they are recovered from the source text and
+//! re-attached through the spans of the syntax tree: a comment on its own
+//! line stays before the node that follows it, a comment at the end of a line
+//! stays at the end of that node's printed line. A comment that cannot be
+//! placed (one inside a multi-line expression, say) is reported as `E0500`
+//! rather than dropped. As a last guard the output is parsed again and must
+//! give the same syntax tree (spans aside), or the result is `E0501`.
+
+use crate::ast::{
+    Aggregate, BinaryOp, Clause, ClauseKind, Dialect, Duration, DurationUnit, Expectation, Expr,
+    ExprKind, FieldValue, Header, Item, RuleSetAst, TableKey, TableValue, TestBlock, TestRecord,
+    UnaryOp,
+};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::source::{SourceFile, Span};
+use std::collections::HashMap;
+use unicode_width::UnicodeWidthStr;
+
+/// Spaces per indentation level.
+const INDENT: usize = 2;
+
+/// Parses `file` and prints it in the canonical layout, keeping its comments.
+///
+/// Returns the parser's diagnostics when the file does not parse, `E0500`
+/// when a comment sits where the layout cannot keep it, and `E0501` if the
+/// printed text would not parse back to the same rule set.
+pub fn format_source(file: &SourceFile) -> Result<String, Diagnostics> {
+    let ast = crate::syntax::parse(file)?;
+    format_ast(file, &ast)
+}
+
+/// Prints `ast`, the syntax tree parsed from `file`, in the canonical layout.
+///
+/// `file` supplies the comments (the tree has none) and must be the text the
+/// tree was parsed from, since comments are placed through the tree's spans.
+/// Errors are as for [`format_source`].
+pub fn format_ast(file: &SourceFile, ast: &RuleSetAst) -> Result<String, Diagnostics> {
+    let words = Words::of(ast.dialect);
+    let comments = scan_comments(&file.text);
+    let slots = collect_slots(words, &file.text, ast);
+    let attached = attach(&file.text, &comments, &slots);
+    let mut printer = Printer::new(words, &file.text, &comments, attached);
+    printer.rule_set(ast);
+    let (text, lost) = printer.finish();
+    if !lost.is_empty() {
+        return Err(lost_comments(file, &comments, &lost, ast));
+    }
+    check_meaning(file, ast, &text)?;
+    Ok(text)
+}
+
+// ---------------------------------------------------------------------------
+// Keywords
+// ---------------------------------------------------------------------------
+
+/// The keyword forms of one dialect.
+struct Words {
+    ruleset: &'static str,
+    title: &'static str,
+    sector: &'static str,
+    version: &'static str,
+    effective: &'static str,
+    unit: &'static str,
+    basis: &'static str,
+    extends: &'static str,
+    total: &'static str,
+    const_: &'static str,
+    remove: &'static str,
+    veto: &'static str,
+    score: &'static str,
+    flag: &'static str,
+    mandatory: &'static str,
+    wording: &'static str,
+    when: &'static str,
+    points: &'static str,
+    weight: &'static str,
+    cap: &'static str,
+    floor: &'static str,
+    test: &'static str,
+    as_of: &'static str,
+    record: &'static str,
+    expect: &'static str,
+    eligible: &'static str,
+    disqualified: &'static str,
+    and: &'static str,
+    or: &'static str,
+    not: &'static str,
+    in_: &'static str,
+    if_: &'static str,
+    then: &'static str,
+    else_: &'static str,
+    otherwise: &'static str,
+    records: &'static str,
+    where_: &'static str,
+    within: &'static str,
+    table: &'static str,
+    table_else: &'static str,
+    count: &'static str,
+    any: &'static str,
+    none: &'static str,
+    sum: &'static str,
+    max: &'static str,
+    min: &'static str,
+    latest: &'static str,
+    true_: &'static str,
+    false_: &'static str,
+    /// Duration units as `[one, many]`.
+    years: [&'static str; 2],
+    months: [&'static str; 2],
+    days: [&'static str; 2],
+}
+
+const ENGLISH: Words = Words {
+    ruleset: "ruleset",
+    title: "title",
+    sector: "sector",
+    version: "version",
+    effective: "effective",
+    unit: "unit",
+    basis: "basis",
+    extends: "extends",
+    total: "total",
+    const_: "const",
+    remove: "remove",
+    veto: "veto",
+    score: "score",
+    flag: "flag",
+    mandatory: "mandatory",
+    wording: "wording",
+    when: "when",
+    points: "points",
+    weight: "weight",
+    cap: "cap",
+    floor: "floor",
+    test: "test",
+    as_of: "as_of",
+    record: "record",
+    expect: "expect",
+    eligible: "eligible",
+    disqualified: "disqualified",
+    and: "and",
+    or: "or",
+    not: "not",
+    in_: "in",
+    if_: "if",
+    then: "then",
+    else_: "else",
+    otherwise: "otherwise",
+    records: "records",
+    where_: "where",
+    within: "within",
+    table: "table",
+    table_else: "otherwise",
+    count: "count",
+    any: "any",
+    none: "none",
+    sum: "sum",
+    max: "max",
+    min: "min",
+    latest: "latest",
+    true_: "true",
+    false_: "false",
+    years: ["year", "years"],
+    months: ["month", "months"],
+    days: ["day", "days"],
+};
+
+const CHINESE: Words = Words {
+    ruleset: "规则集",
+    title: "标题",
+    sector: "行业",
+    version: "版本",
+    effective: "生效日期",
+    unit: "责任单位",
+    basis: "依据",
+    extends: "继承",
+    total: "总分",
+    const_: "常量",
+    remove: "删除",
+    veto: "否决",
+    score: "评分",
+    flag: "提示",
+    mandatory: "强制",
+    wording: "表述",
+    when: "条件",
+    points: "得分",
+    weight: "权重",
+    cap: "上限",
+    floor: "下限",
+    test: "测试",
+    as_of: "评价日期",
+    record: "记录",
+    expect: "预期",
+    eligible: "合格",
+    disqualified: "不合格",
+    and: "且",
+    or: "或",
+    not: "非",
+    in_: "属于",
+    if_: "如果",
+    then: "则",
+    else_: "否则",
+    otherwise: "默认",
+    records: "记录",
+    where_: "满足",
+    within: "近",
+    table: "对照",
+    table_else: "其他",
+    count: "计数",
+    any: "存在",
+    none: "不存在",
+    sum: "合计",
+    max: "最大",
+    min: "最小",
+    latest: "最近",
+    true_: "是",
+    false_: "否",
+    years: ["年", "年"],
+    months: ["个月", "个月"],
+    days: ["日", "日"],
+};
+
+impl Words {
+    fn of(dialect: Dialect) -> &'static Words {
+        match dialect {
+            Dialect::English => &ENGLISH,
+            Dialect::Chinese => &CHINESE,
+        }
+    }
+
+    fn clause_kind(&self, kind: ClauseKind) -> &'static str {
+        match kind {
+            ClauseKind::Veto => self.veto,
+            ClauseKind::Score => self.score,
+            ClauseKind::Flag => self.flag,
+        }
+    }
+
+    fn boolean(&self, value: bool) -> &'static str {
+        if value { self.true_ } else { self.false_ }
+    }
+
+    fn binary(&self, op: BinaryOp) -> &'static str {
+        match op {
+            BinaryOp::Otherwise => self.otherwise,
+            BinaryOp::Or => self.or,
+            BinaryOp::And => self.and,
+            BinaryOp::In => self.in_,
+            other => other.symbol(),
+        }
+    }
+
+    fn aggregate(&self, func: Aggregate) -> &'static str {
+        match func {
+            Aggregate::Count => self.count,
+            Aggregate::Any => self.any,
+            Aggregate::None => self.none,
+            Aggregate::Sum => self.sum,
+            Aggregate::Max => self.max,
+            Aggregate::Min => self.min,
+            Aggregate::Latest => self.latest,
+        }
+    }
+
+    /// `3 years`, `1 year`, `12 个月`.
+    fn duration(&self, d: Duration) -> String {
+        let [one, many] = match d.unit {
+            DurationUnit::Years => self.years,
+            DurationUnit::Months => self.months,
+            DurationUnit::Days => self.days,
+        };
+        let unit = if d.amount == 1 { one } else { many };
+        format!("{} {unit}", d.amount)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Fields in canonical order
+// ---------------------------------------------------------------------------
+
+/// Header fields, in canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum HeaderKey {
+    Title,
+    Sector,
+    Version,
+    Effective,
+    Unit,
+    Basis,
+    Extends,
+    Total,
+}
+
+/// Clause fields, in canonical order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum ClauseKey {
+    Wording,
+    Basis,
+    When,
+    Points,
+    Weight,
+    Cap,
+    Floor,
+}
+
+impl ClauseKey {
+    fn holds_expression(self) -> bool {
+        !matches!(self, ClauseKey::Wording | ClauseKey::Basis)
+    }
+}
+
+/// One `keyword value` line of a header or clause.
+struct Field<K> {
+    key: K,
+    keyword: &'static str,
+    value: String,
+    /// Where the value was written.
+    span: Span,
+}
+
+fn header_fields(w: &Words, h: &Header) -> Vec<Field<HeaderKey>> {
+    let text = |key, keyword, v: &Option<crate::ast::Spanned<String>>| {
+        v.as_ref().map(|v| Field {
+            key,
+            keyword,
+            value: quote(&v.value),
+            span: v.span,
+        })
+    };
+    let effective = h.effective.as_ref().map(|d| Field {
+        key: HeaderKey::Effective,
+        keyword: w.effective,
+        value: d.value.to_string(),
+        span: d.span,
+    });
+    let extends = h.extends.as_ref().map(|n| Field {
+        key: HeaderKey::Extends,
+        keyword: w.extends,
+        value: n.value.clone(),
+        span: n.span,
+    });
+    let total = h.total.as_ref().map(|n| Field {
+        key: HeaderKey::Total,
+        keyword: w.total,
+        value: n.value.to_string(),
+        span: n.span,
+    });
+    [
+        text(HeaderKey::Title, w.title, &h.title),
+        text(HeaderKey::Sector, w.sector, &h.sector),
+        text(HeaderKey::Version, w.version, &h.version),
+        effective,
+        text(HeaderKey::Unit, w.unit, &h.unit),
+        text(HeaderKey::Basis, w.basis, &h.basis),
+        extends,
+        total,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
+    let text = |key, keyword, v: &Option<crate::ast::Spanned<String>>| {
+        v.as_ref().map(|v| Field {
+            key,
+            keyword,
+            value: quote(&v.value),
+            span: v.span,
+        })
+    };
+    let expr = |key, keyword, e: &Option<Expr>| {
+        e.as_ref().map(|e| Field {
+            key,
+            keyword,
+            value: expression(w, e),
+            span: e.span,
+        })
+    };
+    [
+        text(ClauseKey::Wording, w.wording, &c.wording),
+        text(ClauseKey::Basis, w.basis, &c.basis),
+        expr(ClauseKey::When, w.when, &c.when),
+        expr(ClauseKey::Points, w.points, &c.points),
+        expr(ClauseKey::Weight, w.weight, &c.weight),
+        expr(ClauseKey::Cap, w.cap, &c.cap),
+        expr(ClauseKey::Floor, w.floor, &c.floor),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+// ---------------------------------------------------------------------------
+// Expressions
+// ---------------------------------------------------------------------------
+
+/// Binding strength of `not`: between `and` (3) and the comparisons (5).
+const PREC_NOT: u8 = 4;
+/// Binding strength of unary minus: above `*` and `/` (7).
+const PREC_NEG: u8 = 8;
+/// Literals, names and bracketed forms never need parentheses.
+const PREC_ATOM: u8 = 9;
+/// `if … else x` takes every operator after `x` into its else branch, so
+/// it is the weakest form: it is bracketed as the operand of any operator.
+const PREC_IF: u8 = 0;
+/// A context that anything may fill without parentheses (a field value, a
+/// list item, an aggregate argument, an else branch).
+const ANY: u8 = 0;
+/// A context that an `if` fills only in parentheses, for readability (an
+/// `if` condition or then branch, a table key).
+const NO_BARE_IF: u8 = 1;
+
+/// An expression on one line, with the fewest parentheses.
+fn expression(w: &Words, e: &Expr) -> String {
+    let mut out = String::new();
+    write_expr(&mut out, w, e, ANY);
+    out
+}
+
+fn precedence(e: &Expr) -> u8 {
+    match &e.kind {
+        ExprKind::Binary(op, ..) => op.precedence(),
+        ExprKind::Unary(UnaryOp::Not, _) => PREC_NOT,
+        ExprKind::Unary(UnaryOp::Neg, _) => PREC_NEG,
+        ExprKind::If(..) => PREC_IF,
+        _ => PREC_ATOM,
+    }
+}
+
+/// Writes `e` where the context needs binding strength `min` at least.
+fn write_expr(out: &mut String, w: &Words, e: &Expr, min: u8) {
+    let bracket = precedence(e) < min;
+    if bracket {
+        out.push('(');
+    }
+    match &e.kind {
+        ExprKind::Binary(op, a, b) => {
+            // Every binary operator is left-associative: an equal right operand needs brackets.
+            write_expr(out, w, a, op.precedence());
+            out.push(' ');
+            out.push_str(w.binary(*op));
+            out.push(' ');
+            write_expr(out, w, b, op.precedence() + 1);
+        }
+        ExprKind::Unary(UnaryOp::Not, x) => {
+            out.push_str(w.not);
+            out.push(' ');
+            write_expr(out, w, x, PREC_NOT);
+        }
+        ExprKind::Unary(UnaryOp::Neg, x) => {
+            out.push('-');
+            if matches!(x.kind, ExprKind::Unary(UnaryOp::Neg, _)) {
+                out.push(' ');
+            }
+            write_expr(out, w, x, PREC_NEG);
+        }
+        ExprKind::If(c, a, b) => {
+            out.push_str(w.if_);
+            out.push(' ');
+            write_expr(out, w, c, NO_BARE_IF);
+            out.push(' ');
+            out.push_str(w.then);
+            out.push(' ');
+            write_expr(out, w, a, NO_BARE_IF);
+            out.push(' ');
+            out.push_str(w.else_);
+            out.push(' ');
+            write_expr(out, w, b, ANY);
+        }
+        _ => write_operand(out, w, e),
+    }
+    if bracket {
+        out.push(')');
+    }
+}
+
+/// Writes a form that never needs parentheses around it.
+fn write_operand(out: &mut String, w: &Words, e: &Expr) {
+    match &e.kind {
+        ExprKind::Bool(b) => out.push_str(w.boolean(*b)),
+        ExprKind::Number(n) => out.push_str(&n.to_string()),
+        ExprKind::Text(s) => out.push_str(&quote(s)),
+        ExprKind::Date(d) => out.push_str(&d.to_string()),
+        ExprKind::Duration(d) => out.push_str(&w.duration(*d)),
+        ExprKind::AsOf => out.push_str(w.as_of),
+        ExprKind::Name(n) => out.push_str(n),
+        ExprKind::List(items) => {
+            out.push('[');
+            write_separated(out, w, items.iter());
+            out.push(']');
+        }
+        ExprKind::Within(x) => {
+            out.push_str(w.within);
+            out.push(' ');
+            write_expr(out, w, x, PREC_ATOM);
+        }
+        ExprKind::Table {
+            key,
+            entries,
+            default,
+        } => write_table(out, w, key, entries, default.as_ref()),
+        ExprKind::Aggregate {
+            func,
+            filter,
+            value,
+        } => write_aggregate(out, w, *func, filter.as_deref(), value.as_deref()),
+        // Operators are written by `write_expr`; reaching here is a caller's slip.
+        ExprKind::Binary(..) | ExprKind::Unary(..) | ExprKind::If(..) => {
+            write_expr(out, w, e, PREC_ATOM)
+        }
+    }
+}
+
+fn write_separated<'e>(out: &mut String, w: &Words, items: impl Iterator<Item = &'e Expr>) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_expr(out, w, item, ANY);
+    }
+}
+
+type TableEntry = (
+    crate::ast::Spanned<TableKey>,
+    crate::ast::Spanned<TableValue>,
+);
+
+/// `table key { "AAA": 10, "AA": 8, otherwise: 0 }` on one line.
+fn write_table(
+    out: &mut String,
+    w: &Words,
+    key: &Expr,
+    entries: &[TableEntry],
+    default: Option<&crate::ast::Spanned<TableValue>>,
+) {
+    out.push_str(w.table);
+    out.push(' ');
+    write_expr(out, w, key, NO_BARE_IF);
+    let mut parts: Vec<String> = entries
+        .iter()
+        .map(|(k, v)| format!("{}: {}", table_key(w, &k.value), table_value(&v.value)))
+        .collect();
+    if let Some(d) = default {
+        parts.push(format!("{}: {}", w.table_else, table_value(&d.value)));
+    }
+    if parts.is_empty() {
+        out.push_str(" {}");
+    } else {
+        out.push_str(" { ");
+        out.push_str(&parts.join(", "));
+        out.push_str(" }");
+    }
+}
+
+fn table_key(w: &Words, key: &TableKey) -> String {
+    match key {
+        TableKey::Text(s) => quote(s),
+        TableKey::Number(n) => n.to_string(),
+        TableKey::Bool(b) => w.boolean(*b).to_string(),
+        TableKey::Date(d) => d.to_string(),
+        TableKey::Duration(d) => w.duration(*d),
+    }
+}
+
+fn table_value(value: &TableValue) -> String {
+    match value {
+        TableValue::Number(n) => n.to_string(),
+        TableValue::Name(n) => n.clone(),
+    }
+}
+
+/// `count(records where …)`, `sum(records where …, amount)`, `any(records)`.
+fn write_aggregate(
+    out: &mut String,
+    w: &Words,
+    func: Aggregate,
+    filter: Option<&Expr>,
+    value: Option<&Expr>,
+) {
+    out.push_str(w.aggregate(func));
+    out.push('(');
+    out.push_str(w.records);
+    if let Some(filter) = filter {
+        out.push(' ');
+        out.push_str(w.where_);
+        out.push(' ');
+        write_expr(out, w, filter, ANY);
+    }
+    if let Some(value) = value {
+        out.push_str(", ");
+        write_expr(out, w, value, ANY);
+    }
+    out.push(')');
+}
+
+/// A string literal with ASCII quotes and the grammar's three escapes.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn field_value(value: &FieldValue) -> String {
+    match value {
+        FieldValue::Date(d) => d.to_string(),
+        FieldValue::Number(n) => n.to_string(),
+        FieldValue::Text(s) => quote(s),
+        FieldValue::Name(n) => n.clone(),
+    }
+}
+
+fn expectation(w: &Words, e: &Expectation) -> String {
+    match e {
+        Expectation::Eligible => w.eligible.to_string(),
+        Expectation::Disqualified => w.disqualified.to_string(),
+        Expectation::Veto(id) => format!("{} {id}", w.veto),
+        Expectation::Flag(id) => format!("{} {id}", w.flag),
+        Expectation::Total(n) => format!("{} {n}", w.total),
+        Expectation::Points(id, n) => format!("{} {id} {n}", w.points),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Comments in the source
+// ---------------------------------------------------------------------------
+
+/// A `//` or `#` comment of the source.
+#[derive(Debug)]
+struct Comment {
+    /// From the marker to the last non-blank character of the line.
+    span: Span,
+    /// The comment as written, marker included.
+    text: String,
+    /// Only blanks precede it on its line.
+    own_line: bool,
+    /// A blank line separates it from what comes before.
+    blank_before: bool,
+    /// A blank line separates it from what comes after.
+    blank_after: bool,
+}
+
+fn is_blank(c: char) -> bool {
+    c.is_whitespace() || c == '\u{FEFF}'
+}
+
+/// Finds every comment, skipping string literals (`"…"` with escapes, `“…”`).
+fn scan_comments(text: &str) -> Vec<Comment> {
+    let mut comments = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        let starts_comment = c == '#' || (c == '/' && chars.peek().is_some_and(|&(_, n)| n == '/'));
+        if starts_comment {
+            let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+            comments.push(comment_at(text, i, end));
+            while chars.next_if(|&(j, _)| j < end).is_some() {}
+        } else if c == '"' {
+            skip_string(&mut chars, '"', true);
+        } else if c == '“' {
+            skip_string(&mut chars, '”', false);
+        }
+    }
+    comments
+}
+
+/// Skips to the closing quote, or to the end of the line (strings never span lines).
+fn skip_string(
+    chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+    close: char,
+    escapes: bool,
+) {
+    while let Some(&(_, c)) = chars.peek() {
+        if c == '\n' {
+            return;
+        }
+        chars.next();
+        if c == close {
+            return;
+        }
+        if escapes && c == '\\' {
+            chars.next_if(|&(_, n)| n != '\n');
+        }
+    }
+}
+
+fn comment_at(text: &str, start: usize, line_end: usize) -> Comment {
+    let written = text[start..line_end].trim_end();
+    let end = start + written.len();
+    let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+    let before = &text[..start];
+    let gap_before = &before[before.trim_end_matches(is_blank).len()..];
+    let after = &text[end..];
+    let gap_after = &after[..after.len() - after.trim_start_matches(is_blank).len()];
+    Comment {
+        span: Span::new(start, end),
+        text: written.to_string(),
+        own_line: text[line_start..start].chars().all(is_blank),
+        blank_before: gap_before.matches('\n').count() >= 2,
+        blank_after: gap_after.matches('\n').count() >= 2,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Slots: the printed lines, and where they came from
+// ---------------------------------------------------------------------------
+
+/// One printed line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum SlotKey {
+    /// `ruleset id {`
+    HeaderOpen,
+    /// A header field.
+    Header(HeaderKey),
+    /// The header's `}`.
+    HeaderClose,
+    /// The first line of item `i`: a constant, a removal, `veto … {`, `test … {`.
+    Item(usize),
+    /// A field of clause `i`.
+    Clause(usize, ClauseKey),
+    /// `as_of` of test `i`.
+    AsOf(usize),
+    /// Record `j` of test `i`.
+    Record(usize, usize),
+    /// Expectation `j` of test `i`.
+    Expect(usize, usize),
+    /// The `}` of item `i`.
+    Close(usize),
+}
+
+/// A printed line and the source text it stands for. The anchor leaves out
+/// keywords and brackets whose spans the tree does not keep.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: SlotKey,
+    anchor: Span,
+}
+
+/// Every slot, in source order.
+fn collect_slots(w: &Words, text: &str, ast: &RuleSetAst) -> Vec<Slot> {
+    let h = &ast.header;
+    let mut slots = vec![Slot {
+        key: SlotKey::HeaderOpen,
+        anchor: Span::new(h.span.start, h.id.span.end),
+    }];
+    for f in header_fields(w, h) {
+        slots.push(Slot {
+            key: SlotKey::Header(f.key),
+            anchor: f.span,
+        });
+    }
+    slots.push(Slot {
+        key: SlotKey::HeaderClose,
+        anchor: last_char(text, h.span),
+    });
+    for (i, item) in ast.items.iter().enumerate() {
+        item_slots(w, text, i, item, &mut slots);
+    }
+    slots.sort_by_key(|s| s.anchor.start);
+    slots
+}
+
+fn item_slots(w: &Words, text: &str, i: usize, item: &Item, slots: &mut Vec<Slot>) {
+    let mut push = |key, anchor| slots.push(Slot { key, anchor });
+    match item {
+        Item::Const(c) => push(SlotKey::Item(i), c.span),
+        Item::Remove(name) => push(SlotKey::Item(i), name.span),
+        Item::Clause(c) => {
+            push(SlotKey::Item(i), Span::new(c.span.start, c.id.span.end));
+            for f in clause_fields(w, c) {
+                push(SlotKey::Clause(i, f.key), f.span);
+            }
+            push(SlotKey::Close(i), last_char(text, c.span));
+        }
+        Item::Test(t) => {
+            push(SlotKey::Item(i), Span::new(t.span.start, t.name.span.end));
+            if let Some(d) = &t.as_of {
+                push(SlotKey::AsOf(i), d.span);
+            }
+            for (j, r) in t.records.iter().enumerate() {
+                push(SlotKey::Record(i, j), r.span);
+            }
+            for (j, e) in t.expects.iter().enumerate() {
+                push(SlotKey::Expect(i, j), e.span);
+            }
+            push(SlotKey::Close(i), last_char(text, t.span));
+        }
+    }
+}
+
+/// The span of the last character of `span` (a closing brace).
+fn last_char(text: &str, span: Span) -> Span {
+    let width = text
+        .get(span.start..span.end)
+        .and_then(|s| s.chars().next_back())
+        .map_or(0, char::len_utf8);
+    Span::new(span.end - width, span.end)
+}
+
+/// Where each comment goes.
+#[derive(Debug, Default)]
+struct Attached {
+    /// Own-line comments printed before a slot's line.
+    leading: HashMap<SlotKey, Vec<usize>>,
+    /// The comment printed at the end of a slot's line.
+    trailing: HashMap<SlotKey, usize>,
+    /// Own-line comments after the last item.
+    end: Vec<usize>,
+    /// Comments that have no place, with the line they are in.
+    lost: Vec<(usize, Option<SlotKey>)>,
+}
+
+fn attach(text: &str, comments: &[Comment], slots: &[Slot]) -> Attached {
+    let mut attached = Attached::default();
+    for (id, c) in comments.iter().enumerate() {
+        let at = c.span.start;
+        if let Some(slot) = slots
+            .iter()
+            .find(|s| s.anchor.start < at && at < s.anchor.end)
+        {
+            attached.lost.push((id, Some(slot.key)));
+        } else if c.own_line {
+            match slots.iter().find(|s| s.anchor.start > at) {
+                Some(next) => attached.leading.entry(next.key).or_default().push(id),
+                None => attached.end.push(id),
+            }
+        } else {
+            match code_owner(text, at, slots) {
+                // Only the comment that really ends the line is kept; an
+                // earlier one (after `when (` on a previous line) is lost.
+                Some(key) => {
+                    if let Some(earlier) = attached.trailing.insert(key, id) {
+                        attached.lost.push((earlier, Some(key)));
+                    }
+                }
+                None => attached.lost.push((id, None)),
+            }
+        }
+    }
+    attached
+}
+
+/// The slot that owns the code just before a comment at `at` on the same
+/// line. Code outside every anchor is a keyword or a bracket: closing ones
+/// (`)`, and the `{` that opens a block) belong to the slot before, the rest
+/// (keywords, `(`) to the slot after.
+fn code_owner(text: &str, at: usize, slots: &[Slot]) -> Option<SlotKey> {
+    let before = text.get(..at)?.trim_end_matches(is_blank);
+    let (pos, c) = before.char_indices().next_back()?;
+    if let Some(slot) = slots
+        .iter()
+        .find(|s| s.anchor.start <= pos && pos < s.anchor.end)
+    {
+        return Some(slot.key);
+    }
+    if matches!(c, ')' | '）' | '{' | '｛') {
+        slots
+            .iter()
+            .rev()
+            .find(|s| s.anchor.end <= pos)
+            .map(|s| s.key)
+    } else {
+        slots.iter().find(|s| s.anchor.start > pos).map(|s| s.key)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Printing
+// ---------------------------------------------------------------------------
+
+struct Printer<'a> {
+    words: &'static Words,
+    source: &'a str,
+    comments: &'a [Comment],
+    attached: Attached,
+    emitted: Vec<bool>,
+    out: String,
+}
+
+impl<'a> Printer<'a> {
+    fn new(
+        words: &'static Words,
+        source: &'a str,
+        comments: &'a [Comment],
+        attached: Attached,
+    ) -> Self {
+        Self {
+            words,
+            source,
+            comments,
+            attached,
+            emitted: vec![false; comments.len()],
+            out: String::with_capacity(source.len() + 64),
+        }
+    }
+
+    /// The text, and the comments it lost with the line each was in.
+    fn finish(mut self) -> (String, Vec<(usize, Option<SlotKey>)>) {
+        let mut lost = std::mem::take(&mut self.attached.lost);
+        for (id, done) in self.emitted.iter().enumerate() {
+            if !done && !lost.iter().any(|(l, _)| *l == id) {
+                lost.push((id, None));
+            }
+        }
+        lost.sort_by_key(|(id, _)| *id);
+        (self.out, lost)
+    }
+
+    fn rule_set(&mut self, ast: &RuleSetAst) {
+        self.header(&ast.header);
+        for (i, item) in ast.items.iter().enumerate() {
+            self.out.push('\n');
+            self.leading(SlotKey::Item(i), 0, true);
+            match item {
+                Item::Const(c) => {
+                    let value = expression(self.words, &c.value);
+                    let line = format!("{} {} = {value}", self.words.const_, c.name.value);
+                    self.line(SlotKey::Item(i), 0, &line);
+                }
+                Item::Remove(name) => {
+                    let line = format!("{} {}", self.words.remove, name.value);
+                    self.line(SlotKey::Item(i), 0, &line);
+                }
+                Item::Clause(c) => self.clause(i, c),
+                Item::Test(t) => self.test_block(i, t),
+            }
+        }
+        self.end_comments();
+    }
+
+    fn header(&mut self, h: &Header) {
+        self.leading(SlotKey::HeaderOpen, 0, true);
+        let open = format!("{} {} {{", self.words.ruleset, h.id.value);
+        self.line(SlotKey::HeaderOpen, 0, &open);
+        let fields = header_fields(self.words, h);
+        self.fields(&fields, SlotKey::Header);
+        self.leading(SlotKey::HeaderClose, INDENT, false);
+        self.line(SlotKey::HeaderClose, 0, "}");
+    }
+
+    fn clause(&mut self, i: usize, c: &Clause) {
+        let w = self.words;
+        let mut open = format!("{} ", w.clause_kind(c.kind));
+        if c.mandatory {
+            open.push_str(w.mandatory);
+            open.push(' ');
+        }
+        open.push_str(&c.id.value);
+        open.push_str(" {");
+        self.line(SlotKey::Item(i), 0, &open);
+        let fields = clause_fields(w, c);
+        self.fields(&fields, |key| SlotKey::Clause(i, key));
+        self.close(i);
+    }
+
+    /// `keyword value` lines with the values aligned.
+    fn fields<K: Copy>(&mut self, fields: &[Field<K>], slot: impl Fn(K) -> SlotKey) {
+        let width = fields.iter().map(|f| f.keyword.width()).max().unwrap_or(0);
+        for f in fields {
+            let key = slot(f.key);
+            self.leading(key, INDENT, false);
+            let pad = width.saturating_sub(f.keyword.width()) + 1;
+            let line = format!("{}{}{}", f.keyword, " ".repeat(pad), f.value);
+            self.line(key, INDENT, &line);
+        }
+    }
+
+    fn test_block(&mut self, i: usize, t: &TestBlock) {
+        let w = self.words;
+        let open = format!("{} {} {{", w.test, quote(&t.name.value));
+        self.line(SlotKey::Item(i), 0, &open);
+        if let Some(d) = &t.as_of {
+            self.leading(SlotKey::AsOf(i), INDENT, false);
+            self.line(
+                SlotKey::AsOf(i),
+                INDENT,
+                &format!("{} {}", w.as_of, d.value),
+            );
+        }
+        for (j, r) in t.records.iter().enumerate() {
+            self.leading(SlotKey::Record(i, j), INDENT, false);
+            let line = self.record(r);
+            self.line(SlotKey::Record(i, j), INDENT, &line);
+        }
+        for (j, e) in t.expects.iter().enumerate() {
+            self.leading(SlotKey::Expect(i, j), INDENT, false);
+            let line = format!("{} {}", w.expect, expectation(w, &e.value));
+            self.line(SlotKey::Expect(i, j), INDENT, &line);
+        }
+        self.close(i);
+    }
+
+    /// `record R1 { kind 黑名单 date 2023-01-01 }`
+    fn record(&self, r: &TestRecord) -> String {
+        let mut line = format!("{} {} {{", self.words.record, self.record_id(r));
+        if r.fields.is_empty() {
+            line.push('}');
+            return line;
+        }
+        for (name, value) in &r.fields {
+            line.push(' ');
+            line.push_str(&name.value);
+            line.push(' ');
+            line.push_str(&field_value(&value.value));
+        }
+        line.push_str(" }");
+        line
+    }
+
+    /// A record id as it was written: a name, or a quoted string.
+    fn record_id(&self, r: &TestRecord) -> String {
+        let written = self.source.get(r.id.span.start..r.id.span.end);
+        let quoted = match written {
+            Some(s) if !s.is_empty() => s.starts_with(['"', '“']),
+            _ => !looks_like_name(&r.id.value),
+        };
+        if quoted {
+            quote(&r.id.value)
+        } else {
+            r.id.value.clone()
+        }
+    }
+
+    fn close(&mut self, i: usize) {
+        self.leading(SlotKey::Close(i), INDENT, false);
+        self.line(SlotKey::Close(i), 0, "}");
+    }
+
+    /// Own-line comments before a slot. Blank lines between them are kept
+    /// (`blanks`) only between items, where the layout has blank lines anyway.
+    fn leading(&mut self, key: SlotKey, indent: usize, blanks: bool) {
+        let Some(ids) = self.attached.leading.remove(&key) else {
+            return;
+        };
+        for (n, &id) in ids.iter().enumerate() {
+            let blank = self.comments.get(id).is_some_and(|c| c.blank_before);
+            if blanks && n > 0 && blank {
+                self.out.push('\n');
+            }
+            self.own_line_comment(id, indent);
+        }
+        let last = ids.last().and_then(|&id| self.comments.get(id));
+        if blanks && last.is_some_and(|c| c.blank_after) {
+            self.out.push('\n');
+        }
+    }
+
+    /// Own-line comments after the last item, with their blank lines.
+    fn end_comments(&mut self) {
+        for id in std::mem::take(&mut self.attached.end) {
+            if self.comments.get(id).is_some_and(|c| c.blank_before) {
+                self.out.push('\n');
+            }
+            self.own_line_comment(id, 0);
+        }
+    }
+
+    fn own_line_comment(&mut self, id: usize, indent: usize) {
+        if let Some(c) = self.comments.get(id) {
+            self.out.push_str(&" ".repeat(indent));
+            self.out.push_str(&c.text);
+            self.out.push('\n');
+            self.emitted[id] = true;
+        }
+    }
+
+    /// One line, with its trailing comment if it has one.
+    fn line(&mut self, key: SlotKey, indent: usize, content: &str) {
+        self.out.push_str(&" ".repeat(indent));
+        self.out.push_str(content);
+        if let Some(id) = self.attached.trailing.remove(&key) {
+            if let Some(c) = self.comments.get(id) {
+                self.out.push_str("  ");
+                self.out.push_str(&c.text);
+                self.emitted[id] = true;
+            }
+        }
+        self.out.push('\n');
+    }
+}
+
+/// Could `s` be written as a bare name? (Used only when the source text of a
+/// record id is unavailable.)
+fn looks_like_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_')
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+fn lost_comments(
+    file: &SourceFile,
+    comments: &[Comment],
+    lost: &[(usize, Option<SlotKey>)],
+    ast: &RuleSetAst,
+) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for &(id, slot) in lost {
+        let Some(c) = comments.get(id) else { continue };
+        let (what, above) = describe(slot, ast);
+        out.push(
+            Diagnostic::error("E0500", format!("cannot keep the comment inside {what}"))
+                .at(file, c.span)
+                .with_help(format!("move the comment to its own line above {above}"))
+                .with_note("`fmt` never drops a comment, so the file was left as it is"),
+        );
+    }
+    out
+}
+
+/// What a line is, and what to move a comment above, for `E0500`.
+fn describe(slot: Option<SlotKey>, ast: &RuleSetAst) -> (&'static str, &'static str) {
+    match slot {
+        Some(SlotKey::Clause(_, key)) if key.holds_expression() => ("an expression", "the clause"),
+        Some(SlotKey::Clause(..)) => ("a clause field", "the clause"),
+        Some(SlotKey::Item(i)) => match ast.items.get(i) {
+            Some(Item::Const(_)) => ("an expression", "the constant"),
+            Some(Item::Remove(_)) => ("a `remove` line", "that line"),
+            Some(Item::Clause(_)) => ("the first line of a clause", "the clause"),
+            _ => ("the first line of a test", "the test"),
+        },
+        Some(SlotKey::Record(..)) => ("a test record", "the record"),
+        Some(SlotKey::AsOf(_) | SlotKey::Expect(..)) => ("a test line", "that line"),
+        Some(SlotKey::HeaderOpen | SlotKey::Header(_) | SlotKey::HeaderClose) => {
+            ("the rule-set header", "that header line")
+        }
+        Some(SlotKey::Close(_)) | None => ("a line", "that line"),
+    }
+}
+
+/// Parses the printed text again; it must give the same tree, spans aside.
+fn check_meaning(file: &SourceFile, ast: &RuleSetAst, text: &str) -> Result<(), Diagnostics> {
+    let printed = SourceFile::new(file.name.clone(), text);
+    let same = crate::syntax::parse(&printed)
+        .is_ok_and(|again| unspanned::rule_set(&again) == unspanned::rule_set(ast));
+    if same {
+        return Ok(());
+    }
+    Err(Diagnostic::error(
+        "E0501",
+        "formatting would change the meaning of the rule set",
+    )
+    .at(file, ast.header.id.span)
+    .with_help("this is a bug in `credit-rules fmt`; the file was left as it is — please report it with the file")
+    .into())
+}
+
+/// Copies of a syntax tree with every span cleared, to compare two trees
+/// that differ only in layout.
+mod unspanned {
+    use crate::ast::{
+        Clause, ConstDef, Expr, ExprKind, Header, Item, RuleSetAst, Spanned, TestBlock, TestRecord,
+    };
+    use crate::source::Span;
+
+    pub(super) fn rule_set(ast: &RuleSetAst) -> RuleSetAst {
+        RuleSetAst {
+            header: header(&ast.header),
+            items: ast.items.iter().map(item).collect(),
+            dialect: ast.dialect,
+        }
+    }
+
+    fn bare<T: Clone>(v: &Spanned<T>) -> Spanned<T> {
+        Spanned::new(v.value.clone(), Span::default())
+    }
+
+    fn bare_opt<T: Clone>(v: &Option<Spanned<T>>) -> Option<Spanned<T>> {
+        v.as_ref().map(bare)
+    }
+
+    fn header(h: &Header) -> Header {
+        Header {
+            id: bare(&h.id),
+            title: bare_opt(&h.title),
+            sector: bare_opt(&h.sector),
+            version: bare_opt(&h.version),
+            effective: bare_opt(&h.effective),
+            unit: bare_opt(&h.unit),
+            basis: bare_opt(&h.basis),
+            extends: bare_opt(&h.extends),
+            total: bare_opt(&h.total),
+            span: Span::default(),
+        }
+    }
+
+    fn item(item: &Item) -> Item {
+        match item {
+            Item::Const(c) => Item::Const(ConstDef {
+                name: bare(&c.name),
+                value: expr(&c.value),
+                span: Span::default(),
+            }),
+            Item::Remove(name) => Item::Remove(bare(name)),
+            Item::Clause(c) => Item::Clause(clause(c)),
+            Item::Test(t) => Item::Test(test(t)),
+        }
+    }
+
+    fn clause(c: &Clause) -> Clause {
+        let opt = |e: &Option<Expr>| e.as_ref().map(expr);
+        Clause {
+            kind: c.kind,
+            mandatory: c.mandatory,
+            id: bare(&c.id),
+            wording: bare_opt(&c.wording),
+            basis: bare_opt(&c.basis),
+            when: opt(&c.when),
+            points: opt(&c.points),
+            weight: opt(&c.weight),
+            cap: opt(&c.cap),
+            floor: opt(&c.floor),
+            span: Span::default(),
+        }
+    }
+
+    fn test(t: &TestBlock) -> TestBlock {
+        TestBlock {
+            name: bare(&t.name),
+            as_of: bare_opt(&t.as_of),
+            records: t.records.iter().map(record).collect(),
+            expects: t.expects.iter().map(bare).collect(),
+            span: Span::default(),
+        }
+    }
+
+    fn record(r: &TestRecord) -> TestRecord {
+        TestRecord {
+            id: bare(&r.id),
+            fields: r.fields.iter().map(|(k, v)| (bare(k), bare(v))).collect(),
+            span: Span::default(),
+        }
+    }
+
+    fn expr(e: &Expr) -> Expr {
+        let boxed = |e: &Expr| Box::new(expr(e));
+        let kind = match &e.kind {
+            ExprKind::List(items) => ExprKind::List(items.iter().map(expr).collect()),
+            ExprKind::Unary(op, x) => ExprKind::Unary(*op, boxed(x)),
+            ExprKind::Binary(op, a, b) => ExprKind::Binary(*op, boxed(a), boxed(b)),
+            ExprKind::If(c, a, b) => ExprKind::If(boxed(c), boxed(a), boxed(b)),
+            ExprKind::Table {
+                key,
+                entries,
+                default,
+            } => ExprKind::Table {
+                key: boxed(key),
+                entries: entries.iter().map(|(k, v)| (bare(k), bare(v))).collect(),
+                default: bare_opt(default),
+            },
+            ExprKind::Aggregate {
+                func,
+                filter,
+                value,
+            } => ExprKind::Aggregate {
+                func: *func,
+                filter: filter.as_deref().map(boxed),
+                value: value.as_deref().map(boxed),
+            },
+            ExprKind::Within(x) => ExprKind::Within(boxed(x)),
+            leaf => leaf.clone(),
+        };
+        Expr::new(kind, Span::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fmt(text: &str) -> String {
+        let file = SourceFile::new("t.rules", text);
+        match format_source(&file) {
+            Ok(out) => out,
+            Err(d) => panic!("{}", d.render()),
+        }
+    }
+
+    /// Formats, and checks that formatting again changes nothing.
+    fn fmt_stable(text: &str) -> String {
+        let once = fmt(text);
+        assert_eq!(fmt(&once), once, "formatting is not idempotent");
+        once
+    }
+
+    /// The points expression of `score s`, formatted.
+    fn points(expr: &str) -> String {
+        let text = format!("ruleset t {{ title \"t\" }}\nscore s {{ points {expr} }}\n");
+        let out = fmt_stable(&text);
+        let line = out.lines().find(|l| l.trim_start().starts_with("points"));
+        line.map(|l| l.trim_start()["points ".len()..].to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn english_file_gets_the_canonical_layout() {
+        let text = r#"ruleset demo.x { total 10 title "Demo" effective 2020-01-01 version "1" extends city.base }
+const window = 3 years   const one=1 year
+remove 经营异常
+score grade { floor 0 cap 10 weight 0.50 points table latest(records where kind=信用等级,grade){"AAA":10 "AA":8, otherwise 3} wording "w" }
+veto mandatory ban { when any(records where kind = 取消投标资格 and within window) }
+test "t" { expect total 4 record "R 2" { kind 信用等级 amount -1.5 } as_of 2024-02-29 record R1 { } expect points grade 4 expect eligible }
+"#;
+        let expected = r#"ruleset demo.x {
+  title     "Demo"
+  version   "1"
+  effective 2020-01-01
+  extends   city.base
+  total     10
+}
+
+const window = 3 years
+
+const one = 1 year
+
+remove 经营异常
+
+score grade {
+  wording "w"
+  points  table latest(records where kind = 信用等级, grade) { "AAA": 10, "AA": 8, otherwise: 3 }
+  weight  0.50
+  cap     10
+  floor   0
+}
+
+veto mandatory ban {
+  when any(records where kind = 取消投标资格 and within window)
+}
+
+test "t" {
+  as_of 2024-02-29
+  record "R 2" { kind 信用等级 amount -1.5 }
+  record R1 {}
+  expect total 4
+  expect points grade 4
+  expect eligible
+}
+"#;
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn chinese_file_keeps_chinese_keywords() {
+        let text = "规则集 示例.中文 { 总分 3 标题 \"示例\" 继承 city.base 生效日期 2019-12-31 责任单位 \"局\" 行业 \"交通\" 版本 \"1\" 依据 \"号\" }
+常量 回看期 = 3 年
+删除 经营异常
+否决 强制 等级为D { 依据 \"号\" 表述 \"否决\" 条件 最近(记录 满足 类别 = 信用等级 并且 行业 = \"公路\", 等级) 默认 \"B\" = \"D\" }
+评分 加分 { 下限 0 上限 3 权重 1 得分 对照 最近(记录, 等级) { \"AA\": 3, 是: 2, 其他: 0 } }
+提示 近期 { 条件 非 不存在(记录 满足 类别 属于 [行政处罚, 不良] 或者 近 12 月) 或 计数(记录) > 评价日期 - 90 天 }
+评分 扣分 { 得分 如果 存在(记录) 则 0 - 合计(记录 满足 近 1 年, 金额) 否则 最大(记录, 金额) 默认 0 × 2 }
+测试 \"中文\" { 预期 合格 记录 R1 { 类别 信用等级 日期 2023-04-15 } 评价日期 2024-06-01 预期 得分 加分 3 预期 否决 等级为D 预期 提示 近期 预期 不合格 预期 总分 -1 }
+";
+        let expected = "规则集 示例.中文 {
+  标题     \"示例\"
+  行业     \"交通\"
+  版本     \"1\"
+  生效日期 2019-12-31
+  责任单位 \"局\"
+  依据     \"号\"
+  继承     city.base
+  总分     3
+}
+
+常量 回看期 = 3 年
+
+删除 经营异常
+
+否决 强制 等级为D {
+  表述 \"否决\"
+  依据 \"号\"
+  条件 最近(记录 满足 类别 = 信用等级 且 行业 = \"公路\", 等级) 默认 \"B\" = \"D\"
+}
+
+评分 加分 {
+  得分 对照 最近(记录, 等级) { \"AA\": 3, 是: 2, 其他: 0 }
+  权重 1
+  上限 3
+  下限 0
+}
+
+提示 近期 {
+  条件 非 不存在(记录 满足 类别 属于 [行政处罚, 不良] 或 近 12 个月) 或 计数(记录) > 评价日期 - 90 日
+}
+
+评分 扣分 {
+  得分 如果 存在(记录) 则 0 - 合计(记录 满足 近 1 年, 金额) 否则 最大(记录, 金额) 默认 0 * 2
+}
+
+测试 \"中文\" {
+  评价日期 2024-06-01
+  记录 R1 { 类别 信用等级 日期 2023-04-15 }
+  预期 合格
+  预期 得分 加分 3
+  预期 否决 等级为D
+  预期 提示 近期
+  预期 不合格
+  预期 总分 -1
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn full_width_punctuation_and_chinese_quotes_become_ascii() {
+        let text = "规则集 示例.全角 ｛
+  标题 “全角“标点”
+  版本 “a\\b”
+｝
+常量 禁入 ＝ 【黑名单、失信被执行人，甲】
+评分 等级 ｛
+  得分 对照 最近（记录，等级） ｛ “A”：3， 其他：0 ｝ × 2 ÷ 1
+  条件 甲 ≠ 乙 且 甲 ≤ 1 且 乙 ≥ 2 且 丙 == 3
+｝
+";
+        let expected = "规则集 示例.全角 {
+  标题 \"全角“标点\"
+  版本 \"ab\"
+}
+
+常量 禁入 = [黑名单, 失信被执行人, 甲]
+
+评分 等级 {
+  条件 甲 != 乙 且 甲 <= 1 且 乙 >= 2 且 丙 = 3
+  得分 对照 最近(记录, 等级) { \"A\": 3, 其他: 0 } * 2 / 1
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        let text = "ruleset t { title \"a\\\"b\\\\c\\nd # not a comment // nor this\" }\n";
+        let out = fmt_stable(text);
+        assert!(
+            out.contains(r#"title "a\"b\\c\nd # not a comment // nor this""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn comments_are_kept_in_place() {
+        let text = "// file comment
+
+# second paragraph
+ruleset t { // on the header line
+  // before version
+  version \"1\" # after version
+  title \"t\"
+  // before the closing brace
+}
+// before the clause
+score s {
+  points a +
+    b  // after points
+  // before cap
+  cap (1) // after cap
+} // after the clause
+
+test \"x\" {
+  expect eligible // after expect
+  // before as_of
+  as_of 2024-01-01
+}
+// at the end
+
+// really the end
+";
+        let expected = "// file comment
+
+# second paragraph
+ruleset t {  // on the header line
+  title   \"t\"
+  // before version
+  version \"1\"  # after version
+  // before the closing brace
+}
+
+// before the clause
+score s {
+  points a + b  // after points
+  // before cap
+  cap    1  // after cap
+}  // after the clause
+
+test \"x\" {
+  // before as_of
+  as_of 2024-01-01
+  expect eligible  // after expect
+}
+// at the end
+
+// really the end
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn comments_next_to_keywords_and_brackets_stay_on_the_line() {
+        let text = "ruleset t { title \"t\" }
+veto v
+{ // after the brace
+  when ( // after the bracket
+    a or b)
+}
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+veto v {  // after the brace
+  when a or b  // after the bracket
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn comment_inside_an_expression_is_an_error() {
+        let text = "ruleset t { title \"t\" }
+score s {
+  points a +
+    // explains b
+    b
+}
+";
+        let file = SourceFile::new("t.rules", text);
+        let errors = format_source(&file).expect_err("the comment cannot be kept");
+        let d = errors.iter().next().expect("one diagnostic");
+        assert_eq!(d.code, "E0500");
+        assert_eq!(d.message, "cannot keep the comment inside an expression");
+        assert_eq!(
+            d.help.as_deref(),
+            Some("move the comment to its own line above the clause")
+        );
+        let start = text.find("// explains").unwrap_or_default();
+        assert_eq!(d.location.as_ref().map(|(_, s)| s.start), Some(start));
+    }
+
+    #[test]
+    fn two_comments_for_one_line_is_an_error() {
+        let text = "ruleset t { title \"t\" }\nflag f {\n  when ( // one\n    a) // two\n}\n";
+        let file = SourceFile::new("t.rules", text);
+        let errors = format_source(&file).expect_err("only one trailing comment fits");
+        assert_eq!(errors.iter().map(|d| d.code).collect::<Vec<_>>(), ["E0500"]);
+    }
+
+    #[test]
+    fn parentheses_follow_precedence() {
+        let cases = [
+            ("(a + b) * c", "(a + b) * c"),
+            ("a - (b - c)", "a - (b - c)"),
+            ("(a - b) - c", "a - b - c"),
+            ("a * (b / c)", "a * (b / c)"),
+            ("not (a and b)", "not (a and b)"),
+            ("(not a) and b", "not a and b"),
+            ("not (a = b)", "not a = b"),
+            ("(not a) = b", "(not a) = b"),
+            ("a = (not b)", "a = (not b)"),
+            ("not not a", "not not a"),
+            ("-(x)", "-x"),
+            ("-(a + b)", "-(a + b)"),
+            ("- -x", "- -x"),
+            ("-a * b", "-a * b"),
+            ("-(a * b)", "-(a * b)"),
+            ("a - -1", "a - -1"),
+            ("((a))", "a"),
+            ("a or (b and c)", "a or b and c"),
+            ("(a or b) and c", "(a or b) and c"),
+            ("a otherwise (b or c)", "a otherwise b or c"),
+            ("(a otherwise b) + 1", "(a otherwise b) + 1"),
+            ("a otherwise (b otherwise c)", "a otherwise (b otherwise c)"),
+            ("(a in b) = c", "a in b = c"),
+            ("a = (b in c)", "a = (b in c)"),
+            ("(if a then 1 else 2) + 3", "(if a then 1 else 2) + 3"),
+            ("1 + (if a then 1 else 2)", "1 + (if a then 1 else 2)"),
+            (
+                "if a then 1 else (if b then 2 else 3)",
+                "if a then 1 else if b then 2 else 3",
+            ),
+            (
+                "if (if a then b else c) then 1 else 2",
+                "if (if a then b else c) then 1 else 2",
+            ),
+            ("if a then 1 else 2 + 3", "if a then 1 else 2 + 3"),
+            ("[(a or b), (c)]", "[a or b, c]"),
+            (
+                "count(records where (kind = x) and within 3 years)",
+                "count(records where kind = x and within 3 years)",
+            ),
+            ("sum(records, (amount))", "sum(records, amount)"),
+            ("table (a + b) { 1: 2 }", "table a + b { 1: 2 }"),
+            ("table k { }", "table k {}"),
+            ("any(records)", "any(records)"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(points(input), expected, "formatting `{input}`");
+        }
+    }
+
+    #[test]
+    fn durations_and_numbers_are_canonical() {
+        assert_eq!(points("within 1 years"), "within 1 year");
+        assert_eq!(points("within 12 month"), "within 12 months");
+        assert_eq!(points("within 90 天"), "within 90 days");
+        assert_eq!(points("0.50 + 1.0 + 007"), "0.50 + 1.0 + 7");
+        assert_eq!(points("2019-12-31 - as_of"), "2019-12-31 - as_of");
+        assert_eq!(points("true ≠ 否"), "true != false");
+    }
+
+    #[test]
+    fn formatting_is_idempotent_on_the_example() {
+        let text = "// head
+ruleset city.base {
+  title \"统一规则\"
+  basis \"号\"
+}
+
+// 黑名单
+veto mandatory 黑名单 {
+  wording \"不得参与\"
+  when    any(records where kind in [黑名单, 公共资源交易严重失信主体])
+}
+
+test \"黑名单\" {
+  as_of 2024-06-01
+  record L1 { kind 黑名单 date 2023-02-15 until 2025-02-15 }
+  expect veto 黑名单
+}
+";
+        assert_eq!(fmt_stable(text), text);
+    }
+
+    #[test]
+    fn syntax_errors_are_passed_through() {
+        let file = SourceFile::new("t.rules", "ruleset t { title }");
+        let errors = format_source(&file).expect_err("does not parse");
+        assert_eq!(errors.iter().next().map(|d| d.code), Some("E0001"));
+    }
+
+    #[test]
+    fn comment_scanner_skips_strings() {
+        let comments = scan_comments("a \"x # y \\\" // z\" “p # q” // real\r\n# two");
+        let texts: Vec<&str> = comments.iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(texts, ["// real", "# two"]);
+        assert!(!comments[0].own_line && comments[1].own_line);
+    }
+}

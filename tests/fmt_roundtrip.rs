@@ -1,0 +1,331 @@
+//! Round trips through the formatter: formatting is idempotent and never
+//! changes the syntax tree (spans aside). Random expressions come from
+//! proptest; the shipped rule sets and the parse/check/eval case files are
+//! checked as they are.
+
+use credit_rules::ast::{Expr, Item, RuleSetAst};
+use credit_rules::fmt::format_source;
+use credit_rules::source::SourceFile;
+use credit_rules::syntax::parse;
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Names that are not keywords in either language.
+const NAMES: &[&str] = &["金额", "kind", "黑名单", "amount", "回看期", "x_1", "等级"];
+
+fn leaf() -> impl Strategy<Value = String> {
+    let fixed = prop::sample::select(vec![
+        "0",
+        "0.5",
+        "12",
+        "3.250",
+        "\"AAA\"",
+        "\"a\\\"b # c // d\\\\\"",
+        "“中文 // 不是注释”",
+        "2020-01-01",
+        "3 years",
+        "1 year",
+        "12 个月",
+        "6 月",
+        "90 天",
+        "2 日",
+        "true",
+        "false",
+        "是",
+        "否",
+        "as_of",
+        "评价日期",
+        "within 3 years",
+        "近 回看期",
+        "[]",
+    ]);
+    prop_oneof![
+        fixed.prop_map(String::from),
+        prop::sample::select(NAMES).prop_map(String::from),
+    ]
+}
+
+/// Binary operators in every spelling, from every precedence level.
+fn binary_op() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "otherwise",
+        "默认",
+        "or",
+        "或",
+        "或者",
+        "and",
+        "且",
+        "并且",
+        "in",
+        "属于",
+        "=",
+        "==",
+        "＝",
+        "!=",
+        "≠",
+        "<",
+        "<=",
+        "≤",
+        ">",
+        ">=",
+        "≥",
+        "+",
+        "-",
+        "*",
+        "×",
+        "/",
+        "÷",
+    ])
+}
+
+fn aggregate_fn() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        "count",
+        "计数",
+        "any",
+        "存在",
+        "none",
+        "不存在",
+        "sum",
+        "合计",
+        "max",
+        "最大",
+        "min",
+        "最小",
+        "latest",
+        "最近",
+    ])
+}
+
+fn table_entry() -> impl Strategy<Value = String> {
+    let key = prop::sample::select(vec![
+        "\"AAA\"",
+        "“AA”",
+        "3",
+        "true",
+        "2020-01-01",
+        "3 years",
+    ]);
+    let value = prop::sample::select(vec!["10", "-3", "0.5", "满分"]);
+    let colon = prop::sample::select(vec![":", "："]);
+    (key, colon, value).prop_map(|(k, c, v)| format!("{k}{c} {v}"))
+}
+
+/// Source text of a random expression: redundant brackets, full-width
+/// punctuation and keywords of both languages mixed freely.
+fn expression() -> impl Strategy<Value = String> {
+    leaf().prop_recursive(4, 48, 3, |inner| {
+        prop_oneof![
+            3 => (inner.clone(), binary_op(), inner.clone())
+                .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
+            1 => (inner.clone(), any::<bool>()).prop_map(|(a, wide)| match wide {
+                true => format!("（{a}）"),
+                false => format!("({a})"),
+            }),
+            1 => (prop::sample::select(vec!["not ", "非 ", "-", "- "]), inner.clone())
+                .prop_map(|(op, a)| format!("{op}{a}")),
+            1 => (inner.clone(), inner.clone(), inner.clone(), any::<bool>()).prop_map(
+                |(c, a, b, zh)| match zh {
+                    true => format!("如果 {c} 则 {a} 否则 {b}"),
+                    false => format!("if {c} then {a} else {b}"),
+                }
+            ),
+            1 => (
+                aggregate_fn(),
+                prop::option::of(inner.clone()),
+                prop::option::of(inner.clone()),
+                any::<bool>(),
+            )
+                .prop_map(|(f, filter, value, zh)| {
+                    let (records, where_, comma) = if zh { ("记录", "满足", "，") } else { ("records", "where", ",") };
+                    let filter = filter.map(|e| format!(" {where_} {e}")).unwrap_or_default();
+                    let value = value.map(|e| format!("{comma} {e}")).unwrap_or_default();
+                    format!("{f}({records}{filter}{value})")
+                }),
+            1 => prop::collection::vec(inner.clone(), 0..3)
+                .prop_map(|items| format!("【{}】", items.join("、"))),
+            1 => (
+                inner.clone(),
+                prop::collection::vec(table_entry(), 0..3),
+                prop::option::of(prop::sample::select(vec!["otherwise: 0", "其他：满分", "otherwise 1"])),
+            )
+                .prop_map(|(key, entries, default)| {
+                    let mut body = entries.join(", ");
+                    if let Some(d) = default {
+                        body = format!("{body} {d}");
+                    }
+                    format!("table {key} {{ {body} }}")
+                }),
+        ]
+    })
+}
+
+/// A small valid rule file around `expr`, with comments that must survive.
+fn rule_file(expr: &str, chinese: bool) -> String {
+    if chinese {
+        format!(
+            "# 头注释\n规则集 t ｛ 标题 “t” 版本 \"1\" 生效日期 2020-01-01 ｝\n评分 s {{ // 行尾\n  // 独占一行\n  得分 {expr} # 得分之后\n  上限 1\n}}\n"
+        )
+    } else {
+        format!(
+            "// head\nruleset t {{ title \"t\" version \"1\" effective 2020-01-01 }}\nscore s {{ // trailing\n  // own line\n  points {expr} # after points\n  cap 1\n}}\n"
+        )
+    }
+}
+
+fn format_text(name: &str, text: &str) -> String {
+    match format_source(&SourceFile::new(name, text)) {
+        Ok(out) => out,
+        Err(d) => panic!("formatting failed:\n{}\n--- input ---\n{text}", d.render()),
+    }
+}
+
+fn parse_text(name: &str, text: &str) -> RuleSetAst {
+    match parse(&SourceFile::new(name, text)) {
+        Ok(ast) => ast,
+        Err(d) => panic!("parse failed:\n{}\n--- input ---\n{text}", d.render()),
+    }
+}
+
+/// `Debug` of the tree with every `Span { … }` blanked out.
+fn without_spans(ast: &RuleSetAst) -> String {
+    let debug = format!("{ast:?}");
+    let mut out = String::with_capacity(debug.len());
+    let mut rest = debug.as_str();
+    while let Some(at) = rest.find("Span { start: ") {
+        out.push_str(&rest[..at]);
+        out.push_str("Span");
+        rest = match rest[at..].find('}') {
+            Some(close) => &rest[at + close + 1..],
+            None => "",
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every expression of the file, as s-expressions.
+fn expressions(ast: &RuleSetAst) -> Vec<String> {
+    let mut out = Vec::new();
+    for item in &ast.items {
+        match item {
+            Item::Const(c) => out.push(format!("const {} {}", c.name.value, c.value)),
+            Item::Clause(c) => {
+                let fields = [&c.when, &c.points, &c.weight, &c.cap, &c.floor];
+                let shown = fields.iter().map(|e| e.as_ref().map(Expr::to_string));
+                out.push(format!("{} {:?}", c.id.value, shown.collect::<Vec<_>>()));
+            }
+            Item::Remove(_) | Item::Test(_) => {}
+        }
+    }
+    out
+}
+
+fn header_values(ast: &RuleSetAst) -> String {
+    let h = &ast.header;
+    format!(
+        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        h.id.value,
+        h.title.as_ref().map(|v| &v.value),
+        h.sector.as_ref().map(|v| &v.value),
+        h.version.as_ref().map(|v| &v.value),
+        h.effective.as_ref().map(|v| v.value),
+        h.unit.as_ref().map(|v| &v.value),
+        h.basis.as_ref().map(|v| &v.value),
+        h.extends.as_ref().map(|v| &v.value),
+        h.total.as_ref().map(|v| v.value),
+        ast.dialect,
+    )
+}
+
+/// Formats `text` twice and checks the two promises of the formatter.
+fn assert_round_trip(name: &str, text: &str) -> String {
+    let before = parse_text(name, text);
+    let once = format_text(name, text);
+    let after = parse_text(name, &once);
+    assert_eq!(
+        expressions(&after),
+        expressions(&before),
+        "expressions changed:\n{once}"
+    );
+    assert_eq!(
+        header_values(&after),
+        header_values(&before),
+        "header changed:\n{once}"
+    );
+    assert_eq!(
+        without_spans(&after),
+        without_spans(&before),
+        "tree changed:\n{once}"
+    );
+    let twice = format_text(name, &once);
+    assert_eq!(twice, once, "not idempotent for:\n{text}");
+    once
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_expressions_round_trip(expr in expression(), chinese in any::<bool>()) {
+        let text = rule_file(&expr, chinese);
+        let once = assert_round_trip("random.rules", &text);
+        let wanted: &[&str] = if chinese {
+            &["# 头注释", "// 行尾", "// 独占一行", "# 得分之后"]
+        } else {
+            &["// head", "// trailing", "// own line", "# after points"]
+        };
+        for comment in wanted {
+            prop_assert!(once.contains(comment), "lost `{}`:\n{}", comment, once);
+        }
+    }
+}
+
+/// Every `*.rules` file under `dir`, recursively, sorted.
+fn rule_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return files;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(rule_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rules") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Checks every file under `dir` that parses; returns how many were checked.
+fn round_trip_dir(dir: &str) -> usize {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut checked = 0;
+    for path in rule_files(&root) {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let name = path.display().to_string();
+        if parse(&SourceFile::new(name.as_str(), text.as_str())).is_err() {
+            continue; // a syntax error case, or a rule set being edited: not the formatter's concern
+        }
+        assert_round_trip(&name, &text);
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn shipped_rule_sets_round_trip() {
+    round_trip_dir("rulesets");
+}
+
+#[test]
+fn case_files_round_trip() {
+    assert!(
+        round_trip_dir("tests/cases") > 0,
+        "no case files were checked"
+    );
+}
