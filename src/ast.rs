@@ -255,6 +255,10 @@ pub enum Expectation {
     Veto(String),
     /// This flag fired.
     Flag(String),
+    /// This veto did not fire.
+    NoVeto(String),
+    /// This flag did not fire.
+    NoFlag(String),
     /// The total credit score.
     Total(Decimal),
     /// A clause's weighted points.
@@ -430,6 +434,8 @@ pub enum TableKey {
     Date(NaiveDate),
     /// A duration.
     Duration(Duration),
+    /// A name: a record kind, severity, status or constant.
+    Name(String),
 }
 
 /// A table value: a number or a constant's name.
@@ -531,6 +537,7 @@ impl fmt::Display for TableKey {
             TableKey::Bool(b) => write!(f, "{b}"),
             TableKey::Date(d) => write!(f, "{d}"),
             TableKey::Duration(d) => write!(f, "{d}"),
+            TableKey::Name(n) => f.write_str(n),
         }
     }
 }

@@ -137,6 +137,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         check_total(leaf_file, total.value, total.span, &state.clauses, &mut diagnostics);
     }
     lint_clauses(&state.clauses, &mut diagnostics);
+    check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
     if diagnostics.has_errors() {
         return Err(diagnostics);
@@ -517,7 +518,11 @@ fn diagnostics_push_cap(file: &SourceFile, clause: &Clause, diagnostics: &mut Di
 /// The most points each score clause can give, weighted, must add up to the declared total.
 fn check_total(file: &SourceFile, total: Decimal, at: Span, clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
     let scores: Vec<&CheckedClause> = clauses.iter().filter(|c| c.kind == ClauseKind::Score).collect();
-    let sum: Decimal = scores.iter().map(|c| c.cap.unwrap_or_default() * c.weight).sum();
+    // Compared as evaluation rounds: each clause's weighted maximum to 2 places.
+    let most = |c: &CheckedClause| {
+        (c.cap.unwrap_or_default() * c.weight).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+    };
+    let sum: Decimal = scores.iter().map(|c| most(c)).sum();
     if sum != total {
         let mut d = Diagnostic::error(
             "E0320",
@@ -526,7 +531,7 @@ fn check_total(file: &SourceFile, total: Decimal, at: Span, clauses: &[CheckedCl
         .at(file, at)
         .with_help("make each clause's cap × weight add up to the total, or correct the total");
         for c in scores {
-            d = d.with_note(format!("`{}`: cap {} × weight {} = {}", c.id, c.cap.unwrap_or_default().normalize(), c.weight.normalize(), (c.cap.unwrap_or_default() * c.weight).normalize()));
+            d = d.with_note(format!("`{}`: cap {} × weight {} = {}", c.id, c.cap.unwrap_or_default().normalize(), c.weight.normalize(), most(c).normalize()));
         }
         diagnostics.push(d);
     }
@@ -554,6 +559,55 @@ fn lint_clauses(clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
                     .at(&clause.file, clause.span)
                     .with_help("merge the two clauses or make their conditions differ"),
             );
+        }
+    }
+}
+
+/// Test blocks are checked with the rules: a date, known clauses, no duplicates.
+fn check_tests(file: &SourceFile, ast: &RuleSetAst, clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
+    use crate::ast::Expectation;
+    let mut names: HashMap<&str, Span> = HashMap::new();
+    for test in ast.tests() {
+        if names.insert(test.name.value.as_str(), test.name.span).is_some() {
+            diagnostics.push(
+                Diagnostic::warning("W0300", format!("two tests are called `{}`", test.name.value))
+                    .at(file, test.name.span)
+                    .with_help("give each test its own description so failures can be told apart"),
+            );
+        }
+        if test.as_of.is_none() {
+            diagnostics.push(
+                Diagnostic::error("E0400", format!("the test `{}` has no `as_of` date", test.name.value))
+                    .at(file, test.name.span)
+                    .with_help("add a line `as_of 2024-06-01` (评价日期)"),
+            );
+        }
+        let mut ids: HashMap<&str, Span> = HashMap::new();
+        for record in &test.records {
+            if ids.insert(record.id.value.as_str(), record.id.span).is_some() {
+                diagnostics.push(
+                    Diagnostic::error("E0401", format!("two records of this test have the id `{}`", record.id.value))
+                        .at(file, record.id.span)
+                        .with_help("record ids are unique per source; give the second record another id"),
+                );
+            }
+        }
+        for expect in &test.expects {
+            let id = match &expect.value {
+                Expectation::Veto(id) | Expectation::Flag(id) | Expectation::NoVeto(id) | Expectation::NoFlag(id) | Expectation::Points(id, _) => id,
+                _ => continue,
+            };
+            if !clauses.iter().any(|c| &c.id == id) {
+                let help = match suggest::closest(id, clauses.iter().map(|c| c.id.as_str())) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "name a clause of this rule set or of the one it extends".to_string(),
+                };
+                diagnostics.push(
+                    Diagnostic::error("E0402", format!("the test expects a clause `{id}` that does not exist"))
+                        .at(file, expect.span)
+                        .with_help(help),
+                );
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ pub fn format_source(file: &SourceFile) -> Result<String, Diagnostics> {
 pub fn format_ast(file: &SourceFile, ast: &RuleSetAst) -> Result<String, Diagnostics> {
     let words = Words::of(ast.dialect);
     let comments = scan_comments(&file.text);
-    let slots = collect_slots(words, &file.text, ast);
+    let slots = collect_slots(words, &file.text, &comments, ast);
     let attached = attach(&file.text, &comments, &slots);
     let mut printer = Printer::new(words, &file.text, &comments, attached);
     printer.rule_set(ast);
@@ -573,6 +573,7 @@ fn table_key(w: &Words, key: &TableKey) -> String {
         TableKey::Bool(b) => w.boolean(*b).to_string(),
         TableKey::Date(d) => d.to_string(),
         TableKey::Duration(d) => w.duration(*d),
+        TableKey::Name(n) => n.clone(),
     }
 }
 
@@ -638,6 +639,8 @@ fn expectation(w: &Words, e: &Expectation) -> String {
         Expectation::Disqualified => w.disqualified.to_string(),
         Expectation::Veto(id) => format!("{} {id}", w.veto),
         Expectation::Flag(id) => format!("{} {id}", w.flag),
+        Expectation::NoVeto(id) => format!("{} {} {id}", w.not, w.veto),
+        Expectation::NoFlag(id) => format!("{} {} {id}", w.not, w.flag),
         Expectation::Total(n) => format!("{} {n}", w.total),
         Expectation::Points(id, n) => format!("{} {id} {n}", w.points),
     }
@@ -758,7 +761,7 @@ struct Slot {
 }
 
 /// Every slot, in source order.
-fn collect_slots(w: &Words, text: &str, ast: &RuleSetAst) -> Vec<Slot> {
+fn collect_slots(w: &Words, text: &str, comments: &[Comment], ast: &RuleSetAst) -> Vec<Slot> {
     let h = &ast.header;
     let mut slots = vec![Slot {
         key: SlotKey::HeaderOpen,
@@ -777,8 +780,31 @@ fn collect_slots(w: &Words, text: &str, ast: &RuleSetAst) -> Vec<Slot> {
     for (i, item) in ast.items.iter().enumerate() {
         item_slots(w, text, i, item, &mut slots);
     }
+    for slot in &mut slots {
+        slot.anchor = trim_anchor(text, comments, slot.anchor);
+    }
     slots.sort_by_key(|s| s.anchor.start);
     slots
+}
+
+/// Drops the blanks and comments at the end of a span. The span of an
+/// `if … else x` (and of a constant ending in one) runs on over whatever
+/// the parser skipped after `x`, up to the next token.
+fn trim_anchor(text: &str, comments: &[Comment], span: Span) -> Span {
+    let mut end = span.end;
+    loop {
+        let kept = text
+            .get(span.start..end)
+            .map_or(0, |s| s.trim_end_matches(is_blank).len());
+        end = span.start + kept;
+        let tail = comments
+            .iter()
+            .find(|c| c.span.start >= span.start && c.span.end == end);
+        match tail {
+            Some(c) => end = c.span.start,
+            None => return Span::new(span.start, end),
+        }
+    }
 }
 
 fn item_slots(w: &Words, text: &str, i: usize, item: &Item, slots: &mut Vec<Slot>) {

@@ -249,7 +249,7 @@ fn found_token(text: &str, offset: usize) -> Option<String> {
 
 /// Chinese keywords written without a following space read as one name
 /// (`条件存在` instead of `条件 存在`); suggest the space.
-fn glued_keyword_help(found: &str) -> Option<String> {
+pub(crate) fn glued_keyword_help(found: &str) -> Option<String> {
     const KEYWORDS: &[&str] = &[
         "规则集", "标题", "行业", "版本", "生效日期", "责任单位", "依据", "继承", "总分", "常量",
         "删除", "否决", "评分", "提示", "强制", "表述", "条件", "得分", "权重", "上限", "下限",

@@ -82,6 +82,13 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                     None => fail(&mut failures, at, format!("there is no clause `{id}`"), "check the clause id"),
                 }
             }
+            Expectation::NoVeto(id) | Expectation::NoFlag(id) => {
+                if let Some(i) = clause(id)
+                    && outcome.clauses[i].fired
+                {
+                    fail(&mut failures, at, format!("expected `{id}` not to fire, but it did"), "check the records against the clause's condition");
+                }
+            }
             Expectation::Total(want) => {
                 let got = outcome.total();
                 if got != *want {
@@ -89,6 +96,12 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                 }
             }
             Expectation::Points(id, want) => match clause(id) {
+                Some(i) if program.clauses[i].kind != crate::ast::ClauseKind::Score => fail(
+                    &mut failures,
+                    at,
+                    format!("`{id}` is a {} clause and gives no points", program.clauses[i].kind.keyword()),
+                    "use `expect veto` or `expect flag` for it, or name a score clause",
+                ),
                 Some(i) => {
                     let got = outcome.clauses[i].points;
                     if got != Some(*want) {

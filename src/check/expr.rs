@@ -179,6 +179,10 @@ impl Typer<'_> {
             }
         };
         let help = match suggestion {
+            _ if let Some(glued) = crate::syntax::glued_keyword_help(name) => glued,
+            None if what == "status" && matches!(name, "revoked" | "已撤销" | "撤销") => {
+                "revoked records never count and cannot be queried; statuses are `有效` (active), `已修复` (repaired) and `已过公示期` (expired)".to_string()
+            }
             Some(s) => format!("did you mean `{s}`?"),
             None if what == "record kind" => {
                 "record kinds are listed in the authoring guide, e.g. `行政处罚`, `失信被执行人`, `黑名单`".to_string()
@@ -405,7 +409,10 @@ impl Typer<'_> {
         let mut rows = Vec::with_capacity(entries.len());
         let mut ok = true;
         for (entry_key, entry_value) in entries {
-            let lit = table_key_lit(&entry_key.value);
+            let Some(lit) = self.table_key(entry_key, tk.base) else {
+                ok = false;
+                continue;
+            };
             if lit.base() != tk.base {
                 self.error(
                     "E0202",
@@ -555,13 +562,20 @@ fn aggregate_result(func: Aggregate, value: Option<Base>) -> Ty {
     }
 }
 
-fn table_key_lit(key: &TableKey) -> Lit {
-    match key {
-        TableKey::Text(t) => Lit::Text(t.as_str().into()),
-        TableKey::Number(n) => Lit::Number(*n),
-        TableKey::Bool(b) => Lit::Bool(*b),
-        TableKey::Date(d) => Lit::Date(*d),
-        TableKey::Duration(d) => Lit::Duration(*d),
+impl Typer<'_> {
+    /// A table key as a constant; names resolve like anywhere else (kinds, severities, constants).
+    fn table_key(&mut self, key: &crate::ast::Spanned<TableKey>, hint: Base) -> Option<Lit> {
+        Some(match &key.value {
+            TableKey::Text(t) => Lit::Text(t.as_str().into()),
+            TableKey::Number(n) => Lit::Number(*n),
+            TableKey::Bool(b) => Lit::Bool(*b),
+            TableKey::Date(d) => Lit::Date(*d),
+            TableKey::Duration(d) => Lit::Duration(*d),
+            TableKey::Name(name) => match self.name(name, key.span, Ctx { in_record: false }, Some(hint))? {
+                (IrExpr::Lit(lit), _) => lit,
+                _ => return None,
+            },
+        })
     }
 }
 

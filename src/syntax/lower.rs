@@ -327,6 +327,8 @@ impl Lowerer<'_> {
             Rule::expect_disqualified => Expectation::Disqualified,
             Rule::expect_veto => Expectation::Veto(inner.next()?.as_str().to_string()),
             Rule::expect_flag => Expectation::Flag(inner.next()?.as_str().to_string()),
+            Rule::expect_no_veto => Expectation::NoVeto(inner.nth(1)?.as_str().to_string()),
+            Rule::expect_no_flag => Expectation::NoFlag(inner.nth(1)?.as_str().to_string()),
             Rule::expect_total => Expectation::Total(self.decimal(&inner.next()?)?.value),
             Rule::expect_points => {
                 let id = inner.next()?.as_str().to_string();
@@ -475,6 +477,7 @@ impl Lowerer<'_> {
             Rule::number => TableKey::Number(self.decimal(&pair)?.value),
             Rule::date => TableKey::Date(self.date(&pair)?.value),
             Rule::duration => TableKey::Duration(self.duration(pair)?),
+            Rule::name => TableKey::Name(pair.as_str().to_string()),
             Rule::boolean => TableKey::Bool(
                 pair.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_true),
             ),

@@ -52,6 +52,8 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::expect_eligible => "`eligible`",
         Rule::expect_disqualified => "`disqualified`",
         Rule::expect_veto => "`veto clause-id`",
+        Rule::expect_no_veto => "`not veto clause-id`",
+        Rule::expect_no_flag => "`not flag clause-id`",
         Rule::expect_flag => "`flag clause-id`",
         Rule::expect_total => "`total <number>`",
         Rule::expect_points => "`points clause-id <number>`",
