@@ -55,12 +55,18 @@ fn records(n: usize) -> Vec<CreditRecord> {
     (0..n)
         .map(|i| {
             let kind = kinds[i % kinds.len()];
-            let day = NaiveDate::from_ymd_opt(2019 + (i % 6) as i32, 1 + (i % 12) as u32, 1 + (i % 28) as u32).expect("valid date");
+            let day = NaiveDate::from_ymd_opt(
+                2019 + (i % 6) as i32,
+                1 + (i % 12) as u32,
+                1 + (i % 28) as u32,
+            )
+            .expect("valid date");
             let mut r = CreditRecord::new(format!("R{i:04}"), uscc.clone(), kind, day);
             r.severity = Some([Severity::Minor, Severity::General, Severity::Serious][i % 3]);
             r.amount = (kind == RecordKind::AdminPenalty).then(|| Decimal::from(i as i64 % 7));
             r.sector = Some("水利".into());
-            r.grade = (kind == RecordKind::SectorGrade).then(|| ["AAA", "AA", "A", "B"][i % 4].to_string());
+            r.grade = (kind == RecordKind::SectorGrade)
+                .then(|| ["AAA", "AA", "A", "B"][i % 4].to_string());
             if i % 9 == 0 {
                 r.repaired_on = day.checked_add_days(chrono::Days::new(200));
             }
@@ -70,7 +76,9 @@ fn records(n: usize) -> Vec<CreditRecord> {
 }
 
 fn bench_evaluate(c: &mut Criterion) {
-    let program = workspace().compile("bench.sector").expect("bench rule set compiles");
+    let program = workspace()
+        .compile("bench.sector")
+        .expect("bench rule set compiles");
     assert!(program.clauses.len() >= 12);
     let as_of = NaiveDate::from_ymd_opt(2024, 6, 1).expect("valid");
     let mut group = c.benchmark_group("evaluate");
@@ -83,7 +91,11 @@ fn bench_evaluate(c: &mut Criterion) {
     group.finish();
     let recs = records(20);
     c.bench_function("evaluate+report/20", |b| {
-        b.iter(|| program.evaluate(black_box(&recs), as_of).report(&program, &recs))
+        b.iter(|| {
+            program
+                .evaluate(black_box(&recs), as_of)
+                .report(&program, &recs)
+        })
     });
 }
 
@@ -96,7 +108,11 @@ fn bench_decode(c: &mut Criterion) {
 
 fn bench_compile(c: &mut Criterion) {
     c.bench_function("compile/parse+check+compile", |b| {
-        b.iter(|| workspace().compile(black_box("bench.sector")).expect("compiles"))
+        b.iter(|| {
+            workspace()
+                .compile(black_box("bench.sector"))
+                .expect("compiles")
+        })
     });
 }
 

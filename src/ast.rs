@@ -53,7 +53,7 @@ impl RuleSetAst {
     /// The clauses, in file order.
     pub fn clauses(&self) -> impl Iterator<Item = &Clause> {
         self.items.iter().filter_map(|item| match item {
-            Item::Clause(c) => Some(c),
+            Item::Clause(c) => Some(&**c),
             _ => None,
         })
     }
@@ -115,8 +115,8 @@ pub enum Item {
     Const(ConstDef),
     /// `remove 条款`
     Remove(Name),
-    /// A clause.
-    Clause(Clause),
+    /// A clause (boxed: it is much larger than the other items).
+    Clause(Box<Clause>),
     /// A test block.
     Test(TestBlock),
 }

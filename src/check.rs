@@ -36,10 +36,12 @@ impl Library {
     pub fn add(&mut self, file: SourceFile, ast: RuleSetAst) -> Result<(), Diagnostic> {
         let id = ast.header.id.value.clone();
         if let Some((other, _)) = self.sets.get(&id) {
-            return Err(Diagnostic::error("E0300", format!("two rule sets have the id `{id}`"))
-                .at(&file, ast.header.id.span)
-                .with_help("give each rule set its own id")
-                .with_note(format!("the other one is in {}", other.name)));
+            return Err(
+                Diagnostic::error("E0300", format!("two rule sets have the id `{id}`"))
+                    .at(&file, ast.header.id.span)
+                    .with_help("give each rule set its own id")
+                    .with_note(format!("the other one is in {}", other.name)),
+            );
         }
         self.sets.insert(id, (file, ast));
         Ok(())
@@ -119,10 +121,7 @@ pub struct CheckedClause {
 /// Checks rule set `id` of `library` and everything it extends.
 pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
-    let chain = match resolve_chain(library, id) {
-        Ok(chain) => chain,
-        Err(d) => return Err(d.into()),
-    };
+    let chain = resolve_chain(library, id)?;
     let mut state = MergeState::default();
     for (file, ast) in &chain {
         check_header(file, ast, &mut diagnostics);
@@ -130,11 +129,22 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         state.constants = constants;
         merge_clauses(file, ast, &mut state, &mut diagnostics);
     }
-    let (leaf_file, leaf) = chain.last().expect("a chain holds at least the rule set itself");
-    let total = chain.iter().rev().find_map(|(_, a)| a.header.total.as_ref());
+    let (leaf_file, leaf) = chain
+        .last()
+        .expect("a chain holds at least the rule set itself");
+    let total = chain
+        .iter()
+        .rev()
+        .find_map(|(_, a)| a.header.total.as_ref());
     // With errors in clauses the sum is meaningless; report the total only on clean input.
     if let Some(total) = total.filter(|_| !diagnostics.has_errors()) {
-        check_total(leaf_file, total.value, total.span, &state.clauses, &mut diagnostics);
+        check_total(
+            leaf_file,
+            total.value,
+            total.span,
+            &state.clauses,
+            &mut diagnostics,
+        );
     }
     lint_clauses(&state.clauses, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
@@ -149,7 +159,11 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         title: text(&header.title).unwrap_or_default(),
         sector: text(&header.sector),
         version: text(&header.version).unwrap_or_default(),
-        effective: header.effective.as_ref().map(|e| e.value).unwrap_or_default(),
+        effective: header
+            .effective
+            .as_ref()
+            .map(|e| e.value)
+            .unwrap_or_default(),
         unit: text(&header.unit),
         basis: text(&header.basis),
         total: total.map(|t| t.value),
@@ -172,14 +186,17 @@ fn resolve_chain<'l>(
         let Some(entry) = library.get(&current) else {
             let suggestion = suggest::closest(&current, library.ids());
             let mut d = Diagnostic::error("E0302", format!("unknown rule set `{current}`"));
-            if let Some((file, ast)) = chain.last().copied() {
-                if let Some(ext) = &ast.header.extends {
-                    d = d.at(file, ext.span);
-                }
+            if let Some((file, ast)) = chain.last().copied()
+                && let Some(ext) = &ast.header.extends
+            {
+                d = d.at(file, ext.span);
             }
             let help = match suggestion {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => "check the id in the `extends` line and that its file is in the rule-set folder".into(),
+                None => {
+                    "check the id in the `extends` line and that its file is in the rule-set folder"
+                        .into()
+                }
             };
             return Err(d.with_help(help));
         };
@@ -188,9 +205,18 @@ fn resolve_chain<'l>(
             let (file, ast) = entry;
             return Err(Diagnostic::error(
                 "E0301",
-                format!("`extends` goes round in a circle: {} → {current}", names.join(" → ")),
+                format!(
+                    "`extends` goes round in a circle: {} → {current}",
+                    names.join(" → ")
+                ),
             )
-            .at(file, ast.header.extends.as_ref().map_or(ast.header.id.span, |e| e.span))
+            .at(
+                file,
+                ast.header
+                    .extends
+                    .as_ref()
+                    .map_or(ast.header.id.span, |e| e.span),
+            )
             .with_help("a rule set may extend the city base, which extends nothing"));
         }
         chain.push(entry);
@@ -246,7 +272,9 @@ fn check_constants(
                     .with_help("rename one of them or delete the second")
                     .with_note(format!(
                         "first defined on line {}",
-                        crate::source::LineIndex::new(&file.text).line_col(&file.text, first.start).line
+                        crate::source::LineIndex::new(&file.text)
+                            .line_col(&file.text, first.start)
+                            .line
                     )),
             );
             continue;
@@ -254,16 +282,22 @@ fn check_constants(
         own.insert(name, def.name.span);
         if inherited.contains_key(name) {
             diagnostics.push(
-                Diagnostic::warning("W0101", format!("the constant `{name}` hides one of the base rule set"))
-                    .at(file, def.name.span)
-                    .with_help("inherited clauses keep the base value; rename it to avoid confusion"),
+                Diagnostic::warning(
+                    "W0101",
+                    format!("the constant `{name}` hides one of the base rule set"),
+                )
+                .at(file, def.name.span)
+                .with_help("inherited clauses keep the base value; rename it to avoid confusion"),
             );
         }
         if let Some(hidden) = hidden_meaning(name) {
             diagnostics.push(
-                Diagnostic::warning("W0103", format!("the constant `{name}` hides the {hidden} of the same name"))
-                    .at(file, def.name.span)
-                    .with_help("rename the constant, e.g. add a suffix such as `值`"),
+                Diagnostic::warning(
+                    "W0103",
+                    format!("the constant `{name}` hides the {hidden} of the same name"),
+                )
+                .at(file, def.name.span)
+                .with_help("rename the constant, e.g. add a suffix such as `值`"),
             );
         }
         if let Some(value) = const_value(file, &def.value, &constants, diagnostics) {
@@ -293,7 +327,12 @@ fn const_value(
     diagnostics: &mut Diagnostics,
 ) -> Option<ConstValue> {
     let mut queries = Vec::new();
-    let mut typer = Typer { file, constants, queries: &mut queries, diagnostics };
+    let mut typer = Typer {
+        file,
+        constants,
+        queries: &mut queries,
+        diagnostics,
+    };
     if let crate::ast::ExprKind::List(items) = &expr.kind {
         let mut values = Vec::new();
         for item in items {
@@ -328,22 +367,42 @@ struct MergeState {
 }
 
 /// Applies one rule file's removals and clauses on top of what it inherits.
-fn merge_clauses(file: &SourceFile, ast: &RuleSetAst, state: &mut MergeState, diagnostics: &mut Diagnostics) {
+fn merge_clauses(
+    file: &SourceFile,
+    ast: &RuleSetAst,
+    state: &mut MergeState,
+    diagnostics: &mut Diagnostics,
+) {
     for removal in ast.removals() {
         match state.clauses.iter().position(|c| c.id == removal.value) {
             Some(i) if state.clauses[i].mandatory => {
-                diagnostics.push(mandatory_error(file, removal.span, &state.clauses[i], "remove"));
+                diagnostics.push(mandatory_error(
+                    file,
+                    removal.span,
+                    &state.clauses[i],
+                    "remove",
+                ));
             }
             Some(i) => {
                 state.clauses.remove(i);
             }
             None => diagnostics.push(
-                Diagnostic::error("E0306", format!("there is no inherited clause `{}` to remove", removal.value))
-                    .at(file, removal.span)
-                    .with_help(match suggest::closest(&removal.value, state.clauses.iter().map(|c| c.id.as_str())) {
+                Diagnostic::error(
+                    "E0306",
+                    format!("there is no inherited clause `{}` to remove", removal.value),
+                )
+                .at(file, removal.span)
+                .with_help(
+                    match suggest::closest(
+                        &removal.value,
+                        state.clauses.iter().map(|c| c.id.as_str()),
+                    ) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "`remove` only drops clauses of the rule set named in `extends`".into(),
-                    }),
+                        None => {
+                            "`remove` only drops clauses of the rule set named in `extends`".into()
+                        }
+                    },
+                ),
             ),
         }
     }
@@ -356,21 +415,37 @@ fn merge_clauses(file: &SourceFile, ast: &RuleSetAst, state: &mut MergeState, di
                 Diagnostic::error("E0303", format!("the clause id `{id}` is used twice"))
                     .at(file, clause.id.span)
                     .with_help("give each clause its own id")
-                    .with_note(format!("first used on line {}", index.line_col(&file.text, first.start).line)),
+                    .with_note(format!(
+                        "first used on line {}",
+                        index.line_col(&file.text, first.start).line
+                    )),
             );
             continue;
         }
         let Some(checked) = check_clause(file, ast, clause, state, diagnostics) else {
             continue;
         };
-        match state.clauses.iter().position(|c| c.id == checked.id && c.origin != checked.origin) {
+        match state
+            .clauses
+            .iter()
+            .position(|c| c.id == checked.id && c.origin != checked.origin)
+        {
             Some(i) if state.clauses[i].mandatory => {
-                diagnostics.push(mandatory_error(file, clause.id.span, &state.clauses[i], "override"));
+                diagnostics.push(mandatory_error(
+                    file,
+                    clause.id.span,
+                    &state.clauses[i],
+                    "override",
+                ));
             }
             Some(i) if state.clauses[i].kind != checked.kind => diagnostics.push(
                 Diagnostic::error(
                     "E0305",
-                    format!("`{id}` overrides an inherited {} with a {}", state.clauses[i].kind.keyword(), checked.kind.keyword()),
+                    format!(
+                        "`{id}` overrides an inherited {} with a {}",
+                        state.clauses[i].kind.keyword(),
+                        checked.kind.keyword()
+                    ),
                 )
                 .at(file, clause.id.span)
                 .with_help("give the new clause another id, or keep the inherited clause's kind"),
@@ -399,37 +474,66 @@ fn check_clause(
     let misplaced = |name: &str, present: bool, diagnostics: &mut Diagnostics, span: Span| {
         if present {
             diagnostics.push(
-                Diagnostic::error("E0311", format!("a {} clause has no `{name}`", clause.kind.keyword()))
-                    .at(file, span)
-                    .with_help(match clause.kind {
-                        ClauseKind::Score => "a score clause gives `points`; use `if … then … else 0` for a condition",
-                        _ => "only score clauses have points, weight, cap and floor",
-                    }),
+                Diagnostic::error(
+                    "E0311",
+                    format!("a {} clause has no `{name}`", clause.kind.keyword()),
+                )
+                .at(file, span)
+                .with_help(match clause.kind {
+                    ClauseKind::Score => {
+                        "a score clause gives `points`; use `if … then … else 0` for a condition"
+                    }
+                    _ => "only score clauses have points, weight, cap and floor",
+                }),
             );
         }
     };
     let field_span = |e: &Option<crate::ast::Expr>| e.as_ref().map_or(clause.id.span, |e| e.span);
-    let mut typer = Typer { file, constants: &state.constants, queries: &mut state.queries, diagnostics };
+    let mut typer = Typer {
+        file,
+        constants: &state.constants,
+        queries: &mut state.queries,
+        diagnostics,
+    };
     let top = Ctx { in_record: false };
     let expr = match clause.kind {
         ClauseKind::Veto | ClauseKind::Flag => {
-            for (name, e) in [("points", &clause.points), ("weight", &clause.weight), ("cap", &clause.cap), ("floor", &clause.floor)] {
+            for (name, e) in [
+                ("points", &clause.points),
+                ("weight", &clause.weight),
+                ("cap", &clause.cap),
+                ("floor", &clause.floor),
+            ] {
                 misplaced(name, e.is_some(), typer.diagnostics, field_span(e));
             }
             match &clause.when {
                 Some(w) => typer.expect(w, top, Base::Bool, "the condition"),
                 None => {
                     typer.diagnostics.push(
-                        Diagnostic::error("E0310", format!("the {} clause `{}` has no `when` condition", clause.kind.keyword(), clause.id.value))
-                            .at(file, clause.id.span)
-                            .with_help("add a line such as `when any(records where kind = 失信被执行人)`"),
+                        Diagnostic::error(
+                            "E0310",
+                            format!(
+                                "the {} clause `{}` has no `when` condition",
+                                clause.kind.keyword(),
+                                clause.id.value
+                            ),
+                        )
+                        .at(file, clause.id.span)
+                        .with_help(
+                            "add a line such as `when any(records where kind = 失信被执行人)`",
+                        ),
                     );
                     None
                 }
             }
         }
         ClauseKind::Score => {
-            misplaced("when", clause.when.is_some(), typer.diagnostics, field_span(&clause.when));
+            misplaced(
+                "when",
+                clause.when.is_some(),
+                typer.diagnostics,
+                field_span(&clause.when),
+            );
             match &clause.points {
                 Some(p) => typer.expect(p, top, Base::Number, "the points"),
                 None => {
@@ -443,15 +547,24 @@ fn check_clause(
             }
         }
     };
-    let number = |typer: &mut Typer<'_>, e: &Option<crate::ast::Expr>, role: &str| -> Option<Option<Decimal>> {
+    let number = |typer: &mut Typer<'_>,
+                  e: &Option<crate::ast::Expr>,
+                  role: &str|
+     -> Option<Option<Decimal>> {
         let Some(e) = e else { return Some(None) };
         match constant_lit(typer, e)? {
             Lit::Number(n) => Some(Some(n)),
             other => {
                 typer.diagnostics.push(
-                    Diagnostic::error("E0202", format!("the {role} must be a number, but this is {}", other.base().describe()))
-                        .at(file, e.span)
-                        .with_help("write a number such as `3` or `0.5`"),
+                    Diagnostic::error(
+                        "E0202",
+                        format!(
+                            "the {role} must be a number, but this is {}",
+                            other.base().describe()
+                        ),
+                    )
+                    .at(file, e.span)
+                    .with_help("write a number such as `3` or `0.5`"),
                 );
                 None
             }
@@ -482,9 +595,14 @@ fn check_clause(
     }
     if clause.wording.is_none() {
         typer.diagnostics.push(
-            Diagnostic::warning("W0102", format!("the clause `{}` has no wording", clause.id.value))
-                .at(file, clause.id.span)
-                .with_help("add `wording \"…\"`: the sentence the tender document prints for this clause"),
+            Diagnostic::warning(
+                "W0102",
+                format!("the clause `{}` has no wording", clause.id.value),
+            )
+            .at(file, clause.id.span)
+            .with_help(
+                "add `wording \"…\"`: the sentence the tender document prints for this clause",
+            ),
         );
     }
     let expr = expr?;
@@ -516,22 +634,42 @@ fn diagnostics_push_cap(file: &SourceFile, clause: &Clause, diagnostics: &mut Di
 }
 
 /// The most points each score clause can give, weighted, must add up to the declared total.
-fn check_total(file: &SourceFile, total: Decimal, at: Span, clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
-    let scores: Vec<&CheckedClause> = clauses.iter().filter(|c| c.kind == ClauseKind::Score).collect();
+fn check_total(
+    file: &SourceFile,
+    total: Decimal,
+    at: Span,
+    clauses: &[CheckedClause],
+    diagnostics: &mut Diagnostics,
+) {
+    let scores: Vec<&CheckedClause> = clauses
+        .iter()
+        .filter(|c| c.kind == ClauseKind::Score)
+        .collect();
     // Compared as evaluation rounds: each clause's weighted maximum to 2 places.
     let most = |c: &CheckedClause| {
-        (c.cap.unwrap_or_default() * c.weight).round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        (c.cap.unwrap_or_default() * c.weight)
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
     };
     let sum: Decimal = scores.iter().map(|c| most(c)).sum();
     if sum != total {
         let mut d = Diagnostic::error(
             "E0320",
-            format!("the score clauses give at most {} points, but the header declares a total of {}", sum.normalize(), total.normalize()),
+            format!(
+                "the score clauses give at most {} points, but the header declares a total of {}",
+                sum.normalize(),
+                total.normalize()
+            ),
         )
         .at(file, at)
         .with_help("make each clause's cap × weight add up to the total, or correct the total");
         for c in scores {
-            d = d.with_note(format!("`{}`: cap {} × weight {} = {}", c.id, c.cap.unwrap_or_default().normalize(), c.weight.normalize(), most(c).normalize()));
+            d = d.with_note(format!(
+                "`{}`: cap {} × weight {} = {}",
+                c.id,
+                c.cap.unwrap_or_default().normalize(),
+                c.weight.normalize(),
+                most(c).normalize()
+            ));
         }
         diagnostics.push(d);
     }
@@ -544,57 +682,103 @@ fn lint_clauses(clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
             && let Ok(Some(Lit::Bool(value))) = const_eval(&clause.expr)
         {
             let (code, message) = match value {
-                false => ("W0201", format!("the condition of `{}` is always false, so it never fires", clause.id)),
-                true => ("W0202", format!("the condition of `{}` is always true, so it fires for everyone", clause.id)),
+                false => (
+                    "W0201",
+                    format!(
+                        "the condition of `{}` is always false, so it never fires",
+                        clause.id
+                    ),
+                ),
+                true => (
+                    "W0202",
+                    format!(
+                        "the condition of `{}` is always true, so it fires for everyone",
+                        clause.id
+                    ),
+                ),
             };
             diagnostics.push(
                 Diagnostic::warning(code, message)
                     .at(&clause.file, clause.span)
-                    .with_help("check the condition; a clause should depend on the entity's records"),
+                    .with_help(
+                        "check the condition; a clause should depend on the entity's records",
+                    ),
             );
         }
-        if let Some(earlier) = clauses[..i].iter().find(|c| c.kind == clause.kind && c.expr == clause.expr) {
+        if let Some(earlier) = clauses[..i]
+            .iter()
+            .find(|c| c.kind == clause.kind && c.expr == clause.expr)
+        {
             diagnostics.push(
-                Diagnostic::warning("W0203", format!("`{}` has the same condition as `{}`", clause.id, earlier.id))
-                    .at(&clause.file, clause.span)
-                    .with_help("merge the two clauses or make their conditions differ"),
+                Diagnostic::warning(
+                    "W0203",
+                    format!("`{}` has the same condition as `{}`", clause.id, earlier.id),
+                )
+                .at(&clause.file, clause.span)
+                .with_help("merge the two clauses or make their conditions differ"),
             );
         }
     }
 }
 
 /// Test blocks are checked with the rules: a date, known clauses, no duplicates.
-fn check_tests(file: &SourceFile, ast: &RuleSetAst, clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
+fn check_tests(
+    file: &SourceFile,
+    ast: &RuleSetAst,
+    clauses: &[CheckedClause],
+    diagnostics: &mut Diagnostics,
+) {
     use crate::ast::Expectation;
     let mut names: HashMap<&str, Span> = HashMap::new();
     for test in ast.tests() {
-        if names.insert(test.name.value.as_str(), test.name.span).is_some() {
+        if names
+            .insert(test.name.value.as_str(), test.name.span)
+            .is_some()
+        {
             diagnostics.push(
-                Diagnostic::warning("W0300", format!("two tests are called `{}`", test.name.value))
-                    .at(file, test.name.span)
-                    .with_help("give each test its own description so failures can be told apart"),
+                Diagnostic::warning(
+                    "W0300",
+                    format!("two tests are called `{}`", test.name.value),
+                )
+                .at(file, test.name.span)
+                .with_help("give each test its own description so failures can be told apart"),
             );
         }
         if test.as_of.is_none() {
             diagnostics.push(
-                Diagnostic::error("E0400", format!("the test `{}` has no `as_of` date", test.name.value))
-                    .at(file, test.name.span)
-                    .with_help("add a line `as_of 2024-06-01` (评价日期)"),
+                Diagnostic::error(
+                    "E0400",
+                    format!("the test `{}` has no `as_of` date", test.name.value),
+                )
+                .at(file, test.name.span)
+                .with_help("add a line `as_of 2024-06-01` (评价日期)"),
             );
         }
         let mut ids: HashMap<&str, Span> = HashMap::new();
         for record in &test.records {
-            if ids.insert(record.id.value.as_str(), record.id.span).is_some() {
+            if ids
+                .insert(record.id.value.as_str(), record.id.span)
+                .is_some()
+            {
                 diagnostics.push(
-                    Diagnostic::error("E0401", format!("two records of this test have the id `{}`", record.id.value))
-                        .at(file, record.id.span)
-                        .with_help("record ids are unique per source; give the second record another id"),
+                    Diagnostic::error(
+                        "E0401",
+                        format!("two records of this test have the id `{}`", record.id.value),
+                    )
+                    .at(file, record.id.span)
+                    .with_help(
+                        "record ids are unique per source; give the second record another id",
+                    ),
                 );
             }
         }
         for expect in &test.expects {
             let id = match &expect.value {
-                Expectation::Veto(id) | Expectation::Flag(id) | Expectation::NoVeto(id) | Expectation::NoFlag(id) | Expectation::Points(id, _) => id,
+                Expectation::Veto(id)
+                | Expectation::Flag(id)
+                | Expectation::NoVeto(id)
+                | Expectation::NoFlag(id)
+                | Expectation::Points(id, _) => id,
                 _ => continue,
             };
             if !clauses.iter().any(|c| &c.id == id) {
@@ -603,9 +787,12 @@ fn check_tests(file: &SourceFile, ast: &RuleSetAst, clauses: &[CheckedClause], d
                     None => "name a clause of this rule set or of the one it extends".to_string(),
                 };
                 diagnostics.push(
-                    Diagnostic::error("E0402", format!("the test expects a clause `{id}` that does not exist"))
-                        .at(file, expect.span)
-                        .with_help(help),
+                    Diagnostic::error(
+                        "E0402",
+                        format!("the test expects a clause `{id}` that does not exist"),
+                    )
+                    .at(file, expect.span)
+                    .with_help(help),
                 );
             }
         }

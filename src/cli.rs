@@ -78,7 +78,13 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { paths, lib, format } => check(&paths, &lib, format),
         Command::Test { paths, lib } => test(&paths, &lib),
-        Command::Eval { ruleset, records, as_of, lib, format } => eval(&ruleset, &records, &as_of, &lib, format),
+        Command::Eval {
+            ruleset,
+            records,
+            as_of,
+            lib,
+            format,
+        } => eval(&ruleset, &records, &as_of, &lib, format),
     }
 }
 
@@ -92,19 +98,31 @@ fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagn
     let mut workspace = Workspace::new();
     let mut seen = std::collections::HashSet::new();
     let mut wanted = Vec::new();
-    let lib_files = if lib.is_dir() { crate::ruleset::rule_files(lib)? } else { Vec::new() };
+    let lib_files = if lib.is_dir() {
+        crate::ruleset::rule_files(lib)?
+    } else {
+        Vec::new()
+    };
     let mut given = Vec::new();
     for path in paths {
         given.extend(crate::ruleset::rule_files(path)?);
     }
-    for (file, is_given) in given.iter().map(|f| (f, true)).chain(lib_files.iter().map(|f| (f, false))) {
+    for (file, is_given) in given
+        .iter()
+        .map(|f| (f, true))
+        .chain(lib_files.iter().map(|f| (f, false)))
+    {
         let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
         if !seen.insert(key) {
             continue;
         }
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| Diagnostic::error("E0004", format!("cannot read `{}`: {e}", file.display())))?;
-        let id = workspace.add_source(crate::source::SourceFile::new(file.display().to_string(), text), Some(file.clone()));
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Diagnostic::error("E0004", format!("cannot read `{}`: {e}", file.display()))
+        })?;
+        let id = workspace.add_source(
+            crate::source::SourceFile::new(file.display().to_string(), text),
+            Some(file.clone()),
+        );
         if let (true, Some(id)) = (is_given, id) {
             wanted.push(id);
         }
@@ -128,7 +146,10 @@ fn check(paths: &[PathBuf], lib: &Path, format: Format) -> ExitCode {
     match format {
         Format::Json => {
             let list: Vec<_> = all.iter().map(Diagnostic::to_json).collect();
-            println!("{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&list).unwrap_or_default()
+            );
         }
         Format::Text => {
             for d in all.iter() {
@@ -142,7 +163,11 @@ fn check(paths: &[PathBuf], lib: &Path, format: Format) -> ExitCode {
             );
         }
     }
-    if all.has_errors() { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if all.has_errors() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// A base rule set's warnings are reported once, not once per sector.
@@ -190,12 +215,19 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
         }
     }
     println!("{passed} passed, {failed} failed");
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) -> ExitCode {
     let Ok(as_of) = NaiveDate::parse_from_str(as_of, "%Y-%m-%d") else {
-        return fail(Diagnostic::error("E0400", format!("`{as_of}` is not a date")).with_help("write --as-of YYYY-MM-DD, e.g. --as-of 2024-06-01"));
+        return fail(
+            Diagnostic::error("E0400", format!("`{as_of}` is not a date"))
+                .with_help("write --as-of YYYY-MM-DD, e.g. --as-of 2024-06-01"),
+        );
     };
     let as_path = Path::new(ruleset);
     let (workspace, id) = if as_path.is_file() {
@@ -222,7 +254,10 @@ fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) 
     };
     let report = program.evaluate(&records, as_of).report(&program, &records);
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        ),
         Format::Text => print!("{}", crate::eval::render_table(&report)),
     }
     ExitCode::SUCCESS
@@ -230,8 +265,12 @@ fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) 
 
 /// Reads and validates a JSON records file.
 pub fn read_records(path: &Path) -> Result<Vec<CreditRecord>, Diagnostics> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostics::from(Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "E0004",
+            format!("cannot read `{}`: {e}", path.display()),
+        ))
+    })?;
     parse_records(&text, &path.display().to_string())
 }
 
@@ -245,8 +284,17 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
     }
     let input: Input = serde_json::from_str(text).map_err(|e| {
         Diagnostics::from(
-            Diagnostic::error("E0401", format!("{name}: not valid records JSON at line {}, column {}: {e}", e.line(), e.column()))
-                .with_help("give a JSON array of records, each with at least id, uscc, kind and decided_on"),
+            Diagnostic::error(
+                "E0401",
+                format!(
+                    "{name}: not valid records JSON at line {}, column {}: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
+            .with_help(
+                "give a JSON array of records, each with at least id, uscc, kind and decided_on",
+            ),
         )
     })?;
     let values = match input {
@@ -260,7 +308,10 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
                 Ok(()) => records.push(record),
                 Err(errors) => {
                     for e in errors {
-                        problems.push(Diagnostic::error("E0402", format!("{name}: record #{} (`{}`): {e}", i + 1, record.id)));
+                        problems.push(Diagnostic::error(
+                            "E0402",
+                            format!("{name}: record #{} (`{}`): {e}", i + 1, record.id),
+                        ));
                     }
                 }
             },
@@ -270,5 +321,9 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
             ),
         }
     }
-    if problems.is_empty() { Ok(records) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(records)
+    } else {
+        Err(problems)
+    }
 }

@@ -111,7 +111,9 @@ pub struct CompiledRuleSet {
 
 pub(crate) const SEVERITY_MISSING_BIT: u8 = 1 << 3;
 const ALL_SEVERITIES: u8 = 0b1111;
-const VISIBLE_STATUSES: u8 = status_bit(RecordStatus::Active) | status_bit(RecordStatus::Repaired) | status_bit(RecordStatus::Expired);
+const VISIBLE_STATUSES: u8 = status_bit(RecordStatus::Active)
+    | status_bit(RecordStatus::Repaired)
+    | status_bit(RecordStatus::Expired);
 
 /// The status's bit in a query's status mask.
 pub(crate) const fn status_bit(status: RecordStatus) -> u8 {
@@ -160,7 +162,11 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
             }
         })
         .collect();
-    let file = checked.chain.last().cloned().expect("a chain holds the rule set itself");
+    let file = checked
+        .chain
+        .last()
+        .cloned()
+        .expect("a chain holds the rule set itself");
     let meta = RuleSetMeta {
         id: checked.id,
         title: checked.title,
@@ -175,11 +181,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
     };
     CompiledRuleSet {
         meta: RuleSetMeta {
-            chain: checked
-                .chain
-                .iter()
-                .map(|f| f.name.to_string())
-                .collect(),
+            chain: checked.chain.iter().map(|f| f.name.to_string()).collect(),
             ..meta
         },
         clauses,
@@ -278,7 +280,8 @@ fn absorb(query: &mut CompiledQuery, conjunct: &IrExpr, windows: &mut Vec<Durati
             true
         }
         IrExpr::Binary(BinaryOp::Eq, a, b) => match (&**a, &**b) {
-            (IrExpr::Field(f), IrExpr::Lit(Lit::Text(t))) | (IrExpr::Lit(Lit::Text(t)), IrExpr::Field(f)) => {
+            (IrExpr::Field(f), IrExpr::Lit(Lit::Text(t)))
+            | (IrExpr::Lit(Lit::Text(t)), IrExpr::Field(f)) => {
                 query.text_equals.push((*f, t.clone()));
                 true
             }
@@ -286,7 +289,11 @@ fn absorb(query: &mut CompiledQuery, conjunct: &IrExpr, windows: &mut Vec<Durati
         },
         IrExpr::Binary(BinaryOp::Ne, a, b) => match (&**a, &**b) {
             (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => {
-                match field_mask(&IrExpr::Binary(BinaryOp::Eq, Box::new(IrExpr::Field(*f)), Box::new(IrExpr::Lit(l.clone())))) {
+                match field_mask(&IrExpr::Binary(
+                    BinaryOp::Eq,
+                    Box::new(IrExpr::Field(*f)),
+                    Box::new(IrExpr::Lit(l.clone())),
+                )) {
                     Some((field, mask)) => restrict(query, field, mask, true),
                     None => false,
                 }
@@ -310,11 +317,16 @@ fn apply_mask(query: &mut CompiledQuery, conjunct: &IrExpr) -> bool {
 fn field_mask(expr: &IrExpr) -> Option<(Field, u32)> {
     match expr {
         IrExpr::Binary(BinaryOp::Eq, a, b) => match (&**a, &**b) {
-            (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => Some((*f, lit_bit(*f, l)?)),
+            (IrExpr::Field(f), IrExpr::Lit(l)) | (IrExpr::Lit(l), IrExpr::Field(f)) => {
+                Some((*f, lit_bit(*f, l)?))
+            }
             _ => None,
         },
         IrExpr::In(a, items) => match &**a {
-            IrExpr::Field(f) => items.iter().try_fold(0u32, |m, l| Some(m | lit_bit(*f, l)?)).map(|m| (*f, m)),
+            IrExpr::Field(f) => items
+                .iter()
+                .try_fold(0u32, |m, l| Some(m | lit_bit(*f, l)?))
+                .map(|m| (*f, m)),
             _ => None,
         },
         IrExpr::Binary(BinaryOp::Or, a, b) => {
@@ -340,7 +352,11 @@ fn restrict(query: &mut CompiledQuery, field: Field, mask: u32, negate: bool) ->
         Field::Kind => query.kinds &= if negate { !mask } else { mask },
         Field::Status => {
             let mask = mask as u8;
-            query.statuses &= if negate { VISIBLE_STATUSES & !mask } else { mask };
+            query.statuses &= if negate {
+                VISIBLE_STATUSES & !mask
+            } else {
+                mask
+            };
         }
         Field::Severity => {
             let mask = mask as u8;
@@ -363,7 +379,9 @@ pub(crate) fn fold(expr: IrExpr) -> IrExpr {
         IrExpr::Neg(e) => IrExpr::Neg(Box::new(fold(*e))),
         IrExpr::Binary(op, a, b) => IrExpr::Binary(op, Box::new(fold(*a)), Box::new(fold(*b))),
         IrExpr::In(e, items) => IrExpr::In(Box::new(fold(*e)), items),
-        IrExpr::If(c, a, b) => IrExpr::If(Box::new(fold(*c)), Box::new(fold(*a)), Box::new(fold(*b))),
+        IrExpr::If(c, a, b) => {
+            IrExpr::If(Box::new(fold(*c)), Box::new(fold(*a)), Box::new(fold(*b)))
+        }
         IrExpr::Table(k, rows, d) => IrExpr::Table(Box::new(fold(*k)), rows, d),
         leaf => return leaf,
     };

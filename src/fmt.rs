@@ -21,8 +21,8 @@
 
 use crate::ast::{
     Aggregate, BinaryOp, Clause, ClauseKind, Dialect, Duration, DurationUnit, Expectation, Expr,
-    ExprKind, FieldValue, Header, Item, RuleSetAst, TableKey, TableValue, TestBlock, TestRecord,
-    UnaryOp,
+    ExprKind, FieldValue, Header, Item, RuleSetAst, Spanned, TableKey, TableValue, TestBlock,
+    TestRecord, UnaryOp,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
@@ -332,7 +332,7 @@ struct Field<K> {
 }
 
 fn header_fields(w: &Words, h: &Header) -> Vec<Field<HeaderKey>> {
-    let text = |key, keyword, v: &Option<crate::ast::Spanned<String>>| {
+    let text = |key, keyword, v: &Option<Spanned<String>>| {
         v.as_ref().map(|v| Field {
             key,
             keyword,
@@ -374,7 +374,7 @@ fn header_fields(w: &Words, h: &Header) -> Vec<Field<HeaderKey>> {
 }
 
 fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
-    let text = |key, keyword, v: &Option<crate::ast::Spanned<String>>| {
+    let text = |key, keyword, v: &Option<Spanned<String>>| {
         v.as_ref().map(|v| Field {
             key,
             keyword,
@@ -534,10 +534,7 @@ fn write_separated<'e>(out: &mut String, w: &Words, items: impl Iterator<Item = 
     }
 }
 
-type TableEntry = (
-    crate::ast::Spanned<TableKey>,
-    crate::ast::Spanned<TableValue>,
-);
+type TableEntry = (Spanned<TableKey>, Spanned<TableValue>);
 
 /// `table key { "AAA": 10, "AA": 8, otherwise: 0 }` on one line.
 fn write_table(
@@ -545,7 +542,7 @@ fn write_table(
     w: &Words,
     key: &Expr,
     entries: &[TableEntry],
-    default: Option<&crate::ast::Spanned<TableValue>>,
+    default: Option<&Spanned<TableValue>>,
 ) {
     out.push_str(w.table);
     out.push(' ');
@@ -797,12 +794,11 @@ fn trim_anchor(text: &str, comments: &[Comment], span: Span) -> Span {
             .get(span.start..end)
             .map_or(0, |s| s.trim_end_matches(is_blank).len());
         end = span.start + kept;
-        let tail = comments
-            .iter()
-            .find(|c| c.span.start >= span.start && c.span.end == end);
-        match tail {
-            Some(c) => end = c.span.start,
-            None => return Span::new(span.start, end),
+        // Comments are in source order and do not overlap: bisect by end.
+        let i = comments.partition_point(|c| c.span.end < end);
+        match comments.get(i) {
+            Some(c) if c.span.end == end && c.span.start >= span.start => end = c.span.start,
+            _ => return Span::new(span.start, end),
         }
     }
 }
@@ -861,13 +857,10 @@ fn attach(text: &str, comments: &[Comment], slots: &[Slot]) -> Attached {
     let mut attached = Attached::default();
     for (id, c) in comments.iter().enumerate() {
         let at = c.span.start;
-        if let Some(slot) = slots
-            .iter()
-            .find(|s| s.anchor.start < at && at < s.anchor.end)
-        {
+        if let Some(slot) = holding(slots, at).filter(|s| s.anchor.start < at) {
             attached.lost.push((id, Some(slot.key)));
         } else if c.own_line {
-            match slots.iter().find(|s| s.anchor.start > at) {
+            match after(slots, at) {
                 Some(next) => attached.leading.entry(next.key).or_default().push(id),
                 None => attached.end.push(id),
             }
@@ -887,28 +880,39 @@ fn attach(text: &str, comments: &[Comment], slots: &[Slot]) -> Attached {
     attached
 }
 
-/// The slot that owns the code just before a comment at `at` on the same
-/// line. Code outside every anchor is a keyword or a bracket: closing ones
-/// (`)`, and the `{` that opens a block) belong to the slot before, the rest
+/// The slot owning the code just before a comment at `at` on the same line.
+/// Code outside every anchor is a keyword or a bracket: closing ones (`)`,
+/// and the `{` that opens a block) belong to the slot before, the rest
 /// (keywords, `(`) to the slot after.
 fn code_owner(text: &str, at: usize, slots: &[Slot]) -> Option<SlotKey> {
     let before = text.get(..at)?.trim_end_matches(is_blank);
     let (pos, c) = before.char_indices().next_back()?;
-    if let Some(slot) = slots
-        .iter()
-        .find(|s| s.anchor.start <= pos && pos < s.anchor.end)
-    {
-        return Some(slot.key);
-    }
-    if matches!(c, ')' | '）' | '{' | '｛') {
-        slots
-            .iter()
-            .rev()
-            .find(|s| s.anchor.end <= pos)
-            .map(|s| s.key)
-    } else {
-        slots.iter().find(|s| s.anchor.start > pos).map(|s| s.key)
-    }
+    let owner = match holding(slots, pos) {
+        Some(slot) => Some(slot),
+        None if matches!(c, ')' | '）' | '{' | '｛') => ending_by(slots, pos),
+        None => after(slots, pos),
+    };
+    owner.map(|s| s.key)
+}
+
+// Slots are sorted by start and do not overlap, so they are sorted by end
+// too and can be searched by bisection.
+
+/// The slot whose anchor holds byte `at`.
+fn holding(slots: &[Slot], at: usize) -> Option<&Slot> {
+    let i = slots.partition_point(|s| s.anchor.start <= at);
+    slots.get(i.checked_sub(1)?).filter(|s| at < s.anchor.end)
+}
+
+/// The first slot that starts after byte `at`.
+fn after(slots: &[Slot], at: usize) -> Option<&Slot> {
+    slots.get(slots.partition_point(|s| s.anchor.start <= at))
+}
+
+/// The last slot that ends at or before byte `at`.
+fn ending_by(slots: &[Slot], at: usize) -> Option<&Slot> {
+    let i = slots.partition_point(|s| s.anchor.end <= at);
+    slots.get(i.checked_sub(1)?)
 }
 
 // ---------------------------------------------------------------------------
@@ -944,8 +948,11 @@ impl<'a> Printer<'a> {
     /// The text, and the comments it lost with the line each was in.
     fn finish(mut self) -> (String, Vec<(usize, Option<SlotKey>)>) {
         let mut lost = std::mem::take(&mut self.attached.lost);
+        for &(id, _) in &lost {
+            self.emitted[id] = true;
+        }
         for (id, done) in self.emitted.iter().enumerate() {
-            if !done && !lost.iter().any(|(l, _)| *l == id) {
+            if !done {
                 lost.push((id, None));
             }
         }
@@ -1115,12 +1122,11 @@ impl<'a> Printer<'a> {
     fn line(&mut self, key: SlotKey, indent: usize, content: &str) {
         self.out.push_str(&" ".repeat(indent));
         self.out.push_str(content);
-        if let Some(id) = self.attached.trailing.remove(&key) {
-            if let Some(c) = self.comments.get(id) {
-                self.out.push_str("  ");
-                self.out.push_str(&c.text);
-                self.emitted[id] = true;
-            }
+        let trailing = self.attached.trailing.remove(&key);
+        if let Some((id, c)) = trailing.and_then(|id| Some((id, self.comments.get(id)?))) {
+            self.out.push_str("  ");
+            self.out.push_str(&c.text);
+            self.emitted[id] = true;
         }
         self.out.push('\n');
     }
@@ -1242,7 +1248,7 @@ mod unspanned {
                 span: Span::default(),
             }),
             Item::Remove(name) => Item::Remove(bare(name)),
-            Item::Clause(c) => Item::Clause(clause(c)),
+            Item::Clause(c) => Item::Clause(Box::new(clause(c))),
             Item::Test(t) => Item::Test(test(t)),
         }
     }
@@ -1565,6 +1571,54 @@ veto v {  // after the brace
     }
 
     #[test]
+    fn comments_after_an_if_are_not_inside_it() {
+        // The parser's span of `if … else x` runs on over the comments after `x`.
+        let text = "ruleset t { title \"t\" }
+const c = if a then 1 else 2 // after the constant
+// before the clause
+score s {
+  points if a then 1 else 2 # after points
+  // before cap
+  cap 1
+}
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+const c = if a then 1 else 2  // after the constant
+
+// before the clause
+score s {
+  points if a then 1 else 2  # after points
+  // before cap
+  cap    1
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn newer_forms_are_printed() {
+        let text = "规则集 t { 标题 \"t\" }
+删除 bad-records
+评分 bad-points { 得分 对照 严重程度 { 严重: -3, 一般: -1 } }
+测试 \"x\" { 预期 非 否决 黑名单 预期 非 提示 bad-records 预期 得分 bad-points -3 }
+";
+        let out = fmt_stable(text);
+        for line in [
+            "删除 bad-records",
+            "评分 bad-points {",
+            "  得分 对照 严重程度 { 严重: -3, 一般: -1 }",
+            "  预期 非 否决 黑名单",
+            "  预期 非 提示 bad-records",
+            "  预期 得分 bad-points -3",
+        ] {
+            assert!(out.lines().any(|l| l == line), "missing `{line}` in\n{out}");
+        }
+    }
+
+    #[test]
     fn comment_inside_an_expression_is_an_error() {
         let text = "ruleset t { title \"t\" }
 score s {
@@ -1583,7 +1637,7 @@ score s {
             Some("move the comment to its own line above the clause")
         );
         let start = text.find("// explains").unwrap_or_default();
-        assert_eq!(d.location.as_ref().map(|(_, s)| s.start), Some(start));
+        assert_eq!(d.location.as_deref().map(|(_, s)| s.start), Some(start));
     }
 
     #[test]

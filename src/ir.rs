@@ -179,9 +179,11 @@ impl Field {
             Field::Until | Field::RepairedOn => Ty::maybe(Base::Date),
             Field::Severity => Ty::maybe(Base::Severity),
             Field::Amount => Ty::maybe(Base::Number),
-            Field::Sector | Field::Authority | Field::DocumentNo | Field::Penalty | Field::Grade => {
-                Ty::maybe(Base::Text)
-            }
+            Field::Sector
+            | Field::Authority
+            | Field::DocumentNo
+            | Field::Penalty
+            | Field::Grade => Ty::maybe(Base::Text),
         }
     }
 

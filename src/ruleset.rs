@@ -33,7 +33,10 @@ impl Workspace {
         let mut workspace = Workspace::new();
         for file in rule_files(path)? {
             let text = std::fs::read_to_string(&file).map_err(|e| io_error(&file, &e))?;
-            workspace.add_source(SourceFile::new(file.display().to_string(), text), Some(file));
+            workspace.add_source(
+                SourceFile::new(file.display().to_string(), text),
+                Some(file),
+            );
         }
         Ok(workspace)
     }
@@ -100,6 +103,9 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> Diagnostic {
-    Diagnostic::error("E0004", format!("cannot read `{}`: {error}", path.display()))
-        .with_help("check the path and that the file is readable")
+    Diagnostic::error(
+        "E0004",
+        format!("cannot read `{}`: {error}", path.display()),
+    )
+    .with_help("check the path and that the file is readable")
 }

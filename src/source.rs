@@ -133,7 +133,10 @@ mod tests {
         let offset = text.find('乙').unwrap();
         assert_eq!(index.line_col(text, offset), LineCol { line: 2, col: 6 });
         assert_eq!(index.line_col(text, 0), LineCol { line: 1, col: 1 });
-        assert_eq!(index.line_col(text, text.len()), LineCol { line: 3, col: 2 });
+        assert_eq!(
+            index.line_col(text, text.len()),
+            LineCol { line: 3, col: 2 }
+        );
     }
 
     #[test]

@@ -150,13 +150,17 @@ fn syntax_error(file: &SourceFile, error: pest::error::Error<Rule>) -> Diagnosti
     if let Some(help) = found.as_deref().and_then(glued_keyword_help) {
         d = d.with_help(help);
     } else if let Some(word) = found.as_deref().filter(|w| is_reserved(w)) {
-        d = d.with_help(format!("`{word}` is a keyword and cannot be used as a name; choose another name"));
+        d = d.with_help(format!(
+            "`{word}` is a keyword and cannot be used as a name; choose another name"
+        ));
     } else if found.as_deref() == Some("\"") {
         d = d.with_help("a text must end with `\"` on the same line");
     } else if let Some(help) = unclosed_bracket_help(&file.text, start) {
         d = d.with_help(help);
     } else {
-        d = d.with_help("check the line against the examples in the authoring guide (docs/authoring-guide.md)");
+        d = d.with_help(
+            "check the line against the examples in the authoring guide (docs/authoring-guide.md)",
+        );
     }
     d
 }
@@ -174,9 +178,24 @@ const CLAUSE_FIELDS: &[Rule] = &[
 
 /// Infix operators, grouped in messages.
 const OPERATORS: &[Rule] = &[
-    Rule::op_eq, Rule::op_ne, Rule::op_le, Rule::op_ge, Rule::op_lt, Rule::op_gt,
-    Rule::op_add, Rule::op_sub, Rule::op_mul, Rule::op_div, Rule::kw_and, Rule::kw_or,
-    Rule::kw_in, Rule::kw_otherwise, Rule::op_and, Rule::op_or, Rule::op_in, Rule::op_otherwise,
+    Rule::op_eq,
+    Rule::op_ne,
+    Rule::op_le,
+    Rule::op_ge,
+    Rule::op_lt,
+    Rule::op_gt,
+    Rule::op_add,
+    Rule::op_sub,
+    Rule::op_mul,
+    Rule::op_div,
+    Rule::kw_and,
+    Rule::kw_or,
+    Rule::kw_in,
+    Rule::kw_otherwise,
+    Rule::op_and,
+    Rule::op_or,
+    Rule::op_in,
+    Rule::op_otherwise,
 ];
 
 fn describe_expected(positives: &[Rule]) -> String {
@@ -187,12 +206,22 @@ fn describe_expected(positives: &[Rule]) -> String {
         }
     };
     grouped(&mut names, OPERATORS, "an operator (`=`, `+`, `and` …)");
-    grouped(&mut names, CLAUSE_FIELDS, "a clause field (`wording` 表述, `basis` 依据, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)");
+    grouped(
+        &mut names,
+        CLAUSE_FIELDS,
+        "a clause field (`wording` 表述, `basis` 依据, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
+    );
     let group_of = |r: &Rule| {
         let count = |g: &[Rule]| positives.iter().filter(|p| g.contains(p)).count();
-        (OPERATORS.contains(r) && count(OPERATORS) > 1) || (CLAUSE_FIELDS.contains(r) && count(CLAUSE_FIELDS) > 1)
+        (OPERATORS.contains(r) && count(OPERATORS) > 1)
+            || (CLAUSE_FIELDS.contains(r) && count(CLAUSE_FIELDS) > 1)
     };
-    names.extend(positives.iter().filter(|r| !group_of(r)).map(names::describe));
+    names.extend(
+        positives
+            .iter()
+            .filter(|r| !group_of(r))
+            .map(names::describe),
+    );
     names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(*n));
@@ -205,7 +234,10 @@ fn describe_expected(positives: &[Rule]) -> String {
 
 /// Is `word` a reserved expression keyword? (It looks like a name but is not one.)
 fn is_reserved(word: &str) -> bool {
-    let looks_like_name = word.chars().next().is_some_and(|c| c == '_' || c.is_alphabetic())
+    let looks_like_name = word
+        .chars()
+        .next()
+        .is_some_and(|c| c == '_' || c.is_alphabetic())
         && word.chars().all(|c| c == '_' || c.is_alphanumeric());
     looks_like_name && DslParser::parse(Rule::name, word).map_or(true, |p| p.as_str() != word)
 }
@@ -251,11 +283,54 @@ fn found_token(text: &str, offset: usize) -> Option<String> {
 /// (`条件存在` instead of `条件 存在`); suggest the space.
 pub(crate) fn glued_keyword_help(found: &str) -> Option<String> {
     const KEYWORDS: &[&str] = &[
-        "规则集", "标题", "行业", "版本", "生效日期", "责任单位", "依据", "继承", "总分", "常量",
-        "删除", "否决", "评分", "提示", "强制", "表述", "条件", "得分", "权重", "上限", "下限",
-        "测试", "记录", "预期", "不合格", "合格", "并且", "且", "或者", "或", "非", "属于",
-        "如果", "则", "否则", "默认", "满足", "近", "对照", "其他", "计数", "不存在", "存在",
-        "合计", "最大", "最小", "最近", "评价日期",
+        "规则集",
+        "标题",
+        "行业",
+        "版本",
+        "生效日期",
+        "责任单位",
+        "依据",
+        "继承",
+        "总分",
+        "常量",
+        "删除",
+        "否决",
+        "评分",
+        "提示",
+        "强制",
+        "表述",
+        "条件",
+        "得分",
+        "权重",
+        "上限",
+        "下限",
+        "测试",
+        "记录",
+        "预期",
+        "不合格",
+        "合格",
+        "并且",
+        "且",
+        "或者",
+        "或",
+        "非",
+        "属于",
+        "如果",
+        "则",
+        "否则",
+        "默认",
+        "满足",
+        "近",
+        "对照",
+        "其他",
+        "计数",
+        "不存在",
+        "存在",
+        "合计",
+        "最大",
+        "最小",
+        "最近",
+        "评价日期",
     ];
     let keyword = KEYWORDS
         .iter()

@@ -37,11 +37,23 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
     let file = &program.file;
     let mut failures = Diagnostics::new();
     let fail = |failures: &mut Diagnostics, at, message: String, help: &str| {
-        failures.push(Diagnostic::error("T0001", message).at(file, at).with_help(help));
+        failures.push(
+            Diagnostic::error("T0001", message)
+                .at(file, at)
+                .with_help(help),
+        );
     };
     let Some(as_of) = test.as_of.as_ref().map(|d| d.value) else {
-        fail(&mut failures, test.name.span, format!("the test `{}` has no `as_of` date", test.name.value), "add a line `as_of 2024-06-01` (评价日期)");
-        return TestResult { name: test.name.value.clone(), failures };
+        fail(
+            &mut failures,
+            test.name.span,
+            format!("the test `{}` has no `as_of` date", test.name.value),
+            "add a line `as_of 2024-06-01` (评价日期)",
+        );
+        return TestResult {
+            name: test.name.value.clone(),
+            failures,
+        };
     };
     let mut records = Vec::new();
     for r in &test.records {
@@ -55,7 +67,10 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
         }
     }
     if !failures.is_empty() {
-        return TestResult { name: test.name.value.clone(), failures };
+        return TestResult {
+            name: test.name.value.clone(),
+            failures,
+        };
     }
     let outcome = program.evaluate(&records, as_of);
     let decision = outcome.decision(program);
@@ -64,11 +79,34 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
         let at = expect.span;
         match &expect.value {
             Expectation::Eligible if decision != Decision::Eligible => {
-                let fired: Vec<&str> = program.clauses.iter().zip(&outcome.clauses).filter(|(c, o)| c.kind == crate::ast::ClauseKind::Veto && o.fired).map(|(c, _)| c.id.as_str()).collect();
-                fail(&mut failures, at, format!("expected eligible, but the decision is {} (vetoes fired: {})", decision.label(), fired.join(", ")), "check the records' dates and statuses, or the veto conditions");
+                let fired: Vec<&str> = program
+                    .clauses
+                    .iter()
+                    .zip(&outcome.clauses)
+                    .filter(|(c, o)| c.kind == crate::ast::ClauseKind::Veto && o.fired)
+                    .map(|(c, _)| c.id.as_str())
+                    .collect();
+                fail(
+                    &mut failures,
+                    at,
+                    format!(
+                        "expected eligible, but the decision is {} (vetoes fired: {})",
+                        decision.label(),
+                        fired.join(", ")
+                    ),
+                    "check the records' dates and statuses, or the veto conditions",
+                );
             }
             Expectation::Disqualified if decision != Decision::Disqualified => {
-                fail(&mut failures, at, format!("expected disqualified, but the decision is {}", decision.label()), "no veto fired for these records");
+                fail(
+                    &mut failures,
+                    at,
+                    format!(
+                        "expected disqualified, but the decision is {}",
+                        decision.label()
+                    ),
+                    "no veto fired for these records",
+                );
             }
             Expectation::Veto(id) | Expectation::Flag(id) => {
                 let want_kind = match expect.value {
@@ -76,45 +114,98 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                     _ => crate::ast::ClauseKind::Flag,
                 };
                 match clause(id) {
-                    Some(i) if program.clauses[i].kind != want_kind => fail(&mut failures, at, format!("`{id}` is a {} clause, not a {}", program.clauses[i].kind.keyword(), want_kind.keyword()), "name a clause of the right kind"),
-                    Some(i) if !outcome.clauses[i].fired => fail(&mut failures, at, format!("expected `{id}` to fire, but it did not"), "check the records against the clause's condition"),
+                    Some(i) if program.clauses[i].kind != want_kind => fail(
+                        &mut failures,
+                        at,
+                        format!(
+                            "`{id}` is a {} clause, not a {}",
+                            program.clauses[i].kind.keyword(),
+                            want_kind.keyword()
+                        ),
+                        "name a clause of the right kind",
+                    ),
+                    Some(i) if !outcome.clauses[i].fired => fail(
+                        &mut failures,
+                        at,
+                        format!("expected `{id}` to fire, but it did not"),
+                        "check the records against the clause's condition",
+                    ),
                     Some(_) => {}
-                    None => fail(&mut failures, at, format!("there is no clause `{id}`"), "check the clause id"),
+                    None => fail(
+                        &mut failures,
+                        at,
+                        format!("there is no clause `{id}`"),
+                        "check the clause id",
+                    ),
                 }
             }
             Expectation::NoVeto(id) | Expectation::NoFlag(id) => {
                 if let Some(i) = clause(id)
                     && outcome.clauses[i].fired
                 {
-                    fail(&mut failures, at, format!("expected `{id}` not to fire, but it did"), "check the records against the clause's condition");
+                    fail(
+                        &mut failures,
+                        at,
+                        format!("expected `{id}` not to fire, but it did"),
+                        "check the records against the clause's condition",
+                    );
                 }
             }
             Expectation::Total(want) => {
                 let got = outcome.total();
                 if got != *want {
-                    fail(&mut failures, at, format!("expected a total of {}, got {}", want.normalize(), got.normalize()), "check each clause's points with `credit-rules eval`");
+                    fail(
+                        &mut failures,
+                        at,
+                        format!(
+                            "expected a total of {}, got {}",
+                            want.normalize(),
+                            got.normalize()
+                        ),
+                        "check each clause's points with `credit-rules eval`",
+                    );
                 }
             }
             Expectation::Points(id, want) => match clause(id) {
                 Some(i) if program.clauses[i].kind != crate::ast::ClauseKind::Score => fail(
                     &mut failures,
                     at,
-                    format!("`{id}` is a {} clause and gives no points", program.clauses[i].kind.keyword()),
+                    format!(
+                        "`{id}` is a {} clause and gives no points",
+                        program.clauses[i].kind.keyword()
+                    ),
                     "use `expect veto` or `expect flag` for it, or name a score clause",
                 ),
                 Some(i) => {
                     let got = outcome.clauses[i].points;
                     if got != Some(*want) {
-                        let got = got.map_or("no points".to_string(), |g| g.normalize().to_string());
-                        fail(&mut failures, at, format!("expected `{id}` to give {} points, got {got}", want.normalize()), "points are after cap, floor and weight, rounded to 2 places");
+                        let got =
+                            got.map_or("no points".to_string(), |g| g.normalize().to_string());
+                        fail(
+                            &mut failures,
+                            at,
+                            format!(
+                                "expected `{id}` to give {} points, got {got}",
+                                want.normalize()
+                            ),
+                            "points are after cap, floor and weight, rounded to 2 places",
+                        );
                     }
                 }
-                None => fail(&mut failures, at, format!("there is no clause `{id}`"), "check the clause id"),
+                None => fail(
+                    &mut failures,
+                    at,
+                    format!("there is no clause `{id}`"),
+                    "check the clause id",
+                ),
             },
             _ => {}
         }
     }
-    TestResult { name: test.name.value.clone(), failures }
+    TestResult {
+        name: test.name.value.clone(),
+        failures,
+    }
 }
 
 type Problem = (crate::source::Span, String, &'static str);
@@ -125,7 +216,12 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
     let mut kind = None;
     let mut date = None;
     let uscc = Uscc::parse(TEST_ENTITY).expect("the test entity's USCC is valid");
-    let mut record = CreditRecord::new(r.id.value.clone(), uscc, RecordKind::AdminPenalty, NaiveDate::MIN);
+    let mut record = CreditRecord::new(
+        r.id.value.clone(),
+        uscc,
+        RecordKind::AdminPenalty,
+        NaiveDate::MIN,
+    );
     for (key, value) in &r.fields {
         if let Err(p) = set_field(&mut record, key, value, &mut kind, &mut date) {
             problems.push(p);
@@ -138,10 +234,18 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
         }
         (k, d) => {
             if k.is_none() {
-                problems.push((r.span, format!("the record `{}` has no `kind`", r.id.value), "add e.g. `kind 行政处罚` (类别)"));
+                problems.push((
+                    r.span,
+                    format!("the record `{}` has no `kind`", r.id.value),
+                    "add e.g. `kind 行政处罚` (类别)",
+                ));
             }
             if d.is_none() {
-                problems.push((r.span, format!("the record `{}` has no `date`", r.id.value), "add e.g. `date 2023-01-01` (认定日期)"));
+                problems.push((
+                    r.span,
+                    format!("the record `{}` has no `date`", r.id.value),
+                    "add e.g. `date 2023-01-01` (认定日期)",
+                ));
             }
         }
     }
@@ -149,10 +253,18 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
         && let Err(errors) = record.validate()
     {
         for e in errors {
-            problems.push((r.span, e.to_string(), "correct the record's dates or fields"));
+            problems.push((
+                r.span,
+                e.to_string(),
+                "correct the record's dates or fields",
+            ));
         }
     }
-    if problems.is_empty() { Ok(record) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(record)
+    } else {
+        Err(problems)
+    }
 }
 
 fn set_field(
@@ -169,24 +281,44 @@ fn set_field(
     };
     let want_date = || match value.value {
         FieldValue::Date(d) => Ok(d),
-        _ => Err((at, format!("`{}` needs a date", key.value), "write YYYY-MM-DD")),
+        _ => Err((
+            at,
+            format!("`{}` needs a date", key.value),
+            "write YYYY-MM-DD",
+        )),
     };
     match key.value.as_str() {
         "kind" | "类别" => {
             let name = text()?;
-            *kind = Some(RecordKind::from_name(&name).ok_or((at, format!("unknown record kind `{name}`"), "use a kind from the authoring guide, e.g. 行政处罚"))?);
+            *kind = Some(RecordKind::from_name(&name).ok_or((
+                at,
+                format!("unknown record kind `{name}`"),
+                "use a kind from the authoring guide, e.g. 行政处罚",
+            ))?);
         }
         "date" | "decided_on" | "认定日期" => *date = Some(want_date()?),
-        "until" | "disclosure_until" | "公示截止" | "公示截止日期" => record.disclosure_until = Some(want_date()?),
+        "until" | "disclosure_until" | "公示截止" | "公示截止日期" => {
+            record.disclosure_until = Some(want_date()?)
+        }
         "repaired" | "repaired_on" | "修复日期" => record.repaired_on = Some(want_date()?),
         "revoked" | "revoked_on" | "撤销日期" => record.revoked_on = Some(want_date()?),
         "severity" | "严重程度" => {
             let name = text()?;
-            record.severity = Some(Severity::from_name(&name).ok_or((at, format!("unknown severity `{name}`"), "use 轻微, 一般 or 严重"))?);
+            record.severity = Some(Severity::from_name(&name).ok_or((
+                at,
+                format!("unknown severity `{name}`"),
+                "use 轻微, 一般 or 严重",
+            ))?);
         }
         "amount" | "金额" => match value.value {
             FieldValue::Number(n) => record.amount = Some(n),
-            _ => return Err((at, "`amount` needs a number".into(), "write e.g. `amount 5` (万元)")),
+            _ => {
+                return Err((
+                    at,
+                    "`amount` needs a number".into(),
+                    "write e.g. `amount 5` (万元)",
+                ));
+            }
         },
         "sector" | "行业" => record.sector = Some(text()?),
         "authority" | "认定机关" => record.authority = Some(text()?),
@@ -196,9 +328,12 @@ fn set_field(
         "basis" | "依据" => record.legal_basis = Some(text()?),
         "description" | "说明" => record.description = Some(text()?),
         other => {
-            return Err((key.span, format!("unknown record field `{other}`"), "fields: kind, date, until, severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked"));
+            return Err((
+                key.span,
+                format!("unknown record field `{other}`"),
+                "fields: kind, date, until, severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked",
+            ));
         }
     }
     Ok(())
 }
-

@@ -5,7 +5,7 @@
 use super::suggest::closest;
 use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, TableKey, TableValue, UnaryOp};
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::ir::{Base, Field, FIELD_NAMES, IrExpr, Lit, QueryDef, STATUS_NAMES, Ty};
+use crate::ir::{Base, FIELD_NAMES, Field, IrExpr, Lit, QueryDef, STATUS_NAMES, Ty};
 use crate::record::{RecordKind, Severity};
 use crate::source::{SourceFile, Span};
 use rust_decimal::Decimal;
@@ -42,8 +42,11 @@ type Typed = Option<(IrExpr, Ty)>;
 
 impl Typer<'_> {
     fn error(&mut self, code: &'static str, message: String, at: Span, help: impl Into<String>) {
-        self.diagnostics
-            .push(Diagnostic::error(code, message).at(self.file, at).with_help(help));
+        self.diagnostics.push(
+            Diagnostic::error(code, message)
+                .at(self.file, at)
+                .with_help(help),
+        );
     }
 
     /// Types `expr` and requires a present value of `want`.
@@ -77,7 +80,10 @@ impl Typer<'_> {
         match &expr.kind {
             ExprKind::Bool(b) => Some((IrExpr::Lit(Lit::Bool(*b)), Ty::of(Base::Bool))),
             ExprKind::Number(n) => Some((IrExpr::Lit(Lit::Number(*n)), Ty::of(Base::Number))),
-            ExprKind::Text(t) => Some((IrExpr::Lit(Lit::Text(t.as_str().into())), Ty::of(Base::Text))),
+            ExprKind::Text(t) => Some((
+                IrExpr::Lit(Lit::Text(t.as_str().into())),
+                Ty::of(Base::Text),
+            )),
             ExprKind::Date(d) => Some((IrExpr::Lit(Lit::Date(*d)), Ty::of(Base::Date))),
             ExprKind::Duration(d) => Some((IrExpr::Lit(Lit::Duration(*d)), Ty::of(Base::Duration))),
             ExprKind::AsOf => Some((IrExpr::AsOf, Ty::of(Base::Date))),
@@ -161,10 +167,16 @@ impl Typer<'_> {
                 "severity",
                 closest(name, Severity::ALL.iter().map(|s| s.label())),
             ),
-            Some(Base::Status) => ("status", closest(name, STATUS_NAMES.iter().map(|(n, _)| *n))),
+            Some(Base::Status) => (
+                "status",
+                closest(name, STATUS_NAMES.iter().map(|(n, _)| *n)),
+            ),
             Some(Base::Number | Base::Date | Base::Text | Base::Duration | Base::Bool) => {
                 let consts = self.constants.keys().map(String::as_str);
-                let fields = FIELD_NAMES.iter().filter(|_| ctx.in_record).map(|(n, _)| *n);
+                let fields = FIELD_NAMES
+                    .iter()
+                    .filter(|_| ctx.in_record)
+                    .map(|(n, _)| *n);
                 let all: Vec<&str> = consts.chain(fields).collect();
                 ("name", closest(name, all))
             }
@@ -225,7 +237,10 @@ impl Typer<'_> {
                 let role = format!("each side of `{}`", op.symbol());
                 let a = self.expect(lhs, ctx, Base::Bool, &role);
                 let b = self.expect(rhs, ctx, Base::Bool, &role);
-                Some((IrExpr::Binary(op, Box::new(a?), Box::new(b?)), Ty::of(Base::Bool)))
+                Some((
+                    IrExpr::Binary(op, Box::new(a?), Box::new(b?)),
+                    Ty::of(Base::Bool),
+                ))
             }
             Otherwise => {
                 let Some((a, ta)) = self.expr(lhs, ctx, None) else {
@@ -235,12 +250,18 @@ impl Typer<'_> {
                 let b = self.expect(rhs, ctx, ta.base, "the default after `otherwise`")?;
                 if !ta.optional {
                     self.diagnostics.push(
-                        Diagnostic::warning("W0204", "this value is never missing, so `otherwise` has no effect")
-                            .at(self.file, lhs.span)
-                            .with_help("remove the `otherwise` part"),
+                        Diagnostic::warning(
+                            "W0204",
+                            "this value is never missing, so `otherwise` has no effect",
+                        )
+                        .at(self.file, lhs.span)
+                        .with_help("remove the `otherwise` part"),
                     );
                 }
-                Some((IrExpr::Binary(op, Box::new(a), Box::new(b)), Ty::of(ta.base)))
+                Some((
+                    IrExpr::Binary(op, Box::new(a), Box::new(b)),
+                    Ty::of(ta.base),
+                ))
             }
             Eq | Ne | Lt | Le | Gt | Ge => {
                 let left = self.expr(lhs, ctx, None);
@@ -249,13 +270,20 @@ impl Typer<'_> {
                 if ta.base != tb.base {
                     self.error(
                         "E0202",
-                        format!("cannot compare {} with {}", ta.base.describe(), tb.base.describe()),
+                        format!(
+                            "cannot compare {} with {}",
+                            ta.base.describe(),
+                            tb.base.describe()
+                        ),
                         at,
                         "both sides of a comparison must be of the same kind",
                     );
                     return None;
                 }
-                let ordered = matches!(ta.base, Base::Number | Base::Date | Base::Severity | Base::Duration);
+                let ordered = matches!(
+                    ta.base,
+                    Base::Number | Base::Date | Base::Severity | Base::Duration
+                );
                 if !matches!(op, Eq | Ne) && !ordered {
                     self.error(
                         "E0202",
@@ -265,7 +293,10 @@ impl Typer<'_> {
                     );
                     return None;
                 }
-                Some((IrExpr::Binary(op, Box::new(a), Box::new(b)), Ty::of(Base::Bool)))
+                Some((
+                    IrExpr::Binary(op, Box::new(a), Box::new(b)),
+                    Ty::of(Base::Bool),
+                ))
             }
             Add | Sub => self.additive(op, lhs, rhs, ctx, at),
             Mul | Div => {
@@ -273,10 +304,18 @@ impl Typer<'_> {
                 let right = self.number_operand(rhs, ctx, op);
                 let ((a, ta), (b, tb)) = (left?, right?);
                 if op == Div && matches!(b, IrExpr::Lit(Lit::Number(n)) if n.is_zero()) {
-                    self.error("E0209", "division by zero".into(), rhs.span, "divide by a number other than 0");
+                    self.error(
+                        "E0209",
+                        "division by zero".into(),
+                        rhs.span,
+                        "divide by a number other than 0",
+                    );
                     return None;
                 }
-                let ty = Ty { base: Base::Number, optional: ta.optional || tb.optional };
+                let ty = Ty {
+                    base: Base::Number,
+                    optional: ta.optional || tb.optional,
+                };
                 Some((IrExpr::Binary(op, Box::new(a), Box::new(b)), ty))
             }
             In => unreachable!("`in` is typed by membership"),
@@ -316,7 +355,10 @@ impl Typer<'_> {
                 return None;
             }
         };
-        Some((IrExpr::Binary(op, Box::new(a), Box::new(b)), Ty { base, optional }))
+        Some((
+            IrExpr::Binary(op, Box::new(a), Box::new(b)),
+            Ty { base, optional },
+        ))
     }
 
     fn membership(&mut self, lhs: &Expr, rhs: &Expr, ctx: Ctx) -> Typed {
@@ -350,7 +392,11 @@ impl Typer<'_> {
         if let Some(bad) = items.iter().find(|l| l.base() != ta.base) {
             self.error(
                 "E0202",
-                format!("the list holds {} but is compared with {}", bad.base().describe(), ta.base.describe()),
+                format!(
+                    "the list holds {} but is compared with {}",
+                    bad.base().describe(),
+                    ta.base.describe()
+                ),
                 rhs.span,
                 "every item of the list must be of the same kind as the left side",
             );
@@ -388,20 +434,30 @@ impl Typer<'_> {
         if ta.base != tb.base {
             self.error(
                 "E0202",
-                format!("the `then` branch is {} but the `else` branch is {}", ta.base.describe(), tb.base.describe()),
+                format!(
+                    "the `then` branch is {} but the `else` branch is {}",
+                    ta.base.describe(),
+                    tb.base.describe()
+                ),
                 at,
                 "both branches must give the same kind of value",
             );
             return None;
         }
-        let ty = Ty { base: ta.base, optional: ta.optional || tb.optional };
+        let ty = Ty {
+            base: ta.base,
+            optional: ta.optional || tb.optional,
+        };
         Some((IrExpr::If(Box::new(c?), Box::new(a), Box::new(b)), ty))
     }
 
     fn table(
         &mut self,
         key: &Expr,
-        entries: &[(crate::ast::Spanned<TableKey>, crate::ast::Spanned<TableValue>)],
+        entries: &[(
+            crate::ast::Spanned<TableKey>,
+            crate::ast::Spanned<TableValue>,
+        )],
         default: Option<&crate::ast::Spanned<TableValue>>,
         ctx: Ctx,
     ) -> Typed {
@@ -416,14 +472,23 @@ impl Typer<'_> {
             if lit.base() != tk.base {
                 self.error(
                     "E0202",
-                    format!("this key is {} but the table looks up {}", lit.base().describe(), tk.base.describe()),
+                    format!(
+                        "this key is {} but the table looks up {}",
+                        lit.base().describe(),
+                        tk.base.describe()
+                    ),
                     entry_key.span,
                     "write keys of the same kind as the looked-up value, e.g. \"AAA\" for a grade",
                 );
                 ok = false;
             }
             if rows.iter().any(|(l, _)| *l == lit) {
-                self.error("E0210", format!("the key {} appears twice", entry_key.value), entry_key.span, "keep one entry per key");
+                self.error(
+                    "E0210",
+                    format!("the key {} appears twice", entry_key.value),
+                    entry_key.span,
+                    "keep one entry per key",
+                );
                 ok = false;
             }
             match self.table_value(entry_value) {
@@ -438,7 +503,10 @@ impl Typer<'_> {
         if !ok {
             return None;
         }
-        let ty = Ty { base: Base::Number, optional: default.is_none() };
+        let ty = Ty {
+            base: Base::Number,
+            optional: default.is_none(),
+        };
         Some((IrExpr::Table(Box::new(k), rows, default), ty))
     }
 
@@ -482,7 +550,10 @@ impl Typer<'_> {
             Some(f) => Some(self.expect(f, record, Base::Bool, "a record filter")?),
             None => None,
         };
-        let needs_value = matches!(func, Aggregate::Sum | Aggregate::Max | Aggregate::Min | Aggregate::Latest);
+        let needs_value = matches!(
+            func,
+            Aggregate::Sum | Aggregate::Max | Aggregate::Min | Aggregate::Latest
+        );
         let (value_ir, result) = match (needs_value, value) {
             (false, None) => (None, aggregate_result(func, None)),
             (false, Some(v)) => {
@@ -497,9 +568,15 @@ impl Typer<'_> {
             (true, None) => {
                 self.error(
                     "E0206",
-                    format!("`{}` needs the value to compute, after a comma", func.keyword()),
+                    format!(
+                        "`{}` needs the value to compute, after a comma",
+                        func.keyword()
+                    ),
                     at,
-                    format!("write e.g. `{}(records where kind = 行政处罚, amount)`", func.keyword()),
+                    format!(
+                        "write e.g. `{}(records where kind = 行政处罚, amount)`",
+                        func.keyword()
+                    ),
                 );
                 return None;
             }
@@ -522,8 +599,15 @@ impl Typer<'_> {
                 (Some(ir), aggregate_result(func, Some(ty.base)))
             }
         };
-        let reads_status = filter_ir.as_ref().is_some_and(|f| f.reads_field(Field::Status));
-        let query = QueryDef { func, filter: filter_ir, value: value_ir, reads_status };
+        let reads_status = filter_ir
+            .as_ref()
+            .is_some_and(|f| f.reads_field(Field::Status));
+        let query = QueryDef {
+            func,
+            filter: filter_ir,
+            value: value_ir,
+            reads_status,
+        };
         let index = match self.queries.iter().position(|q| *q == query) {
             Some(i) => i,
             None => {
@@ -558,7 +642,9 @@ fn aggregate_result(func: Aggregate, value: Option<Base>) -> Ty {
     match func {
         Aggregate::Count | Aggregate::Sum => Ty::of(Base::Number),
         Aggregate::Any | Aggregate::None => Ty::of(Base::Bool),
-        Aggregate::Max | Aggregate::Min | Aggregate::Latest => Ty::maybe(value.unwrap_or(Base::Number)),
+        Aggregate::Max | Aggregate::Min | Aggregate::Latest => {
+            Ty::maybe(value.unwrap_or(Base::Number))
+        }
     }
 }
 
@@ -571,18 +657,24 @@ impl Typer<'_> {
             TableKey::Bool(b) => Lit::Bool(*b),
             TableKey::Date(d) => Lit::Date(*d),
             TableKey::Duration(d) => Lit::Duration(*d),
-            TableKey::Name(name) => match self.name(name, key.span, Ctx { in_record: false }, Some(hint))? {
-                (IrExpr::Lit(lit), _) => lit,
-                _ => return None,
-            },
+            TableKey::Name(name) => {
+                match self.name(name, key.span, Ctx { in_record: false }, Some(hint))? {
+                    (IrExpr::Lit(lit), _) => lit,
+                    _ => return None,
+                }
+            }
         })
     }
 }
 
 fn hint_for(want: Base) -> &'static str {
     match want {
-        Base::Bool => "write a condition, e.g. `any(records where kind = 黑名单)` or `count(…) >= 2`",
-        Base::Number => "write a number or an expression giving one, e.g. `count(records where …) * 2`",
+        Base::Bool => {
+            "write a condition, e.g. `any(records where kind = 黑名单)` or `count(…) >= 2`"
+        }
+        Base::Number => {
+            "write a number or an expression giving one, e.g. `count(records where …) * 2`"
+        }
         Base::Date => "write a date as YYYY-MM-DD or use `as_of`",
         Base::Duration => "write a duration such as `3 years` (3 年) or `6 months` (6 个月)",
         _ => "check the value's kind",

@@ -2,7 +2,10 @@
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo:
 /// at most one edit for short names, about a third of the length for longer ones.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let len = name.chars().count();
     let limit = (len / 3).max(1);
     candidates
@@ -20,7 +23,10 @@ mod tests {
 
     #[test]
     fn one_wrong_character_is_found() {
-        assert_eq!(closest("行政处法", ["行政处罚", "行政许可"]), Some("行政处罚"));
+        assert_eq!(
+            closest("行政处法", ["行政处罚", "行政许可"]),
+            Some("行政处罚")
+        );
         assert_eq!(closest("amuont", ["amount", "kind"]), Some("amount"));
     }
 

@@ -138,7 +138,12 @@ impl RecordRef {
             Some(until) => format!("公示至 {until}"),
             None => "未设公示截止日期".to_string(),
         });
-        format!("{}〔记录 {}〕（{}）", self.kind_label, self.id, parts.join("，"))
+        format!(
+            "{}〔记录 {}〕（{}）",
+            self.kind_label,
+            self.id,
+            parts.join("，")
+        )
     }
 }
 
@@ -158,7 +163,8 @@ impl Outcome {
             scores: Vec::new(),
         };
         for (i, (clause, outcome)) in program.clauses.iter().zip(&self.clauses).enumerate() {
-            let shown = outcome.fired || outcome.error.is_some() || clause.kind == ClauseKind::Score;
+            let shown =
+                outcome.fired || outcome.error.is_some() || clause.kind == ClauseKind::Score;
             if !shown {
                 continue;
             }
@@ -197,7 +203,11 @@ fn fixed2(value: Decimal) -> Decimal {
     v
 }
 
-fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[RecordRef]) -> String {
+fn explain(
+    clause: &CompiledClause,
+    outcome: &super::ClauseOutcome,
+    records: &[RecordRef],
+) -> String {
     let basis = clause
         .basis
         .as_ref()
@@ -207,18 +217,31 @@ fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[R
         "无相关信用记录".to_string()
     } else {
         let listed: Vec<String> = records.iter().map(RecordRef::describe).collect();
-        format!("相关记录：{}，在评价日仍有效（未过公示期、未信用修复、未撤销）", listed.join("；"))
+        format!(
+            "相关记录：{}，在评价日仍有效（未过公示期、未信用修复、未撤销）",
+            listed.join("；")
+        )
     };
     if let Some(error) = &outcome.error {
-        return format!("条款“{}”无法计算（{error}），需人工复核。{basis}", clause.id);
+        return format!(
+            "条款“{}”无法计算（{error}），需人工复核。{basis}",
+            clause.id
+        );
     }
     match clause.kind {
         ClauseKind::Veto => format!(
             "触发否决条款“{}”：{}。{evidence}。{basis}",
             clause.id,
-            clause.wording.as_deref().unwrap_or("").trim_end_matches('。')
+            clause
+                .wording
+                .as_deref()
+                .unwrap_or("")
+                .trim_end_matches('。')
         ),
-        ClauseKind::Flag => format!("提示条款“{}”：{evidence}，请评标委员会核实。{basis}", clause.id),
+        ClauseKind::Flag => format!(
+            "提示条款“{}”：{evidence}，请评标委员会核实。{basis}",
+            clause.id
+        ),
         ClauseKind::Score => {
             let points = outcome.points.map(fixed2).unwrap_or_default();
             let raw = outcome.raw.unwrap_or_default().normalize();
@@ -237,7 +260,10 @@ fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[R
             } else {
                 format!("，{}", limits.join("，"))
             };
-            format!("评分条款“{}”得 {points} 分（计算值 {raw}{limits}）。{evidence}。{basis}", clause.id)
+            format!(
+                "评分条款“{}”得 {points} 分（计算值 {raw}{limits}）。{evidence}。{basis}",
+                clause.id
+            )
         }
     }
 }
@@ -246,17 +272,38 @@ fn explain(clause: &CompiledClause, outcome: &super::ClauseOutcome, records: &[R
 pub fn render_table(report: &Report) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let _ = writeln!(out, "rule set  {} (version {}, {})", report.ruleset, report.version, &report.hash[..12.min(report.hash.len())]);
+    let _ = writeln!(
+        out,
+        "rule set  {} (version {}, {})",
+        report.ruleset,
+        report.version,
+        &report.hash[..12.min(report.hash.len())]
+    );
     let _ = writeln!(out, "as of     {}", report.as_of);
-    let _ = writeln!(out, "decision  {} ({})", report.decision_label, serde_json::to_value(report.decision).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "decision  {} ({})",
+        report.decision_label,
+        serde_json::to_value(report.decision)
+            .ok()
+            .and_then(|v| v.as_str().map(String::from))
+            .unwrap_or_default()
+    );
     let _ = writeln!(out, "total     {}", report.total);
-    for (title, entries) in [("vetoes", &report.vetoes), ("flags", &report.flags), ("scores", &report.scores)] {
+    for (title, entries) in [
+        ("vetoes", &report.vetoes),
+        ("flags", &report.flags),
+        ("scores", &report.scores),
+    ] {
         if entries.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n{title}:");
         for e in entries {
-            let points = e.points.map(|p| format!("{p:>8}")).unwrap_or_else(|| "        ".into());
+            let points = e
+                .points
+                .map(|p| format!("{p:>8}"))
+                .unwrap_or_else(|| "        ".into());
             let ids: Vec<&str> = e.records.iter().map(|r| r.id.as_str()).collect();
             let _ = writeln!(out, "  {points}  {}  [{}]", e.clause, ids.join(", "));
             let _ = writeln!(out, "            {}", e.explanation);

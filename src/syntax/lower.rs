@@ -49,7 +49,9 @@ pub(super) fn lower_file(
         diagnostics: Diagnostics::new(),
     };
     // INVARIANT: a successful parse of `ruleset_file` yields exactly that pair.
-    let top = pairs.next().expect("grammar guarantees a ruleset_file pair");
+    let top = pairs
+        .next()
+        .expect("grammar guarantees a ruleset_file pair");
     let ast = lowerer.ruleset_file(top);
     if lowerer.diagnostics.has_errors() {
         Err(lowerer.diagnostics)
@@ -63,13 +65,7 @@ fn span(pair: &Pair<'_, Rule>) -> Span {
 }
 
 /// Sets an optional field once, reporting a second occurrence.
-fn set_once<T>(
-    lowerer: &mut Lowerer<'_>,
-    slot: &mut Option<T>,
-    value: T,
-    what: &str,
-    at: Span,
-) {
+fn set_once<T>(lowerer: &mut Lowerer<'_>, slot: &mut Option<T>, value: T, what: &str, at: Span) {
     if slot.is_some() {
         lowerer.error(
             "E0010",
@@ -84,8 +80,11 @@ fn set_once<T>(
 
 impl Lowerer<'_> {
     fn error(&mut self, code: &'static str, message: String, at: Span, help: &str) {
-        self.diagnostics
-            .push(Diagnostic::error(code, message).at(self.file, at).with_help(help));
+        self.diagnostics.push(
+            Diagnostic::error(code, message)
+                .at(self.file, at)
+                .with_help(help),
+        );
     }
 
     fn ruleset_file(&mut self, pair: Pair<'_, Rule>) -> RuleSetAst {
@@ -120,7 +119,10 @@ impl Lowerer<'_> {
         for field in inner {
             let at = span(&field);
             let rule = field.as_rule();
-            let value = field.into_inner().nth(1).expect("grammar guarantees a value");
+            let value = field
+                .into_inner()
+                .nth(1)
+                .expect("grammar guarantees a value");
             match rule {
                 Rule::title_field => {
                     let v = self.string(value);
@@ -169,7 +171,7 @@ impl Lowerer<'_> {
                 let name = pair.into_inner().nth(1).expect("grammar guarantees a name");
                 Item::Remove(self.name(&name))
             }
-            Rule::clause => Item::Clause(self.clause(pair)),
+            Rule::clause => Item::Clause(Box::new(self.clause(pair))),
             Rule::test_block => Item::Test(self.test_block(pair)),
             other => unreachable!("{other:?} in item"),
         }
@@ -226,7 +228,10 @@ impl Lowerer<'_> {
     fn clause_field(&mut self, clause: &mut Clause, field: Pair<'_, Rule>) {
         let at = span(&field);
         let rule = field.as_rule();
-        let value = field.into_inner().nth(1).expect("grammar guarantees a value");
+        let value = field
+            .into_inner()
+            .nth(1)
+            .expect("grammar guarantees a value");
         match rule {
             Rule::wording_field => {
                 let v = self.string(value);
@@ -302,7 +307,9 @@ impl Lowerer<'_> {
             let value_span = span(&value_pair);
             let value = match value_pair.as_rule() {
                 Rule::date => self.date(&value_pair).map(|d| FieldValue::Date(d.value)),
-                Rule::signed_number => self.decimal(&value_pair).map(|n| FieldValue::Number(n.value)),
+                Rule::signed_number => self
+                    .decimal(&value_pair)
+                    .map(|n| FieldValue::Number(n.value)),
                 Rule::string => Some(FieldValue::Text(self.string(value_pair).value)),
                 Rule::name => Some(FieldValue::Name(value_pair.as_str().to_string())),
                 other => unreachable!("{other:?} as record value"),
@@ -358,9 +365,12 @@ impl Lowerer<'_> {
         // The Pratt parser recurses once per prefix operator: bound the runs.
         if let Some(at) = long_prefix_run(&pair) {
             return Err(Box::new(
-                Diagnostic::error("E0003", format!("more than {MAX_PREFIX_RUN} `not` or `-` in a row"))
-                    .at(&file, at)
-                    .with_help("two `not`s cancel out: remove them in pairs"),
+                Diagnostic::error(
+                    "E0003",
+                    format!("more than {MAX_PREFIX_RUN} `not` or `-` in a row"),
+                )
+                .at(&file, at)
+                .with_help("two `not`s cancel out: remove them in pairs"),
             ));
         }
         let this = std::cell::RefCell::new(self);
@@ -373,7 +383,11 @@ impl Lowerer<'_> {
                     _ => UnaryOp::Neg,
                 };
                 let at = span(&op).to(rhs.span);
-                deepen(&file, Expr::new(ExprKind::Unary(op_kind, Box::new(rhs)), at), depth)
+                deepen(
+                    &file,
+                    Expr::new(ExprKind::Unary(op_kind, Box::new(rhs)), at),
+                    depth,
+                )
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, ldepth) = lhs?;
@@ -417,18 +431,30 @@ impl Lowerer<'_> {
                     depth = depth.max(d);
                     items.push(e);
                 }
-                deepen(&self.file.clone(), Expr::new(ExprKind::List(items), at), depth)
+                deepen(
+                    &self.file.clone(),
+                    Expr::new(ExprKind::List(items), at),
+                    depth,
+                )
             }
             Rule::within => {
-                let operand = pair.into_inner().nth(1).expect("grammar guarantees a duration");
+                let operand = pair
+                    .into_inner()
+                    .nth(1)
+                    .expect("grammar guarantees a duration");
                 let (e, d) = self.primary(operand)?;
-                deepen(&self.file.clone(), Expr::new(ExprKind::Within(Box::new(e)), at), d)
+                deepen(
+                    &self.file.clone(),
+                    Expr::new(ExprKind::Within(Box::new(e)), at),
+                    d,
+                )
             }
             Rule::if_expr => {
                 let mut parts = pair.into_inner().filter(|p| p.as_rule() == Rule::expr);
                 let (c, dc) = self.fold(parts.next().expect("grammar guarantees a condition"))?;
                 let (a, da) = self.fold(parts.next().expect("grammar guarantees a then branch"))?;
-                let (b, db) = self.fold(parts.next().expect("grammar guarantees an else branch"))?;
+                let (b, db) =
+                    self.fold(parts.next().expect("grammar guarantees an else branch"))?;
                 let kind = ExprKind::If(Box::new(c), Box::new(a), Box::new(b));
                 deepen(&self.file.clone(), Expr::new(kind, at), dc.max(da).max(db))
             }
@@ -456,7 +482,10 @@ impl Lowerer<'_> {
                     }
                 }
                 Rule::table_default => {
-                    let v = part.into_inner().nth(1).expect("grammar guarantees a value");
+                    let v = part
+                        .into_inner()
+                        .nth(1)
+                        .expect("grammar guarantees a value");
                     default = self.table_value(v);
                 }
                 other => unreachable!("{other:?} in table"),
@@ -478,9 +507,9 @@ impl Lowerer<'_> {
             Rule::date => TableKey::Date(self.date(&pair)?.value),
             Rule::duration => TableKey::Duration(self.duration(pair)?),
             Rule::name => TableKey::Name(pair.as_str().to_string()),
-            Rule::boolean => TableKey::Bool(
-                pair.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_true),
-            ),
+            Rule::boolean => {
+                TableKey::Bool(pair.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_true))
+            }
             other => unreachable!("{other:?} as table key"),
         };
         Some(Spanned::new(key, at))

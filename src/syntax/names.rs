@@ -20,7 +20,9 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::ruleset_file => "a rule file",
         Rule::item => "a clause, constant or test",
         Rule::header => "a rule-set header (`ruleset id { … }` / `规则集 id { … }`)",
-        Rule::header_field => "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`)",
+        Rule::header_field => {
+            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`)"
+        }
         Rule::title_field => "`title \"…\"`",
         Rule::sector_field => "`sector \"…\"`",
         Rule::version_field => "`version \"…\"`",
@@ -34,7 +36,9 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::clause => "a clause (`veto`/`score`/`flag`, 否决/评分/提示)",
         Rule::clause_kind => "`veto`, `score` or `flag` (否决, 评分, 提示)",
         Rule::mandatory => "`mandatory` (强制)",
-        Rule::clause_field => "a clause field (`wording`, `basis`, `when`, `points`, `weight`, `cap`, `floor`)",
+        Rule::clause_field => {
+            "a clause field (`wording`, `basis`, `when`, `points`, `weight`, `cap`, `floor`)"
+        }
         Rule::wording_field => "`wording \"…\"`",
         Rule::when_field => "`when <condition>`",
         Rule::points_field => "`points <expression>`",
@@ -48,7 +52,9 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::record_field => "a record field (`kind 行政处罚`)",
         Rule::record_value => "a field value (date, number, text or name)",
         Rule::test_expect => "`expect …`",
-        Rule::expectation => "an expectation (`eligible`, `disqualified`, `veto id`, `flag id`, `total n`, `points id n`)",
+        Rule::expectation => {
+            "an expectation (`eligible`, `disqualified`, `veto id`, `flag id`, `total n`, `points id n`)"
+        }
         Rule::expect_eligible => "`eligible`",
         Rule::expect_disqualified => "`disqualified`",
         Rule::expect_veto => "`veto clause-id`",

@@ -1,0 +1,101 @@
+//! Helpers shared by the integration tests.
+
+use credit_rules::ast::{Item, RuleSetAst};
+use credit_rules::ruleset::Workspace;
+use credit_rules::source::SourceFile;
+use std::path::Path;
+
+/// Reads a case file as a source named by its path relative to `tests/`.
+pub fn source(path: &Path) -> SourceFile {
+    let text = std::fs::read_to_string(path).expect("case file is readable");
+    let name = path
+        .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    SourceFile::new(name, text)
+}
+
+/// A workspace holding the shipped city base plus `file`.
+pub fn workspace_with(file: SourceFile) -> (Workspace, Option<String>) {
+    let mut workspace = Workspace::new();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets/city/base.rules");
+    let id = workspace.add_source(file, None);
+    if id.as_deref() != Some("city.base") {
+        workspace.add_source(source(&base), None);
+    }
+    (workspace, id)
+}
+
+/// The syntax tree in a layout-free form: header values and each item as s-expressions.
+pub fn dump(ast: &RuleSetAst) -> String {
+    let h = &ast.header;
+    let mut out = format!("ruleset {} ({:?})\n", h.id.value, ast.dialect);
+    let fields = [
+        ("title", h.title.as_ref().map(|v| v.value.clone())),
+        ("sector", h.sector.as_ref().map(|v| v.value.clone())),
+        ("version", h.version.as_ref().map(|v| v.value.clone())),
+        (
+            "effective",
+            h.effective.as_ref().map(|v| v.value.to_string()),
+        ),
+        ("unit", h.unit.as_ref().map(|v| v.value.clone())),
+        ("basis", h.basis.as_ref().map(|v| v.value.clone())),
+        ("extends", h.extends.as_ref().map(|v| v.value.clone())),
+        ("total", h.total.as_ref().map(|v| v.value.to_string())),
+    ];
+    for (name, value) in fields {
+        if let Some(v) = value {
+            out.push_str(&format!("  {name} {v:?}\n"));
+        }
+    }
+    for item in &ast.items {
+        match item {
+            Item::Const(c) => out.push_str(&format!("const {} = {}\n", c.name.value, c.value)),
+            Item::Remove(n) => out.push_str(&format!("remove {}\n", n.value)),
+            Item::Clause(c) => {
+                let mandatory = if c.mandatory { " mandatory" } else { "" };
+                out.push_str(&format!("{}{mandatory} {}\n", c.kind.keyword(), c.id.value));
+                let exprs = [
+                    ("when", &c.when),
+                    ("points", &c.points),
+                    ("weight", &c.weight),
+                    ("cap", &c.cap),
+                    ("floor", &c.floor),
+                ];
+                for (name, e) in exprs {
+                    if let Some(e) = e {
+                        out.push_str(&format!("  {name} {e}\n"));
+                    }
+                }
+                for (name, s) in [("wording", &c.wording), ("basis", &c.basis)] {
+                    if let Some(s) = s {
+                        out.push_str(&format!("  {name} {:?}\n", s.value));
+                    }
+                }
+            }
+            Item::Test(t) => {
+                out.push_str(&format!("test {:?}\n", t.name.value));
+                if let Some(d) = &t.as_of {
+                    out.push_str(&format!("  as_of {}\n", d.value));
+                }
+                for r in &t.records {
+                    let fields: Vec<String> = r
+                        .fields
+                        .iter()
+                        .map(|(k, v)| format!("{} {}", k.value, v.value))
+                        .collect();
+                    out.push_str(&format!(
+                        "  record {} {{ {} }}\n",
+                        r.id.value,
+                        fields.join(" ")
+                    ));
+                }
+                for e in &t.expects {
+                    out.push_str(&format!("  expect {:?}\n", e.value));
+                }
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,11 @@
+//! One integration binary (it links once; cargo finds it as
+//! `tests/integration/main.rs`): data-driven cases under `tests/cases/`
+//! snapshotted with insta, plus limits and CLI tests.
+
+mod common;
+
+mod check;
+mod cli;
+mod eval;
+mod limits;
+mod parse;
