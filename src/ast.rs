@@ -340,7 +340,7 @@ impl BinaryOp {
     /// Binding power: higher binds tighter.
     pub fn precedence(self) -> u8 {
         match self {
-            BinaryOp::Otherwise => 1,
+            BinaryOp::Otherwise => 8,
             BinaryOp::Or => 2,
             BinaryOp::And => 3,
             BinaryOp::In

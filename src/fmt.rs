@@ -410,10 +410,10 @@ fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
 
 /// Binding strength of `not`: between `and` (3) and the comparisons (5).
 const PREC_NOT: u8 = 4;
-/// Binding strength of unary minus: above `*` and `/` (7).
-const PREC_NEG: u8 = 8;
+/// Binding strength of unary minus: above `*` and `/` (7) and `otherwise` (8).
+const PREC_NEG: u8 = 9;
 /// Literals, names and bracketed forms never need parentheses.
-const PREC_ATOM: u8 = 9;
+const PREC_ATOM: u8 = 10;
 /// `if … else x` takes every operator after `x` into its else branch, so
 /// it is the weakest form: it is bracketed as the operand of any operator.
 const PREC_IF: u8 = 0;
@@ -1470,7 +1470,7 @@ test "t" {
 ";
         let expected = "规则集 示例.全角 {
   标题 \"全角“标点\"
-  版本 \"ab\"
+  版本 \"a\\\\b\"
 }
 
 常量 禁入 = [黑名单, 失信被执行人, 甲]
@@ -1670,8 +1670,10 @@ score s {
             ("((a))", "a"),
             ("a or (b and c)", "a or b and c"),
             ("(a or b) and c", "(a or b) and c"),
-            ("a otherwise (b or c)", "a otherwise b or c"),
-            ("(a otherwise b) + 1", "(a otherwise b) + 1"),
+            ("a otherwise (b or c)", "a otherwise (b or c)"),
+            ("(a otherwise b) + 1", "a otherwise b + 1"),
+            ("a + (b otherwise c)", "a + b otherwise c"),
+            ("(-a) otherwise b", "-a otherwise b"),
             ("a otherwise (b otherwise c)", "a otherwise (b otherwise c)"),
             ("(a in b) = c", "a in b = c"),
             ("a = (b in c)", "a = (b in c)"),

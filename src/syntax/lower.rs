@@ -17,7 +17,6 @@ use std::sync::LazyLock;
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
     PrattParser::new()
-        .op(Op::infix(Rule::op_otherwise, Assoc::Left))
         .op(Op::infix(Rule::op_or, Assoc::Left))
         .op(Op::infix(Rule::op_and, Assoc::Left))
         .op(Op::prefix(Rule::op_not))
@@ -30,6 +29,9 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
             | Op::infix(Rule::op_ge, Assoc::Left))
         .op(Op::infix(Rule::op_add, Assoc::Left) | Op::infix(Rule::op_sub, Assoc::Left))
         .op(Op::infix(Rule::op_mul, Assoc::Left) | Op::infix(Rule::op_div, Assoc::Left))
+        // `otherwise` supplies a default for one value, so it binds tightest:
+        // `latest(…) otherwise "B" = "D"` compares the defaulted grade.
+        .op(Op::infix(Rule::op_otherwise, Assoc::Left))
         .op(Op::prefix(Rule::op_neg))
 });
 
@@ -187,6 +189,8 @@ impl Lowerer<'_> {
         inner.next(); // kw_const
         let name = self.name(&inner.next().expect("grammar guarantees a name"));
         let value = self.expr(inner.next().expect("grammar guarantees a value"));
+        // End at the value: the pair's span also covers the blanks after it.
+        let at = Span::new(at.start, value.span.end.max(name.span.end));
         ConstDef {
             name,
             value,
@@ -455,6 +459,8 @@ impl Lowerer<'_> {
                 let (a, da) = self.fold(parts.next().expect("grammar guarantees a then branch"))?;
                 let (b, db) =
                     self.fold(parts.next().expect("grammar guarantees an else branch"))?;
+                // The pair's span runs over the blanks after the else branch; end at the branch.
+                let at = Span::new(at.start, b.span.end);
                 let kind = ExprKind::If(Box::new(c), Box::new(a), Box::new(b));
                 deepen(&self.file.clone(), Expr::new(kind, at), dc.max(da).max(db))
             }
@@ -567,7 +573,14 @@ impl Lowerer<'_> {
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> Spanned<String> {
         let at = span(&pair);
-        let body = pair.into_inner().next().map(|p| p.as_str()).unwrap_or("");
+        let Some(body_pair) = pair.into_inner().next() else {
+            return Spanned::new(String::new(), at);
+        };
+        let body = body_pair.as_str();
+        // “…” strings have no escapes: a backslash is just a character.
+        if body_pair.as_rule() == Rule::cn_string_body {
+            return Spanned::new(body.to_string(), at);
+        }
         let mut out = String::with_capacity(body.len());
         let mut chars = body.chars();
         while let Some(c) = chars.next() {
