@@ -44,6 +44,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Format rule files in place (or only report with --check).
+    Fmt {
+        /// Files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Change nothing; exit 1 if a file is not formatted.
+        #[arg(long)]
+        check: bool,
+    },
     /// Run the test blocks written beside the clauses.
     Test {
         /// Files or folders.
@@ -71,6 +80,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Print a rule set's credit clauses as tender-document text (Markdown).
+    Render {
+        /// Rule-set id (e.g. `water`) or rule file.
+        ruleset: String,
+        /// Folder holding the rule sets.
+        #[arg(long, default_value = "rulesets")]
+        lib: PathBuf,
+        /// Write the Markdown to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Runs a parsed command line.
@@ -78,6 +98,7 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Check { paths, lib, format } => check(&paths, &lib, format),
         Command::Test { paths, lib } => test(&paths, &lib),
+        Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Eval {
             ruleset,
             records,
@@ -85,6 +106,7 @@ pub fn run(cli: Cli) -> ExitCode {
             lib,
             format,
         } => eval(&ruleset, &records, &as_of, &lib, format),
+        Command::Render { ruleset, lib, out } => crate::render::run(&ruleset, &lib, out.as_deref()),
     }
 }
 
@@ -220,6 +242,58 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Formats each file; a file that does not parse is reported and left alone.
+fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
+    let mut files = Vec::new();
+    for path in paths {
+        match crate::ruleset::rule_files(path) {
+            Ok(found) => files.extend(found),
+            Err(d) => return fail(d),
+        }
+    }
+    let (mut changed, mut failed) = (0usize, 0usize);
+    for path in &files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("cannot read `{}`: {e}", path.display());
+                failed += 1;
+                continue;
+            }
+        };
+        let source = crate::source::SourceFile::new(path.display().to_string(), text.clone());
+        let formatted = match crate::fmt::format_source(&source) {
+            Ok(f) => f,
+            Err(d) => {
+                eprint!("{}", d.render());
+                failed += 1;
+                continue;
+            }
+        };
+        if formatted == text {
+            continue;
+        }
+        changed += 1;
+        if check_only {
+            println!("would reformat {}", path.display());
+        } else if let Err(e) = write_atomically(path, &formatted) {
+            eprintln!("cannot write `{}`: {e}", path.display());
+            failed += 1;
+        } else {
+            println!("formatted {}", path.display());
+        }
+    }
+    eprintln!("{} file(s), {changed} {}, {failed} failed", files.len(), if check_only { "not formatted" } else { "reformatted" });
+    if failed > 0 || (check_only && changed > 0) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+/// Writes via a temporary file and a rename, so a crash never leaves half a rule file.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("rules.fmt-tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) -> ExitCode {
