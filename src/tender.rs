@@ -1,0 +1,236 @@
+//! A whole tender in one call: every bidder evaluated under the tender's rule
+//! set as of the bid-opening date, and the eligible bidders ranked.
+//!
+//! A bidder may be a consortium (联合体) of several entities. Following
+//! government-procurement practice, **every member must qualify**: a veto on
+//! any member disqualifies the bid. The bid's credit score is the **lowest
+//! member's total** (the weakest member's credit stands for the consortium).
+//! A member whose veto could not be evaluated makes the bid `review`.
+//!
+//! Ranking: eligible bids by total, highest first; equal totals share a rank
+//! (1, 2, 2, 4) and are listed by bidder id, so the order is deterministic.
+
+use crate::compile::CompiledRuleSet;
+use crate::eval::{Decision, Report};
+use crate::record::{CreditRecord, Uscc};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// A bid: one entity, or a consortium of several.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Bidder {
+    /// The bid's id in the tender (投标人编号).
+    pub id: String,
+    /// The bidder's name as registered for the tender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The entities behind the bid: one, or the members of a consortium (lead first).
+    pub members: Vec<Uscc>,
+}
+
+/// One bid's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct BidResult {
+    /// The bid's id.
+    pub bidder: String,
+    /// Name, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The bid's decision (any member disqualified → disqualified).
+    pub decision: Decision,
+    /// Its Chinese label.
+    pub decision_label: &'static str,
+    /// The bid's credit score: the lowest member total.
+    pub total: Decimal,
+    /// Rank among eligible bids (1 = best); none when not eligible.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rank: Option<u32>,
+    /// Each member's full report, in the order given.
+    pub members: Vec<MemberResult>,
+}
+
+/// One consortium member's evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberResult {
+    /// The member.
+    pub uscc: Uscc,
+    /// Its report.
+    pub report: Report,
+}
+
+/// The whole tender's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenderResult {
+    /// Rule-set id.
+    pub ruleset: String,
+    /// Rule-set version label.
+    pub version: String,
+    /// Hash of the rules applied.
+    pub hash: String,
+    /// Bid-opening (evaluation) date.
+    pub as_of: NaiveDate,
+    /// Every bid, in the order given.
+    pub bids: Vec<BidResult>,
+    /// Eligible bid ids, best first.
+    pub ranking: Vec<String>,
+}
+
+/// Evaluates every bid; `records_of` supplies each member's records.
+pub fn evaluate_tender<E>(
+    program: &CompiledRuleSet,
+    bidders: &[Bidder],
+    as_of: NaiveDate,
+    mut records_of: impl FnMut(&Uscc) -> Result<Vec<CreditRecord>, E>,
+) -> Result<TenderResult, E> {
+    let mut bids = Vec::with_capacity(bidders.len());
+    for bidder in bidders {
+        let mut members = Vec::with_capacity(bidder.members.len());
+        for uscc in &bidder.members {
+            let records = records_of(uscc)?;
+            let report = program.evaluate(&records, as_of).report(program, &records);
+            members.push(MemberResult { uscc: uscc.clone(), report });
+        }
+        bids.push(combine(bidder, members));
+    }
+    let ranking = rank(&mut bids);
+    Ok(TenderResult {
+        ruleset: program.meta.id.clone(),
+        version: program.meta.version.clone(),
+        hash: program.meta.hash.clone(),
+        as_of,
+        bids,
+        ranking,
+    })
+}
+
+/// The consortium rule: worst decision, lowest total.
+fn combine(bidder: &Bidder, members: Vec<MemberResult>) -> BidResult {
+    let decisions = members.iter().map(|m| m.report.decision);
+    let decision = if decisions.clone().any(|d| d == Decision::Disqualified) {
+        Decision::Disqualified
+    } else if decisions.clone().any(|d| d == Decision::Review) || members.is_empty() {
+        Decision::Review
+    } else {
+        Decision::Eligible
+    };
+    let total = members
+        .iter()
+        .map(|m| m.report.total)
+        .min()
+        .unwrap_or(Decimal::ZERO);
+    BidResult {
+        bidder: bidder.id.clone(),
+        name: bidder.name.clone(),
+        decision,
+        decision_label: decision.label(),
+        total,
+        rank: None,
+        members,
+    }
+}
+
+/// Assigns competition ranks (1, 2, 2, 4) to eligible bids; returns their ids best first.
+fn rank(bids: &mut [BidResult]) -> Vec<String> {
+    let mut order: Vec<usize> = (0..bids.len())
+        .filter(|i| bids[*i].decision == Decision::Eligible)
+        .collect();
+    order.sort_by(|a, b| {
+        bids[*b]
+            .total
+            .cmp(&bids[*a].total)
+            .then_with(|| bids[*a].bidder.cmp(&bids[*b].bidder))
+    });
+    let mut previous: Option<(Decimal, u32)> = None;
+    for (position, i) in order.iter().enumerate() {
+        let rank = match previous {
+            Some((total, rank)) if total == bids[*i].total => rank,
+            _ => position as u32 + 1,
+        };
+        bids[*i].rank = Some(rank);
+        previous = Some((bids[*i].total, rank));
+    }
+    order.into_iter().map(|i| bids[i].bidder.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::RecordKind;
+    use crate::ruleset::Workspace;
+    use crate::source::SourceFile;
+    use std::collections::HashMap;
+
+    const RULES: &str = r#"
+        ruleset t { title "t" version "1" effective 2020-01-01 unit "u" total 5 }
+        veto 失信 { wording "w" when any(records where kind = 失信被执行人) }
+        score 奖励 { wording "w" points count(records where kind = 表彰奖励) cap 5 }
+    "#;
+
+    fn uscc(body: &str) -> Uscc {
+        let org = format!("{body}{}", crate::record::org_code_check_char(body).expect("8 chars"));
+        let first17 = format!("91420100{org}");
+        let code = format!("{first17}{}", crate::record::uscc_check_char(&first17).expect("17 chars"));
+        Uscc::parse(&code).expect("valid")
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn run(bidders: &[Bidder], records: &HashMap<Uscc, Vec<CreditRecord>>) -> TenderResult {
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("t.rules", RULES), None);
+        let program = w.compile("t").expect("compiles");
+        evaluate_tender(&program, bidders, day("2024-06-01"), |u| {
+            Ok::<_, ()>(records.get(u).cloned().unwrap_or_default())
+        })
+        .expect("no store errors")
+    }
+
+    fn awards(u: &Uscc, n: usize) -> Vec<CreditRecord> {
+        (0..n)
+            .map(|i| CreditRecord::new(format!("C{i}"), u.clone(), RecordKind::Commendation, day("2023-01-01")))
+            .collect()
+    }
+
+    #[test]
+    fn a_veto_on_any_member_disqualifies_the_consortium() {
+        let (a, b) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"));
+        let mut records = HashMap::new();
+        records.insert(b.clone(), vec![CreditRecord::new("D1", b.clone(), RecordKind::DishonestDebtor, day("2023-01-01"))]);
+        records.insert(a.clone(), awards(&a, 3));
+        let bid = Bidder { id: "B1".into(), name: None, members: vec![a, b] };
+        let result = run(&[bid], &records);
+        assert_eq!(result.bids[0].decision, Decision::Disqualified);
+        assert!(result.ranking.is_empty());
+    }
+
+    #[test]
+    fn the_consortium_scores_as_its_weakest_member_and_ranks_share_ties() {
+        let (a, b, c, d) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"), uscc("MA4K3Q7W"), uscc("MA4K3Q7X"));
+        let mut records = HashMap::new();
+        records.insert(a.clone(), awards(&a, 4));
+        records.insert(b.clone(), awards(&b, 1));
+        records.insert(c.clone(), awards(&c, 1));
+        records.insert(d.clone(), awards(&d, 3));
+        let bids = [
+            Bidder { id: "B2".into(), name: None, members: vec![a, b] },
+            Bidder { id: "B1".into(), name: None, members: vec![c] },
+            Bidder { id: "B3".into(), name: None, members: vec![d] },
+        ];
+        let result = run(&bids, &records);
+        assert_eq!(result.bids[0].total, Decimal::from(1));
+        assert_eq!(result.ranking, vec!["B3", "B1", "B2"]);
+        let ranks: Vec<_> = result.bids.iter().map(|b| b.rank).collect();
+        assert_eq!(ranks, vec![Some(2), Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn a_bid_without_members_needs_review() {
+        let bid = Bidder { id: "B1".into(), name: None, members: vec![] };
+        let result = run(&[bid], &HashMap::new());
+        assert_eq!(result.bids[0].decision, Decision::Review);
+    }
+}
