@@ -51,6 +51,7 @@ pub mod eval;
 pub mod fmt;
 pub mod ir;
 pub mod record;
+pub mod registry;
 pub mod render;
 pub mod ruleset;
 pub mod source;

@@ -1,0 +1,222 @@
+//! The live rule sets of the service: every rule set compiled once and
+//! served to evaluations without locks, and publishing that checks a new
+//! version — together with every rule set that extends it — before it
+//! replaces the old one atomically.
+//!
+//! Readers call [`Registry::get`] (an `ArcSwap` load: no lock, no waiting on
+//! a publish). Writers go through [`Registry::publish`], serialised by a
+//! mutex, with optimistic concurrency: the caller names the version it
+//! edited, and a publish against a stale version is refused.
+
+use crate::compile::{CompiledRuleSet, RuleSetMeta};
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::ruleset::Workspace;
+use crate::source::SourceFile;
+use arc_swap::ArcSwap;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// The sources and compiled programs of one moment.
+#[derive(Debug, Default)]
+struct Snapshot {
+    /// Head source of every rule set, by id.
+    sources: BTreeMap<String, SourceFile>,
+    /// Compiled head of every rule set, by id.
+    compiled: BTreeMap<String, Arc<CompiledRuleSet>>,
+}
+
+/// Why a publish was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// The new source (or a rule set extending it) does not check.
+    #[error("the rule set has errors")]
+    Invalid(Diagnostics),
+    /// Someone published since the version the caller edited.
+    #[error("rule set `{id}` is at version {current}, not {expected}")]
+    Stale {
+        /// Rule-set id.
+        id: String,
+        /// The version the caller based the edit on.
+        expected: String,
+        /// The version now published.
+        current: String,
+    },
+    /// The source declares another id than the one published to.
+    #[error("the source declares rule set `{declared}`, not `{id}`")]
+    WrongId {
+        /// The id published to.
+        id: String,
+        /// The id in the header.
+        declared: String,
+    },
+}
+
+/// What a successful publish changed.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The new head.
+    pub program: Arc<CompiledRuleSet>,
+    /// Other rule sets recompiled because they extend it (new hashes).
+    pub dependents: Vec<RuleSetMeta>,
+}
+
+/// The live rule sets.
+#[derive(Debug, Default)]
+pub struct Registry {
+    snapshot: ArcSwap<Snapshot>,
+    writer: Mutex<()>,
+}
+
+impl Registry {
+    /// Compiles every rule set of `workspace`; all must check.
+    pub fn from_workspace(workspace: &Workspace) -> Result<Registry, Diagnostics> {
+        if workspace.errors.has_errors() {
+            return Err(workspace.errors.clone());
+        }
+        let sources: BTreeMap<String, SourceFile> = workspace
+            .library
+            .ids()
+            .filter_map(|id| workspace.library.get(id).map(|(f, _)| (id.to_string(), f.clone())))
+            .collect();
+        let compiled = compile_all(&sources)?;
+        Ok(Registry {
+            snapshot: ArcSwap::from_pointee(Snapshot { sources, compiled }),
+            writer: Mutex::new(()),
+        })
+    }
+
+    /// The compiled head of rule set `id`.
+    pub fn get(&self, id: &str) -> Option<Arc<CompiledRuleSet>> {
+        self.snapshot.load().compiled.get(id).cloned()
+    }
+
+    /// The head source of rule set `id`.
+    pub fn source(&self, id: &str) -> Option<SourceFile> {
+        self.snapshot.load().sources.get(id).cloned()
+    }
+
+    /// Every rule set's header and hash, sorted by id.
+    pub fn list(&self) -> Vec<RuleSetMeta> {
+        self.snapshot.load().compiled.values().map(|p| p.meta.clone()).collect()
+    }
+
+    /// Checks `text` as the new version of rule set `id` and, if it and every
+    /// rule set extending it check, makes it the head. `base_hash` is the
+    /// hash of the version the author edited (`None` for a new rule set).
+    pub fn publish(&self, id: &str, text: &str, base_hash: Option<&str>) -> Result<Published, PublishError> {
+        // INVARIANT: the guard protects no data, so a poisoned lock is still usable.
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.snapshot.load_full();
+        let head = current.compiled.get(id).map(|p| p.meta.hash.clone());
+        if head.as_deref() != base_hash {
+            return Err(PublishError::Stale {
+                id: id.to_string(),
+                expected: base_hash.unwrap_or("(new rule set)").to_string(),
+                current: head.unwrap_or_else(|| "(none)".to_string()),
+            });
+        }
+        let file = SourceFile::new(format!("{id}.rules"), text);
+        let declared = crate::syntax::parse(&file).map_err(PublishError::Invalid)?.header.id.value;
+        if declared != id {
+            return Err(PublishError::WrongId { id: id.to_string(), declared });
+        }
+        let mut sources = current.sources.clone();
+        sources.insert(id.to_string(), file);
+        let compiled = compile_all(&sources).map_err(PublishError::Invalid)?;
+        let dependents = compiled
+            .values()
+            .filter(|p| p.meta.id != id && p.meta.chain.len() > 1 && current.compiled.get(&p.meta.id).is_none_or(|old| old.meta.hash != p.meta.hash))
+            .map(|p| p.meta.clone())
+            .collect();
+        let program = compiled.get(id).cloned().expect("the published rule set was compiled");
+        self.snapshot.store(Arc::new(Snapshot { sources, compiled }));
+        Ok(Published { program, dependents })
+    }
+}
+
+/// Compiles every source; errors of all rule sets are collected.
+fn compile_all(sources: &BTreeMap<String, SourceFile>) -> Result<BTreeMap<String, Arc<CompiledRuleSet>>, Diagnostics> {
+    let mut workspace = Workspace::new();
+    for file in sources.values() {
+        workspace.add_source(file.clone(), None);
+    }
+    if workspace.errors.has_errors() {
+        return Err(workspace.errors);
+    }
+    let mut compiled = BTreeMap::new();
+    let mut errors = Diagnostics::new();
+    for id in sources.keys() {
+        match workspace.compile(id) {
+            Ok(program) => {
+                compiled.insert(id.clone(), Arc::new(program));
+            }
+            Err(d) => {
+                errors.push(Diagnostic::error("E0600", format!("rule set `{id}` does not check")).with_note("its own diagnostics follow"));
+                errors.extend(d);
+            }
+        }
+    }
+    if errors.is_empty() { Ok(compiled) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"ruleset base { title "b" version "1" effective 2020-01-01 unit "u" }
+veto mandatory 黑名单 { wording "w" when any(records where kind = 黑名单) }
+"#;
+    const SECTOR: &str = r#"ruleset sector { title "s" version "1" effective 2020-01-01 unit "u" extends base }
+flag 处罚 { wording "w" when any(records where kind = 行政处罚) }
+"#;
+
+    fn registry() -> Registry {
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("base.rules", BASE), None);
+        w.add_source(SourceFile::new("sector.rules", SECTOR), None);
+        Registry::from_workspace(&w).expect("compiles")
+    }
+
+    #[test]
+    fn publishing_swaps_the_head_and_recompiles_dependents() {
+        let r = registry();
+        let old = r.get("base").expect("base");
+        let new_base = BASE.replace("version \"1\"", "version \"2\"");
+        let published = r.publish("base", &new_base, Some(&old.meta.hash)).expect("publishes");
+        assert_eq!(r.get("base").expect("base").meta.version, "2");
+        assert_eq!(published.dependents.len(), 1);
+        assert_eq!(published.dependents[0].id, "sector");
+        assert_eq!(old.meta.version, "1", "readers holding the old program keep it");
+    }
+
+    #[test]
+    fn a_stale_base_version_is_refused_and_nothing_changes() {
+        let r = registry();
+        let err = r.publish("base", BASE, Some("0000")).expect_err("stale");
+        assert!(matches!(err, PublishError::Stale { .. }));
+        assert_eq!(r.get("base").expect("base").meta.version, "1");
+    }
+
+    #[test]
+    fn a_base_that_breaks_a_sector_is_refused() {
+        let r = registry();
+        let hash = r.get("base").expect("base").meta.hash.clone();
+        // Making 处罚 mandatory in the base … is fine; removing the base's
+        // mandatory clause while the sector overrides nothing is fine too;
+        // but declaring a clause the sector overrides as mandatory breaks it.
+        let breaking = format!("{BASE}flag mandatory 处罚 {{ wording \"w\" when true }}\n");
+        let err = r.publish("base", &breaking, Some(&hash)).expect_err("breaks the sector");
+        match err {
+            PublishError::Invalid(d) => assert!(d.render().contains("E0304"), "{}", d.render()),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(r.get("base").expect("base").meta.hash, hash);
+    }
+
+    #[test]
+    fn the_source_must_declare_the_id_it_is_published_to() {
+        let r = registry();
+        let err = r.publish("other", BASE, None).expect_err("wrong id");
+        assert!(matches!(err, PublishError::WrongId { .. }));
+    }
+}
