@@ -773,15 +773,24 @@ fn check_tests(
             }
         }
         for expect in &test.expects {
-            let id = match &expect.value {
-                Expectation::Veto(id)
-                | Expectation::Flag(id)
-                | Expectation::NoVeto(id)
-                | Expectation::NoFlag(id)
-                | Expectation::Points(id, _) => id,
+            let (id, want) = match &expect.value {
+                Expectation::Veto(id) | Expectation::NoVeto(id) => (id, ClauseKind::Veto),
+                Expectation::Flag(id) | Expectation::NoFlag(id) => (id, ClauseKind::Flag),
+                Expectation::Points(id, _) => (id, ClauseKind::Score),
                 _ => continue,
             };
-            if !clauses.iter().any(|c| &c.id == id) {
+            if let Some(clause) = clauses.iter().find(|c| &c.id == id) {
+                if clause.kind != want {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "E0403",
+                            format!("`{id}` is a {} clause, but the test expects a {} clause", clause.kind.keyword(), want.keyword()),
+                        )
+                        .at(file, expect.span)
+                        .with_help("use `expect veto`/`expect not veto` for vetoes, `expect flag` for flags, `expect points` for scores"),
+                    );
+                }
+            } else {
                 let help = match suggest::closest(id, clauses.iter().map(|c| c.id.as_str())) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "name a clause of this rule set or of the one it extends".to_string(),

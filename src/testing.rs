@@ -140,15 +140,25 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                 }
             }
             Expectation::NoVeto(id) | Expectation::NoFlag(id) => {
-                if let Some(i) = clause(id)
-                    && outcome.clauses[i].fired
-                {
-                    fail(
+                let want_kind = match expect.value {
+                    Expectation::NoVeto(_) => crate::ast::ClauseKind::Veto,
+                    _ => crate::ast::ClauseKind::Flag,
+                };
+                match clause(id) {
+                    Some(i) if program.clauses[i].kind != want_kind => fail(
+                        &mut failures,
+                        at,
+                        format!("`{id}` is a {} clause, not a {}", program.clauses[i].kind.keyword(), want_kind.keyword()),
+                        "name a clause of the right kind",
+                    ),
+                    Some(i) if outcome.clauses[i].fired => fail(
                         &mut failures,
                         at,
                         format!("expected `{id}` not to fire, but it did"),
                         "check the records against the clause's condition",
-                    );
+                    ),
+                    Some(_) => {}
+                    None => fail(&mut failures, at, format!("there is no clause `{id}`"), "check the clause id"),
                 }
             }
             Expectation::Total(want) => {

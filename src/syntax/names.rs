@@ -110,6 +110,7 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::boolean => "`true` or `false`",
         Rule::name => "a name",
         Rule::clause_id => "a clause id",
+        Rule::id_segment => "a rule-set id",
         Rule::dotted_name => "a rule-set id (`city.base`)",
         Rule::ident_start => "a letter",
         Rule::ident_char => "a letter or digit",
