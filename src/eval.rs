@@ -433,7 +433,7 @@ impl CompiledRuleSet {
                 let texts_match = query
                     .text_equals
                     .iter()
-                    .all(|(field, text)| field.read(record, status) == Value::Text(text));
+                    .all(|(field, text)| matches!(field.read(record, status), Value::Text(t) if t == &**text));
                 if !in_windows || !texts_match {
                     continue;
                 }
@@ -500,7 +500,7 @@ impl CompiledRuleSet {
             window_starts,
             windows: &self.windows,
         };
-        let mut evidence = Vec::new();
+        let mut evidence = Vec::with_capacity(words * 64);
         let mut clauses = Vec::with_capacity(self.clauses.len());
         for clause in &self.clauses {
             let query_error = clause.queries.iter().find_map(|q| accs[*q].error.clone());
@@ -518,7 +518,7 @@ impl CompiledRuleSet {
             match (clause.kind, result) {
                 (_, Err(e)) => outcome.error = Some(e),
                 (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => {
-                    outcome.fired = v == Value::Bool(true)
+                    outcome.fired = matches!(v, Value::Bool(true))
                 }
                 (ClauseKind::Score, Ok(Value::Number(raw))) => {
                     outcome.fired = true;
@@ -549,11 +549,15 @@ impl crate::compile::CompiledClause {
     /// Clamps raw points to `[floor, cap]`, weights and rounds them.
     fn weighted(&self, raw: Decimal) -> Result<Decimal, EvalError> {
         let mut points = raw;
-        if let Some(cap) = self.cap {
-            points = points.min(cap);
+        if let Some(cap) = self.cap
+            && points > cap
+        {
+            points = cap;
         }
-        if let Some(floor) = self.floor {
-            points = points.max(floor);
+        if let Some(floor) = self.floor
+            && points < floor
+        {
+            points = floor;
         }
         let weighted = if self.weight == Decimal::ONE {
             points
