@@ -145,7 +145,7 @@ pub struct ConstDef {
 }
 
 /// What a clause does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ClauseKind {
     /// Disqualifies when its condition holds (资格审查).

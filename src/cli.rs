@@ -91,6 +91,9 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Load feed lines (provincial feed rows, or records and events as JSON lines) into the
+    /// record store under --data, in durable batches; bad lines are listed and skipped.
+    Import(crate::import::ImportArgs),
 }
 
 /// Runs a parsed command line.
@@ -107,6 +110,7 @@ pub fn run(cli: Cli) -> ExitCode {
             format,
         } => eval(&ruleset, &records, &as_of, &lib, format),
         Command::Render { ruleset, lib, out } => crate::render::run(&ruleset, &lib, out.as_deref()),
+        Command::Import(args) => crate::import::run(&args),
     }
 }
 

@@ -19,7 +19,7 @@ use std::fmt::Write as _;
 use unicode_width::UnicodeWidthStr;
 
 /// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The rule set is still usable; something looks wrong.
@@ -141,7 +141,7 @@ impl Diagnostic {
 }
 
 /// A diagnostic as JSON: positions are 1-based, columns count characters.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DiagnosticJson {
     /// `error` or `warning`.
     pub severity: Severity,

@@ -3,34 +3,71 @@
 //!
 //! The layout is fixed: the header fields in the order title, sector,
 //! version, effective, unit, basis, extends, total with their values aligned;
-//! one blank line between items; clause fields in the order wording, basis,
-//! when, points, weight, cap, floor; test blocks as `as_of`, then records
-//! (one line each), then expectations; two spaces of indentation; each
-//! expression on one line with the fewest parentheses its precedence needs.
+//! clause fields in the order wording, basis, when, points, cap, floor,
+//! weight; test blocks as `as_of`, then records (one line each), then
+//! expectations; two spaces of indentation; expressions with the fewest
+//! parentheses their precedence needs, plus a few for readability (`a or (b
+//! and c)`, `not (a in b)`, an `if` inside an operator or condition).
 //! Full-width punctuation and Chinese quotation marks become ASCII, and every
 //! keyword is written in the file's [`Dialect`] (the language of its header
 //! keyword).
 //!
+//! What the author chose and the layout can keep is kept. A blank line
+//! between two items stays (one, however many there were); items written
+//! without one stay together. The header is always followed by a blank line.
+//! Constants written on consecutive lines form a run, printed as a table:
+//! their `=` aligned, and their trailing comments aligned at least three
+//! columns after the longest value. A comment line inside a run starts a new
+//! alignment (as in `gofmt`), without adding a blank line.
+//!
+//! Lines are at most 100 display columns, a CJK character counting two. A
+//! field, constant or test line that fits stays on one line; otherwise it
+//! breaks, deterministically (where depends on the syntax tree only):
+//!
+//! - a chain of `and`/`or` (`且`/`或`) or of `+`/`-` breaks before every
+//!   operator, the operators aligned under the start of the chain;
+//! - `if … then … else …` breaks before `then` and `else`, aligned under the
+//!   `if`; an `else if` continues the chain rather than nesting;
+//! - a table or list breaks after `{` or `[`, its entries filled onto lines
+//!   one step in from where it starts (from the start of the line, for the
+//!   value of a constant, whose `=` may be far to the right), the closing
+//!   bracket on a line of its own;
+//! - an aggregate's filter continues one step in from `records`: as many
+//!   conditions on the first line as fit, then one per line; if not even the
+//!   first fits, the filter starts on the next line; a value argument that
+//!   does not fit goes on its own line under `records`.
+//!
+//! Only what has no break in it (a string, a record, one long name) can stay
+//! longer than the width. Line breaks are whitespace, never inside a string,
+//! so the reparsed tree is the same.
+//!
 //! The grammar drops comments, so they are recovered from the source text and
 //! re-attached through the spans of the syntax tree: a comment on its own
 //! line stays before the node that follows it, a comment at the end of a line
-//! stays at the end of that node's printed line. A comment that cannot be
-//! placed (one inside a multi-line expression, say) is reported as `E0500`
-//! rather than dropped. As a last guard the output is parsed again and must
-//! give the same syntax tree (spans aside), or the result is `E0501`.
+//! stays at the end of that node's printed line (its last line, when it is
+//! printed on several). A comment that cannot be placed (one inside a
+//! multi-line expression, say) is reported as `E0500` rather than dropped. As
+//! a last guard the output is parsed again and must give the same syntax
+//! tree (spans aside), or the result is `E0501`.
 
 use crate::ast::{
-    Aggregate, BinaryOp, Clause, ClauseKind, Dialect, Duration, DurationUnit, Expectation, Expr,
-    ExprKind, FieldValue, Header, Item, RuleSetAst, Spanned, TableKey, TableValue, TestBlock,
-    TestRecord, UnaryOp,
+    Aggregate, BinaryOp, Clause, ClauseKind, ConstDef, Dialect, Duration, DurationUnit,
+    Expectation, Expr, ExprKind, FieldValue, Header, Item, RuleSetAst, Spanned, TableKey,
+    TableValue, TestBlock, TestRecord, UnaryOp,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
+use layout::{Doc, render};
 use std::collections::HashMap;
 use unicode_width::UnicodeWidthStr;
 
 /// Spaces per indentation level.
 const INDENT: usize = 2;
+/// Spaces before a comment at the end of a line.
+const COMMENT_GAP: usize = 2;
+/// Spaces before the comments of a run of constants, at least: the rule
+/// sets' own style for their tables of parameters.
+const CONST_COMMENT_GAP: usize = 3;
 
 /// Parses `file` and prints it in the canonical layout, keeping its comments.
 ///
@@ -304,16 +341,17 @@ enum HeaderKey {
     Total,
 }
 
-/// Clause fields, in canonical order.
+/// Clause fields, in canonical order: the order of evaluation, as the rule
+/// sets write them (`cap` and `floor` bound the points before `weight`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum ClauseKey {
     Wording,
     Basis,
     When,
     Points,
-    Weight,
     Cap,
     Floor,
+    Weight,
 }
 
 impl ClauseKey {
@@ -322,40 +360,48 @@ impl ClauseKey {
     }
 }
 
+/// What follows a field's keyword.
+enum Value<'a> {
+    /// Printed as it is (a string, a date, a name).
+    Text(String),
+    /// Laid out to fit the line width, starting where the keyword's padding ends.
+    Expr(&'a Expr),
+}
+
 /// One `keyword value` line of a header or clause.
-struct Field<K> {
+struct Field<'a, K> {
     key: K,
     keyword: &'static str,
-    value: String,
+    value: Value<'a>,
     /// Where the value was written.
     span: Span,
 }
 
-fn header_fields(w: &Words, h: &Header) -> Vec<Field<HeaderKey>> {
+fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, HeaderKey>> {
     let text = |key, keyword, v: &Option<Spanned<String>>| {
         v.as_ref().map(|v| Field {
             key,
             keyword,
-            value: quote(&v.value),
+            value: Value::Text(quote(&v.value)),
             span: v.span,
         })
     };
     let effective = h.effective.as_ref().map(|d| Field {
         key: HeaderKey::Effective,
         keyword: w.effective,
-        value: d.value.to_string(),
+        value: Value::Text(d.value.to_string()),
         span: d.span,
     });
     let extends = h.extends.as_ref().map(|n| Field {
         key: HeaderKey::Extends,
         keyword: w.extends,
-        value: n.value.clone(),
+        value: Value::Text(n.value.clone()),
         span: n.span,
     });
     let total = h.total.as_ref().map(|n| Field {
         key: HeaderKey::Total,
         keyword: w.total,
-        value: n.value.to_string(),
+        value: Value::Text(n.value.to_string()),
         span: n.span,
     });
     [
@@ -373,20 +419,20 @@ fn header_fields(w: &Words, h: &Header) -> Vec<Field<HeaderKey>> {
     .collect()
 }
 
-fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
+fn clause_fields<'a>(w: &Words, c: &'a Clause) -> Vec<Field<'a, ClauseKey>> {
     let text = |key, keyword, v: &Option<Spanned<String>>| {
         v.as_ref().map(|v| Field {
             key,
             keyword,
-            value: quote(&v.value),
+            value: Value::Text(quote(&v.value)),
             span: v.span,
         })
     };
-    let expr = |key, keyword, e: &Option<Expr>| {
+    let expr = |key, keyword, e: &'a Option<Expr>| {
         e.as_ref().map(|e| Field {
             key,
             keyword,
-            value: expression(w, e),
+            value: Value::Expr(e),
             span: e.span,
         })
     };
@@ -395,9 +441,9 @@ fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
         text(ClauseKey::Basis, w.basis, &c.basis),
         expr(ClauseKey::When, w.when, &c.when),
         expr(ClauseKey::Points, w.points, &c.points),
-        expr(ClauseKey::Weight, w.weight, &c.weight),
         expr(ClauseKey::Cap, w.cap, &c.cap),
         expr(ClauseKey::Floor, w.floor, &c.floor),
+        expr(ClauseKey::Weight, w.weight, &c.weight),
     ]
     .into_iter()
     .flatten()
@@ -405,8 +451,13 @@ fn clause_fields(w: &Words, c: &Clause) -> Vec<Field<ClauseKey>> {
 }
 
 // ---------------------------------------------------------------------------
-// Expressions
+// Expressions, as layout documents
 // ---------------------------------------------------------------------------
+//
+// An expression becomes a `Doc` (see `layout`): its text with the places
+// where a line may break. Printed flat, every `Doc` below reads exactly as
+// the one-line form with the fewest parentheses; the breaks are whitespace
+// only, so the reparsed tree cannot change.
 
 /// Binding strength of `not`: between `and` (3) and the comparisons (5).
 const PREC_NOT: u8 = 4;
@@ -423,13 +474,12 @@ const ANY: u8 = 0;
 /// A context that an `if` fills only in parentheses, for readability (an
 /// `if` condition or then branch, a table key).
 const NO_BARE_IF: u8 = 1;
-
-/// An expression on one line, with the fewest parentheses.
-fn expression(w: &Words, e: &Expr) -> String {
-    let mut out = String::new();
-    write_expr(&mut out, w, e, ANY);
-    out
-}
+/// The operand of `not`: a comparison or `in` is bracketed for readability,
+/// `not (a in b)`, since `not a in b` reads as `(not a) in b`.
+const NOT_OPERAND: u8 = 6;
+/// An operand of `or`: an `and` is bracketed for readability, `a or (b and
+/// c)`, as the rule sets write it.
+const OR_OPERAND: u8 = 4;
 
 fn precedence(e: &Expr) -> u8 {
     match &e.kind {
@@ -441,125 +491,225 @@ fn precedence(e: &Expr) -> u8 {
     }
 }
 
-/// Writes `e` where the context needs binding strength `min` at least.
-fn write_expr(out: &mut String, w: &Words, e: &Expr, min: u8) {
-    let bracket = precedence(e) < min;
-    if bracket {
-        out.push('(');
-    }
-    match &e.kind {
-        ExprKind::Binary(op, a, b) => {
-            // Every binary operator is left-associative: an equal right operand needs brackets.
-            write_expr(out, w, a, op.precedence());
-            out.push(' ');
-            out.push_str(w.binary(*op));
-            out.push(' ');
-            write_expr(out, w, b, op.precedence() + 1);
-        }
-        ExprKind::Unary(UnaryOp::Not, x) => {
-            out.push_str(w.not);
-            out.push(' ');
-            write_expr(out, w, x, PREC_NOT);
-        }
-        ExprKind::Unary(UnaryOp::Neg, x) => {
-            out.push('-');
-            if matches!(x.kind, ExprKind::Unary(UnaryOp::Neg, _)) {
-                out.push(' ');
-            }
-            write_expr(out, w, x, PREC_NEG);
-        }
-        ExprKind::If(c, a, b) => {
-            out.push_str(w.if_);
-            out.push(' ');
-            write_expr(out, w, c, NO_BARE_IF);
-            out.push(' ');
-            out.push_str(w.then);
-            out.push(' ');
-            write_expr(out, w, a, NO_BARE_IF);
-            out.push(' ');
-            out.push_str(w.else_);
-            out.push(' ');
-            write_expr(out, w, b, ANY);
-        }
-        _ => write_operand(out, w, e),
-    }
-    if bracket {
-        out.push(')');
-    }
+/// The operators a long expression breaks before: a chain of them reads
+/// as a list of conditions or of terms, one per line.
+fn breaks_before(op: BinaryOp) -> bool {
+    matches!(
+        op,
+        BinaryOp::And | BinaryOp::Or | BinaryOp::Add | BinaryOp::Sub
+    )
 }
 
-/// Writes a form that never needs parentheses around it.
-fn write_operand(out: &mut String, w: &Words, e: &Expr) {
+/// The value of a constant. A list or table that does not fit hangs from
+/// the start of the line rather than from its `[` or `{`: the `=` of a
+/// group of constants is aligned, often far to the right.
+fn const_value_doc(w: &Words, e: &Expr) -> Doc {
     match &e.kind {
-        ExprKind::Bool(b) => out.push_str(w.boolean(*b)),
-        ExprKind::Number(n) => out.push_str(&n.to_string()),
-        ExprKind::Text(s) => out.push_str(&quote(s)),
-        ExprKind::Date(d) => out.push_str(&d.to_string()),
-        ExprKind::Duration(d) => out.push_str(&w.duration(*d)),
-        ExprKind::AsOf => out.push_str(w.as_of),
-        ExprKind::Name(n) => out.push_str(n),
-        ExprKind::List(items) => {
-            out.push('[');
-            write_separated(out, w, items.iter());
-            out.push(']');
-        }
-        ExprKind::Within(x) => {
-            out.push_str(w.within);
-            out.push(' ');
-            write_expr(out, w, x, PREC_ATOM);
-        }
+        ExprKind::List(items) if !items.is_empty() => list_doc(w, items, false),
         ExprKind::Table {
             key,
             entries,
             default,
-        } => write_table(out, w, key, entries, default.as_ref()),
+        } => table_doc(w, key, entries, default.as_ref(), false),
+        _ => expr_doc(w, e, ANY),
+    }
+}
+
+/// `e` where the context needs binding strength `min` at least.
+fn expr_doc(w: &Words, e: &Expr, min: u8) -> Doc {
+    let doc = match &e.kind {
+        ExprKind::Binary(op, ..) if breaks_before(*op) => {
+            let parts = chain_parts(w, e, op.precedence());
+            Doc::group(Doc::align(Doc::Concat(parts)))
+        }
+        ExprKind::Binary(op, a, b) => Doc::Concat(vec![
+            expr_doc(w, a, op.precedence()),
+            Doc::text(format!(" {} ", w.binary(*op))),
+            // Every binary operator is left-associative: an equal right operand needs brackets.
+            expr_doc(w, b, op.precedence() + 1),
+        ]),
+        ExprKind::Unary(UnaryOp::Not, x) => Doc::Concat(vec![
+            Doc::text(format!("{} ", w.not)),
+            expr_doc(w, x, NOT_OPERAND),
+        ]),
+        ExprKind::Unary(UnaryOp::Neg, x) => {
+            // `- -x`: `--` would not read as two minus signs.
+            let sign = match x.kind {
+                ExprKind::Unary(UnaryOp::Neg, _) => "- ",
+                _ => "-",
+            };
+            Doc::Concat(vec![Doc::text(sign), expr_doc(w, x, PREC_NEG)])
+        }
+        ExprKind::If(..) => if_doc(w, e),
+        _ => operand_doc(w, e),
+    };
+    if precedence(e) < min {
+        Doc::Concat(vec![Doc::text("("), Doc::align(doc), Doc::text(")")])
+    } else {
+        doc
+    }
+}
+
+/// `a and b or c`: the operands of the left-leaning chain of operators of
+/// precedence `prec` at the top of `e`, with the separators between them
+/// (a space or a line break, then the operator), for a group or a fill.
+fn chain_parts(w: &Words, e: &Expr, prec: u8) -> Vec<Doc> {
+    let mut rights = Vec::new();
+    let mut first = e;
+    while let ExprKind::Binary(op, a, b) = &first.kind {
+        if op.precedence() != prec {
+            break;
+        }
+        rights.push((*op, b));
+        first = a;
+    }
+    let or = prec == BinaryOp::Or.precedence();
+    let min = |least: u8| if or { least.max(OR_OPERAND) } else { least };
+    let mut parts = vec![expr_doc(w, first, min(prec))];
+    for (op, operand) in rights.into_iter().rev() {
+        parts.push(Doc::Concat(vec![
+            Doc::Line,
+            Doc::text(format!("{} ", w.binary(op))),
+        ]));
+        parts.push(expr_doc(w, operand, min(prec + 1)));
+    }
+    parts
+}
+
+/// `if c then a else b` on one line, or one line per keyword, each under
+/// the `if`. An `if` in the else branch continues the chain (`else if …`)
+/// instead of nesting deeper.
+fn if_doc(w: &Words, e: &Expr) -> Doc {
+    let mut parts = Vec::new();
+    let mut e = e;
+    while let ExprKind::If(c, a, b) = &e.kind {
+        parts.push(Doc::text(format!("{} ", w.if_)));
+        parts.push(expr_doc(w, c, NO_BARE_IF));
+        parts.push(Doc::Line);
+        parts.push(Doc::text(format!("{} ", w.then)));
+        parts.push(expr_doc(w, a, NO_BARE_IF));
+        parts.push(Doc::Line);
+        parts.push(Doc::text(format!("{} ", w.else_)));
+        e = b;
+    }
+    parts.push(expr_doc(w, e, ANY));
+    Doc::group(Doc::align(Doc::Concat(parts)))
+}
+
+/// A form that never needs parentheses around it.
+fn operand_doc(w: &Words, e: &Expr) -> Doc {
+    match &e.kind {
+        ExprKind::Bool(b) => Doc::text(w.boolean(*b)),
+        ExprKind::Number(n) => Doc::text(n.to_string()),
+        ExprKind::Text(s) => Doc::text(quote(s)),
+        ExprKind::Date(d) => Doc::text(d.to_string()),
+        ExprKind::Duration(d) => Doc::text(w.duration(*d)),
+        ExprKind::AsOf => Doc::text(w.as_of),
+        ExprKind::Name(n) => Doc::text(n.as_str()),
+        ExprKind::List(items) if items.is_empty() => Doc::text("[]"),
+        ExprKind::List(items) => list_doc(w, items, true),
+        ExprKind::Within(x) => Doc::Concat(vec![
+            Doc::text(format!("{} ", w.within)),
+            expr_doc(w, x, PREC_ATOM),
+        ]),
+        ExprKind::Table {
+            key,
+            entries,
+            default,
+        } => table_doc(w, key, entries, default.as_ref(), true),
         ExprKind::Aggregate {
             func,
             filter,
             value,
-        } => write_aggregate(out, w, *func, filter.as_deref(), value.as_deref()),
-        // Operators are written by `write_expr`; reaching here is a caller's slip.
-        ExprKind::Binary(..) | ExprKind::Unary(..) | ExprKind::If(..) => {
-            write_expr(out, w, e, PREC_ATOM)
-        }
+        } => aggregate_doc(w, *func, filter.as_deref(), value.as_deref()),
+        // Operators are laid out by `expr_doc`; reaching here is a caller's slip.
+        ExprKind::Binary(..) | ExprKind::Unary(..) | ExprKind::If(..) => expr_doc(w, e, PREC_ATOM),
     }
 }
 
-fn write_separated<'e>(out: &mut String, w: &Words, items: impl Iterator<Item = &'e Expr>) {
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        write_expr(out, w, item, ANY);
-    }
+/// `[a, b]`, or when too long the items filled onto lines between `[` and
+/// `]`. `aligned`: the items hang from the `[`, not from the enclosing line.
+fn list_doc(w: &Words, items: &[Expr], aligned: bool) -> Doc {
+    let items = items.iter().map(|item| expr_doc(w, item, ANY)).collect();
+    bracketed("[", fill_items(items), false, "]", aligned)
 }
 
 type TableEntry = (Spanned<TableKey>, Spanned<TableValue>);
 
-/// `table key { "AAA": 10, "AA": 8, otherwise: 0 }` on one line.
-fn write_table(
-    out: &mut String,
+/// `table key { "AAA": 10, "AA": 8, otherwise: 0 }`, or when too long the
+/// entries filled onto lines between `{` and `}`, as many to a line as fit.
+fn table_doc(
     w: &Words,
     key: &Expr,
     entries: &[TableEntry],
     default: Option<&Spanned<TableValue>>,
-) {
-    out.push_str(w.table);
-    out.push(' ');
-    write_expr(out, w, key, NO_BARE_IF);
-    let mut parts: Vec<String> = entries
+    aligned: bool,
+) -> Doc {
+    let mut items: Vec<Doc> = entries
         .iter()
-        .map(|(k, v)| format!("{}: {}", table_key(w, &k.value), table_value(&v.value)))
+        .map(|(k, v)| {
+            let entry = format!("{}: {}", table_key(w, &k.value), table_value(&v.value));
+            Doc::text(entry)
+        })
         .collect();
     if let Some(d) = default {
-        parts.push(format!("{}: {}", w.table_else, table_value(&d.value)));
+        items.push(Doc::text(format!(
+            "{}: {}",
+            w.table_else,
+            table_value(&d.value)
+        )));
     }
-    if parts.is_empty() {
-        out.push_str(" {}");
+    let head = Doc::Concat(vec![
+        Doc::text(format!("{} ", w.table)),
+        expr_doc(w, key, NO_BARE_IF),
+    ]);
+    if items.is_empty() {
+        return Doc::Concat(vec![head, Doc::text(" {}")]);
+    }
+    let body = bracketed(" {", fill_items(items), true, "}", false);
+    let doc = Doc::Concat(vec![head, body]);
+    if aligned {
+        Doc::group(Doc::align(doc))
     } else {
-        out.push_str(" { ");
-        out.push_str(&parts.join(", "));
-        out.push_str(" }");
+        Doc::group(doc)
+    }
+}
+
+/// `open body close`, the body on lines of its own one indentation step in
+/// when it does not fit. `padded`: on one line, spaces separate the body
+/// from the brackets (`{ a }`, but `[a]`).
+fn bracketed(open: &str, body: Doc, padded: bool, close: &str, aligned: bool) -> Doc {
+    let line = || if padded { Doc::Line } else { Doc::SoftLine };
+    let doc = Doc::Concat(vec![
+        Doc::text(open),
+        Doc::nest(INDENT, Doc::Concat(vec![line(), body])),
+        line(),
+        Doc::text(close),
+    ]);
+    if aligned {
+        Doc::group(Doc::align(doc))
+    } else {
+        Doc::group(doc)
+    }
+}
+
+/// `a, b, c` as a fill: each item goes on the current line if it fits.
+fn fill_items(items: Vec<Doc>) -> Doc {
+    let count = items.len();
+    let mut parts = Vec::with_capacity(2 * count);
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            parts.push(Doc::Line);
+        }
+        if i + 1 < count {
+            parts.push(Doc::Concat(vec![item, Doc::text(",")]));
+        } else {
+            parts.push(item);
+        }
+    }
+    Doc::Fill {
+        parts,
+        sticky: false,
     }
 }
 
@@ -582,27 +732,313 @@ fn table_value(value: &TableValue) -> String {
 }
 
 /// `count(records where …)`, `sum(records where …, amount)`, `any(records)`.
-fn write_aggregate(
-    out: &mut String,
-    w: &Words,
-    func: Aggregate,
-    filter: Option<&Expr>,
-    value: Option<&Expr>,
-) {
-    out.push_str(w.aggregate(func));
-    out.push('(');
-    out.push_str(w.records);
+///
+/// When too long, the conditions of the filter continue on lines indented
+/// one step from `records`, as many on the first line as fit and then one
+/// per line (the hand-written rule sets put the record kind and the time
+/// window first, then one restriction per line); if not even the first
+/// condition fits, the filter starts on the next line. A value argument
+/// that does not fit goes on its own line, under `records`.
+fn aggregate_doc(w: &Words, func: Aggregate, filter: Option<&Expr>, value: Option<&Expr>) -> Doc {
+    let mut args = vec![Doc::text(w.records)];
     if let Some(filter) = filter {
-        out.push(' ');
-        out.push_str(w.where_);
-        out.push(' ');
-        write_expr(out, w, filter, ANY);
+        args.push(Doc::text(format!(" {}", w.where_)));
+        let conditions = Doc::Concat(vec![Doc::group(Doc::Line), filter_doc(w, filter)]);
+        args.push(Doc::nest(INDENT, conditions));
     }
     if let Some(value) = value {
-        out.push_str(", ");
-        write_expr(out, w, value, ANY);
+        args.push(Doc::text(","));
+        args.push(Doc::Line);
+        args.push(expr_doc(w, value, ANY));
     }
-    out.push(')');
+    Doc::Concat(vec![
+        Doc::text(format!("{}(", w.aggregate(func))),
+        Doc::align(Doc::group(Doc::Concat(args))),
+        Doc::text(")"),
+    ])
+}
+
+/// An aggregate's filter: a top-level `and`/`or` chain fills its lines.
+fn filter_doc(w: &Words, filter: &Expr) -> Doc {
+    match &filter.kind {
+        ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), ..) => Doc::Fill {
+            parts: chain_parts(w, filter, op.precedence()),
+            sticky: true,
+        },
+        _ => expr_doc(w, filter, ANY),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Layout: where long lines break
+// ---------------------------------------------------------------------------
+
+/// A small Wadler-style pretty printer ("A prettier printer"; the printing
+/// loop follows Prettier's). A [`Doc`] is text with the places where a line
+/// may break; [`render`] breaks as few of them as it can, outermost first, to
+/// keep lines within [`WIDTH`] columns. The result depends only on the
+/// document and the column it starts at, never on how the source was laid
+/// out, which is what makes `fmt` idempotent.
+mod layout {
+    use unicode_width::UnicodeWidthStr;
+
+    /// The widest line the formatter aims for, in display columns (a CJK
+    /// character counts two). Only what cannot break (a long string, a
+    /// record, an operand that is long by itself) goes beyond it.
+    pub(super) const WIDTH: usize = 100;
+
+    pub(super) enum Doc {
+        /// Text without line breaks.
+        Text(String),
+        /// A space, or a line break.
+        Line,
+        /// Nothing, or a line break.
+        SoftLine,
+        Concat(Vec<Doc>),
+        /// Line breaks inside continue at the column where this starts.
+        Align(Box<Doc>),
+        /// Line breaks inside continue this many columns further in.
+        Nest(usize, Box<Doc>),
+        /// Its own line breaks (not those of groups inside) are taken all
+        /// together or not at all.
+        Group(Box<Doc>),
+        /// Items and the separators between them (`parts` alternate item,
+        /// separator, item …): a separator breaks only when the item after it
+        /// does not fit on the line. Once a `sticky` fill has broken a line,
+        /// every later separator breaks too.
+        Fill {
+            parts: Vec<Doc>,
+            sticky: bool,
+        },
+    }
+
+    impl Doc {
+        pub(super) fn text(s: impl Into<String>) -> Doc {
+            Doc::Text(s.into())
+        }
+
+        pub(super) fn align(doc: Doc) -> Doc {
+            Doc::Align(Box::new(doc))
+        }
+
+        pub(super) fn nest(by: usize, doc: Doc) -> Doc {
+            Doc::Nest(by, Box::new(doc))
+        }
+
+        pub(super) fn group(doc: Doc) -> Doc {
+            Doc::Group(Box::new(doc))
+        }
+    }
+
+    /// Prints `doc` starting at column `col`; line breaks outside any
+    /// `Align` or `Nest` continue at column `indent`. Every line after the
+    /// first starts with its indentation.
+    pub(super) fn render(doc: &Doc, col: usize, indent: usize) -> String {
+        let mut printer = Printer {
+            out: String::new(),
+            col,
+        };
+        let mut stack = vec![Cmd {
+            indent,
+            flat: false,
+            step: Step::Doc(doc),
+        }];
+        while let Some(cmd) = stack.pop() {
+            printer.step(cmd, &mut stack);
+        }
+        printer.out
+    }
+
+    #[derive(Clone, Copy)]
+    enum Step<'d> {
+        Doc(&'d Doc),
+        /// An item of a fill: flat if it fits, else broken.
+        Fit(&'d Doc),
+        /// The rest of a fill, from the separator `parts[next]`.
+        FillFrom {
+            parts: &'d [Doc],
+            next: usize,
+            sticky: bool,
+            broken: bool,
+        },
+    }
+
+    /// A piece still to print, with the indentation of its line breaks and
+    /// whether they are taken (`flat`: they are not).
+    #[derive(Clone, Copy)]
+    struct Cmd<'d> {
+        indent: usize,
+        flat: bool,
+        step: Step<'d>,
+    }
+
+    struct Printer {
+        out: String,
+        col: usize,
+    }
+
+    impl Printer {
+        fn step<'d>(&mut self, cmd: Cmd<'d>, stack: &mut Vec<Cmd<'d>>) {
+            let doc = match cmd.step {
+                Step::Doc(doc) => doc,
+                Step::Fit(doc) => {
+                    let flat = fits(self.col, &[doc], stack);
+                    stack.push(Cmd {
+                        flat,
+                        step: Step::Doc(doc),
+                        ..cmd
+                    });
+                    return;
+                }
+                Step::FillFrom { .. } => return self.fill_from(cmd, stack),
+            };
+            let push = |stack: &mut Vec<Cmd<'d>>, indent, flat, doc| {
+                stack.push(Cmd {
+                    indent,
+                    flat,
+                    step: Step::Doc(doc),
+                })
+            };
+            match doc {
+                Doc::Text(s) => {
+                    self.out.push_str(s);
+                    self.col += s.width();
+                }
+                Doc::Line if cmd.flat => {
+                    self.out.push(' ');
+                    self.col += 1;
+                }
+                Doc::SoftLine if cmd.flat => {}
+                Doc::Line | Doc::SoftLine => {
+                    self.out.push('\n');
+                    self.out.push_str(&" ".repeat(cmd.indent));
+                    self.col = cmd.indent;
+                }
+                Doc::Concat(parts) => {
+                    for part in parts.iter().rev() {
+                        push(stack, cmd.indent, cmd.flat, part);
+                    }
+                }
+                Doc::Align(inner) => push(stack, self.col, cmd.flat, inner),
+                Doc::Nest(by, inner) => push(stack, cmd.indent + by, cmd.flat, inner),
+                Doc::Group(inner) => {
+                    let flat = cmd.flat || fits(self.col, &[inner], stack);
+                    push(stack, cmd.indent, flat, inner);
+                }
+                Doc::Fill { parts, .. } if cmd.flat => {
+                    for part in parts.iter().rev() {
+                        push(stack, cmd.indent, true, part);
+                    }
+                }
+                Doc::Fill { parts, sticky } => {
+                    let rest = Step::FillFrom {
+                        parts,
+                        next: 1,
+                        sticky: *sticky,
+                        broken: false,
+                    };
+                    stack.push(Cmd { step: rest, ..cmd });
+                    if let Some(first) = parts.first() {
+                        stack.push(Cmd {
+                            step: Step::Fit(first),
+                            ..cmd
+                        });
+                    }
+                }
+            }
+        }
+
+        /// The next separator of a fill stays flat if the item after it fits
+        /// on the line too (with whatever follows the fill, for the last item).
+        fn fill_from<'d>(&mut self, cmd: Cmd<'d>, stack: &mut Vec<Cmd<'d>>) {
+            let Step::FillFrom {
+                parts,
+                next,
+                sticky,
+                broken,
+            } = cmd.step
+            else {
+                return;
+            };
+            let (Some(sep), Some(item)) = (parts.get(next), parts.get(next + 1)) else {
+                return;
+            };
+            let rest = |broken| Cmd {
+                step: Step::FillFrom {
+                    parts,
+                    next: next + 2,
+                    sticky,
+                    broken,
+                },
+                ..cmd
+            };
+            stack.push(rest(broken));
+            let flat = !(sticky && broken) && fits(self.col, &[sep, item], stack);
+            if flat {
+                stack.push(Cmd {
+                    indent: cmd.indent,
+                    flat: true,
+                    step: Step::Doc(item),
+                });
+            } else {
+                stack.pop();
+                stack.push(rest(true));
+                stack.push(Cmd {
+                    step: Step::Fit(item),
+                    ..cmd
+                });
+            }
+            stack.push(Cmd {
+                indent: cmd.indent,
+                flat,
+                step: Step::Doc(sep),
+            });
+        }
+    }
+
+    /// Whether `docs`, printed flat from column `col`, fit on the line
+    /// together with what `rest` prints before its next possible line break
+    /// (everything in `rest` counts as broken: it has not been decided yet,
+    /// and breaking is what it would do to fit).
+    fn fits(col: usize, docs: &[&Doc], rest: &[Cmd<'_>]) -> bool {
+        let mut left = WIDTH.saturating_sub(col);
+        let mut todo: Vec<(bool, &Doc)> = docs.iter().rev().map(|&d| (true, d)).collect();
+        let mut rest = rest.iter().rev();
+        loop {
+            let (flat, doc) = match todo.pop() {
+                Some(next) => next,
+                None => match rest.next() {
+                    None => return true,
+                    Some(cmd) => match cmd.step {
+                        Step::Doc(doc) | Step::Fit(doc) => (cmd.flat, doc),
+                        Step::FillFrom { parts, next, .. } => {
+                            let parts = parts.get(next..).unwrap_or_default();
+                            todo.extend(parts.iter().rev().map(|d| (cmd.flat, d)));
+                            continue;
+                        }
+                    },
+                },
+            };
+            match doc {
+                Doc::Text(s) => match left.checked_sub(s.width()) {
+                    Some(l) => left = l,
+                    None => return false,
+                },
+                Doc::Line | Doc::SoftLine if !flat => return true,
+                Doc::Line => match left.checked_sub(1) {
+                    Some(l) => left = l,
+                    None => return false,
+                },
+                Doc::SoftLine => {}
+                Doc::Concat(parts) | Doc::Fill { parts, .. } => {
+                    todo.extend(parts.iter().rev().map(|d| (flat, d)));
+                }
+                Doc::Align(inner) | Doc::Nest(_, inner) | Doc::Group(inner) => {
+                    todo.push((flat, inner))
+                }
+            }
+        }
+    }
 }
 
 /// A string literal with ASCII quotes and the grammar's three escapes.
@@ -962,14 +1398,18 @@ impl<'a> Printer<'a> {
 
     fn rule_set(&mut self, ast: &RuleSetAst) {
         self.header(&ast.header);
-        for (i, item) in ast.items.iter().enumerate() {
-            self.out.push('\n');
+        let apart = self.apart(&ast.items);
+        let mut i = 0;
+        while i < ast.items.len() {
+            // The header is always set off; items keep the author's blank lines.
+            if i == 0 || apart[i] {
+                self.out.push('\n');
+            }
             self.leading(SlotKey::Item(i), 0, true);
-            match item {
-                Item::Const(c) => {
-                    let value = expression(self.words, &c.value);
-                    let line = format!("{} {} = {value}", self.words.const_, c.name.value);
-                    self.line(SlotKey::Item(i), 0, &line);
+            match &ast.items[i] {
+                Item::Const(_) => {
+                    i = self.constants(&ast.items, i, &apart);
+                    continue;
                 }
                 Item::Remove(name) => {
                     let line = format!("{} {}", self.words.remove, name.value);
@@ -978,8 +1418,78 @@ impl<'a> Printer<'a> {
                 Item::Clause(c) => self.clause(i, c),
                 Item::Test(t) => self.test_block(i, t),
             }
+            i += 1;
         }
         self.end_comments();
+    }
+
+    /// For each item, whether the source has a blank line between it and
+    /// the item before (before its own-line comments, if it has any: blank
+    /// lines among and after those are kept by [`Printer::leading`]).
+    fn apart(&self, items: &[Item]) -> Vec<bool> {
+        let extent = |item: &Item| match item {
+            Item::Const(c) => trim_anchor(self.source, self.comments, c.span),
+            Item::Remove(name) => name.span,
+            Item::Clause(c) => c.span,
+            Item::Test(t) => t.span,
+        };
+        let mut apart = vec![false; items.len()];
+        for (i, pair) in items.windows(2).enumerate() {
+            let gap = Span::new(extent(&pair[0]).end, extent(&pair[1]).start);
+            apart[i + 1] = blank_line_in(self.source.get(gap.start..gap.end).unwrap_or(""));
+        }
+        apart
+    }
+
+    /// Prints the run of constants that starts at item `first`: the
+    /// constants after it with neither a blank line nor a comment line
+    /// before them. Their `=` and their trailing comments are aligned, so
+    /// that the run reads as a table. Returns the index of the next item.
+    fn constants(&mut self, items: &[Item], first: usize, apart: &[bool]) -> usize {
+        let mut run = Vec::new();
+        for (i, item) in items.iter().enumerate().skip(first) {
+            let Item::Const(c) = item else { break };
+            let own_line_comment = self.attached.leading.contains_key(&SlotKey::Item(i));
+            if i > first && (apart[i] || own_line_comment) {
+                break;
+            }
+            run.push((i, c));
+        }
+        let name_width = run.iter().map(|(_, c)| c.name.value.width()).max();
+        let lines: Vec<(SlotKey, String)> = run
+            .iter()
+            .map(|&(i, c)| (SlotKey::Item(i), self.constant(c, name_width.unwrap_or(0))))
+            .collect();
+        // Comments line up after the longest one-line constant that has one;
+        // a constant on several lines keeps its comment where it ends.
+        let one_line = |line: &String| !line.contains('\n');
+        let aligned = lines
+            .iter()
+            .filter(|(key, line)| one_line(line) && self.attached.trailing.contains_key(key))
+            .map(|(_, line)| line.width() + CONST_COMMENT_GAP)
+            .max();
+        for (key, line) in &lines {
+            let last_line = line.rsplit('\n').next().unwrap_or(line);
+            let col = aligned
+                .filter(|_| one_line(line))
+                .unwrap_or(last_line.width() + CONST_COMMENT_GAP);
+            self.line_with_comment_at(*key, 0, line, Some(col));
+        }
+        first + run.len()
+    }
+
+    /// `const name = value`, the name padded to `name_width`.
+    fn constant(&self, c: &ConstDef, name_width: usize) -> String {
+        let pad = name_width.saturating_sub(c.name.value.width());
+        let head = format!(
+            "{} {}{} = ",
+            self.words.const_,
+            c.name.value,
+            " ".repeat(pad)
+        );
+        let value = const_value_doc(self.words, &c.value);
+        let col = head.width();
+        head + &render(&value, col, 0)
     }
 
     fn header(&mut self, h: &Header) {
@@ -1007,14 +1517,22 @@ impl<'a> Printer<'a> {
         self.close(i);
     }
 
-    /// `keyword value` lines with the values aligned.
-    fn fields<K: Copy>(&mut self, fields: &[Field<K>], slot: impl Fn(K) -> SlotKey) {
+    /// `keyword value` lines with the values aligned. An expression that
+    /// does not fit continues on lines aligned under its start.
+    fn fields<K: Copy>(&mut self, fields: &[Field<'_, K>], slot: impl Fn(K) -> SlotKey) {
         let width = fields.iter().map(|f| f.keyword.width()).max().unwrap_or(0);
         for f in fields {
             let key = slot(f.key);
             self.leading(key, INDENT, false);
             let pad = width.saturating_sub(f.keyword.width()) + 1;
-            let line = format!("{}{}{}", f.keyword, " ".repeat(pad), f.value);
+            let mut line = format!("{}{}", f.keyword, " ".repeat(pad));
+            match &f.value {
+                Value::Text(text) => line.push_str(text),
+                Value::Expr(e) => {
+                    let col = INDENT + line.width();
+                    line.push_str(&render(&expr_doc(self.words, e, ANY), col, col));
+                }
+            }
             self.line(key, INDENT, &line);
         }
     }
@@ -1118,18 +1636,42 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// One line, with its trailing comment if it has one.
+    /// One line (or several, for a long expression), with its trailing
+    /// comment if it has one.
     fn line(&mut self, key: SlotKey, indent: usize, content: &str) {
+        self.line_with_comment_at(key, indent, content, None);
+    }
+
+    /// Like [`Printer::line`], with the trailing comment at column
+    /// `comment_col` of the line's content if that is given.
+    fn line_with_comment_at(
+        &mut self,
+        key: SlotKey,
+        indent: usize,
+        content: &str,
+        comment_col: Option<usize>,
+    ) {
         self.out.push_str(&" ".repeat(indent));
         self.out.push_str(content);
         let trailing = self.attached.trailing.remove(&key);
         if let Some((id, c)) = trailing.and_then(|id| Some((id, self.comments.get(id)?))) {
-            self.out.push_str("  ");
+            let last_line = content.rsplit('\n').next().unwrap_or(content);
+            let gap = comment_col.map_or(COMMENT_GAP, |col| col.saturating_sub(last_line.width()));
+            self.out.push_str(&" ".repeat(gap.max(COMMENT_GAP)));
             self.out.push_str(&c.text);
             self.emitted[id] = true;
         }
         self.out.push('\n');
     }
+}
+
+/// Whether the text between two items holds a blank line before anything
+/// else (a comment line, or the later item).
+fn blank_line_in(gap: &str) -> bool {
+    let mut lines = gap.split('\n');
+    lines.next(); // the rest of the earlier item's last line: a trailing comment at most
+    lines.next_back(); // the start of the later item's line
+    lines.next().is_some_and(|line| line.chars().all(is_blank))
 }
 
 /// Could `s` be written as a bare name? (Used only when the source text of a

@@ -186,7 +186,8 @@ pub enum UsccError {
 /// registration authority, organisation-code check character (GB 11714, position 17) and
 /// final check character (GB 32100, position 18) are all valid. Serialises as the plain
 /// string; deserialising runs [`Uscc::parse`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
+#[schema(value_type = String, example = "914201158544006819")]
 pub struct Uscc(String);
 
 impl Uscc {
@@ -294,7 +295,7 @@ impl<'de> Deserialize<'de> for Uscc {
 /// ([`RecordKind::label`]) and Chinese aliases ([`RecordKind::aliases`]) that
 /// [`RecordKind::from_name`] also accepts. [`RecordKind::index`] is stable: new kinds are
 /// only ever appended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RecordKind {
     /// `BLACKLIST` 黑名单 (严重失信主体, 建筑市场主体黑名单).
@@ -462,7 +463,7 @@ impl RecordKind {
 // ---------------------------------------------------------------------------------------------
 
 /// Severity tier of a dishonesty record (失信严重程度), ordered `Minor < General < Serious`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// `minor` 轻微: normally not published, at most 3 months.
@@ -536,7 +537,7 @@ impl Severity {
 /// assert_eq!(record.status_on(day("2024-07-19")), RecordStatus::Active);
 /// assert_eq!(record.status_on(day("2024-07-20")), RecordStatus::Expired);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditRecord {
     /// Source record id, unique per source (the feed's `xxbh`).
@@ -654,7 +655,7 @@ impl RecordError {
 }
 
 /// The status of a record on a given day; see [`CreditRecord::status_on`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// `active` 有效: the record counts.

@@ -51,6 +51,17 @@ pub enum PublishError {
     },
 }
 
+/// Why [`Registry::publish_with`] refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishWithError<E> {
+    /// The version itself was refused.
+    #[error(transparent)]
+    Publish(PublishError),
+    /// Saving it failed; nothing changed.
+    #[error("saving the version failed")]
+    Persist(E),
+}
+
 /// What a successful publish changed.
 #[derive(Debug, Clone)]
 pub struct Published {
@@ -104,33 +115,53 @@ impl Registry {
     /// rule set extending it check, makes it the head. `base_hash` is the
     /// hash of the version the author edited (`None` for a new rule set).
     pub fn publish(&self, id: &str, text: &str, base_hash: Option<&str>) -> Result<Published, PublishError> {
+        self.publish_with(id, text, base_hash, |_| Ok::<(), std::convert::Infallible>(()))
+            .map_err(|e| match e {
+                PublishWithError::Publish(p) => p,
+                PublishWithError::Persist(never) => match never {},
+            })
+    }
+
+    /// Like [`Registry::publish`], but runs `persist` (e.g. saving the version)
+    /// after the new version checked and before it goes live; if `persist`
+    /// fails, nothing changes.
+    pub fn publish_with<E>(
+        &self,
+        id: &str,
+        text: &str,
+        base_hash: Option<&str>,
+        persist: impl FnOnce(&Published) -> Result<(), E>,
+    ) -> Result<Published, PublishWithError<E>> {
         // INVARIANT: the guard protects no data, so a poisoned lock is still usable.
         let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.snapshot.load_full();
         let head = current.compiled.get(id).map(|p| p.meta.hash.clone());
         if head.as_deref() != base_hash {
-            return Err(PublishError::Stale {
+            return Err(PublishWithError::Publish(PublishError::Stale {
                 id: id.to_string(),
                 expected: base_hash.unwrap_or("(new rule set)").to_string(),
                 current: head.unwrap_or_else(|| "(none)".to_string()),
-            });
+            }));
         }
+        let invalid = |d| PublishWithError::Publish(PublishError::Invalid(d));
         let file = SourceFile::new(format!("{id}.rules"), text);
-        let declared = crate::syntax::parse(&file).map_err(PublishError::Invalid)?.header.id.value;
+        let declared = crate::syntax::parse(&file).map_err(invalid)?.header.id.value;
         if declared != id {
-            return Err(PublishError::WrongId { id: id.to_string(), declared });
+            return Err(PublishWithError::Publish(PublishError::WrongId { id: id.to_string(), declared }));
         }
         let mut sources = current.sources.clone();
         sources.insert(id.to_string(), file);
-        let compiled = compile_all(&sources).map_err(PublishError::Invalid)?;
+        let compiled = compile_all(&sources).map_err(invalid)?;
         let dependents = compiled
             .values()
             .filter(|p| p.meta.id != id && p.meta.chain.len() > 1 && current.compiled.get(&p.meta.id).is_none_or(|old| old.meta.hash != p.meta.hash))
             .map(|p| p.meta.clone())
             .collect();
         let program = compiled.get(id).cloned().expect("the published rule set was compiled");
+        let published = Published { program, dependents };
+        persist(&published).map_err(PublishWithError::Persist)?;
         self.snapshot.store(Arc::new(Snapshot { sources, compiled }));
-        Ok(Published { program, dependents })
+        Ok(published)
     }
 }
 

@@ -313,7 +313,7 @@ impl<'a> Doc<'a> {
             self.line("");
             return;
         }
-        self.line("投标人（资格预审申请人）有下列情形之一的，资格审查不合格，其投标（资格预审申请）予以否决：");
+        self.line("投标人（含资格预审申请人、竞买人、供应商等交易主体，下同）有下列情形之一的，资格审查不合格，其投标（申请）予以否决：");
         self.line("");
         for (i, clause) in vetoes.into_iter().enumerate() {
             self.listed_clause(i + 1, clause);
@@ -339,11 +339,22 @@ impl<'a> Doc<'a> {
             .iter()
             .map(|c| c.floor.map(|f| round2(f * c.weight)))
             .sum();
-        self.line(&format!(
-            "信用评分满分{}分，由下列{}个评分项组成，各评分项得分之和为投标人的信用得分：",
-            num(total),
-            scores.len()
-        ));
+        let deductions_only = scores
+            .iter()
+            .all(|c| c.cap.is_some_and(|c| c <= Decimal::ZERO));
+        if deductions_only {
+            self.line(&format!(
+                "信用评分只设扣分项，由下列{}个评分项组成，各评分项得分之和为投标人的信用得分（最高{}分）：",
+                scores.len(),
+                num(total)
+            ));
+        } else {
+            self.line(&format!(
+                "信用评分满分{}分，由下列{}个评分项组成，各评分项得分之和为投标人的信用得分：",
+                num(total),
+                scores.len()
+            ));
+        }
         self.line("");
         self.line("| 序号 | 评分项 | 分值(上限×权重) | 评分标准 | 依据 |");
         self.line("| --- | --- | --- | --- | --- |");
@@ -405,7 +416,7 @@ impl<'a> Doc<'a> {
             return;
         }
         self.line(
-            "投标人有下列情形之一的，不影响资格审查结论和信用得分，由评标委员会核实后记录在案：",
+            "投标人有下列情形之一的，不影响资格审查结论和信用得分，由评标委员会（评审委员会）核实后记录在案：",
         );
         self.line("");
         for (i, clause) in flags.into_iter().enumerate() {
@@ -543,6 +554,12 @@ impl Describer<'_> {
     }
 
     fn cond(&self, expr: &IrExpr, in_record: bool) -> Option<(String, Strength)> {
+        self.cond_at(expr, in_record, false)
+    }
+
+    /// `tight`: the condition is one alternative of an `or`, so its own `and`
+    /// joins without a comma (`甲且乙，或丙`).
+    fn cond_at(&self, expr: &IrExpr, in_record: bool, tight: bool) -> Option<(String, Strength)> {
         let atom = |s: String| Some((s, Strength::Atom));
         match expr {
             IrExpr::Query(q) => {
@@ -554,12 +571,12 @@ impl Describer<'_> {
                 }
             }
             IrExpr::Binary(op @ (BinaryOp::And | BinaryOp::Or), a, b) => {
-                let (strength, joiner) = match op {
-                    BinaryOp::And => (Strength::And, if in_record { "且" } else { "，且" }),
-                    _ => (Strength::Or, "，或"),
+                let (strength, joiner, tight) = match op {
+                    BinaryOp::And => (Strength::And, if tight { "且" } else { "，且" }, tight),
+                    _ => (Strength::Or, "，或", true),
                 };
                 let side = |e: &IrExpr| -> Option<String> {
-                    let (text, s) = self.cond(e, in_record)?;
+                    let (text, s) = self.cond_at(e, in_record, tight)?;
                     Some(if s < strength {
                         format!("（{text}）")
                     } else {
@@ -576,6 +593,26 @@ impl Describer<'_> {
                         Aggregate::None => atom(format!("存在{}", self.subject(query)?)),
                         _ => None,
                     }
+                }
+                // `not (x = v)` and `not (x in […])` hold for a record without `x`.
+                IrExpr::Binary(BinaryOp::Eq, a, b)
+                    if let (IrExpr::Field(f), IrExpr::Lit(l)) = (&**a, &**b) =>
+                {
+                    atom(format!(
+                        "{}不为{}{}",
+                        field_cn(*f),
+                        lit(l),
+                        unless_missing(*f)
+                    ))
+                }
+                IrExpr::In(value, items) if let IrExpr::Field(f) = &**value => {
+                    let items: Vec<String> = items.iter().map(lit).collect();
+                    atom(format!(
+                        "{}不属于{}{}",
+                        field_cn(*f),
+                        items.join("、"),
+                        unless_missing(*f)
+                    ))
                 }
                 _ => {
                     let (text, _) = self.cond(inner, in_record)?;
@@ -615,6 +652,12 @@ impl Describer<'_> {
                 _ => "不少于",
             };
             return Some(format!("{}{word}{}条", self.subject(query)?, num(*n)));
+        }
+        // `x != v` is false for a record without `x`: say so.
+        if let (BinaryOp::Ne, IrExpr::Field(f), IrExpr::Lit(l)) = (op, a, b)
+            && f.ty().optional
+        {
+            return Some(format!("已标明{}且不为{}", field_cn(*f), lit(l)));
         }
         let dated = is_dated(a) || is_dated(b);
         let word = match op {
@@ -756,7 +799,7 @@ impl Describer<'_> {
         let mut notes = Vec::new();
         notes.extend(scope);
         if !quals.is_empty() {
-            notes.push(format!("限{}", quals.join("且")));
+            notes.push(format!("限{}", quals.join("，且")));
         }
         if !notes.is_empty() {
             let _ = write!(out, "（{}）", notes.join("；"));
@@ -803,11 +846,25 @@ impl Describer<'_> {
             .iter()
             .map(|(k, v)| format!("{}{}", lit_bare(k), score_cn(*v)))
             .collect();
-        // `latest`, `max` and `min` find nothing when there is no such record.
-        let may_be_absent = matches!(key, IrExpr::Query(q) if self.query(*q).is_some_and(|q| matches!(q.def.func, Aggregate::Latest | Aggregate::Max | Aggregate::Min)));
+        // The default also covers a key that is missing: say which way it can be.
+        let absent = match key {
+            // `latest`, `max` and `min` find nothing when there is no such record.
+            IrExpr::Query(q)
+                if self.query(*q).is_some_and(|q| {
+                    matches!(
+                        q.def.func,
+                        Aggregate::Latest | Aggregate::Max | Aggregate::Min
+                    )
+                }) =>
+            {
+                Some("无相应记录的".to_string())
+            }
+            IrExpr::Field(f) if f.ty().optional => Some(format!("未标明{}的", field_cn(*f))),
+            _ => None,
+        };
         match default {
-            Some(d) if may_be_absent => {
-                entries.push(format!("其他情形（含无相应记录的）{}", score_cn(d)))
+            Some(d) if let Some(absent) = &absent => {
+                entries.push(format!("其他情形（含{absent}）{}", score_cn(d)))
             }
             Some(d) => entries.push(format!("其他情形{}", score_cn(d))),
             None => entries.push("表中未列出的不计分".to_string()),
@@ -841,14 +898,11 @@ impl Describer<'_> {
                         (Aggregate::Count, _) => {
                             parts.push(format!("{subject}每条{verb}{magnitude}分"))
                         }
-                        (Aggregate::Sum, Some(IrExpr::Table(key, rows, default)))
-                            if factor == Decimal::ONE =>
+                        (Aggregate::Sum, Some(value))
+                            if factor == Decimal::ONE
+                                && let Some(rule) = self.per_record(value) =>
                         {
-                            let key = self.value(key, true)?;
-                            parts.push(format!(
-                                "{subject}逐条按{key}计分（{}），各条得分相加",
-                                self.table(&IrExpr::AsOf, rows, *default)
-                            ));
+                            parts.push(format!("{subject}逐条计分（{rule}），各条得分相加"));
                         }
                         _ => parts.push(self.generic_term(factor, term?, parts.is_empty())?),
                     }
@@ -857,6 +911,37 @@ impl Describer<'_> {
             }
         }
         (!parts.is_empty()).then(|| parts.join("，"))
+    }
+
+    /// The points of one record inside `sum(…, value)`: a table, an `if` or a number.
+    fn per_record(&self, expr: &IrExpr) -> Option<String> {
+        match expr {
+            IrExpr::Lit(Lit::Number(n)) => Some(score_cn(*n)),
+            IrExpr::Table(key, rows, default) => Some(format!(
+                "按{}：{}",
+                self.value(key, true)?,
+                self.table(key, rows, *default)
+            )),
+            IrExpr::Binary(BinaryOp::Otherwise, inner, d)
+                if let (IrExpr::Table(key, rows, None), IrExpr::Lit(Lit::Number(n))) =
+                    (&**inner, &**d) =>
+            {
+                Some(format!(
+                    "按{}：{}",
+                    self.value(key, true)?,
+                    self.table(key, rows, Some(*n))
+                ))
+            }
+            IrExpr::If(c, a, b) => {
+                let (c, _) = self.cond(c, true)?;
+                Some(format!(
+                    "{c}的{}，否则{}",
+                    self.per_record(a)?,
+                    self.per_record(b)?
+                ))
+            }
+            _ => None,
+        }
     }
 
     /// `按……计分`, `另扣……的2倍分`: a term without a simpler reading.
@@ -1050,6 +1135,15 @@ fn lit_bare(l: &Lit) -> String {
         Lit::Kind(k) => k.label().to_string(),
         Lit::Severity(s) => s.label().to_string(),
         Lit::Status(s) => s.label().to_string(),
+    }
+}
+
+/// `（含未标明行业的）` after a negated test of a field that may be missing.
+fn unless_missing(field: Field) -> String {
+    if field.ty().optional {
+        format!("（含未标明{}的）", field_cn(field))
+    } else {
+        String::new()
     }
 }
 

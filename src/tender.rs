@@ -18,7 +18,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 /// A bid: one entity, or a consortium of several.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Bidder {
     /// The bid's id in the tender (投标人编号).
@@ -31,7 +31,7 @@ pub struct Bidder {
 }
 
 /// One bid's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BidResult {
     /// The bid's id.
     pub bidder: String,
@@ -52,7 +52,7 @@ pub struct BidResult {
 }
 
 /// One consortium member's evaluation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberResult {
     /// The member.
     pub uscc: Uscc,
@@ -61,7 +61,7 @@ pub struct MemberResult {
 }
 
 /// The whole tender's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenderResult {
     /// Rule-set id.
     pub ruleset: String,

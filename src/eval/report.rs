@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// The evaluation's verdict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     /// 合格: no veto fired.
@@ -35,7 +35,7 @@ impl Decision {
 }
 
 /// A whole evaluation, ready for JSON.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// Rule-set id.
     pub ruleset: String,
@@ -60,7 +60,7 @@ pub struct Report {
 }
 
 /// One clause in a report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClauseReport {
     /// Clause id.
     pub clause: String,
@@ -90,7 +90,7 @@ pub struct ClauseReport {
 }
 
 /// The public facts of a record cited as evidence.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RecordRef {
     /// Source record id.
     pub id: String,

@@ -1,0 +1,1731 @@
+//! The record store: credit records, entities, record history, rule-set versions, intake
+//! cursors and the decision log, on disk in [sled](https://docs.rs/sled/0.34).
+//!
+//! This is the only module that names sled types. Everything else talks to the
+//! [`RecordStore`] trait, so a server database can replace sled later; [`SledStore`] is the
+//! implementation shipped today.
+//!
+//! # Durability
+//!
+//! **A write is acknowledged only after it is durable.** Every mutating call
+//! ([`RecordStore::put_records`], [`RecordStore::apply_event`], [`RecordStore::apply_events`],
+//! [`RecordStore::put_ruleset_version`], [`RecordStore::set_cursor`],
+//! [`RecordStore::append_decision`]) ends with `Db::flush()` and returns only after it
+//! succeeded; a batch call flushes once, at its end. The caveats of sled 0.34.7 that this
+//! design works around or accepts (see `shared/DEPENDENCIES.md` §1.1–1.4):
+//!
+//! * sled only fsyncs on its own every 500 ms (`flush_every_ms`); a write that returned is in
+//!   the OS page cache, which survives a killed process but not a power loss. Hence the
+//!   explicit flush before acknowledging.
+//! * `flush()` issues mostly `sync_file_range` and few `fsync` calls; the sled author noted
+//!   (#1077) that this can lose data on a newly grown segment after a *power loss* if the file
+//!   length metadata was not synced. The kill -9 test (`tests/durability.rs`,
+//!   `scripts/durability-soak.sh`) proves process crashes lose nothing acknowledged; it cannot
+//!   prove power-loss safety.
+//! * Open issues report corrupted snapshots after abrupt stops (#1533, #1527, #1509). Opening
+//!   a database that sled cannot read is reported as [`StoreError::Backend`] (a panic inside
+//!   sled while opening is caught and reported the same way) instead of crashing the service.
+//! * Space amplification (about 2–3× the raw data after overwrites, #1124, #1374): monitor the
+//!   directory size.
+//! * One process per database directory: sled takes an exclusive file lock, and a second
+//!   opener gets [`StoreError::Backend`] naming the directory.
+//! * Transactions are optimistic: a transaction closure may run more than once, so the
+//!   closures here compute only from their inputs and the transactional reads (no clocks
+//!   read inside, no I/O), and they do no range scans (sled offers none inside a
+//!   transaction).
+//! * Advisories RUSTSEC-2024-0384 (`instant`) and RUSTSEC-2025-0057 (`fxhash`) come with sled
+//!   0.34.7 and have no safe upgrade.
+//!
+//! # On-disk schema (format version 1)
+//!
+//! All integers in keys are big-endian (signed ones with the sign bit flipped) so that byte
+//! order is numeric order. `‖` is concatenation; `uscc` is the 18 ASCII bytes of the code;
+//! `id` is the source record id in UTF-8 (it may not contain a NUL byte); `date` is days since
+//! 0001-01-01 as an order-preserving `i32` (4 bytes). Values are [postcard] unless stated.
+//!
+//! | tree | key | value |
+//! |---|---|---|
+//! | `meta` | `"format_version"` | `u32` BE: the schema version, [`FORMAT_VERSION`] |
+//! | `entities` | `uscc` | `{name?, kind}`: latest entity name seen, [`EntityKind`] code |
+//! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?}`: the record as the source sent it plus the repair / revocation events applied to it |
+//! | `record_ids` | `id` | `uscc`: events name only the record id |
+//! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
+//! | `records_by_disclosure_end` | `date ‖ uscc ‖ 0x00 ‖ id`; `date` = `FF FF FF FF` when disclosed until removed | `{kind, decided_on, repaired_on?, revoked_on?}`: enough to decide whether the record counts |
+//! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
+//! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
+//! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
+//! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
+//! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
+//! | `decisions` | `seq (u64)` from `generate_id` | **JSON** of [`DecisionEntry`] |
+//! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
+//! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
+//! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
+//!
+//! A record is identified by `(uscc, id)`; the `record_ids` index makes ids unique across the
+//! store, so a record id already stored for another entity is refused
+//! ([`StoreError::IdConflict`]). Opening a database whose `format_version` is not
+//! [`FORMAT_VERSION`] is refused with [`StoreError::UnsupportedFormat`]; a fresh database gets
+//! the current version.
+
+mod codec;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, Transactional,
+};
+
+use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
+use codec::{
+    DisclosureSummary, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
+    StoredRuleSetVersion,
+};
+
+/// The schema version this build reads and writes (key `format_version` of tree `meta`).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Longest accepted record id, in bytes.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Largest page size [`RecordStore::disclosure_list`] accepts.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+const FORMAT_KEY: &[u8] = b"format_version";
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------------------------
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The storage engine failed (I/O error, lock held by another process, unreadable files).
+    #[error("record store at `{path}`: {message}")]
+    Backend {
+        /// The database directory (`<temporary>` for a temporary store).
+        path: String,
+        /// What the engine reported.
+        message: String,
+    },
+    /// The database was written by another version of the schema.
+    #[error(
+        "record store at `{path}` has format version {found}, but this build of credit-rules \
+         reads only format version {supported}; use a credit-rules release that supports \
+         version {found}, or migrate the database"
+    )]
+    UnsupportedFormat {
+        /// The database directory.
+        path: String,
+        /// The version found on disk.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// The database holds data but no format version, so it was not written by credit-rules.
+    #[error(
+        "record store at `{path}` holds data but no format version; it was not created by \
+         credit-rules, so point --data at an empty directory or a credit-rules database"
+    )]
+    MissingFormatVersion {
+        /// The database directory.
+        path: String,
+    },
+    /// A stored value could not be decoded.
+    #[error("record store is damaged: tree `{tree}`, key {key}: {reason}")]
+    Corrupt {
+        /// The tree.
+        tree: &'static str,
+        /// The key, printed readably.
+        key: String,
+        /// What did not decode.
+        reason: String,
+    },
+    /// A record cannot be stored as it is.
+    #[error("record `{id}` is refused: {reason}")]
+    InvalidRecord {
+        /// The record id as given.
+        id: String,
+        /// Why.
+        reason: String,
+    },
+    /// A record id is already stored for another entity.
+    #[error(
+        "record id `{id}` is already stored for entity {existing}, so the record with the same \
+         id for entity {given} is refused; record ids must be unique across all sources \
+         (if the source corrected the USCC, remove the old record first)"
+    )]
+    IdConflict {
+        /// The record id.
+        id: String,
+        /// The entity it is stored for.
+        existing: String,
+        /// The entity of the refused record.
+        given: String,
+    },
+    /// An event names a record id that is not stored.
+    #[error(
+        "no record with id `{id}` is stored, so its {kind} event cannot be applied; \
+         load the record first (events are applied to records already in the store)"
+    )]
+    UnknownRecord {
+        /// The record id.
+        id: String,
+        /// The event kind.
+        kind: EventKind,
+    },
+    /// An event would make its record inconsistent (e.g. repaired before it was decided).
+    #[error("{kind} event on record `{id}` is refused: {reason}")]
+    InvalidEvent {
+        /// The record id.
+        id: String,
+        /// The event kind.
+        kind: EventKind,
+        /// Why.
+        reason: String,
+    },
+    /// A query argument is out of range.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+    /// A rule-set version conflicts with what is stored.
+    #[error("rule-set version refused: {0}")]
+    RuleSetConflict(String),
+}
+
+// ---------------------------------------------------------------------------------------------
+// Public types
+// ---------------------------------------------------------------------------------------------
+
+/// The kind of market entity, from characters 1-2 of its 统一社会信用代码 (GB 32100-2015).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// `91` 企业.
+    Enterprise,
+    /// `92` 个体工商户.
+    IndividualBusiness,
+    /// `93` 农民专业合作社.
+    FarmerCooperative,
+    /// `11` 机关.
+    GovernmentOrgan,
+    /// `12` 事业单位.
+    PublicInstitution,
+    /// `51`, `52`, `53` 社会团体, 民办非企业单位, 基金会.
+    SocialOrganization,
+    /// Any other registration authority or category.
+    Other,
+}
+
+impl EntityKind {
+    const ALL: [EntityKind; 7] = [
+        EntityKind::Enterprise,
+        EntityKind::IndividualBusiness,
+        EntityKind::FarmerCooperative,
+        EntityKind::GovernmentOrgan,
+        EntityKind::PublicInstitution,
+        EntityKind::SocialOrganization,
+        EntityKind::Other,
+    ];
+
+    /// The kind a USCC's first two characters say.
+    pub fn of(uscc: &Uscc) -> EntityKind {
+        match uscc.as_str().as_bytes().get(..2) {
+            Some(b"91") => EntityKind::Enterprise,
+            Some(b"92") => EntityKind::IndividualBusiness,
+            Some(b"93") => EntityKind::FarmerCooperative,
+            Some(b"11") => EntityKind::GovernmentOrgan,
+            Some(b"12") => EntityKind::PublicInstitution,
+            Some(b"51" | b"52" | b"53") => EntityKind::SocialOrganization,
+            _ => EntityKind::Other,
+        }
+    }
+
+    /// The Chinese label, e.g. 企业.
+    pub const fn label(self) -> &'static str {
+        match self {
+            EntityKind::Enterprise => "企业",
+            EntityKind::IndividualBusiness => "个体工商户",
+            EntityKind::FarmerCooperative => "农民专业合作社",
+            EntityKind::GovernmentOrgan => "机关",
+            EntityKind::PublicInstitution => "事业单位",
+            EntityKind::SocialOrganization => "社会组织",
+            EntityKind::Other => "其他",
+        }
+    }
+
+    fn index(self) -> u8 {
+        self as u8
+    }
+
+    fn from_index(i: u8) -> EntityKind {
+        EntityKind::ALL
+            .get(usize::from(i))
+            .copied()
+            .unwrap_or(EntityKind::Other)
+    }
+}
+
+/// A market entity as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entity {
+    /// Its 统一社会信用代码.
+    pub uscc: Uscc,
+    /// The latest name a record gave for it.
+    pub name: Option<String>,
+    /// Its kind, from the USCC.
+    pub kind: EntityKind,
+}
+
+/// What [`RecordStore::put_records`] did with a batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PutSummary {
+    /// Records not stored before.
+    pub inserted: usize,
+    /// Records that changed; their previous version went to the history.
+    pub updated: usize,
+    /// Records re-sent exactly as stored: nothing written.
+    pub unchanged: usize,
+    /// Records refused, by their position in the batch; the rest of the batch was stored.
+    pub rejected: Vec<(usize, StoreError)>,
+}
+
+/// A status event on a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// 信用修复: the record stops counting from the event date.
+    Repair,
+    /// 撤销: the record counts as never valid from the event date.
+    Revoke,
+}
+
+impl fmt::Display for EventKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EventKind::Repair => "repair (信用修复)",
+            EventKind::Revoke => "revocation (撤销)",
+        })
+    }
+}
+
+/// One event for [`RecordStore::apply_events`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordEvent {
+    /// The source record id the event is about.
+    pub record_id: String,
+    /// Repair or revocation.
+    pub kind: EventKind,
+    /// The day it takes effect.
+    pub date: NaiveDate,
+    /// The authority that decided it, if known.
+    pub authority: Option<String>,
+    /// A free-text note, if any.
+    pub note: Option<String>,
+}
+
+/// What applying an event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventOutcome {
+    /// The record changed; its previous version went to the history.
+    Applied,
+    /// The record already had this event with this date: nothing written.
+    Unchanged,
+}
+
+/// One version of a record, from [`RecordStore::record_history`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordVersion {
+    /// Version number, 1 for the first.
+    pub rev: u32,
+    /// When this version was written.
+    pub stored_at: DateTime<Utc>,
+    /// The record as it counted in this version (events applied).
+    pub record: CreditRecord,
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Page<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// Items on all pages.
+    pub total: usize,
+    /// This page's number, from 1.
+    pub page: usize,
+    /// The page size asked for.
+    pub page_size: usize,
+}
+
+/// One line of the public disclosure list (向社会公示): public fields only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DisclosureEntry {
+    /// Entity name: the name in the record, else the entity's latest name.
+    pub name: Option<String>,
+    /// The entity's 统一社会信用代码.
+    pub uscc: Uscc,
+    /// Record kind.
+    pub kind: RecordKind,
+    /// Its Chinese label, e.g. 失信被执行人.
+    pub kind_label: String,
+    /// Deciding authority.
+    pub authority: Option<String>,
+    /// Decision document number.
+    pub document_no: Option<String>,
+    /// Decision date.
+    pub decided_on: NaiveDate,
+    /// Last day of disclosure; `None` = disclosed until removed.
+    pub disclosure_until: Option<NaiveDate>,
+    /// Legal basis.
+    pub legal_basis: Option<String>,
+}
+
+/// A new rule-set version for [`RecordStore::put_ruleset_version`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRuleSetVersion<'a> {
+    /// Rule-set id, e.g. `water`.
+    pub ruleset_id: &'a str,
+    /// The complete source text.
+    pub source: &'a str,
+    /// Who wrote it.
+    pub author: &'a str,
+    /// Why it changed.
+    pub message: &'a str,
+    /// When it was saved.
+    pub time: DateTime<Utc>,
+}
+
+/// A stored rule-set version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleSetVersion {
+    /// SHA-256 of the source, 64 lower-case hex digits; the version's identity.
+    pub hash: String,
+    /// Rule-set id.
+    pub ruleset_id: String,
+    /// The complete source text.
+    pub source: String,
+    /// Who wrote it.
+    pub author: String,
+    /// When it was first saved.
+    pub time: DateTime<Utc>,
+    /// Why it changed.
+    pub message: String,
+    /// The version it was saved on top of, if any.
+    pub parent: Option<String>,
+}
+
+/// What [`RecordStore::put_ruleset_version`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutVersion {
+    /// The version's hash.
+    pub hash: String,
+    /// Its position in the rule set's log, from 1.
+    pub seq: u32,
+    /// Whether the log grew: `false` when the source is already the newest version.
+    pub created: bool,
+}
+
+/// One entry of the decision log: an evaluation that was reported to someone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionEntry {
+    /// When the decision was made.
+    pub time: DateTime<Utc>,
+    /// Rule-set id.
+    pub ruleset_id: String,
+    /// Hash of the rule texts applied (the report's `hash`).
+    pub version_hash: String,
+    /// Evaluation date.
+    pub as_of: NaiveDate,
+    /// The entities evaluated (several for a consortium, 联合体).
+    pub usccs: Vec<Uscc>,
+    /// The decision code: `eligible`, `disqualified` or `review`.
+    pub decision: String,
+    /// Total credit points.
+    pub total: Decimal,
+    /// The full report as JSON.
+    pub report: serde_json::Value,
+}
+
+impl DecisionEntry {
+    /// The log entry for an evaluation report.
+    pub fn from_report(
+        report: &crate::eval::Report,
+        usccs: Vec<Uscc>,
+        time: DateTime<Utc>,
+    ) -> DecisionEntry {
+        let decision = match serde_json::to_value(report.decision) {
+            Ok(serde_json::Value::String(code)) => code,
+            _ => format!("{:?}", report.decision).to_lowercase(),
+        };
+        DecisionEntry {
+            time,
+            ruleset_id: report.ruleset.clone(),
+            version_hash: report.hash.clone(),
+            as_of: report.as_of,
+            usccs,
+            decision,
+            total: report.total,
+            report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
+        }
+    }
+}
+
+/// A decision log entry with its sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedDecision {
+    /// Sequence number: unique, increasing in append order.
+    pub seq: u64,
+    /// The entry.
+    pub entry: DecisionEntry,
+}
+
+/// Filters for [`RecordStore::decisions`]; all given filters must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DecisionQuery {
+    /// Only decisions about this entity.
+    pub uscc: Option<Uscc>,
+    /// Only decisions under this rule set.
+    pub ruleset_id: Option<String>,
+    /// Only decisions made at or after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only decisions made before this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Only decisions with a sequence number above this (for paging).
+    pub after_seq: Option<u64>,
+    /// At most this many (0 = no limit).
+    pub limit: usize,
+}
+
+/// The (uscc, records) items of [`RecordStore::scan_entities`].
+pub type EntityRecords = Result<(Uscc, Vec<CreditRecord>), StoreError>;
+
+// ---------------------------------------------------------------------------------------------
+// The trait
+// ---------------------------------------------------------------------------------------------
+
+/// The operations the product needs from its database. Every mutating method returns only
+/// after its writes are durable.
+pub trait RecordStore: Send + Sync {
+    /// Stores a batch of records, idempotently by `(uscc, id)`: a record re-sent exactly as
+    /// stored is a no-op; a changed record replaces the stored one, which goes to the history.
+    /// Records that cannot be stored are listed in [`PutSummary::rejected`]; the others are
+    /// stored. Each record's writes are atomic; the batch is flushed once, at the end.
+    fn put_records(&self, records: &[CreditRecord]) -> Result<PutSummary, StoreError>;
+
+    /// Applies a repair or revocation to the record with this source id (idempotent).
+    fn apply_event(
+        &self,
+        record_id: &str,
+        kind: EventKind,
+        date: NaiveDate,
+    ) -> Result<EventOutcome, StoreError> {
+        let event = RecordEvent {
+            record_id: record_id.to_owned(),
+            kind,
+            date,
+            authority: None,
+            note: None,
+        };
+        let mut results = self.apply_events(std::slice::from_ref(&event))?;
+        results.pop().unwrap_or(Ok(EventOutcome::Unchanged))
+    }
+
+    /// Applies a batch of events, flushing once at the end; one result per event, in order.
+    /// The outer error is a storage failure; the inner ones are refused events.
+    fn apply_events(
+        &self,
+        events: &[RecordEvent],
+    ) -> Result<Vec<Result<EventOutcome, StoreError>>, StoreError>;
+
+    /// The record with this source id, events applied.
+    fn record(&self, record_id: &str) -> Result<Option<CreditRecord>, StoreError>;
+
+    /// An entity's records, events applied, sorted by id.
+    fn records_of(&self, uscc: &Uscc) -> Result<Vec<CreditRecord>, StoreError>;
+
+    /// An entity, if any record named it.
+    fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError>;
+
+    /// The previous versions of a record, oldest first (the current one is not included).
+    fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError>;
+
+    /// Every entity with records, in USCC order, with its records sorted by id.
+    fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_>;
+
+    /// Every record of a kind, in (USCC, id) order.
+    fn records_of_kind(
+        &self,
+        kind: RecordKind,
+    ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_>;
+
+    /// The public disclosure list (向社会公示) as of a day: every record that counts on
+    /// `as_of` ([`CreditRecord::counts_on`]) and whose kind is a dishonesty kind (everything
+    /// except 表彰奖励, 行政许可 and 信用等级), with public fields only.
+    ///
+    /// `query` keeps entries whose USCC contains it (ASCII case ignored) or whose name
+    /// contains it; `kinds` keeps only those kinds (empty = all dishonesty kinds; other kinds
+    /// are never listed). Sorted by decision date (newest first), then USCC, then record id.
+    /// `page` counts from 1; `page_size` is 1 to [`MAX_PAGE_SIZE`].
+    fn disclosure_list(
+        &self,
+        as_of: NaiveDate,
+        query: Option<&str>,
+        kinds: &[RecordKind],
+        page: usize,
+        page_size: usize,
+    ) -> Result<Page<DisclosureEntry>, StoreError>;
+
+    /// Saves a rule-set version, content-addressed by the SHA-256 of its source. Saving the
+    /// newest version's source again changes nothing; saving an older version's source again
+    /// appends it to the log (a revert) with its original metadata.
+    fn put_ruleset_version(&self, version: &NewRuleSetVersion<'_>)
+    -> Result<PutVersion, StoreError>;
+
+    /// A rule-set version by its hash (64 hex digits).
+    fn ruleset_version(&self, hash: &str) -> Result<Option<RuleSetVersion>, StoreError>;
+
+    /// A rule set's versions in log order (oldest first).
+    fn ruleset_versions(&self, ruleset_id: &str) -> Result<Vec<RuleSetVersion>, StoreError>;
+
+    /// A named intake cursor (e.g. per sync source).
+    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
+
+    /// Sets a named intake cursor.
+    fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Appends to the decision log; returns the entry's sequence number.
+    fn append_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError>;
+
+    /// Decision log entries matching a query, in sequence order.
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError>;
+
+    /// Makes every write so far durable.
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// Checks that a record can be stored: [`CreditRecord::validate`], plus an id of at most
+/// [`MAX_ID_LEN`] bytes without NUL characters (ids are part of keys).
+pub fn check_record(record: &CreditRecord) -> Result<(), StoreError> {
+    let refuse = |reason: String| StoreError::InvalidRecord {
+        id: record.id.clone(),
+        reason,
+    };
+    if let Err(errors) = record.validate() {
+        let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
+        return Err(refuse(reasons.join("; ")));
+    }
+    if record.id.contains('\0') {
+        return Err(refuse("the id contains a NUL character".into()));
+    }
+    if record.id.len() > MAX_ID_LEN {
+        return Err(refuse(format!(
+            "the id is {} bytes long; at most {MAX_ID_LEN} are accepted",
+            record.id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// The SHA-256 of a rule-set source as 64 lower-case hex digits: the identity of a version.
+pub fn source_hash(source: &str) -> String {
+    codec::hex(&Sha256::digest(source.as_bytes()))
+}
+
+/// Whether records of this kind appear on the public disclosure list: every kind except
+/// 表彰奖励, 行政许可 and 信用等级.
+pub fn is_dishonesty(kind: RecordKind) -> bool {
+    !matches!(
+        kind,
+        RecordKind::Commendation | RecordKind::AdminLicense | RecordKind::SectorGrade
+    )
+}
+
+fn now_ms() -> i64 {
+    DateTime::<Utc>::from(SystemTime::now()).timestamp_millis()
+}
+
+fn time_from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or(DateTime::<Utc>::UNIX_EPOCH)
+}
+
+fn printable(key: &[u8]) -> String {
+    match std::str::from_utf8(key) {
+        Ok(text) if !text.contains('\0') => format!("`{text}`"),
+        _ => format!("0x{}", codec::hex(key)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// SledStore
+// ---------------------------------------------------------------------------------------------
+
+/// The [`RecordStore`] on sled 0.34 (see the module docs for the schema and durability).
+pub struct SledStore {
+    path: String,
+    db: sled::Db,
+    meta: sled::Tree,
+    entities: sled::Tree,
+    records: sled::Tree,
+    ids: sled::Tree,
+    by_kind: sled::Tree,
+    by_disclosure: sled::Tree,
+    history: sled::Tree,
+    rs_versions: sled::Tree,
+    rs_log: sled::Tree,
+    rs_heads: sled::Tree,
+    cursors: sled::Tree,
+    decisions: sled::Tree,
+    dec_by_entity: sled::Tree,
+    dec_by_ruleset: sled::Tree,
+    dec_by_time: sled::Tree,
+}
+
+impl fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SledStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Aborts a transaction with a store error.
+type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn tx_abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(e)
+}
+
+impl SledStore {
+    /// Opens (or creates) the database in `dir`.
+    pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
+        let dir = dir.as_ref();
+        let path = dir.display().to_string();
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            return Err(StoreError::Backend {
+                path,
+                message: format!("cannot create the directory: {e}"),
+            });
+        }
+        SledStore::open_config(sled::Config::new().path(dir), path)
+    }
+
+    /// Opens a fresh database in a temporary directory that is deleted when the store is
+    /// dropped (for tests).
+    pub fn open_temporary() -> Result<SledStore, StoreError> {
+        SledStore::open_config(
+            sled::Config::new().temporary(true),
+            "<temporary>".to_owned(),
+        )
+    }
+
+    /// The directory this store was opened on.
+    pub fn path(&self) -> PathBuf {
+        PathBuf::from(&self.path)
+    }
+
+    fn open_config(config: sled::Config, path: String) -> Result<SledStore, StoreError> {
+        // sled panics on some corrupt files (#1533); report that as an error instead.
+        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let db = match opened {
+            Ok(Ok(db)) => db,
+            Ok(Err(e)) => {
+                return Err(StoreError::Backend {
+                    path,
+                    message: format!("cannot open the database: {e}"),
+                });
+            }
+            Err(panic) => {
+                let detail = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "sled panicked".to_owned());
+                return Err(StoreError::Backend {
+                    path,
+                    message: format!("the database files cannot be read (damaged?): {detail}"),
+                });
+            }
+        };
+        let tree = |name: &str| {
+            db.open_tree(name).map_err(|e| StoreError::Backend {
+                path: path.clone(),
+                message: format!("cannot open tree `{name}`: {e}"),
+            })
+        };
+        let store = SledStore {
+            meta: tree("meta")?,
+            entities: tree("entities")?,
+            records: tree("records")?,
+            ids: tree("record_ids")?,
+            by_kind: tree("records_by_kind")?,
+            by_disclosure: tree("records_by_disclosure_end")?,
+            history: tree("record_history")?,
+            rs_versions: tree("ruleset_versions")?,
+            rs_log: tree("ruleset_log")?,
+            rs_heads: tree("ruleset_heads")?,
+            cursors: tree("cursors")?,
+            decisions: tree("decisions")?,
+            dec_by_entity: tree("decisions_by_entity")?,
+            dec_by_ruleset: tree("decisions_by_ruleset")?,
+            dec_by_time: tree("decisions_by_time")?,
+            path,
+            db,
+        };
+        store.check_format()?;
+        Ok(store)
+    }
+
+    fn backend(&self, e: impl fmt::Display) -> StoreError {
+        StoreError::Backend {
+            path: self.path.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    fn check_format(&self) -> Result<(), StoreError> {
+        match self.meta.get(FORMAT_KEY).map_err(|e| self.backend(e))? {
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        tree: "meta",
+                        key: "`format_version`".into(),
+                        reason: format!("{} bytes instead of 4", bytes.len()),
+                    })?;
+                if found == FORMAT_VERSION {
+                    Ok(())
+                } else {
+                    Err(StoreError::UnsupportedFormat {
+                        path: self.path.clone(),
+                        found,
+                        supported: FORMAT_VERSION,
+                    })
+                }
+            }
+            None => {
+                let all = [
+                    &self.meta,
+                    &self.entities,
+                    &self.records,
+                    &self.ids,
+                    &self.rs_versions,
+                    &self.cursors,
+                    &self.decisions,
+                ];
+                if all.iter().any(|t| !t.is_empty()) {
+                    return Err(StoreError::MissingFormatVersion {
+                        path: self.path.clone(),
+                    });
+                }
+                self.meta
+                    .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+                    .map_err(|e| self.backend(e))?;
+                self.flush()
+            }
+        }
+    }
+
+    fn corrupt(tree: &'static str, key: &[u8], reason: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            tree,
+            key: printable(key),
+            reason: reason.into(),
+        }
+    }
+
+    fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
+        codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))
+    }
+
+    fn effective(key: &[u8], stored: &StoredRecord) -> Result<CreditRecord, StoreError> {
+        stored
+            .effective()
+            .map_err(|e| SledStore::corrupt("records", key, e))
+    }
+
+    fn encode<T: Serialize>(tree: &'static str, key: &[u8], value: &T) -> TxResult<Vec<u8>> {
+        codec::encode(value).map_err(|e| tx_abort(SledStore::corrupt(tree, key, e)))
+    }
+
+    fn uscc_of(tree: &'static str, key: &[u8], text: &str) -> Result<Uscc, StoreError> {
+        Uscc::parse(text).map_err(|e| SledStore::corrupt(tree, key, e.to_string()))
+    }
+
+    /// Writes the record trees for a new version `new` of the record at `key`, replacing
+    /// `old` (whose index entries are removed and which goes to the history).
+    fn write_version(
+        trees: &RecordTrees<'_>,
+        key: &[u8],
+        old: Option<(&StoredRecord, &CreditRecord, &[u8])>,
+        new: &StoredRecord,
+        new_effective: &CreditRecord,
+    ) -> TxResult<()> {
+        let uscc = &new_effective.uscc;
+        let id = new_effective.id.as_str();
+        if let Some((old_stored, old_effective, old_bytes)) = old {
+            trees.history.insert(
+                codec::history_key(uscc, id, old_stored.rev),
+                old_bytes.to_vec(),
+            )?;
+            trees.by_kind.remove(codec::kind_key(old_effective.kind, uscc, id))?;
+            trees.by_disclosure.remove(codec::disclosure_key(
+                old_effective.disclosure_until,
+                uscc,
+                id,
+            ))?;
+        }
+        trees
+            .records
+            .insert(key, SledStore::encode("records", key, new)?)?;
+        trees
+            .by_kind
+            .insert(codec::kind_key(new_effective.kind, uscc, id), &[])?;
+        let dkey = codec::disclosure_key(new_effective.disclosure_until, uscc, id);
+        let summary = SledStore::encode(
+            "records_by_disclosure_end",
+            &dkey,
+            &DisclosureSummary::of(new_effective),
+        )?;
+        trees.by_disclosure.insert(dkey, summary)?;
+        Ok(())
+    }
+
+    fn put_one(
+        trees: &RecordTrees<'_>,
+        record: &CreditRecord,
+        now: i64,
+        summary: &mut PutSummary,
+    ) -> TxResult<Result<(), StoreError>> {
+        if let Err(e) = check_record(record) {
+            return Ok(Err(e));
+        }
+        let uscc = record.uscc.as_str().as_bytes();
+        match trees.ids.get(record.id.as_bytes())? {
+            Some(owner) if owner.as_ref() != uscc => {
+                return Ok(Err(StoreError::IdConflict {
+                    id: record.id.clone(),
+                    existing: String::from_utf8_lossy(&owner).into_owned(),
+                    given: record.uscc.to_string(),
+                }));
+            }
+            Some(_) => {}
+            None => {
+                trees.ids.insert(record.id.as_bytes(), uscc)?;
+            }
+        }
+        let key = codec::record_key(&record.uscc, &record.id);
+        let body = RecordBody::from_record(record);
+        let old_bytes = trees.records.get(&key)?;
+        let old = match &old_bytes {
+            Some(bytes) => Some(SledStore::decode_stored(&key, bytes).map_err(tx_abort)?),
+            None => None,
+        };
+        let (new, old_effective) = match old {
+            Some(old) if old.body == body => {
+                summary.unchanged += 1;
+                return Ok(Ok(()));
+            }
+            Some(old) => {
+                let old_effective = SledStore::effective(&key, &old).map_err(tx_abort)?;
+                let new = StoredRecord {
+                    rev: old.rev.saturating_add(1),
+                    stored_at_ms: now,
+                    body,
+                    repair: old.repair.clone(),
+                    revoke: old.revoke.clone(),
+                };
+                (new, Some((old, old_effective)))
+            }
+            None => (
+                StoredRecord {
+                    rev: 1,
+                    stored_at_ms: now,
+                    body,
+                    repair: None,
+                    revoke: None,
+                },
+                None,
+            ),
+        };
+        let new_effective = SledStore::effective(&key, &new).map_err(tx_abort)?;
+        if let Err(errors) = new_effective.validate() {
+            // The source's record is valid on its own, but an earlier event's date does not
+            // fit it (e.g. repaired before the new decision date).
+            let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
+            return Ok(Err(StoreError::InvalidRecord {
+                id: record.id.clone(),
+                reason: format!(
+                    "with the events already applied to it: {}",
+                    reasons.join("; ")
+                ),
+            }));
+        }
+        let old_ref = old_effective.as_ref().map(|(stored, effective)| {
+            (
+                stored,
+                effective,
+                old_bytes.as_ref().map_or(&[][..], |b| b.as_ref()),
+            )
+        });
+        SledStore::write_version(trees, &key, old_ref, &new, &new_effective)?;
+        if old_effective.is_some() {
+            summary.updated += 1;
+        } else {
+            summary.inserted += 1;
+        }
+        // The entity: created on its first record; its name follows the latest record that
+        // gives one.
+        let entity_key = record.uscc.as_str().as_bytes();
+        let stored_entity = match trees.entities.get(entity_key)? {
+            Some(bytes) => Some(
+                codec::decode::<StoredEntity>(&bytes)
+                    .map_err(|e| tx_abort(SledStore::corrupt("entities", entity_key, e)))?,
+            ),
+            None => None,
+        };
+        let wanted = match stored_entity {
+            None => Some(StoredEntity {
+                name: record.entity_name.clone(),
+                kind: EntityKind::of(&record.uscc).index(),
+            }),
+            Some(entity) if record.entity_name.is_some() && entity.name != record.entity_name => {
+                Some(StoredEntity {
+                    name: record.entity_name.clone(),
+                    ..entity
+                })
+            }
+            Some(_) => None,
+        };
+        if let Some(entity) = wanted {
+            trees.entities.insert(
+                entity_key,
+                SledStore::encode("entities", entity_key, &entity)?,
+            )?;
+        }
+        Ok(Ok(()))
+    }
+
+    fn apply_one(
+        trees: &RecordTrees<'_>,
+        event: &RecordEvent,
+        now: i64,
+    ) -> TxResult<Result<EventOutcome, StoreError>> {
+        let Some(owner) = trees.ids.get(event.record_id.as_bytes())? else {
+            return Ok(Err(StoreError::UnknownRecord {
+                id: event.record_id.clone(),
+                kind: event.kind,
+            }));
+        };
+        let owner_text = std::str::from_utf8(&owner).unwrap_or_default();
+        let uscc = SledStore::uscc_of("record_ids", event.record_id.as_bytes(), owner_text)
+            .map_err(tx_abort)?;
+        let key = codec::record_key(&uscc, &event.record_id);
+        let Some(old_bytes) = trees.records.get(&key)? else {
+            return Err(tx_abort(SledStore::corrupt(
+                "record_ids",
+                event.record_id.as_bytes(),
+                "the index names a record that is not stored",
+            )));
+        };
+        let old = SledStore::decode_stored(&key, &old_bytes).map_err(tx_abort)?;
+        let day = codec::day_number(event.date);
+        let current = match event.kind {
+            EventKind::Repair => &old.repair,
+            EventKind::Revoke => &old.revoke,
+        };
+        if current.as_ref().is_some_and(|m| m.date == day) {
+            return Ok(Ok(EventOutcome::Unchanged));
+        }
+        let mark = Some(EventMark {
+            date: day,
+            applied_at_ms: now,
+            authority: event.authority.clone(),
+            note: event.note.clone(),
+        });
+        let mut new = StoredRecord {
+            rev: old.rev.saturating_add(1),
+            stored_at_ms: now,
+            ..old.clone()
+        };
+        match event.kind {
+            EventKind::Repair => new.repair = mark,
+            EventKind::Revoke => new.revoke = mark,
+        }
+        let old_effective = SledStore::effective(&key, &old).map_err(tx_abort)?;
+        let new_effective = SledStore::effective(&key, &new).map_err(tx_abort)?;
+        if let Err(errors) = new_effective.validate() {
+            let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
+            return Ok(Err(StoreError::InvalidEvent {
+                id: event.record_id.clone(),
+                kind: event.kind,
+                reason: reasons.join("; "),
+            }));
+        }
+        SledStore::write_version(
+            trees,
+            &key,
+            Some((&old, &old_effective, &old_bytes)),
+            &new,
+            &new_effective,
+        )?;
+        Ok(Ok(EventOutcome::Applied))
+    }
+
+    fn read_record(&self, key: &[u8]) -> Result<Option<CreditRecord>, StoreError> {
+        match self.records.get(key).map_err(|e| self.backend(e))? {
+            Some(bytes) => {
+                let stored = SledStore::decode_stored(key, &bytes)?;
+                SledStore::effective(key, &stored).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn entity_name(
+        &self,
+        uscc: &str,
+        cache: &mut HashMap<String, Option<String>>,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(name) = cache.get(uscc) {
+            return Ok(name.clone());
+        }
+        let name = match self
+            .entities
+            .get(uscc.as_bytes())
+            .map_err(|e| self.backend(e))?
+        {
+            Some(bytes) => {
+                codec::decode::<StoredEntity>(&bytes)
+                    .map_err(|e| SledStore::corrupt("entities", uscc.as_bytes(), e))?
+                    .name
+            }
+            None => None,
+        };
+        cache.insert(uscc.to_owned(), name.clone());
+        Ok(name)
+    }
+
+    fn version_of(&self, hash: [u8; 32]) -> Result<Option<RuleSetVersion>, StoreError> {
+        let Some(bytes) = self.rs_versions.get(hash).map_err(|e| self.backend(e))? else {
+            return Ok(None);
+        };
+        let stored: StoredRuleSetVersion = codec::decode(&bytes)
+            .map_err(|e| SledStore::corrupt("ruleset_versions", &hash, e))?;
+        Ok(Some(RuleSetVersion {
+            hash: codec::hex(&hash),
+            ruleset_id: stored.ruleset_id,
+            source: stored.source,
+            author: stored.author,
+            time: time_from_ms(stored.time_ms),
+            message: stored.message,
+            parent: stored.parent.map(|p| codec::hex(&p)),
+        }))
+    }
+
+    fn decision_at(&self, seq: u64) -> Result<Option<LoggedDecision>, StoreError> {
+        let key = seq.to_be_bytes();
+        match self.decisions.get(key).map_err(|e| self.backend(e))? {
+            Some(bytes) => {
+                let entry: DecisionEntry = serde_json::from_slice(&bytes)
+                    .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
+                Ok(Some(LoggedDecision { seq, entry }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn seq_suffix(tree: &'static str, key: &[u8]) -> Result<u64, StoreError> {
+        key.len()
+            .checked_sub(8)
+            .and_then(|at| <[u8; 8]>::try_from(&key[at..]).ok())
+            .map(u64::from_be_bytes)
+            .ok_or_else(|| SledStore::corrupt(tree, key, "key too short for a sequence number"))
+    }
+
+    fn records_in(
+        &self,
+        iter: sled::Iter,
+    ) -> impl Iterator<Item = Result<CreditRecord, StoreError>> + '_ {
+        iter.map(move |item| {
+            let (key, bytes) = item.map_err(|e| self.backend(e))?;
+            let stored = SledStore::decode_stored(&key, &bytes)?;
+            SledStore::effective(&key, &stored)
+        })
+    }
+}
+
+/// The trees a record write touches, inside a transaction.
+struct RecordTrees<'a> {
+    records: &'a TransactionalTree,
+    ids: &'a TransactionalTree,
+    by_kind: &'a TransactionalTree,
+    by_disclosure: &'a TransactionalTree,
+    history: &'a TransactionalTree,
+    entities: &'a TransactionalTree,
+}
+
+fn tx_error(store: &SledStore, e: TransactionError<StoreError>) -> StoreError {
+    match e {
+        TransactionError::Abort(e) => e,
+        TransactionError::Storage(e) => store.backend(e),
+    }
+}
+
+impl RecordStore for SledStore {
+    fn put_records(&self, records: &[CreditRecord]) -> Result<PutSummary, StoreError> {
+        if records.is_empty() {
+            return Ok(PutSummary::default());
+        }
+        let now = now_ms();
+        let summary = (
+            &self.records,
+            &self.ids,
+            &self.by_kind,
+            &self.by_disclosure,
+            &self.history,
+            &self.entities,
+        )
+            .transaction(|(records_t, ids, by_kind, by_disclosure, history, entities)| {
+                let trees = RecordTrees {
+                    records: records_t,
+                    ids,
+                    by_kind,
+                    by_disclosure,
+                    history,
+                    entities,
+                };
+                let mut summary = PutSummary::default();
+                for (index, record) in records.iter().enumerate() {
+                    if let Err(e) = SledStore::put_one(&trees, record, now, &mut summary)? {
+                        summary.rejected.push((index, e));
+                    }
+                }
+                Ok(summary)
+            })
+            .map_err(|e| tx_error(self, e))?;
+        self.flush()?;
+        Ok(summary)
+    }
+
+    fn apply_events(
+        &self,
+        events: &[RecordEvent],
+    ) -> Result<Vec<Result<EventOutcome, StoreError>>, StoreError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let results = (
+            &self.records,
+            &self.ids,
+            &self.by_kind,
+            &self.by_disclosure,
+            &self.history,
+            &self.entities,
+        )
+            .transaction(|(records_t, ids, by_kind, by_disclosure, history, entities)| {
+                let trees = RecordTrees {
+                    records: records_t,
+                    ids,
+                    by_kind,
+                    by_disclosure,
+                    history,
+                    entities,
+                };
+                let mut results = Vec::with_capacity(events.len());
+                for event in events {
+                    results.push(SledStore::apply_one(&trees, event, now)?);
+                }
+                Ok(results)
+            })
+            .map_err(|e| tx_error(self, e))?;
+        self.flush()?;
+        Ok(results)
+    }
+
+    fn record(&self, record_id: &str) -> Result<Option<CreditRecord>, StoreError> {
+        let Some(owner) = self
+            .ids
+            .get(record_id.as_bytes())
+            .map_err(|e| self.backend(e))?
+        else {
+            return Ok(None);
+        };
+        let owner_text = std::str::from_utf8(&owner).unwrap_or_default();
+        let uscc = SledStore::uscc_of("record_ids", record_id.as_bytes(), owner_text)?;
+        self.read_record(&codec::record_key(&uscc, record_id))
+    }
+
+    fn records_of(&self, uscc: &Uscc) -> Result<Vec<CreditRecord>, StoreError> {
+        // Keys sort by id within the entity prefix (byte order of the UTF-8 id).
+        self.records_in(self.records.scan_prefix(codec::entity_prefix(uscc)))
+            .collect()
+    }
+
+    fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError> {
+        let key = uscc.as_str().as_bytes();
+        match self.entities.get(key).map_err(|e| self.backend(e))? {
+            Some(bytes) => {
+                let stored: StoredEntity =
+                    codec::decode(&bytes).map_err(|e| SledStore::corrupt("entities", key, e))?;
+                Ok(Some(Entity {
+                    uscc: uscc.clone(),
+                    name: stored.name,
+                    kind: EntityKind::from_index(stored.kind),
+                }))
+            }
+            None => Ok(None),
+        }
+    }
+
+    fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError> {
+        self.history
+            .scan_prefix(codec::history_prefix(uscc, id))
+            .map(|item| {
+                let (key, bytes) = item.map_err(|e| self.backend(e))?;
+                let stored: StoredRecord = codec::decode(&bytes)
+                    .map_err(|e| SledStore::corrupt("record_history", &key, e))?;
+                let record = stored
+                    .effective()
+                    .map_err(|e| SledStore::corrupt("record_history", &key, e))?;
+                Ok(RecordVersion {
+                    rev: stored.rev,
+                    stored_at: time_from_ms(stored.stored_at_ms),
+                    record,
+                })
+            })
+            .collect()
+    }
+
+    fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_> {
+        Box::new(EntityScan {
+            records: Box::new(self.records_in(self.records.iter())),
+            pending: None,
+            done: false,
+        })
+    }
+
+    fn records_of_kind(
+        &self,
+        kind: RecordKind,
+    ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_> {
+        Box::new(
+            self.by_kind
+                .scan_prefix([kind.index()])
+                .map(move |item| {
+                    let (key, _) = item.map_err(|e| self.backend(e))?;
+                    let record_key = &key[1..];
+                    self.read_record(record_key)?.ok_or_else(|| {
+                        SledStore::corrupt(
+                            "records_by_kind",
+                            &key,
+                            "the index names a record that is not stored",
+                        )
+                    })
+                }),
+        )
+    }
+
+    fn disclosure_list(
+        &self,
+        as_of: NaiveDate,
+        query: Option<&str>,
+        kinds: &[RecordKind],
+        page: usize,
+        page_size: usize,
+    ) -> Result<Page<DisclosureEntry>, StoreError> {
+        if page == 0 {
+            return Err(StoreError::InvalidQuery(
+                "page numbers start at 1; ask for page 1 first".into(),
+            ));
+        }
+        if page_size == 0 || page_size > MAX_PAGE_SIZE {
+            return Err(StoreError::InvalidQuery(format!(
+                "page size {page_size} is out of range; give 1 to {MAX_PAGE_SIZE}"
+            )));
+        }
+        let mut wanted = 0u32;
+        for kind in RecordKind::ALL {
+            if is_dishonesty(kind) && (kinds.is_empty() || kinds.contains(&kind)) {
+                wanted |= kind.bit();
+            }
+        }
+        let query = query.map(str::trim).filter(|q| !q.is_empty());
+        let query_upper = query.map(str::to_ascii_uppercase);
+        let as_of_day = codec::day_number(as_of);
+        let mut names = HashMap::new();
+
+        // Candidates: (decided_on, record key) of every record whose disclosure has not ended
+        // before `as_of` and which counts on `as_of`.
+        let mut candidates: Vec<(i32, Vec<u8>)> = Vec::new();
+        for item in self.by_disclosure.range(codec::date_key(as_of).to_vec()..) {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            let summary: DisclosureSummary = codec::decode(&value)
+                .map_err(|e| SledStore::corrupt("records_by_disclosure_end", &key, e))?;
+            let Some(kind) = RecordKind::ALL.get(usize::from(summary.kind)).copied() else {
+                return Err(SledStore::corrupt(
+                    "records_by_disclosure_end",
+                    &key,
+                    format!("unknown kind index {}", summary.kind),
+                ));
+            };
+            // The status rule of `CreditRecord::status_on`, on the summary; the disclosure
+            // end is at or after `as_of` by the range. Re-checked on the page's records below.
+            let counts = wanted & kind.bit() != 0
+                && !summary.revoked_on.is_some_and(|d| d <= as_of_day)
+                && summary.decided_on <= as_of_day
+                && !summary.repaired_on.is_some_and(|d| d <= as_of_day);
+            if !counts {
+                continue;
+            }
+            let record_key = key.get(4..).unwrap_or_default();
+            if let (Some(query), Some(upper)) = (query, &query_upper) {
+                let Some((uscc, _)) = codec::split_record_key(record_key) else {
+                    return Err(SledStore::corrupt(
+                        "records_by_disclosure_end",
+                        &key,
+                        "malformed key",
+                    ));
+                };
+                let matches = uscc.contains(upper.as_str())
+                    || self
+                        .entity_name(uscc, &mut names)?
+                        .is_some_and(|n| n.contains(query))
+                    || self
+                        .read_record(record_key)?
+                        .and_then(|r| r.entity_name)
+                        .is_some_and(|n| n.contains(query));
+                if !matches {
+                    continue;
+                }
+            }
+            candidates.push((summary.decided_on, record_key.to_vec()));
+        }
+        // Newest decision first; then USCC and id (the record key) ascending.
+        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        let total = candidates.len();
+        let start = (page - 1).saturating_mul(page_size);
+        let mut items = Vec::new();
+        for (_, key) in candidates.iter().skip(start).take(page_size) {
+            let Some(record) = self.read_record(key)? else {
+                return Err(SledStore::corrupt(
+                    "records_by_disclosure_end",
+                    key,
+                    "the index names a record that is not stored",
+                ));
+            };
+            let name = match record.entity_name {
+                Some(name) => Some(name),
+                None => self.entity_name(record.uscc.as_str(), &mut names)?,
+            };
+            items.push(DisclosureEntry {
+                name,
+                kind_label: record.kind.label().to_owned(),
+                uscc: record.uscc,
+                kind: record.kind,
+                authority: record.authority,
+                document_no: record.document_no,
+                decided_on: record.decided_on,
+                disclosure_until: record.disclosure_until,
+                legal_basis: record.legal_basis,
+            });
+        }
+        Ok(Page {
+            items,
+            total,
+            page,
+            page_size,
+        })
+    }
+
+    fn put_ruleset_version(
+        &self,
+        version: &NewRuleSetVersion<'_>,
+    ) -> Result<PutVersion, StoreError> {
+        let id = version.ruleset_id;
+        if id.trim().is_empty() || id.contains('\0') {
+            return Err(StoreError::RuleSetConflict(format!(
+                "rule-set id `{id}` is empty or contains a NUL character"
+            )));
+        }
+        let hash: [u8; 32] = Sha256::digest(version.source.as_bytes()).into();
+        let hash_hex = codec::hex(&hash);
+        let result = (&self.rs_versions, &self.rs_log, &self.rs_heads)
+            .transaction(|(versions, log, heads)| {
+                let head = match heads.get(id.as_bytes())? {
+                    Some(bytes) => Some(codec::decode::<RuleSetHead>(&bytes).map_err(|e| {
+                        tx_abort(SledStore::corrupt("ruleset_heads", id.as_bytes(), e))
+                    })?),
+                    None => None,
+                };
+                if let Some(head) = head
+                    && head.hash == hash
+                {
+                    return Ok(PutVersion {
+                        hash: hash_hex.clone(),
+                        seq: head.seq,
+                        created: false,
+                    });
+                }
+                match versions.get(hash)? {
+                    Some(bytes) => {
+                        let stored: StoredRuleSetVersion = codec::decode(&bytes).map_err(|e| {
+                            tx_abort(SledStore::corrupt("ruleset_versions", &hash, e))
+                        })?;
+                        if stored.ruleset_id != id {
+                            return Err(tx_abort(StoreError::RuleSetConflict(format!(
+                                "the same source text is already stored as a version of rule \
+                                 set `{}`, so it cannot also be a version of `{id}`; check the \
+                                 rule-set id in the source header",
+                                stored.ruleset_id
+                            ))));
+                        }
+                    }
+                    None => {
+                        let stored = StoredRuleSetVersion {
+                            ruleset_id: id.to_owned(),
+                            source: version.source.to_owned(),
+                            author: version.author.to_owned(),
+                            time_ms: version.time.timestamp_millis(),
+                            message: version.message.to_owned(),
+                            parent: head.map(|h| h.hash),
+                        };
+                        versions.insert(
+                            &hash,
+                            SledStore::encode("ruleset_versions", &hash, &stored)?,
+                        )?;
+                    }
+                }
+                let seq = head.map_or(1, |h| h.seq.saturating_add(1));
+                log.insert(codec::name_seq_key(id, &seq.to_be_bytes()), &hash)?;
+                let new_head = RuleSetHead { seq, hash };
+                heads.insert(
+                    id.as_bytes(),
+                    SledStore::encode("ruleset_heads", id.as_bytes(), &new_head)?,
+                )?;
+                Ok(PutVersion {
+                    hash: hash_hex.clone(),
+                    seq,
+                    created: true,
+                })
+            })
+            .map_err(|e| tx_error(self, e))?;
+        self.flush()?;
+        Ok(result)
+    }
+
+    fn ruleset_version(&self, hash: &str) -> Result<Option<RuleSetVersion>, StoreError> {
+        let Some(hash) = codec::parse_hash(hash) else {
+            return Err(StoreError::InvalidQuery(format!(
+                "`{hash}` is not a rule-set version hash; give the 64 hex digits of its SHA-256"
+            )));
+        };
+        self.version_of(hash)
+    }
+
+    fn ruleset_versions(&self, ruleset_id: &str) -> Result<Vec<RuleSetVersion>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.rs_log.scan_prefix(codec::name_prefix(ruleset_id)) {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            let hash = <[u8; 32]>::try_from(value.as_ref())
+                .map_err(|_| SledStore::corrupt("ruleset_log", &key, "value is not 32 bytes"))?;
+            let version = self.version_of(hash)?.ok_or_else(|| {
+                SledStore::corrupt("ruleset_log", &key, "names a version that is not stored")
+            })?;
+            out.push(version);
+        }
+        Ok(out)
+    }
+
+    fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self
+            .cursors
+            .get(name.as_bytes())
+            .map_err(|e| self.backend(e))?
+        {
+            Some(bytes) => String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|e| SledStore::corrupt("cursors", name.as_bytes(), e.to_string())),
+            None => Ok(None),
+        }
+    }
+
+    fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        self.cursors
+            .insert(name.as_bytes(), value.as_bytes())
+            .map_err(|e| self.backend(e))?;
+        self.flush()
+    }
+
+    fn append_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError> {
+        if entry.ruleset_id.contains('\0') {
+            return Err(StoreError::InvalidQuery(format!(
+                "rule-set id `{}` contains a NUL character",
+                entry.ruleset_id
+            )));
+        }
+        let seq = self.db.generate_id().map_err(|e| self.backend(e))?;
+        let seq_bytes = seq.to_be_bytes();
+        let value = serde_json::to_vec(entry).map_err(|e| {
+            StoreError::InvalidQuery(format!("the decision cannot be encoded: {e}"))
+        })?;
+        let time_key = {
+            let mut k = codec::i64_key(entry.time.timestamp_millis()).to_vec();
+            k.extend_from_slice(&seq_bytes);
+            k
+        };
+        let ruleset_key = codec::name_seq_key(&entry.ruleset_id, &seq_bytes);
+        let entity_keys: Vec<Vec<u8>> = entry
+            .usccs
+            .iter()
+            .map(|u| {
+                let mut k = u.as_str().as_bytes().to_vec();
+                k.extend_from_slice(&seq_bytes);
+                k
+            })
+            .collect();
+        (
+            &self.decisions,
+            &self.dec_by_entity,
+            &self.dec_by_ruleset,
+            &self.dec_by_time,
+        )
+            .transaction(|(decisions, by_entity, by_ruleset, by_time)| {
+                decisions.insert(&seq_bytes, value.as_slice())?;
+                for key in &entity_keys {
+                    by_entity.insert(key.as_slice(), &[])?;
+                }
+                by_ruleset.insert(ruleset_key.as_slice(), &[])?;
+                by_time.insert(time_key.as_slice(), &[])?;
+                Ok::<_, ConflictableTransactionError<StoreError>>(())
+            })
+            .map_err(|e| tx_error(self, e))?;
+        self.flush()?;
+        Ok(seq)
+    }
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
+        let after = query.after_seq;
+        let from_ms = query.from.map(|t| t.timestamp_millis());
+        let until_ms = query.until.map(|t| t.timestamp_millis());
+        // Pick the most selective index; the other filters are checked on the entries.
+        let mut seqs: Vec<u64> = Vec::new();
+        if let Some(uscc) = &query.uscc {
+            for item in self.dec_by_entity.scan_prefix(uscc.as_str().as_bytes()) {
+                let (key, _) = item.map_err(|e| self.backend(e))?;
+                seqs.push(SledStore::seq_suffix("decisions_by_entity", &key)?);
+            }
+        } else if let Some(ruleset) = &query.ruleset_id {
+            for item in self.dec_by_ruleset.scan_prefix(codec::name_prefix(ruleset)) {
+                let (key, _) = item.map_err(|e| self.backend(e))?;
+                seqs.push(SledStore::seq_suffix("decisions_by_ruleset", &key)?);
+            }
+        } else if from_ms.is_some() || until_ms.is_some() {
+            let start = codec::i64_key(from_ms.unwrap_or(i64::MIN)).to_vec();
+            let end = codec::i64_key(until_ms.unwrap_or(i64::MAX)).to_vec();
+            for item in self.dec_by_time.range(start..end) {
+                let (key, _) = item.map_err(|e| self.backend(e))?;
+                seqs.push(SledStore::seq_suffix("decisions_by_time", &key)?);
+            }
+        } else {
+            let start = after.map_or(0, |a| a.saturating_add(1));
+            for item in self.decisions.range(start.to_be_bytes()..) {
+                let (key, _) = item.map_err(|e| self.backend(e))?;
+                seqs.push(SledStore::seq_suffix("decisions", &key)?);
+                if query.limit != 0 && seqs.len() >= query.limit {
+                    break;
+                }
+            }
+        }
+        seqs.sort_unstable();
+        seqs.dedup();
+        let mut out = Vec::new();
+        for seq in seqs {
+            if after.is_some_and(|a| seq <= a) {
+                continue;
+            }
+            let Some(logged) = self.decision_at(seq)? else {
+                continue;
+            };
+            let entry = &logged.entry;
+            let ms = entry.time.timestamp_millis();
+            let keep = query.uscc.as_ref().is_none_or(|u| entry.usccs.contains(u))
+                && query
+                    .ruleset_id
+                    .as_ref()
+                    .is_none_or(|r| &entry.ruleset_id == r)
+                && from_ms.is_none_or(|f| ms >= f)
+                && until_ms.is_none_or(|u| ms < u);
+            if keep {
+                out.push(logged);
+                if query.limit != 0 && out.len() >= query.limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
+    }
+}
+
+/// Groups the records tree (in key order) into entities.
+struct EntityScan<'a> {
+    records: Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + 'a>,
+    pending: Option<CreditRecord>,
+    done: bool,
+}
+
+impl Iterator for EntityScan<'_> {
+    type Item = EntityRecords;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut group: Vec<CreditRecord> = self.pending.take().into_iter().collect();
+        loop {
+            match self.records.next() {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Some(Ok(record)) => match group.first() {
+                    Some(first) if first.uscc != record.uscc => {
+                        self.pending = Some(record);
+                        break;
+                    }
+                    _ => group.push(record),
+                },
+            }
+        }
+        let uscc = group.first()?.uscc.clone();
+        Some(Ok((uscc, group)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_kinds_from_uscc() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        assert_eq!(EntityKind::of(&uscc), EntityKind::Enterprise);
+        for kind in EntityKind::ALL {
+            assert_eq!(EntityKind::from_index(kind.index()), kind);
+        }
+        assert_eq!(codec::USCC_LEN, uscc.as_str().len());
+    }
+}

@@ -1,0 +1,379 @@
+//! Byte layouts of the store: key builders, order-preserving integer and date encodings, and
+//! the postcard-encoded values. Nothing here touches sled; [`super`] owns the trees.
+//!
+//! Every integer in a key is big-endian so that sled's byte order is numeric order; signed
+//! integers have their sign bit flipped first. Dates are days since 0001-01-01
+//! ([`NaiveDate::num_days_from_ce`]) encoded the same way.
+
+use std::str::FromStr;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::record::{CreditRecord, RecordKind, Severity, Uscc};
+
+/// Length of a 统一社会信用代码 in bytes (it is ASCII).
+pub(super) const USCC_LEN: usize = 18;
+
+/// Separator between a USCC (fixed length) or a variable-length text and what follows.
+pub(super) const SEP: u8 = 0x00;
+
+/// Key bytes meaning "no disclosure end" (disclosed until removed); sorts after every date.
+pub(super) const NO_END: [u8; 4] = [0xFF; 4];
+
+/// Order-preserving encoding of an `i32`.
+pub(super) fn i32_key(v: i32) -> [u8; 4] {
+    ((v as u32) ^ 0x8000_0000).to_be_bytes()
+}
+
+/// Order-preserving encoding of an `i64`.
+pub(super) fn i64_key(v: i64) -> [u8; 8] {
+    ((v as u64) ^ 0x8000_0000_0000_0000).to_be_bytes()
+}
+
+/// A date as days since the common era.
+pub(super) fn day_number(date: NaiveDate) -> i32 {
+    date.num_days_from_ce()
+}
+
+/// The inverse of [`day_number`].
+pub(super) fn from_day_number(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days)
+}
+
+/// Order-preserving date key.
+pub(super) fn date_key(date: NaiveDate) -> [u8; 4] {
+    i32_key(day_number(date))
+}
+
+/// `uscc ‖ 0x00 ‖ id`: the key of a record in `records`.
+pub(super) fn record_key(uscc: &Uscc, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(USCC_LEN + 1 + id.len());
+    key.extend_from_slice(uscc.as_str().as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+/// `uscc ‖ 0x00`: the prefix of an entity's records.
+pub(super) fn entity_prefix(uscc: &Uscc) -> Vec<u8> {
+    let mut key = Vec::with_capacity(USCC_LEN + 1);
+    key.extend_from_slice(uscc.as_str().as_bytes());
+    key.push(SEP);
+    key
+}
+
+/// `uscc ‖ 0x00 ‖ id ‖ 0x00`: the prefix of a record's history.
+pub(super) fn history_prefix(uscc: &Uscc, id: &str) -> Vec<u8> {
+    let mut key = record_key(uscc, id);
+    key.push(SEP);
+    key
+}
+
+/// `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32 BE)`: one previous version in `record_history`.
+pub(super) fn history_key(uscc: &Uscc, id: &str, rev: u32) -> Vec<u8> {
+    let mut key = history_prefix(uscc, id);
+    key.extend_from_slice(&rev.to_be_bytes());
+    key
+}
+
+/// `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id`: an entry of `records_by_kind`.
+pub(super) fn kind_key(kind: RecordKind, uscc: &Uscc, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + USCC_LEN + 1 + id.len());
+    key.push(kind.index());
+    key.extend_from_slice(&record_key(uscc, id));
+    key
+}
+
+/// `disclosure end (4 bytes) ‖ uscc ‖ 0x00 ‖ id`: an entry of `records_by_disclosure_end`.
+pub(super) fn disclosure_key(until: Option<NaiveDate>, uscc: &Uscc, id: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(4 + USCC_LEN + 1 + id.len());
+    key.extend_from_slice(&until.map_or(NO_END, date_key));
+    key.extend_from_slice(&record_key(uscc, id));
+    key
+}
+
+/// Splits `uscc ‖ 0x00 ‖ id` (possibly after a fixed-length prefix already removed).
+pub(super) fn split_record_key(key: &[u8]) -> Option<(&str, &str)> {
+    if key.len() < USCC_LEN + 1 || key[USCC_LEN] != SEP {
+        return None;
+    }
+    let uscc = std::str::from_utf8(&key[..USCC_LEN]).ok()?;
+    let id = std::str::from_utf8(&key[USCC_LEN + 1..]).ok()?;
+    Some((uscc, id))
+}
+
+/// A rule-set id or cursor name followed by the separator: a prefix for per-name listings.
+pub(super) fn name_prefix(name: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(name.len() + 1);
+    key.extend_from_slice(name.as_bytes());
+    key.push(SEP);
+    key
+}
+
+/// `name ‖ 0x00 ‖ n (BE)`.
+pub(super) fn name_seq_key(name: &str, seq: &[u8]) -> Vec<u8> {
+    let mut key = name_prefix(name);
+    key.extend_from_slice(seq);
+    key
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stored values
+// ---------------------------------------------------------------------------------------------
+
+/// A record as the source sent it, in a compact form that postcard can encode (postcard is not
+/// self-describing, so `CreditRecord`'s optional-field skipping and `Decimal`'s serde form
+/// cannot be used directly). Kinds and severities are stored by their stable index; dates as
+/// day numbers; the amount as its decimal text, which keeps its scale.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct RecordBody {
+    pub id: String,
+    pub uscc: String,
+    pub entity_name: Option<String>,
+    pub kind: u8,
+    pub authority: Option<String>,
+    pub document_no: Option<String>,
+    pub decided_on: i32,
+    pub disclosure_until: Option<i32>,
+    pub severity: Option<u8>,
+    pub sector: Option<String>,
+    pub penalty_type: Option<String>,
+    pub amount: Option<String>,
+    pub grade: Option<String>,
+    pub legal_basis: Option<String>,
+    pub description: Option<String>,
+    pub repaired_on: Option<i32>,
+    pub revoked_on: Option<i32>,
+}
+
+fn severity_index(s: Severity) -> u8 {
+    match s {
+        Severity::Minor => 0,
+        Severity::General => 1,
+        Severity::Serious => 2,
+    }
+}
+
+impl RecordBody {
+    pub fn from_record(r: &CreditRecord) -> RecordBody {
+        RecordBody {
+            id: r.id.clone(),
+            uscc: r.uscc.as_str().to_owned(),
+            entity_name: r.entity_name.clone(),
+            kind: r.kind.index(),
+            authority: r.authority.clone(),
+            document_no: r.document_no.clone(),
+            decided_on: day_number(r.decided_on),
+            disclosure_until: r.disclosure_until.map(day_number),
+            severity: r.severity.map(severity_index),
+            sector: r.sector.clone(),
+            penalty_type: r.penalty_type.clone(),
+            amount: r.amount.map(|a| a.to_string()),
+            grade: r.grade.clone(),
+            legal_basis: r.legal_basis.clone(),
+            description: r.description.clone(),
+            repaired_on: r.repaired_on.map(day_number),
+            revoked_on: r.revoked_on.map(day_number),
+        }
+    }
+
+    /// Decodes into the record model; `Err` names the field that does not decode.
+    pub fn to_record(&self) -> Result<CreditRecord, String> {
+        let date = |d: i32, field: &str| {
+            from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
+        };
+        let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
+        let uscc = Uscc::parse(&self.uscc).map_err(|e| format!("field `uscc`: {e}"))?;
+        let kind = RecordKind::ALL
+            .get(usize::from(self.kind))
+            .copied()
+            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", self.kind))?;
+        let severity = match self.severity {
+            None => None,
+            Some(i) => Some(
+                Severity::ALL
+                    .get(usize::from(i))
+                    .copied()
+                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
+            ),
+        };
+        let amount = match &self.amount {
+            None => None,
+            Some(text) => Some(
+                Decimal::from_str(text)
+                    .map_err(|e| format!("field `amount` holds `{text}`: {e}"))?,
+            ),
+        };
+        Ok(CreditRecord {
+            id: self.id.clone(),
+            uscc,
+            entity_name: self.entity_name.clone(),
+            kind,
+            authority: self.authority.clone(),
+            document_no: self.document_no.clone(),
+            decided_on: date(self.decided_on, "decided_on")?,
+            disclosure_until: opt_date(self.disclosure_until, "disclosure_until")?,
+            severity,
+            sector: self.sector.clone(),
+            penalty_type: self.penalty_type.clone(),
+            amount,
+            grade: self.grade.clone(),
+            legal_basis: self.legal_basis.clone(),
+            description: self.description.clone(),
+            repaired_on: opt_date(self.repaired_on, "repaired_on")?,
+            revoked_on: opt_date(self.revoked_on, "revoked_on")?,
+        })
+    }
+}
+
+/// A repair or revocation applied by an event, kept apart from the source's record so that a
+/// later re-send of the record by the source does not wipe it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct EventMark {
+    pub date: i32,
+    pub applied_at_ms: i64,
+    pub authority: Option<String>,
+    pub note: Option<String>,
+}
+
+/// The value of `records` (and of `record_history`): one version of one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredRecord {
+    /// Version number, 1 for the first version; bumped by every change.
+    pub rev: u32,
+    /// When this version was written (Unix milliseconds).
+    pub stored_at_ms: i64,
+    /// The record as the source last sent it.
+    pub body: RecordBody,
+    /// Repair applied by an event, if any.
+    pub repair: Option<EventMark>,
+    /// Revocation applied by an event, if any.
+    pub revoke: Option<EventMark>,
+}
+
+impl StoredRecord {
+    /// The record as it counts: the source's record, with `repaired_on` / `revoked_on` taken
+    /// from the events where the source itself gives none.
+    pub fn effective(&self) -> Result<CreditRecord, String> {
+        let mut record = self.body.to_record()?;
+        if record.repaired_on.is_none()
+            && let Some(mark) = &self.repair
+        {
+            record.repaired_on = Some(
+                from_day_number(mark.date)
+                    .ok_or_else(|| format!("repair event holds day number {}", mark.date))?,
+            );
+        }
+        if record.revoked_on.is_none()
+            && let Some(mark) = &self.revoke
+        {
+            record.revoked_on = Some(
+                from_day_number(mark.date)
+                    .ok_or_else(|| format!("revocation event holds day number {}", mark.date))?,
+            );
+        }
+        Ok(record)
+    }
+}
+
+/// The value of `records_by_disclosure_end`: what the public list needs to decide whether a
+/// record counts, without reading the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct DisclosureSummary {
+    pub kind: u8,
+    pub decided_on: i32,
+    pub repaired_on: Option<i32>,
+    pub revoked_on: Option<i32>,
+}
+
+impl DisclosureSummary {
+    pub fn of(record: &CreditRecord) -> DisclosureSummary {
+        DisclosureSummary {
+            kind: record.kind.index(),
+            decided_on: day_number(record.decided_on),
+            repaired_on: record.repaired_on.map(day_number),
+            revoked_on: record.revoked_on.map(day_number),
+        }
+    }
+}
+
+/// The value of `entities`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredEntity {
+    pub name: Option<String>,
+    pub kind: u8,
+}
+
+/// The value of `ruleset_versions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct StoredRuleSetVersion {
+    pub ruleset_id: String,
+    pub source: String,
+    pub author: String,
+    pub time_ms: i64,
+    pub message: String,
+    pub parent: Option<[u8; 32]>,
+}
+
+/// The value of `ruleset_heads`: the newest log entry of a rule set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct RuleSetHead {
+    pub seq: u32,
+    pub hash: [u8; 32],
+}
+
+/// Encodes a value with postcard.
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, String> {
+    postcard::to_allocvec(value).map_err(|e| e.to_string())
+}
+
+/// Decodes a postcard value.
+pub(super) fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, String> {
+    postcard::from_bytes(bytes).map_err(|e| e.to_string())
+}
+
+/// Lower-case hex.
+pub(super) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses 64 hex digits into a SHA-256 hash.
+pub(super) fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    let text = text.trim();
+    if text.len() != 64 || !text.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_keys_keep_order() {
+        let values = [i32::MIN, -5, -1, 0, 1, 7, i32::MAX];
+        for pair in values.windows(2) {
+            assert!(i32_key(pair[0]) < i32_key(pair[1]));
+        }
+        let values = [i64::MIN, -1, 0, 1, i64::MAX];
+        for pair in values.windows(2) {
+            assert!(i64_key(pair[0]) < i64_key(pair[1]));
+        }
+        assert!(date_key(NaiveDate::MAX) < NO_END);
+    }
+
+    #[test]
+    fn hashes_round_trip() {
+        let bytes: [u8; 32] = std::array::from_fn(|i| (i * 7) as u8);
+        assert_eq!(parse_hash(&hex(&bytes)), Some(bytes));
+        assert_eq!(parse_hash("zz"), None);
+        assert_eq!(parse_hash(&"é".repeat(32)), None);
+    }
+}
