@@ -39,8 +39,12 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-/// The tag printed before a mandatory city clause.
+/// The tag printed before a mandatory clause of the city base.
 pub const MANDATORY_TAG: &str = "〔全市统一·强制〕";
+
+/// The tag printed before a clause marked mandatory below the city base
+/// (binding only the rule sets that extend it).
+pub const SECTOR_MANDATORY_TAG: &str = "〔强制〕";
 
 /// Renders `program` as the credit clauses of a tender document, in Markdown.
 ///
@@ -271,10 +275,16 @@ impl<'a> Doc<'a> {
 
     /// The tag and source line of a clause: mandatory, inherited or own.
     fn provenance(&self, clause: &CompiledClause) -> (String, Option<String>) {
-        let tag = if clause.mandatory {
-            MANDATORY_TAG.to_string()
-        } else {
-            String::new()
+        // Only the city base (the rule set at the root of the chain) makes
+        // city-wide clauses; `mandatory` further down binds its extensions only.
+        let from_root = self
+            .library
+            .get(&clause.origin)
+            .is_some_and(|(_, ast)| ast.header.extends.is_none());
+        let tag = match (clause.mandatory, from_root) {
+            (true, true) => MANDATORY_TAG.to_string(),
+            (true, false) => SECTOR_MANDATORY_TAG.to_string(),
+            (false, _) => String::new(),
         };
         let source = (clause.origin != self.program.meta.id)
             .then(|| format!("继承自{}", self.cite(&clause.origin)));
