@@ -79,6 +79,8 @@ pub struct CheckedRuleSet {
     pub total: Option<Decimal>,
     /// The files of the chain, base first, ending with this rule set's own.
     pub chain: Vec<SourceFile>,
+    /// The ids of the chain, base first, ending with this rule set's id.
+    pub chain_ids: Vec<String>,
     /// Clauses in evaluation order: inherited first (overrides in place), then own.
     pub clauses: Vec<CheckedClause>,
     /// Record queries the clauses read.
@@ -168,6 +170,10 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         basis: text(&header.basis),
         total: total.map(|t| t.value),
         chain: chain.iter().map(|(f, _)| f.clone()).collect(),
+        chain_ids: chain
+            .iter()
+            .map(|(_, a)| a.header.id.value.clone())
+            .collect(),
         clauses: state.clauses,
         queries: state.queries,
         tests: leaf.tests().cloned().collect(),
@@ -421,6 +427,13 @@ fn merge_clauses(
                     )),
             );
             continue;
+        }
+        if clause.mandatory && ast.header.extends.is_some() {
+            diagnostics.push(
+                Diagnostic::warning("W0104", format!("`mandatory` on `{id}` binds only rule sets that extend this one"))
+                    .at(file, clause.id.span)
+                    .with_help("mandatory clauses belong in the city base; in a sector rule set, remove `mandatory`"),
+            );
         }
         let Some(checked) = check_clause(file, ast, clause, state, diagnostics) else {
             continue;
@@ -787,7 +800,7 @@ fn check_tests(
                             format!("`{id}` is a {} clause, but the test expects a {} clause", clause.kind.keyword(), want.keyword()),
                         )
                         .at(file, expect.span)
-                        .with_help("use `expect veto`/`expect not veto` for vetoes, `expect flag` for flags, `expect points` for scores"),
+                        .with_help("use `expect veto`/`expect not veto` for vetoes, `expect flag`/`expect not flag` for flags, `expect points` for scores"),
                     );
                 }
             } else {

@@ -289,8 +289,20 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
             println!("formatted {}", path.display());
         }
     }
-    eprintln!("{} file(s), {changed} {}, {failed} failed", files.len(), if check_only { "not formatted" } else { "reformatted" });
-    if failed > 0 || (check_only && changed > 0) { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    eprintln!(
+        "{} file(s), {changed} {}, {failed} failed",
+        files.len(),
+        if check_only {
+            "not formatted"
+        } else {
+            "reformatted"
+        }
+    );
+    if failed > 0 || (check_only && changed > 0) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Writes via a temporary file and a rename, so a crash never leaves half a rule file.
@@ -303,7 +315,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 fn eval(ruleset: &str, records: &Path, as_of: &str, lib: &Path, format: Format) -> ExitCode {
     let Ok(as_of) = NaiveDate::parse_from_str(as_of, "%Y-%m-%d") else {
         return fail(
-            Diagnostic::error("E0400", format!("`{as_of}` is not a date"))
+            Diagnostic::error("E0700", format!("`{as_of}` is not a date"))
                 .with_help("write --as-of YYYY-MM-DD, e.g. --as-of 2024-06-01"),
         );
     };
@@ -363,7 +375,7 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
     let input: Input = serde_json::from_str(text).map_err(|e| {
         Diagnostics::from(
             Diagnostic::error(
-                "E0401",
+                "E0701",
                 format!(
                     "{name}: not valid records JSON at line {}, column {}: {e}",
                     e.line(),
@@ -387,14 +399,14 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
                 Err(errors) => {
                     for e in errors {
                         problems.push(Diagnostic::error(
-                            "E0402",
+                            "E0702",
                             format!("{name}: record #{} (`{}`): {e}", i + 1, record.id),
                         ));
                     }
                 }
             },
             Err(e) => problems.push(
-                Diagnostic::error("E0402", format!("{name}: record #{}: {e}", i + 1))
+                Diagnostic::error("E0702", format!("{name}: record #{}: {e}", i + 1))
                     .with_help("see the record schema in README.md"),
             ),
         }

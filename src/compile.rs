@@ -176,14 +176,11 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         unit: checked.unit,
         basis: checked.basis,
         total: checked.total,
-        chain: Vec::new(),
+        chain: checked.chain_ids,
         hash: chain_hash(&checked.chain),
     };
     CompiledRuleSet {
-        meta: RuleSetMeta {
-            chain: checked.chain.iter().map(|f| f.name.to_string()).collect(),
-            ..meta
-        },
+        meta,
         clauses,
         tests: checked.tests,
         file,
