@@ -3,7 +3,7 @@
 //! bit masks (kinds, statuses, severities) and date windows that cost a few
 //! integer operations per record, plus a residual condition for the rest.
 
-use crate::ast::{BinaryOp, ClauseKind, Duration, TestBlock};
+use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, TestBlock};
 use crate::check::CheckedRuleSet;
 use crate::diagnostic::Diagnostics;
 use crate::eval::const_eval;
@@ -68,6 +68,17 @@ pub struct CompiledClause {
     pub(crate) expr: IrExpr,
     /// Queries the clause reads; their records are its evidence.
     pub(crate) queries: Vec<usize>,
+    /// The condition when it is a bare `any(…)` / `none(…)`, read without the evaluator.
+    pub(crate) presence: Option<Presence>,
+}
+
+/// A condition that is just whether a query matched anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Presence {
+    /// The query.
+    pub query: usize,
+    /// True for `any`, false for `none`.
+    pub any: bool,
 }
 
 /// A record query split for speed.
@@ -131,6 +142,7 @@ pub(crate) fn severity_bit(severity: Option<Severity>) -> u8 {
 /// Compiles a checked rule set.
 pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
     let mut windows = Vec::new();
+    let checked_queries: Vec<Aggregate> = checked.queries.iter().map(|q| q.func).collect();
     let queries: Vec<CompiledQuery> = checked
         .queries
         .into_iter()
@@ -157,6 +169,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                 weight: c.weight,
                 cap: c.cap,
                 floor: c.floor,
+                presence: presence(&expr, &checked_queries),
                 expr,
                 queries,
             }
@@ -200,6 +213,18 @@ fn queries_by_kind(queries: &[CompiledQuery]) -> Vec<Vec<usize>> {
                 .collect()
         })
         .collect()
+}
+
+/// Recognises a clause condition that is a bare `any(…)` or `none(…)`.
+fn presence(expr: &IrExpr, funcs: &[Aggregate]) -> Option<Presence> {
+    match expr {
+        IrExpr::Query(q) => match funcs.get(*q) {
+            Some(Aggregate::Any) => Some(Presence { query: *q, any: true }),
+            Some(Aggregate::None) => Some(Presence { query: *q, any: false }),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// SHA-256 over each file's text, in chain order, length-prefixed.

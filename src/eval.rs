@@ -500,13 +500,18 @@ impl CompiledRuleSet {
             window_starts,
             windows: &self.windows,
         };
+        let any_query_error = accs.iter().any(|a| a.error.is_some());
         let mut evidence = Vec::with_capacity(words * 64);
         let mut clauses = Vec::with_capacity(self.clauses.len());
         for clause in &self.clauses {
-            let query_error = clause.queries.iter().find_map(|q| accs[*q].error.clone());
-            let result = match query_error {
-                Some(e) => Err(e),
-                None => eval_expr(&clause.expr, &env),
+            let query_error = match any_query_error {
+                true => clause.queries.iter().find_map(|q| accs[*q].error.clone()),
+                false => None,
+            };
+            let result = match (query_error, clause.presence) {
+                (Some(e), _) => Err(e),
+                (None, Some(p)) => Ok(Value::Bool((accs[p.query].count > 0) == p.any)),
+                (None, None) => eval_expr(&clause.expr, &env),
             };
             let mut outcome = ClauseOutcome {
                 fired: false,
