@@ -455,9 +455,9 @@ fn clause_fields<'a>(w: &Words, c: &'a Clause) -> Vec<Field<'a, ClauseKey>> {
 // ---------------------------------------------------------------------------
 //
 // An expression becomes a `Doc` (see `layout`): its text with the places
-// where a line may break. Printed flat, every `Doc` below reads exactly as
-// the one-line form with the fewest parentheses; the breaks are whitespace
-// only, so the reparsed tree cannot change.
+// where a line may break. Printed flat, a `Doc` reads as the expression on
+// one line; the breaks are whitespace only, so the reparsed tree cannot
+// change.
 
 /// Binding strength of `not`: between `and` (3) and the comparisons (5).
 const PREC_NOT: u8 = 4;
@@ -631,7 +631,7 @@ fn operand_doc(w: &Words, e: &Expr) -> Doc {
 /// `]`. `aligned`: the items hang from the `[`, not from the enclosing line.
 fn list_doc(w: &Words, items: &[Expr], aligned: bool) -> Doc {
     let items = items.iter().map(|item| expr_doc(w, item, ANY)).collect();
-    bracketed("[", fill_items(items), false, "]", aligned)
+    hang(bracketed("[", fill_items(items), false, "]"), aligned)
 }
 
 type TableEntry = (Spanned<TableKey>, Spanned<TableValue>);
@@ -666,31 +666,29 @@ fn table_doc(
     if items.is_empty() {
         return Doc::Concat(vec![head, Doc::text(" {}")]);
     }
-    let body = bracketed(" {", fill_items(items), true, "}", false);
-    let doc = Doc::Concat(vec![head, body]);
-    if aligned {
-        Doc::group(Doc::align(doc))
-    } else {
-        Doc::group(doc)
-    }
+    // Only the body is grouped: a key that breaks does not force the entries apart.
+    let body = bracketed(" {", fill_items(items), true, "}");
+    hang(Doc::Concat(vec![head, body]), aligned)
 }
 
 /// `open body close`, the body on lines of its own one indentation step in
-/// when it does not fit. `padded`: on one line, spaces separate the body
-/// from the brackets (`{ a }`, but `[a]`).
-fn bracketed(open: &str, body: Doc, padded: bool, close: &str, aligned: bool) -> Doc {
+/// when it does not fit, the closing bracket back on a line of its own.
+/// `padded`: on one line, spaces separate the body from the brackets (`{ a
+/// }`, but `[a]`).
+fn bracketed(open: &str, body: Doc, padded: bool, close: &str) -> Doc {
     let line = || if padded { Doc::Line } else { Doc::SoftLine };
-    let doc = Doc::Concat(vec![
+    Doc::group(Doc::Concat(vec![
         Doc::text(open),
         Doc::nest(INDENT, Doc::Concat(vec![line(), body])),
         line(),
         Doc::text(close),
-    ]);
-    if aligned {
-        Doc::group(Doc::align(doc))
-    } else {
-        Doc::group(doc)
-    }
+    ]))
+}
+
+/// A bracketed form whose body hangs from its own start when `aligned`,
+/// else from the indentation of the line it is on.
+fn hang(doc: Doc, aligned: bool) -> Doc {
+    if aligned { Doc::align(doc) } else { doc }
 }
 
 /// `a, b, c` as a fill: each item goes on the current line if it fits.
@@ -972,27 +970,25 @@ mod layout {
                 },
                 ..cmd
             };
+            // Decided with the rest of the fill on the stack: after the last
+            // item, what follows the fill has to fit on the line too.
             stack.push(rest(broken));
             let flat = !(sticky && broken) && fits(self.col, &[sep, item], stack);
-            if flat {
+            stack.pop();
+            stack.push(rest(broken || !flat));
+            // An item after a line break is laid out flat if it fits there.
+            let item = if flat {
+                Step::Doc(item)
+            } else {
+                Step::Fit(item)
+            };
+            for step in [item, Step::Doc(sep)] {
                 stack.push(Cmd {
                     indent: cmd.indent,
-                    flat: true,
-                    step: Step::Doc(item),
-                });
-            } else {
-                stack.pop();
-                stack.push(rest(true));
-                stack.push(Cmd {
-                    step: Step::Fit(item),
-                    ..cmd
+                    flat,
+                    step,
                 });
             }
-            stack.push(Cmd {
-                indent: cmd.indent,
-                flat,
-                step: Step::Doc(sep),
-            });
         }
     }
 
@@ -1441,41 +1437,52 @@ impl<'a> Printer<'a> {
         apart
     }
 
-    /// Prints the run of constants that starts at item `first`: the
-    /// constants after it with neither a blank line nor a comment line
-    /// before them. Their `=` and their trailing comments are aligned, so
-    /// that the run reads as a table. Returns the index of the next item.
+    /// Prints the run of constants that starts at item `first`, with their
+    /// `=` and their trailing comments aligned so that the run reads as a
+    /// table. Returns the index of the item after the run.
     fn constants(&mut self, items: &[Item], first: usize, apart: &[bool]) -> usize {
-        let mut run = Vec::new();
-        for (i, item) in items.iter().enumerate().skip(first) {
-            let Item::Const(c) = item else { break };
-            let own_line_comment = self.attached.leading.contains_key(&SlotKey::Item(i));
-            if i > first && (apart[i] || own_line_comment) {
-                break;
-            }
-            run.push((i, c));
-        }
+        let run = self.const_run(items, first, apart);
         let name_width = run.iter().map(|(_, c)| c.name.value.width()).max();
         let lines: Vec<(SlotKey, String)> = run
             .iter()
             .map(|&(i, c)| (SlotKey::Item(i), self.constant(c, name_width.unwrap_or(0))))
             .collect();
         // Comments line up after the longest one-line constant that has one;
-        // a constant on several lines keeps its comment where it ends.
-        let one_line = |line: &String| !line.contains('\n');
-        let aligned = lines
+        // a constant on several lines has its comment after its last line.
+        let one_line = |line: &str| !line.contains('\n');
+        let longest = lines
             .iter()
             .filter(|(key, line)| one_line(line) && self.attached.trailing.contains_key(key))
-            .map(|(_, line)| line.width() + CONST_COMMENT_GAP)
+            .map(|(_, line)| line.width())
             .max();
         for (key, line) in &lines {
-            let last_line = line.rsplit('\n').next().unwrap_or(line);
-            let col = aligned
+            let code = longest
                 .filter(|_| one_line(line))
-                .unwrap_or(last_line.width() + CONST_COMMENT_GAP);
-            self.line_with_comment_at(*key, 0, line, Some(col));
+                .unwrap_or_else(|| last_line(line).width());
+            self.line_with_comment_at(*key, 0, line, Some(code + CONST_COMMENT_GAP));
         }
         first + run.len()
+    }
+
+    /// The constants from item `first` on that have neither a blank line
+    /// nor a comment line before them (a comment line starts a new run, as
+    /// it does in `gofmt`: it reads as the heading of what follows).
+    fn const_run<'i>(
+        &self,
+        items: &'i [Item],
+        first: usize,
+        apart: &[bool],
+    ) -> Vec<(usize, &'i ConstDef)> {
+        let mut run = Vec::new();
+        for (i, item) in items.iter().enumerate().skip(first) {
+            let Item::Const(c) = item else { break };
+            let comment_line = self.attached.leading.contains_key(&SlotKey::Item(i));
+            if i > first && (apart[i] || comment_line) {
+                break;
+            }
+            run.push((i, c));
+        }
+        run
     }
 
     /// `const name = value`, the name padded to `name_width`.
@@ -1643,7 +1650,8 @@ impl<'a> Printer<'a> {
     }
 
     /// Like [`Printer::line`], with the trailing comment at column
-    /// `comment_col` of the line's content if that is given.
+    /// `comment_col` of the last line of `content`, if that is given (and
+    /// leaves room for the gap).
     fn line_with_comment_at(
         &mut self,
         key: SlotKey,
@@ -1655,14 +1663,19 @@ impl<'a> Printer<'a> {
         self.out.push_str(content);
         let trailing = self.attached.trailing.remove(&key);
         if let Some((id, c)) = trailing.and_then(|id| Some((id, self.comments.get(id)?))) {
-            let last_line = content.rsplit('\n').next().unwrap_or(content);
-            let gap = comment_col.map_or(COMMENT_GAP, |col| col.saturating_sub(last_line.width()));
+            let code = last_line(content).width();
+            let gap = comment_col.map_or(COMMENT_GAP, |col| col.saturating_sub(code));
             self.out.push_str(&" ".repeat(gap.max(COMMENT_GAP)));
             self.out.push_str(&c.text);
             self.emitted[id] = true;
         }
         self.out.push('\n');
     }
+}
+
+/// The text after the last line break of `text`.
+fn last_line(text: &str) -> &str {
+    text.rsplit('\n').next().unwrap_or(text)
 }
 
 /// Whether the text between two items holds a blank line before anything
@@ -1864,6 +1877,7 @@ mod unspanned {
 
 #[cfg(test)]
 mod tests {
+    use super::layout::WIDTH;
     use super::*;
 
     fn fmt(text: &str) -> String {
@@ -1894,9 +1908,13 @@ mod tests {
     fn english_file_gets_the_canonical_layout() {
         let text = r#"ruleset demo.x { total 10 title "Demo" effective 2020-01-01 version "1" extends city.base }
 const window = 3 years   const one=1 year
+
+
 remove 经营异常
+
 score grade { floor 0 cap 10 weight 0.50 points table latest(records where kind=信用等级,grade){"AAA":10 "AA":8, otherwise 3} wording "w" }
 veto mandatory ban { when any(records where kind = 取消投标资格 and within window) }
+
 test "t" { expect total 4 record "R 2" { kind 信用等级 amount -1.5 } as_of 2024-02-29 record R1 { } expect points grade 4 expect eligible }
 "#;
         let expected = r#"ruleset demo.x {
@@ -1908,19 +1926,17 @@ test "t" { expect total 4 record "R 2" { kind 信用等级 amount -1.5 } as_of 2
 }
 
 const window = 3 years
-
-const one = 1 year
+const one    = 1 year
 
 remove 经营异常
 
 score grade {
   wording "w"
   points  table latest(records where kind = 信用等级, grade) { "AAA": 10, "AA": 8, otherwise: 3 }
-  weight  0.50
   cap     10
   floor   0
+  weight  0.50
 }
-
 veto mandatory ban {
   when any(records where kind = 取消投标资格 and within window)
 }
@@ -1942,10 +1958,15 @@ test "t" {
         let text = "规则集 示例.中文 { 总分 3 标题 \"示例\" 继承 city.base 生效日期 2019-12-31 责任单位 \"局\" 行业 \"交通\" 版本 \"1\" 依据 \"号\" }
 常量 回看期 = 3 年
 删除 经营异常
+
 否决 强制 等级为D { 依据 \"号\" 表述 \"否决\" 条件 最近(记录 满足 类别 = 信用等级 并且 行业 = \"公路\", 等级) 默认 \"B\" = \"D\" }
+
 评分 加分 { 下限 0 上限 3 权重 1 得分 对照 最近(记录, 等级) { \"AA\": 3, 是: 2, 其他: 0 } }
+
 提示 近期 { 条件 非 不存在(记录 满足 类别 属于 [行政处罚, 不良] 或者 近 12 月) 或 计数(记录) > 评价日期 - 90 天 }
+
 评分 扣分 { 得分 如果 存在(记录) 则 0 - 合计(记录 满足 近 1 年, 金额) 否则 最大(记录, 金额) 默认 0 × 2 }
+
 测试 \"中文\" { 预期 合格 记录 R1 { 类别 信用等级 日期 2023-04-15 } 评价日期 2024-06-01 预期 得分 加分 3 预期 否决 等级为D 预期 提示 近期 预期 不合格 预期 总分 -1 }
 ";
         let expected = "规则集 示例.中文 {
@@ -1960,7 +1981,6 @@ test "t" {
 }
 
 常量 回看期 = 3 年
-
 删除 经营异常
 
 否决 强制 等级为D {
@@ -1971,13 +1991,14 @@ test "t" {
 
 评分 加分 {
   得分 对照 最近(记录, 等级) { \"AA\": 3, 是: 2, 其他: 0 }
-  权重 1
   上限 3
   下限 0
+  权重 1
 }
 
 提示 近期 {
-  条件 非 不存在(记录 满足 类别 属于 [行政处罚, 不良] 或 近 12 个月) 或 计数(记录) > 评价日期 - 90 日
+  条件 非 不存在(记录 满足 类别 属于 [行政处罚, 不良] 或 近 12 个月)
+       或 计数(记录) > 评价日期 - 90 日
 }
 
 评分 扣分 {
@@ -2005,6 +2026,7 @@ test "t" {
   版本 “a\\b”
 ｝
 常量 禁入 ＝ 【黑名单、失信被执行人，甲】
+
 评分 等级 ｛
   得分 对照 最近（记录，等级） ｛ “A”：3， 其他：0 ｝ × 2 ÷ 1
   条件 甲 ≠ 乙 且 甲 ≤ 1 且 乙 ≥ 2 且 丙 == 3
@@ -2128,8 +2150,7 @@ score s {
   title \"t\"
 }
 
-const c = if a then 1 else 2  // after the constant
-
+const c = if a then 1 else 2   // after the constant
 // before the clause
 score s {
   points if a then 1 else 2  # after points
@@ -2199,10 +2220,12 @@ score s {
             ("a * (b / c)", "a * (b / c)"),
             ("not (a and b)", "not (a and b)"),
             ("(not a) and b", "not a and b"),
-            ("not (a = b)", "not a = b"),
+            ("not (a = b)", "not (a = b)"),
+            ("not a in b", "not (a in b)"),
+            ("not a + b", "not a + b"),
             ("(not a) = b", "(not a) = b"),
             ("a = (not b)", "a = (not b)"),
-            ("not not a", "not not a"),
+            ("not not a", "not (not a)"),
             ("-(x)", "-x"),
             ("-(a + b)", "-(a + b)"),
             ("- -x", "- -x"),
@@ -2210,7 +2233,9 @@ score s {
             ("-(a * b)", "-(a * b)"),
             ("a - -1", "a - -1"),
             ("((a))", "a"),
-            ("a or (b and c)", "a or b and c"),
+            ("a or (b and c)", "a or (b and c)"),
+            ("a and b or c", "(a and b) or c"),
+            ("a or b or c and d", "a or b or (c and d)"),
             ("(a or b) and c", "(a or b) and c"),
             ("a otherwise (b or c)", "a otherwise (b or c)"),
             ("(a otherwise b) + 1", "a otherwise b + 1"),
@@ -2291,5 +2316,355 @@ test \"黑名单\" {
         let texts: Vec<&str> = comments.iter().map(|c| c.text.as_str()).collect();
         assert_eq!(texts, ["// real", "# two"]);
         assert!(!comments[0].own_line && comments[1].own_line);
+    }
+
+    // -- Blank lines and runs of constants ---------------------------------
+
+    #[test]
+    fn constants_written_together_are_aligned() {
+        let text = "ruleset t { title \"t\" }
+const a = 1   // one
+const long_name = 2 years // two
+const bb = [x, y]
+
+
+const c = 3
+// starts a new alignment
+const cccccc = 4  // four
+const d = 5 // five
+const 部门 = [\"武汉市住房保障和房屋管理局\", \"湖北省住房和城乡建设厅\", \"中华人民共和国住房和城乡建设部\", \"国家林业和草原局\"]
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+const a         = 1         // one
+const long_name = 2 years   // two
+const bb        = [x, y]
+
+const c = 3
+// starts a new alignment
+const cccccc = 4   // four
+const d      = 5   // five
+const 部门   = [
+  \"武汉市住房保障和房屋管理局\", \"湖北省住房和城乡建设厅\", \"中华人民共和国住房和城乡建设部\",
+  \"国家林业和草原局\"
+]
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn chinese_constants_align_by_display_width() {
+        let text = "规则集 t { 标题 \"t\" }
+常量 回看期 = 3 年 // 行贿犯罪
+常量 处罚回看期 = 2 年 // 处罚
+常量 ab = 1   常量 不良行为扣分下限 = -3 # 下限
+";
+        // A CJK character is two columns wide: `处罚回看期` (10) is as wide as
+        // `ab` and eight spaces.
+        let expected = "规则集 t {
+  标题 \"t\"
+}
+
+常量 回看期           = 3 年   // 行贿犯罪
+常量 处罚回看期       = 2 年   // 处罚
+常量 ab               = 1
+常量 不良行为扣分下限 = -3     # 下限
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn items_keep_the_authors_blank_lines() {
+        let text = "ruleset t { title \"t\" }
+flag a { when x }
+flag b { when y }
+
+
+
+// about c
+
+flag c { when z } // after c
+remove d   remove e
+
+test \"t\" { expect eligible }
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+flag a {
+  when x
+}
+flag b {
+  when y
+}
+
+// about c
+
+flag c {
+  when z
+}  // after c
+remove d
+remove e
+
+test \"t\" {
+  expect eligible
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    // -- Wrapping ------------------------------------------------------------
+
+    #[test]
+    fn long_conditions_break_before_and_and_or() {
+        let text = "ruleset t { title \"t\" }
+veto v { when any(records where kind = 行政处罚 and within 重大违法回看期 and status in [有效, 已过公示期] and (penalty in 停产停业吊销类别 or (penalty in 罚款类别 and amount >= 较大数额罚款标准) or (penalty = \"较大数额罚款\" and as_of < 统一标准施行日))) or any(records where kind = 行贿犯罪记录 and within 重大违法回看期 and status in [有效, 已过公示期]) }
+";
+        // The outer `or` breaks before every operator, aligned under the
+        // start; the filters fill their first line, then one condition per
+        // line, one step in from `records`; bracketed chains align inside.
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+veto v {
+  when any(records where kind = 行政处罚 and within 重大违法回看期 and status in [有效, 已过公示期]
+             and (penalty in 停产停业吊销类别
+                  or (penalty in 罚款类别 and amount >= 较大数额罚款标准)
+                  or (penalty = \"较大数额罚款\" and as_of < 统一标准施行日)))
+       or any(records where kind = 行贿犯罪记录 and within 重大违法回看期
+                and status in [有效, 已过公示期])
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn long_chinese_conditions_break_before_qie_and_huo() {
+        let text = "规则集 t { 标题 \"t\" }
+提示 f { 条件 （存在(记录 满足 类别 = 行政处罚) 且 计数(记录 满足 类别 = 不良行为记录 且 近 3 年) > 3 且 非 存在(记录 满足 类别 = 表彰奖励)） 或 不存在(记录 满足 类别 = 表彰奖励 且 近 3 年) }
+";
+        let expected = "规则集 t {
+  标题 \"t\"
+}
+
+提示 f {
+  条件 (存在(记录 满足 类别 = 行政处罚)
+        且 计数(记录 满足 类别 = 不良行为记录 且 近 3 年) > 3
+        且 非 存在(记录 满足 类别 = 表彰奖励))
+       或 不存在(记录 满足 类别 = 表彰奖励 且 近 3 年)
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn long_sums_break_before_plus_and_minus() {
+        let text = "规则集 t { 标题 \"t\" }
+评分 s { 得分 基础分 - 不良记录扣分 × 计数(记录 满足 类别 = 不良行为记录 且 近 回看期) - 处罚扣分 × 计数(记录 满足 类别 = 行政处罚 且 近 处罚回看期 且 （行业 属于 交通行业 或 认定机关 属于 交通主管部门）) 上限 基础分 }
+";
+        let expected = "规则集 t {
+  标题 \"t\"
+}
+
+评分 s {
+  得分 基础分
+       - 不良记录扣分 * 计数(记录 满足 类别 = 不良行为记录 且 近 回看期)
+       - 处罚扣分 * 计数(记录 满足 类别 = 行政处罚 且 近 处罚回看期
+                           且 (行业 属于 交通行业 或 认定机关 属于 交通主管部门))
+  上限 基础分
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn long_ifs_break_into_if_then_else_lines() {
+        let english = "ruleset t { title \"t\" }
+score s { points if any(records where kind = 信用等级 and sector = \"水利\" and within 3 years) then table latest(records where kind = 信用等级 and sector = \"水利\", grade) { \"AAA\": 10, \"AA\": 8, \"A\": 6, \"B\": 3, \"C\": 0, otherwise: 无等级得分 } else (if any(records where kind = 不良行为记录) then 1 else 2) }
+";
+        // The table hangs from its own start; the `else if` continues the chain.
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+score s {
+  points if any(records where kind = 信用等级 and sector = \"水利\" and within 3 years)
+         then table latest(records where kind = 信用等级 and sector = \"水利\", grade) {
+                \"AAA\": 10, \"AA\": 8, \"A\": 6, \"B\": 3, \"C\": 0, otherwise: 无等级得分
+              }
+         else if any(records where kind = 不良行为记录)
+         then 1
+         else 2
+}
+";
+        assert_eq!(fmt_stable(english), expected);
+        let chinese = "规则集 t { 标题 \"t\" }
+评分 s { 得分 如果 存在(记录 满足 类别 = 信用等级 且 行业 = \"公路\") 则 对照 最近(记录 满足 类别 = 信用等级 且 行业 = \"公路\", 等级) { \"AA\": 3, \"A\": 2, \"B\": 1, \"C\": 0, \"D\": 0, 其他: 0 } 否则 （如果 存在(记录 满足 类别 = 不良行为记录 且 近 回看期) 则 无等级有不良记录 否则 无等级无不良记录） }
+";
+        let expected = "规则集 t {
+  标题 \"t\"
+}
+
+评分 s {
+  得分 如果 存在(记录 满足 类别 = 信用等级 且 行业 = \"公路\")
+       则 对照 最近(记录 满足 类别 = 信用等级 且 行业 = \"公路\", 等级) {
+            \"AA\": 3, \"A\": 2, \"B\": 1, \"C\": 0, \"D\": 0, 其他: 0
+          }
+       否则 如果 存在(记录 满足 类别 = 不良行为记录 且 近 回看期)
+       则 无等级有不良记录
+       否则 无等级无不良记录
+}
+";
+        assert_eq!(fmt_stable(chinese), expected);
+    }
+
+    #[test]
+    fn long_tables_fill_their_lines() {
+        let text = "ruleset t { title \"t\" }
+const grades = table grade { \"AAA\": 10, \"AA\": 8, \"A\": 6, \"B\": 3, \"C\": 0, \"D\": 0, \"E\": 0, \"F\": 0, \"G\": 0, \"H\": 0, \"I\": 0, \"J\": 0, otherwise: 0 }
+score s { points table latest(records where kind = 信用等级 and sector in 信息化行业, grade) { \"AAA\": 3, \"AA\": 2.5, \"A\": 2, \"BBB\": 1.5, \"BB\": 1, \"B\": 0.5, \"CCC\": 0, \"CC\": 0, \"C\": 0, otherwise: 无等级得分 } }
+";
+        // A constant's table hangs from the line, a field's from the table.
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+const grades = table grade {
+  \"AAA\": 10, \"AA\": 8, \"A\": 6, \"B\": 3, \"C\": 0, \"D\": 0, \"E\": 0, \"F\": 0, \"G\": 0, \"H\": 0, \"I\": 0,
+  \"J\": 0, otherwise: 0
+}
+
+score s {
+  points table latest(records where kind = 信用等级 and sector in 信息化行业, grade) {
+           \"AAA\": 3, \"AA\": 2.5, \"A\": 2, \"BBB\": 1.5, \"BB\": 1, \"B\": 0.5, \"CCC\": 0, \"CC\": 0, \"C\": 0,
+           otherwise: 无等级得分
+         }
+}
+";
+        assert_eq!(
+            fmt_stable(&text.replace("}\nscore", "}\n\nscore")),
+            expected
+        );
+    }
+
+    #[test]
+    fn long_aggregates_break_after_where_and_before_the_value() {
+        let text = "ruleset t { title \"t\" }
+score s { points sum(records where kind = 行政处罚 and within 回看期, table severity { 严重: -2, 一般: -0.5, otherwise: 0 }) }
+score u { points count(records where kind_of_the_record_with_a_long_name = 行政处罚行政处罚行政处罚行政处罚行政处罚 and within 处罚回看期) }
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+score s {
+  points sum(records where kind = 行政处罚 and within 回看期,
+             table severity { 严重: -2, 一般: -0.5, otherwise: 0 })
+}
+score u {
+  points count(records where
+                 kind_of_the_record_with_a_long_name = 行政处罚行政处罚行政处罚行政处罚行政处罚
+                 and within 处罚回看期)
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn a_comment_after_a_wrapped_field_ends_its_last_line() {
+        let text = "ruleset t { title \"t\" }
+score s {
+  points 基础分 - 扣分 * count(records where kind = 不良行为记录 and within 回看期 and sector in 水务行业 and authority in 部门) // why
+  cap 基础分
+}
+";
+        let expected = "ruleset t {
+  title \"t\"
+}
+
+score s {
+  points 基础分
+         - 扣分 * count(records where kind = 不良行为记录 and within 回看期 and sector in 水务行业
+                          and authority in 部门)  // why
+  cap    基础分
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn a_line_that_fits_stays_whole() {
+        // `  when ` (7 columns) and a condition of 93: exactly 100 columns.
+        let fits = format!("x = 1 and {}", "y".repeat(93 - 10));
+        assert_eq!(fits.width() + "  when ".width(), WIDTH);
+        let text = format!("ruleset t {{ title \"t\" }}\nflag f {{ when {fits} }}\n");
+        assert!(fmt_stable(&text).contains(&format!("  when {fits}\n")));
+        let text = text.replace(&fits, &format!("{fits}y"));
+        assert!(fmt_stable(&text).contains("  when x = 1\n       and yyy"));
+    }
+
+    #[test]
+    fn strings_are_never_broken() {
+        let long = "很长的说明".repeat(12);
+        let text = format!(
+            "ruleset t {{ title \"t\" }}\nflag f {{ when penalty = \"{long}\" and kind = 行政处罚 }}\n"
+        );
+        let out = fmt_stable(&text);
+        assert!(
+            out.contains(&format!(
+                "  when penalty = \"{long}\"\n       and kind = 行政处罚\n"
+            )),
+            "{out}"
+        );
+    }
+
+    // -- The layout engine -----------------------------------------------------
+
+    /// `a b c …` with a line between the words, as a group or a fill.
+    fn words(count: usize, word: &str) -> Vec<Doc> {
+        let mut parts = Vec::new();
+        for i in 0..count {
+            if i > 0 {
+                parts.push(Doc::Line);
+            }
+            parts.push(Doc::text(word));
+        }
+        parts
+    }
+
+    #[test]
+    fn a_group_breaks_all_its_lines_or_none() {
+        let short = Doc::group(Doc::align(Doc::Concat(words(3, "word"))));
+        assert_eq!(render(&short, 0, 0), "word word word");
+        let long = Doc::group(Doc::align(Doc::Concat(words(3, &"w".repeat(40)))));
+        let w40 = "w".repeat(40);
+        assert_eq!(render(&long, 4, 0), format!("{w40}\n    {w40}\n    {w40}"));
+    }
+
+    #[test]
+    fn a_fill_breaks_only_where_the_next_item_does_not_fit() {
+        let w30 = "w".repeat(30);
+        let doc = |sticky| Doc::Fill {
+            parts: words(5, &w30),
+            sticky,
+        };
+        // Three fit on a line of 100 (30 + 1 + 30 + 1 + 30 = 92), a fourth does not.
+        let filled = format!("{w30} {w30} {w30}\n{w30} {w30}");
+        assert_eq!(render(&doc(false), 0, 0), filled);
+        let sticky = format!("{w30} {w30} {w30}\n{w30}\n{w30}");
+        assert_eq!(render(&doc(true), 0, 0), sticky);
+    }
+
+    #[test]
+    fn what_follows_a_group_counts_towards_its_width() {
+        // Flat, the group would fit, but not with the text after it.
+        let w45 = "w".repeat(45);
+        let group = Doc::group(Doc::Concat(words(2, &w45)));
+        let doc = Doc::Concat(vec![group, Doc::text("))))))))))")]);
+        assert_eq!(render(&doc, 0, 2), format!("{w45}\n  {w45}))))))))))"));
     }
 }

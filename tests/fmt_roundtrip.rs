@@ -9,6 +9,7 @@ use credit_rules::source::SourceFile;
 use credit_rules::syntax::parse;
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
+use unicode_width::UnicodeWidthStr;
 
 /// Names that are not keywords in either language.
 const NAMES: &[&str] = &["金额", "kind", "黑名单", "amount", "回看期", "x_1", "等级"];
@@ -297,6 +298,254 @@ proptest! {
         for comment in comments(chinese) {
             let kept = once.matches(comment).count();
             prop_assert_eq!(kept, 1, "`{}` printed {} times:\n{}", comment, kept, once);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Long expressions: the formatter must wrap them, and the wrapped form must
+// reparse to the same tree and wrap again the same way.
+// ---------------------------------------------------------------------------
+
+/// The widest line `fmt` aims for, in display columns.
+const WIDTH: usize = 100;
+
+/// A short condition on a record, as the rule sets write them.
+fn condition() -> BoxedStrategy<String> {
+    prop::sample::select(vec![
+        "kind = 行政处罚",
+        "类别 = 不良行为记录",
+        "within 3 years",
+        "近 回看期",
+        "sector in 水务行业",
+        "行业 属于 [\"公路\", \"交通运输\"]",
+        "amount >= 较大数额罚款标准",
+        "status in [有效, 已过公示期]",
+        "not (authority in 本省部门)",
+        "非 严重程度 = 轻微",
+        "penalty = \"较大数额罚款\"",
+        "as_of < 2022-02-08",
+    ])
+    .prop_map(String::from)
+    .boxed()
+}
+
+/// `and`/`or` in every spelling.
+fn connective() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec!["and", "且", "并且", "or", "或", "或者"])
+}
+
+/// `c1 and c2 or c3 …`, each condition perhaps a bracketed chain itself.
+fn chain(conditions: BoxedStrategy<String>) -> BoxedStrategy<String> {
+    let operand = prop_oneof![
+        3 => conditions.clone(),
+        1 => prop::collection::vec(conditions, 2..4).prop_map(|cs| format!("({})", cs.join(" or "))),
+    ];
+    (
+        operand.clone(),
+        prop::collection::vec((connective(), operand), 1..10),
+    )
+        .prop_map(|(first, rest)| {
+            let mut out = first;
+            for (op, operand) in rest {
+                out = format!("{out} {op} {operand}");
+            }
+            out
+        })
+        .boxed()
+}
+
+/// An aggregate over a long filter, perhaps with a value argument.
+fn long_aggregate() -> BoxedStrategy<String> {
+    let value = prop::option::of(prop::sample::select(vec![
+        "amount",
+        "table severity { 严重: -3, 一般: -1, otherwise: 0 }",
+        "if amount >= 5 then -2 else -1",
+    ]));
+    (aggregate_fn(), chain(condition()), value, any::<bool>())
+        .prop_map(|(f, filter, value, zh)| {
+            let (records, where_) = if zh {
+                ("记录", "满足")
+            } else {
+                ("records", "where")
+            };
+            let value = value.map(|v| format!(", {v}")).unwrap_or_default();
+            format!("{f}({records} {where_} {filter}{value})")
+        })
+        .boxed()
+}
+
+/// A table with many entries.
+fn long_table() -> BoxedStrategy<String> {
+    (
+        prop::collection::vec(table_entry(), 4..24),
+        prop::option::of(prop::sample::select(vec![
+            "otherwise: 无等级得分",
+            "其他：0",
+        ])),
+    )
+        .prop_map(|(entries, default)| {
+            let default = default.map(|d| format!(", {d}")).unwrap_or_default();
+            let key = "latest(records where kind = 信用等级 and sector in 水务行业, grade)";
+            format!("table {key} {{ {}{default} }}", entries.join(", "))
+        })
+        .boxed()
+}
+
+/// A list with many items.
+fn long_list() -> BoxedStrategy<String> {
+    let item = prop::sample::select(vec![
+        "\"武汉市水务局\"",
+        "\"湖北省水利厅\"",
+        "\"中华人民共和国水利部\"",
+        "黑名单",
+        "失信被执行人",
+        "x_1",
+    ]);
+    prop::collection::vec(item, 4..20)
+        .prop_map(|items| format!("[{}]", items.join(", ")))
+        .boxed()
+}
+
+/// Expressions long enough to need several lines: deep and/or chains,
+/// long filters, sums of terms, `if` chains, long tables and lists.
+fn long_expression() -> BoxedStrategy<String> {
+    let operand = prop_oneof![
+        2 => long_aggregate(),
+        1 => condition(),
+        1 => long_table(),
+    ]
+    .boxed();
+    let term = (
+        prop::sample::select(vec!["每条扣分", "2", "基础分"]),
+        long_aggregate(),
+    )
+        .prop_map(|(n, agg)| format!("{n} * {agg}"));
+    prop_oneof![
+        2 => chain(operand.clone()),
+        1 => (term.clone(), prop::collection::vec((prop::sample::select(vec!["+", "-"]), term), 1..4))
+            .prop_map(|(first, rest)| rest.into_iter().fold(first, |out, (op, t)| format!("{out} {op} {t}"))),
+        1 => (prop::collection::vec((chain(condition()), operand.clone()), 1..4), operand.clone(), any::<bool>())
+            .prop_map(|(links, last, zh)| {
+                let (if_, then, else_) = if zh { ("如果", "则", "否则") } else { ("if", "then", "else") };
+                let mut out = String::new();
+                for (c, a) in links {
+                    out.push_str(&format!("{if_} {c} {then} ({a}) {else_} "));
+                }
+                out + &format!("({last})")
+            }),
+        1 => long_table(),
+        1 => long_list(),
+        1 => long_aggregate(),
+    ]
+    .boxed()
+}
+
+/// Lines of `text` whose code (trailing comments aside: they do not count)
+/// is wider than `fmt` aims for, by display width.
+fn wide_lines<'t>(text: &'t str, comments: &[&str]) -> Vec<&'t str> {
+    let code = |line: &'t str| {
+        let cut = comments.iter().find_map(|c| line.strip_suffix(c));
+        cut.unwrap_or(line).trim_end()
+    };
+    text.lines().filter(|l| code(l).width() > WIDTH).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn long_expressions_wrap_and_round_trip(expr in long_expression(), chinese in any::<bool>()) {
+        let text = rule_file(&expr, chinese);
+        let once = assert_round_trip("long.rules", &text);
+        for comment in comments(chinese) {
+            let kept = once.matches(comment).count();
+            prop_assert_eq!(kept, 1, "`{}` printed {} times:\n{}", comment, kept, once);
+        }
+        // Every piece of these expressions is short, so wrapping can always
+        // keep within the width.
+        let wide = wide_lines(&once, comments(chinese));
+        prop_assert!(wide.is_empty(), "lines wider than {}: {:?}\n{}", WIDTH, wide, once);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Runs of constants: the author's blank lines stay, and a run is aligned.
+// ---------------------------------------------------------------------------
+
+/// What separates two constants in the source, and whether that is a blank line.
+fn separator() -> impl Strategy<Value = (&'static str, bool)> {
+    prop::sample::select(vec![
+        (" ", false),
+        ("\n", false),
+        ("   // trailing\n", false),
+        ("\n// own line\n", false),
+        ("\n\n", true),
+        ("\n\n\n\n", true),
+        ("  // trailing\n\n// own line\n", true),
+        // The blank line after a comment line is kept with the comment.
+        ("\n// own line\n\n", true),
+    ])
+}
+
+/// `const name = value` in either language, names of mixed widths.
+fn constant() -> impl Strategy<Value = String> {
+    let name = prop::sample::select(vec![
+        "a",
+        "回看期",
+        "不良行为扣分下限",
+        "long_name_x",
+        "甲乙",
+    ]);
+    let value = prop_oneof![
+        4 => leaf(),
+        1 => long_list(),
+        1 => long_expression(),
+    ];
+    (name, value, any::<bool>()).prop_map(|(name, value, zh)| {
+        let keyword = if zh { "常量" } else { "const" };
+        format!("{keyword} {name} = {value}")
+    })
+}
+
+/// The display column of the first ` = ` of `line`.
+fn equals_column(line: &str) -> Option<usize> {
+    line.find(" = ").map(|at| line[..at].width())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn constant_runs_keep_blank_lines_and_align(
+        first in constant(),
+        rest in prop::collection::vec((separator(), constant()), 1..8),
+        chinese in any::<bool>(),
+    ) {
+        let header = if chinese { "规则集 t { 标题 \"t\" }" } else { "ruleset t { title \"t\" }" };
+        let mut text = format!("{header}\n{first}");
+        let mut blanks = 0;
+        for ((sep, blank), constant) in &rest {
+            text.push_str(sep);
+            text.push_str(constant);
+            blanks += usize::from(*blank);
+        }
+        text.push('\n');
+        let once = assert_round_trip("consts.rules", &text);
+        for comment in ["// trailing", "// own line"] {
+            let kept = once.matches(comment).count();
+            prop_assert_eq!(kept, text.matches(comment).count(), "`{}` printed {} times:\n{}", comment, kept, once);
+        }
+        // One blank line after the header, and one wherever the author left any.
+        let printed_blanks = once.lines().filter(|l| l.trim().is_empty()).count();
+        prop_assert_eq!(printed_blanks, blanks + 1, "blank lines:\n{}", once);
+        // Constants on consecutive lines are one run: their `=` line up.
+        let is_const = |l: &&str| l.starts_with("const ") || l.starts_with("常量 ");
+        let lines: Vec<&str> = once.lines().collect();
+        for pair in lines.windows(2) {
+            if is_const(&pair[0]) && is_const(&pair[1]) {
+                prop_assert_eq!(equals_column(pair[0]), equals_column(pair[1]), "not aligned:\n{}", once);
+            }
         }
     }
 }
