@@ -88,3 +88,44 @@ fn same_inputs_give_the_same_bytes() {
             .expect("serialises");
     assert_eq!(once, again);
 }
+
+/// Every clause of every shipped rule set is exercised by the rule set's own
+/// tests both ways: some test makes it fire (or give points other than its
+/// best) and some test does not.
+#[test]
+fn shipped_tests_cover_every_clause_both_ways() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    let workspace = credit_rules::ruleset::Workspace::load(&root).expect("rulesets/ loads");
+    let mut gaps = Vec::new();
+    for id in workspace.ids() {
+        let program = workspace.compile(&id).expect("compiles");
+        let outcomes: Vec<_> = program
+            .tests
+            .iter()
+            .map(|t| {
+                let records: Vec<_> = t.records.iter().map(|r| build_record(r).expect("valid")).collect();
+                program.evaluate(&records, t.as_of.as_ref().expect("as_of").value)
+            })
+            .collect();
+        for (i, clause) in program.clauses.iter().enumerate() {
+            if clause.origin != id {
+                continue;
+            }
+            let seen: Vec<(bool, Option<rust_decimal::Decimal>)> =
+                outcomes.iter().map(|o| (o.clauses[i].fired, o.clauses[i].points)).collect();
+            let covered = match clause.kind {
+                credit_rules::ast::ClauseKind::Score => {
+                    let mut points: Vec<_> = seen.iter().filter_map(|(_, p)| *p).collect();
+                    points.sort();
+                    points.dedup();
+                    points.len() >= 2
+                }
+                _ => seen.iter().any(|(f, _)| *f) && seen.iter().any(|(f, _)| !*f),
+            };
+            if !covered {
+                gaps.push(format!("{id} :: {}", clause.id));
+            }
+        }
+    }
+    assert!(gaps.is_empty(), "clauses not exercised both ways by their tests: {gaps:#?}");
+}
