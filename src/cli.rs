@@ -44,6 +44,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Serve the HTTP API with a sled database (seeded with the shipped rule sets on first start).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Database folder.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Rule sets that seed a fresh database.
+        #[arg(long, default_value = "rulesets")]
+        rulesets: PathBuf,
+        /// Token file (created with fresh tokens, and `dev-tokens.txt` beside it, when absent).
+        #[arg(long)]
+        tokens: Option<PathBuf>,
+        /// Synthetic entities loaded into a fresh database (0 for none).
+        #[arg(long, default_value_t = 200)]
+        demo_entities: usize,
+    },
     /// Format rule files in place (or only report with --check).
     Fmt {
         /// Files or folders.
@@ -102,6 +120,29 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Check { paths, lib, format } => check(&paths, &lib, format),
         Command::Test { paths, lib } => test(&paths, &lib),
         Command::Fmt { paths, check } => fmt(&paths, check),
+        Command::Serve {
+            addr,
+            data,
+            rulesets,
+            tokens,
+            demo_entities,
+        } => {
+            let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
+            let config = crate::http::ServeConfig {
+                addr,
+                data,
+                rulesets,
+                tokens,
+                demo_entities,
+            };
+            match crate::http::run_server(config) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Eval {
             ruleset,
             records,

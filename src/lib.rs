@@ -50,6 +50,7 @@ pub mod demo;
 pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
+pub mod http;
 pub mod import;
 pub mod intake;
 pub mod ir;

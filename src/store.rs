@@ -25,10 +25,13 @@
 //! * Open issues report corrupted snapshots after abrupt stops (#1533, #1527, #1509). Opening
 //!   a database that sled cannot read is reported as [`StoreError::Backend`] (a panic inside
 //!   sled while opening is caught and reported the same way) instead of crashing the service.
-//! * Space amplification (about 2–3× the raw data after overwrites, #1124, #1374): monitor the
-//!   directory size.
+//! * Space amplification (#1124, #1374): a bulk load of 1 M records (355 MB of JSON lines)
+//!   takes about 1.4–1.5 GB on disk, and sled's default 1 GiB page cache makes the importer's
+//!   resident size about 2 GB. Monitor the directory size.
 //! * One process per database directory: sled takes an exclusive file lock, and a second
-//!   opener gets [`StoreError::Backend`] naming the directory.
+//!   opener gets [`StoreError::Backend`] naming the directory. (Within one process a store
+//!   that was just dropped may hold the lock a moment longer; [`SledStore::open`] retries for
+//!   up to a second.)
 //! * Transactions are optimistic: a transaction closure may run more than once, so the
 //!   closures here compute only from their inputs and the transactional reads (no clocks
 //!   read inside, no I/O), and they do no range scans (sled offers none inside a
@@ -50,7 +53,7 @@
 //! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?}`: the record as the source sent it plus the repair / revocation events applied to it |
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
-//! | `records_by_disclosure_end` | `date ‖ uscc ‖ 0x00 ‖ id`; `date` = `FF FF FF FF` when disclosed until removed | `{kind, decided_on, repaired_on?, revoked_on?}`: enough to decide whether the record counts |
+//! | `records_by_disclosure_end` | `date ‖ uscc ‖ 0x00 ‖ id`; `date` = `FF FF FF FF` when disclosed until removed | `{kind, decided_on, repaired_on?, revoked_on?, name?}`: enough to decide whether the record counts and to search it by name without reading it |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
 //! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
@@ -61,11 +64,25 @@
 //! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
 //! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
 //!
-//! A record is identified by `(uscc, id)`; the `record_ids` index makes ids unique across the
-//! store, so a record id already stored for another entity is refused
-//! ([`StoreError::IdConflict`]). Opening a database whose `format_version` is not
-//! [`FORMAT_VERSION`] is refused with [`StoreError::UnsupportedFormat`]; a fresh database gets
-//! the current version.
+//! Opening a database whose `format_version` is not [`FORMAT_VERSION`] is refused with
+//! [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
+//!
+//! # Records, events and history
+//!
+//! * A record is identified by `(uscc, id)`; the `record_ids` index makes ids unique across
+//!   the store, so a record id already stored for another entity is refused
+//!   ([`StoreError::IdConflict`]).
+//! * [`RecordStore::put_records`] compares the record with the one the source sent last:
+//!   the same record is `unchanged` (nothing written); a different one is `updated`, and the
+//!   previous version goes to `record_history` under its version number.
+//! * Repairs and revocations ([`RecordStore::apply_event`]) are kept beside the source's
+//!   record, not in it, so that the source re-sending its record (which knows nothing of the
+//!   event) neither wipes the event nor counts as a change. The record as it counts (returned
+//!   by every read) takes `repaired_on` / `revoked_on` from the source's record when it has
+//!   them, else from the events. An event with the date already applied is `Unchanged`;
+//!   another date replaces the earlier one, and the previous version goes to the history.
+//! * Entities are created by their first record; the entity name follows the latest record
+//!   that gives one.
 
 mod codec;
 
@@ -79,7 +96,7 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sled::transaction::{
-    ConflictableTransactionError, TransactionError, TransactionalTree, Transactional,
+    ConflictableTransactionError, TransactionError, Transactional, TransactionalTree,
 };
 
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
@@ -514,7 +531,9 @@ pub trait RecordStore: Send + Sync {
     /// Stores a batch of records, idempotently by `(uscc, id)`: a record re-sent exactly as
     /// stored is a no-op; a changed record replaces the stored one, which goes to the history.
     /// Records that cannot be stored are listed in [`PutSummary::rejected`]; the others are
-    /// stored. Each record's writes are atomic; the batch is flushed once, at the end.
+    /// stored. The batch is written atomically (one transaction: after a crash either all of
+    /// it or none of it is there) and flushed once, at the end; it is held in memory until
+    /// then, so keep batches to some thousands of records (the importer uses 10 000).
     fn put_records(&self, records: &[CreditRecord]) -> Result<PutSummary, StoreError>;
 
     /// Applies a repair or revocation to the record with this source id (idempotent).
@@ -583,14 +602,19 @@ pub trait RecordStore: Send + Sync {
     /// Saves a rule-set version, content-addressed by the SHA-256 of its source. Saving the
     /// newest version's source again changes nothing; saving an older version's source again
     /// appends it to the log (a revert) with its original metadata.
-    fn put_ruleset_version(&self, version: &NewRuleSetVersion<'_>)
-    -> Result<PutVersion, StoreError>;
+    fn put_ruleset_version(
+        &self,
+        version: &NewRuleSetVersion<'_>,
+    ) -> Result<PutVersion, StoreError>;
 
     /// A rule-set version by its hash (64 hex digits).
     fn ruleset_version(&self, hash: &str) -> Result<Option<RuleSetVersion>, StoreError>;
 
     /// A rule set's versions in log order (oldest first).
     fn ruleset_versions(&self, ruleset_id: &str) -> Result<Vec<RuleSetVersion>, StoreError>;
+
+    /// The ids of every rule set with at least one saved version, sorted.
+    fn ruleset_ids(&self) -> Result<Vec<String>, StoreError>;
 
     /// A named intake cursor (e.g. per sync source).
     fn cursor(&self, name: &str) -> Result<Option<String>, StoreError>;
@@ -730,13 +754,32 @@ impl SledStore {
 
     fn open_config(config: sled::Config, path: String) -> Result<SledStore, StoreError> {
         // sled panics on some corrupt files (#1533); report that as an error instead.
-        let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let open = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+        let mut opened = open();
+        // A store dropped a moment ago in this process releases its file lock only when
+        // sled's background threads and deferred destructors have finished: retry briefly.
+        for _ in 0..20 {
+            match &opened {
+                Ok(Err(e)) if e.to_string().contains("could not acquire lock") => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    opened = open();
+                }
+                _ => break,
+            }
+        }
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(e)) => {
                 return Err(StoreError::Backend {
                     path,
-                    message: format!("cannot open the database: {e}"),
+                    message: if e.to_string().contains("could not acquire lock") {
+                        "the database is in use by another process (sled allows one process \
+                         per database directory); stop the other credit-rules process, or give \
+                         another --data directory"
+                            .to_owned()
+                    } else {
+                        format!("cannot open the database: {e}")
+                    },
                 });
             }
             Err(panic) => {
@@ -872,7 +915,9 @@ impl SledStore {
                 codec::history_key(uscc, id, old_stored.rev),
                 old_bytes.to_vec(),
             )?;
-            trees.by_kind.remove(codec::kind_key(old_effective.kind, uscc, id))?;
+            trees
+                .by_kind
+                .remove(codec::kind_key(old_effective.kind, uscc, id))?;
             trees.by_disclosure.remove(codec::disclosure_key(
                 old_effective.disclosure_until,
                 uscc,
@@ -905,7 +950,7 @@ impl SledStore {
             return Ok(Err(e));
         }
         let uscc = record.uscc.as_str().as_bytes();
-        match trees.ids.get(record.id.as_bytes())? {
+        let known = match trees.ids.get(record.id.as_bytes())? {
             Some(owner) if owner.as_ref() != uscc => {
                 return Ok(Err(StoreError::IdConflict {
                     id: record.id.clone(),
@@ -913,14 +958,21 @@ impl SledStore {
                     given: record.uscc.to_string(),
                 }));
             }
-            Some(_) => {}
+            Some(_) => true,
             None => {
                 trees.ids.insert(record.id.as_bytes(), uscc)?;
+                false
             }
-        }
+        };
         let key = codec::record_key(&record.uscc, &record.id);
         let body = RecordBody::from_record(record);
-        let old_bytes = trees.records.get(&key)?;
+        // The id index and the records tree are written together, so an id that is not
+        // indexed has no record: skip the lookup (it is most of a bulk load's reads).
+        let old_bytes = if known {
+            trees.records.get(&key)?
+        } else {
+            None
+        };
         let old = match &old_bytes {
             Some(bytes) => Some(SledStore::decode_stored(&key, bytes).map_err(tx_abort)?),
             None => None,
@@ -1114,8 +1166,8 @@ impl SledStore {
         let Some(bytes) = self.rs_versions.get(hash).map_err(|e| self.backend(e))? else {
             return Ok(None);
         };
-        let stored: StoredRuleSetVersion = codec::decode(&bytes)
-            .map_err(|e| SledStore::corrupt("ruleset_versions", &hash, e))?;
+        let stored: StoredRuleSetVersion =
+            codec::decode(&bytes).map_err(|e| SledStore::corrupt("ruleset_versions", &hash, e))?;
         Ok(Some(RuleSetVersion {
             hash: codec::hex(&hash),
             ruleset_id: stored.ruleset_id,
@@ -1190,23 +1242,25 @@ impl RecordStore for SledStore {
             &self.history,
             &self.entities,
         )
-            .transaction(|(records_t, ids, by_kind, by_disclosure, history, entities)| {
-                let trees = RecordTrees {
-                    records: records_t,
-                    ids,
-                    by_kind,
-                    by_disclosure,
-                    history,
-                    entities,
-                };
-                let mut summary = PutSummary::default();
-                for (index, record) in records.iter().enumerate() {
-                    if let Err(e) = SledStore::put_one(&trees, record, now, &mut summary)? {
-                        summary.rejected.push((index, e));
+            .transaction(
+                |(records_t, ids, by_kind, by_disclosure, history, entities)| {
+                    let trees = RecordTrees {
+                        records: records_t,
+                        ids,
+                        by_kind,
+                        by_disclosure,
+                        history,
+                        entities,
+                    };
+                    let mut summary = PutSummary::default();
+                    for (index, record) in records.iter().enumerate() {
+                        if let Err(e) = SledStore::put_one(&trees, record, now, &mut summary)? {
+                            summary.rejected.push((index, e));
+                        }
                     }
-                }
-                Ok(summary)
-            })
+                    Ok(summary)
+                },
+            )
             .map_err(|e| tx_error(self, e))?;
         self.flush()?;
         Ok(summary)
@@ -1228,21 +1282,23 @@ impl RecordStore for SledStore {
             &self.history,
             &self.entities,
         )
-            .transaction(|(records_t, ids, by_kind, by_disclosure, history, entities)| {
-                let trees = RecordTrees {
-                    records: records_t,
-                    ids,
-                    by_kind,
-                    by_disclosure,
-                    history,
-                    entities,
-                };
-                let mut results = Vec::with_capacity(events.len());
-                for event in events {
-                    results.push(SledStore::apply_one(&trees, event, now)?);
-                }
-                Ok(results)
-            })
+            .transaction(
+                |(records_t, ids, by_kind, by_disclosure, history, entities)| {
+                    let trees = RecordTrees {
+                        records: records_t,
+                        ids,
+                        by_kind,
+                        by_disclosure,
+                        history,
+                        entities,
+                    };
+                    let mut results = Vec::with_capacity(events.len());
+                    for event in events {
+                        results.push(SledStore::apply_one(&trees, event, now)?);
+                    }
+                    Ok(results)
+                },
+            )
             .map_err(|e| tx_error(self, e))?;
         self.flush()?;
         Ok(results)
@@ -1314,21 +1370,17 @@ impl RecordStore for SledStore {
         &self,
         kind: RecordKind,
     ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_> {
-        Box::new(
-            self.by_kind
-                .scan_prefix([kind.index()])
-                .map(move |item| {
-                    let (key, _) = item.map_err(|e| self.backend(e))?;
-                    let record_key = &key[1..];
-                    self.read_record(record_key)?.ok_or_else(|| {
-                        SledStore::corrupt(
-                            "records_by_kind",
-                            &key,
-                            "the index names a record that is not stored",
-                        )
-                    })
-                }),
-        )
+        Box::new(self.by_kind.scan_prefix([kind.index()]).map(move |item| {
+            let (key, _) = item.map_err(|e| self.backend(e))?;
+            let record_key = key.get(1..).unwrap_or_default();
+            self.read_record(record_key)?.ok_or_else(|| {
+                SledStore::corrupt(
+                    "records_by_kind",
+                    &key,
+                    "the index names a record that is not stored",
+                )
+            })
+        }))
     }
 
     fn disclosure_list(
@@ -1377,9 +1429,9 @@ impl RecordStore for SledStore {
             // The status rule of `CreditRecord::status_on`, on the summary; the disclosure
             // end is at or after `as_of` by the range. Re-checked on the page's records below.
             let counts = wanted & kind.bit() != 0
-                && !summary.revoked_on.is_some_and(|d| d <= as_of_day)
+                && summary.revoked_on.is_none_or(|d| d > as_of_day)
                 && summary.decided_on <= as_of_day
-                && !summary.repaired_on.is_some_and(|d| d <= as_of_day);
+                && summary.repaired_on.is_none_or(|d| d > as_of_day);
             if !counts {
                 continue;
             }
@@ -1393,12 +1445,9 @@ impl RecordStore for SledStore {
                     ));
                 };
                 let matches = uscc.contains(upper.as_str())
+                    || summary.name.as_deref().is_some_and(|n| n.contains(query))
                     || self
                         .entity_name(uscc, &mut names)?
-                        .is_some_and(|n| n.contains(query))
-                    || self
-                        .read_record(record_key)?
-                        .and_then(|r| r.entity_name)
                         .is_some_and(|n| n.contains(query));
                 if !matches {
                     continue;
@@ -1540,6 +1589,20 @@ impl RecordStore for SledStore {
             out.push(version);
         }
         Ok(out)
+    }
+
+    fn ruleset_ids(&self) -> Result<Vec<String>, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        for item in self.rs_log.iter() {
+            let (key, _) = item.map_err(|e| self.backend(e))?;
+            let end = key.iter().position(|b| *b == 0).unwrap_or(key.len());
+            let id = std::str::from_utf8(&key[..end])
+                .map_err(|_| SledStore::corrupt("ruleset_log", &key, "the id is not UTF-8"))?;
+            if ids.last().map(String::as_str) != Some(id) {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(ids)
     }
 
     fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {

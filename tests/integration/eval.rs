@@ -103,7 +103,11 @@ fn shipped_tests_cover_every_clause_both_ways() {
             .tests
             .iter()
             .map(|t| {
-                let records: Vec<_> = t.records.iter().map(|r| build_record(r).expect("valid")).collect();
+                let records: Vec<_> = t
+                    .records
+                    .iter()
+                    .map(|r| build_record(r).expect("valid"))
+                    .collect();
                 program.evaluate(&records, t.as_of.as_ref().expect("as_of").value)
             })
             .collect();
@@ -111,8 +115,10 @@ fn shipped_tests_cover_every_clause_both_ways() {
             if clause.origin != id {
                 continue;
             }
-            let seen: Vec<(bool, Option<rust_decimal::Decimal>)> =
-                outcomes.iter().map(|o| (o.clauses[i].fired, o.clauses[i].points)).collect();
+            let seen: Vec<(bool, Option<rust_decimal::Decimal>)> = outcomes
+                .iter()
+                .map(|o| (o.clauses[i].fired, o.clauses[i].points))
+                .collect();
             let covered = match clause.kind {
                 credit_rules::ast::ClauseKind::Score => {
                     let mut points: Vec<_> = seen.iter().filter_map(|(_, p)| *p).collect();
@@ -127,5 +133,8 @@ fn shipped_tests_cover_every_clause_both_ways() {
             }
         }
     }
-    assert!(gaps.is_empty(), "clauses not exercised both ways by their tests: {gaps:#?}");
+    assert!(
+        gaps.is_empty(),
+        "clauses not exercised both ways by their tests: {gaps:#?}"
+    );
 }

@@ -7,5 +7,6 @@ mod common;
 mod check;
 mod cli;
 mod eval;
+mod http;
 mod limits;
 mod parse;

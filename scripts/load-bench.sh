@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Load benchmark of the HTTP service (issue: HTTP service, item 7).
+#
+# Starts `credit-rules serve` on a throwaway database under /tmp and a bare
+# axum JSON echo server (examples/echo_server.rs) as the ceiling, then drives
+# both with wrk on loopback: 2 threads, 64 connections, DURATION seconds each.
+# Prints requests/s and p50/p99 latency for: the echo ceiling, evaluating one
+# stored entity, and a whole tender of 50 bidders.
+#
+# Usage: scripts/load-bench.sh [DURATION_SECONDS]   (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install -y wrk" >&2; exit 1; }
+
+cargo build --release --quiet --bin credit-rules --example echo_server
+work="$(mktemp -d /tmp/credit-rules-load.XXXXXX)"
+cleanup() { kill "${serve_pid:-}" "${echo_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+./target/release/credit-rules serve --addr 127.0.0.1:18080 --data "$work/data" --demo-entities 2000 >"$work/serve.log" 2>&1 &
+serve_pid=$!
+./target/release/examples/echo_server 127.0.0.1:18081 &
+echo_pid=$!
+for _ in $(seq 1 100); do
+  curl -fsS http://127.0.0.1:18080/healthz >/dev/null 2>&1 && curl -fsS -X POST -H 'Content-Type: application/json' -d '{}' http://127.0.0.1:18081/echo >/dev/null 2>&1 && break
+  sleep 0.2
+done
+token="$(awk '$1 == "evaluator" { print $2 }' "$work/data/dev-tokens.txt")"
+
+# Bodies: one stored entity; a 50-bidder tender over stored entities (found via the disclosure list).
+usccs="$(curl -fsS "http://127.0.0.1:18080/api/v1/disclosure?as_of=2024-06-01&page_size=50" | python3 -c 'import json,sys; print(" ".join(sorted({i["uscc"] for i in json.load(sys.stdin)["items"]})))')"
+first="$(echo "$usccs" | awk '{print $1}')"
+printf '{"ruleset":"water","as_of":"2024-06-01","uscc":"%s"}' "$first" >"$work/one.json"
+python3 - "$work/tender.json" $usccs <<'PY'
+import json, sys
+out, usccs = sys.argv[1], sys.argv[2:]
+bidders = [{"id": f"B{i:02}", "members": [usccs[i % len(usccs)]]} for i in range(50)]
+json.dump({"ruleset": "water", "as_of": "2024-06-01", "bidders": bidders}, open(out, "w"))
+PY
+
+run() { # name url body token
+  BODY="$3" TOKEN="$4" wrk -t2 -c64 -d"${duration}s" --latency -s scripts/load/post.lua "$2" | grep RESULT | sed "s/^RESULT/$1/"
+}
+run echo     http://127.0.0.1:18081/echo                      "$work/one.json"    ""
+run evaluate http://127.0.0.1:18080/api/v1/evaluate           "$work/one.json"    "$token"
+run tender50 http://127.0.0.1:18080/api/v1/tenders/evaluate   "$work/tender.json" "$token"

@@ -1,0 +1,299 @@
+//! Evaluation at bid opening: one entity, or a whole tender's bidders in one
+//! call. Every evaluation is written to the decision log before it is answered.
+
+use super::auth::{Role, require};
+use super::error::{ApiError, AppJson, ItemError};
+use super::{AppState, blocking};
+use crate::compile::CompiledRuleSet;
+use crate::eval::Report;
+use crate::record::{CreditRecord, Uscc};
+use crate::ruleset::Workspace;
+use crate::source::SourceFile;
+use crate::store::DecisionEntry;
+use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use chrono::{NaiveDate, Utc};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Most bids in one tender call.
+pub const MAX_BIDDERS: usize = 500;
+/// Most members of one consortium.
+pub const MAX_MEMBERS: usize = 20;
+/// Most inline records in one call.
+pub const MAX_INLINE_RECORDS: usize = 10_000;
+
+/// Evaluate one entity: its records from the store (`uscc`), or given inline (`records`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    /// Rule-set id, e.g. `water`.
+    pub ruleset: String,
+    /// A published version (the source hash from `/rulesets/{id}/versions`); the current one when absent.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Evaluation date (bid opening), YYYY-MM-DD.
+    pub as_of: NaiveDate,
+    /// The entity; its stored records are used unless `records` is given.
+    #[serde(default)]
+    pub uscc: Option<Uscc>,
+    /// Records to evaluate instead of the stored ones.
+    #[serde(default)]
+    pub records: Option<Vec<CreditRecord>>,
+}
+
+/// Evaluate a whole tender's bidders.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenderRequest {
+    /// Rule-set id of the tender's sector.
+    pub ruleset: String,
+    /// A published version; the current one when absent.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Bid-opening date, YYYY-MM-DD.
+    pub as_of: NaiveDate,
+    /// The bids; a consortium lists all its members.
+    pub bidders: Vec<Bidder>,
+}
+
+/// Evaluates one entity under a rule set as of a date.
+#[utoipa::path(post, path = "/api/v1/evaluate", tag = "evaluate", request_body = EvaluateRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the entity's decision, score, and the records and reasons behind them", body = Report),
+        (status = 400, description = "bad request", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "wrong role", body = super::Problem),
+        (status = 404, description = "unknown rule set or version", body = super::Problem),
+        (status = 422, description = "malformed body", body = super::Problem),
+    ))]
+pub async fn evaluate_one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(request): AppJson<EvaluateRequest>,
+) -> Result<AppJson<Report>, ApiError> {
+    require(
+        state.tokens.caller(&headers)?,
+        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
+    )?;
+    blocking(move || {
+        let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
+        let (records, usccs) = records_for(&state, request.uscc, request.records)?;
+        let report = program
+            .evaluate(&records, request.as_of)
+            .report(&program, &records);
+        log_decision(&state, &report, usccs)?;
+        count_evaluation(&report);
+        Ok(AppJson(report))
+    })
+    .await
+}
+
+/// Evaluates every bidder of a tender and ranks the eligible ones.
+#[utoipa::path(post, path = "/api/v1/tenders/evaluate", tag = "evaluate", request_body = TenderRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "each bid's decision and score, and the ranking", body = TenderResult),
+        (status = 400, description = "bad request", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "wrong role", body = super::Problem),
+        (status = 404, description = "unknown rule set or version", body = super::Problem),
+        (status = 422, description = "malformed body", body = super::Problem),
+    ))]
+pub async fn evaluate_tender(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(request): AppJson<TenderRequest>,
+) -> Result<AppJson<TenderResult>, ApiError> {
+    require(
+        state.tokens.caller(&headers)?,
+        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
+    )?;
+    check_bidders(&request.bidders)?;
+    blocking(move || {
+        let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
+        let store = state.store.clone();
+        let result = run_tender(&program, &request.bidders, request.as_of, |uscc| {
+            store.records_of(uscc)
+        })
+        .map_err(ApiError::internal)?;
+        for bid in &result.bids {
+            for member in &bid.members {
+                log_decision(&state, &member.report, vec![member.uscc.clone()])?;
+                count_evaluation(&member.report);
+            }
+        }
+        Ok(AppJson(result))
+    })
+    .await
+}
+
+fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
+    if bidders.is_empty() || bidders.len() > MAX_BIDDERS {
+        return Err(ApiError::bad_request(
+            "bidders",
+            format!(
+                "a tender needs 1 to {MAX_BIDDERS} bidders, got {}",
+                bidders.len()
+            ),
+        ));
+    }
+    let mut errors = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    for (i, bidder) in bidders.iter().enumerate() {
+        if !ids.insert(bidder.id.as_str()) {
+            errors.push(ItemError {
+                at: format!("bidders[{i}].id"),
+                message: format!("the bidder id `{}` appears twice", bidder.id),
+            });
+        }
+        if bidder.members.is_empty() || bidder.members.len() > MAX_MEMBERS {
+            errors.push(ItemError {
+                at: format!("bidders[{i}].members"),
+                message: format!(
+                    "a bid needs 1 to {MAX_MEMBERS} members (the consortium's entities), got {}",
+                    bidder.members.len()
+                ),
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(
+            ApiError::bad_request("bidders", "some bidders are invalid; see `errors`")
+                .with_errors(errors),
+        )
+    }
+}
+
+/// The program to evaluate with: the live head, or a published version
+/// compiled against the current heads of the rule sets it extends.
+pub(super) fn program_for(
+    state: &AppState,
+    id: &str,
+    version: Option<&str>,
+) -> Result<Arc<CompiledRuleSet>, ApiError> {
+    let head = state.registry.get(id).ok_or_else(|| {
+        ApiError::not_found(
+            "ruleset_not_found",
+            format!("there is no rule set `{id}`; GET /api/v1/rulesets lists them"),
+        )
+    })?;
+    let Some(version) = version else {
+        return Ok(head);
+    };
+    let head_source = state
+        .registry
+        .source(id)
+        .map(|f| crate::store::source_hash(&f.text));
+    if head_source.as_deref() == Some(version) {
+        return Ok(head);
+    }
+    let stored = state
+        .store
+        .ruleset_version(version)
+        .map_err(|e| ApiError::bad_request("version", e.to_string()))?
+        .filter(|v| v.ruleset_id == id)
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "version_not_found",
+                format!("rule set `{id}` has no version `{version}`"),
+            )
+        })?;
+    let mut workspace = Workspace::new();
+    for other in state.registry.list() {
+        if other.id != id
+            && let Some(file) = state.registry.source(&other.id)
+        {
+            workspace.add_source(file, None);
+        }
+    }
+    workspace.add_source(
+        SourceFile::new(format!("{id}@{version}.rules"), stored.source),
+        None,
+    );
+    workspace
+        .compile(id)
+        .map(Arc::new)
+        .map_err(|d| ApiError::invalid_rules(&d))
+}
+
+/// The records to evaluate and the entities they belong to.
+fn records_for(
+    state: &AppState,
+    uscc: Option<Uscc>,
+    inline: Option<Vec<CreditRecord>>,
+) -> Result<(Vec<CreditRecord>, Vec<Uscc>), ApiError> {
+    match (uscc, inline) {
+        (_, Some(records)) if records.len() > MAX_INLINE_RECORDS => Err(ApiError::bad_request(
+            "records",
+            format!(
+                "at most {MAX_INLINE_RECORDS} inline records, got {}",
+                records.len()
+            ),
+        )),
+        (uscc, Some(records)) => {
+            validate_inline(&records)?;
+            let mut usccs: Vec<Uscc> = uscc
+                .into_iter()
+                .chain(records.iter().map(|r| r.uscc.clone()))
+                .collect();
+            usccs.sort();
+            usccs.dedup();
+            Ok((records, usccs))
+        }
+        (Some(uscc), None) => {
+            let records = state.store.records_of(&uscc).map_err(ApiError::internal)?;
+            Ok((records, vec![uscc]))
+        }
+        (None, None) => Err(ApiError::bad_request(
+            "missing_entity",
+            "give `uscc` (to use the stored records) or `records` (to evaluate given records)",
+        )),
+    }
+}
+
+fn validate_inline(records: &[CreditRecord]) -> Result<(), ApiError> {
+    let errors: Vec<ItemError> = records
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| {
+            r.validate()
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(move |e| ItemError {
+                    at: format!("records[{i}] ({})", r.id),
+                    message: e.to_string(),
+                })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(
+            ApiError::bad_request("invalid_records", "some records are invalid; see `errors`")
+                .with_errors(errors),
+        )
+    }
+}
+
+fn log_decision(state: &AppState, report: &Report, usccs: Vec<Uscc>) -> Result<(), ApiError> {
+    let entry = DecisionEntry::from_report(report, usccs, Utc::now());
+    state
+        .store
+        .append_decision(&entry)
+        .map(|_| ())
+        .map_err(ApiError::internal)
+}
+
+fn count_evaluation(report: &Report) {
+    let labels = [
+        ("ruleset", report.ruleset.clone()),
+        ("decision", format!("{:?}", report.decision).to_lowercase()),
+    ];
+    metrics::counter!("evaluations_total", &labels).increment(1);
+}

@@ -1,0 +1,533 @@
+//! The HTTP API in-process (`tower::ServiceExt::oneshot`): every route, auth
+//! failures and bad bodies, with JSON snapshots (volatile fields redacted).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use credit_rules::http::{App, AppState, Role, TokenEntry, TokenFile, Tokens, hash_token, router};
+use credit_rules::registry::Registry;
+use credit_rules::ruleset::Workspace;
+use credit_rules::store::SledStore;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const CITY: &str = "city-token";
+const EVALUATOR: &str = "evaluator-token";
+const INTAKE: &str = "intake-token";
+const WATER: &str = "water-token";
+const TRANSPORT: &str = "transport-token";
+
+fn tokens() -> Tokens {
+    let entry = |name: &str, role, sector: Option<&str>, token: &str| TokenEntry {
+        name: name.into(),
+        role,
+        sector: sector.map(String::from),
+        sha256: hash_token(token),
+    };
+    Tokens::new(TokenFile {
+        tokens: vec![
+            entry("市公管局", Role::CityOffice, None, CITY),
+            entry("评标系统", Role::Evaluator, None, EVALUATOR),
+            entry("省平台", Role::Intake, None, INTAKE),
+            entry("市水务局", Role::Bureau, Some("水务"), WATER),
+            entry("市交通运输局", Role::Bureau, Some("交通运输"), TRANSPORT),
+        ],
+    })
+    .expect("valid tokens")
+}
+
+fn state() -> AppState {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    let workspace = Workspace::load(&root).expect("rulesets load");
+    let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
+    let store = SledStore::open_temporary().expect("temporary store");
+    AppState(Arc::new(App {
+        registry,
+        store: Arc::new(store),
+        tokens: tokens(),
+        metrics: None,
+    }))
+}
+
+struct Response {
+    status: StatusCode,
+    content_type: String,
+    body: Value,
+}
+
+async fn call(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Response {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("request builds");
+    raw(state, request).await
+}
+
+async fn raw(state: &AppState, request: Request<Body>) -> Response {
+    let response = router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    Response {
+        status,
+        content_type,
+        body,
+    }
+}
+
+const BIDDER: &str = "914201158544006819";
+
+fn sample_records() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/bidder-water.json"
+    ))
+    .expect("sample");
+    serde_json::from_str(&text).expect("sample is JSON")
+}
+
+async fn seed_bidder(state: &AppState) {
+    let records: Vec<credit_rules::record::CreditRecord> =
+        serde_json::from_value(sample_records()).expect("records");
+    state.store.put_records(&records).expect("stored");
+}
+
+#[tokio::test]
+async fn health_and_openapi_need_no_token() {
+    let s = state();
+    let health = call(&s, "GET", "/healthz", None, None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "ok");
+    let doc = call(&s, "GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(doc.body["paths"]["/api/v1/evaluate"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_served_routes() {
+    let s = state();
+    let doc = call(&s, "GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("ops")
+                .keys()
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut served: Vec<(String, String)> = credit_rules::http::ROUTES
+        .iter()
+        .filter(|(_, p)| *p != "/metrics")
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    served.sort();
+    assert_eq!(documented, served);
+    for (method, path) in credit_rules::http::ROUTES {
+        let uri = path
+            .replace("{id}", "water")
+            .replace("{hash}", "0")
+            .replace("{uscc}", BIDDER);
+        let r = call(&s, &method.to_uppercase(), &uri, Some(CITY), None).await;
+        assert_ne!(
+            r.status,
+            StatusCode::NOT_FOUND.max(StatusCode::METHOD_NOT_ALLOWED),
+            "{method} {path}"
+        );
+        assert_ne!(
+            r.status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path} is not routed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn evaluating_a_stored_entity_explains_the_veto_and_logs_the_decision() {
+    let s = state();
+    seed_bidder(&s).await;
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": BIDDER });
+    let r = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "disqualified");
+    assert_eq!(r.body["vetoes"][0]["records"][0]["id"], "ZXGK-00008");
+    insta::assert_json_snapshot!("evaluate_stored_entity", r.body, { ".hash" => "[hash]" });
+    let after_repair = json!({ "ruleset": "water", "as_of": "2024-08-01", "uscc": BIDDER });
+    let r = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some(EVALUATOR),
+        Some(after_repair),
+    )
+    .await;
+    assert_eq!(r.body["decision"], "eligible");
+    let log = call(
+        &s,
+        "GET",
+        &format!("/api/v1/decisions?uscc={BIDDER}"),
+        Some(CITY),
+        None,
+    )
+    .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    assert_eq!(log.body.as_array().expect("list").len(), 2);
+    assert_eq!(log.body[0]["decision"], "disqualified");
+}
+
+#[tokio::test]
+async fn inline_records_are_validated() {
+    let s = state();
+    let mut records = sample_records();
+    records[0]["disclosure_until"] = json!("2020-01-01");
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "records": records });
+    let r = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert!(
+        r.body["errors"][0]["at"]
+            .as_str()
+            .expect("at")
+            .contains("GRADE-00008-2023")
+    );
+}
+
+#[tokio::test]
+async fn a_tender_ranks_bidders_and_a_consortium_shares_its_members_vetoes() {
+    let s = state();
+    seed_bidder(&s).await;
+    let clean = "91420100MA4K3Q7T13";
+    let body = json!({
+        "ruleset": "water",
+        "as_of": "2024-06-01",
+        "bidders": [
+            { "id": "B1", "members": [clean] },
+            { "id": "B2", "name": "联合体", "members": [clean, BIDDER] },
+        ]
+    });
+    let r = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["bids"][0]["decision"], "eligible");
+    assert_eq!(r.body["bids"][1]["decision"], "disqualified");
+    assert_eq!(r.body["ranking"], json!(["B1"]));
+}
+
+#[tokio::test]
+async fn auth_failures_are_401_and_403() {
+    let s = state();
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": BIDDER });
+    let none = call(&s, "POST", "/api/v1/evaluate", None, Some(body.clone())).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.body["code"], "unauthorized");
+    let bad = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some("wrong"),
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    let intake_cannot_evaluate =
+        call(&s, "POST", "/api/v1/evaluate", Some(INTAKE), Some(body)).await;
+    assert_eq!(intake_cannot_evaluate.status, StatusCode::FORBIDDEN);
+    let evaluator_cannot_read_log =
+        call(&s, "GET", "/api/v1/decisions", Some(EVALUATOR), None).await;
+    assert_eq!(evaluator_cannot_read_log.status, StatusCode::FORBIDDEN);
+    let evaluator_cannot_push = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(EVALUATOR),
+        Some(json!({ "items": [] })),
+    )
+    .await;
+    assert_eq!(evaluator_cannot_push.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn bad_bodies_get_problem_details() {
+    let s = state();
+    let request = |body: &str| {
+        Request::builder()
+            .method("POST")
+            .uri("/api/v1/evaluate")
+            .header(header::AUTHORIZATION, format!("Bearer {EVALUATOR}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let malformed = raw(&s, request("{\"ruleset\": ")).await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+    assert_eq!(malformed.body["code"], "json_syntax");
+    let wrong_type = raw(&s, request(r#"{"ruleset": 3, "as_of": "2024-06-01"}"#)).await;
+    assert_eq!(wrong_type.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong_type.body["code"], "json_data");
+    let bad_date = raw(
+        &s,
+        request(r#"{"ruleset": "water", "as_of": "2024-02-30", "uscc": "914201158544006819"}"#),
+    )
+    .await;
+    assert_eq!(bad_date.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_uscc = raw(
+        &s,
+        request(r#"{"ruleset": "water", "as_of": "2024-06-01", "uscc": "914201158544006810"}"#),
+    )
+    .await;
+    assert_eq!(bad_uscc.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        bad_uscc.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("check character"),
+        "{}",
+        bad_uscc.body
+    );
+    let unknown = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some(EVALUATOR),
+        Some(json!({ "ruleset": "nope", "as_of": "2024-06-01", "uscc": BIDDER })),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["code"], "ruleset_not_found");
+    let no_entity = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some(EVALUATOR),
+        Some(json!({ "ruleset": "water", "as_of": "2024-06-01" })),
+    )
+    .await;
+    assert_eq!(no_entity.status, StatusCode::BAD_REQUEST);
+    let huge = "x".repeat(credit_rules::http::MAX_BODY_BYTES + 1);
+    let too_large = raw(&s, request(&huge)).await;
+    assert_eq!(too_large.status, StatusCode::PAYLOAD_TOO_LARGE);
+    let no_route = call(&s, "GET", "/api/v1/nothing", None, None).await;
+    assert_eq!(no_route.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_route.body["code"], "no_route");
+}
+
+#[tokio::test]
+async fn publishing_checks_first_refuses_stale_bases_and_respects_sectors() {
+    let s = state();
+    let current = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
+    assert_eq!(current.status, StatusCode::OK);
+    let hash = current.body["meta"]["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    let source = current.body["source"].as_str().expect("source").to_string();
+
+    let broken = source.replacen("when", "when any(records where kind = 行政处法) or", 1);
+    let r = call(
+        &s,
+        "PUT",
+        "/api/v1/rulesets/water",
+        Some(WATER),
+        Some(json!({ "source": broken, "base_hash": hash })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let diagnostics = r.body["diagnostics"].as_array().expect("diagnostics");
+    let unknown = diagnostics
+        .iter()
+        .find(|d| d["code"] == "E0201")
+        .expect("the unknown kind is reported");
+    assert!(
+        unknown["line"].as_u64().is_some() && unknown["col"].as_u64().is_some(),
+        "{unknown}"
+    );
+    assert!(unknown["help"].as_str().expect("help").contains("行政处罚"));
+
+    let edited = source.replacen("version", "version \"2026.1\" // was:", 1);
+    let edited = if edited == source {
+        source.clone() + "\n"
+    } else {
+        edited
+    };
+    let other = call(
+        &s,
+        "PUT",
+        "/api/v1/rulesets/water",
+        Some(TRANSPORT),
+        Some(json!({ "source": edited, "base_hash": hash })),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+
+    let ok = call(
+        &s,
+        "PUT",
+        "/api/v1/rulesets/water",
+        Some(WATER),
+        Some(json!({ "source": edited, "base_hash": hash, "message": "test" })),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let stale = call(
+        &s,
+        "PUT",
+        "/api/v1/rulesets/water",
+        Some(WATER),
+        Some(json!({ "source": edited, "base_hash": hash })),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+
+    let versions = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/versions",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(versions.status, StatusCode::OK);
+    let log = versions.body.as_array().expect("list");
+    let newest = log.last().expect("one version");
+    assert_eq!(newest["author"], "市水务局");
+    let one = call(
+        &s,
+        "GET",
+        &format!(
+            "/api/v1/rulesets/water/versions/{}",
+            newest["hash"].as_str().expect("hash")
+        ),
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body["source"], edited);
+}
+
+#[tokio::test]
+async fn intake_is_idempotent_and_reports_bad_rows() {
+    let s = state();
+    let rows = json!([
+        {"xxbh": "XZCF-T-1", "cf_xdr_mc": "青山水利科技有限公司", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": BIDDER, "cf_wsh": "武水罚〔2024〕1号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": 2.5, "cf_jdrq": "2024-01-10", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
+        {"xxbh": "XZCF-T-2", "cf_xdr_mc": "坏", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": "914201158544006810", "cf_wsh": "武水罚〔2024〕2号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": null, "cf_jdrq": "2024-02-30", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
+        {"xxbh": "XZCF-T-1", "事件": "信用修复", "日期": "2024-05-01", "机关": "武汉市发展和改革委员会", "说明": "已履行"}
+    ]);
+    let first = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({ "items": rows })),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["inserted"], 1);
+    assert_eq!(first.body["events_applied"], 1);
+    assert_eq!(first.body["rejected"].as_array().expect("list").len(), 1);
+    assert!(
+        first.body["rejected"][0]["at"]
+            .as_str()
+            .expect("at")
+            .contains("XZCF-T-2"),
+        "{}",
+        first.body
+    );
+    let again = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({ "items": rows })),
+    )
+    .await;
+    assert_eq!(again.body["inserted"], 0);
+    assert_eq!(again.body["unchanged"], 1);
+    let entity = call(
+        &s,
+        "GET",
+        &format!("/api/v1/entities/{BIDDER}"),
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(entity.status, StatusCode::OK);
+    assert_eq!(entity.body["records"][0]["repaired_on"], "2024-05-01");
+    let bad = call(&s, "GET", "/api/v1/entities/12345", Some(EVALUATOR), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_disclosure_list_is_public_and_searchable() {
+    let s = state();
+    seed_bidder(&s).await;
+    let all = call(&s, "GET", "/api/v1/disclosure?as_of=2024-06-01", None, None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let kinds: Vec<&str> = all.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["kind"].as_str().expect("kind"))
+        .collect();
+    assert!(kinds.contains(&"DISHONEST_DEBTOR"));
+    assert!(
+        !kinds.contains(&"SECTOR_GRADE"),
+        "grades are not dishonesty records"
+    );
+    let searched = call(
+        &s,
+        "GET",
+        "/api/v1/disclosure?as_of=2024-06-01&q=青山",
+        None,
+        None,
+    )
+    .await;
+    assert!(searched.body["total"].as_u64().expect("total") >= 1);
+    let after_repair = call(
+        &s,
+        "GET",
+        "/api/v1/disclosure?as_of=2024-08-01&kind=DISHONEST_DEBTOR",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(after_repair.body["total"], 0);
+    let bad = call(&s, "GET", "/api/v1/disclosure?page=0", None, None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
