@@ -219,8 +219,14 @@ fn queries_by_kind(queries: &[CompiledQuery]) -> Vec<Vec<usize>> {
 fn presence(expr: &IrExpr, funcs: &[Aggregate]) -> Option<Presence> {
     match expr {
         IrExpr::Query(q) => match funcs.get(*q) {
-            Some(Aggregate::Any) => Some(Presence { query: *q, any: true }),
-            Some(Aggregate::None) => Some(Presence { query: *q, any: false }),
+            Some(Aggregate::Any) => Some(Presence {
+                query: *q,
+                any: true,
+            }),
+            Some(Aggregate::None) => Some(Presence {
+                query: *q,
+                any: false,
+            }),
             _ => None,
         },
         _ => None,

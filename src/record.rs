@@ -295,7 +295,19 @@ impl<'de> Deserialize<'de> for Uscc {
 /// ([`RecordKind::label`]) and Chinese aliases ([`RecordKind::aliases`]) that
 /// [`RecordKind::from_name`] also accepts. [`RecordKind::index`] is stable: new kinds are
 /// only ever appended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RecordKind {
     /// `BLACKLIST` 黑名单 (严重失信主体, 建筑市场主体黑名单).
@@ -463,7 +475,19 @@ impl RecordKind {
 // ---------------------------------------------------------------------------------------------
 
 /// Severity tier of a dishonesty record (失信严重程度), ordered `Minor < General < Serious`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// `minor` 轻微: normally not published, at most 3 months.
@@ -655,7 +679,19 @@ impl RecordError {
 }
 
 /// The status of a record on a given day; see [`CreditRecord::status_on`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum RecordStatus {
     /// `active` 有效: the record counts.

@@ -87,7 +87,12 @@ impl Registry {
         let sources: BTreeMap<String, SourceFile> = workspace
             .library
             .ids()
-            .filter_map(|id| workspace.library.get(id).map(|(f, _)| (id.to_string(), f.clone())))
+            .filter_map(|id| {
+                workspace
+                    .library
+                    .get(id)
+                    .map(|(f, _)| (id.to_string(), f.clone()))
+            })
             .collect();
         let compiled = compile_all(&sources)?;
         Ok(Registry {
@@ -108,18 +113,30 @@ impl Registry {
 
     /// Every rule set's header and hash, sorted by id.
     pub fn list(&self) -> Vec<RuleSetMeta> {
-        self.snapshot.load().compiled.values().map(|p| p.meta.clone()).collect()
+        self.snapshot
+            .load()
+            .compiled
+            .values()
+            .map(|p| p.meta.clone())
+            .collect()
     }
 
     /// Checks `text` as the new version of rule set `id` and, if it and every
     /// rule set extending it check, makes it the head. `base_hash` is the
     /// hash of the version the author edited (`None` for a new rule set).
-    pub fn publish(&self, id: &str, text: &str, base_hash: Option<&str>) -> Result<Published, PublishError> {
-        self.publish_with(id, text, base_hash, |_| Ok::<(), std::convert::Infallible>(()))
-            .map_err(|e| match e {
-                PublishWithError::Publish(p) => p,
-                PublishWithError::Persist(never) => match never {},
-            })
+    pub fn publish(
+        &self,
+        id: &str,
+        text: &str,
+        base_hash: Option<&str>,
+    ) -> Result<Published, PublishError> {
+        self.publish_with(id, text, base_hash, |_| {
+            Ok::<(), std::convert::Infallible>(())
+        })
+        .map_err(|e| match e {
+            PublishWithError::Publish(p) => p,
+            PublishWithError::Persist(never) => match never {},
+        })
     }
 
     /// Like [`Registry::publish`], but runs `persist` (e.g. saving the version)
@@ -145,28 +162,51 @@ impl Registry {
         }
         let invalid = |d| PublishWithError::Publish(PublishError::Invalid(d));
         let file = SourceFile::new(format!("{id}.rules"), text);
-        let declared = crate::syntax::parse(&file).map_err(invalid)?.header.id.value;
+        let declared = crate::syntax::parse(&file)
+            .map_err(invalid)?
+            .header
+            .id
+            .value;
         if declared != id {
-            return Err(PublishWithError::Publish(PublishError::WrongId { id: id.to_string(), declared }));
+            return Err(PublishWithError::Publish(PublishError::WrongId {
+                id: id.to_string(),
+                declared,
+            }));
         }
         let mut sources = current.sources.clone();
         sources.insert(id.to_string(), file);
         let compiled = compile_all(&sources).map_err(invalid)?;
         let dependents = compiled
             .values()
-            .filter(|p| p.meta.id != id && p.meta.chain.len() > 1 && current.compiled.get(&p.meta.id).is_none_or(|old| old.meta.hash != p.meta.hash))
+            .filter(|p| {
+                p.meta.id != id
+                    && p.meta.chain.len() > 1
+                    && current
+                        .compiled
+                        .get(&p.meta.id)
+                        .is_none_or(|old| old.meta.hash != p.meta.hash)
+            })
             .map(|p| p.meta.clone())
             .collect();
-        let program = compiled.get(id).cloned().expect("the published rule set was compiled");
-        let published = Published { program, dependents };
+        let program = compiled
+            .get(id)
+            .cloned()
+            .expect("the published rule set was compiled");
+        let published = Published {
+            program,
+            dependents,
+        };
         persist(&published).map_err(PublishWithError::Persist)?;
-        self.snapshot.store(Arc::new(Snapshot { sources, compiled }));
+        self.snapshot
+            .store(Arc::new(Snapshot { sources, compiled }));
         Ok(published)
     }
 }
 
 /// Compiles every source; errors of all rule sets are collected.
-fn compile_all(sources: &BTreeMap<String, SourceFile>) -> Result<BTreeMap<String, Arc<CompiledRuleSet>>, Diagnostics> {
+fn compile_all(
+    sources: &BTreeMap<String, SourceFile>,
+) -> Result<BTreeMap<String, Arc<CompiledRuleSet>>, Diagnostics> {
     let mut workspace = Workspace::new();
     for file in sources.values() {
         workspace.add_source(file.clone(), None);
@@ -182,12 +222,19 @@ fn compile_all(sources: &BTreeMap<String, SourceFile>) -> Result<BTreeMap<String
                 compiled.insert(id.clone(), Arc::new(program));
             }
             Err(d) => {
-                errors.push(Diagnostic::error("E0600", format!("rule set `{id}` does not check")).with_note("its own diagnostics follow"));
+                errors.push(
+                    Diagnostic::error("E0600", format!("rule set `{id}` does not check"))
+                        .with_note("its own diagnostics follow"),
+                );
                 errors.extend(d);
             }
         }
     }
-    if errors.is_empty() { Ok(compiled) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(compiled)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -213,11 +260,16 @@ flag 处罚 { wording "w" when any(records where kind = 行政处罚) }
         let r = registry();
         let old = r.get("base").expect("base");
         let new_base = BASE.replace("version \"1\"", "version \"2\"");
-        let published = r.publish("base", &new_base, Some(&old.meta.hash)).expect("publishes");
+        let published = r
+            .publish("base", &new_base, Some(&old.meta.hash))
+            .expect("publishes");
         assert_eq!(r.get("base").expect("base").meta.version, "2");
         assert_eq!(published.dependents.len(), 1);
         assert_eq!(published.dependents[0].id, "sector");
-        assert_eq!(old.meta.version, "1", "readers holding the old program keep it");
+        assert_eq!(
+            old.meta.version, "1",
+            "readers holding the old program keep it"
+        );
     }
 
     #[test]
@@ -236,7 +288,9 @@ flag 处罚 { wording "w" when any(records where kind = 行政处罚) }
         // mandatory clause while the sector overrides nothing is fine too;
         // but declaring a clause the sector overrides as mandatory breaks it.
         let breaking = format!("{BASE}flag mandatory 处罚 {{ wording \"w\" when true }}\n");
-        let err = r.publish("base", &breaking, Some(&hash)).expect_err("breaks the sector");
+        let err = r
+            .publish("base", &breaking, Some(&hash))
+            .expect_err("breaks the sector");
         match err {
             PublishError::Invalid(d) => assert!(d.render().contains("E0304"), "{}", d.render()),
             other => panic!("unexpected {other:?}"),

@@ -90,7 +90,10 @@ pub fn evaluate_tender<E>(
         for uscc in &bidder.members {
             let records = records_of(uscc)?;
             let report = program.evaluate(&records, as_of).report(program, &records);
-            members.push(MemberResult { uscc: uscc.clone(), report });
+            members.push(MemberResult {
+                uscc: uscc.clone(),
+                report,
+            });
         }
         bids.push(combine(bidder, members));
     }
@@ -169,9 +172,15 @@ mod tests {
     "#;
 
     fn uscc(body: &str) -> Uscc {
-        let org = format!("{body}{}", crate::record::org_code_check_char(body).expect("8 chars"));
+        let org = format!(
+            "{body}{}",
+            crate::record::org_code_check_char(body).expect("8 chars")
+        );
         let first17 = format!("91420100{org}");
-        let code = format!("{first17}{}", crate::record::uscc_check_char(&first17).expect("17 chars"));
+        let code = format!(
+            "{first17}{}",
+            crate::record::uscc_check_char(&first17).expect("17 chars")
+        );
         Uscc::parse(&code).expect("valid")
     }
 
@@ -191,7 +200,14 @@ mod tests {
 
     fn awards(u: &Uscc, n: usize) -> Vec<CreditRecord> {
         (0..n)
-            .map(|i| CreditRecord::new(format!("C{i}"), u.clone(), RecordKind::Commendation, day("2023-01-01")))
+            .map(|i| {
+                CreditRecord::new(
+                    format!("C{i}"),
+                    u.clone(),
+                    RecordKind::Commendation,
+                    day("2023-01-01"),
+                )
+            })
             .collect()
     }
 
@@ -199,9 +215,21 @@ mod tests {
     fn a_veto_on_any_member_disqualifies_the_consortium() {
         let (a, b) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"));
         let mut records = HashMap::new();
-        records.insert(b.clone(), vec![CreditRecord::new("D1", b.clone(), RecordKind::DishonestDebtor, day("2023-01-01"))]);
+        records.insert(
+            b.clone(),
+            vec![CreditRecord::new(
+                "D1",
+                b.clone(),
+                RecordKind::DishonestDebtor,
+                day("2023-01-01"),
+            )],
+        );
         records.insert(a.clone(), awards(&a, 3));
-        let bid = Bidder { id: "B1".into(), name: None, members: vec![a, b] };
+        let bid = Bidder {
+            id: "B1".into(),
+            name: None,
+            members: vec![a, b],
+        };
         let result = run(&[bid], &records);
         assert_eq!(result.bids[0].decision, Decision::Disqualified);
         assert!(result.ranking.is_empty());
@@ -209,16 +237,33 @@ mod tests {
 
     #[test]
     fn the_consortium_scores_as_its_weakest_member_and_ranks_share_ties() {
-        let (a, b, c, d) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"), uscc("MA4K3Q7W"), uscc("MA4K3Q7X"));
+        let (a, b, c, d) = (
+            uscc("MA4K3Q7T"),
+            uscc("MA4K3Q7U"),
+            uscc("MA4K3Q7W"),
+            uscc("MA4K3Q7X"),
+        );
         let mut records = HashMap::new();
         records.insert(a.clone(), awards(&a, 4));
         records.insert(b.clone(), awards(&b, 1));
         records.insert(c.clone(), awards(&c, 1));
         records.insert(d.clone(), awards(&d, 3));
         let bids = [
-            Bidder { id: "B2".into(), name: None, members: vec![a, b] },
-            Bidder { id: "B1".into(), name: None, members: vec![c] },
-            Bidder { id: "B3".into(), name: None, members: vec![d] },
+            Bidder {
+                id: "B2".into(),
+                name: None,
+                members: vec![a, b],
+            },
+            Bidder {
+                id: "B1".into(),
+                name: None,
+                members: vec![c],
+            },
+            Bidder {
+                id: "B3".into(),
+                name: None,
+                members: vec![d],
+            },
         ];
         let result = run(&bids, &records);
         assert_eq!(result.bids[0].total, Decimal::from(1));
@@ -229,7 +274,11 @@ mod tests {
 
     #[test]
     fn a_bid_without_members_needs_review() {
-        let bid = Bidder { id: "B1".into(), name: None, members: vec![] };
+        let bid = Bidder {
+            id: "B1".into(),
+            name: None,
+            members: vec![],
+        };
         let result = run(&[bid], &HashMap::new());
         assert_eq!(result.bids[0].decision, Decision::Review);
     }

@@ -148,7 +148,11 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                     Some(i) if program.clauses[i].kind != want_kind => fail(
                         &mut failures,
                         at,
-                        format!("`{id}` is a {} clause, not a {}", program.clauses[i].kind.keyword(), want_kind.keyword()),
+                        format!(
+                            "`{id}` is a {} clause, not a {}",
+                            program.clauses[i].kind.keyword(),
+                            want_kind.keyword()
+                        ),
                         "name a clause of the right kind",
                     ),
                     Some(i) if outcome.clauses[i].fired => fail(
@@ -158,7 +162,12 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                         "check the records against the clause's condition",
                     ),
                     Some(_) => {}
-                    None => fail(&mut failures, at, format!("there is no clause `{id}`"), "check the clause id"),
+                    None => fail(
+                        &mut failures,
+                        at,
+                        format!("there is no clause `{id}`"),
+                        "check the clause id",
+                    ),
                 }
             }
             Expectation::Total(want) => {

@@ -279,13 +279,15 @@ impl StoredRecord {
 }
 
 /// The value of `records_by_disclosure_end`: what the public list needs to decide whether a
-/// record counts, without reading the record.
+/// record counts and to search it by name, without reading the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct DisclosureSummary {
     pub kind: u8,
     pub decided_on: i32,
     pub repaired_on: Option<i32>,
     pub revoked_on: Option<i32>,
+    /// The entity name the record gives, if any.
+    pub name: Option<String>,
 }
 
 impl DisclosureSummary {
@@ -295,6 +297,7 @@ impl DisclosureSummary {
             decided_on: day_number(record.decided_on),
             repaired_on: record.repaired_on.map(day_number),
             revoked_on: record.revoked_on.map(day_number),
+            name: record.entity_name.clone(),
         }
     }
 }

@@ -1,0 +1,921 @@
+//! Tests of the record store (`credit_rules::store`): idempotent puts, updates with history,
+//! repair and revocation events, the public disclosure list, format-version refusal, rule-set
+//! versions, intake cursors and the decision log.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use credit_rules::record::{
+    CreditRecord, RecordKind, RecordStatus, Uscc, org_code_check_char, uscc_check_char,
+};
+use credit_rules::store::{
+    DecisionEntry, DecisionQuery, EventKind, EventOutcome, FORMAT_VERSION, NewRuleSetVersion,
+    RecordEvent, RecordStore, SledStore, StoreError, source_hash,
+};
+use rust_decimal::Decimal;
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().expect("test date")
+}
+
+/// A valid enterprise USCC (`91420100…`) built from a number.
+fn code(n: u32) -> Uscc {
+    let body = format!("{:08}", n % 100_000_000);
+    let mut text = format!("91420100{body}");
+    text.push(org_code_check_char(&body).expect("digits"));
+    text.push(uscc_check_char(&text).expect("charset"));
+    Uscc::parse(&text).expect("generated code is valid")
+}
+
+fn record(id: &str, uscc: &Uscc, kind: RecordKind, decided: &str) -> CreditRecord {
+    let mut r = CreditRecord::new(id, uscc.clone(), kind, day(decided));
+    if kind == RecordKind::SectorGrade {
+        r.grade = Some("AA".into());
+    }
+    r
+}
+
+fn store() -> SledStore {
+    SledStore::open_temporary().expect("temporary store")
+}
+
+fn ts(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+// --- records -------------------------------------------------------------------------------
+
+#[test]
+fn put_is_idempotent_and_records_come_back_sorted() {
+    let store = store();
+    let a = code(1);
+    let mut records = vec![
+        record("R3", &a, RecordKind::AdminPenalty, "2023-01-01"),
+        record("R1", &a, RecordKind::BadBehaviour, "2023-02-01"),
+        record("R2", &a, RecordKind::Commendation, "2023-03-01"),
+    ];
+    records[0].amount = Some(Decimal::new(250, 2));
+    records[0].entity_name = Some("江城建设有限公司".into());
+    let first = store.put_records(&records).expect("put");
+    assert_eq!((first.inserted, first.updated, first.unchanged), (3, 0, 0));
+    assert!(first.rejected.is_empty());
+    let again = store.put_records(&records).expect("put again");
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3));
+    let stored = store.records_of(&a).expect("records");
+    let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["R1", "R2", "R3"]);
+    assert_eq!(stored[2], records[0], "stored intact, amount scale kept");
+    assert_eq!(
+        store.record("R3").expect("lookup"),
+        Some(records[0].clone())
+    );
+    assert_eq!(store.record("nope").expect("lookup"), None);
+    assert!(store.record_history(&a, "R3").expect("history").is_empty());
+    let entity = store.entity(&a).expect("entity").expect("exists");
+    assert_eq!(entity.name.as_deref(), Some("江城建设有限公司"));
+    assert_eq!(entity.kind.label(), "企业");
+    assert_eq!(store.entity(&code(2)).expect("entity"), None);
+}
+
+#[test]
+fn a_changed_record_is_an_update_that_keeps_history() {
+    let store = store();
+    let a = code(7);
+    let v1 = record("X1", &a, RecordKind::AdminPenalty, "2023-01-01");
+    store
+        .put_records(std::slice::from_ref(&v1))
+        .expect("put v1");
+    let mut v2 = v1.clone();
+    v2.disclosure_until = Some(day("2026-01-01"));
+    v2.entity_name = Some("新名称有限公司".into());
+    let mut v3 = v2.clone();
+    v3.kind = RecordKind::BadBehaviour;
+    let summary = store.put_records(&[v2.clone(), v3.clone()]).expect("put");
+    assert_eq!((summary.inserted, summary.updated), (0, 2));
+    assert_eq!(store.records_of(&a).expect("records"), vec![v3.clone()]);
+    let history = store.record_history(&a, "X1").expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!((history[0].rev, history[1].rev), (1, 2));
+    assert_eq!(history[0].record, v1);
+    assert_eq!(history[1].record, v2);
+    // The kind index follows the update.
+    let penalties: Vec<_> = store
+        .records_of_kind(RecordKind::AdminPenalty)
+        .collect::<Result<_, _>>()
+        .expect("scan");
+    assert!(penalties.is_empty());
+    let bad: Vec<_> = store
+        .records_of_kind(RecordKind::BadBehaviour)
+        .collect::<Result<_, _>>()
+        .expect("scan");
+    assert_eq!(bad, vec![v3]);
+    assert_eq!(
+        store
+            .entity(&a)
+            .expect("entity")
+            .expect("exists")
+            .name
+            .as_deref(),
+        Some("新名称有限公司")
+    );
+}
+
+#[test]
+fn invalid_records_and_id_conflicts_are_rejected_alone() {
+    let store = store();
+    let (a, b) = (code(11), code(12));
+    let mut bad = record("BAD", &a, RecordKind::AdminPenalty, "2024-05-01");
+    bad.disclosure_until = Some(day("2024-04-30"));
+    let nul = record("N\0UL", &a, RecordKind::AdminPenalty, "2024-05-01");
+    let ok = record("SAME", &a, RecordKind::AdminPenalty, "2024-05-01");
+    let clash = record("SAME", &b, RecordKind::AdminPenalty, "2024-05-01");
+    let summary = store
+        .put_records(&[bad, ok.clone(), nul, clash])
+        .expect("put");
+    assert_eq!(summary.inserted, 1);
+    let rejected: Vec<usize> = summary.rejected.iter().map(|(i, _)| *i).collect();
+    assert_eq!(rejected, [0, 2, 3]);
+    let message = summary.rejected[0].1.to_string();
+    assert!(
+        message.contains("`BAD`") && message.contains("disclosure_until"),
+        "{message}"
+    );
+    assert!(matches!(
+        summary.rejected[2].1,
+        StoreError::IdConflict { .. }
+    ));
+    let message = summary.rejected[2].1.to_string();
+    assert!(
+        message.contains(a.as_str()) && message.contains(b.as_str()),
+        "{message}"
+    );
+    assert_eq!(store.records_of(&a).expect("records"), vec![ok]);
+    assert!(store.records_of(&b).expect("records").is_empty());
+}
+
+#[test]
+fn scan_entities_groups_records_by_entity() {
+    let store = store();
+    let (a, b) = (code(21), code(22));
+    store
+        .put_records(&[
+            record("B2", &b, RecordKind::AdminPenalty, "2023-01-01"),
+            record("A1", &a, RecordKind::AdminPenalty, "2023-01-01"),
+            record("B1", &b, RecordKind::AdminPenalty, "2023-01-01"),
+        ])
+        .expect("put");
+    let groups: Vec<(Uscc, Vec<String>)> = store
+        .scan_entities()
+        .map(|g| {
+            let (uscc, records) = g.expect("scan");
+            (uscc, records.into_iter().map(|r| r.id).collect())
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (a, vec!["A1".to_owned()]),
+            (b, vec!["B1".to_owned(), "B2".to_owned()])
+        ]
+    );
+}
+
+// --- events --------------------------------------------------------------------------------
+
+#[test]
+fn repair_and_revocation_events() {
+    let store = store();
+    let a = code(31);
+    let mut r = record("E1", &a, RecordKind::AdminPenalty, "2023-01-10");
+    r.disclosure_until = Some(day("2026-01-10"));
+    store.put_records(std::slice::from_ref(&r)).expect("put");
+
+    let outcome = store
+        .apply_event("E1", EventKind::Repair, day("2024-06-13"))
+        .expect("repair");
+    assert_eq!(outcome, EventOutcome::Applied);
+    let again = store
+        .apply_event("E1", EventKind::Repair, day("2024-06-13"))
+        .expect("repair again");
+    assert_eq!(again, EventOutcome::Unchanged);
+    let repaired = store.record("E1").expect("lookup").expect("exists");
+    assert_eq!(repaired.repaired_on, Some(day("2024-06-13")));
+    assert_eq!(repaired.status_on(day("2024-06-12")), RecordStatus::Active);
+    assert_eq!(
+        repaired.status_on(day("2024-06-13")),
+        RecordStatus::Repaired
+    );
+
+    // Re-sending the source's record (which knows nothing of the repair) keeps the repair.
+    let summary = store
+        .put_records(std::slice::from_ref(&r))
+        .expect("re-send");
+    assert_eq!(summary.unchanged, 1);
+    let mut changed = r.clone();
+    changed.document_no = Some("武水罚〔2023〕41号".into());
+    store
+        .put_records(std::slice::from_ref(&changed))
+        .expect("update");
+    let after = store.record("E1").expect("lookup").expect("exists");
+    assert_eq!(after.repaired_on, Some(day("2024-06-13")));
+    assert_eq!(after.document_no, changed.document_no);
+
+    let revoked = store
+        .apply_events(&[RecordEvent {
+            record_id: "E1".into(),
+            kind: EventKind::Revoke,
+            date: day("2024-07-01"),
+            authority: Some("原决定机关".into()),
+            note: Some("原处罚决定被依法撤销".into()),
+        }])
+        .expect("revoke");
+    assert_eq!(revoked, vec![Ok(EventOutcome::Applied)]);
+    let after = store.record("E1").expect("lookup").expect("exists");
+    assert_eq!(after.revoked_on, Some(day("2024-07-01")));
+    assert_eq!(after.status_on(day("2024-07-01")), RecordStatus::Revoked);
+    // Every change left the previous version in the history.
+    let revs: Vec<u32> = store
+        .record_history(&a, "E1")
+        .expect("history")
+        .iter()
+        .map(|v| v.rev)
+        .collect();
+    assert_eq!(revs, [1, 2, 3]);
+}
+
+#[test]
+fn events_on_unknown_records_or_with_bad_dates_are_refused() {
+    let store = store();
+    let a = code(41);
+    store
+        .put_records(&[record("K1", &a, RecordKind::AdminPenalty, "2023-05-01")])
+        .expect("put");
+    let err = store
+        .apply_event("NO-SUCH-ID", EventKind::Repair, day("2024-01-01"))
+        .expect_err("unknown id");
+    assert!(matches!(err, StoreError::UnknownRecord { .. }));
+    assert!(err.to_string().contains("`NO-SUCH-ID`"), "{err}");
+    let err = store
+        .apply_event("K1", EventKind::Revoke, day("2023-04-30"))
+        .expect_err("before decision");
+    assert!(matches!(err, StoreError::InvalidEvent { .. }));
+    assert!(err.to_string().contains("revoked_on"), "{err}");
+    assert_eq!(
+        store
+            .record("K1")
+            .expect("lookup")
+            .expect("exists")
+            .revoked_on,
+        None
+    );
+    // In a batch, a refused event does not stop the others.
+    let results = store
+        .apply_events(&[
+            RecordEvent {
+                record_id: "GONE".into(),
+                kind: EventKind::Repair,
+                date: day("2024-01-01"),
+                authority: None,
+                note: None,
+            },
+            RecordEvent {
+                record_id: "K1".into(),
+                kind: EventKind::Repair,
+                date: day("2024-01-01"),
+                authority: None,
+                note: None,
+            },
+        ])
+        .expect("batch");
+    assert!(results[0].is_err());
+    assert_eq!(results[1], Ok(EventOutcome::Applied));
+}
+
+// --- disclosure list -----------------------------------------------------------------------
+
+/// Entities and records around 2024-06-01, with the ids that count that day.
+fn disclosure_fixture() -> (Vec<CreditRecord>, Vec<&'static str>) {
+    let (a, b, c) = (code(101), code(102), code(103));
+    let named = |mut r: CreditRecord, name: &str| {
+        r.entity_name = Some(name.to_owned());
+        r.authority = Some("武汉市水务局".into());
+        r.document_no = Some(format!("武水罚〔2024〕{}号", r.id.len()));
+        r.legal_basis = Some("《中华人民共和国招标投标法》第五十四条".into());
+        r.description = Some("not public".into());
+        r.sector = Some("水务".into());
+        r.amount = Some(Decimal::new(5, 0));
+        r
+    };
+    let until = |mut r: CreditRecord, d: &str| {
+        r.disclosure_until = Some(day(d));
+        r
+    };
+    let records = vec![
+        until(
+            named(
+                record("A-PEN", &a, RecordKind::AdminPenalty, "2024-01-05"),
+                "江夏水利工程有限公司",
+            ),
+            "2027-01-05",
+        ),
+        named(
+            record("A-DEBT", &a, RecordKind::DishonestDebtor, "2023-03-01"),
+            "江夏水利工程有限公司",
+        ),
+        until(
+            named(
+                record("A-OLD", &a, RecordKind::AdminPenalty, "2020-01-01"),
+                "江夏水利工程有限公司",
+            ),
+            "2023-01-01",
+        ),
+        until(
+            named(
+                record("A-LAST", &a, RecordKind::BadBehaviour, "2023-06-01"),
+                "江夏水利工程有限公司",
+            ),
+            "2024-06-01",
+        ),
+        named(
+            record("A-GOOD", &a, RecordKind::Commendation, "2024-02-01"),
+            "江夏水利工程有限公司",
+        ),
+        named(
+            record("A-LIC", &a, RecordKind::AdminLicense, "2024-02-01"),
+            "江夏水利工程有限公司",
+        ),
+        named(
+            record("A-GRADE", &a, RecordKind::SectorGrade, "2024-02-01"),
+            "江夏水利工程有限公司",
+        ),
+        named(
+            record("B-BLACK", &b, RecordKind::Blacklist, "2024-01-05"),
+            "青山路桥建设集团有限公司",
+        ),
+        named(
+            record("B-FUTURE", &b, RecordKind::Blacklist, "2024-07-01"),
+            "青山路桥建设集团有限公司",
+        ),
+        named(
+            record("B-REPAIRED", &b, RecordKind::BiddingBan, "2023-01-01"),
+            "青山路桥建设集团有限公司",
+        ),
+        named(
+            record("B-REVOKED", &b, RecordKind::BiddingBan, "2023-01-01"),
+            "青山路桥建设集团有限公司",
+        ),
+        named(
+            record("C-TAX", &c, RecordKind::TaxMajorViolation, "2022-12-01"),
+            "光谷信息科技有限公司",
+        ),
+        named(
+            record("C-WAGE", &c, RecordKind::WageArrears, "2024-01-05"),
+            "光谷信息科技有限公司",
+        ),
+    ];
+    let counting = vec!["A-PEN", "A-DEBT", "A-LAST", "B-BLACK", "C-TAX", "C-WAGE"];
+    (records, counting)
+}
+
+fn loaded(records: &[CreditRecord]) -> SledStore {
+    let store = store();
+    let summary = store.put_records(records).expect("put");
+    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+    store
+        .apply_event("B-REPAIRED", EventKind::Repair, day("2024-05-01"))
+        .expect("repair");
+    store
+        .apply_event("B-REVOKED", EventKind::Revoke, day("2024-05-01"))
+        .expect("revoke");
+    store
+}
+
+#[test]
+fn disclosure_list_shows_only_counting_dishonesty_records_with_public_fields() {
+    let (records, counting) = disclosure_fixture();
+    let store = loaded(&records);
+    let page = store
+        .disclosure_list(day("2024-06-01"), None, &[], 1, 100)
+        .expect("list");
+    assert_eq!(page.total, counting.len());
+    assert_eq!((page.page, page.page_size), (1, 100));
+    // Newest decision first, then USCC, then id.
+    let listed: Vec<(NaiveDate, String, RecordKind)> = page
+        .items
+        .iter()
+        .map(|e| (e.decided_on, e.uscc.to_string(), e.kind))
+        .collect();
+    let mut expected: Vec<(NaiveDate, String, RecordKind, &str)> = records
+        .iter()
+        .filter(|r| counting.contains(&r.id.as_str()))
+        .map(|r| (r.decided_on, r.uscc.to_string(), r.kind, r.id.as_str()))
+        .collect();
+    expected.sort_by(|x, y| {
+        y.0.cmp(&x.0)
+            .then_with(|| x.1.cmp(&y.1))
+            .then_with(|| x.3.cmp(y.3))
+    });
+    let expected: Vec<_> = expected.into_iter().map(|(d, u, k, _)| (d, u, k)).collect();
+    assert_eq!(listed, expected);
+
+    // Public fields only.
+    let json = serde_json::to_value(&page.items[0]).expect("json");
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "authority",
+            "decided_on",
+            "disclosure_until",
+            "document_no",
+            "kind",
+            "kind_label",
+            "legal_basis",
+            "name",
+            "uscc"
+        ]
+    );
+    let first = &page.items[0];
+    assert_eq!(first.kind_label, first.kind.label());
+    assert!(first.name.is_some() && first.authority.is_some() && first.legal_basis.is_some());
+
+    // The last day of disclosure still counts; the day after it does not.
+    let next_day = store
+        .disclosure_list(day("2024-06-02"), None, &[], 1, 100)
+        .expect("list");
+    assert_eq!(next_day.total, counting.len() - 1);
+    assert!(
+        next_day
+            .items
+            .iter()
+            .all(|e| e.kind != RecordKind::BadBehaviour)
+    );
+}
+
+#[test]
+fn disclosure_list_pages_searches_and_filters() {
+    let (records, _) = disclosure_fixture();
+    let store = loaded(&records);
+    let as_of = day("2024-06-01");
+    let all = store
+        .disclosure_list(as_of, None, &[], 1, 100)
+        .expect("list")
+        .items;
+    let mut paged = Vec::new();
+    for page in 1..=3 {
+        let p = store
+            .disclosure_list(as_of, None, &[], page, 2)
+            .expect("page");
+        assert_eq!(p.total, 6);
+        assert_eq!(p.items.len(), 2);
+        paged.extend(p.items);
+    }
+    assert_eq!(paged, all, "pages concatenate to the whole list");
+    let past_end = store.disclosure_list(as_of, None, &[], 4, 2).expect("page");
+    assert!(past_end.items.is_empty());
+    assert_eq!(past_end.total, 6);
+
+    // Search by a part of the name, and by a part of the USCC in lower case.
+    let by_name = store
+        .disclosure_list(as_of, Some("青山路桥"), &[], 1, 100)
+        .expect("search");
+    assert_eq!(by_name.total, 1);
+    assert_eq!(by_name.items[0].kind, RecordKind::Blacklist);
+    let c = code(103);
+    let tail = c.as_str()[10..].to_ascii_lowercase();
+    let by_code = store
+        .disclosure_list(as_of, Some(&tail), &[], 1, 100)
+        .expect("search");
+    assert_eq!(by_code.total, 2);
+    assert!(by_code.items.iter().all(|e| e.uscc == c));
+    let nothing = store
+        .disclosure_list(as_of, Some("不存在的公司"), &[], 1, 100)
+        .expect("search");
+    assert_eq!(nothing.total, 0);
+
+    // Kind filter; non-dishonesty kinds are never listed.
+    let kinds = store
+        .disclosure_list(
+            as_of,
+            None,
+            &[RecordKind::AdminPenalty, RecordKind::Commendation],
+            1,
+            100,
+        )
+        .expect("kinds");
+    assert_eq!(kinds.total, 1);
+    assert_eq!(kinds.items[0].kind, RecordKind::AdminPenalty);
+
+    // Bad paging arguments are refused with a clear message.
+    let err = store
+        .disclosure_list(as_of, None, &[], 0, 10)
+        .expect_err("page 0");
+    assert!(err.to_string().contains("start at 1"), "{err}");
+    assert!(store.disclosure_list(as_of, None, &[], 1, 0).is_err());
+    assert!(store.disclosure_list(as_of, None, &[], 1, 100_000).is_err());
+}
+
+#[test]
+fn disclosure_list_order_does_not_depend_on_insertion_order() {
+    let (records, _) = disclosure_fixture();
+    let forward = loaded(&records);
+    let mut reversed_records = records.clone();
+    reversed_records.reverse();
+    let backward = loaded(&reversed_records);
+    for as_of in ["2023-06-01", "2024-06-01", "2025-01-01"] {
+        let a = forward
+            .disclosure_list(day(as_of), None, &[], 1, 100)
+            .expect("list");
+        let b = backward
+            .disclosure_list(day(as_of), None, &[], 1, 100)
+            .expect("list");
+        assert_eq!(a, b, "as of {as_of}");
+    }
+}
+
+// --- format version ------------------------------------------------------------------------
+
+#[test]
+fn a_database_of_another_format_version_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SledStore::open(dir.path()).expect("fresh");
+        store
+            .put_records(&[record(
+                "V1",
+                &code(5),
+                RecordKind::AdminPenalty,
+                "2023-01-01",
+            )])
+            .expect("put");
+    }
+    {
+        // Pretend a newer release wrote this database.
+        let db = sled::open(dir.path()).expect("raw open");
+        let meta = db.open_tree("meta").expect("meta");
+        meta.insert("format_version", &(FORMAT_VERSION + 1).to_be_bytes())
+            .expect("write");
+        db.flush().expect("flush");
+    }
+    let err = SledStore::open(dir.path()).expect_err("newer version");
+    assert_eq!(
+        err,
+        StoreError::UnsupportedFormat {
+            path: dir.path().display().to_string(),
+            found: FORMAT_VERSION + 1,
+            supported: FORMAT_VERSION,
+        }
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("format version {}", FORMAT_VERSION + 1))
+            && message.contains(&format!("only format version {FORMAT_VERSION}")),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_foreign_database_without_version_is_refused_and_a_fresh_one_reopens() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let db = sled::open(dir.path()).expect("raw open");
+        db.open_tree("records")
+            .expect("tree")
+            .insert("x", "y")
+            .expect("write");
+        db.flush().expect("flush");
+    }
+    let err = SledStore::open(dir.path()).expect_err("no version");
+    assert!(
+        matches!(err, StoreError::MissingFormatVersion { .. }),
+        "{err}"
+    );
+
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let r = record("P1", &code(6), RecordKind::AdminPenalty, "2023-01-01");
+    {
+        let store = SledStore::open(fresh.path()).expect("fresh");
+        store.put_records(std::slice::from_ref(&r)).expect("put");
+    }
+    let store = SledStore::open(fresh.path()).expect("reopen");
+    assert_eq!(store.records_of(&code(6)).expect("records"), vec![r]);
+    // A second opener of the same directory is refused while the first holds it.
+    let err = SledStore::open(fresh.path()).expect_err("locked");
+    assert!(
+        err.to_string()
+            .contains(&fresh.path().display().to_string()),
+        "{err}"
+    );
+}
+
+// --- rule-set versions ---------------------------------------------------------------------
+
+#[test]
+fn rule_set_versions_are_content_addressed_and_listed_in_order() {
+    let store = store();
+    let v1 = "ruleset water { version \"1\" }";
+    let v2 = "ruleset water { version \"2\" }";
+    let new = |source: &'static str, message: &'static str| NewRuleSetVersion {
+        ruleset_id: "water",
+        source,
+        author: "水务局 张三",
+        message,
+        time: ts("2024-05-01T08:00:00Z"),
+    };
+    let first = store.put_ruleset_version(&new(v1, "first")).expect("v1");
+    assert_eq!((first.seq, first.created), (1, true));
+    assert_eq!(first.hash, source_hash(v1));
+    let same = store
+        .put_ruleset_version(&new(v1, "again"))
+        .expect("v1 again");
+    assert_eq!((same.seq, same.created), (1, false));
+    let second = store.put_ruleset_version(&new(v2, "second")).expect("v2");
+    assert_eq!((second.seq, second.created), (2, true));
+
+    let got = store
+        .ruleset_version(&second.hash)
+        .expect("get")
+        .expect("stored");
+    assert_eq!(got.source, v2);
+    assert_eq!(got.parent.as_deref(), Some(first.hash.as_str()));
+    assert_eq!(got.author, "水务局 张三");
+    assert_eq!(got.message, "second");
+    assert_eq!(got.time, ts("2024-05-01T08:00:00Z"));
+
+    // Saving the old source again is a revert: the log grows, the version is the old one.
+    let revert = store
+        .put_ruleset_version(&new(v1, "revert"))
+        .expect("revert");
+    assert_eq!((revert.seq, revert.hash.as_str()), (3, first.hash.as_str()));
+    let listed: Vec<String> = store
+        .ruleset_versions("water")
+        .expect("list")
+        .into_iter()
+        .map(|v| v.hash)
+        .collect();
+    assert_eq!(
+        listed,
+        [first.hash.clone(), second.hash.clone(), first.hash.clone()]
+    );
+    assert!(store.ruleset_versions("wat").expect("list").is_empty());
+
+    let clash = store
+        .put_ruleset_version(&NewRuleSetVersion {
+            ruleset_id: "transport",
+            ..new(v1, "copy")
+        })
+        .expect_err("same source, other rule set");
+    assert!(clash.to_string().contains("`water`"), "{clash}");
+    assert!(store.ruleset_version("not-a-hash").is_err());
+    assert_eq!(
+        store.ruleset_version(&source_hash("unknown")).expect("get"),
+        None
+    );
+}
+
+// --- cursors -------------------------------------------------------------------------------
+
+#[test]
+fn cursors_are_named_and_persist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = SledStore::open(dir.path()).expect("open");
+        assert_eq!(store.cursor("hubei").expect("get"), None);
+        store.set_cursor("hubei", "XZCF-00100-0").expect("set");
+        store.set_cursor("hubei", "XZCF-00200-0").expect("set");
+        store.set_cursor("court", "2024-06-01").expect("set");
+    }
+    let store = SledStore::open(dir.path()).expect("reopen");
+    assert_eq!(
+        store.cursor("hubei").expect("get").as_deref(),
+        Some("XZCF-00200-0")
+    );
+    assert_eq!(
+        store.cursor("court").expect("get").as_deref(),
+        Some("2024-06-01")
+    );
+}
+
+// --- decision log --------------------------------------------------------------------------
+
+fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> DecisionEntry {
+    DecisionEntry {
+        time: ts(time),
+        ruleset_id: ruleset.to_owned(),
+        version_hash: source_hash(ruleset),
+        as_of: day("2024-06-01"),
+        usccs: usccs.iter().map(|u| (*u).clone()).collect(),
+        decision: decision.to_owned(),
+        total: Decimal::new(850, 2),
+        report: serde_json::json!({ "ruleset": ruleset, "decision": decision }),
+    }
+}
+
+#[test]
+fn the_decision_log_is_append_only_and_queryable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b, c) = (code(201), code(202), code(203));
+    let entries = [
+        decision("2024-06-01T09:00:00Z", "water", &[&a], "eligible"),
+        decision("2024-06-01T10:00:00Z", "water", &[&a, &b], "disqualified"),
+        decision("2024-06-02T09:00:00Z", "transport", &[&b], "eligible"),
+        decision("2024-06-03T09:00:00Z", "water", &[&c], "review"),
+    ];
+    let mut seqs = Vec::new();
+    {
+        let store = SledStore::open(dir.path()).expect("open");
+        for e in &entries {
+            seqs.push(store.append_decision(e).expect("append"));
+        }
+    }
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    let store = SledStore::open(dir.path()).expect("reopen");
+    let run = |q: DecisionQuery| -> Vec<u64> {
+        store
+            .decisions(&q)
+            .expect("query")
+            .into_iter()
+            .map(|d| d.seq)
+            .collect()
+    };
+    assert_eq!(run(DecisionQuery::default()), seqs);
+    let all = store.decisions(&DecisionQuery::default()).expect("all");
+    assert_eq!(all[1].entry, entries[1], "entries come back intact");
+    assert_eq!(
+        run(DecisionQuery {
+            uscc: Some(b.clone()),
+            ..Default::default()
+        }),
+        [seqs[1], seqs[2]]
+    );
+    assert_eq!(
+        run(DecisionQuery {
+            ruleset_id: Some("water".into()),
+            ..Default::default()
+        }),
+        [seqs[0], seqs[1], seqs[3]]
+    );
+    assert_eq!(
+        run(DecisionQuery {
+            from: Some(ts("2024-06-01T10:00:00Z")),
+            until: Some(ts("2024-06-03T09:00:00Z")),
+            ..Default::default()
+        }),
+        [seqs[1], seqs[2]],
+        "from is inclusive, until exclusive"
+    );
+    assert_eq!(
+        run(DecisionQuery {
+            uscc: Some(a.clone()),
+            ruleset_id: Some("water".into()),
+            from: Some(ts("2024-06-01T09:30:00Z")),
+            ..Default::default()
+        }),
+        [seqs[1]]
+    );
+    assert_eq!(
+        run(DecisionQuery {
+            after_seq: Some(seqs[0]),
+            limit: 2,
+            ..Default::default()
+        }),
+        [seqs[1], seqs[2]]
+    );
+    assert_eq!(
+        run(DecisionQuery {
+            ruleset_id: Some("water".into()),
+            after_seq: Some(seqs[0]),
+            limit: 1,
+            ..Default::default()
+        }),
+        [seqs[1]]
+    );
+    assert!(
+        run(DecisionQuery {
+            ruleset_id: Some("wat".into()),
+            ..Default::default()
+        })
+        .is_empty()
+    );
+}
+
+// --- the importer (`credit-rules import`) --------------------------------------------------
+
+fn run_import(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .arg("import")
+        .args(args)
+        .output()
+        .expect("run credit-rules import")
+}
+
+#[test]
+fn import_reports_bad_lines_applies_late_events_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("db");
+    let feed = dir.path().join("feed.jsonl");
+    let a = code(301);
+    let record = |id: &str| {
+        let mut r = record(id, &a, RecordKind::AdminPenalty, "2023-03-01");
+        r.entity_name = Some("江汉路桥工程有限公司".into());
+        serde_json::to_string(&r).expect("json")
+    };
+    let lines = [
+        // An event before its record: applied once the record is stored.
+        r#"{"record_id": "IMP-2", "kind": "repair", "date": "2024-01-02"}"#.to_owned(),
+        record("IMP-1"),
+        String::new(),
+        r#"{"id": "IMP-BAD", "uscc": "914201066715055525", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#.to_owned(),
+        "not json".to_owned(),
+        // A provincial feed row (双公示 penalty columns), mapped by the intake table.
+        format!(
+            r#"{{"xxbh": "XZCF-IMP-1", "cf_xdr_mc": "江汉路桥工程有限公司", "cf_xdr_shxym": "{a}", "cf_wsh": "武水罚〔2023〕9号", "cf_cflb": "罚款", "cf_nr_fk": 1.5, "cf_jdrq": "2023-05-06", "cf_gsjzq": "2026-05-06", "cf_cfjg": "武汉市水务局"}}"#
+        ),
+        record("IMP-2"),
+        r#"{"record_id": "NO-SUCH", "kind": "revoke", "date": "2024-01-02"}"#.to_owned(),
+    ];
+    std::fs::write(&feed, lines.join("\n")).expect("write feed");
+
+    let out = run_import(&[feed.as_os_str(), "--data".as_ref(), data.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let name = feed.display().to_string();
+    assert!(
+        stderr.contains(&format!("{name}:4: rejected: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("check character"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{name}:5: rejected: ")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{name}:8: rejected: ")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`NO-SUCH`"), "{stderr}");
+    assert!(
+        stderr.contains("3 inserted, 0 updated, 0 unchanged"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 applied"), "{stderr}");
+    assert!(stderr.contains("rejected: 3 line(s)"), "{stderr}");
+
+    // A second load changes nothing; with --strict the rejected lines fail the run.
+    let out = run_import(&[
+        feed.as_os_str(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "--strict".as_ref(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("0 inserted, 0 updated, 3 unchanged"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("0 applied, 1 unchanged"), "{stderr}");
+
+    let store = SledStore::open(&data).expect("open");
+    let ids: Vec<String> = store
+        .records_of(&a)
+        .expect("records")
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids, ["IMP-1", "IMP-2", "XZCF-IMP-1"]);
+    let repaired = store.record("IMP-2").expect("lookup").expect("stored");
+    assert_eq!(repaired.repaired_on, Some(day("2024-01-02")));
+}
+
+#[test]
+fn import_fails_clearly_on_a_missing_file_or_a_locked_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("db");
+    let missing = dir.path().join("missing.jsonl");
+    let out = run_import(&[missing.as_os_str(), "--data".as_ref(), data.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read") && stderr.contains("missing.jsonl"),
+        "{stderr}"
+    );
+    assert!(
+        !data.exists(),
+        "nothing is created before the input is known to be readable"
+    );
+
+    let feed = dir.path().join("feed.jsonl");
+    std::fs::write(&feed, "").expect("write");
+    let _held = SledStore::open(&data).expect("open");
+    let out = run_import(&[feed.as_os_str(), "--data".as_ref(), data.as_os_str()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&data.display().to_string()), "{stderr}");
+}
