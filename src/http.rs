@@ -8,6 +8,7 @@
 //! socket with graceful shutdown.
 
 mod auth;
+mod decision_log;
 mod error;
 mod evaluate;
 mod ops;
@@ -47,6 +48,27 @@ pub struct App {
     pub tokens: Tokens,
     /// Prometheus rendering of the metrics, if a recorder is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Group-committing writer of the decision log.
+    pub decisions: decision_log::DecisionLog,
+}
+
+impl App {
+    /// Assembles the application and starts its decision-log writer.
+    pub fn new(
+        registry: Registry,
+        store: Arc<dyn RecordStore>,
+        tokens: Tokens,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    ) -> App {
+        let decisions = decision_log::DecisionLog::start(store.clone());
+        App {
+            registry,
+            store,
+            tokens,
+            metrics,
+            decisions,
+        }
+    }
 }
 
 /// Shared application state.

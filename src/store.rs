@@ -36,6 +36,10 @@
 //!   closures here compute only from their inputs and the transactional reads (no clocks
 //!   read inside, no I/O), and they do no range scans (sled offers none inside a
 //!   transaction).
+//! * A transaction holds a process-wide lock that every other read and write of the same
+//!   process waits for (sled 0.34 `concurrency_control`, taken by `Tree::get`, `insert` and
+//!   iterators once any transaction has run). A 10 000-record batch holds it for about a
+//!   second, so a server that writes while it serves reads should write small batches.
 //! * Advisories RUSTSEC-2024-0384 (`instant`) and RUSTSEC-2025-0057 (`fxhash`) come with sled
 //!   0.34.7 and have no safe upgrade.
 //!
@@ -464,7 +468,8 @@ pub struct DecisionEntry {
     pub decision: String,
     /// Total credit points.
     pub total: Decimal,
-    /// The full report as JSON.
+    /// The report as given to the caller, less the texts that the rules themselves
+    /// (identified by `version_hash`) supply: each clause's wording, basis and explanation.
     pub report: serde_json::Value,
 }
 
@@ -487,9 +492,25 @@ impl DecisionEntry {
             usccs,
             decision,
             total: report.total,
-            report: serde_json::to_value(report).unwrap_or(serde_json::Value::Null),
+            report: compact_report(report),
         }
     }
+}
+
+/// The report without the rule texts (wording, basis, explanation), which the rule-set
+/// version reproduces: the log stays small enough to write on every evaluation.
+fn compact_report(report: &crate::eval::Report) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
+    for section in ["vetoes", "flags", "scores"] {
+        if let Some(clauses) = value.get_mut(section).and_then(|v| v.as_array_mut()) {
+            for clause in clauses.iter_mut().filter_map(|c| c.as_object_mut()) {
+                for text in ["wording", "basis", "explanation"] {
+                    clause.remove(text);
+                }
+            }
+        }
+    }
+    value
 }
 
 /// A decision log entry with its sequence number.
@@ -623,7 +644,15 @@ pub trait RecordStore: Send + Sync {
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
     /// Appends to the decision log; returns the entry's sequence number.
-    fn append_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError>;
+    fn append_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError> {
+        let mut seqs = self.append_decisions(std::slice::from_ref(entry))?;
+        seqs.pop()
+            .ok_or_else(|| StoreError::InvalidQuery("no sequence number was assigned".into()))
+    }
+
+    /// Appends several entries with one flush at the end (group commit); returns their
+    /// sequence numbers in order. Durable when it returns.
+    fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError>;
 
     /// Decision log entries matching a query, in sequence order.
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError>;
@@ -1625,7 +1654,27 @@ impl RecordStore for SledStore {
         self.flush()
     }
 
-    fn append_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError> {
+    fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
+        let seqs = entries
+            .iter()
+            .map(|e| self.write_decision(e))
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        self.flush()?;
+        Ok(seqs)
+    }
+
+    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
+        self.find_decisions(query)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
+    }
+}
+
+impl SledStore {
+    /// Writes one decision log entry and its indexes (no flush).
+    fn write_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError> {
         if entry.ruleset_id.contains('\0') {
             return Err(StoreError::InvalidQuery(format!(
                 "rule-set id `{}` contains a NUL character",
@@ -1668,11 +1717,11 @@ impl RecordStore for SledStore {
                 Ok::<_, ConflictableTransactionError<StoreError>>(())
             })
             .map_err(|e| tx_error(self, e))?;
-        self.flush()?;
         Ok(seq)
     }
 
-    fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
+    /// The decision log entries matching a query (see [`RecordStore::decisions`]).
+    fn find_decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
         let after = query.after_seq;
         let from_ms = query.from.map(|t| t.timestamp_millis());
         let until_ms = query.until.map(|t| t.timestamp_millis());
@@ -1732,10 +1781,6 @@ impl RecordStore for SledStore {
             }
         }
         Ok(out)
-    }
-
-    fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
     }
 }
 

@@ -664,6 +664,13 @@ fn rule_set_versions_are_content_addressed_and_listed_in_order() {
         [first.hash.clone(), second.hash.clone(), first.hash.clone()]
     );
     assert!(store.ruleset_versions("wat").expect("list").is_empty());
+    store
+        .put_ruleset_version(&NewRuleSetVersion {
+            ruleset_id: "city.base",
+            ..new("ruleset city.base { version \"1\" }", "base")
+        })
+        .expect("another rule set");
+    assert_eq!(store.ruleset_ids().expect("ids"), ["city.base", "water"]);
 
     let clash = store
         .put_ruleset_version(&NewRuleSetVersion {
@@ -730,9 +737,15 @@ fn the_decision_log_is_append_only_and_queryable() {
     let mut seqs = Vec::new();
     {
         let store = SledStore::open(dir.path()).expect("open");
-        for e in &entries {
+        for e in &entries[..2] {
             seqs.push(store.append_decision(e).expect("append"));
         }
+        // Group commit: several entries, one flush.
+        seqs.extend(
+            store
+                .append_decisions(&entries[2..])
+                .expect("append several"),
+        );
     }
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
     let store = SledStore::open(dir.path()).expect("reopen");

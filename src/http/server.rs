@@ -43,12 +43,12 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     seed(&store, &config)?;
     let registry = load_registry(&store)?;
     let tokens = load_or_create_tokens(&config.tokens)?;
-    let state = AppState(Arc::new(App {
+    let state = AppState(Arc::new(App::new(
         registry,
-        store: Arc::new(store),
+        Arc::new(store),
         tokens,
-        metrics: Some(metrics),
-    }));
+        Some(metrics),
+    )));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

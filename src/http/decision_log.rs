@@ -1,0 +1,82 @@
+//! Group commit for the decision log: every evaluation is logged durably
+//! before it is answered, but concurrent evaluations share one flush. A
+//! writer thread takes whatever entries are waiting, writes them, flushes
+//! once, and then releases every waiting request.
+
+use super::error::ApiError;
+use crate::store::{DecisionEntry, RecordStore};
+use std::sync::Arc;
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+/// Most entries written under one flush.
+const MAX_GROUP: usize = 1024;
+
+struct Job {
+    entries: Vec<DecisionEntry>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// The decision log's writer.
+pub struct DecisionLog {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl DecisionLog {
+    /// Starts the writer thread; it stops when the log is dropped.
+    pub fn start(store: Arc<dyn RecordStore>) -> DecisionLog {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("decision-log".into())
+            .spawn(move || write_groups(store.as_ref(), &queue))
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!(%e, "cannot start the decision-log writer"));
+        DecisionLog { jobs }
+    }
+
+    /// Appends `entries`; returns once they are durable.
+    pub async fn append(&self, entries: Vec<DecisionEntry>) -> Result<(), ApiError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let (done, wait) = oneshot::channel();
+        self.jobs
+            .send(Job { entries, done })
+            .map_err(|_| ApiError::internal("the decision-log writer has stopped"))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(ApiError::internal(format!("decision log: {e}"))),
+            Err(_) => Err(ApiError::internal("the decision-log writer has stopped")),
+        }
+    }
+}
+
+fn write_groups(store: &dyn RecordStore, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        let mut size = group[0].entries.len();
+        while size < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => {
+                    size += job.entries.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut entries = Vec::with_capacity(size);
+        let mut waiting = Vec::with_capacity(group.len());
+        for job in group {
+            entries.extend(job.entries);
+            waiting.push(job.done);
+        }
+        let result = store
+            .append_decisions(&entries)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        for done in waiting {
+            // A request that gave up waiting no longer needs the answer.
+            let _ = done.send(result.clone());
+        }
+    }
+}
