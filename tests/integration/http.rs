@@ -41,12 +41,12 @@ fn state() -> AppState {
     let workspace = Workspace::load(&root).expect("rulesets load");
     let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
     let store = SledStore::open_temporary().expect("temporary store");
-    AppState(Arc::new(App {
+    AppState(Arc::new(App::new(
         registry,
-        store: Arc::new(store),
-        tokens: tokens(),
-        metrics: None,
-    }))
+        Arc::new(store),
+        tokens(),
+        None,
+    )))
 }
 
 struct Response {
