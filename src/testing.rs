@@ -108,66 +108,37 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
                     "no veto fired for these records",
                 );
             }
-            Expectation::Veto(id) | Expectation::Flag(id) => {
-                let want_kind = match expect.value {
-                    Expectation::Veto(_) => crate::ast::ClauseKind::Veto,
-                    _ => crate::ast::ClauseKind::Flag,
+            Expectation::Veto(id)
+            | Expectation::Flag(id)
+            | Expectation::NoVeto(id)
+            | Expectation::NoFlag(id) => {
+                let (want_kind, want_fired) = match expect.value {
+                    Expectation::Veto(_) => (crate::ast::ClauseKind::Veto, true),
+                    Expectation::Flag(_) => (crate::ast::ClauseKind::Flag, true),
+                    Expectation::NoVeto(_) => (crate::ast::ClauseKind::Veto, false),
+                    _ => (crate::ast::ClauseKind::Flag, false),
                 };
-                match clause(id) {
-                    Some(i) if program.clauses[i].kind != want_kind => fail(
-                        &mut failures,
-                        at,
+                let problem = match clause(id) {
+                    Some(i) if program.clauses[i].kind != want_kind => Some((
                         format!(
                             "`{id}` is a {} clause, not a {}",
                             program.clauses[i].kind.keyword(),
                             want_kind.keyword()
                         ),
                         "name a clause of the right kind",
-                    ),
-                    Some(i) if !outcome.clauses[i].fired => fail(
-                        &mut failures,
-                        at,
-                        format!("expected `{id}` to fire, but it did not"),
+                    )),
+                    Some(i) if outcome.clauses[i].fired != want_fired => Some((
+                        match want_fired {
+                            true => format!("expected `{id}` to fire, but it did not"),
+                            false => format!("expected `{id}` not to fire, but it did"),
+                        },
                         "check the records against the clause's condition",
-                    ),
-                    Some(_) => {}
-                    None => fail(
-                        &mut failures,
-                        at,
-                        format!("there is no clause `{id}`"),
-                        "check the clause id",
-                    ),
-                }
-            }
-            Expectation::NoVeto(id) | Expectation::NoFlag(id) => {
-                let want_kind = match expect.value {
-                    Expectation::NoVeto(_) => crate::ast::ClauseKind::Veto,
-                    _ => crate::ast::ClauseKind::Flag,
+                    )),
+                    Some(_) => None,
+                    None => Some((format!("there is no clause `{id}`"), "check the clause id")),
                 };
-                match clause(id) {
-                    Some(i) if program.clauses[i].kind != want_kind => fail(
-                        &mut failures,
-                        at,
-                        format!(
-                            "`{id}` is a {} clause, not a {}",
-                            program.clauses[i].kind.keyword(),
-                            want_kind.keyword()
-                        ),
-                        "name a clause of the right kind",
-                    ),
-                    Some(i) if outcome.clauses[i].fired => fail(
-                        &mut failures,
-                        at,
-                        format!("expected `{id}` not to fire, but it did"),
-                        "check the records against the clause's condition",
-                    ),
-                    Some(_) => {}
-                    None => fail(
-                        &mut failures,
-                        at,
-                        format!("there is no clause `{id}`"),
-                        "check the clause id",
-                    ),
+                if let Some((message, help)) = problem {
+                    fail(&mut failures, at, message, help);
                 }
             }
             Expectation::Total(want) => {

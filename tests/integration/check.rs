@@ -39,8 +39,7 @@ fn check_warn() {
 
 #[test]
 fn shipped_rule_sets_check_clean() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
-    let workspace = credit_rules::ruleset::Workspace::load(&root).expect("rulesets/ loads");
+    let workspace = crate::common::shipped();
     assert!(workspace.errors.is_empty(), "{}", workspace.errors.render());
     let ids = workspace.ids();
     assert!(

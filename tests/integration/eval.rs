@@ -46,8 +46,7 @@ fn eval_cases() {
 
 #[test]
 fn shipped_rule_set_tests_pass() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
-    let workspace = credit_rules::ruleset::Workspace::load(&root).expect("rulesets/ loads");
+    let workspace = crate::common::shipped();
     let mut count = 0;
     for id in workspace.ids() {
         let program = workspace
@@ -71,8 +70,7 @@ fn shipped_rule_set_tests_pass() {
 
 #[test]
 fn same_inputs_give_the_same_bytes() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
-    let workspace = credit_rules::ruleset::Workspace::load(&root).expect("rulesets/ loads");
+    let workspace = crate::common::shipped();
     let program = workspace.compile("city.base").expect("base compiles");
     let test = &program.tests[1];
     let records: Vec<_> = test
@@ -94,8 +92,7 @@ fn same_inputs_give_the_same_bytes() {
 /// best) and some test does not.
 #[test]
 fn shipped_tests_cover_every_clause_both_ways() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
-    let workspace = credit_rules::ruleset::Workspace::load(&root).expect("rulesets/ loads");
+    let workspace = crate::common::shipped();
     let mut gaps = Vec::new();
     for id in workspace.ids() {
         let program = workspace.compile(&id).expect("compiles");

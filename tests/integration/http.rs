@@ -5,7 +5,6 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use credit_rules::http::{App, AppState, Role, TokenEntry, TokenFile, Tokens, hash_token, router};
 use credit_rules::registry::Registry;
-use credit_rules::ruleset::Workspace;
 use credit_rules::store::SledStore;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -37,8 +36,7 @@ fn tokens() -> Tokens {
 }
 
 fn state() -> AppState {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
-    let workspace = Workspace::load(&root).expect("rulesets load");
+    let workspace = crate::common::shipped();
     let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
     let store = SledStore::open_temporary().expect("temporary store");
     AppState(Arc::new(App::new(

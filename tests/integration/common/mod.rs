@@ -99,3 +99,9 @@ pub fn dump(ast: &RuleSetAst) -> String {
     }
     out
 }
+
+/// The shipped rule sets under `rulesets/`, parsed.
+pub fn shipped() -> Workspace {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    Workspace::load(&root).expect("rulesets/ loads")
+}
