@@ -112,6 +112,8 @@ pub enum Command {
     /// Load feed lines (provincial feed rows, or records and events as JSON lines) into the
     /// record store under --data, in durable batches; bad lines are listed and skipped.
     Import(crate::import::ImportArgs),
+    /// Pull the provincial feed with a cursor (resumes after a restart; no gaps, no duplicates).
+    Sync(crate::sync::SyncArgs),
 }
 
 /// Runs a parsed command line.
@@ -152,6 +154,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => eval(&ruleset, &records, &as_of, &lib, format),
         Command::Render { ruleset, lib, out } => crate::render::run(&ruleset, &lib, out.as_deref()),
         Command::Import(args) => crate::import::run(&args),
+        Command::Sync(args) => crate::sync::run(&args),
     }
 }
 

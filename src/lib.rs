@@ -60,6 +60,7 @@ pub mod render;
 pub mod ruleset;
 pub mod source;
 pub mod store;
+pub mod sync;
 pub mod syntax;
 pub mod tender;
 pub mod testing;
