@@ -529,3 +529,32 @@ async fn the_disclosure_list_is_public_and_searchable() {
     let bad = call(&s, "GET", "/api/v1/disclosure?page=0", None, None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+#[test]
+fn the_service_answers_over_a_real_socket_and_shuts_down_gracefully() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let s = state();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = runtime.spawn(credit_rules::http::serve(listener, s, async {
+        let _ = stopped.await;
+    }));
+    let body = ureq::get(format!("http://{addr}/healthz"))
+        .call()
+        .expect("healthz over TCP")
+        .body_mut()
+        .read_to_string()
+        .expect("body");
+    assert!(body.contains("\"status\":\"ok\""), "{body}");
+    stop.send(()).expect("signal shutdown");
+    runtime
+        .block_on(server)
+        .expect("server task")
+        .expect("clean shutdown with the store flushed");
+}
