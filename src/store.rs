@@ -1250,6 +1250,37 @@ struct RecordTrees<'a> {
     entities: &'a TransactionalTree,
 }
 
+impl SledStore {
+    /// Runs `body` in one transaction over the trees a record write touches. The body may
+    /// run more than once (sled retries on conflict), so it must only write through `trees`.
+    fn in_record_transaction<T>(
+        &self,
+        body: impl Fn(&RecordTrees<'_>) -> Result<T, ConflictableTransactionError<StoreError>>,
+    ) -> Result<T, StoreError> {
+        (
+            &self.records,
+            &self.ids,
+            &self.by_kind,
+            &self.by_disclosure,
+            &self.history,
+            &self.entities,
+        )
+            .transaction(
+                |(records, ids, by_kind, by_disclosure, history, entities)| {
+                    body(&RecordTrees {
+                        records,
+                        ids,
+                        by_kind,
+                        by_disclosure,
+                        history,
+                        entities,
+                    })
+                },
+            )
+            .map_err(|e| tx_error(self, e))
+    }
+}
+
 fn tx_error(store: &SledStore, e: TransactionError<StoreError>) -> StoreError {
     match e {
         TransactionError::Abort(e) => e,
@@ -1263,34 +1294,15 @@ impl RecordStore for SledStore {
             return Ok(PutSummary::default());
         }
         let now = now_ms();
-        let summary = (
-            &self.records,
-            &self.ids,
-            &self.by_kind,
-            &self.by_disclosure,
-            &self.history,
-            &self.entities,
-        )
-            .transaction(
-                |(records_t, ids, by_kind, by_disclosure, history, entities)| {
-                    let trees = RecordTrees {
-                        records: records_t,
-                        ids,
-                        by_kind,
-                        by_disclosure,
-                        history,
-                        entities,
-                    };
-                    let mut summary = PutSummary::default();
-                    for (index, record) in records.iter().enumerate() {
-                        if let Err(e) = SledStore::put_one(&trees, record, now, &mut summary)? {
-                            summary.rejected.push((index, e));
-                        }
-                    }
-                    Ok(summary)
-                },
-            )
-            .map_err(|e| tx_error(self, e))?;
+        let summary = self.in_record_transaction(|trees| {
+            let mut summary = PutSummary::default();
+            for (index, record) in records.iter().enumerate() {
+                if let Err(e) = SledStore::put_one(trees, record, now, &mut summary)? {
+                    summary.rejected.push((index, e));
+                }
+            }
+            Ok(summary)
+        })?;
         self.flush()?;
         Ok(summary)
     }
@@ -1303,32 +1315,13 @@ impl RecordStore for SledStore {
             return Ok(Vec::new());
         }
         let now = now_ms();
-        let results = (
-            &self.records,
-            &self.ids,
-            &self.by_kind,
-            &self.by_disclosure,
-            &self.history,
-            &self.entities,
-        )
-            .transaction(
-                |(records_t, ids, by_kind, by_disclosure, history, entities)| {
-                    let trees = RecordTrees {
-                        records: records_t,
-                        ids,
-                        by_kind,
-                        by_disclosure,
-                        history,
-                        entities,
-                    };
-                    let mut results = Vec::with_capacity(events.len());
-                    for event in events {
-                        results.push(SledStore::apply_one(&trees, event, now)?);
-                    }
-                    Ok(results)
-                },
-            )
-            .map_err(|e| tx_error(self, e))?;
+        let results = self.in_record_transaction(|trees| {
+            let mut results = Vec::with_capacity(events.len());
+            for event in events {
+                results.push(SledStore::apply_one(trees, event, now)?);
+            }
+            Ok(results)
+        })?;
         self.flush()?;
         Ok(results)
     }
