@@ -2,7 +2,7 @@
 //! `expect` lines must hold) and its full report is snapshotted as YAML.
 
 use crate::common::{source, workspace_with};
-use credit_rules::testing::{build_record, run_tests};
+use credit_rules::testing::run_tests;
 
 #[test]
 fn eval_cases() {
@@ -27,12 +27,7 @@ fn eval_cases() {
                 .tests
                 .iter()
                 .map(|t| {
-                    let records: Vec<_> = t
-                        .records
-                        .iter()
-                        .map(|r| build_record(r).expect("valid test record"))
-                        .collect();
-                    let as_of = t.as_of.as_ref().expect("test has as_of").value;
+                    let (records, as_of) = crate::common::test_inputs(t);
                     (
                         t.name.value.clone(),
                         program.evaluate(&records, as_of).report(&program, &records),
@@ -73,12 +68,7 @@ fn same_inputs_give_the_same_bytes() {
     let workspace = crate::common::shipped();
     let program = workspace.compile("city.base").expect("base compiles");
     let test = &program.tests[1];
-    let records: Vec<_> = test
-        .records
-        .iter()
-        .map(|r| build_record(r).expect("valid"))
-        .collect();
-    let as_of = test.as_of.as_ref().expect("as_of").value;
+    let (records, as_of) = crate::common::test_inputs(test);
     let once = serde_json::to_string(&program.evaluate(&records, as_of).report(&program, &records))
         .expect("serialises");
     let again =
@@ -100,12 +90,8 @@ fn shipped_tests_cover_every_clause_both_ways() {
             .tests
             .iter()
             .map(|t| {
-                let records: Vec<_> = t
-                    .records
-                    .iter()
-                    .map(|r| build_record(r).expect("valid"))
-                    .collect();
-                program.evaluate(&records, t.as_of.as_ref().expect("as_of").value)
+                let (records, as_of) = crate::common::test_inputs(t);
+                program.evaluate(&records, as_of)
             })
             .collect();
         for (i, clause) in program.clauses.iter().enumerate() {

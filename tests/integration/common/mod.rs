@@ -105,3 +105,15 @@ pub fn shipped() -> Workspace {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
     Workspace::load(&root).expect("rulesets/ loads")
 }
+
+/// A test block's records and evaluation date, as `credit-rules test` builds them.
+pub fn test_inputs(
+    test: &credit_rules::ast::TestBlock,
+) -> (Vec<credit_rules::record::CreditRecord>, chrono::NaiveDate) {
+    let records = test
+        .records
+        .iter()
+        .map(|r| credit_rules::testing::build_record(r).expect("valid test record"))
+        .collect();
+    (records, test.as_of.as_ref().expect("test has as_of").value)
+}
