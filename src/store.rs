@@ -9,9 +9,12 @@
 //!
 //! **A write is acknowledged only after it is durable.** Every mutating call
 //! ([`RecordStore::put_records`], [`RecordStore::apply_event`], [`RecordStore::apply_events`],
-//! [`RecordStore::put_ruleset_version`], [`RecordStore::set_cursor`],
-//! [`RecordStore::append_decision`]) ends with `Db::flush()` and returns only after it
-//! succeeded; a batch call flushes once, at its end. The caveats of sled 0.34.7 that this
+//! [`RecordStore::put_ruleset_version`], [`RecordStore::set_cursor`]) ends with `Db::flush()`
+//! and returns only after it succeeded; a batch call flushes once, at its end. The decision
+//! log, written on every evaluation, is made durable differently: each group of entries is
+//! appended to the decision journal (`decisions.journal`, one `fdatasync` per group, see
+//! `store/journal.rs`) and then put into the sled trees without a flush; on opening, the
+//! journal entries sled had not yet written out are indexed again. The caveats of sled 0.34.7 that this
 //! design works around or accepts (see `shared/DEPENDENCIES.md` §1.1–1.4):
 //!
 //! * sled only fsyncs on its own every 500 ms (`flush_every_ms`); a write that returned is in
@@ -53,6 +56,7 @@
 //! | tree | key | value |
 //! |---|---|---|
 //! | `meta` | `"format_version"` | `u32` BE: the schema version, [`FORMAT_VERSION`] |
+//! | `meta` | `"decision_journal_indexed"` | `{generation, offset}`: how far the decision journal is in the `decisions*` trees |
 //! | `entities` | `uscc` | `{name?, kind}`: latest entity name seen, [`EntityKind`] code |
 //! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?}`: the record as the source sent it plus the repair / revocation events applied to it |
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
@@ -63,7 +67,7 @@
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
-//! | `decisions` | `seq (u64)` from `generate_id` | **JSON** of [`DecisionEntry`] |
+//! | `decisions` | `seq (u64)`, numbered by the journal writer | **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
 //! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
 //! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
@@ -89,6 +93,7 @@
 //!   that gives one.
 
 mod codec;
+mod journal;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -108,6 +113,8 @@ use codec::{
     DisclosureSummary, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
     StoredRuleSetVersion,
 };
+use journal::{Journal, JournalItem, Location, Watermark};
+use std::sync::Mutex;
 
 /// The schema version this build reads and writes (key `format_version` of tree `meta`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -119,6 +126,15 @@ pub const MAX_ID_LEN: usize = 256;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 const FORMAT_KEY: &[u8] = b"format_version";
+/// `meta` key of the decision journal's [`Watermark`]: how far it is indexed in sled.
+const JOURNAL_KEY: &[u8] = b"decision_journal_indexed";
+/// The decision journal's directory in the database directory.
+const JOURNAL_DIR: &str = "decisions";
+/// Segment size past which the journal starts a new segment (after a sled flush).
+const JOURNAL_SEGMENT_BYTES: u64 = 64 << 20;
+/// First byte of a `decisions` value that is a [`journal::Location`]; a value starting with
+/// `{` is the entry's JSON itself (temporary stores, and entries logged before the journal).
+const LOCATION_TAG: u8 = 1;
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -736,6 +752,19 @@ pub struct SledStore {
     dec_by_entity: sled::Tree,
     dec_by_ruleset: sled::Tree,
     dec_by_time: sled::Tree,
+    decision_writer: Mutex<DecisionWriter>,
+    /// The decision journal's directory; `None` for a temporary store.
+    journal_dir: Option<PathBuf>,
+}
+
+/// The decision log's write side: the journal (none for a temporary store) and the next
+/// sequence number.
+struct DecisionWriter {
+    journal: Option<Journal>,
+    next_seq: u64,
+    /// Segment size past which a new segment is started ([`JOURNAL_SEGMENT_BYTES`]; tests
+    /// lower it).
+    rotate_after: u64,
 }
 
 impl fmt::Debug for SledStore {
@@ -748,6 +777,14 @@ impl fmt::Debug for SledStore {
 
 /// Aborts a transaction with a store error.
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+/// The `decisions` value that points at an entry in the journal.
+fn location_value(location: Location) -> Vec<u8> {
+    let mut value = vec![LOCATION_TAG];
+    // postcard of three integers cannot fail.
+    value.extend(postcard::to_allocvec(&location).unwrap_or_default());
+    value
+}
 
 fn tx_abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
     ConflictableTransactionError::Abort(e)
@@ -764,7 +801,11 @@ impl SledStore {
                 message: format!("cannot create the directory: {e}"),
             });
         }
-        SledStore::open_config(sled::Config::new().path(dir), path)
+        SledStore::open_config(
+            sled::Config::new().path(dir),
+            path,
+            Some(dir.join(JOURNAL_DIR)),
+        )
     }
 
     /// Opens a fresh database in a temporary directory that is deleted when the store is
@@ -773,6 +814,7 @@ impl SledStore {
         SledStore::open_config(
             sled::Config::new().temporary(true),
             "<temporary>".to_owned(),
+            None,
         )
     }
 
@@ -781,7 +823,11 @@ impl SledStore {
         PathBuf::from(&self.path)
     }
 
-    fn open_config(config: sled::Config, path: String) -> Result<SledStore, StoreError> {
+    fn open_config(
+        config: sled::Config,
+        path: String,
+        journal: Option<PathBuf>,
+    ) -> Result<SledStore, StoreError> {
         // sled panics on some corrupt files (#1533); report that as an error instead.
         let open = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
         let mut opened = open();
@@ -845,10 +891,17 @@ impl SledStore {
             dec_by_entity: tree("decisions_by_entity")?,
             dec_by_ruleset: tree("decisions_by_ruleset")?,
             dec_by_time: tree("decisions_by_time")?,
+            decision_writer: Mutex::new(DecisionWriter {
+                journal: None,
+                next_seq: 0,
+                rotate_after: JOURNAL_SEGMENT_BYTES,
+            }),
+            journal_dir: journal.clone(),
             path,
             db,
         };
         store.check_format()?;
+        store.recover_decisions(journal)?;
         Ok(store)
     }
 
@@ -1210,14 +1263,23 @@ impl SledStore {
 
     fn decision_at(&self, seq: u64) -> Result<Option<LoggedDecision>, StoreError> {
         let key = seq.to_be_bytes();
-        match self.decisions.get(key).map_err(|e| self.backend(e))? {
-            Some(bytes) => {
-                let entry: DecisionEntry = serde_json::from_slice(&bytes)
+        let Some(value) = self.decisions.get(key).map_err(|e| self.backend(e))? else {
+            return Ok(None);
+        };
+        let json = match value.first() {
+            Some(&LOCATION_TAG) => {
+                let location: Location = postcard::from_bytes(&value[1..])
                     .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
-                Ok(Some(LoggedDecision { seq, entry }))
+                let dir = self.journal_dir.as_deref().ok_or_else(|| {
+                    SledStore::corrupt("decisions", &key, "a journal location in a temporary store")
+                })?;
+                journal::read(dir, location).map_err(|e| self.backend(e))?
             }
-            None => Ok(None),
-        }
+            _ => value.to_vec(),
+        };
+        let entry: DecisionEntry = serde_json::from_slice(&json)
+            .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
+        Ok(Some(LoggedDecision { seq, entry }))
     }
 
     fn seq_suffix(tree: &'static str, key: &[u8]) -> Result<u64, StoreError> {
@@ -1648,12 +1710,7 @@ impl RecordStore for SledStore {
     }
 
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
-        let seqs = entries
-            .iter()
-            .map(|e| self.write_decision(e))
-            .collect::<Result<Vec<u64>, StoreError>>()?;
-        self.flush()?;
-        Ok(seqs)
+        self.write_decisions(entries)
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
@@ -1666,51 +1723,147 @@ impl RecordStore for SledStore {
 }
 
 impl SledStore {
-    /// Writes one decision log entry and its indexes (no flush).
-    fn write_decision(&self, entry: &DecisionEntry) -> Result<u64, StoreError> {
+    /// The JSON a decision is stored as; refuses entries the keys cannot hold.
+    fn encode_decision(entry: &DecisionEntry) -> Result<Vec<u8>, StoreError> {
         if entry.ruleset_id.contains('\0') {
             return Err(StoreError::InvalidQuery(format!(
                 "rule-set id `{}` contains a NUL character",
                 entry.ruleset_id
             )));
         }
-        let seq = self.db.generate_id().map_err(|e| self.backend(e))?;
+        serde_json::to_vec(entry)
+            .map_err(|e| StoreError::InvalidQuery(format!("the decision cannot be encoded: {e}")))
+    }
+
+    /// Writes one decision log entry and its indexes into sled, without a flush: the journal
+    /// holds the durable copy. The entry goes in before its index keys, so a concurrent
+    /// query never finds an index key without its entry.
+    fn index_decision(
+        &self,
+        seq: u64,
+        entry: &DecisionEntry,
+        json: &[u8],
+    ) -> Result<(), StoreError> {
         let seq_bytes = seq.to_be_bytes();
-        let value = serde_json::to_vec(entry).map_err(|e| {
-            StoreError::InvalidQuery(format!("the decision cannot be encoded: {e}"))
-        })?;
-        let time_key = {
-            let mut k = codec::i64_key(entry.time.timestamp_millis()).to_vec();
-            k.extend_from_slice(&seq_bytes);
-            k
-        };
+        let backend = |e: sled::Error| self.backend(e);
+        self.decisions.insert(seq_bytes, json).map_err(backend)?;
+        for uscc in &entry.usccs {
+            let mut key = uscc.as_str().as_bytes().to_vec();
+            key.extend_from_slice(&seq_bytes);
+            self.dec_by_entity.insert(key, &[]).map_err(backend)?;
+        }
         let ruleset_key = codec::name_seq_key(&entry.ruleset_id, &seq_bytes);
-        let entity_keys: Vec<Vec<u8>> = entry
-            .usccs
-            .iter()
-            .map(|u| {
-                let mut k = u.as_str().as_bytes().to_vec();
-                k.extend_from_slice(&seq_bytes);
-                k
-            })
-            .collect();
-        (
-            &self.decisions,
-            &self.dec_by_entity,
-            &self.dec_by_ruleset,
-            &self.dec_by_time,
-        )
-            .transaction(|(decisions, by_entity, by_ruleset, by_time)| {
-                decisions.insert(&seq_bytes, value.as_slice())?;
-                for key in &entity_keys {
-                    by_entity.insert(key.as_slice(), &[])?;
+        self.dec_by_ruleset
+            .insert(ruleset_key, &[])
+            .map_err(backend)?;
+        let mut time_key = codec::i64_key(entry.time.timestamp_millis()).to_vec();
+        time_key.extend_from_slice(&seq_bytes);
+        self.dec_by_time.insert(time_key, &[]).map_err(backend)?;
+        Ok(())
+    }
+
+    fn journal_watermark(&self) -> Result<Option<Watermark>, StoreError> {
+        match self.meta.get(JOURNAL_KEY).map_err(|e| self.backend(e))? {
+            None => Ok(None),
+            Some(bytes) => postcard::from_bytes(&bytes)
+                .map(Some)
+                .map_err(|e| SledStore::corrupt("meta", JOURNAL_KEY, e.to_string())),
+        }
+    }
+
+    fn set_journal_watermark(&self, mark: Watermark) -> Result<(), StoreError> {
+        let bytes = postcard::to_allocvec(&mark)
+            .map_err(|e| SledStore::corrupt("meta", JOURNAL_KEY, e.to_string()))?;
+        self.meta
+            .insert(JOURNAL_KEY, bytes)
+            .map(|_| ())
+            .map_err(|e| self.backend(e))
+    }
+
+    /// Opens the decision journal, indexes the entries sled may have lost in a crash, and
+    /// sets the next sequence number.
+    fn recover_decisions(&self, journal_path: Option<PathBuf>) -> Result<(), StoreError> {
+        let mut next_seq = match self.decisions.last().map_err(|e| self.backend(e))? {
+            Some((key, _)) => SledStore::seq_suffix("decisions", &key)? + 1,
+            None => 1,
+        };
+        let journal = match journal_path {
+            None => None,
+            Some(path) => {
+                let indexed = self.journal_watermark()?;
+                let (journal, pending) =
+                    Journal::open(&path, indexed).map_err(|e| self.backend(e))?;
+                for JournalItem {
+                    seq,
+                    json,
+                    location,
+                } in &pending
+                {
+                    let entry: DecisionEntry = serde_json::from_slice(json).map_err(|e| {
+                        self.backend(format!("decision journal entry {seq} does not decode: {e}"))
+                    })?;
+                    self.index_decision(*seq, &entry, &location_value(*location))?;
+                    next_seq = next_seq.max(seq + 1);
                 }
-                by_ruleset.insert(ruleset_key.as_slice(), &[])?;
-                by_time.insert(time_key.as_slice(), &[])?;
-                Ok::<_, ConflictableTransactionError<StoreError>>(())
-            })
-            .map_err(|e| tx_error(self, e))?;
-        Ok(seq)
+                if indexed != Some(journal.end()) {
+                    self.set_journal_watermark(journal.end())?;
+                    self.flush()?;
+                }
+                Some(journal)
+            }
+        };
+        let mut writer = self.writer();
+        writer.journal = journal;
+        writer.next_seq = next_seq;
+        Ok(())
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, DecisionWriter> {
+        // The writer's state stays consistent between statements, so a panic elsewhere while
+        // it was held does not make it unusable.
+        self.decision_writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Appends decisions: journal + sync, then the sled trees (see [`journal`]).
+    fn write_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
+        let jsons = entries
+            .iter()
+            .map(SledStore::encode_decision)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut writer = self.writer();
+        let first = writer.next_seq;
+        let seqs: Vec<u64> = (first..first + entries.len() as u64).collect();
+        let values: Vec<Vec<u8>> = match writer.journal.as_mut() {
+            Some(journal) => {
+                let items: Vec<(u64, &[u8])> = seqs
+                    .iter()
+                    .copied()
+                    .zip(jsons.iter().map(Vec::as_slice))
+                    .collect();
+                let locations = journal.append(&items).map_err(|e| self.backend(e))?;
+                locations.into_iter().map(location_value).collect()
+            }
+            None => jsons,
+        };
+        writer.next_seq = first + entries.len() as u64;
+        for ((seq, entry), value) in seqs.iter().zip(entries).zip(&values) {
+            self.index_decision(*seq, entry, value)?;
+        }
+        let rotate_after = writer.rotate_after;
+        if let Some(journal) = writer.journal.as_mut() {
+            self.set_journal_watermark(journal.end())?;
+            if journal.len() > rotate_after {
+                // sled must hold the keys of the full segment durably before the next
+                // segment starts: recovery replays only the active one.
+                self.flush()?;
+                let fresh = journal.rotate().map_err(|e| self.backend(e))?;
+                self.set_journal_watermark(fresh)?;
+                self.flush()?;
+            }
+        }
+        Ok(seqs)
     }
 
     /// The decision log entries matching a query (see [`RecordStore::decisions`]).
@@ -1828,5 +1981,89 @@ mod tests {
             assert_eq!(EntityKind::from_index(kind.index()), kind);
         }
         assert_eq!(codec::USCC_LEN, uscc.as_str().len());
+    }
+
+    fn decision(n: u32) -> DecisionEntry {
+        DecisionEntry {
+            time: time_from_ms(1_700_000_000_000 + i64::from(n)),
+            ruleset_id: "water".into(),
+            version_hash: "ab".repeat(32),
+            as_of: NaiveDate::from_ymd_opt(2024, 6, 1).expect("date"),
+            usccs: vec![Uscc::parse("91420100MA4K3Q7T13").expect("valid")],
+            decision: "eligible".into(),
+            total: Decimal::new(i64::from(n), 0),
+            report: serde_json::json!({ "n": n }),
+        }
+    }
+
+    fn logged_seqs(store: &SledStore) -> Vec<u64> {
+        let all = store.decisions(&DecisionQuery::default()).expect("query");
+        all.iter().map(|d| d.seq).collect()
+    }
+
+    #[test]
+    fn decisions_sled_lost_are_indexed_again_from_the_journal() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        let entries: Vec<DecisionEntry> = (1..=3).map(decision).collect();
+        let seqs = store.append_decisions(&entries).expect("append");
+        // A crash after the journal was synced but before sled wrote its trees out.
+        for tree in [
+            &store.decisions,
+            &store.dec_by_entity,
+            &store.dec_by_ruleset,
+            &store.dec_by_time,
+        ] {
+            tree.clear().expect("clear");
+        }
+        store.meta.remove(JOURNAL_KEY).expect("remove");
+        store.flush().expect("flush");
+        drop(store);
+
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(logged_seqs(&store), seqs);
+        let by_entity = DecisionQuery {
+            uscc: Some(entries[0].usccs[0].clone()),
+            ..DecisionQuery::default()
+        };
+        let found = store.decisions(&by_entity).expect("query");
+        assert_eq!(found.len(), 3);
+        assert_eq!(found[1].entry, entries[1]);
+        // Numbering continues after the recovered entries.
+        assert_eq!(
+            store.append_decisions(&entries[..1]).expect("append"),
+            [seqs[2] + 1]
+        );
+    }
+
+    #[test]
+    fn decisions_stay_readable_across_segments() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.writer().rotate_after = 0;
+        for n in 1..=4 {
+            store.append_decisions(&[decision(n)]).expect("append");
+        }
+        let segments = std::fs::read_dir(dir.path().join(JOURNAL_DIR))
+            .expect("dir")
+            .count();
+        assert_eq!(segments, 5, "each append filled a segment");
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(logged_seqs(&store), [1, 2, 3, 4]);
+        let all = store.decisions(&DecisionQuery::default()).expect("query");
+        assert_eq!(all[2].entry, decision(3));
+        assert_eq!(store.append_decisions(&[decision(5)]).expect("append"), [5]);
+    }
+
+    #[test]
+    fn a_temporary_store_keeps_decisions_in_sled() {
+        let store = SledStore::open_temporary().expect("open");
+        let seqs = store
+            .append_decisions(&[decision(1), decision(2)])
+            .expect("append");
+        let all = store.decisions(&DecisionQuery::default()).expect("query");
+        assert_eq!(all.iter().map(|d| d.seq).collect::<Vec<_>>(), seqs);
+        assert_eq!(all[1].entry, decision(2));
     }
 }
