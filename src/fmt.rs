@@ -99,6 +99,20 @@ pub fn format_ast(file: &SourceFile, ast: &RuleSetAst) -> Result<String, Diagnos
     Ok(text)
 }
 
+/// Prints one clause in the canonical layout with the keywords of `dialect`,
+/// without comments: the form in which the version diff shows a clause.
+pub fn format_clause(clause: &Clause, dialect: Dialect) -> String {
+    let mut printer = Printer::new(Words::of(dialect), "", &[], Attached::default());
+    printer.clause(0, clause);
+    printer.finish().0
+}
+
+/// Prints an expression in the canonical layout with the keywords of
+/// `dialect`, as if it started a line (long ones break over several lines).
+pub fn format_expr(expr: &Expr, dialect: Dialect) -> String {
+    render(&expr_doc(Words::of(dialect), expr, ANY), 0, 0)
+}
+
 // ---------------------------------------------------------------------------
 // Keywords
 // ---------------------------------------------------------------------------
@@ -1758,13 +1772,13 @@ fn check_meaning(file: &SourceFile, ast: &RuleSetAst, text: &str) -> Result<(), 
 
 /// Copies of a syntax tree with every span cleared, to compare two trees
 /// that differ only in layout.
-mod unspanned {
+pub(crate) mod unspanned {
     use crate::ast::{
         Clause, ConstDef, Expr, ExprKind, Header, Item, RuleSetAst, Spanned, TestBlock, TestRecord,
     };
     use crate::source::Span;
 
-    pub(super) fn rule_set(ast: &RuleSetAst) -> RuleSetAst {
+    pub(crate) fn rule_set(ast: &RuleSetAst) -> RuleSetAst {
         RuleSetAst {
             header: header(&ast.header),
             items: ast.items.iter().map(item).collect(),
@@ -1780,7 +1794,7 @@ mod unspanned {
         v.as_ref().map(bare)
     }
 
-    fn header(h: &Header) -> Header {
+    pub(crate) fn header(h: &Header) -> Header {
         Header {
             id: bare(&h.id),
             title: bare_opt(&h.title),
@@ -1808,7 +1822,7 @@ mod unspanned {
         }
     }
 
-    fn clause(c: &Clause) -> Clause {
+    pub(crate) fn clause(c: &Clause) -> Clause {
         let opt = |e: &Option<Expr>| e.as_ref().map(expr);
         Clause {
             kind: c.kind,
@@ -1825,7 +1839,7 @@ mod unspanned {
         }
     }
 
-    fn test(t: &TestBlock) -> TestBlock {
+    pub(crate) fn test(t: &TestBlock) -> TestBlock {
         TestBlock {
             name: bare(&t.name),
             as_of: bare_opt(&t.as_of),
@@ -1843,7 +1857,7 @@ mod unspanned {
         }
     }
 
-    fn expr(e: &Expr) -> Expr {
+    pub(crate) fn expr(e: &Expr) -> Expr {
         let boxed = |e: &Expr| Box::new(expr(e));
         let kind = match &e.kind {
             ExprKind::List(items) => ExprKind::List(items.iter().map(expr).collect()),
