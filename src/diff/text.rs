@@ -187,17 +187,19 @@ fn aspect_lines(out: &mut String, a: &AspectChange) {
         );
         return;
     }
+    if a.old == a.new {
+        // Same text, different resolved meaning: a constant it uses changed.
+        let _ = writeln!(
+            out,
+            "{BODY}{label}: 文本未变，含义因常量而变 (same text, meaning changed through a constant)"
+        );
+        return;
+    }
     let _ = writeln!(out, "{BODY}{label}:");
     for (side, v) in [("旧 old", &a.old), ("新 new", &a.new)] {
         let shown = value(a.aspect, v.as_ref());
         let continued = format!("\n{BODY}{}", " ".repeat(side.width() + 4));
         let _ = writeln!(out, "{BODY}  {side}: {}", shown.replace('\n', &continued));
-    }
-    if a.old == a.new {
-        let _ = writeln!(
-            out,
-            "{BODY}  (文本相同，含义因常量而变 same text, meaning changed through a constant)"
-        );
     }
 }
 
@@ -320,7 +322,7 @@ fn summary(out: &mut String, diff: &RuleSetDiff) {
     let t = &diff.tests;
     let _ = writeln!(
         out,
-        "\n小结 summary: {} header, {} constant(s), clauses +{} -{} ~{}, tests +{} -{} ~{}",
+        "\n小结 summary: header ~{}, constants {}, clauses +{} -{} ~{}, tests +{} -{} ~{}",
         diff.header.len(),
         diff.constants.len(),
         diff.clauses.added.len(),
