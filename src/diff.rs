@@ -30,8 +30,10 @@
 //! - **Header** fields are compared for the rule set itself and for every
 //!   rule set of its `extends` chain that both versions share.
 //! - **Tests** (the rule set's own test blocks) are listed briefly by name:
-//!   added, removed, or changed (records, date or expectations differ). They
-//!   do not change what the rules decide, but they are part of the version.
+//!   added, removed, or changed (date, records or expectations differ, as
+//!   the test run reads them: keywords, field names and the order of records
+//!   and expectations aside). They do not change what the rules decide, but
+//!   they are part of the version.
 //!
 //! Output is deterministic: clauses in evaluation order (the new version's
 //! for added and changed clauses, the old version's for removed ones),
@@ -910,11 +912,11 @@ fn unified_diff(old: &str, new: &str) -> String {
 // ---------------------------------------------------------------------------
 
 fn diff_tests(old: &CheckedRuleSet, new: &CheckedRuleSet) -> TestChanges {
-    use crate::fmt::unspanned::test as bare;
     let by_name = |set: &CheckedRuleSet| {
         let mut map = BTreeMap::new();
         for t in &set.tests {
-            map.entry(t.name.value.clone()).or_insert_with(|| bare(t));
+            map.entry(t.name.value.clone())
+                .or_insert_with(|| TestMeaning::of(t));
         }
         map
     };
@@ -933,6 +935,57 @@ fn diff_tests(old: &CheckedRuleSet, new: &CheckedRuleSet) -> TestChanges {
         .cloned()
         .collect();
     out
+}
+
+/// What a test block says, whatever its keywords and field names: its date,
+/// its records as built for the run (by id), and its expectations (as a set).
+#[derive(PartialEq)]
+struct TestMeaning {
+    as_of: Option<chrono::NaiveDate>,
+    records: Vec<Result<crate::record::CreditRecord, crate::ast::TestRecord>>,
+    expects: Vec<String>,
+}
+
+impl TestMeaning {
+    fn of(test: &crate::ast::TestBlock) -> Self {
+        let bare = crate::fmt::unspanned::test(test);
+        let mut records: Vec<_> = test
+            .records
+            .iter()
+            .zip(bare.records)
+            // A record the run cannot build (a check error) is compared as written.
+            .map(|(r, written)| crate::testing::build_record(r).map_err(|_| written))
+            .collect();
+        records.sort_by(|a, b| record_id(a).cmp(record_id(b)));
+        let mut expects: Vec<String> = test
+            .expects
+            .iter()
+            .map(|e| expectation_key(&e.value))
+            .collect();
+        expects.sort();
+        Self {
+            as_of: test.as_of.as_ref().map(|d| d.value),
+            records,
+            expects,
+        }
+    }
+}
+
+/// An expectation as a sortable key; `1.0` points expect the same as `1`.
+fn expectation_key(e: &crate::ast::Expectation) -> String {
+    use crate::ast::Expectation as E;
+    match e {
+        E::Total(n) => format!("{:?}", E::Total(n.normalize())),
+        E::Points(id, n) => format!("{:?}", E::Points(id.clone(), n.normalize())),
+        other => format!("{other:?}"),
+    }
+}
+
+fn record_id(r: &Result<crate::record::CreditRecord, crate::ast::TestRecord>) -> &str {
+    match r {
+        Ok(record) => &record.id,
+        Err(written) => &written.id.value,
+    }
 }
 
 #[cfg(test)]

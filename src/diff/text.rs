@@ -99,11 +99,15 @@ fn constants_section(out: &mut String, changes: &[ConstantChange]) {
     for c in changes {
         let origin = origin_tag(&c.origin, c.inherited);
         let value = match c.change {
-            Change::Added => format!("= {}", shown(c.new.as_deref())),
-            Change::Removed => format!("= {}", shown(c.old.as_deref())),
-            Change::Changed => format!("{} → {}", shown(c.old.as_deref()), shown(c.new.as_deref())),
+            Change::Added => format!(" = {}", shown(c.new.as_deref())),
+            Change::Removed => format!(" = {}", shown(c.old.as_deref())),
+            Change::Changed => format!(
+                ": {} → {}",
+                shown(c.old.as_deref()),
+                shown(c.new.as_deref())
+            ),
         };
-        let _ = writeln!(out, "  {} {} {origin}: {value}", sign(c.change), c.name);
+        let _ = writeln!(out, "  {} {} {origin}{value}", sign(c.change), c.name);
         if !c.used_by.is_empty() {
             let _ = writeln!(out, "{BODY}用于 used by: {}", c.used_by.join(", "));
         }
