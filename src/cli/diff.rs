@@ -185,10 +185,44 @@ fn load_version(arg: &str, lib: &Path, store: &mut LazyStore) -> Result<Loaded, 
         Spec::Id(id) => {
             let mut workspace = Workspace::new();
             add_folder(&mut workspace, lib)?;
+            if workspace.library.get(&id).is_none() {
+                return Err(unknown_id(&id, lib, &workspace).into());
+            }
             Ok(Loaded { workspace, id })
         }
         Spec::Stored { id, revision } => load_stored(&id, &revision, lib, store.get()?),
     }
+}
+
+fn unknown_id(id: &str, lib: &Path, workspace: &Workspace) -> Diagnostic {
+    let ids: Vec<&str> = workspace.library.ids().collect();
+    let mut d = Diagnostic::error(
+        "E0302",
+        format!("unknown rule set `{id}` under `{}`", lib.display()),
+    )
+    .with_help(format!(
+        "give a rule file, a stored version ID@HASH, or the id of a rule set under `{}` ({})",
+        lib.display(),
+        if ids.is_empty() {
+            "there are none".to_string()
+        } else {
+            ids.join(", ")
+        }
+    ));
+    if let Some(close) = ids
+        .iter()
+        .find(|known| strsim::jaro_winkler(known, id) > 0.8)
+    {
+        d = d.with_note(format!("did you mean `{close}`?"));
+    }
+    if !workspace.errors.is_empty() {
+        d = d.with_note(format!(
+            "some rule files under `{}` do not parse; `credit-rules check {}` shows why",
+            lib.display(),
+            lib.display()
+        ));
+    }
+    d
 }
 
 /// The file, then its siblings, then `--lib`.
