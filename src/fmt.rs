@@ -1778,7 +1778,7 @@ pub(crate) mod unspanned {
     };
     use crate::source::Span;
 
-    pub(crate) fn rule_set(ast: &RuleSetAst) -> RuleSetAst {
+    pub(super) fn rule_set(ast: &RuleSetAst) -> RuleSetAst {
         RuleSetAst {
             header: header(&ast.header),
             items: ast.items.iter().map(item).collect(),
@@ -1794,7 +1794,7 @@ pub(crate) mod unspanned {
         v.as_ref().map(bare)
     }
 
-    pub(crate) fn header(h: &Header) -> Header {
+    fn header(h: &Header) -> Header {
         Header {
             id: bare(&h.id),
             title: bare_opt(&h.title),
@@ -1822,7 +1822,7 @@ pub(crate) mod unspanned {
         }
     }
 
-    pub(crate) fn clause(c: &Clause) -> Clause {
+    fn clause(c: &Clause) -> Clause {
         let opt = |e: &Option<Expr>| e.as_ref().map(expr);
         Clause {
             kind: c.kind,
@@ -1907,6 +1907,26 @@ mod tests {
         let once = fmt(text);
         assert_eq!(fmt(&once), once, "formatting is not idempotent");
         once
+    }
+
+    #[test]
+    fn a_single_clause_prints_in_the_dialect_asked_for() {
+        let file = SourceFile::new(
+            "t.rules",
+            "规则集 t { 标题 \"t\" }\n提示 经营异常 { // 注释\n 条件 存在(记录 满足 类别 = 经营异常名录 且 近 1 年) }\n",
+        );
+        let ast = crate::syntax::parse(&file).expect("parses");
+        let clause = ast.clauses().next().expect("one clause");
+        assert_eq!(
+            format_clause(clause, Dialect::English),
+            // Keywords follow the dialect; names (a field, a kind) stay as written.
+            "flag 经营异常 {\n  when any(records where 类别 = 经营异常名录 and within 1 year)\n}\n"
+        );
+        let when = clause.when.as_ref().expect("a condition");
+        assert_eq!(
+            format_expr(when, Dialect::Chinese),
+            "存在(记录 满足 类别 = 经营异常名录 且 近 1 年)"
+        );
     }
 
     /// The points expression of `score s`, formatted.
