@@ -16,7 +16,8 @@
 //!   values. A changed clause lists *which aspects* changed (kind,
 //!   `mandatory`, origin, wording, basis, condition, points, the `within`
 //!   windows it uses, cap, floor, weight) and a unified diff of its canonical
-//!   text, printed with the keywords of the new version.
+//!   text, printed with the keywords of the new version (names stay as
+//!   written, so a clause that changed *and* was respelt shows both).
 //! - **Windows** are reported beside the condition or points they belong to,
 //!   as the resolved durations (`within 处罚回看期` shows as `2 years`).
 //! - **Constants** are compared by their definitions, per rule set of the
