@@ -360,21 +360,28 @@ pub fn diff_workspaces(
 
 /// Compares rule set `old_id` made of the rule files `old` (itself and the
 /// rule sets it extends) with rule set `new_id` made of `new`: what the HTTP
-/// layer calls with stored or submitted sources.
+/// layer calls with stored or submitted sources. Every file given must parse,
+/// and no two of a side may declare the same rule-set id.
 pub fn diff_sources(
     old: &[SourceFile],
     old_id: &str,
     new: &[SourceFile],
     new_id: &str,
 ) -> Result<RuleSetDiff, DiffError> {
-    let workspace = |files: &[SourceFile]| {
-        let mut w = Workspace::new();
-        for file in files {
-            w.add_source(file.clone(), None);
-        }
-        w
-    };
-    diff_workspaces(&workspace(old), old_id, &workspace(new), new_id)
+    let old = workspace_of(old).map_err(DiffError::Old)?;
+    let new = workspace_of(new).map_err(DiffError::New)?;
+    diff_workspaces(&old, old_id, &new, new_id)
+}
+
+fn workspace_of(files: &[SourceFile]) -> Result<Workspace, Diagnostics> {
+    let mut workspace = Workspace::new();
+    for file in files {
+        workspace.add_source(file.clone(), None);
+    }
+    if workspace.errors.has_errors() {
+        return Err(workspace.errors);
+    }
+    Ok(workspace)
 }
 
 /// Checks `id`; when that fails, the workspace's syntax errors explain why

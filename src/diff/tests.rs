@@ -165,3 +165,15 @@ fn window_text_is_singular_for_one() {
     };
     assert_eq!(window_text(&one), "1 month");
 }
+
+#[test]
+fn given_sources_must_all_parse() {
+    let good = vec![
+        SourceFile::new("base.rules", BASE),
+        SourceFile::new("s.rules", sector("")),
+    ];
+    let mut bad = good.clone();
+    bad.push(SourceFile::new("broken.rules", "ruleset broken {"));
+    let err = diff_sources(&bad, "s", &good, "s").expect_err("a broken file is refused");
+    assert!(matches!(err, DiffError::Old(_)));
+}
