@@ -234,7 +234,7 @@ fn presence(expr: &IrExpr, funcs: &[Aggregate]) -> Option<Presence> {
 }
 
 /// SHA-256 over each file's text, in chain order, length-prefixed.
-fn chain_hash(chain: &[SourceFile]) -> String {
+pub(crate) fn chain_hash(chain: &[SourceFile]) -> String {
     let mut hasher = Sha256::new();
     for file in chain {
         hasher.update((file.text.len() as u64).to_be_bytes());

@@ -99,6 +99,20 @@ pub fn format_ast(file: &SourceFile, ast: &RuleSetAst) -> Result<String, Diagnos
     Ok(text)
 }
 
+/// Prints one clause in the canonical layout with the keywords of `dialect`,
+/// without comments: the form in which the version diff shows a clause.
+pub fn format_clause(clause: &Clause, dialect: Dialect) -> String {
+    let mut printer = Printer::new(Words::of(dialect), "", &[], Attached::default());
+    printer.clause(0, clause);
+    printer.finish().0
+}
+
+/// Prints an expression in the canonical layout with the keywords of
+/// `dialect`, as if it started a line (long ones break over several lines).
+pub fn format_expr(expr: &Expr, dialect: Dialect) -> String {
+    render(&expr_doc(Words::of(dialect), expr, ANY), 0, 0)
+}
+
 // ---------------------------------------------------------------------------
 // Keywords
 // ---------------------------------------------------------------------------
@@ -1758,7 +1772,7 @@ fn check_meaning(file: &SourceFile, ast: &RuleSetAst, text: &str) -> Result<(), 
 
 /// Copies of a syntax tree with every span cleared, to compare two trees
 /// that differ only in layout.
-mod unspanned {
+pub(crate) mod unspanned {
     use crate::ast::{
         Clause, ConstDef, Expr, ExprKind, Header, Item, RuleSetAst, Spanned, TestBlock, TestRecord,
     };
@@ -1825,7 +1839,7 @@ mod unspanned {
         }
     }
 
-    fn test(t: &TestBlock) -> TestBlock {
+    pub(crate) fn test(t: &TestBlock) -> TestBlock {
         TestBlock {
             name: bare(&t.name),
             as_of: bare_opt(&t.as_of),
@@ -1843,7 +1857,7 @@ mod unspanned {
         }
     }
 
-    fn expr(e: &Expr) -> Expr {
+    pub(crate) fn expr(e: &Expr) -> Expr {
         let boxed = |e: &Expr| Box::new(expr(e));
         let kind = match &e.kind {
             ExprKind::List(items) => ExprKind::List(items.iter().map(expr).collect()),
@@ -1893,6 +1907,26 @@ mod tests {
         let once = fmt(text);
         assert_eq!(fmt(&once), once, "formatting is not idempotent");
         once
+    }
+
+    #[test]
+    fn a_single_clause_prints_in_the_dialect_asked_for() {
+        let file = SourceFile::new(
+            "t.rules",
+            "规则集 t { 标题 \"t\" }\n提示 经营异常 { // 注释\n 条件 存在(记录 满足 类别 = 经营异常名录 且 近 1 年) }\n",
+        );
+        let ast = crate::syntax::parse(&file).expect("parses");
+        let clause = ast.clauses().next().expect("one clause");
+        assert_eq!(
+            format_clause(clause, Dialect::English),
+            // Keywords follow the dialect; names (a field, a kind) stay as written.
+            "flag 经营异常 {\n  when any(records where 类别 = 经营异常名录 and within 1 year)\n}\n"
+        );
+        let when = clause.when.as_ref().expect("a condition");
+        assert_eq!(
+            format_expr(when, Dialect::Chinese),
+            "存在(记录 满足 类别 = 经营异常名录 且 近 1 年)"
+        );
     }
 
     /// The points expression of `score s`, formatted.

@@ -48,6 +48,7 @@ pub mod cli;
 pub mod compile;
 pub mod demo;
 pub mod diagnostic;
+pub mod diff;
 pub mod eval;
 pub mod fmt;
 pub mod http;

@@ -101,3 +101,119 @@ fn eval_rejects_bad_records_with_a_clear_error() {
     assert_eq!(code, 1);
     assert!(err.contains("is not a date"), "{err}");
 }
+
+const CASES: &str = "tests/cases/diff";
+
+#[test]
+fn diff_exits_0_for_the_same_meaning_and_1_for_differences() {
+    let case = |name: &str, side: &str| format!("{CASES}/{name}/{side}/sector.rules");
+    let (code, out, err) = run(&["diff", &case("reorder", "old"), &case("reorder", "new")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("无差异 no differences"), "{out}");
+
+    let (code, out, err) = run(&[
+        "diff",
+        &case("clause-added", "old"),
+        &case("clause-added", "new"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let diff: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(diff["clauses"]["added"][0]["id"], "拖欠农民工工资");
+}
+
+#[test]
+fn diff_takes_the_base_from_beside_the_file() {
+    let side = |s: &str| format!("{CASES}/inherited-base-changed/{s}/sector.rules");
+    let (code, out, err) = run(&["diff", &side("old"), &side("new")]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("~ 提示 flag 经营异常 〔继承自 inherited from city.base〕"),
+        "{out}"
+    );
+}
+
+#[test]
+fn diff_exits_2_with_a_clear_error() {
+    let (code, out, err) = run(&["diff", "no/such.rules", "rulesets/water/water.rules"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("the old version `no/such.rules` cannot be compared"),
+        "{err}"
+    );
+    assert!(err.contains("cannot read `no/such.rules`"), "{err}");
+
+    let (code, _, err) = run(&["diff", "water@zz", "water"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("E0800") && err.contains("ID@latest"), "{err}");
+
+    let (code, _, err) = run(&["diff", "water@latest", "water", "--data", "no/such/db"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("there is no record store at `no/such/db`"),
+        "{err}"
+    );
+}
+
+/// Stored versions are diffed with the base that was in force when each was saved.
+#[test]
+fn diff_reads_stored_versions_with_their_bases_of_the_time() {
+    use chrono::{TimeZone, Utc};
+    use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base = std::fs::read_to_string(root.join("rulesets/city/base.rules")).expect("base");
+    let water = std::fs::read_to_string(root.join("rulesets/water/water.rules")).expect("water");
+    let base2 = base.replace(
+        "when    any(records where kind = 经营异常名录)",
+        "when    any(records where kind = 经营异常名录 and within 1 years)",
+    );
+    let water2 = water.replace("version   \"2024.1\"", "version   \"2024.2\"");
+    assert!(base2 != base && water2 != water, "the edits apply");
+    let hashes: Vec<String> = {
+        let store = SledStore::open(dir.path()).expect("store");
+        let saves = [
+            ("city.base", &base, 1),
+            ("water", &water, 2),
+            ("city.base", &base2, 3),
+            ("water", &water2, 4),
+        ];
+        saves
+            .iter()
+            .map(|(id, source, day)| {
+                let version = NewRuleSetVersion {
+                    ruleset_id: id,
+                    source,
+                    author: "test",
+                    message: "save",
+                    time: Utc.with_ymd_and_hms(2024, 5, *day, 8, 0, 0).unwrap(),
+                };
+                store.put_ruleset_version(&version).expect("saved").hash
+            })
+            .collect()
+    };
+    let data = dir.path().to_str().expect("utf-8");
+    let old = format!("water@{}", &hashes[1][..8]);
+    let (code, out, err) = run(&["diff", &old, "water@latest", "--data", data]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("~ water 版本 version: 2024.1 → 2024.2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("近1年 (1 year)"),
+        "the base saved in between: {out}"
+    );
+
+    let (code, _, err) = run(&["diff", "water@ffff", "water@latest", "--data", data]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("rule set `water` has no stored version `ffff`"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&hashes[3][..12]),
+        "the stored versions are listed: {err}"
+    );
+}

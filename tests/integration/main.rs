@@ -6,6 +6,7 @@ mod common;
 
 mod check;
 mod cli;
+mod diff;
 mod eval;
 mod http;
 mod limits;

@@ -1,0 +1,518 @@
+//! `credit-rules diff OLD NEW`: loads two versions of a rule set — rule
+//! files, rule-set ids under `--lib`, or versions saved in the record store
+//! (`ID@HASH`) — each with its `extends` chain, and prints their semantic
+//! diff (see [`crate::diff`]). Exit status as `diff(1)`: 0 when the versions
+//! mean the same, 1 when they differ, 2 on errors.
+//!
+//! Where the rule sets a version extends come from:
+//!
+//! - a **rule file**: the `.rules` files beside it (same folder, not below),
+//!   then `--lib`; the nearer file wins when two declare the same id, so a
+//!   draft folder can hold its own copy of the base;
+//! - a **rule-set id**: `--lib`;
+//! - a **stored version**: the store as it was when that version was saved
+//!   (for each base, its newest version saved no later — or its first, if it
+//!   was saved only afterwards), then `--lib` for bases never stored.
+//!
+//! `--old-lib` and `--new-lib` replace `--lib` for one side.
+
+use super::Format;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diff::{DiffError, RuleSetDiff, diff_workspaces};
+use crate::ruleset::{RULES_EXTENSION, Workspace, rule_files};
+use crate::source::SourceFile;
+use crate::store::{RecordStore, RuleSetVersion, SledStore};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Exit status when the versions differ.
+const DIFFERENT: u8 = 1;
+/// Exit status when they could not be compared.
+const TROUBLE: u8 = 2;
+/// Shortest hash prefix accepted in `ID@HASH`.
+const MIN_PREFIX: usize = 4;
+/// Hex digits of a hash shown in names and messages.
+const SHORT_HASH: usize = 12;
+
+/// One version as named on the command line, with its rule-set folder.
+pub(super) struct Side<'a> {
+    /// A rule file, a rule-set id, or `ID@HASH`.
+    pub arg: &'a str,
+    /// `--lib`, or `--old-lib` / `--new-lib`.
+    pub lib: &'a Path,
+}
+
+/// Runs `credit-rules diff`.
+pub(super) fn run(old: Side<'_>, new: Side<'_>, data: &Path, format: Format) -> ExitCode {
+    let mut store = LazyStore::new(data);
+    let old_version = match load_version(old.arg, old.lib, &mut store) {
+        Ok(v) => v,
+        Err(d) => return trouble(on_side("old", old.arg, d)),
+    };
+    let new_version = match load_version(new.arg, new.lib, &mut store) {
+        Ok(v) => v,
+        Err(d) => return trouble(on_side("new", new.arg, d)),
+    };
+    let (old, new) = (old.arg, new.arg);
+    let diff = diff_workspaces(
+        &old_version.workspace,
+        &old_version.id,
+        &new_version.workspace,
+        &new_version.id,
+    );
+    match diff {
+        Ok(diff) => report(&diff, format),
+        Err(DiffError::Old(d)) => trouble(on_side("old", old, d)),
+        Err(DiffError::New(d)) => trouble(on_side("new", new, d)),
+    }
+}
+
+fn report(diff: &RuleSetDiff, format: Format) -> ExitCode {
+    match format {
+        Format::Text => print!("{}", diff.render_text()),
+        Format::Json => match serde_json::to_string_pretty(diff) {
+            Ok(json) => println!("{json}"),
+            Err(e) => {
+                return trouble(
+                    Diagnostic::error("E0804", format!("cannot print JSON: {e}")).into(),
+                );
+            }
+        },
+    }
+    if diff.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(DIFFERENT)
+    }
+}
+
+fn trouble(diagnostics: Diagnostics) -> ExitCode {
+    eprint!("{}", diagnostics.render());
+    ExitCode::from(TROUBLE)
+}
+
+/// Puts a line saying which version failed before its diagnostics.
+fn on_side(side: &str, arg: &str, diagnostics: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::from(
+        Diagnostic::error(
+            "E0803",
+            format!("the {side} version `{arg}` cannot be compared"),
+        )
+        .with_help("fix the problems listed below, then run `credit-rules diff` again"),
+    );
+    out.extend(diagnostics);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// What OLD and NEW name
+// ---------------------------------------------------------------------------
+
+/// A version named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Spec {
+    /// A rule file.
+    File(PathBuf),
+    /// A rule-set id under `--lib`.
+    Id(String),
+    /// A stored version: `ID@HASH-PREFIX` or `ID@latest`.
+    Stored { id: String, revision: Revision },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Revision {
+    Latest,
+    HashPrefix(String),
+}
+
+fn parse_spec(arg: &str) -> Result<Spec, Diagnostic> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return Ok(Spec::File(path.to_path_buf()));
+    }
+    if let Some((id, rev)) = arg.split_once('@') {
+        return stored_spec(arg, id, rev);
+    }
+    let looks_like_path = arg.contains(['/', '\\'])
+        || path.extension().and_then(|e| e.to_str()) == Some(RULES_EXTENSION);
+    if looks_like_path {
+        return Err(
+            Diagnostic::error("E0004", format!("cannot read `{arg}`: no such file"))
+                .with_help("check the path of the rule file"),
+        );
+    }
+    Ok(Spec::Id(arg.to_string()))
+}
+
+fn stored_spec(arg: &str, id: &str, rev: &str) -> Result<Spec, Diagnostic> {
+    let bad = |why: &str| {
+        Diagnostic::error("E0800", format!("`{arg}` is not a stored version: {why}")).with_help(
+            "write ID@HASH with at least 4 hex digits of the version's hash (e.g. water@3f9a1c), \
+             or ID@latest",
+        )
+    };
+    if id.is_empty() {
+        return Err(bad("the rule-set id before `@` is missing"));
+    }
+    let revision = if rev == "latest" {
+        Revision::Latest
+    } else if rev.len() < MIN_PREFIX || !rev.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad(
+            "the part after `@` is not `latest` or at least 4 hex digits",
+        ));
+    } else {
+        Revision::HashPrefix(rev.to_ascii_lowercase())
+    };
+    Ok(Spec::Stored {
+        id: id.to_string(),
+        revision,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Loading a version
+// ---------------------------------------------------------------------------
+
+/// A workspace holding a version and what it extends, and the version's id.
+struct Loaded {
+    workspace: Workspace,
+    id: String,
+}
+
+fn load_version(arg: &str, lib: &Path, store: &mut LazyStore) -> Result<Loaded, Diagnostics> {
+    match parse_spec(arg)? {
+        Spec::File(path) => load_file(&path, lib),
+        Spec::Id(id) => {
+            let mut workspace = Workspace::new();
+            add_folder(&mut workspace, lib)?;
+            if workspace.library.get(&id).is_none() {
+                return Err(unknown_id(&id, lib, &workspace).into());
+            }
+            Ok(Loaded { workspace, id })
+        }
+        Spec::Stored { id, revision } => load_stored(&id, &revision, lib, store.get()?),
+    }
+}
+
+fn unknown_id(id: &str, lib: &Path, workspace: &Workspace) -> Diagnostic {
+    let ids: Vec<&str> = workspace.library.ids().collect();
+    let mut d = Diagnostic::error(
+        "E0302",
+        format!("unknown rule set `{id}` under `{}`", lib.display()),
+    )
+    .with_help(format!(
+        "give a rule file, a stored version ID@HASH, or the id of a rule set under `{}` ({})",
+        lib.display(),
+        if ids.is_empty() {
+            "there are none".to_string()
+        } else {
+            ids.join(", ")
+        }
+    ));
+    if let Some(close) = ids
+        .iter()
+        .find(|known| strsim::jaro_winkler(known, id) > 0.8)
+    {
+        d = d.with_note(format!("did you mean `{close}`?"));
+    }
+    if !workspace.errors.is_empty() {
+        d = d.with_note(format!(
+            "some rule files under `{}` do not parse; `credit-rules check {}` shows why",
+            lib.display(),
+            lib.display()
+        ));
+    }
+    d
+}
+
+/// The file, then its siblings, then `--lib`.
+fn load_file(path: &Path, lib: &Path) -> Result<Loaded, Diagnostics> {
+    let mut workspace = Workspace::new();
+    let file = read(path)?;
+    let ast = crate::syntax::parse(&file)?;
+    let id = ast.header.id.value.clone();
+    workspace.library.add(file, ast)?;
+    workspace.files.push((path.to_path_buf(), Some(id.clone())));
+    let folder = path.parent().filter(|p| !p.as_os_str().is_empty());
+    let siblings = match folder {
+        Some(folder) => rule_files_in(folder)?,
+        None => rule_files_in(Path::new("."))?,
+    };
+    for sibling in siblings {
+        if !same_file(&sibling, path) {
+            add_if_new(&mut workspace, read(&sibling)?, Some(sibling));
+        }
+    }
+    add_folder(&mut workspace, lib)?;
+    Ok(Loaded { workspace, id })
+}
+
+/// The `.rules` files directly in `folder` (not below it), sorted.
+fn rule_files_in(folder: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
+    let entries = std::fs::read_dir(folder).map_err(|e| cannot_read(folder, &e))?;
+    let mut files = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| cannot_read(folder, &e))?.path();
+        if path.is_file() && path.extension().and_then(|e| e.to_str()) == Some(RULES_EXTENSION) {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Adds every rule file under `lib` whose id the workspace does not have yet.
+/// A missing `--lib` folder is fine: the versions may not need it.
+fn add_folder(workspace: &mut Workspace, lib: &Path) -> Result<(), Diagnostic> {
+    if !lib.is_dir() {
+        return Ok(());
+    }
+    for path in rule_files(lib)? {
+        add_if_new(workspace, read(&path)?, Some(path));
+    }
+    Ok(())
+}
+
+/// Adds a file unless its rule set is already there (the nearer copy wins).
+/// Syntax errors are kept in the workspace: they explain a failed check.
+fn add_if_new(workspace: &mut Workspace, file: SourceFile, path: Option<PathBuf>) {
+    let path = path.unwrap_or_else(|| PathBuf::from(&*file.name));
+    match crate::syntax::parse(&file) {
+        Ok(ast) => {
+            let id = ast.header.id.value.clone();
+            if workspace.library.get(&id).is_none() && workspace.library.add(file, ast).is_ok() {
+                workspace.files.push((path, Some(id)));
+            }
+        }
+        Err(d) => {
+            workspace.errors.extend(d);
+            workspace.files.push((path, None));
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<SourceFile, Diagnostic> {
+    let text = std::fs::read_to_string(path).map_err(|e| cannot_read(path, &e))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+fn cannot_read(path: &Path, e: &std::io::Error) -> Diagnostic {
+    Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))
+        .with_help("check the path and that it is readable")
+}
+
+// ---------------------------------------------------------------------------
+// Stored versions
+// ---------------------------------------------------------------------------
+
+/// The record store, opened the first time a stored version is named.
+struct LazyStore {
+    dir: PathBuf,
+    store: Option<SledStore>,
+}
+
+impl LazyStore {
+    fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            store: None,
+        }
+    }
+
+    fn get(&mut self) -> Result<&SledStore, Diagnostic> {
+        if self.store.is_none() {
+            self.store = Some(open_store(&self.dir)?);
+        }
+        self.store
+            .as_ref()
+            .ok_or_else(|| Diagnostic::error("E0802", "the record store is not open"))
+    }
+}
+
+/// Opens an existing database only: a read-only command must not create one.
+fn open_store(dir: &Path) -> Result<SledStore, Diagnostic> {
+    // sled keeps its configuration in `conf`; without it there is no database here.
+    if !dir.join("conf").is_file() {
+        return Err(Diagnostic::error(
+            "E0802",
+            format!("there is no record store at `{}`", dir.display()),
+        )
+        .with_help(
+            "pass --data with the database folder of `credit-rules serve` (default `data`)",
+        ));
+    }
+    SledStore::open(dir).map_err(|e| {
+        Diagnostic::error("E0802", format!("cannot open the record store: {e}")).with_help(
+            "if `credit-rules serve` is running on this folder, stop it or compare a copy of the folder",
+        )
+    })
+}
+
+fn store_error(e: crate::store::StoreError) -> Diagnostic {
+    Diagnostic::error("E0802", format!("cannot read the record store: {e}"))
+        .with_help("check --data; `credit-rules serve` must not be running on the same folder")
+}
+
+fn load_stored(
+    id: &str,
+    revision: &Revision,
+    lib: &Path,
+    store: &SledStore,
+) -> Result<Loaded, Diagnostics> {
+    let versions = store.ruleset_versions(id).map_err(store_error)?;
+    let version = pick_version(id, revision, &versions, store)?;
+    let mut workspace = Workspace::new();
+    let mut next = add_stored(&mut workspace, version);
+    // Follow `extends` through the store; a chain is a few rule sets long, and
+    // the bound stops a cycle (which `check` then reports).
+    let mut hops = 0;
+    while let Some(parent) = next.take().filter(|_| hops < 16) {
+        hops += 1;
+        if workspace.library.get(&parent).is_some() {
+            break;
+        }
+        let stored = store.ruleset_versions(&parent).map_err(store_error)?;
+        if let Some(base) = as_of(&stored, version) {
+            next = add_stored(&mut workspace, base);
+        }
+    }
+    add_folder(&mut workspace, lib)?;
+    Ok(Loaded {
+        workspace,
+        id: id.to_string(),
+    })
+}
+
+/// Adds a stored version (named `ID@HASH`); returns the id it extends.
+fn add_stored(workspace: &mut Workspace, version: &RuleSetVersion) -> Option<String> {
+    let short = version.hash.get(..SHORT_HASH).unwrap_or(&version.hash);
+    let name = format!("{}@{short}", version.ruleset_id);
+    let file = SourceFile::new(name, version.source.clone());
+    let extends = crate::syntax::parse(&file)
+        .ok()
+        .and_then(|ast| ast.header.extends.map(|e| e.value));
+    add_if_new(workspace, file, None);
+    extends
+}
+
+/// The base version in force when `version` was saved: the newest saved no
+/// later, or else the first one.
+fn as_of<'v>(base: &'v [RuleSetVersion], version: &RuleSetVersion) -> Option<&'v RuleSetVersion> {
+    base.iter()
+        .filter(|b| b.time <= version.time)
+        .max_by_key(|b| b.time)
+        .or_else(|| base.first())
+}
+
+fn pick_version<'v>(
+    id: &str,
+    revision: &Revision,
+    versions: &'v [RuleSetVersion],
+    store: &SledStore,
+) -> Result<&'v RuleSetVersion, Diagnostic> {
+    if versions.is_empty() {
+        let ids = store.ruleset_ids().map_err(store_error)?;
+        return Err(Diagnostic::error(
+            "E0801",
+            format!("the record store has no versions of rule set `{id}`"),
+        )
+        .with_help(match ids.is_empty() {
+            true => "the store holds no rule sets; publish one with `credit-rules serve`".into(),
+            false => format!("stored rule sets: {}", ids.join(", ")),
+        }));
+    }
+    let prefix = match revision {
+        Revision::Latest => {
+            return versions
+                .last()
+                .ok_or_else(|| no_match(id, "latest", versions));
+        }
+        Revision::HashPrefix(p) => p,
+    };
+    let mut matching: Vec<&RuleSetVersion> = Vec::new();
+    for v in versions
+        .iter()
+        .filter(|v| v.hash.starts_with(prefix.as_str()))
+    {
+        if !matching.iter().any(|m| m.hash == v.hash) {
+            matching.push(v);
+        }
+    }
+    match matching.as_slice() {
+        [one] => Ok(one),
+        [] => Err(no_match(id, prefix, versions)),
+        many => Err(Diagnostic::error(
+            "E0801",
+            format!("`{id}@{prefix}` matches {} stored versions", many.len()),
+        )
+        .with_help("give more digits of the hash")
+        .with_note(version_list(many.iter().copied()))),
+    }
+}
+
+fn no_match(id: &str, rev: &str, versions: &[RuleSetVersion]) -> Diagnostic {
+    Diagnostic::error(
+        "E0801",
+        format!("rule set `{id}` has no stored version `{rev}`"),
+    )
+    .with_help("pick one of the stored versions listed below (newest last)")
+    .with_note(version_list(versions.iter().rev().take(10).rev()))
+}
+
+/// `3f9a1c2b7d10  2024-05-01 08:00  author: message` per version.
+fn version_list<'v>(versions: impl Iterator<Item = &'v RuleSetVersion>) -> String {
+    let lines: Vec<String> = versions
+        .map(|v| {
+            format!(
+                "{}  {}  {}: {}",
+                v.hash.get(..SHORT_HASH).unwrap_or(&v.hash),
+                v.time.format("%Y-%m-%d %H:%M"),
+                v.author,
+                v.message
+            )
+        })
+        .collect();
+    format!("versions:\n    {}", lines.join("\n    "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_are_files_ids_or_stored_versions() {
+        assert_eq!(parse_spec("water"), Ok(Spec::Id("water".into())));
+        assert_eq!(
+            parse_spec("water@3F9A1C"),
+            Ok(Spec::Stored {
+                id: "water".into(),
+                revision: Revision::HashPrefix("3f9a1c".into())
+            })
+        );
+        assert_eq!(
+            parse_spec("city.base@latest"),
+            Ok(Spec::Stored {
+                id: "city.base".into(),
+                revision: Revision::Latest
+            })
+        );
+    }
+
+    #[test]
+    fn bad_specs_say_how_to_write_them() {
+        for bad in ["water@3f", "water@head", "@3f9a1c"] {
+            let d = parse_spec(bad).expect_err(bad);
+            assert_eq!(d.code, "E0800", "{bad}");
+            assert!(d.help.as_deref().is_some_and(|h| h.contains("ID@latest")));
+        }
+        let missing = parse_spec("no/such/file.rules").expect_err("missing file");
+        assert_eq!(missing.code, "E0004");
+    }
+}
