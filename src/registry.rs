@@ -139,6 +139,24 @@ impl Registry {
         })
     }
 
+    /// The compiled head's hash of rule set `id` (the `base_hash` a new version names).
+    pub fn head_hash(&self, id: &str) -> Option<String> {
+        self.get(id).map(|p| p.meta.hash.clone())
+    }
+
+    /// The head source of every rule set, sorted by id (to compare a draft with the heads).
+    pub fn sources(&self) -> Vec<SourceFile> {
+        self.snapshot.load().sources.values().cloned().collect()
+    }
+
+    /// Checks `text` as the new version of rule set `id` against the current heads, together
+    /// with every rule set extending it, without publishing anything: what a publish would
+    /// make live now. Used to check drafts when they are submitted and to compare them.
+    pub fn check_candidate(&self, id: &str, text: &str) -> Result<Published, PublishError> {
+        let current = self.snapshot.load_full();
+        prepare(&current, id, text).map(|candidate| candidate.published)
+    }
+
     /// Like [`Registry::publish`], but runs `persist` (e.g. saving the version)
     /// after the new version checked and before it goes live; if `persist`
     /// fails, nothing changes.
@@ -160,47 +178,59 @@ impl Registry {
                 current: head.unwrap_or_else(|| "(none)".to_string()),
             }));
         }
-        let invalid = |d| PublishWithError::Publish(PublishError::Invalid(d));
-        let file = SourceFile::new(format!("{id}.rules"), text);
-        let declared = crate::syntax::parse(&file)
-            .map_err(invalid)?
-            .header
-            .id
-            .value;
-        if declared != id {
-            return Err(PublishWithError::Publish(PublishError::WrongId {
-                id: id.to_string(),
-                declared,
-            }));
-        }
-        let mut sources = current.sources.clone();
-        sources.insert(id.to_string(), file);
-        let compiled = compile_all(&sources).map_err(invalid)?;
-        let dependents = compiled
-            .values()
-            .filter(|p| {
-                p.meta.id != id
-                    && p.meta.chain.len() > 1
-                    && current
-                        .compiled
-                        .get(&p.meta.id)
-                        .is_none_or(|old| old.meta.hash != p.meta.hash)
-            })
-            .map(|p| p.meta.clone())
-            .collect();
-        let program = compiled
-            .get(id)
-            .cloned()
-            .expect("the published rule set was compiled");
-        let published = Published {
+        let candidate = prepare(&current, id, text).map_err(PublishWithError::Publish)?;
+        persist(&candidate.published).map_err(PublishWithError::Persist)?;
+        self.snapshot.store(Arc::new(candidate.snapshot));
+        Ok(candidate.published)
+    }
+}
+
+/// A checked new version: the snapshot that would go live and what it changes.
+struct Candidate {
+    snapshot: Snapshot,
+    published: Published,
+}
+
+/// Compiles every head of `current` with `text` as rule set `id`'s new version.
+fn prepare(current: &Snapshot, id: &str, text: &str) -> Result<Candidate, PublishError> {
+    let file = SourceFile::new(format!("{id}.rules"), text);
+    let declared = crate::syntax::parse(&file)
+        .map_err(PublishError::Invalid)?
+        .header
+        .id
+        .value;
+    if declared != id {
+        return Err(PublishError::WrongId {
+            id: id.to_string(),
+            declared,
+        });
+    }
+    let mut sources = current.sources.clone();
+    sources.insert(id.to_string(), file);
+    let compiled = compile_all(&sources).map_err(PublishError::Invalid)?;
+    let dependents = compiled
+        .values()
+        .filter(|p| {
+            p.meta.id != id
+                && p.meta.chain.len() > 1
+                && current
+                    .compiled
+                    .get(&p.meta.id)
+                    .is_none_or(|old| old.meta.hash != p.meta.hash)
+        })
+        .map(|p| p.meta.clone())
+        .collect();
+    let program = compiled
+        .get(id)
+        .cloned()
+        .expect("the published rule set was compiled");
+    Ok(Candidate {
+        snapshot: Snapshot { sources, compiled },
+        published: Published {
             program,
             dependents,
-        };
-        persist(&published).map_err(PublishWithError::Persist)?;
-        self.snapshot
-            .store(Arc::new(Snapshot { sources, compiled }));
-        Ok(published)
-    }
+        },
+    })
 }
 
 /// Compiles every source; errors of all rule sets are collected.
@@ -296,6 +326,21 @@ flag 处罚 { wording "w" when any(records where kind = 行政处罚) }
             other => panic!("unexpected {other:?}"),
         }
         assert_eq!(r.get("base").expect("base").meta.hash, hash);
+    }
+
+    #[test]
+    fn a_candidate_is_checked_without_going_live() {
+        let r = registry();
+        let new_base = BASE.replace("version \"1\"", "version \"2\"");
+        let candidate = r.check_candidate("base", &new_base).expect("checks");
+        assert_eq!(candidate.program.meta.version, "2");
+        assert_eq!(candidate.dependents.len(), 1);
+        assert_eq!(r.get("base").expect("base").meta.version, "1");
+        let broken = format!("{BASE}flag mandatory 处罚 {{ wording \"w\" when true }}\n");
+        assert!(matches!(
+            r.check_candidate("base", &broken),
+            Err(PublishError::Invalid(_))
+        ));
     }
 
     #[test]

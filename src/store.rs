@@ -1,5 +1,6 @@
-//! The record store: credit records, entities, record history, rule-set versions, intake
-//! cursors and the decision log, on disk in [sled](https://docs.rs/sled/0.34).
+//! The record store: credit records, entities, record history, rule-set versions, drafts
+//! under review, intake cursors and the decision log, on disk in
+//! [sled](https://docs.rs/sled/0.34).
 //!
 //! This is the only module that names sled types. Everything else talks to the
 //! [`RecordStore`] trait, so a server database can replace sled later; [`SledStore`] is the
@@ -9,7 +10,8 @@
 //!
 //! **A write is acknowledged only after it is durable.** Every mutating call
 //! ([`RecordStore::put_records`], [`RecordStore::apply_event`], [`RecordStore::apply_events`],
-//! [`RecordStore::put_ruleset_version`], [`RecordStore::set_cursor`]) ends with `Db::flush()`
+//! [`RecordStore::put_ruleset_version`], [`RecordStore::set_cursor`], [`DraftStore::put_draft`],
+//! [`DraftStore::update_draft`]) ends with `Db::flush()`
 //! and returns only after it succeeded; a batch call flushes once, at its end. The decision
 //! log, written on every evaluation, is made durable differently: each group of entries is
 //! appended to the decision journal (`decisions.journal`, one `fdatasync` per group, see
@@ -66,11 +68,15 @@
 //! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
+//! | `drafts` | draft id (`u64`, from 1) | `{ruleset id, source, sector?, base hash?, author, submitted, message, activate_on?, status, published hash?, events: [{time, actor, action, comment?, activate_on?, version hash?}]}`: a version under review and its append-only history (`store/drafts.rs`) |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
 //! | `decisions` | `seq (u64)`, numbered by the journal writer | **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
 //! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
 //! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
+//!
+//! The `drafts` tree was added without changing the format version: a database written before
+//! it opens with no drafts.
 //!
 //! Opening a database whose `format_version` is not [`FORMAT_VERSION`] is refused with
 //! [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
@@ -93,7 +99,13 @@
 //!   that gives one.
 
 mod codec;
+mod drafts;
 mod journal;
+
+pub use drafts::{
+    Actor, Draft, DraftQuery, DraftStatus, DraftStore, DraftTransition, NewDraft, ReviewAction,
+    ReviewEvent,
+};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -233,6 +245,22 @@ pub enum StoreError {
     /// A rule-set version conflicts with what is stored.
     #[error("rule-set version refused: {0}")]
     RuleSetConflict(String),
+    /// No draft has this id.
+    #[error("there is no draft #{id}")]
+    UnknownDraft {
+        /// The id asked for.
+        id: u64,
+    },
+    /// A draft is not in a status the change can start from.
+    #[error("draft #{id} is {status}, so it cannot become {}", to.as_str())]
+    DraftStatus {
+        /// The draft.
+        id: u64,
+        /// Its status.
+        status: DraftStatus,
+        /// The status asked for.
+        to: DraftStatus,
+    },
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -563,8 +591,8 @@ pub type EntityRecords = Result<(Uscc, Vec<CreditRecord>), StoreError>;
 // ---------------------------------------------------------------------------------------------
 
 /// The operations the product needs from its database. Every mutating method returns only
-/// after its writes are durable.
-pub trait RecordStore: Send + Sync {
+/// after its writes are durable. The drafts under review are [`DraftStore`]'s part.
+pub trait RecordStore: DraftStore + Send + Sync {
     /// Stores a batch of records, idempotently by `(uscc, id)`: a record re-sent exactly as
     /// stored is a no-op; a changed record replaces the stored one, which goes to the history.
     /// Records that cannot be stored are listed in [`PutSummary::rejected`]; the others are
@@ -748,6 +776,7 @@ pub struct SledStore {
     rs_log: sled::Tree,
     rs_heads: sled::Tree,
     cursors: sled::Tree,
+    drafts: sled::Tree,
     decisions: sled::Tree,
     dec_by_entity: sled::Tree,
     dec_by_ruleset: sled::Tree,
@@ -887,6 +916,7 @@ impl SledStore {
             rs_log: tree("ruleset_log")?,
             rs_heads: tree("ruleset_heads")?,
             cursors: tree("cursors")?,
+            drafts: tree("drafts")?,
             decisions: tree("decisions")?,
             dec_by_entity: tree("decisions_by_entity")?,
             dec_by_ruleset: tree("decisions_by_ruleset")?,
