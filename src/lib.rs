@@ -58,6 +58,7 @@ pub mod ir;
 pub mod record;
 pub mod registry;
 pub mod render;
+pub mod review;
 pub mod ruleset;
 pub mod source;
 pub mod store;
