@@ -1,5 +1,6 @@
 //! The HTTP service (axum): evaluation of one entity or a whole tender,
-//! rule-set versions and publishing, record intake, entity lookup, the
+//! rule-set versions, drafts under review and their approval (the only way a
+//! version goes live), record intake, entity lookup, the
 //! public disclosure list, the decision log, health, metrics and the OpenAPI
 //! document. This is the only module that names axum types.
 //!
@@ -9,18 +10,22 @@
 
 mod auth;
 mod decision_log;
+mod drafts;
 mod error;
 mod evaluate;
 mod ops;
 mod records;
 mod rulesets;
+mod scheduler;
 mod server;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
 pub use error::{ApiError, AppJson, ItemError, Problem};
+pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{ServeConfig, run as run_server};
 
 use crate::registry::Registry;
+use crate::review::{Clock, SystemClock};
 use crate::store::RecordStore;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -50,6 +55,8 @@ pub struct App {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Group-committing writer of the decision log.
     pub decisions: decision_log::DecisionLog,
+    /// "Now" for the review workflow (submission times, activation days).
+    pub clock: Arc<dyn Clock>,
 }
 
 impl App {
@@ -67,7 +74,14 @@ impl App {
             tokens,
             metrics,
             decisions,
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Replaces the system clock (tests: a [`crate::review::ManualClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> App {
+        self.clock = clock;
+        self
     }
 }
 
@@ -100,12 +114,20 @@ impl std::ops::Deref for AppState {
         records::entity,
         records::disclosure,
         records::decisions,
+        drafts::submit,
+        drafts::list,
+        drafts::get_draft,
+        drafts::diff,
+        drafts::approve,
+        drafts::reject,
+        drafts::withdraw,
     ),
     components(schemas(Problem, ItemError)),
     modifiers(&BearerAuth),
     tags(
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
+        (name = "review", description = "审核后发布：行业主管部门提交草稿，市公管局查看差异后批准或驳回（须填写意见），批准后方生效（可指定生效日期，北京时间）"),
         (name = "records", description = "信用记录归集、主体查询、社会公示"),
         (name = "ops", description = "健康检查与接口文档"),
     )
@@ -141,6 +163,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
     ("get", "/api/v1/decisions"),
+    ("post", "/api/v1/drafts"),
+    ("get", "/api/v1/drafts"),
+    ("get", "/api/v1/drafts/{id}"),
+    ("get", "/api/v1/drafts/{id}/diff"),
+    ("post", "/api/v1/drafts/{id}/approve"),
+    ("post", "/api/v1/drafts/{id}/reject"),
+    ("post", "/api/v1/drafts/{id}/withdraw"),
 ];
 
 /// Builds the router.
@@ -168,6 +197,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/entities/{uscc}", get(records::entity))
         .route("/api/v1/disclosure", get(records::disclosure))
         .route("/api/v1/decisions", get(records::decisions))
+        .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
+        .route("/api/v1/drafts/{id}", get(drafts::get_draft))
+        .route("/api/v1/drafts/{id}/diff", get(drafts::diff))
+        .route("/api/v1/drafts/{id}/approve", post(drafts::approve))
+        .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
+        .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))
         .fallback(ops::not_found)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))

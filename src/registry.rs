@@ -144,9 +144,9 @@ impl Registry {
         self.get(id).map(|p| p.meta.hash.clone())
     }
 
-    /// The head source of every rule set, sorted by id (to compare a draft with the heads).
-    pub fn sources(&self) -> Vec<SourceFile> {
-        self.snapshot.load().sources.values().cloned().collect()
+    /// The head source of every rule set, by id (to compare a draft with the heads).
+    pub fn sources(&self) -> BTreeMap<String, SourceFile> {
+        self.snapshot.load().sources.clone()
     }
 
     /// Checks `text` as the new version of rule set `id` against the current heads, together

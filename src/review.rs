@@ -348,16 +348,16 @@ impl Review<'_> {
         if self.registry.get(id).is_none() {
             return Ok(None);
         }
-        let active = self.registry.sources();
-        let mut proposed: Vec<SourceFile> = active
-            .iter()
-            .filter(|f| f.name.as_ref() != format!("{id}.rules"))
-            .cloned()
-            .collect();
-        proposed.push(SourceFile::new(
-            format!("draft-{}/{id}.rules", draft.id),
-            draft.source.as_str(),
-        ));
+        let mut sources = self.registry.sources();
+        let active: Vec<SourceFile> = sources.values().cloned().collect();
+        sources.insert(
+            id.to_owned(),
+            SourceFile::new(
+                format!("draft-{}/{id}.rules", draft.id),
+                draft.source.as_str(),
+            ),
+        );
+        let proposed: Vec<SourceFile> = sources.into_values().collect();
         diff_sources(&active, id, &proposed, id)
             .map(Some)
             .map_err(ReviewError::Diff)

@@ -28,6 +28,18 @@ pub enum Role {
     Intake,
 }
 
+impl Role {
+    /// The role's code, as in the token file: `city_office`, `bureau`, …
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::CityOffice => "city_office",
+            Role::Bureau => "bureau",
+            Role::Evaluator => "evaluator",
+            Role::Intake => "intake",
+        }
+    }
+}
+
 /// One configured token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +172,15 @@ impl Caller {
                 "this needs one of the roles {roles:?}; the token has {:?}",
                 self.role
             )))
+        }
+    }
+
+    /// The caller as recorded in a draft's history.
+    pub fn actor(&self) -> crate::store::Actor {
+        crate::store::Actor {
+            name: self.name.clone(),
+            role: self.role.as_str().to_owned(),
+            sector: self.sector.clone(),
         }
     }
 

@@ -1,15 +1,19 @@
-//! Rule sets: list, read a version's source, list versions, and publish a
-//! new version (checked first; 422 with every diagnostic; 409 on a stale base).
+//! Rule sets: list, read a version's source, list versions, and submit a new
+//! version for review (checked first; 422 with every diagnostic; 409 on a stale
+//! base). Publishing happens only when the city office approves the draft
+//! (see [`super::drafts`]).
 
-use super::auth::{Role, forbidden, require};
+use super::auth::{Role, require};
+use super::drafts::{SubmitRequest, authorize_change, created, submit_draft};
 use super::error::{ApiError, AppJson};
 use super::{AppState, blocking};
 use crate::compile::RuleSetMeta;
-use crate::registry::{PublishError, PublishWithError};
-use crate::store::{NewRuleSetVersion, RuleSetVersion, source_hash};
+use crate::registry::Published;
+use crate::store::{RuleSetVersion, source_hash};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
+use axum::response::Response;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 /// A rule set's current version.
@@ -58,21 +62,24 @@ impl VersionView {
     }
 }
 
-/// A new version of a rule set.
+/// A new version of a rule set, submitted for review.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishRequest {
     /// The complete source text.
     pub source: String,
-    /// `meta.hash` of the version this edit started from; omit only for a new rule set.
+    /// `meta.hash` of the version this edit started from; absent: the version active now.
     #[serde(default)]
     pub base_hash: Option<String>,
     /// Why it changes.
     #[serde(default)]
     pub message: Option<String>,
+    /// The day (Asia/Shanghai) it is to become active once approved; absent: on approval.
+    #[serde(default)]
+    pub activate_on: Option<NaiveDate>,
 }
 
-/// The result of a publish.
+/// What a version going live changed (an approved draft).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PublishResponse {
     /// The new version.
@@ -84,6 +91,23 @@ pub struct PublishResponse {
     /// Warnings from the checker (the version was published anyway).
     #[schema(value_type = Vec<Object>)]
     pub warnings: Vec<crate::diagnostic::DiagnosticJson>,
+}
+
+impl PublishResponse {
+    /// The response for a version that went live.
+    pub fn of(published: &Published, source_hash: String) -> Self {
+        PublishResponse {
+            meta: published.program.meta.clone(),
+            source_hash,
+            dependents: published.dependents.clone(),
+            warnings: published
+                .program
+                .warnings
+                .iter()
+                .map(|d| d.to_json())
+                .collect(),
+        }
+    }
 }
 
 fn readers() -> &'static [Role] {
@@ -202,17 +226,19 @@ pub async fn get_version(
     .await
 }
 
-/// Publishes a new version: checked with every rule set that extends it,
-/// saved to the version log, then made live without blocking evaluations.
+/// Submits a new version for review: the same as `POST /api/v1/drafts` with the rule-set id
+/// from the path. Nothing is published here: a version becomes active only when the city
+/// office approves its draft (`POST /api/v1/drafts/{id}/approve`), for bureaus and the city
+/// office alike.
 #[utoipa::path(put, path = "/api/v1/rulesets/{id}", tag = "rulesets", security(("bearer" = [])),
     params(("id" = String, Path, description = "rule-set id (must match the source's header)")),
     request_body = PublishRequest,
     responses(
-        (status = 200, description = "published", body = PublishResponse),
+        (status = 202, description = "accepted for review: saved as a pending draft (header `Location`); not yet active", body = super::drafts::DraftView),
         (status = 400, description = "the source declares another id", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "not this caller's sector", body = super::Problem),
-        (status = 409, description = "someone published since `base_hash`", body = super::Problem),
+        (status = 409, description = "`base_hash` is no longer the active version", body = super::Problem),
         (status = 422, description = "the rules have errors: `diagnostics` lists them with line and column", body = super::Problem),
     ))]
 pub async fn publish(
@@ -220,71 +246,22 @@ pub async fn publish(
     headers: HeaderMap,
     Path(id): Path<String>,
     AppJson(request): AppJson<PublishRequest>,
-) -> Result<AppJson<PublishResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     let caller = require(
         state.tokens.caller(&headers)?,
         &[Role::CityOffice, Role::Bureau],
     )?;
-    if let Some(current) = state.registry.get(&id) {
-        caller.may_edit_sector(current.meta.sector.as_deref())?;
-    }
-    let declared_sector = crate::syntax::parse(&crate::source::SourceFile::new(
-        format!("{id}.rules"),
-        request.source.as_str(),
-    ))
-    .map_err(|d| ApiError::invalid_rules(&d))?
-    .header
-    .sector
-    .map(|s| s.value);
-    caller.may_edit_sector(declared_sector.as_deref())?;
-    if caller.role == Role::Bureau && state.registry.get(&id).is_none() && declared_sector.is_none()
-    {
-        return Err(forbidden("a bureau's rule set must declare its sector"));
-    }
+    authorize_change(&state, &caller, &id, &request.source)?;
+    let request = SubmitRequest {
+        ruleset: id,
+        source: request.source,
+        base_hash: request.base_hash,
+        message: request.message,
+        activate_on: request.activate_on,
+    };
     blocking(move || {
-        let store = state.store.clone();
-        let message = request.message.clone().unwrap_or_default();
-        let persist = |_: &crate::registry::Published| {
-            store
-                .put_ruleset_version(&NewRuleSetVersion {
-                    ruleset_id: &id,
-                    source: &request.source,
-                    author: &caller.name,
-                    message: &message,
-                    time: Utc::now(),
-                })
-                .map(|_| ())
-        };
-        match state.registry.publish_with(
-            &id,
-            &request.source,
-            request.base_hash.as_deref(),
-            persist,
-        ) {
-            Ok(published) => Ok(AppJson(PublishResponse {
-                meta: published.program.meta.clone(),
-                source_hash: source_hash(&request.source),
-                dependents: published.dependents,
-                warnings: published
-                    .program
-                    .warnings
-                    .iter()
-                    .map(|d| d.to_json())
-                    .collect(),
-            })),
-            Err(PublishWithError::Publish(PublishError::Invalid(d))) => {
-                Err(ApiError::invalid_rules(&d))
-            }
-            Err(PublishWithError::Publish(e @ PublishError::Stale { .. })) => Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "stale_version",
-                e.to_string(),
-            )),
-            Err(PublishWithError::Publish(e @ PublishError::WrongId { .. })) => {
-                Err(ApiError::bad_request("wrong_id", e.to_string()))
-            }
-            Err(PublishWithError::Persist(e)) => Err(ApiError::internal(e)),
-        }
+        let view = submit_draft(&state, &caller, &request)?;
+        Ok(created(view, StatusCode::ACCEPTED))
     })
     .await
 }

@@ -1,9 +1,11 @@
 //! Starting the service on a fresh machine: open (or create) the sled
 //! database, seed it with the shipped rule sets and demo records on first
 //! start, load or create the token file, install tracing and the metrics
-//! recorder, and serve until SIGTERM or Ctrl-C.
+//! recorder, start the activation scheduler of approved drafts, and serve
+//! until SIGTERM or Ctrl-C.
 
 use super::auth::{Role, TokenEntry, TokenFile, Tokens, hash_token};
+use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 use super::{App, AppState, serve};
 use crate::registry::Registry;
 use crate::ruleset::Workspace;
@@ -58,9 +60,12 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
         tracing::info!(addr = %config.addr, data = %config.data.display(), "credit-rules serving");
-        serve(listener, state, shutdown_signal())
+        let scheduler = spawn_activation_scheduler(state.clone(), ACTIVATION_CHECK_PERIOD);
+        let served = serve(listener, state, shutdown_signal())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string());
+        scheduler.abort();
+        served
     })
 }
 

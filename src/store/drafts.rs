@@ -32,7 +32,7 @@ use super::{RecordStore, SledStore, StoreError, codec, source_hash, time_from_ms
 // ---------------------------------------------------------------------------------------------
 
 /// Who did something to a draft: the token holder's name and role.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Actor {
     /// The token holder, e.g. 市水务局.
     pub name: String,
@@ -198,7 +198,7 @@ impl ReviewAction {
 }
 
 /// One entry of a draft's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ReviewEvent {
     /// When it happened.
     pub time: DateTime<Utc>,

@@ -10,13 +10,13 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
 
-const CITY: &str = "city-token";
-const EVALUATOR: &str = "evaluator-token";
-const INTAKE: &str = "intake-token";
-const WATER: &str = "water-token";
-const TRANSPORT: &str = "transport-token";
+pub(crate) const CITY: &str = "city-token";
+pub(crate) const EVALUATOR: &str = "evaluator-token";
+pub(crate) const INTAKE: &str = "intake-token";
+pub(crate) const WATER: &str = "water-token";
+pub(crate) const TRANSPORT: &str = "transport-token";
 
-fn tokens() -> Tokens {
+pub(crate) fn tokens() -> Tokens {
     let entry = |name: &str, role, sector: Option<&str>, token: &str| TokenEntry {
         name: name.into(),
         role,
@@ -35,7 +35,7 @@ fn tokens() -> Tokens {
     .expect("valid tokens")
 }
 
-fn state() -> AppState {
+pub(crate) fn state() -> AppState {
     let workspace = crate::common::shipped();
     let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
     let store = SledStore::open_temporary().expect("temporary store");
@@ -47,13 +47,13 @@ fn state() -> AppState {
     )))
 }
 
-struct Response {
-    status: StatusCode,
-    content_type: String,
-    body: Value,
+pub(crate) struct Response {
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) body: Value,
 }
 
-async fn call(
+pub(crate) async fn call(
     state: &AppState,
     method: &str,
     uri: &str,
@@ -74,7 +74,7 @@ async fn call(
     raw(state, request).await
 }
 
-async fn raw(state: &AppState, request: Request<Body>) -> Response {
+pub(crate) async fn raw(state: &AppState, request: Request<Body>) -> Response {
     let response = router(state.clone())
         .oneshot(request)
         .await
@@ -100,7 +100,7 @@ async fn raw(state: &AppState, request: Request<Body>) -> Response {
 
 const BIDDER: &str = "914201158544006819";
 
-fn sample_records() -> Value {
+pub(crate) fn sample_records() -> Value {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/samples/bidder-water.json"
@@ -346,7 +346,7 @@ async fn bad_bodies_get_problem_details() {
 }
 
 #[tokio::test]
-async fn publishing_checks_first_refuses_stale_bases_and_respects_sectors() {
+async fn put_on_a_rule_set_submits_a_draft_checked_first_and_never_publishes_it() {
     let s = state();
     let current = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
     assert_eq!(current.status, StatusCode::OK);
@@ -393,7 +393,7 @@ async fn publishing_checks_first_refuses_stale_bases_and_respects_sectors() {
     .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 
-    let ok = call(
+    let accepted = call(
         &s,
         "PUT",
         "/api/v1/rulesets/water",
@@ -401,7 +401,25 @@ async fn publishing_checks_first_refuses_stale_bases_and_respects_sectors() {
         Some(json!({ "source": edited, "base_hash": hash, "message": "test" })),
     )
     .await;
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+    assert_eq!(accepted.body["status"], "pending");
+    let still = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
+    assert_eq!(
+        still.body["meta"]["hash"],
+        hash.as_str(),
+        "a draft is not live"
+    );
+
+    let draft = accepted.body["id"].as_u64().expect("draft id");
+    let approved = call(
+        &s,
+        "POST",
+        &format!("/api/v1/drafts/{draft}/approve"),
+        Some(CITY),
+        Some(json!({ "comment": "同意" })),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     let stale = call(
         &s,
         "PUT",
@@ -411,6 +429,7 @@ async fn publishing_checks_first_refuses_stale_bases_and_respects_sectors() {
     )
     .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert_eq!(stale.body["code"], "stale_version");
 
     let versions = call(
         &s,

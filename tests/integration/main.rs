@@ -11,3 +11,4 @@ mod eval;
 mod http;
 mod limits;
 mod parse;
+mod review;

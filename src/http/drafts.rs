@@ -1,0 +1,580 @@
+//! Drafts under review (审核后发布): submit a new version of a rule set as a draft, list and
+//! read drafts, see a draft's diff against the active version, approve or reject it with a
+//! comment (city office), withdraw it (its author). The workflow itself is
+//! [`crate::review`]; this module checks roles and sectors, and maps requests and errors.
+//!
+//! Who may do what:
+//!
+//! | | city office | bureau | others |
+//! |---|---|---|---|
+//! | submit | any rule set | its own sector's | 403 |
+//! | list, read, diff | every draft | its own sector's drafts | 403 |
+//! | approve, reject | yes | 403 | 403 |
+//! | withdraw | drafts it submitted | drafts it submitted | 403 |
+
+use super::auth::{Caller, Role, forbidden, require};
+use super::error::{ApiError, AppJson};
+use super::rulesets::PublishResponse;
+use super::{AppState, blocking};
+use crate::diff::{DiffError, RuleSetDiff};
+use crate::review::{Decided, Review, ReviewError, Submission};
+use crate::store::{Actor, Draft, DraftQuery, DraftStatus, ReviewEvent};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A draft as the API shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftView {
+    /// The draft's id.
+    pub id: u64,
+    /// The rule set it is a new version of.
+    pub ruleset: String,
+    /// `pending`, `approved` (waiting for `activate_on`), `active`, `rejected`, `withdrawn`
+    /// or `stale` (its base moved or it no longer checks: resubmit).
+    pub status: DraftStatus,
+    /// The status in Chinese, e.g. 待审核.
+    pub status_label: String,
+    /// The sector its header declares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sector: Option<String>,
+    /// Who submitted it.
+    pub author: Actor,
+    /// When.
+    pub submitted_at: DateTime<Utc>,
+    /// Why the rule set changes.
+    pub message: String,
+    /// The day (Asia/Shanghai) it becomes active once approved; absent: on approval.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activate_on: Option<NaiveDate>,
+    /// `meta.hash` of the active version it was written against (absent: a new rule set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_hash: Option<String>,
+    /// For a pending or approved draft: whether that is still the active version (if not,
+    /// approving it fails with 409 and marks it stale).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base_is_current: Option<bool>,
+    /// SHA-256 of its source: its version hash once published.
+    pub source_hash: String,
+    /// For an active draft: the published version's hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_hash: Option<String>,
+    /// Its history, oldest first: submitted, approved, rejected, withdrawn, activated, stale.
+    pub events: Vec<ReviewEvent>,
+    /// The source text (when one draft is asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The checker's warnings (on submission).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub warnings: Vec<crate::diagnostic::DiagnosticJson>,
+}
+
+impl DraftView {
+    fn of(draft: Draft, review: &Review<'_>, with_source: bool) -> DraftView {
+        let base_is_current = (!draft.status.is_final()).then(|| review.base_is_current(&draft));
+        DraftView {
+            id: draft.id,
+            ruleset: draft.ruleset_id,
+            status: draft.status,
+            status_label: draft.status.label().to_owned(),
+            sector: draft.sector,
+            author: draft.author,
+            submitted_at: draft.submitted_at,
+            message: draft.message,
+            activate_on: draft.activate_on,
+            base_hash: draft.base_hash,
+            base_is_current,
+            source_hash: draft.source_hash,
+            published_hash: draft.published_hash,
+            events: draft.events,
+            source: with_source.then_some(draft.source),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// A new version of a rule set, submitted for review.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The rule set it is a new version of (must match the source's header).
+    pub ruleset: String,
+    /// The complete source text.
+    pub source: String,
+    /// `meta.hash` of the active version this edit started from (`GET /api/v1/rulesets/{id}`);
+    /// when given and no longer active, the submission is refused with 409. Absent: the
+    /// version active now.
+    #[serde(default)]
+    pub base_hash: Option<String>,
+    /// Why it changes (shown to the reviewer, kept in the version log).
+    #[serde(default)]
+    pub message: Option<String>,
+    /// The day (YYYY-MM-DD, Asia/Shanghai) it is to become active once approved; absent: as
+    /// soon as it is approved. Not before today.
+    #[serde(default)]
+    pub activate_on: Option<NaiveDate>,
+}
+
+/// The city office's approval.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveRequest {
+    /// Why it is approved (required, kept in the history).
+    pub comment: String,
+    /// A day (Asia/Shanghai) replacing the draft's `activate_on`; not before today.
+    #[serde(default)]
+    pub activate_on: Option<NaiveDate>,
+}
+
+/// The city office's rejection.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RejectRequest {
+    /// Why it is rejected and what to change (required, kept in the history).
+    pub comment: String,
+}
+
+/// The author's withdrawal.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    /// Why (optional).
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// The result of an approval.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ApprovedView {
+    /// The draft: `active`, or `approved` when it waits for its `activate_on`.
+    pub draft: DraftView,
+    /// What going live changed, when it went live now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published: Option<PublishResponse>,
+}
+
+/// A draft compared with the rule set's active version.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftDiffView {
+    /// The draft's id.
+    pub draft: u64,
+    /// Rule-set id.
+    pub ruleset: String,
+    /// The draft's status.
+    pub status: DraftStatus,
+    /// `meta.hash` of the active version compared with (absent: a new rule set).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_hash: Option<String>,
+    /// Whether the active version is the one the draft was written against.
+    pub base_is_current: bool,
+    /// True when the draft means the same as the active version.
+    pub identical: bool,
+    /// The semantic diff (`credit_rules::diff::RuleSetDiff`); absent for a new rule set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub diff: Option<RuleSetDiff>,
+    /// The same diff as readable text (bilingual headings, a unified diff per clause).
+    pub text: String,
+}
+
+/// Filters of the draft list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DraftListQuery {
+    /// Only drafts of this rule set.
+    pub ruleset: Option<String>,
+    /// Only drafts in this status: pending, approved, active, rejected, withdrawn, stale.
+    pub status: Option<String>,
+}
+
+fn review(state: &AppState) -> Review<'_> {
+    Review {
+        registry: &state.registry,
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+    }
+}
+
+fn editors() -> &'static [Role] {
+    &[Role::CityOffice, Role::Bureau]
+}
+
+/// Checks that `caller` may submit `source` as a version of rule set `id`: the city office
+/// any; a bureau only its own sector's, as the active version and the new source declare it.
+pub(super) fn authorize_change(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    source: &str,
+) -> Result<(), ApiError> {
+    if let Some(current) = state.registry.get(id) {
+        caller.may_edit_sector(current.meta.sector.as_deref())?;
+    }
+    let declared_sector = crate::syntax::parse(&crate::source::SourceFile::new(
+        format!("{id}.rules"),
+        source,
+    ))
+    .map_err(|d| ApiError::invalid_rules(&d))?
+    .header
+    .sector
+    .map(|s| s.value);
+    caller.may_edit_sector(declared_sector.as_deref())?;
+    if caller.role == Role::Bureau && state.registry.get(id).is_none() && declared_sector.is_none()
+    {
+        return Err(forbidden("a bureau's rule set must declare its sector"));
+    }
+    Ok(())
+}
+
+/// May `caller` see `draft`? The city office every one; a bureau its own sector's.
+fn may_see(caller: &Caller, draft: &Draft) -> bool {
+    caller.role == Role::CityOffice
+        || (caller.sector.is_some() && caller.sector == draft.sector && caller.role == Role::Bureau)
+}
+
+fn parse_id(text: &str) -> Result<u64, ApiError> {
+    text.parse().map_err(|_| {
+        ApiError::not_found(
+            "draft_not_found",
+            format!("there is no draft `{text}`; draft ids are numbers, e.g. /api/v1/drafts/12"),
+        )
+    })
+}
+
+/// Loads a draft the caller may see.
+fn visible_draft(review: &Review<'_>, caller: &Caller, id: u64) -> Result<Draft, ApiError> {
+    let draft = review.draft(id).map_err(review_error)?;
+    if !may_see(caller, &draft) {
+        return Err(forbidden(format!(
+            "draft #{id} is a draft of sector `{}`; a bureau sees only its own sector's drafts",
+            draft.sector.as_deref().unwrap_or("none")
+        )));
+    }
+    Ok(draft)
+}
+
+/// Submits a version for review and answers with the saved draft.
+pub(super) fn submit_draft(
+    state: &AppState,
+    caller: &Caller,
+    request: &SubmitRequest,
+) -> Result<DraftView, ApiError> {
+    let review = review(state);
+    let submitted = review
+        .submit(&Submission {
+            ruleset_id: &request.ruleset,
+            source: &request.source,
+            base_hash: request.base_hash.as_deref(),
+            message: request.message.as_deref().unwrap_or_default(),
+            activate_on: request.activate_on,
+            author: caller.actor(),
+        })
+        .map_err(review_error)?;
+    let mut view = DraftView::of(submitted.draft, &review, false);
+    view.warnings = submitted.warnings.iter().map(|d| d.to_json()).collect();
+    Ok(view)
+}
+
+/// `201 Created` with the draft's address.
+pub(super) fn created(view: DraftView, status: StatusCode) -> Response {
+    let location = format!("/api/v1/drafts/{}", view.id);
+    (status, [(header::LOCATION, location)], AppJson(view)).into_response()
+}
+
+/// Maps a workflow refusal to the API's problem details.
+pub(super) fn review_error(e: ReviewError) -> ApiError {
+    let detail = e.to_string();
+    match e {
+        ReviewError::UnknownDraft(_) => ApiError::not_found("draft_not_found", detail),
+        ReviewError::Invalid(d) => ApiError::invalid_rules(&d),
+        ReviewError::WrongId { .. } => ApiError::bad_request("wrong_id", detail),
+        ReviewError::Stale { .. } => ApiError::new(StatusCode::CONFLICT, "stale_version", detail),
+        ReviewError::NoLongerChecks { diagnostics, .. } => {
+            let mut error = ApiError::new(StatusCode::CONFLICT, "draft_stale", detail);
+            error.diagnostics = diagnostics.iter().map(|d| d.to_json()).collect();
+            error
+        }
+        ReviewError::WrongStatus { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "draft_status", detail)
+        }
+        ReviewError::ActivationPending { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "activation_pending", detail)
+        }
+        ReviewError::CommentRequired(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "comment_required", detail)
+        }
+        ReviewError::PastActivation { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "activate_on_past", detail)
+        }
+        ReviewError::NotAuthor { .. } => forbidden(detail),
+        ReviewError::Diff(DiffError::New(d)) => {
+            let mut error = ApiError::invalid_rules(&d);
+            error.code = "draft_invalid";
+            error.detail = format!(
+                "the draft does not check with the active rule sets ({} error(s), see \
+                 `diagnostics`); it cannot be approved as it is",
+                d.error_count()
+            );
+            error
+        }
+        ReviewError::Diff(DiffError::Old(_)) | ReviewError::Store(_) => ApiError::internal(detail),
+    }
+}
+
+fn query_error(rejection: QueryRejection) -> ApiError {
+    ApiError::bad_request(
+        "bad_query",
+        format!(
+            "{} (the filters are `ruleset` and `status`)",
+            rejection.body_text()
+        ),
+    )
+}
+
+/// Submits a new version of a rule set as a draft; it is checked first, like a publish, but
+/// it goes live only when the city office approves it.
+#[utoipa::path(post, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
+    request_body = SubmitRequest,
+    responses(
+        (status = 201, description = "saved as a pending draft (header `Location`); `warnings` lists the checker's warnings", body = DraftView),
+        (status = 400, description = "the source declares another rule-set id", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "not a bureau of this rule set's sector, nor the city office", body = super::Problem),
+        (status = 409, description = "`base_hash` is no longer the active version: edit the active one", body = super::Problem),
+        (status = 422, description = "the rules have errors (`diagnostics` lists them with line and column), or `activate_on` is before today", body = super::Problem),
+    ))]
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    AppJson(request): AppJson<SubmitRequest>,
+) -> Result<Response, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    authorize_change(&state, &caller, &request.ruleset, &request.source)?;
+    blocking(move || {
+        let view = submit_draft(&state, &caller, &request)?;
+        Ok(created(view, StatusCode::CREATED))
+    })
+    .await
+}
+
+/// Lists drafts (without their sources), oldest first; a bureau sees its own sector's.
+#[utoipa::path(get, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
+    params(DraftListQuery),
+    responses(
+        (status = 200, description = "the drafts with their histories", body = Vec<DraftView>),
+        (status = 400, description = "unknown filter or status", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "not the city office or a bureau", body = super::Problem),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<DraftListQuery>, QueryRejection>,
+) -> Result<AppJson<Vec<DraftView>>, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    let Query(query) = query.map_err(query_error)?;
+    let status = query
+        .status
+        .as_deref()
+        .map(str::parse::<DraftStatus>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("bad_query", e))?;
+    blocking(move || {
+        let review = review(&state);
+        let drafts = state
+            .store
+            .drafts(&DraftQuery {
+                ruleset_id: query.ruleset,
+                status,
+            })
+            .map_err(ApiError::internal)?;
+        Ok(AppJson(
+            drafts
+                .into_iter()
+                .filter(|d| may_see(&caller, d))
+                .map(|d| DraftView::of(d, &review, false))
+                .collect(),
+        ))
+    })
+    .await
+}
+
+/// One draft with its source and history.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id")),
+    responses(
+        (status = 200, description = "the draft", body = DraftView),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+    ))]
+pub async fn get_draft(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<AppJson<DraftView>, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let review = review(&state);
+        let draft = visible_draft(&review, &caller, id)?;
+        Ok(AppJson(DraftView::of(draft, &review, true)))
+    })
+    .await
+}
+
+/// What approving the draft would change now: its semantic diff against the rule set's
+/// active version (inherited clauses included), as JSON and as text.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}/diff", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id")),
+    responses(
+        (status = 200, description = "the diff", body = DraftDiffView),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
+    ))]
+pub async fn diff(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<AppJson<DraftDiffView>, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let review = review(&state);
+        let draft = visible_draft(&review, &caller, id)?;
+        let diff = review.diff(&draft).map_err(review_error)?;
+        let text = match &diff {
+            Some(diff) => diff.render_text(),
+            None => format!(
+                "新规则集 new rule set `{}`: no active version to compare with\n",
+                draft.ruleset_id
+            ),
+        };
+        Ok(AppJson(DraftDiffView {
+            draft: draft.id,
+            active_hash: state.registry.head_hash(&draft.ruleset_id),
+            base_is_current: review.base_is_current(&draft),
+            identical: diff.as_ref().is_some_and(RuleSetDiff::is_empty),
+            ruleset: draft.ruleset_id,
+            status: draft.status,
+            diff,
+            text,
+        }))
+    })
+    .await
+}
+
+/// Approves a pending draft (city office). It goes live now through the checked publishing
+/// path, or on its `activate_on` day (Asia/Shanghai). A draft whose base is no longer the
+/// active version is marked `stale` and refused with 409.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/approve", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id")),
+    request_body = ApproveRequest,
+    responses(
+        (status = 200, description = "approved: `active`, or `approved` until its `activate_on`", body = ApprovedView),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "only the city office approves", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 409, description = "not pending (`draft_status`), its base moved (`stale_version`: now marked stale), it no longer checks (`draft_stale`), or another approved draft of the rule set waits (`activation_pending`)", body = super::Problem),
+        (status = 422, description = "the comment is missing or blank, or `activate_on` is before today", body = super::Problem),
+    ))]
+pub async fn approve(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<ApproveRequest>,
+) -> Result<AppJson<ApprovedView>, ApiError> {
+    let caller = require_reviewer(&state, &headers)?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let review = review(&state);
+        let Decided { draft, published } = review
+            .approve(id, caller.actor(), &request.comment, request.activate_on)
+            .map_err(review_error)?;
+        let source_hash = draft.source_hash.clone();
+        Ok(AppJson(ApprovedView {
+            draft: DraftView::of(draft, &review, false),
+            published: published.map(|p| PublishResponse::of(&p, source_hash)),
+        }))
+    })
+    .await
+}
+
+/// Rejects a pending draft, or an approved one not yet active (city office), with a comment.
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/reject", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id")),
+    request_body = RejectRequest,
+    responses(
+        (status = 200, description = "rejected", body = DraftView),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "only the city office rejects", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 409, description = "already active, rejected, withdrawn or stale", body = super::Problem),
+        (status = 422, description = "the comment is missing or blank", body = super::Problem),
+    ))]
+pub async fn reject(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<RejectRequest>,
+) -> Result<AppJson<DraftView>, ApiError> {
+    let caller = require_reviewer(&state, &headers)?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let review = review(&state);
+        let draft = review
+            .reject(id, caller.actor(), &request.comment)
+            .map_err(review_error)?;
+        Ok(AppJson(DraftView::of(draft, &review, false)))
+    })
+    .await
+}
+
+/// Withdraws a pending draft (only the token that submitted it).
+#[utoipa::path(post, path = "/api/v1/drafts/{id}/withdraw", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id")),
+    request_body = WithdrawRequest,
+    responses(
+        (status = 200, description = "withdrawn", body = DraftView),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "not the draft's author", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 409, description = "not pending", body = super::Problem),
+    ))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    AppJson(request): AppJson<WithdrawRequest>,
+) -> Result<AppJson<DraftView>, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    let id = parse_id(&id)?;
+    blocking(move || {
+        let review = review(&state);
+        visible_draft(&review, &caller, id)?;
+        let draft = review
+            .withdraw(id, caller.actor(), request.comment.as_deref())
+            .map_err(review_error)?;
+        Ok(AppJson(DraftView::of(draft, &review, false)))
+    })
+    .await
+}
+
+fn require_reviewer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let caller = state
+        .tokens
+        .caller(headers)?
+        .ok_or_else(|| super::auth::unauthorized("this route needs a bearer token"))?;
+    if caller.role != Role::CityOffice {
+        return Err(forbidden(
+            "only the city office (市公管局, role city_office) approves or rejects drafts",
+        ));
+    }
+    Ok(caller)
+}

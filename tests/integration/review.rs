@@ -1,0 +1,556 @@
+//! Review before publishing over HTTP, in-process: a bureau submits a draft, the city office
+//! sees its diff, rejects it with a comment, the bureau resubmits, the city office approves,
+//! and evaluations use the new version; scheduled activation on an Asia/Shanghai day with a
+//! manual clock; permissions, stale bases, comments, history. JSON answers are snapshotted
+//! with hashes redacted (times come from the manual clock and are stable).
+
+use crate::http::{CITY, EVALUATOR, TRANSPORT, WATER, call, sample_records, tokens};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use credit_rules::http::{App, AppState};
+use credit_rules::registry::Registry;
+use credit_rules::review::ManualClock;
+use credit_rules::store::SledStore;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// 2024-06-01 10:00 in Shanghai.
+const START: &str = "2024-06-01T02:00:00Z";
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+/// The shipped rule sets, a temporary store and a clock the test sets.
+pub(crate) fn state_with_clock() -> (AppState, Arc<ManualClock>) {
+    let workspace = crate::common::shipped();
+    let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
+    let store = SledStore::open_temporary().expect("temporary store");
+    let clock = Arc::new(ManualClock::new(at(START)));
+    let app = App::new(registry, Arc::new(store), tokens(), None).with_clock(clock.clone());
+    (AppState(Arc::new(app)), clock)
+}
+
+/// The active water rule set: (compiled hash, source).
+async fn active_water(s: &AppState) -> (String, String) {
+    let r = call(s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    (
+        r.body["meta"]["hash"].as_str().expect("hash").to_string(),
+        r.body["source"].as_str().expect("source").to_string(),
+    )
+}
+
+/// The water rules with 2 → 3 points deducted per penalty.
+fn stricter(source: &str) -> String {
+    let stricter = source.replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    assert_ne!(stricter, source, "the water rules define 每次处罚扣分");
+    stricter
+}
+
+async fn submit(s: &AppState, token: &str, body: Value) -> crate::http::Response {
+    call(s, "POST", "/api/v1/drafts", Some(token), Some(body)).await
+}
+
+async fn act(
+    s: &AppState,
+    token: &str,
+    id: u64,
+    action: &str,
+    body: Value,
+) -> crate::http::Response {
+    let uri = format!("/api/v1/drafts/{id}/{action}");
+    call(s, "POST", &uri, Some(token), Some(body)).await
+}
+
+async fn get_draft(s: &AppState, token: &str, id: u64) -> crate::http::Response {
+    call(s, "GET", &format!("/api/v1/drafts/{id}"), Some(token), None).await
+}
+
+/// The sample bidder's (total, hash of the rules applied) under `water` on 2024-08-01.
+async fn evaluate_sample(s: &AppState) -> (String, String) {
+    let body = json!({ "ruleset": "water", "as_of": "2024-08-01", "records": sample_records() });
+    let r = call(s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["decision"], "eligible");
+    (
+        r.body["total"].as_str().expect("total").to_string(),
+        r.body["hash"].as_str().expect("hash").to_string(),
+    )
+}
+
+/// The text with every `hash XXXXXXXXXXXX` (12 hex digits) replaced by `hash [hash]`.
+fn redact_short_hashes(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("hash ") {
+        let (before, after) = rest.split_at(at + "hash ".len());
+        out.push_str(before);
+        let digits = after.bytes().take_while(u8::is_ascii_hexdigit).count();
+        if digits == 12 {
+            out.push_str("[hash]");
+            rest = &after[digits..];
+        } else {
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn actions(draft: &Value) -> Vec<&str> {
+    draft["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect()
+}
+
+#[tokio::test]
+async fn submit_see_the_diff_reject_resubmit_approve_and_evaluations_use_the_new_version() {
+    let (s, clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    let (old_total, old_hash) = evaluate_sample(&s).await;
+    assert_eq!(
+        (old_total.as_str(), old_hash.as_str()),
+        ("4.40", base.as_str())
+    );
+
+    // The water bureau submits a stricter deduction.
+    let first = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "base_hash": base,
+                "message": "行政处罚每次扣分由2分调整为3分" }),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["id"], 1);
+    insta::assert_json_snapshot!("draft_submitted", first.body, {
+        ".base_hash" => "[hash]", ".source_hash" => "[hash]"
+    });
+
+    // The city office sees what it changes.
+    let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(CITY), None).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert_eq!(diff.body["identical"], false);
+    assert_eq!(diff.body["base_is_current"], true);
+    assert_eq!(diff.body["diff"]["constants"][0]["name"], "每次处罚扣分");
+    assert!(
+        diff.body["text"]
+            .as_str()
+            .expect("text")
+            .contains("每次处罚扣分"),
+        "{}",
+        diff.body["text"]
+    );
+    let mut body = diff.body.clone();
+    body["text"] = Value::String(redact_short_hashes(
+        diff.body["text"].as_str().expect("text"),
+    ));
+    insta::assert_json_snapshot!("draft_diff", body, {
+        ".active_hash" => "[hash]", ".**.hash" => "[hash]", ".**.source_hash" => "[hash]"
+    });
+
+    // The bureau cannot approve its own draft; the city office must say why it decides.
+    let by_bureau = act(&s, WATER, 1, "approve", json!({ "comment": "自己批准" })).await;
+    assert_eq!(
+        by_bureau.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        by_bureau.body
+    );
+    let blank = act(&s, CITY, 1, "reject", json!({ "comment": "  " })).await;
+    assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(blank.body["code"], "comment_required");
+    assert_eq!(blank.content_type, "application/problem+json");
+    let missing = act(&s, CITY, 1, "approve", json!({})).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.body["code"], "json_data");
+
+    clock.set(at("2024-06-03T01:30:00Z"));
+    let rejected = act(
+        &s,
+        CITY,
+        1,
+        "reject",
+        json!({ "comment": "请补充调整依据（处罚案例统计）后重新提交" }),
+    )
+    .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    insta::assert_json_snapshot!("draft_rejected", rejected.body, {
+        ".base_hash" => "[hash]", ".source_hash" => "[hash]"
+    });
+    let again = act(&s, CITY, 1, "approve", json!({ "comment": "同意" })).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.body["code"], "draft_status");
+    assert!(
+        again.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("draft #1 is rejected"),
+        "{}",
+        again.body
+    );
+
+    // The bureau resubmits; the city office approves; it goes live.
+    clock.set(at("2024-06-05T06:00:00Z"));
+    let second = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "base_hash": base,
+                "message": "行政处罚每次扣分由2分调整为3分（附2023年处罚案例统计）" }),
+    )
+    .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{}", second.body);
+    assert_eq!(second.body["id"], 2);
+    assert_eq!(
+        evaluate_sample(&s).await.0,
+        "4.40",
+        "a pending draft is not live"
+    );
+    clock.set(at("2024-06-06T07:15:00Z"));
+    let approved = act(
+        &s,
+        CITY,
+        2,
+        "approve",
+        json!({ "comment": "依据充分，同意发布" }),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(approved.body["draft"]["status"], "active");
+    let new_hash = approved.body["published"]["meta"]["hash"]
+        .as_str()
+        .expect("published")
+        .to_string();
+    assert_ne!(new_hash, base);
+    insta::assert_json_snapshot!("draft_approved", approved.body, {
+        ".**.hash" => "[hash]", ".**.base_hash" => "[hash]",
+        ".**.source_hash" => "[hash]", ".**.published_hash" => "[hash]",
+        ".**.version_hash" => "[hash]"
+    });
+
+    // Evaluations use the new version.
+    assert_eq!(active_water(&s).await.0, new_hash);
+    let (new_total, applied) = evaluate_sample(&s).await;
+    assert_eq!(
+        (new_total.as_str(), applied.as_str()),
+        ("3.40", new_hash.as_str())
+    );
+    let versions = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/versions",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    let newest = versions
+        .body
+        .as_array()
+        .expect("log")
+        .last()
+        .cloned()
+        .expect("a version");
+    assert_eq!(newest["author"], "市水务局");
+    assert_eq!(
+        newest["message"],
+        "行政处罚每次扣分由2分调整为3分（附2023年处罚案例统计）（草稿 draft #2，市公管局 批准）"
+    );
+
+    // Drafts, decisions and comments stay in the history.
+    let history = call(&s, "GET", "/api/v1/drafts?ruleset=water", Some(WATER), None).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+    let drafts = history.body.as_array().expect("list");
+    assert_eq!(actions(&drafts[0]), ["submitted", "rejected"]);
+    assert_eq!(actions(&drafts[1]), ["submitted", "approved", "activated"]);
+    insta::assert_json_snapshot!("draft_history", history.body, {
+        ".**.base_hash" => "[hash]", ".**.source_hash" => "[hash]",
+        ".**.published_hash" => "[hash]", ".**.version_hash" => "[hash]"
+    });
+    let active_only = call(&s, "GET", "/api/v1/drafts?status=active", Some(CITY), None).await;
+    assert_eq!(active_only.body.as_array().expect("list").len(), 1);
+}
+
+#[tokio::test]
+async fn a_draft_scheduled_for_a_day_goes_live_on_that_day_in_shanghai() {
+    let (s, clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    let submitted = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "message": "7月1日起施行",
+                "activate_on": "2024-07-01" }),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.body);
+    assert_eq!(
+        submitted.body["base_hash"],
+        base.as_str(),
+        "the active version by default"
+    );
+    let approved = act(
+        &s,
+        CITY,
+        1,
+        "approve",
+        json!({ "comment": "同意，按期施行" }),
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    assert_eq!(approved.body["draft"]["status"], "approved");
+    assert!(approved.body.get("published").is_none());
+
+    let scheduler =
+        credit_rules::http::spawn_activation_scheduler(s.clone(), Duration::from_millis(5));
+    // 2024-06-30 23:59 in Shanghai: not yet.
+    clock.set(at("2024-06-30T15:59:00Z"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(active_water(&s).await.0, base);
+    assert_eq!(get_draft(&s, CITY, 1).await.body["status"], "approved");
+    // 2024-07-01 00:00 in Shanghai (still June 30 in UTC): due.
+    clock.set(at("2024-06-30T16:00:00Z"));
+    let mut draft = get_draft(&s, CITY, 1).await.body;
+    for _ in 0..200 {
+        if draft["status"] == "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        draft = get_draft(&s, CITY, 1).await.body;
+    }
+    scheduler.abort();
+    assert_eq!(draft["status"], "active", "{draft}");
+    assert_eq!(actions(&draft), ["submitted", "approved", "activated"]);
+    assert_eq!(draft["events"][2]["actor"]["role"], "system");
+    assert_eq!(draft["events"][2]["time"], "2024-06-30T16:00:00Z");
+    assert_ne!(active_water(&s).await.0, base);
+    assert_eq!(evaluate_sample(&s).await.0, "3.40");
+}
+
+#[tokio::test]
+async fn a_draft_whose_base_moved_is_refused_with_409_and_marked_stale() {
+    let (s, _clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    let one = stricter(&source);
+    let other = source.replace("const 每项表彰加分     = 1", "const 每项表彰加分     = 2");
+    for (text, message) in [(one, "扣分"), (other, "加分")] {
+        let r = submit(
+            &s,
+            WATER,
+            json!({ "ruleset": "water", "source": text, "base_hash": base, "message": message }),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let first = act(&s, CITY, 1, "approve", json!({ "comment": "同意" })).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let listed = get_draft(&s, WATER, 2).await;
+    assert_eq!(
+        listed.body["base_is_current"], false,
+        "the reviewer can see it before deciding"
+    );
+
+    let second = act(&s, CITY, 2, "approve", json!({ "comment": "同意" })).await;
+    assert_eq!(second.status, StatusCode::CONFLICT, "{}", second.body);
+    assert_eq!(second.body["code"], "stale_version");
+    assert!(
+        second.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("draft #2 is marked stale; submit a new draft based on the active version"),
+        "{}",
+        second.body
+    );
+    let stale = get_draft(&s, WATER, 2).await.body;
+    assert_eq!(stale["status"], "stale");
+    assert_eq!(actions(&stale), ["submitted", "stale"]);
+    assert!(
+        stale["source"]
+            .as_str()
+            .expect("source")
+            .contains("每项表彰加分     = 2")
+    );
+    let withdraw = act(&s, WATER, 2, "withdraw", json!({})).await;
+    assert_eq!(
+        withdraw.status,
+        StatusCode::CONFLICT,
+        "a stale draft is final"
+    );
+}
+
+#[tokio::test]
+async fn roles_and_sectors_decide_who_may_do_what() {
+    let (s, _clock) = state_with_clock();
+    let (_, source) = active_water(&s).await;
+    let body = json!({ "ruleset": "water", "source": stricter(&source) });
+    let transport = submit(&s, TRANSPORT, body.clone()).await;
+    assert_eq!(
+        transport.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        transport.body
+    );
+    let evaluator = submit(&s, EVALUATOR, body.clone()).await;
+    assert_eq!(evaluator.status, StatusCode::FORBIDDEN);
+    let anonymous = call(&s, "POST", "/api/v1/drafts", None, Some(body.clone())).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(submit(&s, WATER, body).await.status, StatusCode::CREATED);
+
+    // Another sector neither sees nor withdraws it; an evaluator does not review.
+    assert_eq!(
+        get_draft(&s, TRANSPORT, 1).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let listed = call(&s, "GET", "/api/v1/drafts", Some(TRANSPORT), None).await;
+    assert_eq!(listed.body, json!([]));
+    assert_eq!(
+        get_draft(&s, EVALUATOR, 1).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(TRANSPORT), None).await;
+    assert_eq!(diff.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        act(&s, TRANSPORT, 1, "withdraw", json!({})).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        act(&s, TRANSPORT, 1, "reject", json!({ "comment": "x" }))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    // The city office rejects drafts; only the author withdraws them.
+    let by_city = act(&s, CITY, 1, "withdraw", json!({})).await;
+    assert_eq!(by_city.status, StatusCode::FORBIDDEN, "{}", by_city.body);
+    let withdrawn = act(&s, WATER, 1, "withdraw", json!({ "comment": "另行修改" })).await;
+    assert_eq!(withdrawn.status, StatusCode::OK, "{}", withdrawn.body);
+    assert_eq!(withdrawn.body["status"], "withdrawn");
+    let twice = act(&s, WATER, 1, "withdraw", json!({})).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+
+    // Unknown drafts and filters.
+    let unknown = get_draft(&s, CITY, 99).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert_eq!(unknown.body["code"], "draft_not_found");
+    let not_a_number = call(&s, "GET", "/api/v1/drafts/abc", Some(CITY), None).await;
+    assert_eq!(not_a_number.status, StatusCode::NOT_FOUND);
+    let bad_status = call(&s, "GET", "/api/v1/drafts?status=done", Some(CITY), None).await;
+    assert_eq!(bad_status.status, StatusCode::BAD_REQUEST);
+    assert!(
+        bad_status.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("pending")
+    );
+    let bad_filter = call(&s, "GET", "/api/v1/drafts?sector=x", Some(CITY), None).await;
+    assert_eq!(bad_filter.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_filter.content_type, "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_submission_is_checked_before_it_is_saved() {
+    let (s, _clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    let broken = source.replacen("when", "when any(records where kind = 行政处法) or", 1);
+    let invalid = submit(&s, WATER, json!({ "ruleset": "water", "source": broken })).await;
+    assert_eq!(
+        invalid.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        invalid.body
+    );
+    let diagnostics = invalid.body["diagnostics"].as_array().expect("diagnostics");
+    let unknown_kind = diagnostics
+        .iter()
+        .find(|d| d["code"] == "E0201")
+        .expect("the unknown kind is reported");
+    assert!(unknown_kind["line"].as_u64().is_some(), "{unknown_kind}");
+
+    let wrong_id = submit(
+        &s,
+        CITY,
+        json!({ "ruleset": "transport", "source": source }),
+    )
+    .await;
+    assert_eq!(
+        wrong_id.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        wrong_id.body
+    );
+    assert_eq!(wrong_id.body["code"], "wrong_id");
+
+    let past = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "activate_on": "2024-05-31" }),
+    )
+    .await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(past.body["code"], "activate_on_past");
+
+    let stale = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "base_hash": "0000" }),
+    )
+    .await;
+    assert_eq!(stale.status, StatusCode::CONFLICT);
+    assert!(
+        stale.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains(&base),
+        "names the active version: {}",
+        stale.body
+    );
+    let none = call(&s, "GET", "/api/v1/drafts", Some(CITY), None).await;
+    assert_eq!(none.body, json!([]), "nothing refused was saved");
+}
+
+#[tokio::test]
+async fn a_new_rule_set_has_no_diff_but_goes_live_when_approved() {
+    let (s, _clock) = state_with_clock();
+    let source = r#"ruleset water.pilot {
+  title     "水务试点规则"
+  sector    "水务"
+  version   "1"
+  effective 2024-07-01
+  unit      "武汉市水务局"
+  extends   city.base
+}
+"#;
+    let submitted = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water.pilot", "source": source }),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.body);
+    assert!(submitted.body.get("base_hash").is_none());
+    let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(CITY), None).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert!(diff.body.get("diff").is_none());
+    assert!(
+        diff.body["text"]
+            .as_str()
+            .expect("text")
+            .contains("new rule set")
+    );
+    let approved = act(&s, CITY, 1, "approve", json!({ "comment": "同意试点" })).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let live = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water.pilot",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(live.status, StatusCode::OK);
+}
