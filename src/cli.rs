@@ -1,9 +1,14 @@
 //! The command-line interface: `check`, `fmt`, `test`, `eval`, `render`,
-//! `diff`, `import`, `sync`, `serve`. Each command prints human-readable
+//! `diff`, `draft`, `import`, `sync`, `serve`. Each command prints human-readable
 //! output (diagnostics with carets) or JSON, and exits non-zero when it finds
-//! errors (`diff`, like `diff(1)`, exits 1 for differences and 2 for errors).
+//! errors (`diff`, like `diff(1)`, exits 1 for differences and 2 for errors;
+//! `draft`, a client of a running server, exits 1 when the server refuses and 2
+//! when it cannot be reached).
 
 mod diff;
+mod draft;
+
+pub use draft::{DraftArgs, DraftCommand, TOKEN_VARIABLE};
 
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::record::CreditRecord;
@@ -138,6 +143,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// Review before publishing, through a running server: submit a rule file as a draft,
+    /// list and show drafts with their diff, approve or reject them (city office), withdraw.
+    #[command(after_long_help = DRAFT_HELP)]
+    Draft(DraftArgs),
     /// Load feed lines (provincial feed rows, or records and events as JSON lines) into the
     /// record store under --data, in durable batches; bad lines are listed and skipped.
     Import(crate::import::ImportArgs),
@@ -170,6 +179,24 @@ Examples:
   credit-rules diff water@3f9a1c water@latest --data data
 
 Exit status: 0 no differences, 1 differences, 2 errors.";
+
+/// The long help of `draft`: the workflow in a few commands.
+const DRAFT_HELP: &str = "\
+The review workflow (the server must be running: credit-rules serve):
+  export CREDIT_RULES_TOKEN=<bureau token>          # e.g. from data/dev-tokens.txt
+  credit-rules draft submit rulesets/water/water.rules -m '行政处罚扣分调整'
+  export CREDIT_RULES_TOKEN=<city office token>
+  credit-rules draft list --status pending
+  credit-rules draft show 3                         # status, history and the diff
+  credit-rules draft reject 3 -c '请补充依据'
+  credit-rules draft approve 4 -c '同意' [--activate-on 2024-09-01]
+
+Only an approved draft becomes the active version: at once, or from its activation day
+(00:00 Asia/Shanghai). A bureau submits and withdraws its own sector's drafts; the city office
+approves and rejects (a comment is required).
+
+Exit status: 0 done, 1 the server refused (its reason is printed), 2 the server could not be
+reached or the command line is wrong.";
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
@@ -227,6 +254,7 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             diff::run(old, new, &data, format)
         }
+        Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
         Command::Sync(args) => crate::sync::run(&args),
     }

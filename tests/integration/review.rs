@@ -554,3 +554,147 @@ async fn a_new_rule_set_has_no_diff_but_goes_live_when_approved() {
     .await;
     assert_eq!(live.status, StatusCode::OK);
 }
+
+/// Runs the binary with a token in `CREDIT_RULES_TOKEN` (none when `token` is `None`).
+fn cli(args: &[&str], token: Option<&str>) -> (i32, String, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"));
+    command.args(args).env_remove("CREDIT_RULES_TOKEN");
+    if let Some(token) = token {
+        command.env("CREDIT_RULES_TOKEN", token);
+    }
+    let out = command.output().expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn the_cli_drives_the_review_through_a_running_server() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let (s, _clock) = state_with_clock();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind loopback");
+    let server = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = runtime.spawn(credit_rules::http::serve(listener, s.clone(), async {
+        let _ = stopped.await;
+    }));
+    let (_, source) = runtime.block_on(active_water(&s));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("water.rules");
+    std::fs::write(&file, stricter(&source)).expect("write draft");
+    let file = file.to_str().expect("utf-8 path");
+    let with_server = |args: &[&str]| -> Vec<String> {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(["--server".to_string(), server.clone()]);
+        all
+    };
+    let run = |args: &[&str], token: Option<&str>| {
+        let args = with_server(args);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(&args, token)
+    };
+
+    let (code, out, err) = run(
+        &["draft", "submit", file, "-m", "处罚扣分调整"],
+        Some(WATER),
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("submitted draft #1 of `water` (pending 待审核)"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&["draft", "list", "--status", "pending"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("#1") && out.contains("2024-06-01 10:00 +08:00"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&["draft", "show", "1"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("history:") && out.contains("submitted"),
+        "{out}"
+    );
+    assert!(
+        out.contains("每次处罚扣分 〔water〕: 2 → 3"),
+        "the diff is shown: {out}"
+    );
+
+    let (code, out, err) = run(&["draft", "diff", "1"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("规则集差异 rule-set diff"), "{out}");
+
+    let (code, _, err) = run(&["draft", "approve", "1", "-c", "自批"], Some(WATER));
+    assert_eq!(code, 1, "the server refuses: {err}");
+    assert!(err.contains("Forbidden (HTTP 403, forbidden)"), "{err}");
+    assert!(err.contains("only the city office"), "{err}");
+
+    let (code, out, err) = run(&["draft", "reject", "1", "-c", "请补充依据"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("rejected draft #1 of `water` (rejected 已驳回)"),
+        "{out}"
+    );
+
+    let (code, _, _) = run(
+        &["draft", "submit", file, "-m", "补充依据后重新提交"],
+        Some(WATER),
+    );
+    assert_eq!(code, 0);
+    let (code, out, err) = run(&["draft", "approve", "2", "--comment", "同意"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("approved draft #2: `water` is now active as version"),
+        "{out}"
+    );
+
+    let (code, out, err) = run(&["draft", "show", "1", "--format", "json"], Some(CITY));
+    assert_eq!(code, 0, "{err}");
+    let shown: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(shown["status"], "rejected");
+    assert_eq!(shown["events"][1]["comment"], "请补充依据");
+
+    // Problems, missing tokens and an unreachable server are told apart.
+    let broken = dir.path().join("broken.rules");
+    std::fs::write(
+        &broken,
+        source.replacen("when", "when any(records where kind = 行政处法) or", 1),
+    )
+    .expect("write broken");
+    let (code, _, err) = run(
+        &["draft", "submit", broken.to_str().expect("utf-8")],
+        Some(WATER),
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("error[E0201]") && err.contains("help:"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["draft", "list"], None);
+    assert_eq!(code, 2);
+    assert!(err.contains("no token"), "{err}");
+    let (code, _, err) = cli(
+        &["draft", "list", "--server", "http://127.0.0.1:1"],
+        Some(CITY),
+    );
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("cannot reach the credit-rules server at http://127.0.0.1:1"),
+        "{err}"
+    );
+
+    stop.send(()).expect("signal shutdown");
+    runtime
+        .block_on(serving)
+        .expect("server task")
+        .expect("clean shutdown");
+}
