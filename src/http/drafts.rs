@@ -335,8 +335,11 @@ fn query_error(rejection: QueryRejection) -> ApiError {
     )
 }
 
-/// Submits a new version of a rule set as a draft; it is checked first, like a publish, but
-/// it goes live only when the city office approves it.
+/// Submits a new version of a rule set as a draft.
+///
+/// The source is checked first against the active rule sets, together with every rule set
+/// extending it (422 with every diagnostic). A bureau submits only its own sector's rule
+/// sets. The draft goes live only when the city office approves it.
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
     request_body = SubmitRequest,
     responses(
@@ -361,7 +364,10 @@ pub async fn submit(
     .await
 }
 
-/// Lists drafts (without their sources), oldest first; a bureau sees its own sector's.
+/// Lists drafts with their histories.
+///
+/// Without their sources, oldest first. The city office sees every draft, a bureau its own
+/// sector's.
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
     params(DraftListQuery),
     responses(
@@ -404,6 +410,8 @@ pub async fn list(
 }
 
 /// One draft with its source and history.
+///
+/// `base_is_current` says whether the draft can still be approved as it is.
 #[utoipa::path(get, path = "/api/v1/drafts/{id}", tag = "review", security(("bearer" = [])),
     params(("id" = u64, Path, description = "draft id")),
     responses(
@@ -427,8 +435,11 @@ pub async fn get_draft(
     .await
 }
 
-/// What approving the draft would change now: its semantic diff against the rule set's
-/// active version (inherited clauses included), as JSON and as text.
+/// What approving the draft would change now.
+///
+/// The semantic diff of the draft against the rule set's active version (inherited clauses
+/// included; the draft compiled with the active versions of the rule sets it extends), as
+/// JSON (`diff`) and as text (`text`).
 #[utoipa::path(get, path = "/api/v1/drafts/{id}/diff", tag = "review", security(("bearer" = [])),
     params(("id" = u64, Path, description = "draft id")),
     responses(
@@ -470,9 +481,12 @@ pub async fn diff(
     .await
 }
 
-/// Approves a pending draft (city office). It goes live now through the checked publishing
-/// path, or on its `activate_on` day (Asia/Shanghai). A draft whose base is no longer the
-/// active version is marked `stale` and refused with 409.
+/// Approves a pending draft (city office), with a comment.
+///
+/// The draft goes live now through the checked publishing path (saved in the version log,
+/// rule sets extending it recompiled), or from its `activate_on` day: 00:00 Asia/Shanghai
+/// (UTC+8), checked by the server every minute. A draft whose base is no longer the active
+/// version is marked `stale` and refused with 409.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/approve", tag = "review", security(("bearer" = [])),
     params(("id" = u64, Path, description = "draft id")),
     request_body = ApproveRequest,
@@ -506,7 +520,10 @@ pub async fn approve(
     .await
 }
 
-/// Rejects a pending draft, or an approved one not yet active (city office), with a comment.
+/// Rejects a draft (city office), with a comment.
+///
+/// A pending draft, or an approved one that is not active yet. The comment stays in the
+/// draft's history; the bureau submits a new draft.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/reject", tag = "review", security(("bearer" = [])),
     params(("id" = u64, Path, description = "draft id")),
     request_body = RejectRequest,
@@ -536,7 +553,9 @@ pub async fn reject(
     .await
 }
 
-/// Withdraws a pending draft (only the token that submitted it).
+/// Withdraws a pending draft.
+///
+/// Only its author (the token holder who submitted it) may; the city office rejects instead.
 #[utoipa::path(post, path = "/api/v1/drafts/{id}/withdraw", tag = "review", security(("bearer" = [])),
     params(("id" = u64, Path, description = "draft id")),
     request_body = WithdrawRequest,

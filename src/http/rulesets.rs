@@ -226,10 +226,11 @@ pub async fn get_version(
     .await
 }
 
-/// Submits a new version for review: the same as `POST /api/v1/drafts` with the rule-set id
-/// from the path. Nothing is published here: a version becomes active only when the city
-/// office approves its draft (`POST /api/v1/drafts/{id}/approve`), for bureaus and the city
-/// office alike.
+/// Submits a new version for review (does not publish it).
+///
+/// The same as `POST /api/v1/drafts` with the rule-set id from the path. Nothing is
+/// published here: a version becomes active only when the city office approves its draft
+/// (`POST /api/v1/drafts/{id}/approve`), for bureaus and the city office alike.
 #[utoipa::path(put, path = "/api/v1/rulesets/{id}", tag = "rulesets", security(("bearer" = [])),
     params(("id" = String, Path, description = "rule-set id (must match the source's header)")),
     request_body = PublishRequest,

@@ -698,3 +698,65 @@ fn the_cli_drives_the_review_through_a_running_server() {
         .expect("server task")
         .expect("clean shutdown");
 }
+
+/// Every `$ref` string under `value`.
+fn refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("$ref", Value::String(r)) => out.push(r.clone()),
+                    _ => refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_the_review_routes_and_resolves_every_schema() {
+    let (s, _clock) = state_with_clock();
+    let doc = call(&s, "GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    for r in &found {
+        let name = r
+            .strip_prefix("#/components/schemas/")
+            .expect("a schema reference");
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} does not resolve"
+        );
+    }
+    for schema in [
+        "DraftView",
+        "Actor",
+        "ReviewEvent",
+        "DraftStatus",
+        "DraftDiffView",
+    ] {
+        assert!(
+            found.iter().any(|r| r.ends_with(schema)),
+            "{schema} is used"
+        );
+    }
+    let put = &doc["paths"]["/api/v1/rulesets/{id}"]["put"];
+    assert!(put["responses"]["202"].is_object(), "{put}");
+    assert!(
+        put["responses"]["200"].is_null(),
+        "PUT no longer publishes: {put}"
+    );
+    let approve = &doc["paths"]["/api/v1/drafts/{id}/approve"]["post"];
+    let description = approve["description"].as_str().expect("description");
+    assert!(description.contains("Asia/Shanghai"), "{description}");
+    assert!(
+        put["description"]
+            .as_str()
+            .expect("description")
+            .contains("Nothing is")
+    );
+}
