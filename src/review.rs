@@ -41,6 +41,14 @@
 //! first check at or after 2024-09-01 00:00 +08:00 (2024-08-31 16:00 UTC). All stored times
 //! are UTC. [`local_date`] converts.
 //!
+//! # Concurrency
+//!
+//! The steps that decide what goes live — approving, rejecting and activating — run one at a
+//! time in the process (one lock; a database serves one process), so a rejection cannot slip
+//! between an approved draft going live and its being marked `active`, and two approvals of
+//! one rule set cannot both pass the one-waiting-draft check. Each draft change is also a
+//! compare-and-swap in the store.
+//!
 //! # Crash safety
 //!
 //! Each step is durable before the next: the approval is saved before the version is
@@ -59,6 +67,14 @@ use crate::store::{
 };
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use std::sync::Mutex;
+
+/// Held while a step that decides what goes live runs (see "Concurrency" above).
+static DECIDING: Mutex<()> = Mutex::new(());
+
+fn deciding() -> std::sync::MutexGuard<'static, ()> {
+    // INVARIANT: the guard protects no data, so a poisoned lock is still usable.
+    DECIDING.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 /// Offset of Asia/Shanghai from UTC, in seconds (UTC+8, no daylight saving time).
 pub const SHANGHAI_OFFSET_SECONDS: i32 = 8 * 3600;
@@ -376,6 +392,7 @@ impl Review<'_> {
         if let Some(date) = activate_on {
             self.refuse_past(date)?;
         }
+        let _deciding = deciding();
         let draft = self.draft(id)?;
         if draft.status != DraftStatus::Pending {
             return Err(wrong_status(&draft, "approved", "pending"));
@@ -415,6 +432,7 @@ impl Review<'_> {
     /// Rejects a pending draft, or an approved one that is not active yet, with a comment.
     pub fn reject(&self, id: u64, reviewer: Actor, comment: &str) -> Result<Draft, ReviewError> {
         let comment = required_comment(comment, "reject")?;
+        let _deciding = deciding();
         let event = ReviewEvent::new(
             self.clock.now(),
             reviewer,
@@ -474,6 +492,7 @@ impl Review<'_> {
     /// version, oldest draft first; returns each one's outcome. A draft that cannot go live
     /// is marked `stale` and its error returned.
     pub fn activate_due(&self) -> Result<Vec<Result<Decided, ReviewError>>, ReviewError> {
+        let _deciding = deciding();
         let approved = self.store.drafts(&DraftQuery {
             ruleset_id: None,
             status: Some(DraftStatus::Approved),

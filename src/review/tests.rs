@@ -422,3 +422,37 @@ fn the_diff_is_against_the_active_version() {
     assert_eq!(diff.clauses.changed[0].id, "处罚");
     assert!(diff.render_text().contains("within 1 year"));
 }
+
+#[test]
+fn of_drafts_approved_at_once_one_goes_live_and_the_others_go_stale() {
+    let f = Fixture::new();
+    let ids: Vec<u64> = (2..8).map(|v| f.submit(&v.to_string(), None).id).collect();
+    let fixture = &f;
+    let outcomes: Vec<Result<Decided, ReviewError>> = std::thread::scope(|scope| {
+        let running: Vec<_> = ids
+            .iter()
+            .map(|&id| scope.spawn(move || fixture.review().approve(id, city(), "同意", None)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().expect("thread"))
+            .collect()
+    });
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    let drafts = f.store.drafts(&DraftQuery::default()).expect("list");
+    let active: Vec<&Draft> = drafts
+        .iter()
+        .filter(|d| d.status == DraftStatus::Active)
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert!(
+        drafts
+            .iter()
+            .all(|d| d.status == DraftStatus::Active || d.status == DraftStatus::Stale)
+    );
+    assert_eq!(
+        f.registry.source("sector").expect("live").text.as_ref(),
+        active[0].source.as_str(),
+        "the live version is the active draft's"
+    );
+}
