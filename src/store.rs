@@ -114,7 +114,7 @@ use codec::{
     StoredRuleSetVersion,
 };
 use journal::{Journal, JournalItem, Location, Watermark};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The schema version this build reads and writes (key `format_version` of tree `meta`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -132,6 +132,8 @@ const JOURNAL_KEY: &[u8] = b"decision_journal_indexed";
 const JOURNAL_DIR: &str = "decisions";
 /// Segment size past which the journal starts a new segment (after a sled flush).
 const JOURNAL_SEGMENT_BYTES: u64 = 64 << 20;
+/// Journal growth after which the indexed watermark is written again.
+const WATERMARK_EVERY: u64 = 1 << 20;
 /// First byte of a `decisions` value that is a [`journal::Location`]; a value starting with
 /// `{` is the entry's JSON itself (temporary stores, and entries logged before the journal).
 const LOCATION_TAG: u8 = 1;
@@ -486,8 +488,42 @@ pub struct DecisionEntry {
     pub total: Decimal,
     /// The report as given to the caller, less the texts that the rules themselves
     /// (identified by `version_hash`) supply: each clause's wording, basis and explanation.
-    pub report: serde_json::Value,
+    pub report: ReportJson,
 }
+
+/// A report as JSON text, kept as written (no parsing into a tree on the hot path).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportJson(Box<serde_json::value::RawValue>);
+
+impl ReportJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON as a value tree.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for ReportJson {
+    fn from(value: serde_json::Value) -> Self {
+        // Serialising a Value cannot fail: its map keys are strings.
+        let raw = serde_json::value::to_raw_value(&value)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
+        ReportJson(raw)
+    }
+}
+
+impl PartialEq for ReportJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for ReportJson {}
 
 impl DecisionEntry {
     /// The log entry for an evaluation report.
@@ -515,18 +551,82 @@ impl DecisionEntry {
 
 /// The report without the rule texts (wording, basis, explanation), which the rule-set
 /// version reproduces: the log stays small enough to write on every evaluation.
-fn compact_report(report: &crate::eval::Report) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
-    for section in ["vetoes", "flags", "scores"] {
-        if let Some(clauses) = value.get_mut(section).and_then(|v| v.as_array_mut()) {
-            for clause in clauses.iter_mut().filter_map(|c| c.as_object_mut()) {
-                for text in ["wording", "basis", "explanation"] {
-                    clause.remove(text);
-                }
+fn compact_report(report: &crate::eval::Report) -> ReportJson {
+    let compact = compact::Report::of(report);
+    match serde_json::value::to_raw_value(&compact) {
+        Ok(raw) => ReportJson(raw),
+        Err(_) => ReportJson(serde_json::value::RawValue::NULL.to_owned()),
+    }
+}
+
+/// Borrowed views of a report that serialise it without the rule texts.
+mod compact {
+    use crate::ast::ClauseKind;
+    use crate::eval::{Decision, EvalError};
+    mod report {
+        pub use crate::eval::{ClauseReport, RecordRef, Report};
+    }
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    pub(super) struct Report<'a> {
+        ruleset: &'a str,
+        version: &'a str,
+        hash: &'a str,
+        as_of: NaiveDate,
+        decision: Decision,
+        decision_label: &'static str,
+        total: Decimal,
+        vetoes: Vec<Clause<'a>>,
+        flags: Vec<Clause<'a>>,
+        scores: Vec<Clause<'a>>,
+    }
+
+    #[derive(Serialize)]
+    struct Clause<'a> {
+        clause: &'a str,
+        kind: ClauseKind,
+        origin: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        points: Option<Decimal>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        raw: Option<Decimal>,
+        records: &'a [report::RecordRef],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a EvalError>,
+    }
+
+    impl<'a> Report<'a> {
+        pub(super) fn of(report: &'a report::Report) -> Self {
+            let clauses = |list: &'a [report::ClauseReport]| {
+                list.iter()
+                    .map(|c| Clause {
+                        clause: &c.clause,
+                        kind: c.kind,
+                        origin: &c.origin,
+                        points: c.points,
+                        raw: c.raw,
+                        records: &c.records,
+                        error: c.error.as_ref(),
+                    })
+                    .collect()
+            };
+            Report {
+                ruleset: &report.ruleset,
+                version: &report.version,
+                hash: &report.hash,
+                as_of: report.as_of,
+                decision: report.decision,
+                decision_label: report.decision_label,
+                total: report.total,
+                vetoes: clauses(&report.vetoes),
+                flags: clauses(&report.flags),
+                scores: clauses(&report.scores),
             }
         }
     }
-    value
 }
 
 /// A decision log entry with its sequence number.
@@ -603,6 +703,12 @@ pub trait RecordStore: Send + Sync {
 
     /// An entity's records, events applied, sorted by id.
     fn records_of(&self, uscc: &Uscc) -> Result<Vec<CreditRecord>, StoreError>;
+
+    /// An entity's records as [`RecordStore::records_of`] gives them, shared: a store may
+    /// serve them from a cache of recently read entities.
+    fn records_of_shared(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
+        Ok(self.records_of(uscc)?.into())
+    }
 
     /// An entity, if any record named it.
     fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError>;
@@ -755,6 +861,68 @@ pub struct SledStore {
     decision_writer: Mutex<DecisionWriter>,
     /// The decision journal's directory; `None` for a temporary store.
     journal_dir: Option<PathBuf>,
+    /// Decoded records of recently evaluated entities.
+    cache: EntityCache,
+}
+
+/// Most entities [`EntityCache`] holds; when full it starts again empty (cheaper than
+/// tracking recency, and a tender's bidders are soon read again).
+const CACHE_ENTITIES: usize = 50_000;
+
+/// The records of recently read entities, decoded, so that evaluating the same bidders
+/// again (a tender evaluated twice, a bidder in several lots) skips sled and postcard.
+///
+/// A write of records drops the entities it touched (an event, which names only a record
+/// id, drops all). A reader that read sled while a write committed must not put the older
+/// records back: every write bumps `epoch` under the lock, and a reader caches what it read
+/// only if the epoch is still the one it saw before reading.
+#[derive(Default)]
+struct EntityCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    epoch: u64,
+    map: HashMap<Uscc, Arc<[CreditRecord]>>,
+}
+
+impl EntityCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // A HashMap left by a panicking holder is still a valid map.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached records and the epoch to pass to [`EntityCache::put`].
+    fn get(&self, uscc: &Uscc) -> (Option<Arc<[CreditRecord]>>, u64) {
+        let inner = self.lock();
+        (inner.map.get(uscc).cloned(), inner.epoch)
+    }
+
+    fn put(&self, uscc: &Uscc, records: Arc<[CreditRecord]>, read_at: u64) {
+        let mut inner = self.lock();
+        if inner.epoch != read_at {
+            return;
+        }
+        if inner.map.len() >= CACHE_ENTITIES {
+            inner.map.clear();
+        }
+        inner.map.insert(uscc.clone(), records);
+    }
+
+    fn forget<'a>(&self, usccs: impl Iterator<Item = &'a Uscc>) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        for uscc in usccs {
+            inner.map.remove(uscc);
+        }
+    }
+
+    fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        inner.map.clear();
+    }
 }
 
 /// The decision log's write side: the journal (none for a temporary store) and the next
@@ -765,6 +933,8 @@ struct DecisionWriter {
     /// Segment size past which a new segment is started ([`JOURNAL_SEGMENT_BYTES`]; tests
     /// lower it).
     rotate_after: u64,
+    /// Active-segment length at the last watermark written.
+    marked: u64,
 }
 
 impl fmt::Debug for SledStore {
@@ -895,14 +1065,21 @@ impl SledStore {
                 journal: None,
                 next_seq: 0,
                 rotate_after: JOURNAL_SEGMENT_BYTES,
+                marked: 0,
             }),
             journal_dir: journal.clone(),
+            cache: EntityCache::default(),
             path,
             db,
         };
         store.check_format()?;
         store.recover_decisions(journal)?;
         Ok(store)
+    }
+
+    /// Makes every sled write so far durable.
+    fn flush_db(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
     }
 
     fn backend(&self, e: impl fmt::Display) -> StoreError {
@@ -950,7 +1127,7 @@ impl SledStore {
                 self.meta
                     .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
                     .map_err(|e| self.backend(e))?;
-                self.flush()
+                self.flush_db()
             }
         }
     }
@@ -1365,7 +1542,8 @@ impl RecordStore for SledStore {
             }
             Ok(summary)
         })?;
-        self.flush()?;
+        self.cache.forget(records.iter().map(|r| &r.uscc));
+        self.flush_db()?;
         Ok(summary)
     }
 
@@ -1384,7 +1562,8 @@ impl RecordStore for SledStore {
             }
             Ok(results)
         })?;
-        self.flush()?;
+        self.cache.forget_all();
+        self.flush_db()?;
         Ok(results)
     }
 
@@ -1405,6 +1584,16 @@ impl RecordStore for SledStore {
         // Keys sort by id within the entity prefix (byte order of the UTF-8 id).
         self.records_in(self.records.scan_prefix(codec::entity_prefix(uscc)))
             .collect()
+    }
+
+    fn records_of_shared(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
+        let (cached, epoch) = self.cache.get(uscc);
+        if let Some(records) = cached {
+            return Ok(records);
+        }
+        let records: Arc<[CreditRecord]> = self.records_of(uscc)?.into();
+        self.cache.put(uscc, records.clone(), epoch);
+        Ok(records)
     }
 
     fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError> {
@@ -1648,7 +1837,7 @@ impl RecordStore for SledStore {
                 })
             })
             .map_err(|e| tx_error(self, e))?;
-        self.flush()?;
+        self.flush_db()?;
         Ok(result)
     }
 
@@ -1706,7 +1895,7 @@ impl RecordStore for SledStore {
         self.cursors
             .insert(name.as_bytes(), value.as_bytes())
             .map_err(|e| self.backend(e))?;
-        self.flush()
+        self.flush_db()
     }
 
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
@@ -1718,7 +1907,12 @@ impl RecordStore for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
+        // Record how far the journal is indexed, so the next opening replays little.
+        let end = self.writer().journal.as_ref().map(Journal::end);
+        if let Some(end) = end {
+            self.set_journal_watermark(end)?;
+        }
+        self.flush_db()
     }
 }
 
@@ -1807,12 +2001,13 @@ impl SledStore {
                 }
                 if indexed != Some(journal.end()) {
                     self.set_journal_watermark(journal.end())?;
-                    self.flush()?;
+                    self.flush_db()?;
                 }
                 Some(journal)
             }
         };
         let mut writer = self.writer();
+        writer.marked = journal.as_ref().map_or(0, Journal::len);
         writer.journal = journal;
         writer.next_seq = next_seq;
         Ok(())
@@ -1852,16 +2047,27 @@ impl SledStore {
             self.index_decision(*seq, entry, value)?;
         }
         let rotate_after = writer.rotate_after;
+        let marked = writer.marked;
+        let mut mark = None;
         if let Some(journal) = writer.journal.as_mut() {
-            self.set_journal_watermark(journal.end())?;
+            // Re-indexing on opening is idempotent, so the watermark need not follow every
+            // group: every WATERMARK_EVERY bytes (and on flush and rotation) is enough.
+            if journal.len() >= marked + WATERMARK_EVERY {
+                self.set_journal_watermark(journal.end())?;
+                mark = Some(journal.len());
+            }
             if journal.len() > rotate_after {
                 // sled must hold the keys of the full segment durably before the next
                 // segment starts: recovery replays only the active one.
-                self.flush()?;
+                self.flush_db()?;
                 let fresh = journal.rotate().map_err(|e| self.backend(e))?;
                 self.set_journal_watermark(fresh)?;
-                self.flush()?;
+                self.flush_db()?;
+                mark = Some(fresh.offset);
             }
+        }
+        if let Some(at) = mark {
+            writer.marked = at;
         }
         Ok(seqs)
     }
@@ -1992,7 +2198,7 @@ mod tests {
             usccs: vec![Uscc::parse("91420100MA4K3Q7T13").expect("valid")],
             decision: "eligible".into(),
             total: Decimal::new(i64::from(n), 0),
-            report: serde_json::json!({ "n": n }),
+            report: serde_json::json!({ "n": n }).into(),
         }
     }
 
@@ -2017,7 +2223,7 @@ mod tests {
             tree.clear().expect("clear");
         }
         store.meta.remove(JOURNAL_KEY).expect("remove");
-        store.flush().expect("flush");
+        store.flush_db().expect("flush");
         drop(store);
 
         let store = SledStore::open(dir.path()).expect("reopen");
@@ -2054,6 +2260,72 @@ mod tests {
         let all = store.decisions(&DecisionQuery::default()).expect("query");
         assert_eq!(all[2].entry, decision(3));
         assert_eq!(store.append_decisions(&[decision(5)]).expect("append"), [5]);
+    }
+
+    #[test]
+    fn cached_records_follow_writes_and_events() {
+        let store = SledStore::open_temporary().expect("open");
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 3, d).expect("date");
+        let mut record = CreditRecord::new("B1", uscc.clone(), RecordKind::BadBehaviour, day(1));
+        store
+            .put_records(std::slice::from_ref(&record))
+            .expect("put");
+        assert_eq!(
+            store.records_of_shared(&uscc).expect("read")[0].decided_on,
+            day(1)
+        );
+        // Served from the cache now; a changed record must replace it.
+        record.decided_on = day(2);
+        store
+            .put_records(std::slice::from_ref(&record))
+            .expect("put");
+        assert_eq!(
+            store.records_of_shared(&uscc).expect("read")[0].decided_on,
+            day(2)
+        );
+        store
+            .apply_event("B1", EventKind::Repair, day(20))
+            .expect("event");
+        let after = store.records_of_shared(&uscc).expect("read");
+        assert_eq!(after[0].repaired_on, Some(day(20)));
+        assert_eq!(after.to_vec(), store.records_of(&uscc).expect("read"));
+    }
+
+    /// The compact report is the full report less each clause's wording, basis and
+    /// explanation: a field added to the report must be added to the compact view too.
+    #[test]
+    fn the_logged_report_is_the_answer_less_the_rule_texts() {
+        let mut workspace = crate::ruleset::Workspace::new();
+        workspace.add_source(
+            crate::source::SourceFile::new(
+                "t.rules",
+                r#"ruleset t { title "t" version "1" effective 2020-01-01 unit "u" total 3 }
+                veto 失信 { wording "w" basis "b" when any(records where kind = 失信被执行人) }
+                score 不良 { wording "w2" points 3 - count(records where kind = 不良行为记录) cap 3 floor 0 }"#,
+            ),
+            None,
+        );
+        let program = workspace.compile("t").expect("compiles");
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = NaiveDate::from_ymd_opt(2024, 3, 1).expect("date");
+        let records = vec![
+            CreditRecord::new("B1", uscc.clone(), RecordKind::BadBehaviour, day),
+            CreditRecord::new("S1", uscc.clone(), RecordKind::DishonestDebtor, day),
+        ];
+        let report = program.evaluate(&records, day).report(&program, &records);
+        let mut expected = serde_json::to_value(&report).expect("json");
+        for section in ["vetoes", "flags", "scores"] {
+            for clause in expected[section].as_array_mut().expect("list") {
+                let clause = clause.as_object_mut().expect("object");
+                for text in ["wording", "basis", "explanation"] {
+                    clause.remove(text);
+                }
+            }
+        }
+        let logged = DecisionEntry::from_report(&report, vec![uscc], time_from_ms(0));
+        assert_eq!(logged.report.to_value(), expected);
+        assert_eq!(logged.decision, "disqualified");
     }
 
     #[test]

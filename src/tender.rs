@@ -78,18 +78,19 @@ pub struct TenderResult {
 }
 
 /// Evaluates every bid; `records_of` supplies each member's records.
-pub fn evaluate_tender<E>(
+pub fn evaluate_tender<E, R: AsRef<[CreditRecord]>>(
     program: &CompiledRuleSet,
     bidders: &[Bidder],
     as_of: NaiveDate,
-    mut records_of: impl FnMut(&Uscc) -> Result<Vec<CreditRecord>, E>,
+    mut records_of: impl FnMut(&Uscc) -> Result<R, E>,
 ) -> Result<TenderResult, E> {
     let mut bids = Vec::with_capacity(bidders.len());
     for bidder in bidders {
         let mut members = Vec::with_capacity(bidder.members.len());
         for uscc in &bidder.members {
             let records = records_of(uscc)?;
-            let report = program.evaluate(&records, as_of).report(program, &records);
+            let records = records.as_ref();
+            let report = program.evaluate(records, as_of).report(program, records);
             members.push(MemberResult {
                 uscc: uscc.clone(),
                 report,

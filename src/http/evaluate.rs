@@ -117,7 +117,7 @@ pub async fn evaluate_tender(
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
         run_tender(&program, &request.bidders, request.as_of, |uscc| {
-            store.records_of(uscc)
+            store.records_of_shared(uscc)
         })
         .map_err(ApiError::internal)
     })
@@ -230,7 +230,7 @@ fn records_for(
     state: &AppState,
     uscc: Option<Uscc>,
     inline: Option<Vec<CreditRecord>>,
-) -> Result<(Vec<CreditRecord>, Vec<Uscc>), ApiError> {
+) -> Result<(Arc<[CreditRecord]>, Vec<Uscc>), ApiError> {
     match (uscc, inline) {
         (_, Some(records)) if records.len() > MAX_INLINE_RECORDS => Err(ApiError::bad_request(
             "records",
@@ -247,10 +247,13 @@ fn records_for(
                 .collect();
             usccs.sort();
             usccs.dedup();
-            Ok((records, usccs))
+            Ok((records.into(), usccs))
         }
         (Some(uscc), None) => {
-            let records = state.store.records_of(&uscc).map_err(ApiError::internal)?;
+            let records = state
+                .store
+                .records_of_shared(&uscc)
+                .map_err(ApiError::internal)?;
             Ok((records, vec![uscc]))
         }
         (None, None) => Err(ApiError::bad_request(
