@@ -12,7 +12,8 @@ use crate::source::SourceFile;
 use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub async fn evaluate_one(
     State(state): State<AppState>,
     headers: HeaderMap,
     AppJson(request): AppJson<EvaluateRequest>,
-) -> Result<AppJson<Report>, ApiError> {
+) -> Result<Response, ApiError> {
     require(
         state.tokens.caller(&headers)?,
         &[Role::Evaluator, Role::CityOffice, Role::Bureau],
@@ -86,9 +87,22 @@ pub async fn evaluate_one(
         .evaluate(&records, request.as_of)
         .report(&program, &records);
     let entry = DecisionEntry::from_report(&report, usccs, Utc::now());
-    state.decisions.append(vec![entry]).await?;
+    let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
-    Ok(AppJson(report))
+    let body = json_body(&report)?;
+    logged.durable().await?;
+    Ok(body)
+}
+
+/// The answer serialised now, while the decision log syncs; sent once the log is durable.
+fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Evaluates every bidder of a tender and ranks the eligible ones.
@@ -106,7 +120,7 @@ pub async fn evaluate_tender(
     State(state): State<AppState>,
     headers: HeaderMap,
     AppJson(request): AppJson<TenderRequest>,
-) -> Result<AppJson<TenderResult>, ApiError> {
+) -> Result<Response, ApiError> {
     require(
         state.tokens.caller(&headers)?,
         &[Role::Evaluator, Role::CityOffice, Role::Bureau],
@@ -130,8 +144,10 @@ pub async fn evaluate_tender(
         .inspect(|member| count_evaluation(&member.report))
         .map(|member| DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now))
         .collect();
-    state.decisions.append(entries).await?;
-    Ok(AppJson(result))
+    let logged = state.decisions.submit(entries)?;
+    let body = json_body(&result)?;
+    logged.durable().await?;
+    Ok(body)
 }
 
 fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
