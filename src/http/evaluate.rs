@@ -96,10 +96,13 @@ pub async fn evaluate_one(
 
 /// The answer serialised now, while the decision log syncs; sent once the log is durable.
 fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
-    let bytes = serde_json::to_vec(value)
+    let bytes = sonic_rs::to_vec(value)
         .map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         bytes,
     )
         .into_response())
@@ -310,4 +313,54 @@ fn count_evaluation(report: &Report) {
         ("decision", format!("{:?}", report.decision).to_lowercase()),
     ];
     metrics::counter!("evaluations_total", &labels).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::demo::{DemoConfig, entity};
+    use crate::ruleset::Workspace;
+    use crate::tender::{Bidder, evaluate_tender};
+    use chrono::NaiveDate;
+    use std::path::Path;
+
+    /// Answers are written with sonic-rs for speed; they must be the very bytes serde_json
+    /// writes (reports promise the same bytes for the same inputs, and snapshots rely on it).
+    #[test]
+    fn fast_serialisation_writes_serde_json_bytes() {
+        let rulesets = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+        let workspace = Workspace::load(&rulesets).expect("shipped rule sets load");
+        let program = workspace.compile("water").expect("water compiles");
+        let as_of = NaiveDate::from_ymd_opt(2024, 6, 1).expect("date");
+        let config = DemoConfig {
+            entities: 300,
+            ..DemoConfig::default()
+        };
+        let mut bidders = Vec::new();
+        let mut records = std::collections::HashMap::new();
+        for index in 0..config.entities {
+            let (uscc, _, recs) = entity(&config, index);
+            let report = program.evaluate(&recs, as_of).report(&program, &recs);
+            assert_eq!(
+                sonic_rs::to_vec(&report).expect("sonic"),
+                serde_json::to_vec(&report).expect("serde_json"),
+                "entity {index}"
+            );
+            if index < 50 {
+                bidders.push(Bidder {
+                    id: format!("B{index}"),
+                    name: None,
+                    members: vec![uscc.clone()],
+                });
+            }
+            records.insert(uscc, recs);
+        }
+        let tender = evaluate_tender(&program, &bidders, as_of, |u| {
+            Ok::<_, ()>(records[u].clone())
+        })
+        .expect("tender");
+        assert_eq!(
+            sonic_rs::to_vec(&tender).expect("sonic"),
+            serde_json::to_vec(&tender).expect("serde_json")
+        );
+    }
 }
