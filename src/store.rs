@@ -67,10 +67,9 @@
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
-//! | `decisions` | `seq (u64)`, numbered by the journal writer | **JSON** of [`DecisionEntry`] |
+//! | `decisions` | `seq (u64)`, numbered by the journal writer | `0x01 ‖ {location in the journal, time (ms), ruleset id}`; or, from a temporary store or a database from before the journal, the **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
-//! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
-//! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
+//! | `decisions_by_ruleset`, `decisions_by_time` | — | no longer written (queries by rule set or time read the pointers in `decisions`); databases from before the journal may hold keys, which are ignored |
 //!
 //! Opening a database whose `format_version` is not [`FORMAT_VERSION`] is refused with
 //! [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
@@ -856,8 +855,6 @@ pub struct SledStore {
     cursors: sled::Tree,
     decisions: sled::Tree,
     dec_by_entity: sled::Tree,
-    dec_by_ruleset: sled::Tree,
-    dec_by_time: sled::Tree,
     decision_writer: Mutex<DecisionWriter>,
     /// The decision journal's directory; `None` for a temporary store.
     journal_dir: Option<PathBuf>,
@@ -948,12 +945,36 @@ impl fmt::Debug for SledStore {
 /// Aborts a transaction with a store error.
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
+/// A `decisions` value: where the entry is in the journal, and the two fields that queries
+/// filter on without reading the entry.
+#[derive(Debug, Serialize, Deserialize)]
+struct DecisionPointer {
+    location: Location,
+    time_ms: i64,
+    ruleset_id: String,
+}
+
 /// The `decisions` value that points at an entry in the journal.
-fn location_value(location: Location) -> Vec<u8> {
+fn pointer_value(location: Location, entry: &DecisionEntry) -> Vec<u8> {
+    let pointer = DecisionPointer {
+        location,
+        time_ms: entry.time.timestamp_millis(),
+        ruleset_id: entry.ruleset_id.clone(),
+    };
     let mut value = vec![LOCATION_TAG];
-    // postcard of three integers cannot fail.
-    value.extend(postcard::to_allocvec(&location).unwrap_or_default());
+    // postcard of integers and a string cannot fail.
+    value.extend(postcard::to_allocvec(&pointer).unwrap_or_default());
     value
+}
+
+/// The pointer in a `decisions` value; `None` for an entry stored inline as JSON.
+fn decision_pointer(key: &[u8], value: &[u8]) -> Result<Option<DecisionPointer>, StoreError> {
+    match value.split_first() {
+        Some((&LOCATION_TAG, rest)) => postcard::from_bytes(rest)
+            .map(Some)
+            .map_err(|e| SledStore::corrupt("decisions", key, e.to_string())),
+        _ => Ok(None),
+    }
 }
 
 fn tx_abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
@@ -1059,8 +1080,6 @@ impl SledStore {
             cursors: tree("cursors")?,
             decisions: tree("decisions")?,
             dec_by_entity: tree("decisions_by_entity")?,
-            dec_by_ruleset: tree("decisions_by_ruleset")?,
-            dec_by_time: tree("decisions_by_time")?,
             decision_writer: Mutex::new(DecisionWriter {
                 journal: None,
                 next_seq: 0,
@@ -1443,16 +1462,14 @@ impl SledStore {
         let Some(value) = self.decisions.get(key).map_err(|e| self.backend(e))? else {
             return Ok(None);
         };
-        let json = match value.first() {
-            Some(&LOCATION_TAG) => {
-                let location: Location = postcard::from_bytes(&value[1..])
-                    .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
+        let json = match decision_pointer(&key, &value)? {
+            Some(pointer) => {
                 let dir = self.journal_dir.as_deref().ok_or_else(|| {
                     SledStore::corrupt("decisions", &key, "a journal location in a temporary store")
                 })?;
-                journal::read(dir, location).map_err(|e| self.backend(e))?
+                journal::read(dir, pointer.location).map_err(|e| self.backend(e))?
             }
-            _ => value.to_vec(),
+            None => value.to_vec(),
         };
         let entry: DecisionEntry = serde_json::from_slice(&json)
             .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
@@ -1929,30 +1946,24 @@ impl SledStore {
             .map_err(|e| StoreError::InvalidQuery(format!("the decision cannot be encoded: {e}")))
     }
 
-    /// Writes one decision log entry and its indexes into sled, without a flush: the journal
-    /// holds the durable copy. The entry goes in before its index keys, so a concurrent
-    /// query never finds an index key without its entry.
+    /// Writes one decision log entry's sled keys without a flush (the journal holds the
+    /// durable copy): `value` is its [`DecisionPointer`], or its JSON for a temporary store.
+    /// The entry goes in before its entity keys, so a concurrent query never finds an index
+    /// key without its entry.
     fn index_decision(
         &self,
         seq: u64,
         entry: &DecisionEntry,
-        json: &[u8],
+        value: &[u8],
     ) -> Result<(), StoreError> {
         let seq_bytes = seq.to_be_bytes();
         let backend = |e: sled::Error| self.backend(e);
-        self.decisions.insert(seq_bytes, json).map_err(backend)?;
+        self.decisions.insert(seq_bytes, value).map_err(backend)?;
         for uscc in &entry.usccs {
             let mut key = uscc.as_str().as_bytes().to_vec();
             key.extend_from_slice(&seq_bytes);
             self.dec_by_entity.insert(key, &[]).map_err(backend)?;
         }
-        let ruleset_key = codec::name_seq_key(&entry.ruleset_id, &seq_bytes);
-        self.dec_by_ruleset
-            .insert(ruleset_key, &[])
-            .map_err(backend)?;
-        let mut time_key = codec::i64_key(entry.time.timestamp_millis()).to_vec();
-        time_key.extend_from_slice(&seq_bytes);
-        self.dec_by_time.insert(time_key, &[]).map_err(backend)?;
         Ok(())
     }
 
@@ -1996,7 +2007,7 @@ impl SledStore {
                     let entry: DecisionEntry = serde_json::from_slice(json).map_err(|e| {
                         self.backend(format!("decision journal entry {seq} does not decode: {e}"))
                     })?;
-                    self.index_decision(*seq, &entry, &location_value(*location))?;
+                    self.index_decision(*seq, &entry, &pointer_value(*location, &entry))?;
                     next_seq = next_seq.max(seq + 1);
                 }
                 if indexed != Some(journal.end()) {
@@ -2038,7 +2049,11 @@ impl SledStore {
                     .zip(jsons.iter().map(Vec::as_slice))
                     .collect();
                 let locations = journal.append(&items).map_err(|e| self.backend(e))?;
-                locations.into_iter().map(location_value).collect()
+                locations
+                    .into_iter()
+                    .zip(entries)
+                    .map(|(location, entry)| pointer_value(location, entry))
+                    .collect()
             }
             None => jsons,
         };
@@ -2077,31 +2092,35 @@ impl SledStore {
         let after = query.after_seq;
         let from_ms = query.from.map(|t| t.timestamp_millis());
         let until_ms = query.until.map(|t| t.timestamp_millis());
-        // Pick the most selective index; the other filters are checked on the entries.
+        // By entity: its index. Otherwise the `decisions` tree in order, filtered on the rule
+        // set and time its pointers carry (an inline entry is checked when it is read below).
         let mut seqs: Vec<u64> = Vec::new();
         if let Some(uscc) = &query.uscc {
             for item in self.dec_by_entity.scan_prefix(uscc.as_str().as_bytes()) {
                 let (key, _) = item.map_err(|e| self.backend(e))?;
                 seqs.push(SledStore::seq_suffix("decisions_by_entity", &key)?);
             }
-        } else if let Some(ruleset) = &query.ruleset_id {
-            for item in self.dec_by_ruleset.scan_prefix(codec::name_prefix(ruleset)) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions_by_ruleset", &key)?);
-            }
-        } else if from_ms.is_some() || until_ms.is_some() {
-            let start = codec::i64_key(from_ms.unwrap_or(i64::MIN)).to_vec();
-            let end = codec::i64_key(until_ms.unwrap_or(i64::MAX)).to_vec();
-            for item in self.dec_by_time.range(start..end) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions_by_time", &key)?);
-            }
         } else {
             let start = after.map_or(0, |a| a.saturating_add(1));
+            let mut certain = 0;
             for item in self.decisions.range(start.to_be_bytes()..) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions", &key)?);
-                if query.limit != 0 && seqs.len() >= query.limit {
+                let (key, value) = item.map_err(|e| self.backend(e))?;
+                let seq = SledStore::seq_suffix("decisions", &key)?;
+                if let Some(pointer) = decision_pointer(&key, &value)? {
+                    let ms = pointer.time_ms;
+                    let keep = query
+                        .ruleset_id
+                        .as_ref()
+                        .is_none_or(|r| &pointer.ruleset_id == r)
+                        && from_ms.is_none_or(|f| ms >= f)
+                        && until_ms.is_none_or(|u| ms < u);
+                    if !keep {
+                        continue;
+                    }
+                    certain += 1;
+                }
+                seqs.push(seq);
+                if query.limit != 0 && certain >= query.limit {
                     break;
                 }
             }
@@ -2214,12 +2233,7 @@ mod tests {
         let entries: Vec<DecisionEntry> = (1..=3).map(decision).collect();
         let seqs = store.append_decisions(&entries).expect("append");
         // A crash after the journal was synced but before sled wrote its trees out.
-        for tree in [
-            &store.decisions,
-            &store.dec_by_entity,
-            &store.dec_by_ruleset,
-            &store.dec_by_time,
-        ] {
+        for tree in [&store.decisions, &store.dec_by_entity] {
             tree.clear().expect("clear");
         }
         store.meta.remove(JOURNAL_KEY).expect("remove");
