@@ -51,6 +51,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod fmt;
 pub mod http;
+pub mod impact;
 pub mod import;
 pub mod intake;
 pub mod ir;
