@@ -1,4 +1,4 @@
-//! The command-line interface: `check`, `fmt`, `test`, `eval`. Each command
+//! The command-line interface: `check`, `fmt`, `test`, `eval`, `impact` … Each command
 //! prints human-readable output (diagnostics with carets) or JSON, and exits
 //! non-zero when it finds errors.
 
@@ -10,6 +10,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+pub mod impact;
 
 /// credit-rules: credit rules of public resource trading (公共资源交易信用规则).
 #[derive(Debug, Parser)]
@@ -114,6 +116,10 @@ pub enum Command {
     Import(crate::import::ImportArgs),
     /// Pull the provincial feed with a cursor (resumes after a restart; no gaps, no duplicates).
     Sync(crate::sync::SyncArgs),
+    /// What a new version of a rule set changes in outcomes (who is newly disqualified or
+    /// qualified, whose score changes and which clauses are responsible), over the entities in
+    /// the record store or a given list, as of a date.
+    Impact(impact::ImpactArgs),
 }
 
 /// Runs a parsed command line.
@@ -155,6 +161,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Render { ruleset, lib, out } => crate::render::run(&ruleset, &lib, out.as_deref()),
         Command::Import(args) => crate::import::run(&args),
         Command::Sync(args) => crate::sync::run(&args),
+        Command::Impact(args) => impact::run(&args),
     }
 }
 
