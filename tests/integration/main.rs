@@ -8,5 +8,6 @@ mod check;
 mod cli;
 mod eval;
 mod http;
+mod impact;
 mod limits;
 mod parse;
