@@ -3,7 +3,8 @@
 //! by hash). The engine itself is [`crate::impact`]; this module only feeds it.
 //!
 //! [`impact_of_store`] scans every stored entity with [`RecordStore::scan_entities_raw`] and
-//! decodes the records on the rayon workers, so the scanning thread only walks the tree.
+//! decodes the records on the rayon workers ([`RawEntity::decode_for_evaluation`]: without
+//! the free texts no rule reads), so the scanning thread only walks the tree.
 //! [`impact_of_entities`] evaluates a given list (e.g. a tender's bidders); an entity with no
 //! stored records is evaluated with none, as a bidder without records would be.
 
@@ -33,7 +34,7 @@ pub fn impact_of_store(
         new,
         as_of,
         store.scan_entities_raw(),
-        RawEntity::decode,
+        RawEntity::decode_for_evaluation,
         options,
         progress,
     )

@@ -574,6 +574,35 @@ impl RawEntity {
         self.len() == 0
     }
 
+    /// Decodes the records for evaluation: like [`RawEntity::decode`], but the fields no rule
+    /// can read (entity name, legal basis, description) are left empty, which saves most of
+    /// the allocations; the impact analysis decodes this way.
+    pub fn decode_for_evaluation(self) -> EntityRecords {
+        let entries = match self.0 {
+            RawRecords::Decoded(uscc, records) => return Ok((uscc, records)),
+            RawRecords::Sled(entries) => entries,
+        };
+        let Some((first_key, _)) = entries.first() else {
+            return Err(StoreError::InvalidQuery(
+                "an entity was scanned without records".into(),
+            ));
+        };
+        let entity = RawEntityScan::entity_of(first_key)?;
+        let text = std::str::from_utf8(entity)
+            .map_err(|_| SledStore::corrupt("records", first_key, "the USCC is not text"))?;
+        let uscc = SledStore::uscc_of("records", first_key, text)?;
+        let records = entries
+            .iter()
+            .map(|(key, bytes)| {
+                let view: codec::StoredRecordView<'_> =
+                    codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))?;
+                view.evaluation_record(&uscc)
+                    .map_err(|e| SledStore::corrupt("records", key, e))
+            })
+            .collect::<Result<Vec<CreditRecord>, StoreError>>()?;
+        Ok((uscc, records))
+    }
+
     /// Decodes the records, events applied, sorted by id: the item [`RecordStore::scan_entities`]
     /// would have yielded.
     pub fn decode(self) -> EntityRecords {
@@ -1990,6 +2019,27 @@ mod tests {
             .expect("decodes");
         assert!(scanned.len() > 20, "the demo gives entities with records");
         assert_eq!(decoded, scanned);
+        let for_evaluation: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities_raw()
+            .map(|item| item.and_then(RawEntity::decode_for_evaluation))
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        let without_free_text: Vec<(Uscc, Vec<CreditRecord>)> = scanned
+            .into_iter()
+            .map(|(uscc, records)| {
+                let records = records
+                    .into_iter()
+                    .map(|r| CreditRecord {
+                        entity_name: None,
+                        legal_basis: None,
+                        description: None,
+                        ..r
+                    })
+                    .collect();
+                (uscc, records)
+            })
+            .collect();
+        assert_eq!(for_evaluation, without_free_text);
     }
 
     #[test]
