@@ -303,8 +303,9 @@ pub(super) struct StoredRecordView<'a> {
 pub(super) struct RecordBodyView<'a> {
     pub id: &'a str,
     pub uscc: &'a str,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
     #[serde(borrow)]
-    pub entity_name: Option<&'a str>,
+    pub entity_name: Option<&'a [u8]>,
     pub kind: u8,
     #[serde(borrow)]
     pub authority: Option<&'a str>,
@@ -321,10 +322,12 @@ pub(super) struct RecordBodyView<'a> {
     pub amount: Option<&'a str>,
     #[serde(borrow)]
     pub grade: Option<&'a str>,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
     #[serde(borrow)]
-    pub legal_basis: Option<&'a str>,
+    pub legal_basis: Option<&'a [u8]>,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
     #[serde(borrow)]
-    pub description: Option<&'a str>,
+    pub description: Option<&'a [u8]>,
     pub repaired_on: Option<i32>,
     pub revoked_on: Option<i32>,
 }
@@ -337,9 +340,9 @@ pub(super) struct EventMarkView<'a> {
     pub date: i32,
     pub applied_at_ms: i64,
     #[serde(borrow)]
-    pub authority: Option<&'a str>,
+    pub authority: Option<&'a [u8]>,
     #[serde(borrow)]
-    pub note: Option<&'a str>,
+    pub note: Option<&'a [u8]>,
 }
 
 impl StoredRecordView<'_> {
