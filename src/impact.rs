@@ -137,7 +137,7 @@ pub enum ImpactError {
 // ---------------------------------------------------------------------------------------------
 
 /// What a rule change does to the outcomes of a set of entities.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImpactReport {
     /// The version in force.
     pub old: VersionInfo,
@@ -160,7 +160,7 @@ pub struct ImpactReport {
 }
 
 /// Identity of a compared version.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     /// Rule-set id.
     pub ruleset: String,
@@ -184,7 +184,7 @@ impl VersionInfo {
 }
 
 /// How the entities changed; the six kinds add up to `evaluated`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Counts {
     /// Entities evaluated.
     pub evaluated: u64,
@@ -209,7 +209,7 @@ pub struct Counts {
 }
 
 /// How many entities got each decision, per version.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DecisionCounts {
     /// Under the old version.
     pub old: DecisionTally,
@@ -218,7 +218,7 @@ pub struct DecisionCounts {
 }
 
 /// Entities per decision.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DecisionTally {
     /// 合格.
     pub eligible: u64,
@@ -245,7 +245,7 @@ impl DecisionTally {
 }
 
 /// The distribution of `new total − old total` over the entities eligible under both.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DeltaSummary {
     /// Entities eligible under both versions.
     pub entities: u64,
@@ -264,7 +264,7 @@ pub struct DeltaSummary {
 }
 
 /// One histogram bucket.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Bucket {
     /// The interval of deltas, e.g. `[-2, -1)`.
     pub range: &'static str,
@@ -273,7 +273,7 @@ pub struct Bucket {
 }
 
 /// Whether a clause is in both versions or only one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClauseStatus {
     /// In both versions (its kind or condition may still differ).
@@ -285,7 +285,7 @@ pub enum ClauseStatus {
 }
 
 /// What one clause did to the entities.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClauseImpact {
     /// Clause id.
     pub clause: String,
@@ -306,7 +306,7 @@ pub struct ClauseImpact {
 }
 
 /// The kind of change of one entity (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeKind {
     /// 合格 → 不合格.
@@ -349,7 +349,7 @@ impl ChangeKind {
 }
 
 /// One changed entity in the top list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangedEntity {
     /// The entity.
     pub uscc: Uscc,
@@ -366,7 +366,7 @@ pub struct ChangedEntity {
 }
 
 /// Decision and total under one version.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct EntityOutcome {
     /// The decision.
     pub decision: Decision,
@@ -375,7 +375,7 @@ pub struct EntityOutcome {
 }
 
 /// A clause whose outcome differs for an entity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClauseChange {
     /// Clause id.
     pub clause: String,
@@ -386,7 +386,7 @@ pub struct ClauseChange {
 }
 
 /// One clause's outcome for one entity.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ClauseState {
     /// Veto, score or flag.
     pub kind: ClauseKind,
@@ -910,13 +910,20 @@ impl Aggregate {
         if kind == ChangeKind::Unchanged {
             return;
         }
-        let key = SeverityKey {
+        let rank = Rank {
             decision_changed: old_decision != new_decision,
             magnitude: delta.abs(),
-            uscc: uscc.clone(),
+            uscc,
             seq,
         };
-        if self.top.would_take(&key) {
+        // Most changed entities do not make the list: build the entry only for those that do.
+        if self.top.would_take(&rank) {
+            let key = SeverityKey {
+                decision_changed: rank.decision_changed,
+                magnitude: rank.magnitude,
+                uscc: uscc.clone(),
+                seq,
+            };
             let entry = ChangedEntity {
                 uscc: uscc.clone(),
                 change: kind,
@@ -1100,14 +1107,41 @@ struct SeverityKey {
     seq: u64,
 }
 
-impl Ord for SeverityKey {
-    fn cmp(&self, other: &Self) -> Ordering {
+/// A borrowed [`SeverityKey`], to rank an entity before its entry is built.
+#[derive(Debug, Clone, Copy)]
+struct Rank<'a> {
+    decision_changed: bool,
+    magnitude: Decimal,
+    uscc: &'a Uscc,
+    seq: u64,
+}
+
+impl SeverityKey {
+    fn rank(&self) -> Rank<'_> {
+        Rank {
+            decision_changed: self.decision_changed,
+            magnitude: self.magnitude,
+            uscc: &self.uscc,
+            seq: self.seq,
+        }
+    }
+}
+
+impl Rank<'_> {
+    /// Decision changes first, then the larger |delta|, then USCC, then input position.
+    fn cmp(&self, other: &Rank<'_>) -> Ordering {
         other
             .decision_changed
             .cmp(&self.decision_changed)
             .then_with(|| other.magnitude.cmp(&self.magnitude))
-            .then_with(|| self.uscc.cmp(&other.uscc))
+            .then_with(|| self.uscc.cmp(other.uscc))
             .then_with(|| self.seq.cmp(&other.seq))
+    }
+}
+
+impl Ord for SeverityKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.rank().cmp(&other.rank())
     }
 }
 
@@ -1158,16 +1192,20 @@ impl TopN {
         }
     }
 
-    /// Whether an entity with this key would be kept (checked before building its entry).
-    fn would_take(&self, key: &SeverityKey) -> bool {
+    /// Whether an entity of this rank would be kept (checked before building its entry).
+    fn would_take(&self, rank: &Rank<'_>) -> bool {
         if self.limit == 0 {
             return false;
         }
-        self.heap.len() < self.limit || self.heap.peek().is_some_and(|least| *key < least.key)
+        self.heap.len() < self.limit
+            || self
+                .heap
+                .peek()
+                .is_some_and(|least| rank.cmp(&least.key.rank()) == Ordering::Less)
     }
 
     fn offer(&mut self, ranked: Ranked) {
-        if !self.would_take(&ranked.key) {
+        if !self.would_take(&ranked.key.rank()) {
             return;
         }
         self.heap.push(ranked);

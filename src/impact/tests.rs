@@ -478,3 +478,46 @@ fn the_text_rendering_shows_counts_buckets_and_clauses() {
         assert!(text.contains(expected), "missing {expected:?} in\n{text}");
     }
 }
+
+#[test]
+fn a_top_list_is_the_head_of_a_longer_one_over_many_entities() {
+    let (old, new) = programs();
+    let cfg = crate::demo::DemoConfig {
+        seed: 5,
+        entities: 2_000,
+        records_per_entity: (0, 15),
+    };
+    let entities: Vec<(Uscc, Vec<CreditRecord>)> =
+        crate::demo::entities(cfg).map(|(u, _, r)| (u, r)).collect();
+    let run = |top: usize, chunk_size: usize| {
+        let input = entities
+            .iter()
+            .map(|(u, r)| Ok::<_, String>((u.clone(), r.as_slice())));
+        let options = ImpactOptions {
+            top,
+            chunk_size,
+            parallel: true,
+        };
+        analyse(&old, &new, as_of(), input, &options, &mut |_| {}).expect("runs")
+    };
+    let full = run(MAX_TOP, 64);
+    let changed = full.counts.evaluated - full.counts.unchanged;
+    assert_eq!(full.top.len() as u64, changed);
+    assert!(
+        changed > 200,
+        "the demo data changes under the fixture: {changed}"
+    );
+    let severity = |e: &ChangedEntity| (e.old.decision == e.new.decision, -e.delta.abs());
+    for pair in full.top.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        assert!(
+            (severity(a), &a.uscc) < (severity(b), &b.uscc),
+            "{} before {}",
+            a.uscc,
+            b.uscc
+        );
+    }
+    let short = run(25, 7);
+    assert_eq!(short.top, full.top[..25]);
+    assert_eq!(short.counts, full.counts);
+}
