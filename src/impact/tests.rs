@@ -3,6 +3,7 @@
 //! expectations is in `tests/integration/impact.rs`).
 
 use super::*;
+use crate::eval::EvalError;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
 use std::collections::BTreeMap;
