@@ -657,6 +657,97 @@ pub struct DecisionQuery {
 /// The (uscc, records) items of [`RecordStore::scan_entities`].
 pub type EntityRecords = Result<(Uscc, Vec<CreditRecord>), StoreError>;
 
+/// One entity's records as [`RecordStore::scan_entities_raw`] read them, not yet decoded:
+/// [`RawEntity::decode`] turns them into what [`RecordStore::scan_entities`] yields, and can
+/// run on another thread than the scan (e.g. on rayon workers).
+pub struct RawEntity(RawRecords);
+
+/// What a raw entity holds; the sled variant stays private to this module.
+enum RawRecords {
+    /// Already decoded (stores without a cheaper raw form).
+    Decoded(Uscc, Vec<CreditRecord>),
+    /// The `records` tree's (key, value) pairs of one entity, in key order.
+    Sled(Vec<(sled::IVec, sled::IVec)>),
+}
+
+impl RawEntity {
+    /// Wraps records already decoded.
+    pub fn decoded(uscc: Uscc, records: Vec<CreditRecord>) -> RawEntity {
+        RawEntity(RawRecords::Decoded(uscc, records))
+    }
+
+    /// How many records the entity has.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            RawRecords::Decoded(_, records) => records.len(),
+            RawRecords::Sled(entries) => entries.len(),
+        }
+    }
+
+    /// Whether the entity has no records (a scan never yields one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes the records for evaluation: like [`RawEntity::decode`], but the fields no rule
+    /// can read (entity name, legal basis, description) are left empty, which saves most of
+    /// the allocations; the impact analysis decodes this way.
+    pub fn decode_for_evaluation(self) -> EntityRecords {
+        let entries = match self.0 {
+            RawRecords::Decoded(uscc, records) => return Ok((uscc, records)),
+            RawRecords::Sled(entries) => entries,
+        };
+        let Some((first_key, _)) = entries.first() else {
+            return Err(StoreError::InvalidQuery(
+                "an entity was scanned without records".into(),
+            ));
+        };
+        let entity = RawEntityScan::entity_of(first_key)?;
+        let text = std::str::from_utf8(entity)
+            .map_err(|_| SledStore::corrupt("records", first_key, "the USCC is not text"))?;
+        let uscc = SledStore::uscc_of("records", first_key, text)?;
+        let records = entries
+            .iter()
+            .map(|(key, bytes)| {
+                let view: codec::StoredRecordView<'_> =
+                    codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))?;
+                view.evaluation_record(&uscc)
+                    .map_err(|e| SledStore::corrupt("records", key, e))
+            })
+            .collect::<Result<Vec<CreditRecord>, StoreError>>()?;
+        Ok((uscc, records))
+    }
+
+    /// Decodes the records, events applied, sorted by id: the item [`RecordStore::scan_entities`]
+    /// would have yielded.
+    pub fn decode(self) -> EntityRecords {
+        match self.0 {
+            RawRecords::Decoded(uscc, records) => Ok((uscc, records)),
+            RawRecords::Sled(entries) => {
+                let records = entries
+                    .iter()
+                    .map(|(key, bytes)| {
+                        let stored = SledStore::decode_stored(key, bytes)?;
+                        SledStore::effective(key, &stored)
+                    })
+                    .collect::<Result<Vec<CreditRecord>, StoreError>>()?;
+                let uscc = records.first().map(|r| r.uscc.clone()).ok_or_else(|| {
+                    StoreError::InvalidQuery("an entity was scanned without records".into())
+                })?;
+                Ok((uscc, records))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RawEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawEntity")
+            .field("records", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The trait
 // ---------------------------------------------------------------------------------------------
@@ -717,6 +808,16 @@ pub trait RecordStore: Send + Sync {
 
     /// Every entity with records, in USCC order, with its records sorted by id.
     fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_>;
+
+    /// The same entities as [`RecordStore::scan_entities`], in the same order, but left
+    /// undecoded so that the caller can decode them ([`RawEntity::decode`]) on other threads
+    /// while the scan goes on. The default decodes on the scanning thread.
+    fn scan_entities_raw(&self) -> Box<dyn Iterator<Item = Result<RawEntity, StoreError>> + '_> {
+        Box::new(
+            self.scan_entities()
+                .map(|item| item.map(|(uscc, records)| RawEntity::decoded(uscc, records))),
+        )
+    }
 
     /// Every record of a kind, in (USCC, id) order.
     fn records_of_kind(
@@ -1656,6 +1757,15 @@ impl RecordStore for SledStore {
         })
     }
 
+    fn scan_entities_raw(&self) -> Box<dyn Iterator<Item = Result<RawEntity, StoreError>> + '_> {
+        Box::new(RawEntityScan {
+            store: self,
+            entries: self.records.iter(),
+            pending: None,
+            done: false,
+        })
+    }
+
     fn records_of_kind(
         &self,
         kind: RecordKind,
@@ -2194,9 +2304,121 @@ impl Iterator for EntityScan<'_> {
     }
 }
 
+/// Groups the records tree's entries (in key order) by the USCC that starts each key,
+/// without decoding them: the scanning thread only copies handles to sled's buffers.
+struct RawEntityScan<'a> {
+    store: &'a SledStore,
+    entries: sled::Iter,
+    pending: Option<(sled::IVec, sled::IVec)>,
+    done: bool,
+}
+
+impl RawEntityScan<'_> {
+    fn entity_of(key: &[u8]) -> Result<&[u8], StoreError> {
+        key.get(..codec::USCC_LEN)
+            .ok_or_else(|| SledStore::corrupt("records", key, "key shorter than a USCC"))
+    }
+}
+
+impl Iterator for RawEntityScan<'_> {
+    type Item = Result<RawEntity, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut group: Vec<(sled::IVec, sled::IVec)> = self.pending.take().into_iter().collect();
+        loop {
+            match self.entries.next() {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(self.store.backend(e)));
+                }
+                Some(Ok(entry)) => {
+                    let same_entity = match group.first() {
+                        None => true,
+                        Some((first, _)) => {
+                            match (Self::entity_of(first), Self::entity_of(&entry.0)) {
+                                (Ok(a), Ok(b)) => a == b,
+                                (Err(e), _) | (_, Err(e)) => {
+                                    self.done = true;
+                                    return Some(Err(e));
+                                }
+                            }
+                        }
+                    };
+                    if !same_entity {
+                        self.pending = Some(entry);
+                        break;
+                    }
+                    group.push(entry);
+                }
+            }
+        }
+        if group.is_empty() {
+            return None;
+        }
+        Some(Ok(RawEntity(RawRecords::Sled(group))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_scan_decodes_to_the_same_entities_as_the_scan() {
+        let store = SledStore::open_temporary().expect("temporary store");
+        let cfg = crate::demo::DemoConfig {
+            seed: 11,
+            entities: 40,
+            records_per_entity: (0, 6),
+        };
+        let records: Vec<CreditRecord> =
+            crate::demo::entities(cfg).flat_map(|(_, _, r)| r).collect();
+        store.put_records(&records).expect("stored");
+        let scanned: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities()
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        let raw: Vec<RawEntity> = store
+            .scan_entities_raw()
+            .collect::<Result<_, _>>()
+            .expect("raw scan");
+        assert_eq!(raw.iter().map(RawEntity::len).sum::<usize>(), records.len());
+        let decoded: Vec<(Uscc, Vec<CreditRecord>)> = raw
+            .into_iter()
+            .map(RawEntity::decode)
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        assert!(scanned.len() > 20, "the demo gives entities with records");
+        assert_eq!(decoded, scanned);
+        let for_evaluation: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities_raw()
+            .map(|item| item.and_then(RawEntity::decode_for_evaluation))
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        let without_free_text: Vec<(Uscc, Vec<CreditRecord>)> = scanned
+            .into_iter()
+            .map(|(uscc, records)| {
+                let records = records
+                    .into_iter()
+                    .map(|r| CreditRecord {
+                        entity_name: None,
+                        legal_basis: None,
+                        description: None,
+                        ..r
+                    })
+                    .collect();
+                (uscc, records)
+            })
+            .collect();
+        assert_eq!(for_evaluation, without_free_text);
+    }
 
     #[test]
     fn entity_kinds_from_uscc() {

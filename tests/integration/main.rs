@@ -9,5 +9,6 @@ mod cli;
 mod diff;
 mod eval;
 mod http;
+mod impact;
 mod limits;
 mod parse;
