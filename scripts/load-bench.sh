@@ -5,7 +5,9 @@
 # axum JSON echo server (examples/echo_server.rs) as the ceiling, then drives
 # both with wrk on loopback: 2 threads, 64 connections, DURATION seconds each.
 # Prints requests/s and p50/p99 latency for: the echo ceiling, evaluating one
-# stored entity, and a whole tender of 50 bidders.
+# stored entity, and a whole tender of 50 bidders (64 connections, and one
+# connection: its latency is the tender's server time plus loopback), then the
+# evaluate/echo ratio.
 #
 # Usage: scripts/load-bench.sh [DURATION_SECONDS]   (needs wrk: apt-get install wrk)
 set -euo pipefail
@@ -39,9 +41,16 @@ bidders = [{"id": f"B{i:02}", "members": [usccs[i % len(usccs)]]} for i in range
 json.dump({"ruleset": "water", "as_of": "2024-06-01", "bidders": bidders}, open(out, "w"))
 PY
 
-run() { # name url body token
-  BODY="$3" TOKEN="$4" wrk -t2 -c64 -d"${duration}s" --latency -s scripts/load/post.lua "$2" | grep RESULT | sed "s/^RESULT/$1/"
+run() { # name connections url body token
+  BODY="$4" TOKEN="$5" wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"${duration}s" --latency -s scripts/load/post.lua "$3" \
+    | grep RESULT | sed "s/^RESULT/$1/" | tee -a "$work/results.txt"
 }
-run echo     http://127.0.0.1:18081/echo                      "$work/one.json"    ""
-run evaluate http://127.0.0.1:18080/api/v1/evaluate           "$work/one.json"    "$token"
-run tender50 http://127.0.0.1:18080/api/v1/tenders/evaluate   "$work/tender.json" "$token"
+run echo          64 http://127.0.0.1:18081/echo                    "$work/one.json"    ""
+run evaluate      64 http://127.0.0.1:18080/api/v1/evaluate         "$work/one.json"    "$token"
+run tender50      64 http://127.0.0.1:18080/api/v1/tenders/evaluate "$work/tender.json" "$token"
+run tender50-1conn 1 http://127.0.0.1:18080/api/v1/tenders/evaluate "$work/tender.json" "$token"
+python3 - "$work/results.txt" <<'PY'
+import re, sys
+rps = {line.split()[0]: float(re.search(r"requests/s=([0-9.]+)", line).group(1)) for line in open(sys.argv[1])}
+print(f"ratio evaluate/echo = {rps['evaluate'] / rps['echo']:.1%} (target >= 40%)")
+PY

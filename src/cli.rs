@@ -1,9 +1,8 @@
-//! The command-line interface: `check`, `fmt`, `test`, `eval`, `render`,
-//! `diff`, `draft`, `import`, `sync`, `serve`. Each command prints human-readable
-//! output (diagnostics with carets) or JSON, and exits non-zero when it finds
-//! errors (`diff`, like `diff(1)`, exits 1 for differences and 2 for errors;
-//! `draft`, a client of a running server, exits 1 when the server refuses and 2
-//! when it cannot be reached).
+//! The command-line interface: `check`, `fmt`, `test`, `eval`, `render`, `diff`, `impact`,
+//! `draft`, `import`, `sync`, `serve`. Each command prints human-readable output (diagnostics
+//! with carets) or JSON, and exits non-zero when it finds errors (`diff`, like `diff(1)`, exits
+//! 1 for differences and 2 for errors; `draft`, a client of a running server, exits 1 when the
+//! server refuses and 2 when it cannot be reached).
 
 mod diff;
 mod draft;
@@ -18,6 +17,8 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+pub mod impact;
 
 /// credit-rules: credit rules of public resource trading (公共资源交易信用规则).
 #[derive(Debug, Parser)]
@@ -152,6 +153,10 @@ pub enum Command {
     Import(crate::import::ImportArgs),
     /// Pull the provincial feed with a cursor (resumes after a restart; no gaps, no duplicates).
     Sync(crate::sync::SyncArgs),
+    /// What a new version of a rule set changes in outcomes (who is newly disqualified or
+    /// qualified, whose score changes and which clauses are responsible), over the entities in
+    /// the record store or a given list, as of a date.
+    Impact(impact::ImpactArgs),
 }
 
 /// The long help of `diff`: where versions and their bases come from.
@@ -257,6 +262,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
         Command::Sync(args) => crate::sync::run(&args),
+        Command::Impact(args) => impact::run(&args),
     }
 }
 

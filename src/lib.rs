@@ -52,6 +52,8 @@ pub mod diff;
 pub mod eval;
 pub mod fmt;
 pub mod http;
+pub mod impact;
+pub mod impact_store;
 pub mod import;
 pub mod intake;
 pub mod ir;

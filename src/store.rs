@@ -70,10 +70,9 @@
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `drafts` | draft id (`u64`, from 1) | `{ruleset id, source, sector?, base hash?, author, submitted, message, activate_on?, status, published hash?, events: [{time, actor, action, comment?, activate_on?, version hash?}]}`: a version under review and its append-only history (`store/drafts.rs`) |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
-//! | `decisions` | `seq (u64)`, numbered by the journal writer | **JSON** of [`DecisionEntry`] |
+//! | `decisions` | `seq (u64)`, numbered by the journal writer | `0x01 ‖ {location in the journal, time (ms), ruleset id}`; or, from a temporary store or a database from before the journal, the **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
-//! | `decisions_by_ruleset` | `ruleset id ‖ 0x00 ‖ seq (u64)` | empty |
-//! | `decisions_by_time` | `time (i64 ms) ‖ seq (u64)` | empty |
+//! | `decisions_by_ruleset`, `decisions_by_time` | — | no longer written (queries by rule set or time read the pointers in `decisions`); databases from before the journal may hold keys, which are ignored |
 //!
 //! The `drafts` tree was added without changing the format version: a database written before
 //! it opens with no drafts.
@@ -126,7 +125,7 @@ use codec::{
     StoredRuleSetVersion,
 };
 use journal::{Journal, JournalItem, Location, Watermark};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The schema version this build reads and writes (key `format_version` of tree `meta`).
 pub const FORMAT_VERSION: u32 = 1;
@@ -144,6 +143,8 @@ const JOURNAL_KEY: &[u8] = b"decision_journal_indexed";
 const JOURNAL_DIR: &str = "decisions";
 /// Segment size past which the journal starts a new segment (after a sled flush).
 const JOURNAL_SEGMENT_BYTES: u64 = 64 << 20;
+/// Journal growth after which the indexed watermark is written again.
+const WATERMARK_EVERY: u64 = 1 << 20;
 /// First byte of a `decisions` value that is a [`journal::Location`]; a value starting with
 /// `{` is the entry's JSON itself (temporary stores, and entries logged before the journal).
 const LOCATION_TAG: u8 = 1;
@@ -514,8 +515,42 @@ pub struct DecisionEntry {
     pub total: Decimal,
     /// The report as given to the caller, less the texts that the rules themselves
     /// (identified by `version_hash`) supply: each clause's wording, basis and explanation.
-    pub report: serde_json::Value,
+    pub report: ReportJson,
 }
+
+/// A report as JSON text, kept as written (no parsing into a tree on the hot path).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ReportJson(Box<serde_json::value::RawValue>);
+
+impl ReportJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The JSON as a value tree.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::from_str(self.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for ReportJson {
+    fn from(value: serde_json::Value) -> Self {
+        // Serialising a Value cannot fail: its map keys are strings.
+        let raw = serde_json::value::to_raw_value(&value)
+            .unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned());
+        ReportJson(raw)
+    }
+}
+
+impl PartialEq for ReportJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for ReportJson {}
 
 impl DecisionEntry {
     /// The log entry for an evaluation report.
@@ -543,18 +578,82 @@ impl DecisionEntry {
 
 /// The report without the rule texts (wording, basis, explanation), which the rule-set
 /// version reproduces: the log stays small enough to write on every evaluation.
-fn compact_report(report: &crate::eval::Report) -> serde_json::Value {
-    let mut value = serde_json::to_value(report).unwrap_or(serde_json::Value::Null);
-    for section in ["vetoes", "flags", "scores"] {
-        if let Some(clauses) = value.get_mut(section).and_then(|v| v.as_array_mut()) {
-            for clause in clauses.iter_mut().filter_map(|c| c.as_object_mut()) {
-                for text in ["wording", "basis", "explanation"] {
-                    clause.remove(text);
-                }
+fn compact_report(report: &crate::eval::Report) -> ReportJson {
+    let compact = compact::Report::of(report);
+    match serde_json::value::to_raw_value(&compact) {
+        Ok(raw) => ReportJson(raw),
+        Err(_) => ReportJson(serde_json::value::RawValue::NULL.to_owned()),
+    }
+}
+
+/// Borrowed views of a report that serialise it without the rule texts.
+mod compact {
+    use crate::ast::ClauseKind;
+    use crate::eval::{Decision, EvalError};
+    mod report {
+        pub use crate::eval::{ClauseReport, RecordRef, Report};
+    }
+    use chrono::NaiveDate;
+    use rust_decimal::Decimal;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    pub(super) struct Report<'a> {
+        ruleset: &'a str,
+        version: &'a str,
+        hash: &'a str,
+        as_of: NaiveDate,
+        decision: Decision,
+        decision_label: &'static str,
+        total: Decimal,
+        vetoes: Vec<Clause<'a>>,
+        flags: Vec<Clause<'a>>,
+        scores: Vec<Clause<'a>>,
+    }
+
+    #[derive(Serialize)]
+    struct Clause<'a> {
+        clause: &'a str,
+        kind: ClauseKind,
+        origin: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        points: Option<Decimal>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        raw: Option<Decimal>,
+        records: &'a [report::RecordRef],
+        #[serde(skip_serializing_if = "Option::is_none")]
+        error: Option<&'a EvalError>,
+    }
+
+    impl<'a> Report<'a> {
+        pub(super) fn of(report: &'a report::Report) -> Self {
+            let clauses = |list: &'a [report::ClauseReport]| {
+                list.iter()
+                    .map(|c| Clause {
+                        clause: &c.clause,
+                        kind: c.kind,
+                        origin: &c.origin,
+                        points: c.points,
+                        raw: c.raw,
+                        records: &c.records,
+                        error: c.error.as_ref(),
+                    })
+                    .collect()
+            };
+            Report {
+                ruleset: &report.ruleset,
+                version: &report.version,
+                hash: &report.hash,
+                as_of: report.as_of,
+                decision: report.decision,
+                decision_label: report.decision_label,
+                total: report.total,
+                vetoes: clauses(&report.vetoes),
+                flags: clauses(&report.flags),
+                scores: clauses(&report.scores),
             }
         }
     }
-    value
 }
 
 /// A decision log entry with its sequence number.
@@ -585,6 +684,97 @@ pub struct DecisionQuery {
 
 /// The (uscc, records) items of [`RecordStore::scan_entities`].
 pub type EntityRecords = Result<(Uscc, Vec<CreditRecord>), StoreError>;
+
+/// One entity's records as [`RecordStore::scan_entities_raw`] read them, not yet decoded:
+/// [`RawEntity::decode`] turns them into what [`RecordStore::scan_entities`] yields, and can
+/// run on another thread than the scan (e.g. on rayon workers).
+pub struct RawEntity(RawRecords);
+
+/// What a raw entity holds; the sled variant stays private to this module.
+enum RawRecords {
+    /// Already decoded (stores without a cheaper raw form).
+    Decoded(Uscc, Vec<CreditRecord>),
+    /// The `records` tree's (key, value) pairs of one entity, in key order.
+    Sled(Vec<(sled::IVec, sled::IVec)>),
+}
+
+impl RawEntity {
+    /// Wraps records already decoded.
+    pub fn decoded(uscc: Uscc, records: Vec<CreditRecord>) -> RawEntity {
+        RawEntity(RawRecords::Decoded(uscc, records))
+    }
+
+    /// How many records the entity has.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            RawRecords::Decoded(_, records) => records.len(),
+            RawRecords::Sled(entries) => entries.len(),
+        }
+    }
+
+    /// Whether the entity has no records (a scan never yields one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes the records for evaluation: like [`RawEntity::decode`], but the fields no rule
+    /// can read (entity name, legal basis, description) are left empty, which saves most of
+    /// the allocations; the impact analysis decodes this way.
+    pub fn decode_for_evaluation(self) -> EntityRecords {
+        let entries = match self.0 {
+            RawRecords::Decoded(uscc, records) => return Ok((uscc, records)),
+            RawRecords::Sled(entries) => entries,
+        };
+        let Some((first_key, _)) = entries.first() else {
+            return Err(StoreError::InvalidQuery(
+                "an entity was scanned without records".into(),
+            ));
+        };
+        let entity = RawEntityScan::entity_of(first_key)?;
+        let text = std::str::from_utf8(entity)
+            .map_err(|_| SledStore::corrupt("records", first_key, "the USCC is not text"))?;
+        let uscc = SledStore::uscc_of("records", first_key, text)?;
+        let records = entries
+            .iter()
+            .map(|(key, bytes)| {
+                let view: codec::StoredRecordView<'_> =
+                    codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))?;
+                view.evaluation_record(&uscc)
+                    .map_err(|e| SledStore::corrupt("records", key, e))
+            })
+            .collect::<Result<Vec<CreditRecord>, StoreError>>()?;
+        Ok((uscc, records))
+    }
+
+    /// Decodes the records, events applied, sorted by id: the item [`RecordStore::scan_entities`]
+    /// would have yielded.
+    pub fn decode(self) -> EntityRecords {
+        match self.0 {
+            RawRecords::Decoded(uscc, records) => Ok((uscc, records)),
+            RawRecords::Sled(entries) => {
+                let records = entries
+                    .iter()
+                    .map(|(key, bytes)| {
+                        let stored = SledStore::decode_stored(key, bytes)?;
+                        SledStore::effective(key, &stored)
+                    })
+                    .collect::<Result<Vec<CreditRecord>, StoreError>>()?;
+                let uscc = records.first().map(|r| r.uscc.clone()).ok_or_else(|| {
+                    StoreError::InvalidQuery("an entity was scanned without records".into())
+                })?;
+                Ok((uscc, records))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for RawEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawEntity")
+            .field("records", &self.len())
+            .finish_non_exhaustive()
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The trait
@@ -632,6 +822,12 @@ pub trait RecordStore: DraftStore + Send + Sync {
     /// An entity's records, events applied, sorted by id.
     fn records_of(&self, uscc: &Uscc) -> Result<Vec<CreditRecord>, StoreError>;
 
+    /// An entity's records as [`RecordStore::records_of`] gives them, shared: a store may
+    /// serve them from a cache of recently read entities.
+    fn records_of_shared(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
+        Ok(self.records_of(uscc)?.into())
+    }
+
     /// An entity, if any record named it.
     fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError>;
 
@@ -640,6 +836,16 @@ pub trait RecordStore: DraftStore + Send + Sync {
 
     /// Every entity with records, in USCC order, with its records sorted by id.
     fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_>;
+
+    /// The same entities as [`RecordStore::scan_entities`], in the same order, but left
+    /// undecoded so that the caller can decode them ([`RawEntity::decode`]) on other threads
+    /// while the scan goes on. The default decodes on the scanning thread.
+    fn scan_entities_raw(&self) -> Box<dyn Iterator<Item = Result<RawEntity, StoreError>> + '_> {
+        Box::new(
+            self.scan_entities()
+                .map(|item| item.map(|(uscc, records)| RawEntity::decoded(uscc, records))),
+        )
+    }
 
     /// Every record of a kind, in (USCC, id) order.
     fn records_of_kind(
@@ -779,11 +985,71 @@ pub struct SledStore {
     drafts: sled::Tree,
     decisions: sled::Tree,
     dec_by_entity: sled::Tree,
-    dec_by_ruleset: sled::Tree,
-    dec_by_time: sled::Tree,
     decision_writer: Mutex<DecisionWriter>,
     /// The decision journal's directory; `None` for a temporary store.
     journal_dir: Option<PathBuf>,
+    /// Decoded records of recently evaluated entities.
+    cache: EntityCache,
+}
+
+/// Most entities [`EntityCache`] holds; when full it starts again empty (cheaper than
+/// tracking recency, and a tender's bidders are soon read again).
+const CACHE_ENTITIES: usize = 50_000;
+
+/// The records of recently read entities, decoded, so that evaluating the same bidders
+/// again (a tender evaluated twice, a bidder in several lots) skips sled and postcard.
+///
+/// A write of records drops the entities it touched (an event, which names only a record
+/// id, drops all). A reader that read sled while a write committed must not put the older
+/// records back: every write bumps `epoch` under the lock, and a reader caches what it read
+/// only if the epoch is still the one it saw before reading.
+#[derive(Default)]
+struct EntityCache {
+    inner: Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    epoch: u64,
+    map: HashMap<Uscc, Arc<[CreditRecord]>>,
+}
+
+impl EntityCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheInner> {
+        // A HashMap left by a panicking holder is still a valid map.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached records and the epoch to pass to [`EntityCache::put`].
+    fn get(&self, uscc: &Uscc) -> (Option<Arc<[CreditRecord]>>, u64) {
+        let inner = self.lock();
+        (inner.map.get(uscc).cloned(), inner.epoch)
+    }
+
+    fn put(&self, uscc: &Uscc, records: Arc<[CreditRecord]>, read_at: u64) {
+        let mut inner = self.lock();
+        if inner.epoch != read_at {
+            return;
+        }
+        if inner.map.len() >= CACHE_ENTITIES {
+            inner.map.clear();
+        }
+        inner.map.insert(uscc.clone(), records);
+    }
+
+    fn forget<'a>(&self, usccs: impl Iterator<Item = &'a Uscc>) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        for uscc in usccs {
+            inner.map.remove(uscc);
+        }
+    }
+
+    fn forget_all(&self) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        inner.map.clear();
+    }
 }
 
 /// The decision log's write side: the journal (none for a temporary store) and the next
@@ -794,6 +1060,8 @@ struct DecisionWriter {
     /// Segment size past which a new segment is started ([`JOURNAL_SEGMENT_BYTES`]; tests
     /// lower it).
     rotate_after: u64,
+    /// Active-segment length at the last watermark written.
+    marked: u64,
 }
 
 impl fmt::Debug for SledStore {
@@ -807,12 +1075,36 @@ impl fmt::Debug for SledStore {
 /// Aborts a transaction with a store error.
 type TxResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
 
+/// A `decisions` value: where the entry is in the journal, and the two fields that queries
+/// filter on without reading the entry.
+#[derive(Debug, Serialize, Deserialize)]
+struct DecisionPointer {
+    location: Location,
+    time_ms: i64,
+    ruleset_id: String,
+}
+
 /// The `decisions` value that points at an entry in the journal.
-fn location_value(location: Location) -> Vec<u8> {
+fn pointer_value(location: Location, entry: &DecisionEntry) -> Vec<u8> {
+    let pointer = DecisionPointer {
+        location,
+        time_ms: entry.time.timestamp_millis(),
+        ruleset_id: entry.ruleset_id.clone(),
+    };
     let mut value = vec![LOCATION_TAG];
-    // postcard of three integers cannot fail.
-    value.extend(postcard::to_allocvec(&location).unwrap_or_default());
+    // postcard of integers and a string cannot fail.
+    value.extend(postcard::to_allocvec(&pointer).unwrap_or_default());
     value
+}
+
+/// The pointer in a `decisions` value; `None` for an entry stored inline as JSON.
+fn decision_pointer(key: &[u8], value: &[u8]) -> Result<Option<DecisionPointer>, StoreError> {
+    match value.split_first() {
+        Some((&LOCATION_TAG, rest)) => postcard::from_bytes(rest)
+            .map(Some)
+            .map_err(|e| SledStore::corrupt("decisions", key, e.to_string())),
+        _ => Ok(None),
+    }
 }
 
 fn tx_abort(e: StoreError) -> ConflictableTransactionError<StoreError> {
@@ -919,20 +1211,25 @@ impl SledStore {
             drafts: tree("drafts")?,
             decisions: tree("decisions")?,
             dec_by_entity: tree("decisions_by_entity")?,
-            dec_by_ruleset: tree("decisions_by_ruleset")?,
-            dec_by_time: tree("decisions_by_time")?,
             decision_writer: Mutex::new(DecisionWriter {
                 journal: None,
                 next_seq: 0,
                 rotate_after: JOURNAL_SEGMENT_BYTES,
+                marked: 0,
             }),
             journal_dir: journal.clone(),
+            cache: EntityCache::default(),
             path,
             db,
         };
         store.check_format()?;
         store.recover_decisions(journal)?;
         Ok(store)
+    }
+
+    /// Makes every sled write so far durable.
+    fn flush_db(&self) -> Result<(), StoreError> {
+        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
     }
 
     fn backend(&self, e: impl fmt::Display) -> StoreError {
@@ -980,7 +1277,7 @@ impl SledStore {
                 self.meta
                     .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
                     .map_err(|e| self.backend(e))?;
-                self.flush()
+                self.flush_db()
             }
         }
     }
@@ -1296,16 +1593,14 @@ impl SledStore {
         let Some(value) = self.decisions.get(key).map_err(|e| self.backend(e))? else {
             return Ok(None);
         };
-        let json = match value.first() {
-            Some(&LOCATION_TAG) => {
-                let location: Location = postcard::from_bytes(&value[1..])
-                    .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
+        let json = match decision_pointer(&key, &value)? {
+            Some(pointer) => {
                 let dir = self.journal_dir.as_deref().ok_or_else(|| {
                     SledStore::corrupt("decisions", &key, "a journal location in a temporary store")
                 })?;
-                journal::read(dir, location).map_err(|e| self.backend(e))?
+                journal::read(dir, pointer.location).map_err(|e| self.backend(e))?
             }
-            _ => value.to_vec(),
+            None => value.to_vec(),
         };
         let entry: DecisionEntry = serde_json::from_slice(&json)
             .map_err(|e| SledStore::corrupt("decisions", &key, e.to_string()))?;
@@ -1395,7 +1690,8 @@ impl RecordStore for SledStore {
             }
             Ok(summary)
         })?;
-        self.flush()?;
+        self.cache.forget(records.iter().map(|r| &r.uscc));
+        self.flush_db()?;
         Ok(summary)
     }
 
@@ -1414,7 +1710,8 @@ impl RecordStore for SledStore {
             }
             Ok(results)
         })?;
-        self.flush()?;
+        self.cache.forget_all();
+        self.flush_db()?;
         Ok(results)
     }
 
@@ -1435,6 +1732,16 @@ impl RecordStore for SledStore {
         // Keys sort by id within the entity prefix (byte order of the UTF-8 id).
         self.records_in(self.records.scan_prefix(codec::entity_prefix(uscc)))
             .collect()
+    }
+
+    fn records_of_shared(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
+        let (cached, epoch) = self.cache.get(uscc);
+        if let Some(records) = cached {
+            return Ok(records);
+        }
+        let records: Arc<[CreditRecord]> = self.records_of(uscc)?.into();
+        self.cache.put(uscc, records.clone(), epoch);
+        Ok(records)
     }
 
     fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError> {
@@ -1475,6 +1782,15 @@ impl RecordStore for SledStore {
     fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_> {
         Box::new(EntityScan {
             records: Box::new(self.records_in(self.records.iter())),
+            pending: None,
+            done: false,
+        })
+    }
+
+    fn scan_entities_raw(&self) -> Box<dyn Iterator<Item = Result<RawEntity, StoreError>> + '_> {
+        Box::new(RawEntityScan {
+            store: self,
+            entries: self.records.iter(),
             pending: None,
             done: false,
         })
@@ -1678,7 +1994,7 @@ impl RecordStore for SledStore {
                 })
             })
             .map_err(|e| tx_error(self, e))?;
-        self.flush()?;
+        self.flush_db()?;
         Ok(result)
     }
 
@@ -1736,7 +2052,7 @@ impl RecordStore for SledStore {
         self.cursors
             .insert(name.as_bytes(), value.as_bytes())
             .map_err(|e| self.backend(e))?;
-        self.flush()
+        self.flush_db()
     }
 
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
@@ -1748,7 +2064,12 @@ impl RecordStore for SledStore {
     }
 
     fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
+        // Record how far the journal is indexed, so the next opening replays little.
+        let end = self.writer().journal.as_ref().map(Journal::end);
+        if let Some(end) = end {
+            self.set_journal_watermark(end)?;
+        }
+        self.flush_db()
     }
 }
 
@@ -1765,30 +2086,24 @@ impl SledStore {
             .map_err(|e| StoreError::InvalidQuery(format!("the decision cannot be encoded: {e}")))
     }
 
-    /// Writes one decision log entry and its indexes into sled, without a flush: the journal
-    /// holds the durable copy. The entry goes in before its index keys, so a concurrent
-    /// query never finds an index key without its entry.
+    /// Writes one decision log entry's sled keys without a flush (the journal holds the
+    /// durable copy): `value` is its [`DecisionPointer`], or its JSON for a temporary store.
+    /// The entry goes in before its entity keys, so a concurrent query never finds an index
+    /// key without its entry.
     fn index_decision(
         &self,
         seq: u64,
         entry: &DecisionEntry,
-        json: &[u8],
+        value: &[u8],
     ) -> Result<(), StoreError> {
         let seq_bytes = seq.to_be_bytes();
         let backend = |e: sled::Error| self.backend(e);
-        self.decisions.insert(seq_bytes, json).map_err(backend)?;
+        self.decisions.insert(seq_bytes, value).map_err(backend)?;
         for uscc in &entry.usccs {
             let mut key = uscc.as_str().as_bytes().to_vec();
             key.extend_from_slice(&seq_bytes);
             self.dec_by_entity.insert(key, &[]).map_err(backend)?;
         }
-        let ruleset_key = codec::name_seq_key(&entry.ruleset_id, &seq_bytes);
-        self.dec_by_ruleset
-            .insert(ruleset_key, &[])
-            .map_err(backend)?;
-        let mut time_key = codec::i64_key(entry.time.timestamp_millis()).to_vec();
-        time_key.extend_from_slice(&seq_bytes);
-        self.dec_by_time.insert(time_key, &[]).map_err(backend)?;
         Ok(())
     }
 
@@ -1832,17 +2147,18 @@ impl SledStore {
                     let entry: DecisionEntry = serde_json::from_slice(json).map_err(|e| {
                         self.backend(format!("decision journal entry {seq} does not decode: {e}"))
                     })?;
-                    self.index_decision(*seq, &entry, &location_value(*location))?;
+                    self.index_decision(*seq, &entry, &pointer_value(*location, &entry))?;
                     next_seq = next_seq.max(seq + 1);
                 }
                 if indexed != Some(journal.end()) {
                     self.set_journal_watermark(journal.end())?;
-                    self.flush()?;
+                    self.flush_db()?;
                 }
                 Some(journal)
             }
         };
         let mut writer = self.writer();
+        writer.marked = journal.as_ref().map_or(0, Journal::len);
         writer.journal = journal;
         writer.next_seq = next_seq;
         Ok(())
@@ -1873,7 +2189,11 @@ impl SledStore {
                     .zip(jsons.iter().map(Vec::as_slice))
                     .collect();
                 let locations = journal.append(&items).map_err(|e| self.backend(e))?;
-                locations.into_iter().map(location_value).collect()
+                locations
+                    .into_iter()
+                    .zip(entries)
+                    .map(|(location, entry)| pointer_value(location, entry))
+                    .collect()
             }
             None => jsons,
         };
@@ -1882,16 +2202,27 @@ impl SledStore {
             self.index_decision(*seq, entry, value)?;
         }
         let rotate_after = writer.rotate_after;
+        let marked = writer.marked;
+        let mut mark = None;
         if let Some(journal) = writer.journal.as_mut() {
-            self.set_journal_watermark(journal.end())?;
+            // Re-indexing on opening is idempotent, so the watermark need not follow every
+            // group: every WATERMARK_EVERY bytes (and on flush and rotation) is enough.
+            if journal.len() >= marked + WATERMARK_EVERY {
+                self.set_journal_watermark(journal.end())?;
+                mark = Some(journal.len());
+            }
             if journal.len() > rotate_after {
                 // sled must hold the keys of the full segment durably before the next
                 // segment starts: recovery replays only the active one.
-                self.flush()?;
+                self.flush_db()?;
                 let fresh = journal.rotate().map_err(|e| self.backend(e))?;
                 self.set_journal_watermark(fresh)?;
-                self.flush()?;
+                self.flush_db()?;
+                mark = Some(fresh.offset);
             }
+        }
+        if let Some(at) = mark {
+            writer.marked = at;
         }
         Ok(seqs)
     }
@@ -1901,31 +2232,35 @@ impl SledStore {
         let after = query.after_seq;
         let from_ms = query.from.map(|t| t.timestamp_millis());
         let until_ms = query.until.map(|t| t.timestamp_millis());
-        // Pick the most selective index; the other filters are checked on the entries.
+        // By entity: its index. Otherwise the `decisions` tree in order, filtered on the rule
+        // set and time its pointers carry (an inline entry is checked when it is read below).
         let mut seqs: Vec<u64> = Vec::new();
         if let Some(uscc) = &query.uscc {
             for item in self.dec_by_entity.scan_prefix(uscc.as_str().as_bytes()) {
                 let (key, _) = item.map_err(|e| self.backend(e))?;
                 seqs.push(SledStore::seq_suffix("decisions_by_entity", &key)?);
             }
-        } else if let Some(ruleset) = &query.ruleset_id {
-            for item in self.dec_by_ruleset.scan_prefix(codec::name_prefix(ruleset)) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions_by_ruleset", &key)?);
-            }
-        } else if from_ms.is_some() || until_ms.is_some() {
-            let start = codec::i64_key(from_ms.unwrap_or(i64::MIN)).to_vec();
-            let end = codec::i64_key(until_ms.unwrap_or(i64::MAX)).to_vec();
-            for item in self.dec_by_time.range(start..end) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions_by_time", &key)?);
-            }
         } else {
             let start = after.map_or(0, |a| a.saturating_add(1));
+            let mut certain = 0;
             for item in self.decisions.range(start.to_be_bytes()..) {
-                let (key, _) = item.map_err(|e| self.backend(e))?;
-                seqs.push(SledStore::seq_suffix("decisions", &key)?);
-                if query.limit != 0 && seqs.len() >= query.limit {
+                let (key, value) = item.map_err(|e| self.backend(e))?;
+                let seq = SledStore::seq_suffix("decisions", &key)?;
+                if let Some(pointer) = decision_pointer(&key, &value)? {
+                    let ms = pointer.time_ms;
+                    let keep = query
+                        .ruleset_id
+                        .as_ref()
+                        .is_none_or(|r| &pointer.ruleset_id == r)
+                        && from_ms.is_none_or(|f| ms >= f)
+                        && until_ms.is_none_or(|u| ms < u);
+                    if !keep {
+                        continue;
+                    }
+                    certain += 1;
+                }
+                seqs.push(seq);
+                if query.limit != 0 && certain >= query.limit {
                     break;
                 }
             }
@@ -1999,9 +2334,121 @@ impl Iterator for EntityScan<'_> {
     }
 }
 
+/// Groups the records tree's entries (in key order) by the USCC that starts each key,
+/// without decoding them: the scanning thread only copies handles to sled's buffers.
+struct RawEntityScan<'a> {
+    store: &'a SledStore,
+    entries: sled::Iter,
+    pending: Option<(sled::IVec, sled::IVec)>,
+    done: bool,
+}
+
+impl RawEntityScan<'_> {
+    fn entity_of(key: &[u8]) -> Result<&[u8], StoreError> {
+        key.get(..codec::USCC_LEN)
+            .ok_or_else(|| SledStore::corrupt("records", key, "key shorter than a USCC"))
+    }
+}
+
+impl Iterator for RawEntityScan<'_> {
+    type Item = Result<RawEntity, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut group: Vec<(sled::IVec, sled::IVec)> = self.pending.take().into_iter().collect();
+        loop {
+            match self.entries.next() {
+                None => {
+                    self.done = true;
+                    break;
+                }
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(self.store.backend(e)));
+                }
+                Some(Ok(entry)) => {
+                    let same_entity = match group.first() {
+                        None => true,
+                        Some((first, _)) => {
+                            match (Self::entity_of(first), Self::entity_of(&entry.0)) {
+                                (Ok(a), Ok(b)) => a == b,
+                                (Err(e), _) | (_, Err(e)) => {
+                                    self.done = true;
+                                    return Some(Err(e));
+                                }
+                            }
+                        }
+                    };
+                    if !same_entity {
+                        self.pending = Some(entry);
+                        break;
+                    }
+                    group.push(entry);
+                }
+            }
+        }
+        if group.is_empty() {
+            return None;
+        }
+        Some(Ok(RawEntity(RawRecords::Sled(group))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_scan_decodes_to_the_same_entities_as_the_scan() {
+        let store = SledStore::open_temporary().expect("temporary store");
+        let cfg = crate::demo::DemoConfig {
+            seed: 11,
+            entities: 40,
+            records_per_entity: (0, 6),
+        };
+        let records: Vec<CreditRecord> =
+            crate::demo::entities(cfg).flat_map(|(_, _, r)| r).collect();
+        store.put_records(&records).expect("stored");
+        let scanned: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities()
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        let raw: Vec<RawEntity> = store
+            .scan_entities_raw()
+            .collect::<Result<_, _>>()
+            .expect("raw scan");
+        assert_eq!(raw.iter().map(RawEntity::len).sum::<usize>(), records.len());
+        let decoded: Vec<(Uscc, Vec<CreditRecord>)> = raw
+            .into_iter()
+            .map(RawEntity::decode)
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        assert!(scanned.len() > 20, "the demo gives entities with records");
+        assert_eq!(decoded, scanned);
+        let for_evaluation: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities_raw()
+            .map(|item| item.and_then(RawEntity::decode_for_evaluation))
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        let without_free_text: Vec<(Uscc, Vec<CreditRecord>)> = scanned
+            .into_iter()
+            .map(|(uscc, records)| {
+                let records = records
+                    .into_iter()
+                    .map(|r| CreditRecord {
+                        entity_name: None,
+                        legal_basis: None,
+                        description: None,
+                        ..r
+                    })
+                    .collect();
+                (uscc, records)
+            })
+            .collect();
+        assert_eq!(for_evaluation, without_free_text);
+    }
 
     #[test]
     fn entity_kinds_from_uscc() {
@@ -2022,7 +2469,7 @@ mod tests {
             usccs: vec![Uscc::parse("91420100MA4K3Q7T13").expect("valid")],
             decision: "eligible".into(),
             total: Decimal::new(i64::from(n), 0),
-            report: serde_json::json!({ "n": n }),
+            report: serde_json::json!({ "n": n }).into(),
         }
     }
 
@@ -2038,16 +2485,11 @@ mod tests {
         let entries: Vec<DecisionEntry> = (1..=3).map(decision).collect();
         let seqs = store.append_decisions(&entries).expect("append");
         // A crash after the journal was synced but before sled wrote its trees out.
-        for tree in [
-            &store.decisions,
-            &store.dec_by_entity,
-            &store.dec_by_ruleset,
-            &store.dec_by_time,
-        ] {
+        for tree in [&store.decisions, &store.dec_by_entity] {
             tree.clear().expect("clear");
         }
         store.meta.remove(JOURNAL_KEY).expect("remove");
-        store.flush().expect("flush");
+        store.flush_db().expect("flush");
         drop(store);
 
         let store = SledStore::open(dir.path()).expect("reopen");
@@ -2084,6 +2526,72 @@ mod tests {
         let all = store.decisions(&DecisionQuery::default()).expect("query");
         assert_eq!(all[2].entry, decision(3));
         assert_eq!(store.append_decisions(&[decision(5)]).expect("append"), [5]);
+    }
+
+    #[test]
+    fn cached_records_follow_writes_and_events() {
+        let store = SledStore::open_temporary().expect("open");
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 3, d).expect("date");
+        let mut record = CreditRecord::new("B1", uscc.clone(), RecordKind::BadBehaviour, day(1));
+        store
+            .put_records(std::slice::from_ref(&record))
+            .expect("put");
+        assert_eq!(
+            store.records_of_shared(&uscc).expect("read")[0].decided_on,
+            day(1)
+        );
+        // Served from the cache now; a changed record must replace it.
+        record.decided_on = day(2);
+        store
+            .put_records(std::slice::from_ref(&record))
+            .expect("put");
+        assert_eq!(
+            store.records_of_shared(&uscc).expect("read")[0].decided_on,
+            day(2)
+        );
+        store
+            .apply_event("B1", EventKind::Repair, day(20))
+            .expect("event");
+        let after = store.records_of_shared(&uscc).expect("read");
+        assert_eq!(after[0].repaired_on, Some(day(20)));
+        assert_eq!(after.to_vec(), store.records_of(&uscc).expect("read"));
+    }
+
+    /// The compact report is the full report less each clause's wording, basis and
+    /// explanation: a field added to the report must be added to the compact view too.
+    #[test]
+    fn the_logged_report_is_the_answer_less_the_rule_texts() {
+        let mut workspace = crate::ruleset::Workspace::new();
+        workspace.add_source(
+            crate::source::SourceFile::new(
+                "t.rules",
+                r#"ruleset t { title "t" version "1" effective 2020-01-01 unit "u" total 3 }
+                veto 失信 { wording "w" basis "b" when any(records where kind = 失信被执行人) }
+                score 不良 { wording "w2" points 3 - count(records where kind = 不良行为记录) cap 3 floor 0 }"#,
+            ),
+            None,
+        );
+        let program = workspace.compile("t").expect("compiles");
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = NaiveDate::from_ymd_opt(2024, 3, 1).expect("date");
+        let records = vec![
+            CreditRecord::new("B1", uscc.clone(), RecordKind::BadBehaviour, day),
+            CreditRecord::new("S1", uscc.clone(), RecordKind::DishonestDebtor, day),
+        ];
+        let report = program.evaluate(&records, day).report(&program, &records);
+        let mut expected = serde_json::to_value(&report).expect("json");
+        for section in ["vetoes", "flags", "scores"] {
+            for clause in expected[section].as_array_mut().expect("list") {
+                let clause = clause.as_object_mut().expect("object");
+                for text in ["wording", "basis", "explanation"] {
+                    clause.remove(text);
+                }
+            }
+        }
+        let logged = DecisionEntry::from_report(&report, vec![uscc], time_from_ms(0));
+        assert_eq!(logged.report.to_value(), expected);
+        assert_eq!(logged.decision, "disqualified");
     }
 
     #[test]

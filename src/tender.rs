@@ -77,26 +77,39 @@ pub struct TenderResult {
     pub ranking: Vec<String>,
 }
 
-/// Evaluates every bid; `records_of` supplies each member's records.
-pub fn evaluate_tender<E>(
+/// Fewest bids worth splitting over threads: below this, starting a thread costs more than
+/// it saves.
+const PARALLEL_FROM: usize = 8;
+
+/// Evaluates every bid; `records_of` supplies each member's records. Large tenders are
+/// split over the machine's cores; the result is the same as in one thread.
+pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
     program: &CompiledRuleSet,
     bidders: &[Bidder],
     as_of: NaiveDate,
-    mut records_of: impl FnMut(&Uscc) -> Result<Vec<CreditRecord>, E>,
+    records_of: impl Fn(&Uscc) -> Result<R, E> + Sync,
 ) -> Result<TenderResult, E> {
-    let mut bids = Vec::with_capacity(bidders.len());
-    for bidder in bidders {
-        let mut members = Vec::with_capacity(bidder.members.len());
-        for uscc in &bidder.members {
-            let records = records_of(uscc)?;
-            let report = program.evaluate(&records, as_of).report(program, &records);
-            members.push(MemberResult {
-                uscc: uscc.clone(),
-                report,
-            });
-        }
-        bids.push(combine(bidder, members));
-    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut bids = if threads > 1 && bidders.len() >= PARALLEL_FROM {
+        let chunk = bidders.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = bidders
+                .chunks(chunk)
+                .map(|part| scope.spawn(|| evaluate_bids(program, part, as_of, &records_of)))
+                .collect();
+            let mut bids = Vec::with_capacity(bidders.len());
+            for worker in workers {
+                match worker.join() {
+                    Ok(part) => bids.extend(part?),
+                    // A panic in a worker is a bug: let it surface as one.
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            Ok(bids)
+        })?
+    } else {
+        evaluate_bids(program, bidders, as_of, &records_of)?
+    };
     let ranking = rank(&mut bids);
     Ok(TenderResult {
         ruleset: program.meta.id.clone(),
@@ -106,6 +119,29 @@ pub fn evaluate_tender<E>(
         bids,
         ranking,
     })
+}
+
+fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
+    program: &CompiledRuleSet,
+    bidders: &[Bidder],
+    as_of: NaiveDate,
+    records_of: &impl Fn(&Uscc) -> Result<R, E>,
+) -> Result<Vec<BidResult>, E> {
+    let mut bids = Vec::with_capacity(bidders.len());
+    for bidder in bidders {
+        let mut members = Vec::with_capacity(bidder.members.len());
+        for uscc in &bidder.members {
+            let records = records_of(uscc)?;
+            let records = records.as_ref();
+            let report = program.evaluate(records, as_of).report(program, records);
+            members.push(MemberResult {
+                uscc: uscc.clone(),
+                report,
+            });
+        }
+        bids.push(combine(bidder, members));
+    }
+    Ok(bids)
 }
 
 /// The consortium rule: worst decision, lowest total.
@@ -270,6 +306,47 @@ mod tests {
         assert_eq!(result.ranking, vec!["B3", "B1", "B2"]);
         let ranks: Vec<_> = result.bids.iter().map(|b| b.rank).collect();
         assert_eq!(ranks, vec![Some(2), Some(2), Some(1)]);
+    }
+
+    #[test]
+    fn a_tender_split_over_threads_equals_one_evaluated_in_order() {
+        let mut records = HashMap::new();
+        let bidders: Vec<Bidder> = (0..23)
+            .map(|i| {
+                let member = uscc(&format!("MA4K{i:04}"));
+                let mut list = awards(&member, i % 4);
+                if i % 5 == 0 {
+                    list.push(CreditRecord::new(
+                        format!("D{i}"),
+                        member.clone(),
+                        RecordKind::DishonestDebtor,
+                        day("2023-01-01"),
+                    ));
+                }
+                records.insert(member.clone(), list);
+                Bidder {
+                    id: format!("B{i:02}"),
+                    name: None,
+                    members: vec![member],
+                }
+            })
+            .collect();
+        let parallel = run(&bidders, &records);
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("t.rules", RULES), None);
+        let program = w.compile("t").expect("compiles");
+        let mut sequential = evaluate_bids(&program, &bidders, day("2024-06-01"), &|u: &Uscc| {
+            Ok::<_, ()>(records.get(u).cloned().unwrap_or_default())
+        })
+        .expect("no store errors");
+        let ranking = rank(&mut sequential);
+        assert_eq!(
+            serde_json::to_string(&parallel.bids).expect("json"),
+            serde_json::to_string(&sequential).expect("json")
+        );
+        assert_eq!(parallel.ranking, ranking);
+        assert_eq!(parallel.bids.len(), 23);
+        assert!(parallel.ranking.len() < 23, "some bids were disqualified");
     }
 
     #[test]

@@ -13,6 +13,10 @@
 //! `DURABILITY_CYCLES` (default 20) and `DURABILITY_SEED` (default: from the clock, printed)
 //! tune a run; `scripts/durability-soak.sh N` runs N cycles on a release build.
 //!
+//! A second test does the same for the decision log: `credit-rules serve` answers evaluations
+//! from four client threads and is killed at a random moment, four times; every evaluation
+//! answered 200 must be in the log when the store is opened again.
+//!
 //! What this proves and what it does not: a killed process leaves its written data in the OS
 //! page cache, so this test proves that sled recovers every flushed batch after a process
 //! crash, with its multi-tree transactions intact; it cannot simulate a power loss.
@@ -366,4 +370,121 @@ fn acknowledged_writes_survive_kill_9() {
         acked.total_lines > 0,
         "no write was ever acknowledged; the test proved nothing"
     );
+}
+
+// --- decision log under kill -9 ------------------------------------------------------------
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn spawn_server(data: &Path, port: u16, log: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--demo-entities",
+            "20",
+        ])
+        .arg("--data")
+        .arg(data)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log).expect("log file"))
+        .spawn()
+        .expect("start credit-rules serve")
+}
+
+fn wait_healthy(agent: &ureq::Agent, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while agent.get(format!("{base}/healthz")).call().is_err() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Evaluations answered 200 before a SIGKILL are all in the decision log afterwards: the
+/// journal is synced before the answer, and what sled had not written out is indexed again
+/// when the store is opened.
+#[test]
+fn answered_evaluations_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("db");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut uscc: Option<Uscc> = None;
+    for cycle in 0..4 {
+        let port = free_port();
+        let base = format!("http://127.0.0.1:{port}");
+        let mut server = spawn_server(&data, port, &dir.path().join(format!("serve-{cycle}.log")));
+        wait_healthy(&agent, &base);
+        let tokens = std::fs::read_to_string(data.join("dev-tokens.txt")).expect("tokens");
+        let token = tokens
+            .lines()
+            .find_map(|l| l.strip_prefix("evaluator "))
+            .expect("an evaluator token")
+            .trim()
+            .to_owned();
+        let entity = uscc
+            .get_or_insert_with(|| {
+                let page: serde_json::Value = agent
+                    .get(format!(
+                        "{base}/api/v1/disclosure?as_of=2024-06-01&page_size=1"
+                    ))
+                    .call()
+                    .expect("disclosure")
+                    .body_mut()
+                    .read_json()
+                    .expect("json");
+                Uscc::parse(page["items"][0]["uscc"].as_str().expect("uscc")).expect("valid")
+            })
+            .clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let clients: Vec<_> = (0..4)
+            .map(|_| {
+                let (agent, stop, answered) = (agent.clone(), stop.clone(), answered.clone());
+                let (url, token) = (format!("{base}/api/v1/evaluate"), token.clone());
+                let body = serde_json::json!({
+                    "ruleset": "water", "as_of": "2024-06-01", "uscc": entity.as_str()
+                });
+                std::thread::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let sent = agent
+                            .post(&url)
+                            .header("Authorization", &format!("Bearer {token}"))
+                            .send_json(&body);
+                        if matches!(sent, Ok(ref r) if r.status() == 200) {
+                            answered.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(150 + rng.below(500)));
+        server.kill().expect("SIGKILL");
+        server.wait().expect("reap");
+        stop.store(true, Ordering::Relaxed);
+        for client in clients {
+            client.join().expect("client");
+        }
+        let store = SledStore::open(&data).expect("reopen after kill");
+        let query = credit_rules::store::DecisionQuery {
+            uscc: Some(entity.clone()),
+            ..Default::default()
+        };
+        let logged = store.decisions(&query).expect("query").len();
+        let answered = answered.load(Ordering::SeqCst);
+        println!("cycle {cycle}: {answered} answered, {logged} logged");
+        assert!(answered > 0, "no evaluation was answered in cycle {cycle}");
+        // A request can be logged and then killed before its answer is sent: ≥, not =.
+        assert!(
+            logged >= answered,
+            "cycle {cycle}: {answered} evaluations were answered but only {logged} are logged"
+        );
+    }
 }

@@ -720,7 +720,7 @@ fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> Decis
         usccs: usccs.iter().map(|u| (*u).clone()).collect(),
         decision: decision.to_owned(),
         total: Decimal::new(850, 2),
-        report: serde_json::json!({ "ruleset": ruleset, "decision": decision }),
+        report: serde_json::json!({ "ruleset": ruleset, "decision": decision }).into(),
     }
 }
 

@@ -36,13 +36,33 @@ impl DecisionLog {
 
     /// Appends `entries`; returns once they are durable.
     pub async fn append(&self, entries: Vec<DecisionEntry>) -> Result<(), ApiError> {
+        self.submit(entries)?.durable().await
+    }
+
+    /// Hands `entries` to the writer at once; [`Pending::durable`] waits for them. A handler
+    /// prepares its answer in between, so that work overlaps the journal's sync.
+    pub fn submit(&self, entries: Vec<DecisionEntry>) -> Result<Pending, ApiError> {
         if entries.is_empty() {
-            return Ok(());
+            return Ok(Pending(None));
         }
         let (done, wait) = oneshot::channel();
         self.jobs
             .send(Job { entries, done })
             .map_err(|_| ApiError::internal("the decision-log writer has stopped"))?;
+        Ok(Pending(Some(wait)))
+    }
+}
+
+/// Entries handed to the writer and not yet known to be durable.
+#[must_use = "an evaluation may be answered only once its log entry is durable"]
+pub struct Pending(Option<oneshot::Receiver<Result<(), String>>>);
+
+impl Pending {
+    /// Waits until the entries are durable.
+    pub async fn durable(self) -> Result<(), ApiError> {
+        let Some(wait) = self.0 else {
+            return Ok(());
+        };
         match wait.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(ApiError::internal(format!("decision log: {e}"))),

@@ -12,7 +12,8 @@ use crate::source::SourceFile;
 use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use axum::extract::State;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -73,7 +74,7 @@ pub async fn evaluate_one(
     State(state): State<AppState>,
     headers: HeaderMap,
     AppJson(request): AppJson<EvaluateRequest>,
-) -> Result<AppJson<Report>, ApiError> {
+) -> Result<Response, ApiError> {
     require(
         state.tokens.caller(&headers)?,
         &[Role::Evaluator, Role::CityOffice, Role::Bureau],
@@ -86,9 +87,25 @@ pub async fn evaluate_one(
         .evaluate(&records, request.as_of)
         .report(&program, &records);
     let entry = DecisionEntry::from_report(&report, usccs, Utc::now());
-    state.decisions.append(vec![entry]).await?;
+    let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
-    Ok(AppJson(report))
+    let body = json_body(&report)?;
+    logged.durable().await?;
+    Ok(body)
+}
+
+/// The answer serialised now, while the decision log syncs; sent once the log is durable.
+fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
+    let bytes = sonic_rs::to_vec(value)
+        .map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Evaluates every bidder of a tender and ranks the eligible ones.
@@ -106,7 +123,7 @@ pub async fn evaluate_tender(
     State(state): State<AppState>,
     headers: HeaderMap,
     AppJson(request): AppJson<TenderRequest>,
-) -> Result<AppJson<TenderResult>, ApiError> {
+) -> Result<Response, ApiError> {
     require(
         state.tokens.caller(&headers)?,
         &[Role::Evaluator, Role::CityOffice, Role::Bureau],
@@ -117,7 +134,7 @@ pub async fn evaluate_tender(
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
         run_tender(&program, &request.bidders, request.as_of, |uscc| {
-            store.records_of(uscc)
+            store.records_of_shared(uscc)
         })
         .map_err(ApiError::internal)
     })
@@ -130,8 +147,10 @@ pub async fn evaluate_tender(
         .inspect(|member| count_evaluation(&member.report))
         .map(|member| DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now))
         .collect();
-    state.decisions.append(entries).await?;
-    Ok(AppJson(result))
+    let logged = state.decisions.submit(entries)?;
+    let body = json_body(&result)?;
+    logged.durable().await?;
+    Ok(body)
 }
 
 fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
@@ -230,7 +249,7 @@ fn records_for(
     state: &AppState,
     uscc: Option<Uscc>,
     inline: Option<Vec<CreditRecord>>,
-) -> Result<(Vec<CreditRecord>, Vec<Uscc>), ApiError> {
+) -> Result<(Arc<[CreditRecord]>, Vec<Uscc>), ApiError> {
     match (uscc, inline) {
         (_, Some(records)) if records.len() > MAX_INLINE_RECORDS => Err(ApiError::bad_request(
             "records",
@@ -247,10 +266,13 @@ fn records_for(
                 .collect();
             usccs.sort();
             usccs.dedup();
-            Ok((records, usccs))
+            Ok((records.into(), usccs))
         }
         (Some(uscc), None) => {
-            let records = state.store.records_of(&uscc).map_err(ApiError::internal)?;
+            let records = state
+                .store
+                .records_of_shared(&uscc)
+                .map_err(ApiError::internal)?;
             Ok((records, vec![uscc]))
         }
         (None, None) => Err(ApiError::bad_request(
@@ -291,4 +313,54 @@ fn count_evaluation(report: &Report) {
         ("decision", format!("{:?}", report.decision).to_lowercase()),
     ];
     metrics::counter!("evaluations_total", &labels).increment(1);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::demo::{DemoConfig, entity};
+    use crate::ruleset::Workspace;
+    use crate::tender::{Bidder, evaluate_tender};
+    use chrono::NaiveDate;
+    use std::path::Path;
+
+    /// Answers are written with sonic-rs for speed; they must be the very bytes serde_json
+    /// writes (reports promise the same bytes for the same inputs, and snapshots rely on it).
+    #[test]
+    fn fast_serialisation_writes_serde_json_bytes() {
+        let rulesets = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+        let workspace = Workspace::load(&rulesets).expect("shipped rule sets load");
+        let program = workspace.compile("water").expect("water compiles");
+        let as_of = NaiveDate::from_ymd_opt(2024, 6, 1).expect("date");
+        let config = DemoConfig {
+            entities: 300,
+            ..DemoConfig::default()
+        };
+        let mut bidders = Vec::new();
+        let mut records = std::collections::HashMap::new();
+        for index in 0..config.entities {
+            let (uscc, _, recs) = entity(&config, index);
+            let report = program.evaluate(&recs, as_of).report(&program, &recs);
+            assert_eq!(
+                sonic_rs::to_vec(&report).expect("sonic"),
+                serde_json::to_vec(&report).expect("serde_json"),
+                "entity {index}"
+            );
+            if index < 50 {
+                bidders.push(Bidder {
+                    id: format!("B{index}"),
+                    name: None,
+                    members: vec![uscc.clone()],
+                });
+            }
+            records.insert(uscc, recs);
+        }
+        let tender = evaluate_tender(&program, &bidders, as_of, |u| {
+            Ok::<_, ()>(records[u].clone())
+        })
+        .expect("tender");
+        assert_eq!(
+            sonic_rs::to_vec(&tender).expect("sonic"),
+            serde_json::to_vec(&tender).expect("serde_json")
+        );
+    }
 }

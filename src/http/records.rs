@@ -224,9 +224,10 @@ pub struct DecisionView {
     pub decision: String,
     /// Total credit points.
     pub total: rust_decimal::Decimal,
-    /// The full report as given to the caller.
+    /// The report as given to the caller, less the rule texts (wording, basis and
+    /// explanation of each clause), which the rule-set version named by `hash` supplies.
     #[schema(value_type = Object)]
-    pub report: serde_json::Value,
+    pub report: crate::store::ReportJson,
 }
 
 impl From<LoggedDecision> for DecisionView {

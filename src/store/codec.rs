@@ -27,11 +27,6 @@ pub(super) fn i32_key(v: i32) -> [u8; 4] {
     ((v as u32) ^ 0x8000_0000).to_be_bytes()
 }
 
-/// Order-preserving encoding of an `i64`.
-pub(super) fn i64_key(v: i64) -> [u8; 8] {
-    ((v as u64) ^ 0x8000_0000_0000_0000).to_be_bytes()
-}
-
 /// A date as days since the common era.
 pub(super) fn day_number(date: NaiveDate) -> i32 {
     date.num_days_from_ce()
@@ -278,6 +273,157 @@ impl StoredRecord {
     }
 }
 
+/// A borrowed view of a [`StoredRecord`]'s bytes: the same postcard layout field by field
+/// (postcard is positional, so the order and types must match [`StoredRecord`],
+/// [`RecordBody`] and [`EventMark`]; a test decodes one as the other), with texts borrowed
+/// from the buffer instead of allocated. The scan for evaluation decodes through it.
+#[derive(Debug, Deserialize)]
+// Every field is decoded to follow postcard's positional layout; evaluation skips some.
+#[allow(dead_code)]
+pub(super) struct StoredRecordView<'a> {
+    pub rev: u32,
+    pub stored_at_ms: i64,
+    #[serde(borrow)]
+    pub body: RecordBodyView<'a>,
+    #[serde(borrow)]
+    pub repair: Option<EventMarkView<'a>>,
+    #[serde(borrow)]
+    pub revoke: Option<EventMarkView<'a>>,
+}
+
+/// Borrowed [`RecordBody`].
+#[derive(Debug, Deserialize)]
+// Every field is decoded to follow postcard's positional layout; evaluation skips some.
+#[allow(dead_code)]
+pub(super) struct RecordBodyView<'a> {
+    pub id: &'a str,
+    pub uscc: &'a str,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
+    #[serde(borrow)]
+    pub entity_name: Option<&'a [u8]>,
+    pub kind: u8,
+    #[serde(borrow)]
+    pub authority: Option<&'a str>,
+    #[serde(borrow)]
+    pub document_no: Option<&'a str>,
+    pub decided_on: i32,
+    pub disclosure_until: Option<i32>,
+    pub severity: Option<u8>,
+    #[serde(borrow)]
+    pub sector: Option<&'a str>,
+    #[serde(borrow)]
+    pub penalty_type: Option<&'a str>,
+    #[serde(borrow)]
+    pub amount: Option<&'a str>,
+    #[serde(borrow)]
+    pub grade: Option<&'a str>,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
+    #[serde(borrow)]
+    pub legal_basis: Option<&'a [u8]>,
+    /// Left as bytes: evaluation does not read it, so its UTF-8 is not checked.
+    #[serde(borrow)]
+    pub description: Option<&'a [u8]>,
+    pub repaired_on: Option<i32>,
+    pub revoked_on: Option<i32>,
+}
+
+/// Borrowed [`EventMark`].
+#[derive(Debug, Deserialize)]
+// Every field is decoded to follow postcard's positional layout; evaluation reads the date.
+#[allow(dead_code)]
+pub(super) struct EventMarkView<'a> {
+    pub date: i32,
+    pub applied_at_ms: i64,
+    #[serde(borrow)]
+    pub authority: Option<&'a [u8]>,
+    #[serde(borrow)]
+    pub note: Option<&'a [u8]>,
+}
+
+impl StoredRecordView<'_> {
+    /// The record as it counts (events applied, as [`StoredRecord::effective`]), with only
+    /// the fields that rules can read: the entity name, legal basis and description are left
+    /// out. `uscc` is the entity's code, parsed once for all its records; a record naming
+    /// another entity is an error.
+    pub fn evaluation_record(&self, uscc: &Uscc) -> Result<CreditRecord, String> {
+        let body = &self.body;
+        if body.uscc != uscc.as_str() {
+            return Err(format!(
+                "field `uscc` holds `{}` under the key of entity {uscc}",
+                body.uscc
+            ));
+        }
+        let date = |d: i32, field: &str| {
+            from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
+        };
+        let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
+        let kind = RecordKind::ALL
+            .get(usize::from(body.kind))
+            .copied()
+            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", body.kind))?;
+        let severity = match body.severity {
+            None => None,
+            Some(i) => Some(
+                Severity::ALL
+                    .get(usize::from(i))
+                    .copied()
+                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
+            ),
+        };
+        let amount = match body.amount {
+            None => None,
+            Some(text) => Some(
+                Decimal::from_str(text)
+                    .map_err(|e| format!("field `amount` holds `{text}`: {e}"))?,
+            ),
+        };
+        let repaired_on = body.repaired_on.or(self.repair.as_ref().map(|m| m.date));
+        let revoked_on = body.revoked_on.or(self.revoke.as_ref().map(|m| m.date));
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        Ok(CreditRecord {
+            id: body.id.to_owned(),
+            uscc: uscc.clone(),
+            entity_name: None,
+            kind,
+            authority: owned(body.authority),
+            document_no: owned(body.document_no),
+            decided_on: date(body.decided_on, "decided_on")?,
+            disclosure_until: opt_date(body.disclosure_until, "disclosure_until")?,
+            severity,
+            sector: owned(body.sector),
+            penalty_type: owned(body.penalty_type),
+            amount,
+            grade: owned(body.grade),
+            legal_basis: None,
+            description: None,
+            repaired_on: opt_date(repaired_on, "repaired_on")?,
+            revoked_on: opt_date(revoked_on, "revoked_on")?,
+        })
+    }
+}
+
+/// The record fields that rules can read ([`Field`]); the exhaustive match makes a new field
+/// fail to compile here (in test builds, which CI runs) until
+/// [`StoredRecordView::evaluation_record`] is checked to keep it.
+#[cfg(test)]
+pub(super) const fn kept_for_evaluation(field: crate::ir::Field) -> &'static str {
+    use crate::ir::Field;
+    match field {
+        Field::Id => "id",
+        Field::Kind => "kind",
+        Field::Date => "decided_on",
+        Field::Until => "disclosure_until",
+        Field::Severity => "severity",
+        Field::Sector => "sector",
+        Field::Authority => "authority",
+        Field::DocumentNo => "document_no",
+        Field::Penalty => "penalty_type",
+        Field::Amount => "amount",
+        Field::Grade => "grade",
+        Field::Status | Field::RepairedOn => "repaired_on",
+    }
+}
+
 /// The value of `records_by_disclosure_end`: what the public list needs to decide whether a
 /// record counts and to search it by name, without reading the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -365,11 +511,61 @@ mod tests {
         for pair in values.windows(2) {
             assert!(i32_key(pair[0]) < i32_key(pair[1]));
         }
-        let values = [i64::MIN, -1, 0, 1, i64::MAX];
-        for pair in values.windows(2) {
-            assert!(i64_key(pair[0]) < i64_key(pair[1]));
-        }
         assert!(date_key(NaiveDate::MAX) < NO_END);
+    }
+
+    #[test]
+    fn the_view_reads_the_stored_layout_and_keeps_every_field_rules_read() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let mut record = CreditRecord::new(
+            "XZCF-1",
+            uscc.clone(),
+            RecordKind::AdminPenalty,
+            day("2023-09-12"),
+        );
+        record.entity_name = Some("江夏市政工程有限公司".into());
+        record.authority = Some("武汉市水务局".into());
+        record.document_no = Some("武水罚〔2023〕41号".into());
+        record.disclosure_until = Some(day("2026-09-12"));
+        record.severity = Some(Severity::General);
+        record.sector = Some("水务".into());
+        record.penalty_type = Some("罚款".into());
+        record.amount = Some(Decimal::new(250, 2));
+        record.grade = Some("A".into());
+        record.legal_basis = Some("《水法》".into());
+        record.description = Some("违法事实".into());
+        record.revoked_on = Some(day("2025-01-01"));
+        let mark = EventMark {
+            date: day_number(day("2024-02-01")),
+            applied_at_ms: 7,
+            authority: Some("武汉市水务局".into()),
+            note: Some("信用修复".into()),
+        };
+        let stored = StoredRecord {
+            rev: 3,
+            stored_at_ms: 42,
+            body: RecordBody::from_record(&record),
+            repair: Some(mark.clone()),
+            revoke: Some(mark),
+        };
+        let bytes = encode(&stored).expect("encodes");
+        let view: StoredRecordView<'_> = decode(&bytes).expect("the view decodes");
+        assert_eq!((view.rev, view.stored_at_ms), (3, 42));
+        let full = stored.effective().expect("decodes");
+        let expected = CreditRecord {
+            entity_name: None,
+            legal_basis: None,
+            description: None,
+            ..full
+        };
+        assert_eq!(view.evaluation_record(&uscc), Ok(expected));
+        assert_eq!(
+            kept_for_evaluation(crate::ir::Field::Penalty),
+            "penalty_type"
+        );
+        let other = Uscc::parse("91230500MA1B3N1N2M").expect("valid");
+        assert!(view.evaluation_record(&other).is_err());
     }
 
     #[test]

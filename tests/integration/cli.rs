@@ -217,3 +217,134 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
         "the stored versions are listed: {err}"
     );
 }
+
+/// A record store holding the impact fixture's records and its old version (stored).
+fn impact_store(dir: &Path) -> (std::path::PathBuf, String) {
+    use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
+    let data = dir.join("data");
+    let store = SledStore::open(&data).expect("store");
+    store
+        .put_records(&crate::impact::records())
+        .expect("records stored");
+    let old = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/impact/old.rules"),
+    )
+    .expect("fixture");
+    let hash = store
+        .put_ruleset_version(&NewRuleSetVersion {
+            ruleset_id: "impact.demo",
+            source: &old,
+            author: "test",
+            message: "in force",
+            time: chrono::Utc::now(),
+        })
+        .expect("version stored")
+        .hash;
+    (data, hash)
+}
+
+#[test]
+fn impact_compares_a_stored_version_with_a_draft() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (data, hash) = impact_store(dir.path());
+    let data = data.to_str().expect("utf-8 path");
+    let old = format!("impact.demo@{}", &hash[..10]);
+    let args = |old: &str, format: &str| {
+        vec![
+            "impact".to_string(),
+            "--ruleset".into(),
+            "impact.demo".into(),
+            "--old".into(),
+            old.into(),
+            "--new".into(),
+            "tests/cases/impact/new.rules".into(),
+            "--as-of".into(),
+            "2024-06-01".into(),
+            "--data".into(),
+            data.into(),
+            "--format".into(),
+            format.into(),
+        ]
+    };
+    let argv = args(&old, "json");
+    let (code, out, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(report["counts"]["evaluated"], 24);
+    assert_eq!(report["counts"]["newly_disqualified"], 2);
+    assert_eq!(report["counts"]["newly_qualified"], 1);
+    assert_eq!(report["top"][0]["uscc"], "91420100000000086N");
+    assert!(err.contains("evaluated 24 entities"), "{err}");
+
+    // `@head` is the same stored version; text output.
+    let argv = args("@head", "text");
+    let (code, out, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("资格取消 newly disqualified            2"),
+        "{out}"
+    );
+
+    // A tender's bidders: E01 has no records; comments and blank lines are skipped.
+    let bidders = dir.path().join("bidders.txt");
+    std::fs::write(
+        &bidders,
+        "# tender 2024-17\n91420100000000019Q\n\n91420100000000086N\n",
+    )
+    .expect("write");
+    let mut argv = args(&old, "json");
+    argv.extend(["--entities".into(), bidders.display().to_string()]);
+    let (code, out, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).expect("JSON output");
+    assert_eq!(report["counts"]["evaluated"], 2);
+    assert_eq!(report["counts"]["without_records"], 1);
+    assert_eq!(report["counts"]["newly_qualified"], 1);
+}
+
+#[test]
+fn impact_errors_say_what_to_fix() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (data, _) = impact_store(dir.path());
+    let data = data.to_str().expect("utf-8 path");
+    let missing = dir.path().join("nothing-here");
+    let base = |old: &str, data: &str| {
+        vec![
+            "impact".to_string(),
+            "--ruleset".into(),
+            "impact.demo".into(),
+            "--old".into(),
+            old.into(),
+            "--new".into(),
+            "tests/cases/impact/new.rules".into(),
+            "--as-of".into(),
+            "2024-06-01".into(),
+            "--data".into(),
+            data.into(),
+        ]
+    };
+    let cases = [
+        (base("impact.demo@00000000", data), 1, "E0713"),
+        (
+            base("impact.demo@head", missing.to_str().expect("utf-8")),
+            1,
+            "E0712",
+        ),
+        (base("water@head", data), 1, "names rule set `water`"),
+        (base("rulesets/water/water.rules", data), 1, "E0711"),
+        (
+            base("no-such-file.rules", data),
+            1,
+            "neither a rule file nor a stored version",
+        ),
+    ];
+    for (argv, expected_code, expected) in cases {
+        let (code, _, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, expected_code, "{argv:?}: {err}");
+        assert!(err.contains(expected), "{argv:?}: {err}");
+    }
+    let mut argv = base("@head", data);
+    argv.extend(["--top".into(), "10001".into()]);
+    let (code, _, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 2, "{err}");
+}

@@ -9,6 +9,7 @@ mod cli;
 mod diff;
 mod eval;
 mod http;
+mod impact;
 mod limits;
 mod parse;
 mod review;

@@ -1,0 +1,347 @@
+//! Impact analysis over the record store: the entry points the CLI (and the HTTP service)
+//! call, and the loading of the rule-set versions to compare (a rule file or a version stored
+//! by hash). The engine itself is [`crate::impact`]; this module only feeds it.
+//!
+//! [`impact_of_store`] scans every stored entity with [`RecordStore::scan_entities_raw`] and
+//! decodes the records on the rayon workers ([`RawEntity::decode_for_evaluation`]: without
+//! the free texts no rule reads), so the scanning thread only walks the tree.
+//! [`impact_of_entities`] evaluates a given list (e.g. a tender's bidders); an entity with no
+//! stored records is evaluated with none, as a bidder without records would be.
+
+use crate::compile::CompiledRuleSet;
+use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::impact::{ImpactError, ImpactOptions, ImpactReport, analyse, analyse_with};
+use crate::record::Uscc;
+use crate::ruleset::Workspace;
+use crate::source::SourceFile;
+use crate::store::{RawEntity, RecordStore, RuleSetVersion, StoreError};
+use chrono::NaiveDate;
+
+/// Shortest hash prefix accepted for a stored version.
+pub const MIN_HASH_PREFIX: usize = 8;
+
+/// Compares `old` and `new` over every entity in the store.
+pub fn impact_of_store(
+    store: &dyn RecordStore,
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    as_of: NaiveDate,
+    options: &ImpactOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImpactReport, ImpactError> {
+    analyse_with(
+        old,
+        new,
+        as_of,
+        store.scan_entities_raw(),
+        RawEntity::decode_for_evaluation,
+        options,
+        progress,
+    )
+}
+
+/// Compares `old` and `new` over the given entities (duplicates are evaluated once); an
+/// entity without stored records is evaluated with none.
+pub fn impact_of_entities(
+    store: &dyn RecordStore,
+    usccs: &[Uscc],
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    as_of: NaiveDate,
+    options: &ImpactOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImpactReport, ImpactError> {
+    let mut wanted = usccs.to_vec();
+    // Key order reads the store sequentially; the report does not depend on the order.
+    wanted.sort();
+    wanted.dedup();
+    let entities = wanted.into_iter().map(|uscc| {
+        let records = store.records_of(&uscc)?;
+        Ok::<_, StoreError>((uscc, records))
+    });
+    analyse(old, new, as_of, entities, options, progress)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Versions
+// ---------------------------------------------------------------------------------------------
+
+/// Which stored version of a rule set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredRef {
+    /// The newest stored version (the one in force).
+    Head,
+    /// The version whose source hash (SHA-256, hex) starts with these digits.
+    Hash(String),
+}
+
+impl StoredRef {
+    /// Parses `head` or 8 to 64 hex digits.
+    pub fn parse(text: &str) -> Result<StoredRef, VersionError> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("head") {
+            return Ok(StoredRef::Head);
+        }
+        let hex = text.len() >= MIN_HASH_PREFIX
+            && text.len() <= 64
+            && text.bytes().all(|b| b.is_ascii_hexdigit());
+        if hex {
+            Ok(StoredRef::Hash(text.to_ascii_lowercase()))
+        } else {
+            Err(VersionError::BadReference(text.to_string()))
+        }
+    }
+}
+
+/// Why a stored version could not be found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VersionError {
+    /// The reference is neither `head` nor a hash (prefix).
+    #[error(
+        "`{0}` is not a version reference; give `head` (the newest stored version) or \
+         {MIN_HASH_PREFIX} to 64 hex digits of a stored version's hash"
+    )]
+    BadReference(String),
+    /// The store holds no version of the rule set.
+    #[error(
+        "the record store holds no version of rule set `{ruleset}`; publish it first, or \
+         give the version as a rule file"
+    )]
+    NoVersions {
+        /// Rule-set id.
+        ruleset: String,
+    },
+    /// No stored version's hash starts with the digits given.
+    #[error(
+        "rule set `{ruleset}` has no stored version whose hash starts with `{prefix}`; its \
+         versions, newest first: {known}"
+    )]
+    NotFound {
+        /// Rule-set id.
+        ruleset: String,
+        /// The digits given.
+        prefix: String,
+        /// The newest versions: short hash, time and message.
+        known: String,
+    },
+    /// Several stored versions' hashes start with the digits given.
+    #[error(
+        "`{prefix}` is the start of {count} versions of rule set `{ruleset}`; give more hex \
+         digits"
+    )]
+    Ambiguous {
+        /// Rule-set id.
+        ruleset: String,
+        /// The digits given.
+        prefix: String,
+        /// How many versions match.
+        count: usize,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// How many versions a [`VersionError::NotFound`] lists.
+const LISTED_VERSIONS: usize = 5;
+
+/// The stored version of `ruleset` that `reference` names.
+pub fn find_stored_version(
+    store: &dyn RecordStore,
+    ruleset: &str,
+    reference: &StoredRef,
+) -> Result<RuleSetVersion, VersionError> {
+    let mut versions = store.ruleset_versions(ruleset)?;
+    if versions.is_empty() {
+        return Err(VersionError::NoVersions {
+            ruleset: ruleset.to_string(),
+        });
+    }
+    let prefix = match reference {
+        StoredRef::Head => {
+            return versions.pop().ok_or_else(|| VersionError::NoVersions {
+                ruleset: ruleset.to_string(),
+            });
+        }
+        StoredRef::Hash(prefix) => prefix,
+    };
+    // The log may name one version twice (a revert); count distinct hashes.
+    let mut matching: Vec<RuleSetVersion> = Vec::new();
+    for version in versions
+        .iter()
+        .filter(|v| v.hash.starts_with(prefix.as_str()))
+    {
+        if !matching.iter().any(|m| m.hash == version.hash) {
+            matching.push(version.clone());
+        }
+    }
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(VersionError::NotFound {
+            ruleset: ruleset.to_string(),
+            prefix: prefix.clone(),
+            known: describe_versions(&versions),
+        }),
+        count => Err(VersionError::Ambiguous {
+            ruleset: ruleset.to_string(),
+            prefix: prefix.clone(),
+            count,
+        }),
+    }
+}
+
+/// `0123abcd (2024-05-01, "message"); …` for the newest versions.
+fn describe_versions(versions: &[RuleSetVersion]) -> String {
+    versions
+        .iter()
+        .rev()
+        .take(LISTED_VERSIONS)
+        .map(|v| {
+            format!(
+                "{} ({}, {:?})",
+                v.hash.get(..MIN_HASH_PREFIX).unwrap_or(&v.hash),
+                v.time.date_naive(),
+                v.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// The newest stored source of every rule set, as files named `ID@HASH.rules`.
+pub fn stored_heads(store: &dyn RecordStore) -> Result<Vec<SourceFile>, StoreError> {
+    let mut heads = Vec::new();
+    for id in store.ruleset_ids()? {
+        if let Some(newest) = store.ruleset_versions(&id)?.pop() {
+            heads.push(version_file(&newest));
+        }
+    }
+    Ok(heads)
+}
+
+/// A stored version as a source file named `ID@HASH12.rules` (diagnostics point at it).
+pub fn version_file(version: &RuleSetVersion) -> SourceFile {
+    SourceFile::new(
+        format!(
+            "{}@{}.rules",
+            version.ruleset_id,
+            version.hash.get(..12).unwrap_or(&version.hash)
+        ),
+        version.source.clone(),
+    )
+}
+
+/// Compiles `source` as rule set `ruleset`; the rule sets it extends come from `context`
+/// (the first file declaring an id wins; a context file declaring `ruleset` itself is
+/// ignored, as are context files that do not parse and are not needed).
+pub fn compile_version(
+    ruleset: &str,
+    source: SourceFile,
+    context: &[SourceFile],
+) -> Result<CompiledRuleSet, Diagnostics> {
+    let mut workspace = Workspace::new();
+    let name = source.name.to_string();
+    match workspace.add_source(source, None) {
+        Some(id) if id == ruleset => {}
+        Some(id) => {
+            return Err(Diagnostic::error(
+                "E0711",
+                format!("`{name}` declares rule set `{id}`, not `{ruleset}`"),
+            )
+            .with_help(format!(
+                "compare two versions of the same rule set: give a file whose header is \
+                 `ruleset {ruleset} {{ … }}`, or change --ruleset"
+            ))
+            .into());
+        }
+        None => return Err(workspace.errors),
+    }
+    for file in context {
+        workspace.add_source(file.clone(), None);
+    }
+    workspace.compile(ruleset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewRuleSetVersion, SledStore};
+
+    const V1: &str = r#"ruleset s { title "t" version "1" effective 2020-01-01 unit "u" }
+veto v { wording "w" when any(records where kind = 黑名单) }
+"#;
+
+    fn store_with_versions(sources: &[&str]) -> (SledStore, Vec<String>) {
+        let store = SledStore::open_temporary().expect("store");
+        let hashes = sources
+            .iter()
+            .map(|source| {
+                store
+                    .put_ruleset_version(&NewRuleSetVersion {
+                        ruleset_id: "s",
+                        source,
+                        author: "test",
+                        message: "m",
+                        time: chrono::Utc::now(),
+                    })
+                    .expect("saved")
+                    .hash
+            })
+            .collect();
+        (store, hashes)
+    }
+
+    #[test]
+    fn references_are_head_or_hex_prefixes() {
+        assert_eq!(StoredRef::parse("HEAD"), Ok(StoredRef::Head));
+        assert_eq!(
+            StoredRef::parse("ABCDEF12"),
+            Ok(StoredRef::Hash("abcdef12".into()))
+        );
+        assert!(StoredRef::parse("abc").is_err(), "too short");
+        assert!(StoredRef::parse("abcdefgh").is_err(), "not hex");
+        assert!(StoredRef::parse(&"a".repeat(65)).is_err(), "too long");
+    }
+
+    #[test]
+    fn stored_versions_are_found_by_head_or_prefix() {
+        let v2 = V1.replace("version \"1\"", "version \"2\"");
+        let (store, hashes) = store_with_versions(&[V1, &v2]);
+        let head = find_stored_version(&store, "s", &StoredRef::Head).expect("head");
+        assert_eq!(head.hash, hashes[1]);
+        let first = find_stored_version(&store, "s", &StoredRef::Hash(hashes[0][..10].into()))
+            .expect("by prefix");
+        assert_eq!(first.source, V1);
+        let missing = find_stored_version(&store, "s", &StoredRef::Hash("00000000".into()));
+        match missing {
+            Err(e @ VersionError::NotFound { .. }) => {
+                assert!(e.to_string().contains(&hashes[1][..8]), "{e}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            find_stored_version(&store, "other", &StoredRef::Head),
+            Err(VersionError::NoVersions { .. })
+        ));
+    }
+
+    #[test]
+    fn a_version_must_declare_the_rule_set_compared() {
+        let file = SourceFile::new("draft.rules", V1);
+        let errors = compile_version("water", file, &[]).expect_err("wrong id");
+        let text = errors.render();
+        assert!(text.contains("E0711"), "{text}");
+        assert!(
+            text.contains("declares rule set `s`, not `water`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_version_replaces_its_namesake_in_the_context() {
+        let old = SourceFile::new("old.rules", V1);
+        let new = SourceFile::new("new.rules", V1.replace("version \"1\"", "version \"9\""));
+        let program = compile_version("s", new, &[old]).expect("compiles");
+        assert_eq!(program.meta.version, "9");
+    }
+}
