@@ -193,6 +193,7 @@ The review workflow (the server must be running: credit-rules serve):
   export CREDIT_RULES_TOKEN=<city office token>
   credit-rules draft list --status pending
   credit-rules draft show 3                         # status, history and the diff
+  credit-rules draft impact 3 --as-of 2024-06-01    # who passes, fails, gains or loses points
   credit-rules draft reject 3 -c '请补充依据'
   credit-rules draft approve 4 -c '同意' [--activate-on 2024-09-01]
 

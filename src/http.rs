@@ -118,6 +118,7 @@ impl std::ops::Deref for AppState {
         drafts::list,
         drafts::get_draft,
         drafts::diff,
+        drafts::impact,
         drafts::approve,
         drafts::reject,
         drafts::withdraw,
@@ -167,6 +168,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/drafts"),
     ("get", "/api/v1/drafts/{id}"),
     ("get", "/api/v1/drafts/{id}/diff"),
+    ("get", "/api/v1/drafts/{id}/impact"),
     ("post", "/api/v1/drafts/{id}/approve"),
     ("post", "/api/v1/drafts/{id}/reject"),
     ("post", "/api/v1/drafts/{id}/withdraw"),
@@ -200,6 +202,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
         .route("/api/v1/drafts/{id}/diff", get(drafts::diff))
+        .route("/api/v1/drafts/{id}/impact", get(drafts::impact))
         .route("/api/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))

@@ -59,6 +59,7 @@
 
 use crate::diagnostic::Diagnostics;
 use crate::diff::{DiffError, RuleSetDiff, diff_sources};
+use crate::impact::{ImpactError, ImpactOptions, ImpactReport};
 use crate::registry::{PublishError, PublishWithError, Published, Registry};
 use crate::source::SourceFile;
 use crate::store::{
@@ -238,9 +239,26 @@ pub enum ReviewError {
         /// Its activation day.
         date: String,
     },
-    /// The draft could not be compared with the active version.
-    #[error("the draft cannot be compared with the active version: {0}")]
+    /// The draft does not check with the active rule sets, so it cannot be compared with them
+    /// (nor approved as it is).
+    #[error(
+        "the draft does not check with the active rule sets ({} error(s), see `diagnostics`); \
+         it cannot be approved as it is",
+        .0.error_count()
+    )]
+    DraftInvalid(Diagnostics),
+    /// The active version could not be compared (it does not check on its own: a bug).
+    #[error("the active version cannot be compared: {0}")]
     Diff(DiffError),
+    /// A new rule set has no active version whose outcomes it could change.
+    #[error(
+        "rule set `{0}` has no active version yet, so the draft changes no outcome; \
+         evaluations under it start when it is approved"
+    )]
+    NoActiveVersion(String),
+    /// The impact analysis could not run.
+    #[error(transparent)]
+    Impact(ImpactError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -374,9 +392,42 @@ impl Review<'_> {
             ),
         );
         let proposed: Vec<SourceFile> = sources.into_values().collect();
-        diff_sources(&active, id, &proposed, id)
-            .map(Some)
-            .map_err(ReviewError::Diff)
+        match diff_sources(&active, id, &proposed, id) {
+            Ok(diff) => Ok(Some(diff)),
+            Err(DiffError::New(d)) => Err(ReviewError::DraftInvalid(d)),
+            Err(old) => Err(ReviewError::Diff(old)),
+        }
+    }
+
+    /// What the draft changes in outcomes: every entity in the store evaluated as of `as_of`
+    /// under the rule set's active version and under the draft (compiled with the active
+    /// versions of the rule sets it extends). Runs on the rayon pool: call it from a blocking
+    /// thread.
+    pub fn impact(
+        &self,
+        draft: &Draft,
+        as_of: NaiveDate,
+        options: &ImpactOptions,
+    ) -> Result<ImpactReport, ReviewError> {
+        let id = draft.ruleset_id.as_str();
+        let active = self
+            .registry
+            .get(id)
+            .ok_or_else(|| ReviewError::NoActiveVersion(id.to_owned()))?;
+        let proposed = match self.registry.check_candidate(id, &draft.source) {
+            Ok(candidate) => candidate.program,
+            Err(PublishError::Invalid(d)) => return Err(ReviewError::DraftInvalid(d)),
+            Err(other) => return Err(from_publish(other)),
+        };
+        crate::impact_store::impact_of_store(
+            self.store,
+            &active,
+            &proposed,
+            as_of,
+            options,
+            &mut |_| {},
+        )
+        .map_err(ReviewError::Impact)
     }
 
     /// Approves a pending draft with a comment; it goes live now, or on `activate_on` (which

@@ -1,4 +1,4 @@
-//! `credit-rules draft submit|list|show|diff|approve|reject|withdraw`: the review workflow
+//! `credit-rules draft submit|list|show|diff|impact|approve|reject|withdraw`: the review workflow
 //! from the command line, as an HTTP client of a running `credit-rules serve` (the server
 //! holds the database's lock, so the CLI cannot open it while it runs). `--server` (default
 //! `http://127.0.0.1:8080`) says where; `--token` or the environment variable
@@ -79,6 +79,18 @@ pub enum DraftCommand {
     Diff {
         /// Draft id.
         id: u64,
+    },
+    /// Show what a draft changes in outcomes: every stored entity evaluated as of a day under
+    /// the active version and under the draft.
+    Impact {
+        /// Draft id.
+        id: u64,
+        /// The evaluation date (YYYY-MM-DD; default: today in Asia/Shanghai).
+        #[arg(long, value_parser = parse_date)]
+        as_of: Option<NaiveDate>,
+        /// How many of the most changed entities to list (default 20, at most 1000).
+        #[arg(long)]
+        top: Option<usize>,
     },
     /// Approve a pending draft (city office); it goes live now or on --activate-on.
     Approve {
@@ -211,6 +223,25 @@ fn run_command(args: &DraftArgs) -> Result<String, DraftCliError> {
                 pretty(&diff)
             } else {
                 diff["text"].as_str().unwrap_or_default().to_owned()
+            })
+        }
+        DraftCommand::Impact { id, as_of, top } => {
+            let mut query = Vec::new();
+            if let Some(day) = as_of {
+                query.push(format!("as_of={day}"));
+            }
+            if let Some(top) = top {
+                query.push(format!("top={top}"));
+            }
+            let mut path = format!("/api/v1/drafts/{id}/impact");
+            if !query.is_empty() {
+                path = format!("{path}?{}", query.join("&"));
+            }
+            let impact = client.send("GET", &path, None)?;
+            Ok(if json {
+                pretty(&impact)
+            } else {
+                impact["text"].as_str().unwrap_or_default().to_owned()
             })
         }
         DraftCommand::Approve {
@@ -552,6 +583,10 @@ fn show_text(draft: &Value, fetch_diff: impl FnOnce() -> Result<Value, DraftCliE
             Ok(diff) => out.push_str(text(&diff, "text")),
             Err(e) => out.push_str(&format!("(the diff is not available: {e})\n")),
         }
+        out.push_str(&format!(
+            "\nits effect on outcomes: credit-rules draft impact {} [--as-of YYYY-MM-DD]\n",
+            draft["id"]
+        ));
     }
     out
 }

@@ -16,7 +16,8 @@ use super::auth::{Caller, Role, forbidden, require};
 use super::error::{ApiError, AppJson};
 use super::rulesets::PublishResponse;
 use super::{AppState, blocking};
-use crate::diff::{DiffError, RuleSetDiff};
+use crate::diff::RuleSetDiff;
+use crate::impact::{DEFAULT_TOP, ImpactError, ImpactOptions, ImpactReport};
 use crate::review::{Decided, Review, ReviewError, Submission};
 use crate::store::{Actor, Draft, DraftQuery, DraftStatus, ReviewEvent};
 use axum::extract::rejection::QueryRejection;
@@ -181,6 +182,36 @@ pub struct DraftDiffView {
     pub text: String,
 }
 
+/// Most changed entities an impact answer lists.
+pub const MAX_IMPACT_TOP: usize = 1000;
+
+/// Parameters of a draft's impact analysis.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ImpactQuery {
+    /// The evaluation date (YYYY-MM-DD); default: today in Asia/Shanghai.
+    pub as_of: Option<NaiveDate>,
+    /// How many of the most changed entities to list (0 to 1000; default 20).
+    pub top: Option<usize>,
+}
+
+/// A draft's impact on the outcomes of the stored entities.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DraftImpactView {
+    /// The draft's id.
+    pub draft: u64,
+    /// Rule-set id.
+    pub ruleset: String,
+    /// The draft's status.
+    pub status: DraftStatus,
+    /// Whether the active version is the one the draft was written against.
+    pub base_is_current: bool,
+    /// The impact report: the active version (`old`) against the draft (`new`).
+    pub report: ImpactReport,
+    /// The same report as readable text.
+    pub text: String,
+}
+
 /// Filters of the draft list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -311,17 +342,19 @@ pub(super) fn review_error(e: ReviewError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "activate_on_past", detail)
         }
         ReviewError::NotAuthor { .. } => forbidden(detail),
-        ReviewError::Diff(DiffError::New(d)) => {
+        ReviewError::DraftInvalid(d) => {
             let mut error = ApiError::invalid_rules(&d);
             error.code = "draft_invalid";
-            error.detail = format!(
-                "the draft does not check with the active rule sets ({} error(s), see \
-                 `diagnostics`); it cannot be approved as it is",
-                d.error_count()
-            );
+            error.detail = detail;
             error
         }
-        ReviewError::Diff(DiffError::Old(_)) | ReviewError::Store(_) => ApiError::internal(detail),
+        ReviewError::NoActiveVersion(_) => {
+            ApiError::new(StatusCode::CONFLICT, "no_active_version", detail)
+        }
+        ReviewError::Impact(ImpactError::Options(_)) => ApiError::bad_request("bad_query", detail),
+        ReviewError::Diff(_) | ReviewError::Impact(_) | ReviewError::Store(_) => {
+            ApiError::internal(detail)
+        }
     }
 }
 
@@ -476,6 +509,68 @@ pub async fn diff(
             status: draft.status,
             diff,
             text,
+        }))
+    })
+    .await
+}
+
+/// What approving the draft would change in outcomes.
+///
+/// Every entity in the record store is evaluated as of `as_of` (default: today in
+/// Asia/Shanghai) under the rule set's active version and under the draft: how many become
+/// disqualified or qualified, whose score changes and by how much, which clauses are
+/// responsible, and the `top` most changed entities. Only stored entities are evaluated. The
+/// request timeout applies; for very large stores use `credit-rules impact` offline.
+#[utoipa::path(get, path = "/api/v1/drafts/{id}/impact", tag = "review", security(("bearer" = [])),
+    params(("id" = u64, Path, description = "draft id"), ImpactQuery),
+    responses(
+        (status = 200, description = "the impact report, as JSON (`report`) and text (`text`)", body = DraftImpactView),
+        (status = 400, description = "bad `as_of` or `top`", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 409, description = "a new rule set: there is no active version to compare with", body = super::Problem),
+        (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
+    ))]
+pub async fn impact(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    query: Result<Query<ImpactQuery>, QueryRejection>,
+) -> Result<AppJson<DraftImpactView>, ApiError> {
+    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    let id = parse_id(&id)?;
+    let Query(query) = query.map_err(|r| {
+        ApiError::bad_request(
+            "bad_query",
+            format!("{} (the parameters are `as_of` and `top`)", r.body_text()),
+        )
+    })?;
+    let top = query.top.unwrap_or(DEFAULT_TOP);
+    if top > MAX_IMPACT_TOP {
+        return Err(ApiError::bad_request(
+            "bad_query",
+            format!("top {top} is too many; ask for at most {MAX_IMPACT_TOP} entities"),
+        ));
+    }
+    blocking(move || {
+        let review = review(&state);
+        let draft = visible_draft(&review, &caller, id)?;
+        let as_of = query.as_of.unwrap_or_else(|| review.today());
+        let options = ImpactOptions {
+            top,
+            ..ImpactOptions::default()
+        };
+        let report = review
+            .impact(&draft, as_of, &options)
+            .map_err(review_error)?;
+        Ok(AppJson(DraftImpactView {
+            draft: draft.id,
+            base_is_current: review.base_is_current(&draft),
+            ruleset: draft.ruleset_id,
+            status: draft.status,
+            text: crate::impact::render_text(&report),
+            report,
         }))
     })
     .await

@@ -98,7 +98,7 @@ pub(crate) async fn raw(state: &AppState, request: Request<Body>) -> Response {
     }
 }
 
-const BIDDER: &str = "914201158544006819";
+pub(crate) const BIDDER: &str = "914201158544006819";
 
 pub(crate) fn sample_records() -> Value {
     let text = std::fs::read_to_string(concat!(

@@ -4,7 +4,7 @@
 //! manual clock; permissions, stale bases, comments, history. JSON answers are snapshotted
 //! with hashes redacted (times come from the manual clock and are stable).
 
-use crate::http::{CITY, EVALUATOR, TRANSPORT, WATER, call, sample_records, tokens};
+use crate::http::{BIDDER, CITY, EVALUATOR, TRANSPORT, WATER, call, sample_records, tokens};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use credit_rules::http::{App, AppState};
@@ -585,6 +585,9 @@ fn the_cli_drives_the_review_through_a_running_server() {
     let serving = runtime.spawn(credit_rules::http::serve(listener, s.clone(), async {
         let _ = stopped.await;
     }));
+    let records: Vec<credit_rules::record::CreditRecord> =
+        serde_json::from_value(sample_records()).expect("records");
+    s.store.put_records(&records).expect("stored");
     let (_, source) = runtime.block_on(active_water(&s));
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("water.rules");
@@ -632,6 +635,22 @@ fn the_cli_drives_the_review_through_a_running_server() {
     let (code, out, err) = run(&["draft", "diff", "1"], Some(CITY));
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("规则集差异 rule-set diff"), "{out}");
+
+    let (code, out, err) = run(
+        &[
+            "draft",
+            "impact",
+            "1",
+            "--as-of",
+            "2024-08-01",
+            "--top",
+            "3",
+        ],
+        Some(CITY),
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("评价主体 Entities evaluated: 1"), "{out}");
+    assert!(out.contains("4.40 → 3.40 (Δ -1.00)"), "{out}");
 
     let (code, _, err) = run(&["draft", "approve", "1", "-c", "自批"], Some(WATER));
     assert_eq!(code, 1, "the server refuses: {err}");
@@ -759,4 +778,68 @@ async fn the_openapi_document_describes_the_review_routes_and_resolves_every_sch
             .expect("description")
             .contains("Nothing is")
     );
+}
+
+#[tokio::test]
+async fn the_impact_of_a_draft_shows_whose_outcome_changes() {
+    let (s, _clock) = state_with_clock();
+    let records: Vec<credit_rules::record::CreditRecord> =
+        serde_json::from_value(sample_records()).expect("records");
+    s.store.put_records(&records).expect("stored");
+    let (_, source) = active_water(&s).await;
+    let submitted = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source) }),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.body);
+
+    let uri = "/api/v1/drafts/1/impact?as_of=2024-08-01&top=5";
+    let r = call(&s, "GET", uri, Some(CITY), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let report = &r.body["report"];
+    assert_eq!(report["counts"]["evaluated"], 1);
+    assert_eq!(report["counts"]["score_changed"], 1);
+    assert_eq!(report["top"][0]["uscc"], BIDDER);
+    assert_eq!(report["top"][0]["old"]["total"], "4.40");
+    assert_eq!(report["top"][0]["new"]["total"], "3.40");
+    assert_eq!(report["top"][0]["delta"], "-1.00");
+    let focus = json!({
+        "counts": report["counts"], "decisions": report["decisions"],
+        "score_delta": report["score_delta"], "top": report["top"],
+        "as_of": report["as_of"], "top_limit": report["top_limit"],
+    });
+    insta::assert_json_snapshot!("draft_impact", focus);
+    insta::assert_snapshot!(
+        "draft_impact_text",
+        redact_short_hashes(r.body["text"].as_str().expect("text"))
+    );
+
+    // The day defaults to today in Shanghai; the parameters are checked.
+    let today = call(&s, "GET", "/api/v1/drafts/1/impact", Some(WATER), None).await;
+    assert_eq!(today.status, StatusCode::OK, "{}", today.body);
+    assert_eq!(today.body["report"]["as_of"], "2024-06-01");
+    assert_eq!(today.body["report"]["top_limit"], 20);
+    let too_many = call(
+        &s,
+        "GET",
+        "/api/v1/drafts/1/impact?top=5000",
+        Some(CITY),
+        None,
+    )
+    .await;
+    assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+    let bad_day = call(
+        &s,
+        "GET",
+        "/api/v1/drafts/1/impact?as_of=2024-02-30",
+        Some(CITY),
+        None,
+    )
+    .await;
+    assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad_day.content_type, "application/problem+json");
+    let other = call(&s, "GET", "/api/v1/drafts/1/impact", Some(TRANSPORT), None).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
 }
