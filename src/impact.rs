@@ -753,7 +753,13 @@ impl Aggregate {
             .then(|| {
                 self.delta_sum
                     .checked_div(Decimal::from(self.delta_entities))
-                    .map(|m| m.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero))
+                    .map(|m| {
+                        // Exactly 4 places, so `-1` prints as `-1.0000` like every other mean.
+                        let mut m =
+                            m.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+                        m.rescale(4);
+                        m
+                    })
             })
             .flatten();
         let clauses = ctx
