@@ -109,6 +109,7 @@ impl std::ops::Deref for AppState {
         rulesets::get_ruleset,
         rulesets::list_versions,
         rulesets::get_version,
+        rulesets::diff_versions,
         rulesets::publish,
         records::intake,
         records::entity,
@@ -160,6 +161,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/v1/rulesets/{id}"),
     ("get", "/api/v1/rulesets/{id}/versions"),
     ("get", "/api/v1/rulesets/{id}/versions/{hash}"),
+    ("get", "/api/v1/rulesets/{id}/diff"),
     ("post", "/api/v1/records"),
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
@@ -195,6 +197,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/rulesets/{id}/versions/{hash}",
             get(rulesets::get_version),
         )
+        .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/entities/{uscc}", get(records::entity))
         .route("/api/v1/disclosure", get(records::disclosure))

@@ -226,6 +226,111 @@ pub async fn get_version(
     .await
 }
 
+/// The two versions of [`diff_versions`].
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DiffQuery {
+    /// The older version: its hash, as listed by `/rulesets/{id}/versions`.
+    pub from: String,
+    /// The newer version's hash; default: the active version.
+    #[serde(default)]
+    pub to: Option<String>,
+}
+
+/// A semantic diff between two versions of a rule set.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VersionDiffView {
+    /// Rule-set id.
+    pub ruleset: String,
+    /// Source hash of the older version.
+    pub from: String,
+    /// Source hash of the newer version.
+    pub to: String,
+    /// True when the two versions mean the same.
+    pub identical: bool,
+    /// The semantic diff (`credit_rules::diff::RuleSetDiff`).
+    #[schema(value_type = Object)]
+    pub diff: crate::diff::RuleSetDiff,
+    /// The same diff as readable text (bilingual headings, a unified diff per clause).
+    pub text: String,
+}
+
+/// What changed between two versions of a rule set.
+///
+/// Clauses are matched by id, regardless of order, layout, comments and keyword language;
+/// both versions are compiled with the active versions of the rule sets they extend.
+#[utoipa::path(get, path = "/api/v1/rulesets/{id}/diff", tag = "rulesets", security(("bearer" = [])),
+    params(("id" = String, Path, description = "rule-set id"), DiffQuery),
+    responses(
+        (status = 200, description = "the diff", body = VersionDiffView),
+        (status = 400, description = "bad query", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "wrong role", body = super::Problem),
+        (status = 404, description = "no such rule set or version", body = super::Problem),
+        (status = 422, description = "a version no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
+    ))]
+pub async fn diff_versions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<DiffQuery>,
+) -> Result<AppJson<VersionDiffView>, ApiError> {
+    require(state.tokens.caller(&headers)?, readers())?;
+    blocking(move || {
+        let active = state.registry.sources();
+        let version_source = |hash: &str| -> Result<(String, String), ApiError> {
+            let found = state
+                .store
+                .ruleset_version(hash)
+                .ok()
+                .flatten()
+                .filter(|v| v.ruleset_id == id);
+            match found {
+                Some(v) => Ok((v.hash, v.source)),
+                None => Err(ApiError::not_found(
+                    "version_not_found",
+                    format!(
+                        "rule set `{id}` has no version `{hash}`; \
+                         GET /api/v1/rulesets/{id}/versions lists them"
+                    ),
+                )),
+            }
+        };
+        let (from_hash, from_source) = version_source(&query.from)?;
+        let (to_hash, to_source) = match &query.to {
+            Some(hash) => version_source(hash)?,
+            None => {
+                let file = active.get(&id).ok_or_else(|| {
+                    ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
+                })?;
+                (source_hash(&file.text), file.text.to_string())
+            }
+        };
+        let side = |hash: &str, source: String| {
+            let mut files = active.clone();
+            let file = crate::source::SourceFile::new(
+                format!("{id}@{}.rules", &hash[..12.min(hash.len())]),
+                source,
+            );
+            files.insert(id.clone(), file);
+            files.into_values().collect::<Vec<_>>()
+        };
+        let old = side(&from_hash, from_source);
+        let new = side(&to_hash, to_source);
+        let diff = crate::diff::diff_sources(&old, &id, &new, &id)
+            .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
+        Ok(AppJson(VersionDiffView {
+            identical: diff.is_empty(),
+            text: diff.render_text(),
+            ruleset: id,
+            from: from_hash,
+            to: to_hash,
+            diff,
+        }))
+    })
+    .await
+}
+
 /// Submits a new version for review (does not publish it).
 ///
 /// The same as `POST /api/v1/drafts` with the rule-set id from the path. Nothing is

@@ -843,3 +843,95 @@ async fn the_impact_of_a_draft_shows_whose_outcome_changes() {
     let other = call(&s, "GET", "/api/v1/drafts/1/impact", Some(TRANSPORT), None).await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
 }
+
+/// Reviewers compare any two published versions: stored versions by source hash, the newer
+/// one defaulting to the active version.
+#[tokio::test]
+async fn two_published_versions_are_compared_by_hash() {
+    let (s, _clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    let approve = |id: u64| act(&s, CITY, id, "approve", json!({ "comment": "同意" }));
+
+    let first = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": stricter(&source), "base_hash": base }),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(approve(1).await.status, StatusCode::OK);
+    let (stricter_hash, _) = active_water(&s).await;
+    let back = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water", "source": source, "base_hash": stricter_hash }),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::CREATED, "{}", back.body);
+    assert_eq!(approve(2).await.status, StatusCode::OK);
+
+    let versions = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/versions",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    let hashes: Vec<String> = versions
+        .body
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v["hash"].as_str().expect("hash").to_string())
+        .collect();
+    assert_eq!(hashes.len(), 2, "{}", versions.body);
+    let (stricter_src, original_src) = (&hashes[0], &hashes[1]);
+
+    // stricter → active (the original again): the deduction constant goes back from 3 to 2.
+    let uri = format!("/api/v1/rulesets/water/diff?from={stricter_src}");
+    let diff = call(&s, "GET", &uri, Some(EVALUATOR), None).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert_eq!(diff.body["identical"], false);
+    assert_eq!(diff.body["to"], original_src.as_str());
+    let constants = diff.body["diff"]["constants"].to_string();
+    assert!(constants.contains("每次处罚扣分"), "{constants}");
+    assert!(
+        diff.body["text"]
+            .as_str()
+            .expect("text")
+            .contains("每次处罚扣分")
+    );
+
+    // A version compared with itself: nothing changed.
+    let uri = format!("/api/v1/rulesets/water/diff?from={original_src}&to={original_src}");
+    let same = call(&s, "GET", &uri, Some(EVALUATOR), None).await;
+    assert_eq!(same.status, StatusCode::OK, "{}", same.body);
+    assert_eq!(same.body["identical"], true);
+
+    // Unknown versions and rule sets are 404; no token is 401.
+    let missing = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/diff?from=abcdef",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.body["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("versions lists them")
+    );
+    let other = format!("/api/v1/rulesets/transport/diff?from={stricter_src}");
+    assert_eq!(
+        call(&s, "GET", &other, Some(EVALUATOR), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        call(&s, "GET", &uri, None, None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
