@@ -904,6 +904,20 @@ pub trait RecordStore: DraftStore + Send + Sync {
     /// sequence numbers in order. Durable when it returns.
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError>;
 
+    /// Like [`RecordStore::append_decisions`], but calls `durable` with the sequence numbers
+    /// as soon as the entries are durable, which may be before the store has finished
+    /// indexing them (a caller can answer earlier). A query started after `durable` was
+    /// called still sees the entries.
+    fn append_decisions_notify(
+        &self,
+        entries: &[DecisionEntry],
+        durable: &mut dyn FnMut(&[u64]),
+    ) -> Result<Vec<u64>, StoreError> {
+        let seqs = self.append_decisions(entries)?;
+        durable(&seqs);
+        Ok(seqs)
+    }
+
     /// Decision log entries matching a query, in sequence order.
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError>;
 
@@ -1062,6 +1076,9 @@ struct DecisionWriter {
     rotate_after: u64,
     /// Active-segment length at the last watermark written.
     marked: u64,
+    /// An entry failed to be indexed after it was journaled: the watermark must not move
+    /// past it until the store is opened again (which indexes it).
+    index_failed: bool,
 }
 
 impl fmt::Debug for SledStore {
@@ -1216,6 +1233,7 @@ impl SledStore {
                 next_seq: 0,
                 rotate_after: JOURNAL_SEGMENT_BYTES,
                 marked: 0,
+                index_failed: false,
             }),
             journal_dir: journal.clone(),
             cache: EntityCache::default(),
@@ -2056,7 +2074,15 @@ impl RecordStore for SledStore {
     }
 
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
-        self.write_decisions(entries)
+        self.write_decisions(entries, &mut |_| {})
+    }
+
+    fn append_decisions_notify(
+        &self,
+        entries: &[DecisionEntry],
+        durable: &mut dyn FnMut(&[u64]),
+    ) -> Result<Vec<u64>, StoreError> {
+        self.write_decisions(entries, durable)
     }
 
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
@@ -2065,7 +2091,11 @@ impl RecordStore for SledStore {
 
     fn flush(&self) -> Result<(), StoreError> {
         // Record how far the journal is indexed, so the next opening replays little.
-        let end = self.writer().journal.as_ref().map(Journal::end);
+        let end = {
+            let writer = self.writer();
+            let end = writer.journal.as_ref().map(Journal::end);
+            end.filter(|_| !writer.index_failed)
+        };
         if let Some(end) = end {
             self.set_journal_watermark(end)?;
         }
@@ -2173,7 +2203,11 @@ impl SledStore {
     }
 
     /// Appends decisions: journal + sync, then the sled trees (see [`journal`]).
-    fn write_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
+    fn write_decisions(
+        &self,
+        entries: &[DecisionEntry],
+        durable: &mut dyn FnMut(&[u64]),
+    ) -> Result<Vec<u64>, StoreError> {
         let jsons = entries
             .iter()
             .map(SledStore::encode_decision)
@@ -2198,12 +2232,28 @@ impl SledStore {
             None => jsons,
         };
         writer.next_seq = first + entries.len() as u64;
+        if writer.journal.is_some() {
+            // Durable now. Indexing continues under the writer lock, which queries pass
+            // through first, so whoever hears of the entries can also find them.
+            durable(&seqs);
+        }
         for ((seq, entry), value) in seqs.iter().zip(entries).zip(&values) {
-            self.index_decision(*seq, entry, value)?;
+            if let Err(e) = self.index_decision(*seq, entry, value) {
+                // The entry is in the journal; keep the watermark from passing it, so the
+                // next opening indexes it again.
+                writer.index_failed = true;
+                return Err(e);
+            }
+        }
+        if writer.journal.is_none() {
+            durable(&seqs);
         }
         let rotate_after = writer.rotate_after;
         let marked = writer.marked;
         let mut mark = None;
+        if writer.index_failed {
+            return Ok(seqs);
+        }
         if let Some(journal) = writer.journal.as_mut() {
             // Re-indexing on opening is idempotent, so the watermark need not follow every
             // group: every WATERMARK_EVERY bytes (and on flush and rotation) is enough.
@@ -2229,6 +2279,8 @@ impl SledStore {
 
     /// The decision log entries matching a query (see [`RecordStore::decisions`]).
     fn find_decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
+        // Wait for a group being indexed: its writers may already have been answered.
+        drop(self.writer());
         let after = query.after_seq;
         let from_ms = query.from.map(|t| t.timestamp_millis());
         let until_ms = query.until.map(|t| t.timestamp_millis());
@@ -2592,6 +2644,26 @@ mod tests {
         let logged = DecisionEntry::from_report(&report, vec![uscc], time_from_ms(0));
         assert_eq!(logged.report.to_value(), expected);
         assert_eq!(logged.decision, "disqualified");
+    }
+
+    #[test]
+    fn a_group_is_announced_durable_once_and_then_found() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        for store in [
+            &store as &dyn RecordStore,
+            &SledStore::open_temporary().expect("open"),
+        ] {
+            let mut announced = Vec::new();
+            let seqs = store
+                .append_decisions_notify(&[decision(1), decision(2)], &mut |s| {
+                    announced.push(s.to_vec())
+                })
+                .expect("append");
+            assert_eq!(announced, std::slice::from_ref(&seqs));
+            let found = store.decisions(&DecisionQuery::default()).expect("query");
+            assert_eq!(found.iter().map(|d| d.seq).collect::<Vec<_>>(), seqs);
+        }
     }
 
     #[test]

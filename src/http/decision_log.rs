@@ -90,13 +90,21 @@ fn write_groups(store: &dyn RecordStore, queue: &mpsc::Receiver<Job>) {
             entries.extend(job.entries);
             waiting.push(job.done);
         }
-        let result = store
-            .append_decisions(&entries)
-            .map(|_| ())
-            .map_err(|e| e.to_string());
-        for done in waiting {
-            // A request that gave up waiting no longer needs the answer.
-            let _ = done.send(result.clone());
+        // Waiting requests are released as soon as the entries are durable; the store
+        // indexes them afterwards.
+        let mut release = |result: Result<(), String>| {
+            for done in waiting.drain(..) {
+                // A request that gave up waiting no longer needs the answer.
+                let _ = done.send(result.clone());
+            }
+        };
+        let result = store.append_decisions_notify(&entries, &mut |_| release(Ok(())));
+        match result {
+            Ok(_) => release(Ok(())),
+            Err(e) => {
+                tracing::error!(%e, "decision log");
+                release(Err(e.to_string()));
+            }
         }
     }
 }

@@ -130,27 +130,50 @@ pub async fn evaluate_tender(
     )?;
     check_bidders(&request.bidders)?;
     let worker = state.clone();
-    let result = blocking(move || {
+    // Evaluate, hand the log entries to the writer, and serialise the answer while the
+    // journal syncs, all off the async workers.
+    let (body, logged) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
-        run_tender(&program, &request.bidders, request.as_of, |uscc| {
+        let result = run_tender(&program, &request.bidders, request.as_of, |uscc| {
             store.records_of_shared(uscc)
         })
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)?;
+        let logged = worker.decisions.submit(log_entries(&result, Utc::now()))?;
+        Ok((json_body(&result)?, logged))
     })
     .await?;
-    let now = Utc::now();
-    let entries = result
-        .bids
-        .iter()
-        .flat_map(|bid| bid.members.iter())
-        .inspect(|member| count_evaluation(&member.report))
-        .map(|member| DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now))
-        .collect();
-    let logged = state.decisions.submit(entries)?;
-    let body = json_body(&result)?;
     logged.durable().await?;
     Ok(body)
+}
+
+/// One decision-log entry per member evaluated, built over the machine's cores.
+fn log_entries(result: &TenderResult, now: chrono::DateTime<Utc>) -> Vec<DecisionEntry> {
+    let members: Vec<_> = result.bids.iter().flat_map(|bid| &bid.members).collect();
+    for member in &members {
+        count_evaluation(&member.report);
+    }
+    let entry = |member: &&crate::tender::MemberResult| {
+        DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads < 2 || members.len() < 8 {
+        return members.iter().map(entry).collect();
+    }
+    let chunk = members.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = members
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(entry).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| match part.join() {
+                Ok(entries) => entries,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
