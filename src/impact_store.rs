@@ -2,9 +2,10 @@
 //! call, and the loading of the rule-set versions to compare (a rule file or a version stored
 //! by hash). The engine itself is [`crate::impact`]; this module only feeds it.
 //!
-//! [`impact_of_store`] scans every stored entity with [`RecordStore::scan_entities_raw`] and
-//! decodes the records on the rayon workers ([`RawEntity::decode_for_evaluation`]: without
-//! the free texts no rule reads), so the scanning thread only walks the tree.
+//! [`impact_of_store`] scans every stored entity with [`RecordStore::scan_for_evaluation`]
+//! (on sled: the evaluation view, one item per entity) and decodes the records on the rayon
+//! workers ([`EvaluationEntity::decode`]: without the free texts no rule reads), so the
+//! scanning thread only walks the tree.
 //! [`impact_of_entities`] evaluates a given list (e.g. a tender's bidders); an entity with no
 //! stored records is evaluated with none, as a bidder without records would be.
 
@@ -14,7 +15,7 @@ use crate::impact::{ImpactError, ImpactOptions, ImpactReport, analyse, analyse_w
 use crate::record::Uscc;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
-use crate::store::{RawEntity, RecordStore, RuleSetVersion, StoreError};
+use crate::store::{EvaluationEntity, RecordStore, RuleSetVersion, StoreError};
 use chrono::NaiveDate;
 
 /// Shortest hash prefix accepted for a stored version.
@@ -33,8 +34,8 @@ pub fn impact_of_store(
         old,
         new,
         as_of,
-        store.scan_entities_raw(),
-        RawEntity::decode_for_evaluation,
+        store.scan_for_evaluation(),
+        EvaluationEntity::decode,
         options,
         progress,
     )
@@ -289,6 +290,114 @@ veto v { wording "w" when any(records where kind = 黑名单) }
             })
             .collect();
         (store, hashes)
+    }
+
+    /// The shipped `water` rule set and a revision (heavier, longer penalty deduction).
+    fn water_versions() -> (CompiledRuleSet, CompiledRuleSet) {
+        const BASE: &str = include_str!("../rulesets/city/base.rules");
+        const WATER: &str = include_str!("../rulesets/water/water.rules");
+        let revised = WATER
+            .replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3")
+            .replace(
+                "const 处罚回看期     = 2 years",
+                "const 处罚回看期     = 3 years",
+            )
+            .replace("version   \"2024.1\"", "version   \"2024.2\"");
+        assert_ne!(revised, WATER, "the revision changed something");
+        let compile = |text: &str| {
+            let mut workspace = Workspace::new();
+            workspace.add_source(SourceFile::new("base.rules", BASE), None);
+            workspace.add_source(SourceFile::new("water.rules", text.to_string()), None);
+            workspace
+                .compile("water")
+                .unwrap_or_else(|d| panic!("{}", d.render()))
+        };
+        (compile(WATER), compile(&revised))
+    }
+
+    /// The report over the records tree, record by record (the path before the view).
+    fn impact_by_record(
+        store: &SledStore,
+        old: &CompiledRuleSet,
+        new: &CompiledRuleSet,
+        as_of: NaiveDate,
+    ) -> ImpactReport {
+        let options = ImpactOptions::default();
+        analyse_with(
+            old,
+            new,
+            as_of,
+            store.scan_entities_raw(),
+            crate::store::RawEntity::decode_for_evaluation,
+            &options,
+            &mut |_| {},
+        )
+        .expect("runs")
+    }
+
+    #[test]
+    fn the_evaluation_view_gives_the_same_report_as_the_records() {
+        use crate::store::{EventKind, RecordEvent};
+        let store = SledStore::open_temporary().expect("store");
+        let cfg = crate::demo::DemoConfig {
+            seed: 23,
+            entities: 600,
+            records_per_entity: (0, 14),
+        };
+        let records: Vec<crate::record::CreditRecord> =
+            crate::demo::entities(cfg).flat_map(|(_, _, r)| r).collect();
+        for batch in records.chunks(1_000) {
+            let summary = store.put_records(batch).expect("stored");
+            assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
+        }
+        let (old, new) = water_versions();
+        let as_of = NaiveDate::from_ymd_opt(2024, 6, 1).expect("date");
+        let options = ImpactOptions::default();
+        let run = |store: &SledStore| {
+            impact_of_store(store, &old, &new, as_of, &options, &mut |_| {}).expect("runs")
+        };
+        let before = run(&store);
+        assert_eq!(before, impact_by_record(&store, &old, &new, as_of));
+        assert!(before.counts.evaluated > 300, "entities were evaluated");
+
+        // Repairs and revocations before the evaluation date on every third record, and a
+        // changed version of every seventh.
+        let events: Vec<RecordEvent> = records
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| i % 3 == 0 && r.decided_on < as_of)
+            .map(|(i, r)| RecordEvent {
+                record_id: r.id.clone(),
+                kind: if i % 2 == 0 {
+                    EventKind::Repair
+                } else {
+                    EventKind::Revoke
+                },
+                date: r.decided_on.max(as_of - chrono::Days::new(30)),
+                authority: None,
+                note: None,
+            })
+            .collect();
+        let applied = store.apply_events(&events).expect("events");
+        assert!(applied.iter().filter(|r| r.is_ok()).count() > 100);
+        let changed: Vec<crate::record::CreditRecord> = records
+            .iter()
+            .step_by(7)
+            .map(|r| crate::record::CreditRecord {
+                decided_on: r.decided_on - chrono::Days::new(400),
+                ..r.clone()
+            })
+            .collect();
+        store.put_records(&changed).expect("updated");
+
+        let after = run(&store);
+        assert_ne!(after, before, "the events and changes made a difference");
+        assert_eq!(after, impact_by_record(&store, &old, &new, as_of));
+        let serialised = |r: &ImpactReport| serde_json::to_string(r).expect("json");
+        assert_eq!(
+            serialised(&after),
+            serialised(&impact_by_record(&store, &old, &new, as_of))
+        );
     }
 
     #[test]

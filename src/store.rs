@@ -48,7 +48,7 @@
 //! * Advisories RUSTSEC-2024-0384 (`instant`) and RUSTSEC-2025-0057 (`fxhash`) come with sled
 //!   0.34.7 and have no safe upgrade.
 //!
-//! # On-disk schema (format version 1)
+//! # On-disk schema (format version 2)
 //!
 //! All integers in keys are big-endian (signed ones with the sign bit flipped) so that byte
 //! order is numeric order. `‖` is concatenation; `uscc` is the 18 ASCII bytes of the code;
@@ -62,6 +62,7 @@
 //! | `entities` | `uscc` | `{name?, kind}`: latest entity name seen, [`EntityKind`] code |
 //! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?}`: the record as the source sent it plus the repair / revocation events applied to it |
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
+//! | `entity_eval` | `uscc` | `0x01 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?}`; `0x01` is the value layout |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
 //! | `records_by_disclosure_end` | `date ‖ uscc ‖ 0x00 ‖ id`; `date` = `FF FF FF FF` when disclosed until removed | `{kind, decided_on, repaired_on?, revoked_on?, name?}`: enough to decide whether the record counts and to search it by name without reading it |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
@@ -74,11 +75,30 @@
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
 //! | `decisions_by_ruleset`, `decisions_by_time` | — | no longer written (queries by rule set or time read the pointers in `decisions`); databases from before the journal may hold keys, which are ignored |
 //!
-//! The `drafts` tree was added without changing the format version: a database written before
-//! it opens with no drafts.
+//! The `drafts` tree and the decision journal were added without changing the format
+//! version: a database written before them opens with no drafts and an empty journal.
 //!
-//! Opening a database whose `format_version` is not [`FORMAT_VERSION`] is refused with
-//! [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
+//! Opening a database whose `format_version` is newer than [`FORMAT_VERSION`] (or unknown) is
+//! refused with [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
+//!
+//! ## The evaluation view and the migration from format version 1
+//!
+//! `entity_eval` lets the impact analysis ([`RecordStore::scan_for_evaluation`]) read one
+//! sled item per entity instead of one per record. It is derived data, written **in the same
+//! transaction** as the record trees: every write that changes a record's effective content
+//! (a new or changed record in [`RecordStore::put_records`], an applied event in
+//! [`RecordStore::apply_events`]) rewrites the entity's value, once per entity per batch
+//! (the batch's changes are gathered per entity and merged into the stored value at the end
+//! of the transaction), so after a crash it cannot disagree with `records`. A record re-sent
+//! unchanged, a refused record and an unchanged event write nothing.
+//!
+//! Version 1 had no `entity_eval`. Opening a version-1 database migrates it: the view tree is
+//! emptied (a crashed earlier attempt, or a version-1 build that wrote records since, may
+//! have left stale values), rebuilt from a scan of `records` in batches of about 20 000
+//! records, flushed, and only then is `format_version` set to 2 and flushed again. A crash
+//! during the migration leaves version 1, so the next opening simply starts it again. It
+//! takes about as long as one record-by-record scan of the store (see README, Benchmarks).
+//! Builds that know only version 1 refuse a version-2 database (`UnsupportedFormat`).
 //!
 //! # Records, events and history
 //!
@@ -121,14 +141,21 @@ use sled::transaction::{
 
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
 use codec::{
-    DisclosureSummary, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
+    DisclosureSummary, EvalRecord, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
     StoredRuleSetVersion,
 };
 use journal::{Journal, JournalItem, Location, Watermark};
 use std::sync::{Arc, Mutex};
 
 /// The schema version this build reads and writes (key `format_version` of tree `meta`).
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The format version before the evaluation view (`entity_eval`); opening such a database
+/// migrates it.
+const FORMAT_VERSION_1: u32 = 1;
+
+/// Records per sled batch while the migration builds the evaluation view.
+const MIGRATION_BATCH_RECORDS: usize = 20_000;
 
 /// Longest accepted record id, in bytes.
 pub const MAX_ID_LEN: usize = 256;
@@ -776,6 +803,63 @@ impl fmt::Debug for RawEntity {
     }
 }
 
+/// One entity as [`RecordStore::scan_for_evaluation`] read it, not yet decoded:
+/// [`EvaluationEntity::decode`] gives its records in the evaluation form
+/// ([`RawEntity::decode_for_evaluation`]: events applied, free texts left empty), and can run
+/// on another thread than the scan.
+pub struct EvaluationEntity(EvaluationSource);
+
+enum EvaluationSource {
+    /// From a store without an evaluation view.
+    Raw(RawEntity),
+    /// An `entity_eval` (key, value) of [`SledStore`].
+    SledView(sled::IVec, sled::IVec),
+}
+
+impl EvaluationEntity {
+    /// Wraps an entity read record by record.
+    pub fn from_raw(raw: RawEntity) -> EvaluationEntity {
+        EvaluationEntity(EvaluationSource::Raw(raw))
+    }
+
+    /// How many records the entity has.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            EvaluationSource::Raw(raw) => raw.len(),
+            EvaluationSource::SledView(_, value) => codec::eval_view_len(value),
+        }
+    }
+
+    /// Whether the entity has no records (a scan never yields one).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes the records for evaluation: sorted by id, events applied, the entity name,
+    /// legal basis and description left empty (no rule reads them).
+    pub fn decode(self) -> EntityRecords {
+        match self.0 {
+            EvaluationSource::Raw(raw) => raw.decode_for_evaluation(),
+            EvaluationSource::SledView(key, value) => {
+                let text = std::str::from_utf8(&key)
+                    .map_err(|_| SledStore::corrupt("entity_eval", &key, "the USCC is not text"))?;
+                let uscc = SledStore::uscc_of("entity_eval", &key, text)?;
+                let records = codec::eval_view_records(&uscc, &value)
+                    .map_err(|e| SledStore::corrupt("entity_eval", &key, e))?;
+                Ok((uscc, records))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for EvaluationEntity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EvaluationEntity")
+            .field("records", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The trait
 // ---------------------------------------------------------------------------------------------
@@ -844,6 +928,20 @@ pub trait RecordStore: DraftStore + Send + Sync {
         Box::new(
             self.scan_entities()
                 .map(|item| item.map(|(uscc, records)| RawEntity::decoded(uscc, records))),
+        )
+    }
+
+    /// The same entities as [`RecordStore::scan_entities`], in the same order, for evaluation
+    /// only: [`EvaluationEntity::decode`] gives what [`RawEntity::decode_for_evaluation`] gives.
+    /// A store may read them from a cheaper form than its records ([`SledStore`] reads its
+    /// evaluation view, one item per entity); the default wraps
+    /// [`RecordStore::scan_entities_raw`].
+    fn scan_for_evaluation(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_> {
+        Box::new(
+            self.scan_entities_raw()
+                .map(|item| item.map(EvaluationEntity::from_raw)),
         )
     }
 
@@ -988,6 +1086,7 @@ pub struct SledStore {
     meta: sled::Tree,
     entities: sled::Tree,
     records: sled::Tree,
+    entity_eval: sled::Tree,
     ids: sled::Tree,
     by_kind: sled::Tree,
     by_disclosure: sled::Tree,
@@ -1217,6 +1316,7 @@ impl SledStore {
             meta: tree("meta")?,
             entities: tree("entities")?,
             records: tree("records")?,
+            entity_eval: tree("entity_eval")?,
             ids: tree("record_ids")?,
             by_kind: tree("records_by_kind")?,
             by_disclosure: tree("records_by_disclosure_end")?,
@@ -1269,6 +1369,8 @@ impl SledStore {
                     })?;
                 if found == FORMAT_VERSION {
                     Ok(())
+                } else if found == FORMAT_VERSION_1 {
+                    self.migrate_from_v1()
                 } else {
                     Err(StoreError::UnsupportedFormat {
                         path: self.path.clone(),
@@ -1298,6 +1400,49 @@ impl SledStore {
                 self.flush_db()
             }
         }
+    }
+
+    /// Builds the evaluation view of a version-1 database and marks it version 2 (see the
+    /// module docs): durable, and started again from the beginning if it was interrupted.
+    fn migrate_from_v1(&self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        tracing::info!(path = %self.path, "migrating the record store to format version 2 (evaluation view)");
+        // Values left by an interrupted attempt may be stale: start from nothing.
+        self.entity_eval.clear().map_err(|e| self.backend(e))?;
+        let mut batch = sled::Batch::default();
+        let (mut in_batch, mut entities, mut records) = (0usize, 0usize, 0usize);
+        for item in self.scan_entities_raw() {
+            let (uscc, list) = item?.decode_for_evaluation()?;
+            let view: Vec<EvalRecord> = list.iter().map(EvalRecord::of).collect();
+            let key = uscc.as_str().as_bytes();
+            let value = codec::encode_eval_view(&view)
+                .map_err(|e| SledStore::corrupt("entity_eval", key, e))?;
+            batch.insert(key, value);
+            in_batch += view.len();
+            entities += 1;
+            records += view.len();
+            if in_batch >= MIGRATION_BATCH_RECORDS {
+                self.entity_eval
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(|e| self.backend(e))?;
+                in_batch = 0;
+            }
+        }
+        self.entity_eval
+            .apply_batch(batch)
+            .map_err(|e| self.backend(e))?;
+        self.flush_db()?;
+        self.meta
+            .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
+            .map_err(|e| self.backend(e))?;
+        self.flush_db()?;
+        tracing::info!(
+            entities,
+            records,
+            seconds = started.elapsed().as_secs_f64(),
+            "record store migrated to format version 2"
+        );
+        Ok(())
     }
 
     fn corrupt(tree: &'static str, key: &[u8], reason: impl Into<String>) -> StoreError {
@@ -1334,7 +1479,9 @@ impl SledStore {
         old: Option<(&StoredRecord, &CreditRecord, &[u8])>,
         new: &StoredRecord,
         new_effective: &CreditRecord,
+        view: &mut ViewChanges,
     ) -> TxResult<()> {
+        view.record(new_effective);
         let uscc = &new_effective.uscc;
         let id = new_effective.id.as_str();
         if let Some((old_stored, old_effective, old_bytes)) = old {
@@ -1372,6 +1519,7 @@ impl SledStore {
         record: &CreditRecord,
         now: i64,
         summary: &mut PutSummary,
+        view: &mut ViewChanges,
     ) -> TxResult<Result<(), StoreError>> {
         if let Err(e) = check_record(record) {
             return Ok(Err(e));
@@ -1451,7 +1599,7 @@ impl SledStore {
                 old_bytes.as_ref().map_or(&[][..], |b| b.as_ref()),
             )
         });
-        SledStore::write_version(trees, &key, old_ref, &new, &new_effective)?;
+        SledStore::write_version(trees, &key, old_ref, &new, &new_effective, view)?;
         if old_effective.is_some() {
             summary.updated += 1;
         } else {
@@ -1493,6 +1641,7 @@ impl SledStore {
         trees: &RecordTrees<'_>,
         event: &RecordEvent,
         now: i64,
+        view: &mut ViewChanges,
     ) -> TxResult<Result<EventOutcome, StoreError>> {
         let Some(owner) = trees.ids.get(event.record_id.as_bytes())? else {
             return Ok(Err(StoreError::UnknownRecord {
@@ -1551,6 +1700,7 @@ impl SledStore {
             Some((&old, &old_effective, &old_bytes)),
             &new,
             &new_effective,
+            view,
         )?;
         Ok(Ok(EventOutcome::Applied))
     }
@@ -1648,11 +1798,51 @@ impl SledStore {
 /// The trees a record write touches, inside a transaction.
 struct RecordTrees<'a> {
     records: &'a TransactionalTree,
+    entity_eval: &'a TransactionalTree,
     ids: &'a TransactionalTree,
     by_kind: &'a TransactionalTree,
     by_disclosure: &'a TransactionalTree,
     history: &'a TransactionalTree,
     entities: &'a TransactionalTree,
+}
+
+/// The evaluation-view changes of one transaction: the new evaluation form of every record
+/// written, by entity, merged into each entity's `entity_eval` value once, at the end
+/// ([`ViewChanges::write`]). Built inside the transaction closure, so a retried closure
+/// starts again from empty.
+#[derive(Default)]
+struct ViewChanges {
+    by_entity: HashMap<Uscc, Vec<EvalRecord>>,
+}
+
+impl ViewChanges {
+    /// Notes the new version of a record (events applied).
+    fn record(&mut self, effective: &CreditRecord) {
+        self.by_entity
+            .entry(effective.uscc.clone())
+            .or_default()
+            .push(EvalRecord::of(effective));
+    }
+
+    /// Rewrites the view value of every entity touched, each once.
+    fn write(self, trees: &RecordTrees<'_>) -> TxResult<()> {
+        for (uscc, changes) in self.by_entity {
+            let key = uscc.as_str().as_bytes();
+            let mut records = match trees.entity_eval.get(key)? {
+                Some(bytes) => codec::decode_eval_view(&bytes)
+                    .map_err(|e| tx_abort(SledStore::corrupt("entity_eval", key, e)))?,
+                None => Vec::with_capacity(changes.len()),
+            };
+            // In batch order: a record written twice in the batch keeps its last version.
+            for change in changes {
+                codec::upsert_eval_record(&mut records, change);
+            }
+            let value = codec::encode_eval_view(&records)
+                .map_err(|e| tx_abort(SledStore::corrupt("entity_eval", key, e)))?;
+            trees.entity_eval.insert(key, value)?;
+        }
+        Ok(())
+    }
 }
 
 impl SledStore {
@@ -1664,6 +1854,7 @@ impl SledStore {
     ) -> Result<T, StoreError> {
         (
             &self.records,
+            &self.entity_eval,
             &self.ids,
             &self.by_kind,
             &self.by_disclosure,
@@ -1671,9 +1862,10 @@ impl SledStore {
             &self.entities,
         )
             .transaction(
-                |(records, ids, by_kind, by_disclosure, history, entities)| {
+                |(records, entity_eval, ids, by_kind, by_disclosure, history, entities)| {
                     body(&RecordTrees {
                         records,
+                        entity_eval,
                         ids,
                         by_kind,
                         by_disclosure,
@@ -1701,11 +1893,13 @@ impl RecordStore for SledStore {
         let now = now_ms();
         let summary = self.in_record_transaction(|trees| {
             let mut summary = PutSummary::default();
+            let mut view = ViewChanges::default();
             for (index, record) in records.iter().enumerate() {
-                if let Err(e) = SledStore::put_one(trees, record, now, &mut summary)? {
+                if let Err(e) = SledStore::put_one(trees, record, now, &mut summary, &mut view)? {
                     summary.rejected.push((index, e));
                 }
             }
+            view.write(trees)?;
             Ok(summary)
         })?;
         self.cache.forget(records.iter().map(|r| &r.uscc));
@@ -1723,9 +1917,11 @@ impl RecordStore for SledStore {
         let now = now_ms();
         let results = self.in_record_transaction(|trees| {
             let mut results = Vec::with_capacity(events.len());
+            let mut view = ViewChanges::default();
             for event in events {
-                results.push(SledStore::apply_one(trees, event, now)?);
+                results.push(SledStore::apply_one(trees, event, now, &mut view)?);
             }
+            view.write(trees)?;
             Ok(results)
         })?;
         self.cache.forget_all();
@@ -1812,6 +2008,15 @@ impl RecordStore for SledStore {
             pending: None,
             done: false,
         })
+    }
+
+    fn scan_for_evaluation(
+        &self,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_> {
+        Box::new(self.entity_eval.iter().map(move |item| {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            Ok(EvaluationEntity(EvaluationSource::SledView(key, value)))
+        }))
     }
 
     fn records_of_kind(

@@ -8,7 +8,8 @@
 //! intact: equal to the acknowledged version or to a later version that was sent (a batch can
 //! be durable before its acknowledgement is printed), and repaired when its repair was
 //! acknowledged. The last cycle closes standard input instead, and then every line must be
-//! acknowledged and the child must exit 0.
+//! acknowledged and the child must exit 0. After every cycle the evaluation view must also
+//! agree with the records tree for every entity.
 //!
 //! `DURABILITY_CYCLES` (default 20) and `DURABILITY_SEED` (default: from the clock, printed)
 //! tune a run; `scripts/durability-soak.sh N` runs N cycles on a release build.
@@ -257,6 +258,22 @@ fn verify(data: &Path, sent: &Sent, acked: &Acked) -> usize {
             "`{id}` is missing from its entity's records"
         );
     }
+    // The evaluation view (written in the same transactions) agrees with the records of
+    // every entity, acknowledged or not.
+    let view: Vec<(Uscc, Vec<CreditRecord>)> = store
+        .scan_for_evaluation()
+        .map(|item| item.and_then(|entity| entity.decode()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("evaluation view after kill: {e}"));
+    let by_record: Vec<(Uscc, Vec<CreditRecord>)> = store
+        .scan_entities_raw()
+        .map(|item| item.and_then(|raw| raw.decode_for_evaluation()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("records after kill: {e}"));
+    assert_eq!(
+        view, by_record,
+        "the evaluation view disagrees with the records"
+    );
     acked.version.len()
 }
 

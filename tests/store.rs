@@ -1,6 +1,7 @@
 //! Tests of the record store (`credit_rules::store`): idempotent puts, updates with history,
-//! repair and revocation events, the public disclosure list, format-version refusal, rule-set
-//! versions, intake cursors and the decision log.
+//! repair and revocation events, the evaluation view (kept equal to the records through puts
+//! and events; migrated into a version-1 database), the public disclosure list, format-version
+//! refusal, rule-set versions, intake cursors and the decision log.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use credit_rules::record::{
@@ -10,6 +11,7 @@ use credit_rules::store::{
     DecisionEntry, DecisionQuery, EventKind, EventOutcome, FORMAT_VERSION, NewRuleSetVersion,
     RecordEvent, RecordStore, SledStore, StoreError, source_hash,
 };
+use proptest::prelude::*;
 use rust_decimal::Decimal;
 
 fn day(s: &str) -> NaiveDate {
@@ -289,6 +291,228 @@ fn events_on_unknown_records_or_with_bad_dates_are_refused() {
         .expect("batch");
     assert!(results[0].is_err());
     assert_eq!(results[1], Ok(EventOutcome::Applied));
+}
+
+// --- the evaluation view ------------------------------------------------------------------
+
+/// Every entity's records as the impact analysis reads them (`scan_for_evaluation`).
+fn evaluation_view(store: &SledStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
+    store
+        .scan_for_evaluation()
+        .map(|item| item.and_then(|entity| entity.decode()))
+        .collect::<Result<_, _>>()
+        .expect("the view decodes")
+}
+
+/// What the view must hold: every entity's `records_of`, less the free texts no rule reads.
+fn expected_view(store: &SledStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
+    let entities: Vec<Uscc> = store
+        .scan_entities()
+        .map(|item| item.expect("scan").0)
+        .collect();
+    entities
+        .into_iter()
+        .map(|uscc| {
+            let records = store
+                .records_of(&uscc)
+                .expect("records")
+                .into_iter()
+                .map(|r| CreditRecord {
+                    entity_name: None,
+                    legal_basis: None,
+                    description: None,
+                    ..r
+                })
+                .collect();
+            (uscc, records)
+        })
+        .collect()
+}
+
+/// One step of a random history: a batch of records, or a batch of events.
+#[derive(Debug, Clone)]
+enum Step {
+    /// (record number, variant): the same pair gives the same record.
+    Put(Vec<(u8, u8)>),
+    /// (record number, revoke?, day offset from 2024-01-01, may be before the decision).
+    Events(Vec<(u8, bool, i16)>),
+}
+
+/// Record number `n` (ids `R0`..`R11`, owned by four entities; `R11` is also sent for
+/// another entity, which is refused) in one of four variants: new, changed or unchanged
+/// depending on what was sent before.
+fn history_record(n: u8, variant: u8) -> CreditRecord {
+    let owner = if n == 11 && variant == 3 {
+        9
+    } else {
+        u32::from(n % 4)
+    };
+    let kinds = [
+        RecordKind::AdminPenalty,
+        RecordKind::BadBehaviour,
+        RecordKind::SectorGrade,
+        RecordKind::DishonestDebtor,
+    ];
+    let kind = kinds[usize::from(n) % kinds.len()];
+    let decided = day("2023-01-01") + chrono::Days::new(u64::from(variant % 3) * 40);
+    let mut r = record(&format!("R{n}"), &code(500 + owner), kind, "2023-01-01");
+    r.decided_on = decided;
+    r.entity_name = Some(format!("单位{owner}"));
+    r.description = Some(format!("事实 {variant}"));
+    r.legal_basis = Some("《条例》".into());
+    r.authority = variant
+        .is_multiple_of(2)
+        .then(|| "武汉市水务局".to_string());
+    r.amount = (variant == 1).then(|| Decimal::new(12_550, 2));
+    r.disclosure_until = (variant == 2).then(|| day("2027-01-01"));
+    r.severity = (variant == 0).then_some(credit_rules::record::Severity::Serious);
+    if variant == 2 && n.is_multiple_of(3) {
+        // The source itself says repaired: an event must not override it.
+        r.repaired_on = Some(day("2025-03-01"));
+    }
+    r
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => prop::collection::vec((0u8..12, 0u8..4), 1..10).prop_map(Step::Put),
+        2 => prop::collection::vec((0u8..12, any::<bool>(), -200i16..900), 1..6)
+            .prop_map(Step::Events),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// After any history of puts (new, changed, unchanged and refused records, several of one
+    /// entity in a batch) and events (applied, unchanged and refused), the evaluation view
+    /// decodes to exactly the records evaluation would read record by record.
+    #[test]
+    fn the_evaluation_view_always_equals_the_records(steps in prop::collection::vec(step(), 1..12)) {
+        let store = store();
+        for step in &steps {
+            match step {
+                Step::Put(batch) => {
+                    let records: Vec<CreditRecord> =
+                        batch.iter().map(|&(n, v)| history_record(n, v)).collect();
+                    store.put_records(&records).expect("put");
+                }
+                Step::Events(events) => {
+                    let events: Vec<RecordEvent> = events
+                        .iter()
+                        .map(|&(n, revoke, offset)| RecordEvent {
+                            record_id: format!("R{n}"),
+                            kind: if revoke { EventKind::Revoke } else { EventKind::Repair },
+                            date: day("2024-01-01")
+                                .checked_add_signed(chrono::TimeDelta::days(i64::from(offset)))
+                                .expect("date"),
+                            authority: None,
+                            note: None,
+                        })
+                        .collect();
+                    store.apply_events(&events).expect("events");
+                }
+            }
+            prop_assert_eq!(evaluation_view(&store), expected_view(&store));
+        }
+        // The record-by-record path agrees too.
+        let by_record: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_entities_raw()
+            .map(|item| item.and_then(|raw| raw.decode_for_evaluation()))
+            .collect::<Result<_, _>>()
+            .expect("decodes");
+        prop_assert_eq!(evaluation_view(&store), by_record);
+    }
+}
+
+/// A store with several entities, changed records and events.
+fn store_with_history(dir: &std::path::Path) -> SledStore {
+    let store = SledStore::open(dir).expect("open");
+    for variants in [[0u8, 1], [1, 2], [3, 0]] {
+        let records: Vec<CreditRecord> = (0..12)
+            .flat_map(|n| variants.iter().map(move |&v| history_record(n, v)))
+            .collect();
+        store.put_records(&records).expect("put");
+    }
+    let events = [
+        ("R1", EventKind::Repair, "2024-05-01"),
+        ("R2", EventKind::Revoke, "2024-02-01"),
+    ];
+    for (id, kind, date) in events {
+        store.apply_event(id, kind, day(date)).expect("event");
+    }
+    store
+}
+
+/// Turns a database into what a version-1 build left: no `entity_eval` tree, version 1.
+/// `stale` puts a wrong view value first, as an interrupted migration followed by writes
+/// of a version-1 build could leave.
+fn make_version_1(dir: &std::path::Path, stale: bool) {
+    let db = sled::open(dir).expect("raw open");
+    db.drop_tree("entity_eval").expect("drop the view");
+    if stale {
+        let view = db.open_tree("entity_eval").expect("view");
+        view.insert(code(500).as_str(), &[1u8, 0][..])
+            .expect("stale empty list");
+        view.insert(code(777).as_str(), &[1u8, 0][..])
+            .expect("an entity without records");
+    }
+    db.open_tree("meta")
+        .expect("meta")
+        .insert("format_version", &1u32.to_be_bytes())
+        .expect("version 1");
+    db.flush().expect("flush");
+}
+
+fn format_version_on_disk(dir: &std::path::Path) -> u32 {
+    let db = sled::open(dir).expect("raw open");
+    let bytes = db
+        .open_tree("meta")
+        .expect("meta")
+        .get("format_version")
+        .expect("read")
+        .expect("present");
+    u32::from_be_bytes(bytes.as_ref().try_into().expect("4 bytes"))
+}
+
+#[test]
+fn a_version_1_database_is_migrated_to_the_evaluation_view() {
+    assert_eq!(FORMAT_VERSION, 2);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = {
+        let store = store_with_history(dir.path());
+        let view = evaluation_view(&store);
+        assert_eq!(view, expected_view(&store));
+        assert!(view.len() >= 4, "entities with records");
+        view
+    };
+    make_version_1(dir.path(), false);
+    {
+        let store = SledStore::open(dir.path()).expect("opening migrates");
+        assert_eq!(evaluation_view(&store), before);
+        assert_eq!(expected_view(&store), before);
+        // Writes after the migration keep the view up to date.
+        store
+            .apply_event("R5", EventKind::Revoke, day("2024-03-01"))
+            .expect("event");
+        assert_eq!(evaluation_view(&store), expected_view(&store));
+    }
+    assert_eq!(format_version_on_disk(dir.path()), 2);
+    let store = SledStore::open(dir.path()).expect("reopens as version 2");
+    assert_eq!(evaluation_view(&store), expected_view(&store));
+}
+
+#[test]
+fn an_interrupted_migration_starts_again_from_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = evaluation_view(&store_with_history(dir.path()));
+    make_version_1(dir.path(), true);
+    let store = SledStore::open(dir.path()).expect("opening migrates");
+    assert_eq!(
+        evaluation_view(&store),
+        before,
+        "stale values were replaced or removed"
+    );
 }
 
 // --- disclosure list -----------------------------------------------------------------------

@@ -424,6 +424,169 @@ pub(super) const fn kept_for_evaluation(field: crate::ir::Field) -> &'static str
     }
 }
 
+/// First byte of an `entity_eval` value: the layout of what follows (a later layout gets
+/// another tag, so a reader can tell them apart).
+pub(super) const EVAL_VIEW_LAYOUT: u8 = 1;
+
+/// One record in an `entity_eval` value: the record as it counts (events applied) with only
+/// the fields rules can read, i.e. what [`StoredRecordView::evaluation_record`] keeps. The
+/// amount is kept as [`Decimal::serialize`]'s 16 bytes (value and scale exactly as read from
+/// the record, no text to parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct EvalRecord {
+    pub id: String,
+    pub kind: u8,
+    pub authority: Option<String>,
+    pub document_no: Option<String>,
+    pub decided_on: i32,
+    pub disclosure_until: Option<i32>,
+    pub severity: Option<u8>,
+    pub sector: Option<String>,
+    pub penalty_type: Option<String>,
+    pub amount: Option<[u8; 16]>,
+    pub grade: Option<String>,
+    /// Effective: the source's date, else the repair event's.
+    pub repaired_on: Option<i32>,
+    /// Effective: the source's date, else the revocation event's.
+    pub revoked_on: Option<i32>,
+}
+
+/// Borrowed [`EvalRecord`] (same positional layout), which the scan decodes through.
+#[derive(Debug, Deserialize)]
+pub(super) struct EvalRecordView<'a> {
+    pub id: &'a str,
+    pub kind: u8,
+    #[serde(borrow)]
+    pub authority: Option<&'a str>,
+    #[serde(borrow)]
+    pub document_no: Option<&'a str>,
+    pub decided_on: i32,
+    pub disclosure_until: Option<i32>,
+    pub severity: Option<u8>,
+    #[serde(borrow)]
+    pub sector: Option<&'a str>,
+    #[serde(borrow)]
+    pub penalty_type: Option<&'a str>,
+    pub amount: Option<[u8; 16]>,
+    #[serde(borrow)]
+    pub grade: Option<&'a str>,
+    pub repaired_on: Option<i32>,
+    pub revoked_on: Option<i32>,
+}
+
+impl EvalRecord {
+    /// The evaluation form of a record as it counts (events applied).
+    pub fn of(record: &CreditRecord) -> EvalRecord {
+        EvalRecord {
+            id: record.id.clone(),
+            kind: record.kind.index(),
+            authority: record.authority.clone(),
+            document_no: record.document_no.clone(),
+            decided_on: day_number(record.decided_on),
+            disclosure_until: record.disclosure_until.map(day_number),
+            severity: record.severity.map(severity_index),
+            sector: record.sector.clone(),
+            penalty_type: record.penalty_type.clone(),
+            amount: record.amount.map(|a| a.serialize()),
+            grade: record.grade.clone(),
+            repaired_on: record.repaired_on.map(day_number),
+            revoked_on: record.revoked_on.map(day_number),
+        }
+    }
+}
+
+impl EvalRecordView<'_> {
+    /// The record for evaluation, as [`StoredRecordView::evaluation_record`] gives it.
+    pub fn to_record(&self, uscc: &Uscc) -> Result<CreditRecord, String> {
+        let date = |d: i32, field: &str| {
+            from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
+        };
+        let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
+        let kind = RecordKind::ALL
+            .get(usize::from(self.kind))
+            .copied()
+            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", self.kind))?;
+        let severity = match self.severity {
+            None => None,
+            Some(i) => Some(
+                Severity::ALL
+                    .get(usize::from(i))
+                    .copied()
+                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
+            ),
+        };
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        Ok(CreditRecord {
+            id: self.id.to_owned(),
+            uscc: uscc.clone(),
+            entity_name: None,
+            kind,
+            authority: owned(self.authority),
+            document_no: owned(self.document_no),
+            decided_on: date(self.decided_on, "decided_on")?,
+            disclosure_until: opt_date(self.disclosure_until, "disclosure_until")?,
+            severity,
+            sector: owned(self.sector),
+            penalty_type: owned(self.penalty_type),
+            amount: self.amount.map(Decimal::deserialize),
+            grade: owned(self.grade),
+            legal_basis: None,
+            description: None,
+            repaired_on: opt_date(self.repaired_on, "repaired_on")?,
+            revoked_on: opt_date(self.revoked_on, "revoked_on")?,
+        })
+    }
+}
+
+/// An `entity_eval` value: [`EVAL_VIEW_LAYOUT`] ‖ postcard of the records sorted by id.
+pub(super) fn encode_eval_view(records: &[EvalRecord]) -> Result<Vec<u8>, String> {
+    postcard::to_extend(records, vec![EVAL_VIEW_LAYOUT]).map_err(|e| e.to_string())
+}
+
+/// The payload of an `entity_eval` value, after its layout tag.
+fn eval_view_payload(bytes: &[u8]) -> Result<&[u8], String> {
+    match bytes.split_first() {
+        Some((&EVAL_VIEW_LAYOUT, rest)) => Ok(rest),
+        Some((tag, _)) => Err(format!("unknown evaluation-view layout {tag}")),
+        None => Err("empty evaluation-view value".into()),
+    }
+}
+
+/// The records of an `entity_eval` value, owned (to change and write back).
+pub(super) fn decode_eval_view(bytes: &[u8]) -> Result<Vec<EvalRecord>, String> {
+    decode(eval_view_payload(bytes)?)
+}
+
+/// The records of an `entity_eval` value for evaluation.
+pub(super) fn eval_view_records(uscc: &Uscc, bytes: &[u8]) -> Result<Vec<CreditRecord>, String> {
+    let views: Vec<EvalRecordView<'_>> = decode(eval_view_payload(bytes)?)?;
+    views.iter().map(|v| v.to_record(uscc)).collect()
+}
+
+/// How many records an `entity_eval` value holds (postcard's varint length prefix), without
+/// decoding them; 0 if the value is malformed.
+pub(super) fn eval_view_len(bytes: &[u8]) -> usize {
+    let Ok(payload) = eval_view_payload(bytes) else {
+        return 0;
+    };
+    let mut n: usize = 0;
+    for (i, byte) in payload.iter().take(10).enumerate() {
+        n |= usize::from(byte & 0x7F) << (7 * i);
+        if byte & 0x80 == 0 {
+            return n;
+        }
+    }
+    0
+}
+
+/// Replaces the record with `new`'s id in an id-sorted list, or inserts it in order.
+pub(super) fn upsert_eval_record(records: &mut Vec<EvalRecord>, new: EvalRecord) {
+    match records.binary_search_by(|r| r.id.as_str().cmp(new.id.as_str())) {
+        Ok(at) => records[at] = new,
+        Err(at) => records.insert(at, new),
+    }
+}
+
 /// The value of `records_by_disclosure_end`: what the public list needs to decide whether a
 /// record counts and to search it by name, without reading the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -566,6 +729,72 @@ mod tests {
         );
         let other = Uscc::parse("91230500MA1B3N1N2M").expect("valid");
         assert!(view.evaluation_record(&other).is_err());
+    }
+
+    #[test]
+    fn the_evaluation_view_keeps_what_the_record_view_keeps() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let mut record = CreditRecord::new(
+            "B2",
+            uscc.clone(),
+            RecordKind::AdminPenalty,
+            day("2023-09-12"),
+        );
+        record.entity_name = Some("江夏市政工程有限公司".into());
+        record.authority = Some("武汉市水务局".into());
+        record.document_no = Some("武水罚〔2023〕41号".into());
+        record.disclosure_until = Some(day("2026-09-12"));
+        record.severity = Some(Severity::Serious);
+        record.sector = Some("水务".into());
+        record.penalty_type = Some("罚款".into());
+        record.amount = Some(Decimal::new(-12_500, 3));
+        record.grade = Some("A".into());
+        record.legal_basis = Some("《水法》".into());
+        record.description = Some("违法事实".into());
+        record.repaired_on = Some(day("2024-01-01"));
+        record.revoked_on = Some(day("2025-01-01"));
+        let plain = CreditRecord::new(
+            "A1",
+            uscc.clone(),
+            RecordKind::BadBehaviour,
+            day("2020-02-29"),
+        );
+        let mut list = Vec::new();
+        upsert_eval_record(&mut list, EvalRecord::of(&record));
+        upsert_eval_record(&mut list, EvalRecord::of(&plain));
+        upsert_eval_record(&mut list, EvalRecord::of(&record));
+        let bytes = encode_eval_view(&list).expect("encodes");
+        assert_eq!(eval_view_len(&bytes), 2);
+        assert_eq!(decode_eval_view(&bytes), Ok(list));
+        let strip = |r: &CreditRecord| CreditRecord {
+            entity_name: None,
+            legal_basis: None,
+            description: None,
+            ..r.clone()
+        };
+        let decoded = eval_view_records(&uscc, &bytes).expect("decodes");
+        assert_eq!(decoded, vec![strip(&plain), strip(&record)], "sorted by id");
+        assert_eq!(
+            decoded[1].amount.map(|a| a.scale()),
+            Some(3),
+            "the scale is kept"
+        );
+        assert!(eval_view_records(&uscc, &[9, 0]).is_err(), "unknown layout");
+        let long: Vec<EvalRecord> = (0..300)
+            .map(|i| {
+                EvalRecord::of(&CreditRecord::new(
+                    format!("{i:03}"),
+                    uscc.clone(),
+                    RecordKind::BadBehaviour,
+                    day("2020-01-01"),
+                ))
+            })
+            .collect();
+        assert_eq!(
+            eval_view_len(&encode_eval_view(&long).expect("encodes")),
+            300
+        );
     }
 
     #[test]
