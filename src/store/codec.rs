@@ -677,27 +677,31 @@ mod tests {
         assert!(date_key(NaiveDate::MAX) < NO_END);
     }
 
-    #[test]
-    fn the_view_reads_the_stored_layout_and_keeps_every_field_rules_read() {
+    /// An administrative penalty with every field set, free texts included.
+    fn penalty_with_every_field(id: &str, severity: Severity, amount: Decimal) -> CreditRecord {
         let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
         let day = |s: &str| s.parse::<NaiveDate>().expect("date");
-        let mut record = CreditRecord::new(
-            "XZCF-1",
-            uscc.clone(),
-            RecordKind::AdminPenalty,
-            day("2023-09-12"),
-        );
+        let mut record = CreditRecord::new(id, uscc, RecordKind::AdminPenalty, day("2023-09-12"));
         record.entity_name = Some("江夏市政工程有限公司".into());
         record.authority = Some("武汉市水务局".into());
         record.document_no = Some("武水罚〔2023〕41号".into());
         record.disclosure_until = Some(day("2026-09-12"));
-        record.severity = Some(Severity::General);
+        record.severity = Some(severity);
         record.sector = Some("水务".into());
         record.penalty_type = Some("罚款".into());
-        record.amount = Some(Decimal::new(250, 2));
+        record.amount = Some(amount);
         record.grade = Some("A".into());
         record.legal_basis = Some("《水法》".into());
         record.description = Some("违法事实".into());
+        record
+    }
+
+    #[test]
+    fn the_view_reads_the_stored_layout_and_keeps_every_field_rules_read() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |s: &str| s.parse::<NaiveDate>().expect("date");
+        let mut record =
+            penalty_with_every_field("XZCF-1", Severity::General, Decimal::new(250, 2));
         record.revoked_on = Some(day("2025-01-01"));
         let mark = EventMark {
             date: day_number(day("2024-02-01")),
@@ -735,23 +739,8 @@ mod tests {
     fn the_evaluation_view_keeps_what_the_record_view_keeps() {
         let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
         let day = |s: &str| s.parse::<NaiveDate>().expect("date");
-        let mut record = CreditRecord::new(
-            "B2",
-            uscc.clone(),
-            RecordKind::AdminPenalty,
-            day("2023-09-12"),
-        );
-        record.entity_name = Some("江夏市政工程有限公司".into());
-        record.authority = Some("武汉市水务局".into());
-        record.document_no = Some("武水罚〔2023〕41号".into());
-        record.disclosure_until = Some(day("2026-09-12"));
-        record.severity = Some(Severity::Serious);
-        record.sector = Some("水务".into());
-        record.penalty_type = Some("罚款".into());
-        record.amount = Some(Decimal::new(-12_500, 3));
-        record.grade = Some("A".into());
-        record.legal_basis = Some("《水法》".into());
-        record.description = Some("违法事实".into());
+        let mut record =
+            penalty_with_every_field("B2", Severity::Serious, Decimal::new(-12_500, 3));
         record.repaired_on = Some(day("2024-01-01"));
         record.revoked_on = Some(day("2025-01-01"));
         let plain = CreditRecord::new(
