@@ -77,38 +77,48 @@ pub struct TenderResult {
     pub ranking: Vec<String>,
 }
 
-/// Fewest bids worth splitting over threads: below this, starting a thread costs more than
-/// it saves.
+/// Fewest bids worth splitting over threads: below this the hand-off costs more than it
+/// saves.
 const PARALLEL_FROM: usize = 8;
 
+/// The threads that evaluate large tenders: a pool of their own, so that a long impact
+/// analysis on rayon's global pool never holds a bid opening up. `None` when the machine
+/// has one core or the pool cannot be started (then tenders run in the calling thread).
+pub fn pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        (threads > 1)
+            .then(|| {
+                rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("tender-{i}"))
+                    .build()
+                    .ok()
+            })
+            .flatten()
+    })
+    .as_ref()
+}
+
 /// Evaluates every bid; `records_of` supplies each member's records. Large tenders are
-/// split over the machine's cores; the result is the same as in one thread.
+/// split over the [`pool`]; the result is the same as in one thread.
 pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
     program: &CompiledRuleSet,
     bidders: &[Bidder],
     as_of: NaiveDate,
     records_of: impl Fn(&Uscc) -> Result<R, E> + Sync,
 ) -> Result<TenderResult, E> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut bids = if threads > 1 && bidders.len() >= PARALLEL_FROM {
-        let chunk = bidders.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = bidders
-                .chunks(chunk)
-                .map(|part| scope.spawn(|| evaluate_bids(program, part, as_of, &records_of)))
-                .collect();
-            let mut bids = Vec::with_capacity(bidders.len());
-            for worker in workers {
-                match worker.join() {
-                    Ok(part) => bids.extend(part?),
-                    // A panic in a worker is a bug: let it surface as one.
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            Ok(bids)
-        })?
-    } else {
-        evaluate_bids(program, bidders, as_of, &records_of)?
+    let mut bids = match pool() {
+        Some(pool) if bidders.len() >= PARALLEL_FROM => pool.install(|| {
+            use rayon::prelude::*;
+            bidders
+                .par_chunks(2)
+                .map(|part| evaluate_bids(program, part, as_of, &records_of))
+                .collect::<Result<Vec<_>, E>>()
+                .map(|parts| parts.into_iter().flatten().collect())
+        })?,
+        _ => evaluate_bids(program, bidders, as_of, &records_of)?,
     };
     let ranking = rank(&mut bids);
     Ok(TenderResult {

@@ -156,24 +156,13 @@ fn log_entries(result: &TenderResult, now: chrono::DateTime<Utc>) -> Vec<Decisio
     let entry = |member: &&crate::tender::MemberResult| {
         DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
     };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || members.len() < 8 {
-        return members.iter().map(entry).collect();
+    match crate::tender::pool() {
+        Some(pool) if members.len() >= 8 => pool.install(|| {
+            use rayon::prelude::*;
+            members.par_iter().map(entry).collect()
+        }),
+        _ => members.iter().map(entry).collect(),
     }
-    let chunk = members.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = members
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(entry).collect::<Vec<_>>()))
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|part| match part.join() {
-                Ok(entries) => entries,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
 }
 
 fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
