@@ -586,10 +586,7 @@ impl DecisionEntry {
         usccs: Vec<Uscc>,
         time: DateTime<Utc>,
     ) -> DecisionEntry {
-        let decision = match serde_json::to_value(report.decision) {
-            Ok(serde_json::Value::String(code)) => code,
-            _ => format!("{:?}", report.decision).to_lowercase(),
-        };
+        let decision = report.decision.code().to_owned();
         DecisionEntry {
             time,
             ruleset_id: report.ruleset.clone(),

@@ -24,6 +24,15 @@ pub enum Decision {
 }
 
 impl Decision {
+    /// The code used in JSON: `eligible`, `disqualified` or `review`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Decision::Eligible => "eligible",
+            Decision::Disqualified => "disqualified",
+            Decision::Review => "review",
+        }
+    }
+
     /// The Chinese label.
     pub fn label(self) -> &'static str {
         match self {
@@ -310,4 +319,16 @@ pub fn render_table(report: &Report) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::Decision;
+
+    #[test]
+    fn the_code_is_the_json_name() {
+        for d in [Decision::Eligible, Decision::Disqualified, Decision::Review] {
+            assert_eq!(serde_json::to_value(d).expect("json"), d.code());
+        }
+    }
 }

@@ -322,7 +322,7 @@ fn validate_inline(records: &[CreditRecord]) -> Result<(), ApiError> {
 fn count_evaluation(report: &Report) {
     let labels = [
         ("ruleset", report.ruleset.clone()),
-        ("decision", format!("{:?}", report.decision).to_lowercase()),
+        ("decision", report.decision.code().to_owned()),
     ];
     metrics::counter!("evaluations_total", &labels).increment(1);
 }
