@@ -358,11 +358,12 @@ pub(super) fn review_error(e: ReviewError) -> ApiError {
     }
 }
 
-fn query_error(rejection: QueryRejection) -> ApiError {
+/// A query string that does not parse, as a problem naming the parameters the route takes.
+pub(super) fn query_error(rejection: QueryRejection, parameters: &str) -> ApiError {
     ApiError::bad_request(
         "bad_query",
         format!(
-            "{} (the filters are `ruleset` and `status`)",
+            "{} (the parameters are {parameters})",
             rejection.body_text()
         ),
     )
@@ -415,7 +416,7 @@ pub async fn list(
     query: Result<Query<DraftListQuery>, QueryRejection>,
 ) -> Result<AppJson<Vec<DraftView>>, ApiError> {
     let caller = require(state.tokens.caller(&headers)?, editors())?;
-    let Query(query) = query.map_err(query_error)?;
+    let Query(query) = query.map_err(|r| query_error(r, "`ruleset` and `status`"))?;
     let status = query
         .status
         .as_deref()
@@ -540,12 +541,7 @@ pub async fn impact(
 ) -> Result<AppJson<DraftImpactView>, ApiError> {
     let caller = require(state.tokens.caller(&headers)?, editors())?;
     let id = parse_id(&id)?;
-    let Query(query) = query.map_err(|r| {
-        ApiError::bad_request(
-            "bad_query",
-            format!("{} (the parameters are `as_of` and `top`)", r.body_text()),
-        )
-    })?;
+    let Query(query) = query.map_err(|r| query_error(r, "`as_of` and `top`"))?;
     let top = query.top.unwrap_or(DEFAULT_TOP);
     if top > MAX_IMPACT_TOP {
         return Err(ApiError::bad_request(

@@ -273,9 +273,11 @@ pub async fn diff_versions(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    axum::extract::Query(query): axum::extract::Query<DiffQuery>,
+    query: Result<axum::extract::Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppJson<VersionDiffView>, ApiError> {
     require(state.tokens.caller(&headers)?, readers())?;
+    let axum::extract::Query(query) =
+        query.map_err(|r| super::drafts::query_error(r, "`from` and `to`"))?;
     blocking(move || {
         let active = state.registry.sources();
         let version_source = |hash: &str| -> Result<(String, String), ApiError> {

@@ -181,19 +181,8 @@ impl RecordBody {
         };
         let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
         let uscc = Uscc::parse(&self.uscc).map_err(|e| format!("field `uscc`: {e}"))?;
-        let kind = RecordKind::ALL
-            .get(usize::from(self.kind))
-            .copied()
-            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", self.kind))?;
-        let severity = match self.severity {
-            None => None,
-            Some(i) => Some(
-                Severity::ALL
-                    .get(usize::from(i))
-                    .copied()
-                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
-            ),
-        };
+        let kind = kind_at(self.kind)?;
+        let severity = self.severity.map(severity_at).transpose()?;
         let amount = match &self.amount {
             None => None,
             Some(text) => Some(
@@ -357,19 +346,8 @@ impl StoredRecordView<'_> {
             from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
         };
         let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
-        let kind = RecordKind::ALL
-            .get(usize::from(body.kind))
-            .copied()
-            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", body.kind))?;
-        let severity = match body.severity {
-            None => None,
-            Some(i) => Some(
-                Severity::ALL
-                    .get(usize::from(i))
-                    .copied()
-                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
-            ),
-        };
+        let kind = kind_at(body.kind)?;
+        let severity = body.severity.map(severity_at).transpose()?;
         let amount = match body.amount {
             None => None,
             Some(text) => Some(
@@ -495,6 +473,22 @@ impl EvalRecord {
     }
 }
 
+/// The record kind stored as an index.
+fn kind_at(index: u8) -> Result<RecordKind, String> {
+    RecordKind::ALL
+        .get(usize::from(index))
+        .copied()
+        .ok_or_else(|| format!("field `kind` holds unknown kind index {index}"))
+}
+
+/// The severity stored as an index.
+fn severity_at(index: u8) -> Result<Severity, String> {
+    Severity::ALL
+        .get(usize::from(index))
+        .copied()
+        .ok_or_else(|| format!("field `severity` holds unknown index {index}"))
+}
+
 impl EvalRecordView<'_> {
     /// The record for evaluation, as [`StoredRecordView::evaluation_record`] gives it.
     pub fn to_record(&self, uscc: &Uscc) -> Result<CreditRecord, String> {
@@ -502,19 +496,8 @@ impl EvalRecordView<'_> {
             from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
         };
         let opt_date = |d: Option<i32>, field: &str| d.map(|d| date(d, field)).transpose();
-        let kind = RecordKind::ALL
-            .get(usize::from(self.kind))
-            .copied()
-            .ok_or_else(|| format!("field `kind` holds unknown kind index {}", self.kind))?;
-        let severity = match self.severity {
-            None => None,
-            Some(i) => Some(
-                Severity::ALL
-                    .get(usize::from(i))
-                    .copied()
-                    .ok_or_else(|| format!("field `severity` holds unknown index {i}"))?,
-            ),
-        };
+        let kind = kind_at(self.kind)?;
+        let severity = self.severity.map(severity_at).transpose()?;
         let owned = |text: Option<&str>| text.map(str::to_owned);
         Ok(CreditRecord {
             id: self.id.to_owned(),

@@ -909,6 +909,18 @@ async fn two_published_versions_are_compared_by_hash() {
     assert_eq!(same.status, StatusCode::OK, "{}", same.body);
     assert_eq!(same.body["identical"], true);
 
+    // A missing `from` is a problem naming the parameters.
+    let bad = call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/diff",
+        Some(EVALUATOR),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["code"], "bad_query");
+
     // Unknown versions and rule sets are 404; no token is 401.
     let missing = call(
         &s,
