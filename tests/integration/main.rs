@@ -1,15 +1,27 @@
-//! One integration binary (it links once; cargo finds it as
+//! The one integration test binary (it links the crate once; cargo finds it as
 //! `tests/integration/main.rs`): data-driven cases under `tests/cases/`
-//! snapshotted with insta, plus limits and CLI tests.
+//! snapshotted with insta, the store, intake, sync and durability tests, the
+//! property tests, the HTTP API and the CLI. New integration tests go here as
+//! modules, never as new files directly under `tests/` (each would link the
+//! whole crate again).
 
 mod common;
 
 mod check;
 mod cli;
 mod diff;
+mod durability;
 mod eval;
+mod fmt_roundtrip;
+mod guide;
 mod http;
 mod impact;
+mod intake;
 mod limits;
 mod parse;
+mod props;
+mod render;
 mod review;
+mod store;
+mod store_drafts;
+mod sync;
