@@ -38,7 +38,9 @@
 //! output for every line once its batch is durable; the kill -9 test (`tests/durability.rs`)
 //! uses it.
 
+use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -129,12 +131,77 @@ struct EventLine {
     note: Option<String>,
 }
 
+/// Today in Asia/Shanghai, the day the intake limits are measured from.
+fn shanghai_today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&crate::review::shanghai())
+        .date_naive()
+}
+
+/// Checks a record for storing: [`check_record`], then the date limits of
+/// [`CreditRecord::check_dates`] as of `today`.
+fn check_intake_record(record: &CreditRecord, today: NaiveDate) -> Result<(), String> {
+    check_record(record).map_err(|e| e.to_string())?;
+    let problems = record.check_dates(today);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Err(format!(
+        "record `{}` is refused: {}",
+        record.id,
+        reasons.join("; ")
+    ))
+}
+
+/// Checks an event's date against the same floor and tolerance as a record's dates.
+fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
+    let mut record = CreditRecord::new(
+        event.record_id.clone(),
+        crate::record::Uscc::parse("9135021359498494XQ").map_err(|e| e.to_string())?,
+        crate::record::RecordKind::AdminPenalty,
+        crate::record::DATE_FLOOR,
+    );
+    record.repaired_on = Some(event.date);
+    let problems: Vec<String> = record
+        .check_dates(today)
+        .iter()
+        .map(|p| p.to_string().replace("`repaired_on`", "`date`"))
+        .collect();
+    if let Some((position, c)) = crate::record::control_character(&event.record_id) {
+        return Err(format!(
+            "field `record_id` holds the control character U+{:04X} at position {position}; \
+             ids are matched exactly and may not contain control characters",
+            u32::from(c)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {} of record `{}` is refused: {}",
+            event.kind,
+            event.record_id,
+            problems.join("; ")
+        ))
+    }
+}
+
 /// Maps one line; `Err` is the reason it is rejected.
-fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
+fn parse_line(line: &str, feed: Option<FeedKind>, today: NaiveDate) -> Result<Item, String> {
+    let item = parse_item(line, feed)?;
+    match &item {
+        Item::Record(record) => check_intake_record(record, today)?,
+        Item::Event(event) => check_event_date(event, today)?,
+    }
+    Ok(item)
+}
+
+/// Maps one line without the checks that depend on the day.
+fn parse_item(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
     if line.contains("\"decided_on\"") {
         let record: CreditRecord =
             serde_json::from_str(line).map_err(|e| format!("not a valid record: {e}"))?;
-        check_record(&record).map_err(|e| e.to_string())?;
         return Ok(Item::Record(record));
     }
     if line.contains("\"record_id\"") {
@@ -153,10 +220,7 @@ fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
         None => intake::map_line(line),
     };
     match mapped.map_err(|e| e.to_string())? {
-        IntakeItem::Record(record) => {
-            check_record(&record).map_err(|e| e.to_string())?;
-            Ok(Item::Record(record))
-        }
+        IntakeItem::Record(record) => Ok(Item::Record(record)),
         IntakeItem::Event(event) => Ok(Item::Event(RecordEvent {
             record_id: event.record_id,
             kind: match event.kind {
@@ -167,6 +231,36 @@ fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
             authority: event.authority,
             note: event.note,
         })),
+    }
+}
+
+/// The records already taken in by one push batch or one import run, by id, so that the
+/// same id sent again with **different** content is refused instead of silently replacing
+/// the first (the same record sent twice is harmless and stored once). A correction of a
+/// record is sent in a later batch or import, where it is an update.
+#[derive(Default)]
+struct SeenIds(HashMap<String, (String, u64)>);
+
+impl SeenIds {
+    /// Remembers `record` (from `at`), or says where the conflicting first copy came from.
+    fn check(&mut self, record: &CreditRecord, at: impl FnOnce() -> String) -> Result<(), String> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(record)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        let content = hasher.finish();
+        match self.0.get(&record.id) {
+            Some((_, seen)) if *seen == content => Ok(()),
+            Some((first, _)) => Err(format!(
+                "record `{}` was already sent at {first} with different content; one batch \
+                 may carry each record once, so send the correction in a later batch",
+                record.id
+            )),
+            None => {
+                self.0.insert(record.id.clone(), (at(), content));
+                Ok(())
+            }
+        }
     }
 }
 
@@ -208,6 +302,8 @@ struct Reader {
     rejects: Rejects,
     lines: u64,
     rejected: u64,
+    today: NaiveDate,
+    seen: SeenIds,
 }
 
 /// The writer side hung up (it failed); the reader stops quietly.
@@ -281,7 +377,18 @@ impl Reader {
                 continue;
             }
             self.lines += 1;
-            match parse_line(text, feed) {
+            let parsed = parse_line(text, feed, self.today).and_then(|item| match &item {
+                Item::Record(record) => {
+                    let files = &self.rejects.files;
+                    let at = || {
+                        let name = files.get(file).map_or("?", String::as_str);
+                        format!("{name}:{line}")
+                    };
+                    self.seen.check(record, at).map(|()| item)
+                }
+                Item::Event(_) => Ok(item),
+            });
+            match parsed {
                 Ok(item) => {
                     if let Err(hangup) = self.push(item, origin) {
                         return Ok(Err(hangup));
@@ -489,6 +596,8 @@ pub fn import<S: RecordStore + ?Sized>(
                 rejects,
                 lines: 0,
                 rejected: 0,
+                today: shanghai_today(),
+                seen: SeenIds::default(),
             };
             let result = match source {
                 Source::Files(paths) => {
@@ -698,6 +807,25 @@ fn write_demo(entities: u32, out: &Path) -> io::Result<u64> {
     Ok(lines)
 }
 
+/// An item of a pushed batch as JSON text. Prefer the raw text as received
+/// (`Box<RawValue>`): a `serde_json::Value` has already read its numbers through a float.
+pub trait ItemText {
+    /// The item's JSON text.
+    fn json_text(&self) -> std::borrow::Cow<'_, str>;
+}
+
+impl ItemText for serde_json::Value {
+    fn json_text(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(self.to_string())
+    }
+}
+
+impl ItemText for Box<serde_json::value::RawValue> {
+    fn json_text(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(self.get())
+    }
+}
+
 /// What [`ingest_values`] did with a pushed batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestSummary {
@@ -716,25 +844,36 @@ pub struct IngestSummary {
 /// Stores a batch pushed over HTTP: each item is mapped exactly as one line of an import
 /// (provincial feed row, record or event), records are stored first, then the events; a
 /// refused item is listed and the others are stored. Durable when it returns.
-pub fn ingest_values<S: RecordStore + ?Sized>(
+pub fn ingest_values<S: RecordStore + ?Sized, T: ItemText>(
     store: &S,
-    items: &[serde_json::Value],
+    items: &[T],
 ) -> Result<IngestSummary, StoreError> {
     let mut summary = IngestSummary::default();
     let mut records = Vec::new();
     let mut record_at = Vec::new();
     let mut events = Vec::new();
     let mut event_at = Vec::new();
+    let today = shanghai_today();
+    let mut seen = SeenIds::default();
     for (i, item) in items.iter().enumerate() {
-        let at = match item
-            .get("xxbh")
-            .or_else(|| item.get("id"))
-            .and_then(|v| v.as_str())
-        {
+        let text = item.json_text();
+        let id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("xxbh")
+                    .or_else(|| v.get("id"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            });
+        let at = match id {
             Some(id) => format!("items[{i}] ({id})"),
             None => format!("items[{i}]"),
         };
-        match parse_line(&item.to_string(), None) {
+        let parsed = parse_line(&text, None, today).and_then(|item| match &item {
+            Item::Record(record) => seen.check(record, || at.clone()).map(|()| item),
+            Item::Event(_) => Ok(item),
+        });
+        match parsed {
             Ok(Item::Record(record)) => {
                 records.push(record);
                 record_at.push(at);
@@ -780,11 +919,15 @@ mod tests {
     #[test]
     fn lines_in_the_product_schema_parse() {
         let record = r#"{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
-        assert!(matches!(parse_line(record, None), Ok(Item::Record(_))));
+        let today = shanghai_today();
+        assert!(matches!(
+            parse_line(record, None, today),
+            Ok(Item::Record(_))
+        ));
         let event = r#"{"record_id": "R1", "kind": "repair", "date": "2024-01-01"}"#;
-        assert!(matches!(parse_line(event, None), Ok(Item::Event(_))));
+        assert!(matches!(parse_line(event, None, today), Ok(Item::Event(_))));
         let bad = r#"{"id": "R1", "uscc": "914201066715055525", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
-        let reason = parse_line(bad, None).err().unwrap_or_default();
+        let reason = parse_line(bad, None, today).err().unwrap_or_default();
         assert!(reason.contains("check character"), "{reason}");
     }
 }

@@ -1972,8 +1972,13 @@ impl RecordStore for SledStore {
     }
 
     fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError> {
+        let prefix = codec::history_prefix(uscc, id);
+        // Exactly this id: `id ‖ 0x00` is also the start of the keys of an id that goes on
+        // after a NUL byte, so only keys with nothing but the revision number after it count.
+        let exact = prefix.len() + 4;
         self.history
-            .scan_prefix(codec::history_prefix(uscc, id))
+            .scan_prefix(&prefix)
+            .filter(move |item| item.as_ref().map_or(true, |(key, _)| key.len() == exact))
             .map(|item| {
                 let (key, bytes) = item.map_err(|e| self.backend(e))?;
                 let stored: StoredRecord = codec::decode(&bytes)
@@ -2229,8 +2234,15 @@ impl RecordStore for SledStore {
 
     fn ruleset_versions(&self, ruleset_id: &str) -> Result<Vec<RuleSetVersion>, StoreError> {
         let mut out = Vec::new();
-        for item in self.rs_log.scan_prefix(codec::name_prefix(ruleset_id)) {
+        let prefix = codec::name_prefix(ruleset_id);
+        // Exactly this id: `water\0` would otherwise match the keys of `water` whose
+        // sequence number starts with a zero byte (a prefix scan).
+        let exact = prefix.len() + 4;
+        for item in self.rs_log.scan_prefix(&prefix) {
             let (key, value) = item.map_err(|e| self.backend(e))?;
+            if key.len() != exact {
+                continue;
+            }
             let hash = <[u8; 32]>::try_from(value.as_ref())
                 .map_err(|_| SledStore::corrupt("ruleset_log", &key, "value is not 32 bytes"))?;
             let version = self.version_of(hash)?.ok_or_else(|| {

@@ -268,6 +268,16 @@ fn may_see(caller: &Caller, draft: &Draft) -> bool {
 }
 
 fn parse_id(text: &str) -> Result<u64, ApiError> {
+    if let Some((position, c)) = crate::record::control_character(text) {
+        return Err(ApiError::bad_request(
+            "invalid_id",
+            format!(
+                "the draft id holds the control character U+{:04X} at position {position}; \
+                 draft ids are numbers, e.g. /api/v1/drafts/12",
+                u32::from(c)
+            ),
+        ));
+    }
     text.parse().map_err(|_| {
         ApiError::not_found(
             "draft_not_found",

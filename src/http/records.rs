@@ -295,8 +295,9 @@ pub async fn decisions(
 pub struct IntakeRequest {
     /// Rows in the provincial platform's own shapes (双公示 penalty columns, court, lists,
     /// grades, repair/revocation events) or records in this service's schema.
+    /// Each item is kept as the text received, so that numbers are read from their digits.
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// What an intake batch did.

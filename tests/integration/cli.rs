@@ -348,3 +348,47 @@ fn impact_errors_say_what_to_fix() {
     let (code, _, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 2, "{err}");
 }
+
+/// Runs the binary with its standard output closed before it writes anything, as
+/// `credit-rules … | head -c 0` does; returns the exit code (None: ended by a signal) and
+/// standard error.
+fn run_into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut err).expect("stderr");
+    }
+    let status = child.wait().expect("wait");
+    (status.code(), err)
+}
+
+#[test]
+fn commands_stop_quietly_on_a_closed_pipe() {
+    for args in [
+        &[
+            "eval",
+            "--ruleset",
+            "water",
+            "--records",
+            "samples/bidder-water.json",
+            "--as-of",
+            "2024-06-01",
+        ][..],
+        &["render", "water"][..],
+        &["test", "rulesets"][..],
+    ] {
+        let (code, err) = run_into_closed_pipe(args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_ne!(code, Some(101), "{args:?}: {err}");
+    }
+}
