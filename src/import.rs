@@ -234,10 +234,13 @@ fn parse_item(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
     }
 }
 
-/// The records already taken in by one push batch or one import run, by id, so that the
-/// same id sent again with **different** content is refused instead of silently replacing
-/// the first (the same record sent twice is harmless and stored once). A correction of a
-/// record is sent in a later batch or import, where it is an update.
+/// The records already taken in by one pushed batch (one request, or one page of a sync),
+/// by id, so that the same id sent again in the batch with **different** content is refused
+/// instead of silently replacing the first (the same record sent twice is harmless and
+/// stored once): a batch is a set, with no order that would say which copy is the
+/// correction. A correction is sent in a later batch, where it is an update. An import reads
+/// an ordered stream instead, where a later line with the same id is an update of the
+/// earlier one (its previous version goes to the history), as the source sent them.
 #[derive(Default)]
 struct SeenIds(HashMap<String, (String, u64)>);
 
@@ -303,7 +306,6 @@ struct Reader {
     lines: u64,
     rejected: u64,
     today: NaiveDate,
-    seen: SeenIds,
 }
 
 /// The writer side hung up (it failed); the reader stops quietly.
@@ -377,18 +379,7 @@ impl Reader {
                 continue;
             }
             self.lines += 1;
-            let parsed = parse_line(text, feed, self.today).and_then(|item| match &item {
-                Item::Record(record) => {
-                    let files = &self.rejects.files;
-                    let at = || {
-                        let name = files.get(file).map_or("?", String::as_str);
-                        format!("{name}:{line}")
-                    };
-                    self.seen.check(record, at).map(|()| item)
-                }
-                Item::Event(_) => Ok(item),
-            });
-            match parsed {
+            match parse_line(text, feed, self.today) {
                 Ok(item) => {
                     if let Err(hangup) = self.push(item, origin) {
                         return Ok(Err(hangup));
@@ -597,7 +588,6 @@ pub fn import<S: RecordStore + ?Sized>(
                 lines: 0,
                 rejected: 0,
                 today: shanghai_today(),
-                seen: SeenIds::default(),
             };
             let result = match source {
                 Source::Files(paths) => {

@@ -31,6 +31,13 @@
 //!   `document_no`, `courtName` → `authority`, **`publishDate`** (or `regDate` when
 //!   publishDate is absent: the filing date is the best date the row then has) →
 //!   `decided_on`, `disruptTypeName` → `description`.
+//!
+//! Dates: every source field of a date target that is present is checked, not only the one
+//! used (a court row's `regDate` is checked although `publishDate` fills `decided_on`), and
+//! each feed declares in the table the order its dates must keep ([`DateOrder`]: `regDate` ≤
+//! `publishDate`; decision or listing or publication ≤ the disclosure end). The date floor
+//! and the future tolerance of [`crate::record::CreditRecord::check_dates`] apply to every
+//! record taken in (push, import, sync).
 //! * List: **`xxbh`**, **`统一社会信用代码`**, `主体名称`, **`名单类型`** → kind, severity and
 //!   sector, **`列入决定文书号`** → `document_no`, **`列入日期`** → `decided_on`,
 //!   `公示截止日期` → `disclosure_until`, `列入机关` → `authority`.
