@@ -277,27 +277,20 @@ fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagn
     let mut workspace = Workspace::new();
     let mut seen = std::collections::HashSet::new();
     let mut wanted = Vec::new();
-    let lib_files = if lib.is_dir() {
-        crate::ruleset::rule_files(lib)?
-    } else {
-        Vec::new()
-    };
+    let lib_files = crate::ruleset::library_sources(lib)?;
     let mut given = Vec::new();
     for path in paths {
-        given.extend(crate::ruleset::rule_files(path)?);
+        given.extend(crate::ruleset::rule_sources(path)?);
     }
-    for (file, is_given) in given
-        .iter()
+    for ((file, text), is_given) in given
+        .into_iter()
         .map(|f| (f, true))
-        .chain(lib_files.iter().map(|f| (f, false)))
+        .chain(lib_files.into_iter().map(|f| (f, false)))
     {
-        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
         if !seen.insert(key) {
             continue;
         }
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Diagnostic::error("E0004", format!("cannot read `{}`: {e}", file.display()))
-        })?;
         let id = workspace.add_source(
             crate::source::SourceFile::new(file.display().to_string(), text),
             Some(file.clone()),

@@ -15,10 +15,7 @@ use crate::http::{INTAKE, call, raw, state};
 /// beside the checkout (as `intake.rs` reads it).
 fn feed_dir() -> std::path::PathBuf {
     std::env::var_os("CREDIT_RULES_FEED_DIR").map_or_else(
-        || {
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../shared/data/provincial-feed")
-        },
+        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/provincial-feed"),
         std::path::PathBuf::from,
     )
 }
@@ -64,7 +61,11 @@ fn a_court_row_has_its_filing_date_checked_too() {
     let mut row = court_row();
     row.insert("regDate".into(), json!("2023-02-30"));
     let err = map_court(&row).expect_err("impossible regDate");
-    let fields: Vec<&str> = err.field_errors().iter().map(|e| e.field.as_str()).collect();
+    let fields: Vec<&str> = err
+        .field_errors()
+        .iter()
+        .map(|e| e.field.as_str())
+        .collect();
     assert_eq!(fields, ["regDate"], "{err}");
     assert!(
         matches!(
@@ -183,11 +184,17 @@ async fn pushed_records_are_held_to_the_documented_limits() {
     let reasons = reasons(&answer.body);
     let expect = [
         ("NEG", "field `amount` (-2.5) is negative"),
-        ("OLD", "field `decided_on` (0001-01-01) is before 1990-01-01"),
+        (
+            "OLD",
+            "field `decided_on` (0001-01-01) is before 1990-01-01",
+        ),
         ("AHEAD", "is in the future"),
         ("FOREVER", "more than 30 years after the decision"),
         ("FEB30", "field `decided_on` = `2023-02-30`"),
-        ("LONG", "field `description` is 4001 characters long; at most 4000"),
+        (
+            "LONG",
+            "field `description` is 4001 characters long; at most 4000",
+        ),
     ];
     assert_eq!(reasons.len(), expect.len(), "{reasons:?}");
     for ((at, message), (id, phrase)) in reasons.iter().zip(expect) {
@@ -256,7 +263,9 @@ async fn amounts_are_read_exactly_or_refused() {
     assert_eq!(reasons.len(), 1, "{reasons:?}");
     assert!(reasons[0].0.contains("TINY"), "{reasons:?}");
     assert!(
-        reasons[0].1.contains("field `amount`: `1e-999999` cannot be held exactly")
+        reasons[0]
+            .1
+            .contains("field `amount`: `1e-999999` cannot be held exactly")
             && reasons[0].1.contains("as a string"),
         "{reasons:?}"
     );
@@ -299,7 +308,12 @@ async fn ids_with_control_characters_are_refused() {
         None,
     )
     .await;
-    assert_eq!(versions.status, StatusCode::BAD_REQUEST, "{}", versions.body);
+    assert_eq!(
+        versions.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        versions.body
+    );
     assert_eq!(versions.body["code"], "invalid_id");
     assert!(
         versions.body["detail"]
@@ -308,7 +322,14 @@ async fn ids_with_control_characters_are_refused() {
         "{}",
         versions.body
     );
-    let draft = call(&s, "GET", "/api/v1/drafts/1%0A", Some(crate::http::CITY), None).await;
+    let draft = call(
+        &s,
+        "GET",
+        "/api/v1/drafts/1%0A",
+        Some(crate::http::CITY),
+        None,
+    )
+    .await;
     assert_eq!(draft.status, StatusCode::BAD_REQUEST, "{}", draft.body);
     let answer = call(
         &s,
@@ -321,9 +342,7 @@ async fn ids_with_control_characters_are_refused() {
     let reasons = reasons(&answer.body);
     assert_eq!(reasons.len(), 2, "{}", answer.body);
     assert!(
-        reasons
-            .iter()
-            .all(|(_, m)| m.contains("control character")),
+        reasons.iter().all(|(_, m)| m.contains("control character")),
         "{reasons:?}"
     );
 }
