@@ -151,6 +151,16 @@ pub enum Command {
     /// Load feed lines (provincial feed rows, or records and events as JSON lines) into the
     /// record store under --data, in durable batches; bad lines are listed and skipped.
     Import(crate::import::ImportArgs),
+    /// List the repair and revocation events kept because their record has not arrived yet
+    /// (they are applied when it does).
+    Pending {
+        /// The database directory.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Pull the provincial feed with a cursor (resumes after a restart; no gaps, no duplicates).
     Sync(crate::sync::SyncArgs),
     /// What a new version of a rule set changes in outcomes (who is newly disqualified or
@@ -262,6 +272,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
+        Command::Pending { data, format } => {
+            crate::import::run_pending(&data, format == Format::Json)
+        }
         Command::Sync(args) => crate::sync::run(&args),
         Command::Impact(args) => impact::run(&args),
     }

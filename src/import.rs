@@ -17,9 +17,11 @@
 //! load in 91–97 s (about 10,500 records/s) into 1.4–1.5 GB on disk; sled's own work (about
 //! five tree inserts per record, in a transaction) is nearly all of it, and loading the same
 //! file again (every record unchanged) takes about 6 s. The events of a batch are applied
-//! after its records. An event whose record is not stored yet
-//! is kept and retried once after the last line (so `events.jsonl` may come before the file
-//! with its records); if its record is still unknown then, it is rejected.
+//! after its records. An event whose record is not stored yet is kept **in the store**
+//! (pending events, `store/pending.rs`) and applied in the transaction that stores its record,
+//! in this import or a later one, or by a push or sync: `events.jsonl` may come before the
+//! file with its records, and an interrupted import loses no event. `credit-rules pending`
+//! lists the events still waiting.
 //!
 //! A bad line is reported on standard error as `FILE:LINE: rejected: REASON` and skipped;
 //! the load goes on. A summary (lines, inserted, updated, unchanged, events applied,
@@ -101,6 +103,8 @@ pub struct ImportSummary {
     pub events_applied: u64,
     /// Events their record already had.
     pub events_unchanged: u64,
+    /// Events whose record is not stored yet: kept in the store, applied when it arrives.
+    pub events_pending: u64,
     /// Lines rejected.
     pub rejected: u64,
 }
@@ -396,8 +400,6 @@ impl Reader {
 /// The writer side: stores batches and keeps the counts.
 struct Writer<'a, S: RecordStore + ?Sized> {
     store: &'a S,
-    batch_size: usize,
-    deferred: Vec<(RecordEvent, Origin)>,
     summary: ImportSummary,
     rejects: Rejects,
     ack: Option<BufWriter<io::Stdout>>,
@@ -429,6 +431,13 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
             self.summary.inserted += put.inserted as u64;
             self.summary.updated += put.updated as u64;
             self.summary.unchanged += put.unchanged as u64;
+            self.summary.events_applied += put.pending_applied as u64;
+            for error in &put.pending_refused {
+                self.summary.rejected += 1;
+                self.rejects
+                    .progress
+                    .suspend(|| eprintln!("(an event received earlier): rejected: {error}"));
+            }
             let mut refused = vec![false; records.len()];
             for (index, error) in &put.rejected {
                 if let (Some(origin), Some(flag)) =
@@ -449,7 +458,7 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
             }
         }
         if !events.is_empty() {
-            let done = self.apply_events(events, true)?;
+            let done = self.apply_events(events)?;
             acked.extend(done.into_iter().map(|id| format!("ACK-EVENT {id}")));
         }
         self.acknowledge(&acked)?;
@@ -470,13 +479,9 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
         Ok(())
     }
 
-    /// Applies events; with `defer`, events on unknown records are kept for a retry.
-    /// Returns the record ids of the events now durable.
-    fn apply_events(
-        &mut self,
-        events: Vec<(RecordEvent, Origin)>,
-        defer: bool,
-    ) -> Result<Vec<String>, Fatal> {
+    /// Applies events (an event whose record is not stored yet is kept pending in the
+    /// store). Returns the record ids of the events now durable.
+    fn apply_events(&mut self, events: Vec<(RecordEvent, Origin)>) -> Result<Vec<String>, Fatal> {
         let (events, origins): (Vec<RecordEvent>, Vec<Origin>) = events.into_iter().unzip();
         let results = self.store.apply_events(&events)?;
         let mut done = Vec::new();
@@ -490,8 +495,9 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
                     self.summary.events_unchanged += 1;
                     done.push(event.record_id);
                 }
-                Err(StoreError::UnknownRecord { .. }) if defer => {
-                    self.deferred.push((event, origin));
+                Ok(EventOutcome::Pending) => {
+                    self.summary.events_pending += 1;
+                    done.push(event.record_id);
                 }
                 Err(e) => self.reject(&origin, &e.to_string()),
             }
@@ -499,17 +505,8 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
         Ok(done)
     }
 
-    /// Retries the deferred events (their records may have come later) and flushes.
+    /// Flushes what is left.
     fn finish(&mut self) -> Result<(), Fatal> {
-        let deferred = std::mem::take(&mut self.deferred);
-        for chunk in deferred.chunks(self.batch_size) {
-            let done = self.apply_events(chunk.to_vec(), false)?;
-            let acked: Vec<String> = done
-                .into_iter()
-                .map(|id| format!("ACK-EVENT {id}"))
-                .collect();
-            self.acknowledge(&acked)?;
-        }
         self.store.flush()?;
         Ok(())
     }
@@ -572,8 +569,6 @@ pub fn import<S: RecordStore + ?Sized>(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(2);
     let mut writer = Writer {
         store,
-        batch_size,
-        deferred: Vec::new(),
         summary: ImportSummary::default(),
         rejects: rejects.clone(),
         ack: options.ack.then(|| BufWriter::new(io::stdout())),
@@ -739,8 +734,9 @@ pub fn run(args: &ImportArgs) -> ExitCode {
                 summary.inserted, summary.updated, summary.unchanged
             );
             eprintln!(
-                "  events: {} applied, {} unchanged",
-                summary.events_applied, summary.events_unchanged
+                "  events: {} applied, {} unchanged, {} pending (their record is not stored \
+                 yet: kept, and applied when it arrives; `credit-rules pending` lists them)",
+                summary.events_applied, summary.events_unchanged, summary.events_pending
             );
             eprintln!(
                 "  rejected: {} line(s){}",
@@ -768,6 +764,64 @@ pub fn run(args: &ImportArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs `credit-rules pending`: lists the events kept in the store at `data` because their
+/// record has not arrived, one per line (or as JSON lines), then a count on standard error.
+pub fn run_pending(data: &Path, json: bool) -> ExitCode {
+    let store = match SledStore::open(data) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = io::stdout().lock();
+    let mut cursor: Option<String> = None;
+    let mut count = 0usize;
+    loop {
+        let page = match store.pending_events(cursor.as_deref(), 1000) {
+            Ok(page) => page,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for event in &page.items {
+            count += 1;
+            let line = if json {
+                serde_json::to_string(event).unwrap_or_default()
+            } else {
+                format!(
+                    "{}  {}  {}  received {}{}",
+                    event.record_id,
+                    event.kind,
+                    event.date,
+                    event
+                        .received_at
+                        .with_timezone(&crate::review::shanghai())
+                        .format("%Y-%m-%d %H:%M %:z"),
+                    event
+                        .authority
+                        .as_deref()
+                        .map(|a| format!("  {a}"))
+                        .unwrap_or_default()
+                )
+            };
+            if writeln!(out, "{line}").is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    eprintln!(
+        "{count} pending event(s): each waits for its record and is applied when the record \
+         arrives (push, import or sync)"
+    );
+    ExitCode::SUCCESS
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -825,8 +879,10 @@ pub struct IngestSummary {
     pub updated: usize,
     /// Records re-sent exactly as stored.
     pub unchanged: usize,
-    /// Events that changed their record.
+    /// Events that changed their record (pending events applied to new records included).
     pub events_applied: usize,
+    /// Events whose record is not stored yet: kept, applied when it arrives.
+    pub events_pending: usize,
     /// Items refused: where (`items[i]` and the row id when known) and why.
     pub rejected: Vec<(String, String)>,
 }
@@ -879,6 +935,12 @@ pub fn ingest_values<S: RecordStore + ?Sized, T: ItemText>(
     summary.inserted = put.inserted;
     summary.updated = put.updated;
     summary.unchanged = put.unchanged;
+    summary.events_applied += put.pending_applied;
+    for error in put.pending_refused {
+        summary
+            .rejected
+            .push(("an event received earlier".to_owned(), error.to_string()));
+    }
     for (index, error) in put.rejected {
         let at = record_at.get(index).cloned().unwrap_or_default();
         summary.rejected.push((at, error.to_string()));
@@ -887,6 +949,7 @@ pub fn ingest_values<S: RecordStore + ?Sized, T: ItemText>(
         match result {
             Ok(EventOutcome::Applied) => summary.events_applied += 1,
             Ok(EventOutcome::Unchanged) => {}
+            Ok(EventOutcome::Pending) => summary.events_pending += 1,
             Err(e) => summary.rejected.push((at, e.to_string())),
         }
     }

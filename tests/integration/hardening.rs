@@ -346,3 +346,165 @@ async fn ids_with_control_characters_are_refused() {
         "{reasons:?}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Order of arrival: events before their record
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn an_event_pushed_before_its_record_waits_and_is_applied_when_it_arrives() {
+    let s = state();
+    let event = json!({"record_id": "EARLY", "kind": "repair", "date": "2024-06-01",
+                       "authority": "武汉市水务局"});
+    let first = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({"items": [event]})),
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert_eq!(first.body["events_pending"], 1, "{}", first.body);
+    assert_eq!(first.body["rejected"], json!([]), "{}", first.body);
+    let listed = call(&s, "GET", "/api/v1/records/pending", Some(INTAKE), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    assert_eq!(
+        listed.body["items"][0]["record_id"], "EARLY",
+        "{}",
+        listed.body
+    );
+    assert_eq!(listed.body["items"][0]["kind"], "repair");
+    assert_eq!(listed.body["next_cursor"], Value::Null);
+    let bureau = call(
+        &s,
+        "GET",
+        "/api/v1/records/pending",
+        Some(crate::http::WATER),
+        None,
+    )
+    .await;
+    assert_eq!(bureau.status, StatusCode::FORBIDDEN);
+    let bad = call(
+        &s,
+        "GET",
+        "/api/v1/records/pending?limit=x",
+        Some(INTAKE),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.content_type.starts_with("application/problem+json"));
+
+    let second = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({"items": [record("EARLY")]})),
+    )
+    .await;
+    assert_eq!(second.body["inserted"], 1, "{}", second.body);
+    assert_eq!(second.body["events_applied"], 1, "{}", second.body);
+    let stored = s.store.record("EARLY").expect("read").expect("stored");
+    assert_eq!(
+        stored.repaired_on.map(|d| d.to_string()).as_deref(),
+        Some("2024-06-01")
+    );
+    let listed = call(
+        &s,
+        "GET",
+        "/api/v1/records/pending",
+        Some(crate::http::CITY),
+        None,
+    )
+    .await;
+    assert_eq!(listed.body["items"], json!([]), "{}", listed.body);
+}
+
+/// Every line of the sample feed, file by file (penalties, court, lists, grades, events).
+fn sample_feed_lines() -> Option<Vec<String>> {
+    let mut lines = Vec::new();
+    for file in ["xzcf", "court", "lists", "grades", "events"] {
+        let text = std::fs::read_to_string(feed_dir().join(format!("{file}.jsonl"))).ok()?;
+        lines.extend(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned),
+        );
+    }
+    Some(lines)
+}
+
+/// A deterministic shuffle (xorshift), so a failure can be replayed.
+fn shuffled(mut lines: Vec<String>, mut seed: u64) -> Vec<String> {
+    for i in (1..lines.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        lines.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+    lines
+}
+
+/// Pushes lines in batches of 40, as the HTTP route does; returns how many events were
+/// applied or kept pending.
+fn push_lines(store: &SledStore, lines: &[String]) -> usize {
+    let mut events = 0;
+    for batch in lines.chunks(40) {
+        let items: Vec<Value> = batch
+            .iter()
+            .map(|l| serde_json::from_str(l).expect("JSON line"))
+            .collect();
+        let summary = credit_rules::import::ingest_values(store, &items).expect("stored");
+        events += summary.events_applied + summary.events_pending;
+    }
+    events
+}
+
+type Snapshot = (Vec<credit_rules::store::EntityRecords>, Vec<String>);
+
+fn snapshot(store: &SledStore) -> Snapshot {
+    let entities: Vec<_> = store.scan_entities().collect();
+    let pending = store
+        .pending_events(None, 1000)
+        .expect("pending")
+        .items
+        .iter()
+        .map(|e| format!("{} {} {}", e.record_id, e.kind, e.date))
+        .collect();
+    (entities, pending)
+}
+
+#[test]
+fn a_shuffled_feed_gives_the_same_store_as_in_order_across_a_restart() {
+    let Some(lines) = sample_feed_lines() else {
+        println!("note: the sample feed is absent; skipping");
+        return;
+    };
+    let in_order = SledStore::open_temporary().expect("store");
+    push_lines(&in_order, &lines);
+    let expected = snapshot(&in_order);
+    let repaired_or_revoked = expected
+        .0
+        .iter()
+        .flat_map(|e| e.as_ref().expect("entity").1.iter())
+        .filter(|r| r.repaired_on.is_some() || r.revoked_on.is_some())
+        .count();
+    assert!(repaired_or_revoked > 5, "the feed has events");
+    for seed in [1_u64, 0x9e37_79b9_7f4a_7c15, 42] {
+        let mixed = shuffled(lines.clone(), seed);
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (first, second) = mixed.split_at(mixed.len() / 2);
+        {
+            let store = SledStore::open(dir.path()).expect("store");
+            push_lines(&store, first);
+        }
+        // A restart: the events kept so far are on disk, not in memory.
+        let store = SledStore::open(dir.path()).expect("reopened");
+        push_lines(&store, second);
+        let got = snapshot(&store);
+        assert_eq!(got.1, expected.1, "seed {seed}: pending events differ");
+        assert!(got.0 == expected.0, "seed {seed}: the records differ");
+    }
+}
