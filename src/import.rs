@@ -983,4 +983,34 @@ mod tests {
         let reason = parse_line(bad, None, today).err().unwrap_or_default();
         assert!(reason.contains("check character"), "{reason}");
     }
+
+    #[test]
+    fn import_lines_are_held_to_the_intake_limits() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default();
+        let line = |field: &str, value: &str| {
+            format!(
+                r#"{{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01", "{field}": {value}}}"#
+            )
+        };
+        let refused = |line: String| parse_line(&line, None, today).err().unwrap_or_default();
+        let reason = refused(line("amount", r#""-1""#));
+        assert!(
+            reason.contains("field `amount` (-1) is negative"),
+            "{reason}"
+        );
+        let reason = refused(line("revoked_on", r#""2026-12-11""#));
+        assert!(
+            reason.contains("field `revoked_on` (2026-12-11) is in the future"),
+            "{reason}"
+        );
+        assert!(parse_line(&line("revoked_on", r#""2026-12-10""#), None, today).is_ok());
+        let reason = refused(line("disclosure_until", r#""2023-02-30""#));
+        assert!(
+            reason.contains("field `disclosure_until` = `2023-02-30`: this date does not exist"),
+            "{reason}"
+        );
+        let event = r#"{"record_id": "R1", "kind": "repair", "date": "1900-01-01"}"#;
+        let reason = parse_line(event, None, today).err().unwrap_or_default();
+        assert!(reason.contains("before 1990-01-01"), "{reason}");
+    }
 }

@@ -776,7 +776,7 @@ impl RecordError {
             RecordError::NegativeAmount { .. } => "amount",
             RecordError::TooLong { field, .. }
             | RecordError::BeforeFloor { field, .. }
-            | RecordError::TooFarAhead { field, .. } => *field,
+            | RecordError::TooFarAhead { field, .. } => field,
             RecordError::ControlCharacter { .. } => "id",
             RecordError::DisclosureTooLong { .. } => "disclosure_until",
         }

@@ -148,7 +148,7 @@ pub(super) fn attach(
 
 /// Bytes from lower-case hex digits (a cursor).
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 || !text.is_ascii() {
+    if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
     (0..text.len())
