@@ -151,6 +151,16 @@ pub enum Command {
     /// Load feed lines (provincial feed rows, or records and events as JSON lines) into the
     /// record store under --data, in durable batches; bad lines are listed and skipped.
     Import(crate::import::ImportArgs),
+    /// List the repair and revocation events kept because their record has not arrived yet
+    /// (they are applied when it does).
+    Pending {
+        /// The database directory.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
     /// Pull the provincial feed with a cursor (resumes after a restart; no gaps, no duplicates).
     Sync(crate::sync::SyncArgs),
     /// What a new version of a rule set changes in outcomes (who is newly disqualified or
@@ -262,6 +272,9 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
+        Command::Pending { data, format } => {
+            crate::import::run_pending(&data, format == Format::Json)
+        }
         Command::Sync(args) => crate::sync::run(&args),
         Command::Impact(args) => impact::run(&args),
     }
@@ -277,27 +290,20 @@ fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagn
     let mut workspace = Workspace::new();
     let mut seen = std::collections::HashSet::new();
     let mut wanted = Vec::new();
-    let lib_files = if lib.is_dir() {
-        crate::ruleset::rule_files(lib)?
-    } else {
-        Vec::new()
-    };
+    let lib_files = crate::ruleset::library_sources(lib)?;
     let mut given = Vec::new();
     for path in paths {
-        given.extend(crate::ruleset::rule_files(path)?);
+        given.extend(crate::ruleset::rule_sources(path)?);
     }
-    for (file, is_given) in given
-        .iter()
+    for ((file, text), is_given) in given
+        .into_iter()
         .map(|f| (f, true))
-        .chain(lib_files.iter().map(|f| (f, false)))
+        .chain(lib_files.into_iter().map(|f| (f, false)))
     {
-        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
         if !seen.insert(key) {
             continue;
         }
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Diagnostic::error("E0004", format!("cannot read `{}`: {e}", file.display()))
-        })?;
         let id = workspace.add_source(
             crate::source::SourceFile::new(file.display().to_string(), text),
             Some(file.clone()),

@@ -112,6 +112,7 @@ impl std::ops::Deref for AppState {
         rulesets::diff_versions,
         rulesets::publish,
         records::intake,
+        records::pending_events,
         records::entity,
         records::disclosure,
         records::decisions,
@@ -163,6 +164,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/rulesets/{id}/versions/{hash}"),
     ("get", "/api/v1/rulesets/{id}/diff"),
     ("post", "/api/v1/records"),
+    ("get", "/api/v1/records/pending"),
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
     ("get", "/api/v1/decisions"),
@@ -199,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
         .route("/api/v1/records", post(records::intake))
+        .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))
         .route("/api/v1/disclosure", get(records::disclosure))
         .route("/api/v1/decisions", get(records::decisions))

@@ -17,9 +17,11 @@
 //! load in 91–97 s (about 10,500 records/s) into 1.4–1.5 GB on disk; sled's own work (about
 //! five tree inserts per record, in a transaction) is nearly all of it, and loading the same
 //! file again (every record unchanged) takes about 6 s. The events of a batch are applied
-//! after its records. An event whose record is not stored yet
-//! is kept and retried once after the last line (so `events.jsonl` may come before the file
-//! with its records); if its record is still unknown then, it is rejected.
+//! after its records. An event whose record is not stored yet is kept **in the store**
+//! (pending events, `store/pending.rs`) and applied in the transaction that stores its record,
+//! in this import or a later one, or by a push or sync: `events.jsonl` may come before the
+//! file with its records, and an interrupted import loses no event. `credit-rules pending`
+//! lists the events still waiting.
 //!
 //! A bad line is reported on standard error as `FILE:LINE: rejected: REASON` and skipped;
 //! the load goes on. A summary (lines, inserted, updated, unchanged, events applied,
@@ -38,7 +40,9 @@
 //! output for every line once its batch is durable; the kill -9 test (`tests/durability.rs`)
 //! uses it.
 
+use std::collections::HashMap;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -99,6 +103,8 @@ pub struct ImportSummary {
     pub events_applied: u64,
     /// Events their record already had.
     pub events_unchanged: u64,
+    /// Events whose record is not stored yet: kept in the store, applied when it arrives.
+    pub events_pending: u64,
     /// Lines rejected.
     pub rejected: u64,
 }
@@ -129,12 +135,77 @@ struct EventLine {
     note: Option<String>,
 }
 
+/// Today in Asia/Shanghai, the day the intake limits are measured from.
+fn shanghai_today() -> NaiveDate {
+    chrono::Utc::now()
+        .with_timezone(&crate::review::shanghai())
+        .date_naive()
+}
+
+/// Checks a record for storing: [`check_record`], then the date limits of
+/// [`CreditRecord::check_dates`] as of `today`.
+fn check_intake_record(record: &CreditRecord, today: NaiveDate) -> Result<(), String> {
+    check_record(record).map_err(|e| e.to_string())?;
+    let problems = record.check_dates(today);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let reasons: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Err(format!(
+        "record `{}` is refused: {}",
+        record.id,
+        reasons.join("; ")
+    ))
+}
+
+/// Checks an event's date against the same floor and tolerance as a record's dates.
+fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
+    let mut record = CreditRecord::new(
+        event.record_id.clone(),
+        crate::record::Uscc::parse("9135021359498494XQ").map_err(|e| e.to_string())?,
+        crate::record::RecordKind::AdminPenalty,
+        crate::record::DATE_FLOOR,
+    );
+    record.repaired_on = Some(event.date);
+    let problems: Vec<String> = record
+        .check_dates(today)
+        .iter()
+        .map(|p| p.to_string().replace("`repaired_on`", "`date`"))
+        .collect();
+    if let Some((position, c)) = crate::record::control_character(&event.record_id) {
+        return Err(format!(
+            "field `record_id` holds the control character U+{:04X} at position {position}; \
+             ids are matched exactly and may not contain control characters",
+            u32::from(c)
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the {} of record `{}` is refused: {}",
+            event.kind,
+            event.record_id,
+            problems.join("; ")
+        ))
+    }
+}
+
 /// Maps one line; `Err` is the reason it is rejected.
-fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
+fn parse_line(line: &str, feed: Option<FeedKind>, today: NaiveDate) -> Result<Item, String> {
+    let item = parse_item(line, feed)?;
+    match &item {
+        Item::Record(record) => check_intake_record(record, today)?,
+        Item::Event(event) => check_event_date(event, today)?,
+    }
+    Ok(item)
+}
+
+/// Maps one line without the checks that depend on the day.
+fn parse_item(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
     if line.contains("\"decided_on\"") {
         let record: CreditRecord =
             serde_json::from_str(line).map_err(|e| format!("not a valid record: {e}"))?;
-        check_record(&record).map_err(|e| e.to_string())?;
         return Ok(Item::Record(record));
     }
     if line.contains("\"record_id\"") {
@@ -153,10 +224,7 @@ fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
         None => intake::map_line(line),
     };
     match mapped.map_err(|e| e.to_string())? {
-        IntakeItem::Record(record) => {
-            check_record(&record).map_err(|e| e.to_string())?;
-            Ok(Item::Record(record))
-        }
+        IntakeItem::Record(record) => Ok(Item::Record(record)),
         IntakeItem::Event(event) => Ok(Item::Event(RecordEvent {
             record_id: event.record_id,
             kind: match event.kind {
@@ -167,6 +235,39 @@ fn parse_line(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
             authority: event.authority,
             note: event.note,
         })),
+    }
+}
+
+/// The records already taken in by one pushed batch (one request, or one page of a sync),
+/// by id, so that the same id sent again in the batch with **different** content is refused
+/// instead of silently replacing the first (the same record sent twice is harmless and
+/// stored once): a batch is a set, with no order that would say which copy is the
+/// correction. A correction is sent in a later batch, where it is an update. An import reads
+/// an ordered stream instead, where a later line with the same id is an update of the
+/// earlier one (its previous version goes to the history), as the source sent them.
+#[derive(Default)]
+struct SeenIds(HashMap<String, (String, u64)>);
+
+impl SeenIds {
+    /// Remembers `record` (from `at`), or says where the conflicting first copy came from.
+    fn check(&mut self, record: &CreditRecord, at: impl FnOnce() -> String) -> Result<(), String> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        serde_json::to_string(record)
+            .unwrap_or_default()
+            .hash(&mut hasher);
+        let content = hasher.finish();
+        match self.0.get(&record.id) {
+            Some((_, seen)) if *seen == content => Ok(()),
+            Some((first, _)) => Err(format!(
+                "record `{}` was already sent at {first} with different content; one batch \
+                 may carry each record once, so send the correction in a later batch",
+                record.id
+            )),
+            None => {
+                self.0.insert(record.id.clone(), (at(), content));
+                Ok(())
+            }
+        }
     }
 }
 
@@ -208,6 +309,7 @@ struct Reader {
     rejects: Rejects,
     lines: u64,
     rejected: u64,
+    today: NaiveDate,
 }
 
 /// The writer side hung up (it failed); the reader stops quietly.
@@ -281,7 +383,7 @@ impl Reader {
                 continue;
             }
             self.lines += 1;
-            match parse_line(text, feed) {
+            match parse_line(text, feed, self.today) {
                 Ok(item) => {
                     if let Err(hangup) = self.push(item, origin) {
                         return Ok(Err(hangup));
@@ -298,8 +400,6 @@ impl Reader {
 /// The writer side: stores batches and keeps the counts.
 struct Writer<'a, S: RecordStore + ?Sized> {
     store: &'a S,
-    batch_size: usize,
-    deferred: Vec<(RecordEvent, Origin)>,
     summary: ImportSummary,
     rejects: Rejects,
     ack: Option<BufWriter<io::Stdout>>,
@@ -331,6 +431,13 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
             self.summary.inserted += put.inserted as u64;
             self.summary.updated += put.updated as u64;
             self.summary.unchanged += put.unchanged as u64;
+            self.summary.events_applied += put.pending_applied as u64;
+            for error in &put.pending_refused {
+                self.summary.rejected += 1;
+                self.rejects
+                    .progress
+                    .suspend(|| eprintln!("(an event received earlier): rejected: {error}"));
+            }
             let mut refused = vec![false; records.len()];
             for (index, error) in &put.rejected {
                 if let (Some(origin), Some(flag)) =
@@ -351,7 +458,7 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
             }
         }
         if !events.is_empty() {
-            let done = self.apply_events(events, true)?;
+            let done = self.apply_events(events)?;
             acked.extend(done.into_iter().map(|id| format!("ACK-EVENT {id}")));
         }
         self.acknowledge(&acked)?;
@@ -372,13 +479,9 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
         Ok(())
     }
 
-    /// Applies events; with `defer`, events on unknown records are kept for a retry.
-    /// Returns the record ids of the events now durable.
-    fn apply_events(
-        &mut self,
-        events: Vec<(RecordEvent, Origin)>,
-        defer: bool,
-    ) -> Result<Vec<String>, Fatal> {
+    /// Applies events (an event whose record is not stored yet is kept pending in the
+    /// store). Returns the record ids of the events now durable.
+    fn apply_events(&mut self, events: Vec<(RecordEvent, Origin)>) -> Result<Vec<String>, Fatal> {
         let (events, origins): (Vec<RecordEvent>, Vec<Origin>) = events.into_iter().unzip();
         let results = self.store.apply_events(&events)?;
         let mut done = Vec::new();
@@ -392,8 +495,9 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
                     self.summary.events_unchanged += 1;
                     done.push(event.record_id);
                 }
-                Err(StoreError::UnknownRecord { .. }) if defer => {
-                    self.deferred.push((event, origin));
+                Ok(EventOutcome::Pending) => {
+                    self.summary.events_pending += 1;
+                    done.push(event.record_id);
                 }
                 Err(e) => self.reject(&origin, &e.to_string()),
             }
@@ -401,17 +505,8 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
         Ok(done)
     }
 
-    /// Retries the deferred events (their records may have come later) and flushes.
+    /// Flushes what is left.
     fn finish(&mut self) -> Result<(), Fatal> {
-        let deferred = std::mem::take(&mut self.deferred);
-        for chunk in deferred.chunks(self.batch_size) {
-            let done = self.apply_events(chunk.to_vec(), false)?;
-            let acked: Vec<String> = done
-                .into_iter()
-                .map(|id| format!("ACK-EVENT {id}"))
-                .collect();
-            self.acknowledge(&acked)?;
-        }
         self.store.flush()?;
         Ok(())
     }
@@ -474,8 +569,6 @@ pub fn import<S: RecordStore + ?Sized>(
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(2);
     let mut writer = Writer {
         store,
-        batch_size,
-        deferred: Vec::new(),
         summary: ImportSummary::default(),
         rejects: rejects.clone(),
         ack: options.ack.then(|| BufWriter::new(io::stdout())),
@@ -489,6 +582,7 @@ pub fn import<S: RecordStore + ?Sized>(
                 rejects,
                 lines: 0,
                 rejected: 0,
+                today: shanghai_today(),
             };
             let result = match source {
                 Source::Files(paths) => {
@@ -640,8 +734,9 @@ pub fn run(args: &ImportArgs) -> ExitCode {
                 summary.inserted, summary.updated, summary.unchanged
             );
             eprintln!(
-                "  events: {} applied, {} unchanged",
-                summary.events_applied, summary.events_unchanged
+                "  events: {} applied, {} unchanged, {} pending (their record is not stored \
+                 yet: kept, and applied when it arrives; `credit-rules pending` lists them)",
+                summary.events_applied, summary.events_unchanged, summary.events_pending
             );
             eprintln!(
                 "  rejected: {} line(s){}",
@@ -671,6 +766,64 @@ pub fn run(args: &ImportArgs) -> ExitCode {
     }
 }
 
+/// Runs `credit-rules pending`: lists the events kept in the store at `data` because their
+/// record has not arrived, one per line (or as JSON lines), then a count on standard error.
+pub fn run_pending(data: &Path, json: bool) -> ExitCode {
+    let store = match SledStore::open(data) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = io::stdout().lock();
+    let mut cursor: Option<String> = None;
+    let mut count = 0usize;
+    loop {
+        let page = match store.pending_events(cursor.as_deref(), 1000) {
+            Ok(page) => page,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        for event in &page.items {
+            count += 1;
+            let line = if json {
+                serde_json::to_string(event).unwrap_or_default()
+            } else {
+                format!(
+                    "{}  {}  {}  received {}{}",
+                    event.record_id,
+                    event.kind,
+                    event.date,
+                    event
+                        .received_at
+                        .with_timezone(&crate::review::shanghai())
+                        .format("%Y-%m-%d %H:%M %:z"),
+                    event
+                        .authority
+                        .as_deref()
+                        .map(|a| format!("  {a}"))
+                        .unwrap_or_default()
+                )
+            };
+            if writeln!(out, "{line}").is_err() {
+                return ExitCode::FAILURE;
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    eprintln!(
+        "{count} pending event(s): each waits for its record and is applied when the record \
+         arrives (push, import or sync)"
+    );
+    ExitCode::SUCCESS
+}
+
 // ---------------------------------------------------------------------------------------------
 // Synthetic data
 // ---------------------------------------------------------------------------------------------
@@ -698,6 +851,25 @@ fn write_demo(entities: u32, out: &Path) -> io::Result<u64> {
     Ok(lines)
 }
 
+/// An item of a pushed batch as JSON text. Prefer the raw text as received
+/// (`Box<RawValue>`): a `serde_json::Value` has already read its numbers through a float.
+pub trait ItemText {
+    /// The item's JSON text.
+    fn json_text(&self) -> std::borrow::Cow<'_, str>;
+}
+
+impl ItemText for serde_json::Value {
+    fn json_text(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(self.to_string())
+    }
+}
+
+impl ItemText for Box<serde_json::value::RawValue> {
+    fn json_text(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Borrowed(self.get())
+    }
+}
+
 /// What [`ingest_values`] did with a pushed batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngestSummary {
@@ -707,8 +879,10 @@ pub struct IngestSummary {
     pub updated: usize,
     /// Records re-sent exactly as stored.
     pub unchanged: usize,
-    /// Events that changed their record.
+    /// Events that changed their record (pending events applied to new records included).
     pub events_applied: usize,
+    /// Events whose record is not stored yet: kept, applied when it arrives.
+    pub events_pending: usize,
     /// Items refused: where (`items[i]` and the row id when known) and why.
     pub rejected: Vec<(String, String)>,
 }
@@ -716,25 +890,36 @@ pub struct IngestSummary {
 /// Stores a batch pushed over HTTP: each item is mapped exactly as one line of an import
 /// (provincial feed row, record or event), records are stored first, then the events; a
 /// refused item is listed and the others are stored. Durable when it returns.
-pub fn ingest_values<S: RecordStore + ?Sized>(
+pub fn ingest_values<S: RecordStore + ?Sized, T: ItemText>(
     store: &S,
-    items: &[serde_json::Value],
+    items: &[T],
 ) -> Result<IngestSummary, StoreError> {
     let mut summary = IngestSummary::default();
     let mut records = Vec::new();
     let mut record_at = Vec::new();
     let mut events = Vec::new();
     let mut event_at = Vec::new();
+    let today = shanghai_today();
+    let mut seen = SeenIds::default();
     for (i, item) in items.iter().enumerate() {
-        let at = match item
-            .get("xxbh")
-            .or_else(|| item.get("id"))
-            .and_then(|v| v.as_str())
-        {
+        let text = item.json_text();
+        let id = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|v| {
+                v.get("xxbh")
+                    .or_else(|| v.get("id"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            });
+        let at = match id {
             Some(id) => format!("items[{i}] ({id})"),
             None => format!("items[{i}]"),
         };
-        match parse_line(&item.to_string(), None) {
+        let parsed = parse_line(&text, None, today).and_then(|item| match &item {
+            Item::Record(record) => seen.check(record, || at.clone()).map(|()| item),
+            Item::Event(_) => Ok(item),
+        });
+        match parsed {
             Ok(Item::Record(record)) => {
                 records.push(record);
                 record_at.push(at);
@@ -750,6 +935,12 @@ pub fn ingest_values<S: RecordStore + ?Sized>(
     summary.inserted = put.inserted;
     summary.updated = put.updated;
     summary.unchanged = put.unchanged;
+    summary.events_applied += put.pending_applied;
+    for error in put.pending_refused {
+        summary
+            .rejected
+            .push(("an event received earlier".to_owned(), error.to_string()));
+    }
     for (index, error) in put.rejected {
         let at = record_at.get(index).cloned().unwrap_or_default();
         summary.rejected.push((at, error.to_string()));
@@ -758,6 +949,7 @@ pub fn ingest_values<S: RecordStore + ?Sized>(
         match result {
             Ok(EventOutcome::Applied) => summary.events_applied += 1,
             Ok(EventOutcome::Unchanged) => {}
+            Ok(EventOutcome::Pending) => summary.events_pending += 1,
             Err(e) => summary.rejected.push((at, e.to_string())),
         }
     }
@@ -780,11 +972,45 @@ mod tests {
     #[test]
     fn lines_in_the_product_schema_parse() {
         let record = r#"{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
-        assert!(matches!(parse_line(record, None), Ok(Item::Record(_))));
+        let today = shanghai_today();
+        assert!(matches!(
+            parse_line(record, None, today),
+            Ok(Item::Record(_))
+        ));
         let event = r#"{"record_id": "R1", "kind": "repair", "date": "2024-01-01"}"#;
-        assert!(matches!(parse_line(event, None), Ok(Item::Event(_))));
+        assert!(matches!(parse_line(event, None, today), Ok(Item::Event(_))));
         let bad = r#"{"id": "R1", "uscc": "914201066715055525", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
-        let reason = parse_line(bad, None).err().unwrap_or_default();
+        let reason = parse_line(bad, None, today).err().unwrap_or_default();
         assert!(reason.contains("check character"), "{reason}");
+    }
+
+    #[test]
+    fn import_lines_are_held_to_the_intake_limits() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap_or_default();
+        let line = |field: &str, value: &str| {
+            format!(
+                r#"{{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01", "{field}": {value}}}"#
+            )
+        };
+        let refused = |line: String| parse_line(&line, None, today).err().unwrap_or_default();
+        let reason = refused(line("amount", r#""-1""#));
+        assert!(
+            reason.contains("field `amount` (-1) is negative"),
+            "{reason}"
+        );
+        let reason = refused(line("revoked_on", r#""2026-12-11""#));
+        assert!(
+            reason.contains("field `revoked_on` (2026-12-11) is in the future"),
+            "{reason}"
+        );
+        assert!(parse_line(&line("revoked_on", r#""2026-12-10""#), None, today).is_ok());
+        let reason = refused(line("disclosure_until", r#""2023-02-30""#));
+        assert!(
+            reason.contains("field `disclosure_until` = `2023-02-30`: this date does not exist"),
+            "{reason}"
+        );
+        let event = r#"{"record_id": "R1", "kind": "repair", "date": "1900-01-01"}"#;
+        let reason = parse_line(event, None, today).err().unwrap_or_default();
+        assert!(reason.contains("before 1990-01-01"), "{reason}");
     }
 }

@@ -31,6 +31,13 @@
 //!   `document_no`, `courtName` → `authority`, **`publishDate`** (or `regDate` when
 //!   publishDate is absent: the filing date is the best date the row then has) →
 //!   `decided_on`, `disruptTypeName` → `description`.
+//!
+//! Dates: every source field of a date target that is present is checked, not only the one
+//! used (a court row's `regDate` is checked although `publishDate` fills `decided_on`), and
+//! each feed declares in the table the order its dates must keep ([`DateOrder`]: `regDate` ≤
+//! `publishDate`; decision or listing or publication ≤ the disclosure end). The date floor
+//! and the future tolerance of [`crate::record::CreditRecord::check_dates`] apply to every
+//! record taken in (push, import, sync).
 //! * List: **`xxbh`**, **`统一社会信用代码`**, `主体名称`, **`名单类型`** → kind, severity and
 //!   sector, **`列入决定文书号`** → `document_no`, **`列入日期`** → `decided_on`,
 //!   `公示截止日期` → `disclosure_until`, `列入机关` → `authority`.
@@ -74,8 +81,8 @@ use serde_json::{Map, Value};
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc, UsccError};
 
 pub use table::{
-    EventTypeMap, FeedMap, FieldMap, GradeScale, HUBEI, KindRule, ListTypeMap, MappingTable,
-    PenaltySeverity, Produces, SeverityRule, Target,
+    DateOrder, EventTypeMap, FeedMap, FieldMap, GradeScale, HUBEI, KindRule, ListTypeMap,
+    MappingTable, PenaltySeverity, Produces, SeverityRule, Target,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -356,6 +363,22 @@ pub enum FieldProblem {
         /// The disclosure end.
         end: NaiveDate,
     },
+    /// Two dates of the row are in the wrong order, e.g. a court row published
+    /// (`publishDate`) before its case was filed (`regDate`).
+    #[error(
+        "{later} is before `{earlier_field}` ({earlier}), but {note}; check both dates and \
+         resend the row"
+    )]
+    DatesOutOfOrder {
+        /// The source field of the date that should come first.
+        earlier_field: &'static str,
+        /// Its date.
+        earlier: NaiveDate,
+        /// The later date (the field of this error).
+        later: NaiveDate,
+        /// The rule, from the mapping table.
+        note: &'static str,
+    },
     /// The list type is not in the mapping table, e.g. `红名单`.
     #[error(
         "this list type (名单类型) is unknown; use one of {}, or add the list to the mapping \
@@ -599,7 +622,7 @@ impl MappingTable {
         };
         let fields = Fields::read(self, map, row);
         match map.produces {
-            Produces::Event => fields.into_event(self),
+            Produces::Event => fields.into_event(self, map),
             Produces::Record { kind, severity } => fields.into_record(self, map, kind, severity),
         }
     }
@@ -685,6 +708,8 @@ struct Fields {
     event_type: Option<String>,
     event_date: Option<NaiveDate>,
     event_note: Option<String>,
+    /// Every valid date read, by source field (the ones used and the others checked).
+    dates: Vec<(&'static str, NaiveDate)>,
 }
 
 impl Fields {
@@ -696,6 +721,9 @@ impl Fields {
                 .sources
                 .iter()
                 .find_map(|s| row.get(*s).filter(|v| !value::is_blank(v)).map(|v| (*s, v)));
+            if m.target.value_type() == table::ValueType::Date {
+                fields.check_other_dates(table, m, found.map(|(s, _)| s), row);
+            }
             match found {
                 Some((source, v)) => fields.read_one(table, m, source, v),
                 None if m.required => fields.errors.push(FieldError {
@@ -712,6 +740,62 @@ impl Fields {
         fields
     }
 
+    /// Checks the date sources of `m` other than the one used: a bad date there is an error
+    /// too, although its value is not stored.
+    fn check_other_dates(
+        &mut self,
+        table: &MappingTable,
+        m: &FieldMap,
+        used: Option<&'static str>,
+        row: &Map<String, Value>,
+    ) {
+        for source in m.sources.iter().copied().filter(|s| Some(*s) != used) {
+            let Some(v) = row.get(source).filter(|v| !value::is_blank(v)) else {
+                continue;
+            };
+            match value::date(v, table.date_formats) {
+                Ok(date) => self.dates.push((source, date)),
+                Err(problem) => self.errors.push(FieldError {
+                    field: source.to_owned(),
+                    value: Some(value::raw(v)),
+                    problem,
+                }),
+            }
+        }
+    }
+
+    /// Checks the feed's [`DateOrder`]s on the valid dates read, except where the later
+    /// field already has an error (e.g. the record's own check of the disclosure end).
+    fn check_date_order(&mut self, map: &FeedMap) {
+        for order in map.date_order {
+            if self.errors.iter().any(|e| e.field == order.later) {
+                continue;
+            }
+            let date_of = |field: &str| {
+                self.dates
+                    .iter()
+                    .find(|(s, _)| *s == field)
+                    .map(|(_, d)| *d)
+            };
+            let (Some(earlier), Some(later)) = (date_of(order.earlier), date_of(order.later))
+            else {
+                continue;
+            };
+            if later < earlier {
+                self.errors.push(FieldError {
+                    field: order.later.to_owned(),
+                    value: Some(later.to_string()),
+                    problem: FieldProblem::DatesOutOfOrder {
+                        earlier_field: order.earlier,
+                        earlier,
+                        later,
+                        note: order.note,
+                    },
+                });
+            }
+        }
+    }
+
     /// Reads one present value into its target.
     fn read_one(&mut self, table: &MappingTable, m: &FieldMap, source: &'static str, v: &Value) {
         let raw = value::raw(v);
@@ -722,9 +806,10 @@ impl Fields {
                     .map(|u| self.uscc = Some(u))
                     .map_err(FieldProblem::Uscc)
             }),
-            table::ValueType::Date => {
-                value::date(v, table.date_formats).map(|d| self.set_date(m.target, d))
-            }
+            table::ValueType::Date => value::date(v, table.date_formats).map(|d| {
+                self.dates.push((source, d));
+                self.set_date(m.target, d);
+            }),
             table::ValueType::Amount => value::amount(v).map(|a| self.amount = Some(a)),
         };
         if let Err(problem) = result {
@@ -796,7 +881,12 @@ impl Fields {
         });
     }
 
-    fn into_event(mut self, table: &MappingTable) -> Result<IntakeItem, Vec<FieldError>> {
+    fn into_event(
+        mut self,
+        table: &MappingTable,
+        map: &FeedMap,
+    ) -> Result<IntakeItem, Vec<FieldError>> {
+        self.check_date_order(map);
         let kind = self
             .event_type
             .as_deref()
@@ -874,6 +964,7 @@ impl Fields {
                 self.record_error(map, problem);
             }
         }
+        self.check_date_order(map);
         if self.errors.is_empty() && self.uscc.is_some() && self.id.is_some() {
             Ok(IntakeItem::Record(record))
         } else {
@@ -919,13 +1010,11 @@ impl Fields {
     /// Reports a [`RecordError`] in provincial field names, unless the field already has
     /// an error.
     fn record_error(&mut self, map: &FeedMap, problem: RecordError) {
-        let target = match problem {
-            RecordError::EmptyId => Some(Target::Id),
-            RecordError::DisclosureBeforeDecision { .. } => Some(Target::DisclosureUntil),
-            RecordError::MissingGrade => Some(Target::Grade),
-            RecordError::RepairedBeforeDecision { .. }
-            | RecordError::RevokedBeforeDecision { .. } => None,
-        };
+        let target = map
+            .fields
+            .iter()
+            .map(|m| m.target)
+            .find(|t| t.record_field() == problem.field());
         let source = target.and_then(|t| {
             self.source_of(t).map(|(s, _)| s).or_else(|| {
                 map.fields

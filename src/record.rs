@@ -20,6 +20,13 @@ use chrono::{Days, Months, NaiveDate};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod limits;
+
+pub use limits::{
+    DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, control_character,
+    parse_amount,
+};
+
 // ---------------------------------------------------------------------------------------------
 // USCC
 // ---------------------------------------------------------------------------------------------
@@ -580,9 +587,14 @@ pub struct CreditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_no: Option<String>,
     /// Decision date (认定日期 / 处罚决定日期); the record counts from this day.
+    #[serde(deserialize_with = "limits::decided_on")]
     pub decided_on: NaiveDate,
     /// Last day of disclosure (公示截止期), inclusive; `None` = disclosed until removed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::disclosure_until"
+    )]
     pub disclosure_until: Option<NaiveDate>,
     /// Severity tier (失信严重程度).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -593,8 +605,14 @@ pub struct CreditRecord {
     /// Penalty category (处罚类别), e.g. 警告, 罚款, 责令停产停业.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub penalty_type: Option<String>,
-    /// Amount in 万元, e.g. a fine (罚款金额).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Amount in 万元, e.g. a fine (罚款金额); not negative. Read exactly: send it as a
+    /// string (`"2.5"`); a JSON number is read from its digits, never through a float.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::amount"
+    )]
+    #[schema(value_type = Option<String>)]
     pub amount: Option<Decimal>,
     /// Credit grade such as `AAA` (required for [`RecordKind::SectorGrade`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -606,10 +624,18 @@ pub struct CreditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Credit repair date (信用修复); the record stops counting from this day.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::repaired_on"
+    )]
     pub repaired_on: Option<NaiveDate>,
     /// Revocation date (撤销); from this day the record counts as never valid.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::revoked_on"
+    )]
     pub revoked_on: Option<NaiveDate>,
 }
 
@@ -663,17 +689,96 @@ pub enum RecordError {
          was awarded; add it, e.g. \"grade\": \"AAA\""
     )]
     MissingGrade,
+    /// `amount` is negative, e.g. `"-2"`.
+    #[error(
+        "field `amount` ({amount}) is negative; an amount in 万元 cannot be below zero, so \
+         check the sign"
+    )]
+    NegativeAmount {
+        /// The amount given.
+        amount: Decimal,
+    },
+    /// A text field is longer than its limit ([`TEXT_LIMITS`]).
+    #[error(
+        "field `{field}` is {length} characters long; at most {limit} are accepted, so send \
+         a shorter text (put long documents elsewhere and refer to them)"
+    )]
+    TooLong {
+        /// The field.
+        field: &'static str,
+        /// Its length in characters.
+        length: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The id holds a control character (ids are matched exactly).
+    #[error(
+        "field `id` holds the control character {} at position {position}; ids are matched \
+         exactly and may not contain control characters (NUL, line breaks, tabs)",
+        limits::describe_char(*character)
+    )]
+    ControlCharacter {
+        /// The character.
+        character: char,
+        /// Its position, in characters from 0.
+        position: usize,
+    },
+    /// A date before [`DATE_FLOOR`], e.g. 0001-01-01.
+    #[error(
+        "field `{field}` ({date}) is before {floor}; no credit record this product handles is \
+         that old, so the date is a typo or a placeholder: send the real date",
+        floor = DATE_FLOOR
+    )]
+    BeforeFloor {
+        /// The field.
+        field: &'static str,
+        /// The date given.
+        date: NaiveDate,
+    },
+    /// A decision, repair or revocation date more than [`FUTURE_TOLERANCE_DAYS`] days after
+    /// today.
+    #[error(
+        "field `{field}` ({date}) is in the future, after {latest} ({FUTURE_TOLERANCE_DAYS} days \
+         from today, Asia/Shanghai); send the record once it is decided, with its real date"
+    )]
+    TooFarAhead {
+        /// The field.
+        field: &'static str,
+        /// The date given.
+        date: NaiveDate,
+        /// The latest date accepted.
+        latest: NaiveDate,
+    },
+    /// `disclosure_until` more than [`MAX_DISCLOSURE_YEARS`] years after the decision, e.g.
+    /// 9999-12-31.
+    #[error(
+        "field `disclosure_until` ({disclosure_until}) is more than {MAX_DISCLOSURE_YEARS} years \
+         after the decision (at most {latest}); leave it out if the record stays disclosed \
+         until removed"
+    )]
+    DisclosureTooLong {
+        /// The disclosure end given.
+        disclosure_until: NaiveDate,
+        /// The latest end accepted.
+        latest: NaiveDate,
+    },
 }
 
 impl RecordError {
     /// The record field the problem is about, e.g. `disclosure_until`.
-    pub const fn field(&self) -> &'static str {
+    pub fn field(&self) -> &'static str {
         match self {
             RecordError::EmptyId => "id",
             RecordError::DisclosureBeforeDecision { .. } => "disclosure_until",
             RecordError::RepairedBeforeDecision { .. } => "repaired_on",
             RecordError::RevokedBeforeDecision { .. } => "revoked_on",
             RecordError::MissingGrade => "grade",
+            RecordError::NegativeAmount { .. } => "amount",
+            RecordError::TooLong { field, .. }
+            | RecordError::BeforeFloor { field, .. }
+            | RecordError::TooFarAhead { field, .. } => field,
+            RecordError::ControlCharacter { .. } => "id",
+            RecordError::DisclosureTooLong { .. } => "disclosure_until",
         }
     }
 }
@@ -756,7 +861,8 @@ impl CreditRecord {
 
     /// Checks the record's internal consistency and returns every problem found.
     ///
-    /// Problems: empty `id`; `disclosure_until`, `repaired_on` or `revoked_on` before
+    /// Problems: empty `id`, or one with a control character; a negative `amount`; a text
+    /// field over its [`TEXT_LIMITS`]; `disclosure_until`, `repaired_on` or `revoked_on` before
     /// `decided_on` (the same day is fine); a `SECTOR_GRADE` record without a `grade`. The
     /// USCC is already valid by construction.
     pub fn validate(&self) -> Result<(), Vec<RecordError>> {
@@ -783,6 +889,16 @@ impl CreditRecord {
                 revoked_on,
             });
         }
+        if let Some((position, character)) = control_character(&self.id) {
+            errors.push(RecordError::ControlCharacter {
+                character,
+                position,
+            });
+        }
+        if let Some(amount) = self.amount.filter(|a| a.is_sign_negative() && !a.is_zero()) {
+            errors.push(RecordError::NegativeAmount { amount });
+        }
+        errors.extend(self.length_errors());
         let has_grade = self.grade.as_deref().is_some_and(|g| !g.trim().is_empty());
         if self.kind == RecordKind::SectorGrade && !has_grade {
             errors.push(RecordError::MissingGrade);

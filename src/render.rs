@@ -31,7 +31,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::eval::window_start;
 use crate::ir::{Field, IrExpr, Lit};
 use crate::record::{RecordKind, RecordStatus, Severity};
-use crate::ruleset::{Workspace, rule_files};
+use crate::ruleset::Workspace;
 use crate::source::SourceFile;
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -150,11 +150,12 @@ fn load(ruleset: &str, lib: &Path) -> Result<(Workspace, String), Diagnostics> {
             return Err(workspace.errors);
         }
     }
-    if lib.is_dir() {
-        for file in rule_files(lib)? {
-            if seen.insert(canonical(&file)) {
-                add_file(&mut workspace, &file)?;
-            }
+    for (file, text) in crate::ruleset::library_sources(lib)? {
+        if seen.insert(canonical(&file)) {
+            workspace.add_source(
+                SourceFile::new(file.display().to_string(), text),
+                Some(file),
+            );
         }
     }
     Ok((workspace, id.unwrap_or_else(|| ruleset.to_string())))

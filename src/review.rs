@@ -256,6 +256,13 @@ pub enum ReviewError {
          evaluations under it start when it is approved"
     )]
     NoActiveVersion(String),
+    /// The submitted source means the same as the active version: nothing to review.
+    #[error(
+        "the draft means the same as the active version of rule set `{0}` (at most layout, \
+         comments or the keyword language differ), so there is nothing to review; change the \
+         rules, or keep the active version"
+    )]
+    NoChange(String),
     /// The impact analysis could not run.
     #[error(transparent)]
     Impact(ImpactError),
@@ -348,6 +355,15 @@ impl Review<'_> {
             .registry
             .check_candidate(id, submission.source)
             .map_err(from_publish)?;
+        if self.registry.get(id).is_some() {
+            let active = self.registry.sources();
+            let same = self
+                .compare(&active, id, submission.source, "submitted")?
+                .is_some_and(|diff| diff.is_empty());
+            if same {
+                return Err(ReviewError::NoChange(id.to_owned()));
+            }
+        }
         let draft = self.store.put_draft(&NewDraft {
             ruleset_id: id,
             source: submission.source,
@@ -374,29 +390,77 @@ impl Review<'_> {
         self.registry.head_hash(&draft.ruleset_id) == draft.base_hash
     }
 
-    /// What the draft changes against the rule set's active version (`None` for a new rule
-    /// set: there is nothing to compare with). The draft is compiled with the active
+    /// What the draft changes against the version it was written on (`None` for a new rule
+    /// set: there is nothing to compare with). While the draft waits, that is the rule set's
+    /// active version; once the draft is active, it is the version before it in the version
+    /// log (so an approved draft keeps its diff). The draft is compiled with the active
     /// versions of the rule sets it extends.
     pub fn diff(&self, draft: &Draft) -> Result<Option<RuleSetDiff>, ReviewError> {
         let id = draft.ruleset_id.as_str();
-        if self.registry.get(id).is_none() {
+        let mut old = self.registry.sources();
+        if let Some(published) = draft.published_hash.as_deref() {
+            let versions = self.store.ruleset_versions(id)?;
+            let at = versions.iter().rposition(|v| v.hash == published);
+            match at
+                .and_then(|at| at.checked_sub(1))
+                .and_then(|i| versions.get(i))
+            {
+                Some(base) => {
+                    let name = format!("{id}@{}.rules", &base.hash[..12.min(base.hash.len())]);
+                    old.insert(id.to_owned(), SourceFile::new(name, base.source.as_str()));
+                }
+                // The first version of a new rule set.
+                None if draft.base_hash.is_none() => return Ok(None),
+                // The base is not in the log (a store seeded without it): compare with the
+                // active versions.
+                None => {}
+            }
+        } else if self.registry.get(id).is_none() {
             return Ok(None);
         }
-        let mut sources = self.registry.sources();
-        let active: Vec<SourceFile> = sources.values().cloned().collect();
-        sources.insert(
+        self.compare(&old, id, &draft.source, &format!("draft-{}", draft.id))
+    }
+
+    /// The diff of `source` as the new version of rule set `id` against `old` (every rule
+    /// set's source by id, `id` included); `None` when `old` has no `id`.
+    fn compare(
+        &self,
+        old: &std::collections::BTreeMap<String, SourceFile>,
+        id: &str,
+        source: &str,
+        label: &str,
+    ) -> Result<Option<RuleSetDiff>, ReviewError> {
+        if !old.contains_key(id) {
+            return Ok(None);
+        }
+        let before: Vec<SourceFile> = old.values().cloned().collect();
+        let mut proposed = old.clone();
+        proposed.insert(
             id.to_owned(),
-            SourceFile::new(
-                format!("draft-{}/{id}.rules", draft.id),
-                draft.source.as_str(),
-            ),
+            SourceFile::new(format!("{label}/{id}.rules"), source),
         );
-        let proposed: Vec<SourceFile> = sources.into_values().collect();
-        match diff_sources(&active, id, &proposed, id) {
+        let proposed: Vec<SourceFile> = proposed.into_values().collect();
+        match diff_sources(&before, id, &proposed, id) {
             Ok(diff) => Ok(Some(diff)),
             Err(DiffError::New(d)) => Err(ReviewError::DraftInvalid(d)),
             Err(old) => Err(ReviewError::Diff(old)),
         }
+    }
+
+    /// The ids of the other drafts of the same rule set that are `pending` too: approving one
+    /// makes the others stale, so the reviewer sees them side by side.
+    pub fn other_pending(&self, draft: &Draft) -> Result<Vec<u64>, ReviewError> {
+        let query = DraftQuery {
+            ruleset_id: Some(draft.ruleset_id.clone()),
+            status: Some(DraftStatus::Pending),
+        };
+        Ok(self
+            .store
+            .drafts(&query)?
+            .into_iter()
+            .map(|d| d.id)
+            .filter(|other| *other != draft.id)
+            .collect())
     }
 
     /// What the draft changes in outcomes: every entity in the store evaluated as of `as_of`
@@ -410,10 +474,10 @@ impl Review<'_> {
         options: &ImpactOptions,
     ) -> Result<ImpactReport, ReviewError> {
         let id = draft.ruleset_id.as_str();
-        let active = self
-            .registry
-            .get(id)
-            .ok_or_else(|| ReviewError::NoActiveVersion(id.to_owned()))?;
+        let active = match self.registry.get(id) {
+            Some(active) => active,
+            None => std::sync::Arc::new(nothing_in_force(id)?),
+        };
         let proposed = match self.registry.check_candidate(id, &draft.source) {
             Ok(candidate) => candidate.program,
             Err(PublishError::Invalid(d)) => return Err(ReviewError::DraftInvalid(d)),
@@ -735,6 +799,24 @@ impl Review<'_> {
 }
 
 /// The version-log message of a published draft.
+/// The "old" side of the impact of a brand-new rule set: a rule set with the same id and
+/// no clause, under which every entity is eligible with no points, so the report shows
+/// everything the new rule set would do.
+fn nothing_in_force(id: &str) -> Result<crate::compile::CompiledRuleSet, ReviewError> {
+    let source = format!(
+        "ruleset {id} {{\n  title \"（无生效版本 no version in force）\"\n  version \"0\"\n  \
+         effective 1990-01-01\n  unit \"（无 none）\"\n}}\n"
+    );
+    let mut workspace = crate::ruleset::Workspace::new();
+    workspace.add_source(SourceFile::new(format!("{id}@none.rules"), source), None);
+    if workspace.errors.has_errors() {
+        return Err(ReviewError::NoActiveVersion(id.to_owned()));
+    }
+    workspace
+        .compile(id)
+        .map_err(|_| ReviewError::NoActiveVersion(id.to_owned()))
+}
+
 fn version_message(draft: &Draft) -> String {
     let approval = draft
         .events

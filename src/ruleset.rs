@@ -28,11 +28,12 @@ impl Workspace {
         Self::default()
     }
 
-    /// Loads `path`: one rule file, or every `*.rules` file below a folder.
+    /// Loads `path`: one rule file, or every `*.rules` file below a folder (the shipped
+    /// rule sets embedded in the binary for the default folder `rulesets` when it does not
+    /// exist; see [`crate::shipped`]).
     pub fn load(path: &Path) -> Result<Workspace, Diagnostic> {
         let mut workspace = Workspace::new();
-        for file in rule_files(path)? {
-            let text = std::fs::read_to_string(&file).map_err(|e| io_error(&file, &e))?;
+        for (file, text) in rule_sources(path)? {
             workspace.add_source(
                 SourceFile::new(file.display().to_string(), text),
                 Some(file),
@@ -100,6 +101,31 @@ pub fn rule_files(path: &Path) -> Result<Vec<PathBuf>, Diagnostic> {
     }
     out.sort();
     Ok(out)
+}
+
+/// The rule files at `path` ([`rule_files`]) with their texts; for the default folder
+/// `rulesets` when it does not exist, the rule sets embedded in the binary.
+pub fn rule_sources(path: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+    if let Some(embedded) = crate::shipped::embedded_for(path) {
+        return Ok(embedded);
+    }
+    rule_files(path)?
+        .into_iter()
+        .map(|file| {
+            let text = std::fs::read_to_string(&file).map_err(|e| io_error(&file, &e))?;
+            Ok((file, text))
+        })
+        .collect()
+}
+
+/// The rule files of a library folder (`--lib`) with their texts: none when the folder does
+/// not exist, except the default `rulesets`, which then gives the embedded rule sets.
+pub fn library_sources(lib: &Path) -> Result<Vec<(PathBuf, String)>, Diagnostic> {
+    if lib.is_dir() || crate::shipped::embedded_for(lib).is_some() {
+        rule_sources(lib)
+    } else {
+        Ok(Vec::new())
+    }
 }
 
 fn io_error(path: &Path, error: &std::io::Error) -> Diagnostic {

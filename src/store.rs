@@ -70,13 +70,15 @@
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `drafts` | draft id (`u64`, from 1) | `{ruleset id, source, sector?, base hash?, author, submitted, message, activate_on?, status, published hash?, events: [{time, actor, action, comment?, activate_on?, version hash?}]}`: a version under review and its append-only history (`store/drafts.rs`) |
+//! | `pending_events` | `record id ‖ 0x00 ‖ kind (0 repair, 1 revocation)` | `{date, received_at, authority?, note?}`: an event that arrived before its record, applied in the transaction that stores the record (`store/pending.rs`) |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
 //! | `decisions` | `seq (u64)`, numbered by the journal writer | `0x01 ‖ {location in the journal, time (ms), ruleset id}`; or, from a temporary store or a database from before the journal, the **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
 //! | `decisions_by_ruleset`, `decisions_by_time` | — | no longer written (queries by rule set or time read the pointers in `decisions`); databases from before the journal may hold keys, which are ignored |
 //!
-//! The `drafts` tree and the decision journal were added without changing the format
-//! version: a database written before them opens with no drafts and an empty journal.
+//! The `drafts` and `pending_events` trees and the decision journal were added without
+//! changing the format version: a database written before them opens with no drafts, no
+//! pending events and an empty journal.
 //!
 //! Opening a database whose `format_version` is newer than [`FORMAT_VERSION`] (or unknown) is
 //! refused with [`StoreError::UnsupportedFormat`]; a fresh database gets the current version.
@@ -120,6 +122,9 @@
 mod codec;
 mod drafts;
 mod journal;
+mod pending;
+
+pub use pending::{PendingEvent, PendingPage};
 
 pub use drafts::{
     Actor, Draft, DraftQuery, DraftStatus, DraftStore, DraftTransition, NewDraft, ReviewAction,
@@ -386,6 +391,11 @@ pub struct PutSummary {
     pub unchanged: usize,
     /// Records refused, by their position in the batch; the rest of the batch was stored.
     pub rejected: Vec<(usize, StoreError)>,
+    /// Pending events (received before their record) applied to the new records.
+    pub pending_applied: usize,
+    /// Pending events that did not fit their record when it arrived (`InvalidEvent`): removed,
+    /// and refused as they would have been had they come after it.
+    pub pending_refused: Vec<StoreError>,
 }
 
 /// A status event on a record.
@@ -429,6 +439,9 @@ pub enum EventOutcome {
     Applied,
     /// The record already had this event with this date: nothing written.
     Unchanged,
+    /// The record is not stored yet: the event is kept (durably) and applied when the
+    /// record arrives; see [`RecordStore::pending_events`].
+    Pending,
 }
 
 /// One version of a record, from [`RecordStore::record_history`].
@@ -1018,6 +1031,17 @@ pub trait RecordStore: DraftStore + Send + Sync {
 
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
+
+    /// The events kept because their record had not arrived ([`EventOutcome::Pending`]), in
+    /// record-id order: at most `limit` after the cursor `after` (a page's `next_cursor`).
+    /// A store that never keeps events has none.
+    fn pending_events(&self, after: Option<&str>, limit: usize) -> Result<PendingPage, StoreError> {
+        let _ = (after, limit);
+        Ok(PendingPage {
+            items: Vec::new(),
+            next_cursor: None,
+        })
+    }
 }
 
 /// Checks that a record can be stored: [`CreditRecord::validate`], plus an id of at most
@@ -1093,6 +1117,7 @@ pub struct SledStore {
     rs_heads: sled::Tree,
     cursors: sled::Tree,
     drafts: sled::Tree,
+    pending: sled::Tree,
     decisions: sled::Tree,
     dec_by_entity: sled::Tree,
     decision_writer: Mutex<DecisionWriter>,
@@ -1323,6 +1348,7 @@ impl SledStore {
             rs_heads: tree("ruleset_heads")?,
             cursors: tree("cursors")?,
             drafts: tree("drafts")?,
+            pending: tree("pending_events")?,
             decisions: tree("decisions")?,
             dec_by_entity: tree("decisions_by_entity")?,
             decision_writer: Mutex::new(DecisionWriter {
@@ -1576,6 +1602,18 @@ impl SledStore {
                 None,
             ),
         };
+        let mut new = new;
+        if !known {
+            let attached = pending::attach(trees, &record.id, &mut new, |candidate| {
+                let errors = SledStore::effective(&key, candidate)?.validate().err();
+                Ok(errors.map(|errors| {
+                    let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
+                    reasons.join("; ")
+                }))
+            })?;
+            summary.pending_applied += attached.applied;
+            summary.pending_refused.extend(attached.refused);
+        }
         let new_effective = SledStore::effective(&key, &new).map_err(tx_abort)?;
         if let Err(errors) = new_effective.validate() {
             // The source's record is valid on its own, but an earlier event's date does not
@@ -1641,10 +1679,14 @@ impl SledStore {
         view: &mut ViewChanges,
     ) -> TxResult<Result<EventOutcome, StoreError>> {
         let Some(owner) = trees.ids.get(event.record_id.as_bytes())? else {
-            return Ok(Err(StoreError::UnknownRecord {
-                id: event.record_id.clone(),
-                kind: event.kind,
-            }));
+            if event.record_id.contains('\0') || event.record_id.len() > MAX_ID_LEN {
+                return Ok(Err(StoreError::UnknownRecord {
+                    id: event.record_id.clone(),
+                    kind: event.kind,
+                }));
+            }
+            pending::hold(trees, event, now)?;
+            return Ok(Ok(EventOutcome::Pending));
         };
         let owner_text = std::str::from_utf8(&owner).unwrap_or_default();
         let uscc = SledStore::uscc_of("record_ids", event.record_id.as_bytes(), owner_text)
@@ -1801,6 +1843,7 @@ struct RecordTrees<'a> {
     by_disclosure: &'a TransactionalTree,
     history: &'a TransactionalTree,
     entities: &'a TransactionalTree,
+    pending: &'a TransactionalTree,
 }
 
 /// The evaluation-view changes of one transaction: the new evaluation form of every record
@@ -1857,9 +1900,19 @@ impl SledStore {
             &self.by_disclosure,
             &self.history,
             &self.entities,
+            &self.pending,
         )
             .transaction(
-                |(records, entity_eval, ids, by_kind, by_disclosure, history, entities)| {
+                |(
+                    records,
+                    entity_eval,
+                    ids,
+                    by_kind,
+                    by_disclosure,
+                    history,
+                    entities,
+                    pending,
+                )| {
                     body(&RecordTrees {
                         records,
                         entity_eval,
@@ -1868,6 +1921,7 @@ impl SledStore {
                         by_disclosure,
                         history,
                         entities,
+                        pending,
                     })
                 },
             )
@@ -1972,8 +2026,13 @@ impl RecordStore for SledStore {
     }
 
     fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError> {
+        let prefix = codec::history_prefix(uscc, id);
+        // Exactly this id: `id ‖ 0x00` is also the start of the keys of an id that goes on
+        // after a NUL byte, so only keys with nothing but the revision number after it count.
+        let exact = prefix.len() + 4;
         self.history
-            .scan_prefix(codec::history_prefix(uscc, id))
+            .scan_prefix(&prefix)
+            .filter(move |item| item.as_ref().map_or(true, |(key, _)| key.len() == exact))
             .map(|item| {
                 let (key, bytes) = item.map_err(|e| self.backend(e))?;
                 let stored: StoredRecord = codec::decode(&bytes)
@@ -2229,8 +2288,15 @@ impl RecordStore for SledStore {
 
     fn ruleset_versions(&self, ruleset_id: &str) -> Result<Vec<RuleSetVersion>, StoreError> {
         let mut out = Vec::new();
-        for item in self.rs_log.scan_prefix(codec::name_prefix(ruleset_id)) {
+        let prefix = codec::name_prefix(ruleset_id);
+        // Exactly this id: `water\0` would otherwise match the keys of `water` whose
+        // sequence number starts with a zero byte (a prefix scan).
+        let exact = prefix.len() + 4;
+        for item in self.rs_log.scan_prefix(&prefix) {
             let (key, value) = item.map_err(|e| self.backend(e))?;
+            if key.len() != exact {
+                continue;
+            }
             let hash = <[u8; 32]>::try_from(value.as_ref())
                 .map_err(|_| SledStore::corrupt("ruleset_log", &key, "value is not 32 bytes"))?;
             let version = self.version_of(hash)?.ok_or_else(|| {
@@ -2302,6 +2368,10 @@ impl RecordStore for SledStore {
             self.set_journal_watermark(end)?;
         }
         self.flush_db()
+    }
+
+    fn pending_events(&self, after: Option<&str>, limit: usize) -> Result<PendingPage, StoreError> {
+        pending::list(self, after, limit)
     }
 }
 

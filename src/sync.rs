@@ -25,8 +25,9 @@ use std::time::Duration;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FeedPage {
-    /// Rows, oldest first.
-    pub items: Vec<serde_json::Value>,
+    /// Rows, oldest first, each kept as the text received (numbers are read from their
+    /// digits, never through a float).
+    pub items: Vec<Box<serde_json::value::RawValue>>,
     /// The cursor after the last row.
     pub next_cursor: String,
 }

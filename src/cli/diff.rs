@@ -19,7 +19,7 @@
 use super::Format;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::diff::{DiffError, RuleSetDiff, diff_workspaces};
-use crate::ruleset::{RULES_EXTENSION, Workspace, rule_files};
+use crate::ruleset::{RULES_EXTENSION, Workspace};
 use crate::source::SourceFile;
 use crate::store::{RecordStore, RuleSetVersion, SledStore};
 use std::path::{Path, PathBuf};
@@ -271,11 +271,9 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// Adds every rule file under `lib` whose id the workspace does not have yet.
 /// A missing `--lib` folder is fine: the versions may not need it.
 fn add_folder(workspace: &mut Workspace, lib: &Path) -> Result<(), Diagnostic> {
-    if !lib.is_dir() {
-        return Ok(());
-    }
-    for path in rule_files(lib)? {
-        add_if_new(workspace, read(&path)?, Some(path));
+    for (path, text) in crate::ruleset::library_sources(lib)? {
+        let file = SourceFile::new(path.display().to_string(), text);
+        add_if_new(workspace, file, Some(path));
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use unicode_width::UnicodeWidthStr;
 
 /// The environment variable holding the token when `--token` is not given.
 pub const TOKEN_VARIABLE: &str = "CREDIT_RULES_TOKEN";
@@ -505,27 +506,74 @@ fn submitted_text(draft: &Value) -> String {
 }
 
 fn list_text(drafts: &Value) -> String {
-    let rows = drafts.as_array().map(Vec::as_slice).unwrap_or_default();
+    let rows = drafts
+        .as_array()
+        .or_else(|| drafts["items"].as_array())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if rows.is_empty() {
         return "no drafts\n".to_owned();
     }
+    let cells: Vec<[String; 3]> = rows
+        .iter()
+        .map(|d| {
+            [
+                format!("#{}", d["id"]),
+                text(d, "ruleset").to_owned(),
+                status_of(d),
+            ]
+        })
+        .collect();
+    let widths: [usize; 3] = std::array::from_fn(|i| {
+        cells
+            .iter()
+            .map(|c| c[i].as_str().width())
+            .max()
+            .unwrap_or(0)
+    });
     let mut out = String::new();
-    for d in rows {
+    for (d, cells) in rows.iter().zip(&cells) {
         let activate = d["activate_on"]
             .as_str()
             .map(|day| format!("  activate on {day}"))
             .unwrap_or_default();
+        let [id, ruleset, status] = cells;
         out.push_str(&format!(
-            "#{:<4} {:<14} {:<22} {}  {}{activate}  {}\n",
-            d["id"],
-            text(d, "ruleset"),
-            status_of(d),
+            "{} {} {} {}  {}{activate}  {}\n",
+            pad(id, widths[0]),
+            pad(ruleset, widths[1]),
+            pad(status, widths[2]),
             local_time(&d["submitted_at"]),
             text(&d["author"], "name"),
             text(d, "message"),
         ));
+        if let Some(others) = other_pending_text(d) {
+            out.push_str(&others);
+        }
     }
     out
+}
+
+/// `text` followed by spaces up to `width` terminal columns (a Chinese character takes two).
+fn pad(text: &str, width: usize) -> String {
+    let fill = width.saturating_sub(text.width());
+    format!("{text}{}", " ".repeat(fill))
+}
+
+/// The reviewer's warning that other drafts of the same rule set are pending too, if any.
+fn other_pending_text(draft: &Value) -> Option<String> {
+    let others: Vec<String> = draft["other_pending"]
+        .as_array()?
+        .iter()
+        .map(|id| format!("#{id}"))
+        .collect();
+    (!others.is_empty()).then(|| {
+        format!(
+            "      ! other pending draft(s) of `{}`: {} (approving one makes the others stale)\n",
+            text(draft, "ruleset"),
+            others.join(", ")
+        )
+    })
 }
 
 fn history_text(draft: &Value) -> String {
@@ -575,6 +623,9 @@ fn show_text(draft: &Value, fetch_diff: impl FnOnce() -> Result<Value, DraftCliE
             None => "",
         };
         out.push_str(&format!("  base:      {}{current}\n", short(base)));
+    }
+    if let Some(others) = other_pending_text(draft) {
+        out.push_str(&others);
     }
     out.push_str(&history_text(draft));
     if matches!(text(draft, "status"), "pending" | "approved") {
@@ -660,6 +711,28 @@ mod tests {
             "/api/v1/drafts?ruleset=water&status=%E5%BE%85%E5%AE%A1%E6%A0%B8"
         );
         assert_eq!(list_path(&None, &None), "/api/v1/drafts");
+    }
+
+    #[test]
+    fn the_list_is_aligned_by_display_width() {
+        let drafts = json!([
+            { "id": 1, "ruleset": "water", "status": "pending", "status_label": "待审核",
+              "submitted_at": "2026-12-01T02:00:00Z", "author": { "name": "水务局" },
+              "message": "m" },
+            { "id": 12, "ruleset": "水务.补充", "status": "approved",
+              "status_label": "已批准待生效", "submitted_at": "2026-12-01T02:00:00Z",
+              "author": { "name": "x" }, "message": "m" },
+        ]);
+        let text = list_text(&drafts);
+        let columns: Vec<usize> = text
+            .lines()
+            .map(|line| {
+                let end = line.find("2026-12-01").expect("time column");
+                line[..end].width()
+            })
+            .collect();
+        assert_eq!(columns.len(), 2, "{text}");
+        assert_eq!(columns[0], columns[1], "{text}");
     }
 
     #[test]

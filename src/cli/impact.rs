@@ -177,13 +177,8 @@ fn open_store(dir: &Path) -> Result<SledStore, Diagnostic> {
 /// The rule sets versions may extend: the store's newest versions first, then `--lib`.
 fn compile_context(store: &dyn RecordStore, lib: &Path) -> Result<Vec<SourceFile>, Diagnostic> {
     let mut context = stored_heads(store).map_err(|e| Diagnostic::error("E0712", e.to_string()))?;
-    if lib.is_dir() {
-        for path in crate::ruleset::rule_files(lib)? {
-            let text = std::fs::read_to_string(&path).map_err(|e| {
-                Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))
-            })?;
-            context.push(SourceFile::new(path.display().to_string(), text));
-        }
+    for (path, text) in crate::ruleset::library_sources(lib)? {
+        context.push(SourceFile::new(path.display().to_string(), text));
     }
     Ok(context)
 }

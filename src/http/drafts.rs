@@ -72,12 +72,22 @@ pub struct DraftView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     #[schema(value_type = Vec<Object>)]
     pub warnings: Vec<crate::diagnostic::DiagnosticJson>,
+    /// For a pending draft: the other pending drafts of the same rule set (approving one
+    /// makes the others stale, so the reviewer should read them together). Absent: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_pending: Vec<u64>,
 }
 
 impl DraftView {
     fn of(draft: Draft, review: &Review<'_>, with_source: bool) -> DraftView {
         let base_is_current = (!draft.status.is_final()).then(|| review.base_is_current(&draft));
+        let other_pending = if draft.status == DraftStatus::Pending {
+            review.other_pending(&draft).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         DraftView {
+            other_pending,
             id: draft.id,
             ruleset: draft.ruleset_id,
             status: draft.status,
@@ -206,6 +216,9 @@ pub struct DraftImpactView {
     pub status: DraftStatus,
     /// Whether the active version is the one the draft was written against.
     pub base_is_current: bool,
+    /// True for a brand-new rule set: the `old` side is then a rule set with no clause
+    /// (everyone eligible, no points), so the report shows everything the draft would do.
+    pub new_ruleset: bool,
     /// The impact report: the active version (`old`) against the draft (`new`).
     pub report: ImpactReport,
     /// The same report as readable text.
@@ -268,6 +281,16 @@ fn may_see(caller: &Caller, draft: &Draft) -> bool {
 }
 
 fn parse_id(text: &str) -> Result<u64, ApiError> {
+    if let Some((position, c)) = crate::record::control_character(text) {
+        return Err(ApiError::bad_request(
+            "invalid_id",
+            format!(
+                "the draft id holds the control character U+{:04X} at position {position}; \
+                 draft ids are numbers, e.g. /api/v1/drafts/12",
+                u32::from(c)
+            ),
+        ));
+    }
     text.parse().map_err(|_| {
         ApiError::not_found(
             "draft_not_found",
@@ -351,6 +374,7 @@ pub(super) fn review_error(e: ReviewError) -> ApiError {
         ReviewError::NoActiveVersion(_) => {
             ApiError::new(StatusCode::CONFLICT, "no_active_version", detail)
         }
+        ReviewError::NoChange(_) => ApiError::new(StatusCode::CONFLICT, "no_change", detail),
         ReviewError::Impact(ImpactError::Options(_)) => ApiError::bad_request("bad_query", detail),
         ReviewError::Diff(_) | ReviewError::Impact(_) | ReviewError::Store(_) => {
             ApiError::internal(detail)
@@ -530,7 +554,6 @@ pub async fn diff(
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
         (status = 404, description = "no such draft", body = super::Problem),
-        (status = 409, description = "a new rule set: there is no active version to compare with", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
 pub async fn impact(
@@ -560,12 +583,22 @@ pub async fn impact(
         let report = review
             .impact(&draft, as_of, &options)
             .map_err(review_error)?;
+        let new_ruleset = state.registry.get(&draft.ruleset_id).is_none();
+        let mut text = crate::impact::render_text(&report);
+        if new_ruleset {
+            text.insert_str(
+                0,
+                "新规则集 new rule set: no version is in force, so every entity is compared \
+                 with no rule set at all (eligible, no points)\n\n",
+            );
+        }
         Ok(AppJson(DraftImpactView {
             draft: draft.id,
+            new_ruleset,
             base_is_current: review.base_is_current(&draft),
             ruleset: draft.ruleset_id,
             status: draft.status,
-            text: crate::impact::render_text(&report),
+            text,
             report,
         }))
     })

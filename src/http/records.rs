@@ -295,8 +295,9 @@ pub async fn decisions(
 pub struct IntakeRequest {
     /// Rows in the provincial platform's own shapes (双公示 penalty columns, court, lists,
     /// grades, repair/revocation events) or records in this service's schema.
+    /// Each item is kept as the text received, so that numbers are read from their digits.
     #[schema(value_type = Vec<Object>)]
-    pub items: Vec<serde_json::Value>,
+    pub items: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// What an intake batch did.
@@ -310,8 +311,12 @@ pub struct IntakeResponse {
     pub updated: usize,
     /// Records re-sent unchanged (no-op).
     pub unchanged: usize,
-    /// Repair/revocation events applied.
+    /// Repair/revocation events applied (including events kept earlier and applied to a
+    /// record that arrived now).
     pub events_applied: usize,
+    /// Events whose record is not stored yet: kept durably and applied when the record
+    /// arrives (`GET /api/v1/records/pending` lists them).
+    pub events_pending: usize,
     /// Items refused, with the reason; the others were stored.
     pub rejected: Vec<ItemError>,
 }
@@ -353,11 +358,110 @@ pub async fn intake(
             updated: summary.updated,
             unchanged: summary.unchanged,
             events_applied: summary.events_applied,
+            events_pending: summary.events_pending,
             rejected: summary
                 .rejected
                 .into_iter()
                 .map(|(at, message)| ItemError { at, message })
                 .collect(),
+        }))
+    })
+    .await
+}
+
+/// Query of the pending events.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PendingQuery {
+    /// At most this many (1 to 1000, default 50).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// An event kept until its record arrives.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PendingView {
+    /// The id of the record it is about.
+    pub record_id: String,
+    /// `repair` (信用修复) or `revoke` (撤销).
+    pub kind: String,
+    /// The day it takes effect.
+    pub date: NaiveDate,
+    /// The authority that decided it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+    /// A free-text note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// When it was received.
+    pub received_at: DateTime<Utc>,
+}
+
+/// A page of pending events.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PendingList {
+    /// The events, in record-id order.
+    pub items: Vec<PendingView>,
+    /// Pass it as `cursor` for the next page; null at the end.
+    pub next_cursor: Option<String>,
+}
+
+/// Largest page of the pending events.
+pub const MAX_PENDING_PAGE: usize = 1000;
+
+/// Repair and revocation events received before their record: kept durably, applied in the
+/// transaction that stores the record.
+#[utoipa::path(get, path = "/api/v1/records/pending", tag = "records", security(("bearer" = [])), params(PendingQuery),
+    responses(
+        (status = 200, description = "a page of pending events", body = PendingList),
+        (status = 400, description = "bad query or cursor", body = super::Problem),
+        (status = 401, description = "no or bad token", body = super::Problem),
+        (status = 403, description = "only the intake role and the city office", body = super::Problem),
+    ))]
+pub async fn pending_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<PendingQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<AppJson<PendingList>, ApiError> {
+    require(
+        state.tokens.caller(&headers)?,
+        &[Role::Intake, Role::CityOffice],
+    )?;
+    let Query(query) = query.map_err(|r| super::drafts::query_error(r, "`limit` and `cursor`"))?;
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_PENDING_PAGE {
+        return Err(ApiError::bad_request(
+            "limit",
+            format!("limit is 1 to {MAX_PENDING_PAGE}"),
+        ));
+    }
+    blocking(move || {
+        let page = state
+            .store
+            .pending_events(query.cursor.as_deref(), limit)
+            .map_err(|e| match e {
+                crate::store::StoreError::InvalidQuery(m) => ApiError::bad_request("cursor", m),
+                other => ApiError::internal(other),
+            })?;
+        Ok(AppJson(PendingList {
+            items: page
+                .items
+                .into_iter()
+                .map(|e| PendingView {
+                    record_id: e.record_id,
+                    kind: match e.kind {
+                        crate::store::EventKind::Repair => "repair",
+                        crate::store::EventKind::Revoke => "revoke",
+                    }
+                    .to_owned(),
+                    date: e.date,
+                    authority: e.authority,
+                    note: e.note,
+                    received_at: e.received_at,
+                })
+                .collect(),
+            next_cursor: page.next_cursor,
         }))
     })
     .await

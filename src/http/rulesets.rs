@@ -134,6 +134,7 @@ pub async fn list_rulesets(
     params(("id" = String, Path, description = "rule-set id, e.g. `water`")),
     responses(
         (status = 200, description = "the current version", body = RuleSetView),
+        (status = 400, description = "an id with a control character (`invalid_id`)", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
         (status = 404, description = "no such rule set", body = super::Problem),
@@ -144,6 +145,7 @@ pub async fn get_ruleset(
     Path(id): Path<String>,
 ) -> Result<AppJson<RuleSetView>, ApiError> {
     require(state.tokens.caller(&headers)?, readers())?;
+    check_ruleset_id(&id)?;
     let (Some(program), Some(file)) = (state.registry.get(&id), state.registry.source(&id)) else {
         return Err(ApiError::not_found(
             "ruleset_not_found",
@@ -162,6 +164,7 @@ pub async fn get_ruleset(
     params(("id" = String, Path, description = "rule-set id")),
     responses(
         (status = 200, description = "the version log (without sources)", body = Vec<VersionView>),
+        (status = 400, description = "an id with a control character (`invalid_id`)", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
         (status = 404, description = "no such rule set", body = super::Problem),
@@ -172,6 +175,7 @@ pub async fn list_versions(
     Path(id): Path<String>,
 ) -> Result<AppJson<Vec<VersionView>>, ApiError> {
     require(state.tokens.caller(&headers)?, readers())?;
+    check_ruleset_id(&id)?;
     blocking(move || {
         let versions = state
             .store
@@ -198,6 +202,7 @@ pub async fn list_versions(
     params(("id" = String, Path, description = "rule-set id"), ("hash" = String, Path, description = "version id (source hash)")),
     responses(
         (status = 200, description = "the version", body = VersionView),
+        (status = 400, description = "an id with a control character (`invalid_id`)", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
         (status = 404, description = "no such version", body = super::Problem),
@@ -208,6 +213,7 @@ pub async fn get_version(
     Path((id, hash)): Path<(String, String)>,
 ) -> Result<AppJson<VersionView>, ApiError> {
     require(state.tokens.caller(&headers)?, readers())?;
+    check_ruleset_id(&id)?;
     blocking(move || {
         let version = state
             .store
@@ -276,6 +282,7 @@ pub async fn diff_versions(
     query: Result<axum::extract::Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppJson<VersionDiffView>, ApiError> {
     require(state.tokens.caller(&headers)?, readers())?;
+    check_ruleset_id(&id)?;
     let axum::extract::Query(query) =
         query.map_err(|r| super::drafts::query_error(r, "`from` and `to`"))?;
     blocking(move || {
@@ -372,4 +379,21 @@ pub async fn publish(
         Ok(created(view, StatusCode::ACCEPTED))
     })
     .await
+}
+
+/// Refuses a rule-set id in a path that holds a control character (`water%00`): ids are
+/// matched exactly, and such an id can name no rule set.
+pub(super) fn check_ruleset_id(id: &str) -> Result<(), ApiError> {
+    match crate::record::control_character(id) {
+        Some((position, c)) => Err(ApiError::bad_request(
+            "invalid_id",
+            format!(
+                "the rule-set id holds the control character U+{:04X} at position {position}; \
+                 rule-set ids are matched exactly and contain no control characters, e.g. \
+                 `water` or `city.base`",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(()),
+    }
 }

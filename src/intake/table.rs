@@ -225,6 +225,18 @@ pub enum Produces {
     Event,
 }
 
+/// An order two date fields of a feed row must respect: `later` is not before `earlier`
+/// (the same day is fine). Checked when both are present and valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateOrder {
+    /// The source field of the earlier date, e.g. `regDate` (立案时间).
+    pub earlier: &'static str,
+    /// The source field of the later date, e.g. `publishDate` (发布时间).
+    pub later: &'static str,
+    /// Why (documentation, and part of the error message).
+    pub note: &'static str,
+}
+
 /// The mapping of one feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedMap {
@@ -237,8 +249,13 @@ pub struct FeedMap {
     pub detect_keys: &'static [&'static str],
     /// What a row becomes.
     pub produces: Produces,
-    /// The field table. Source fields not listed here are ignored.
+    /// The field table. Source fields not listed here are ignored. Every source field of a
+    /// date target that is present is checked, not only the one used (a court row's
+    /// `regDate` is checked even though `publishDate` fills `decided_on`).
     pub fields: &'static [FieldMap],
+    /// Orders the row's dates must respect (publication not before filing, disclosure end
+    /// not before the decision …).
+    pub date_order: &'static [DateOrder],
     /// Documentation of the feed-level rules (kind, severity, disclosure).
     pub note: &'static str,
 }
@@ -442,6 +459,11 @@ pub const HUBEI: MappingTable = MappingTable {
                 severity: SeverityRule::FromPenaltyType,
             },
             fields: PENALTY_FIELDS,
+            date_order: &[DateOrder {
+                earlier: "cf_jdrq",
+                later: "cf_gsjzq",
+                note: "disclosure cannot end before the decision",
+            }],
             note: "双公示 行政处罚 (XZCF) → ADMIN_PENALTY; severity from 处罚类别",
         },
         FeedMap {
@@ -459,6 +481,11 @@ pub const HUBEI: MappingTable = MappingTable {
                 severity: SeverityRule::Fixed(Severity::Serious),
             },
             fields: COURT_FIELDS,
+            date_order: &[DateOrder {
+                earlier: "regDate",
+                later: "publishDate",
+                note: "an entity is published as 失信被执行人 only after its case was filed",
+            }],
             note: "失信被执行人 → DISHONEST_DEBTOR, serious; no disclosure end: listed until \
                    performed, settled or terminated, which arrives as a repair event",
         },
@@ -471,6 +498,11 @@ pub const HUBEI: MappingTable = MappingTable {
                 severity: SeverityRule::FromListType,
             },
             fields: LIST_FIELDS,
+            date_order: &[DateOrder {
+                earlier: "列入日期",
+                later: "公示截止日期",
+                note: "disclosure cannot end before the listing",
+            }],
             note: "named lists → kind, severity and sector from 名单类型 (list-type table)",
         },
         FeedMap {
@@ -482,6 +514,11 @@ pub const HUBEI: MappingTable = MappingTable {
                 severity: SeverityRule::Unset,
             },
             fields: GRADE_FIELDS,
+            date_order: &[DateOrder {
+                earlier: "发布日期",
+                later: "有效期至",
+                note: "a grade cannot expire before it was published",
+            }],
             note: "sector credit grades → SECTOR_GRADE, no severity",
         },
         FeedMap {
@@ -490,6 +527,7 @@ pub const HUBEI: MappingTable = MappingTable {
             detect_keys: &["事件"],
             produces: Produces::Event,
             fields: EVENT_FIELDS,
+            date_order: &[],
             note: "信用修复 / 撤销 of an earlier record, joined by its xxbh",
         },
     ],
@@ -835,6 +873,13 @@ impl MappingTable {
                     m.target.record_field(),
                     if m.required { "yes" } else { "" },
                     m.note
+                );
+            }
+            for order in feed.date_order {
+                let _ = writeln!(
+                    out,
+                    "\ndate order: `{}` not before `{}` ({})",
+                    order.later, order.earlier, order.note
                 );
             }
         }

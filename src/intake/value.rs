@@ -1,8 +1,6 @@
 //! Reads single JSON values of a feed row as text, dates and amounts, with the reason when a
 //! value cannot be read.
 
-use std::str::FromStr;
-
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde_json::Value;
@@ -56,9 +54,7 @@ pub(crate) fn amount(value: &Value) -> Result<Decimal, FieldProblem> {
         Value::String(s) => s.trim().to_owned(),
         _ => return Err(FieldProblem::NotAnAmount),
     };
-    let amount = Decimal::from_str(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| FieldProblem::NotAnAmount)?;
+    let amount = crate::record::parse_amount(&text).map_err(|_| FieldProblem::NotAnAmount)?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err(FieldProblem::NegativeAmount);
     }

@@ -348,3 +348,169 @@ fn impact_errors_say_what_to_fix() {
     let (code, _, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 2, "{err}");
 }
+
+/// Runs the binary with its standard output closed before it writes anything, as
+/// `credit-rules … | head -c 0` does; returns the exit code (None: ended by a signal) and
+/// standard error.
+fn run_into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    drop(child.stdout.take());
+    let mut err = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        stderr.read_to_string(&mut err).expect("stderr");
+    }
+    let status = child.wait().expect("wait");
+    (status.code(), err)
+}
+
+#[test]
+fn commands_stop_quietly_on_a_closed_pipe() {
+    for args in [
+        &[
+            "eval",
+            "--ruleset",
+            "water",
+            "--records",
+            "samples/bidder-water.json",
+            "--as-of",
+            "2024-06-01",
+        ][..],
+        &["render", "water"][..],
+        &["test", "rulesets"][..],
+    ] {
+        let (code, err) = run_into_closed_pipe(args);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.contains("Broken pipe"), "{args:?}: {err}");
+        assert_ne!(code, Some(101), "{args:?}: {err}");
+    }
+}
+
+/// A fresh empty folder outside the checkout.
+fn outside_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("credit-rules-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn the_embedded_rule_sets_are_the_rulesets_folder() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    let on_disk = credit_rules::ruleset::rule_files(&root).expect("rulesets folder");
+    let mut disk: Vec<(String, String)> = on_disk
+        .iter()
+        .map(|p| {
+            let relative = p.strip_prefix(&root).expect("under rulesets");
+            (
+                relative.to_string_lossy().replace('\\', "/"),
+                std::fs::read_to_string(p).expect("readable"),
+            )
+        })
+        .collect();
+    disk.sort();
+    let mut embedded: Vec<(String, String)> = credit_rules::shipped::SHIPPED_RULESETS
+        .iter()
+        .map(|(path, text)| ((*path).to_owned(), (*text).to_owned()))
+        .collect();
+    embedded.sort();
+    let names = |v: &[(String, String)]| v.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&embedded),
+        names(&disk),
+        "add new rule files to src/shipped.rs"
+    );
+    assert!(
+        embedded == disk,
+        "an embedded rule set differs from its file"
+    );
+}
+
+#[test]
+fn the_cli_works_outside_the_checkout() {
+    let dir = outside_dir("outside");
+    let records = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/bidder-water.json");
+    let run_in = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+            .args(args)
+            .current_dir(&dir)
+            .output()
+            .expect("binary runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run_in(&[
+        "eval",
+        "--ruleset",
+        "water",
+        "--records",
+        records.to_str().expect("utf-8"),
+        "--as-of",
+        "2024-06-01",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("disqualified"), "{out}");
+    let (code, _, err) = run_in(&["check", "rulesets"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("0 error(s)"), "{err}");
+    let (code, out, err) = run_in(&["render", "water"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains('#'), "{out}");
+}
+
+#[test]
+fn serve_seeds_a_fresh_store_outside_the_checkout() {
+    use std::io::{Read, Write};
+    let dir = outside_dir("serve");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(["serve", "--addr", &addr, "--demo-entities", "0"])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let get = |path: &str| -> Option<String> {
+        let mut stream = std::net::TcpStream::connect(&addr).ok()?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).ok()?;
+        Some(answer)
+    };
+    let mut health = None;
+    for _ in 0..300 {
+        if let Some(answer) = get("/healthz") {
+            health = Some(answer);
+            break;
+        }
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("serve ends");
+    let err = String::from_utf8_lossy(&output.stderr);
+    let health = health.unwrap_or_default();
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}\n{err}");
+    assert!(!err.contains("E0004"), "{err}");
+    assert!(dir.join("data/dev-tokens.txt").is_file(), "{err}");
+}

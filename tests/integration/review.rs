@@ -947,3 +947,102 @@ async fn two_published_versions_are_compared_by_hash() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn a_new_rule_set_shows_its_whole_impact() {
+    let (s, _clock) = state_with_clock();
+    let records: Vec<credit_rules::record::CreditRecord> =
+        serde_json::from_value(sample_records()).expect("records");
+    s.store.put_records(&records).expect("stored");
+    let source = r#"ruleset water.trial {
+  title     "水务试行规则"
+  sector    "水务"
+  version   "1"
+  effective 2024-07-01
+  unit      "武汉市水务局"
+  extends   city.base
+}
+"#;
+    let submitted = submit(
+        &s,
+        WATER,
+        json!({ "ruleset": "water.trial", "source": source }),
+    )
+    .await;
+    assert_eq!(submitted.status, StatusCode::CREATED, "{}", submitted.body);
+    let impact = call(
+        &s,
+        "GET",
+        "/api/v1/drafts/1/impact?as_of=2024-06-01",
+        Some(CITY),
+        None,
+    )
+    .await;
+    assert_eq!(impact.status, StatusCode::OK, "{}", impact.body);
+    assert_eq!(impact.body["new_ruleset"], true);
+    let counts = &impact.body["report"]["counts"];
+    assert_eq!(counts["evaluated"], 1, "{counts}");
+    // The sample bidder is a judgment defaulter on that day: the city base (extended by the
+    // new rule set) disqualifies it, where no rule set applied before.
+    assert_eq!(counts["newly_disqualified"], 1, "{counts}");
+    assert!(
+        impact.body["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("新规则集 new rule set")),
+        "{}",
+        impact.body["text"]
+    );
+}
+
+#[tokio::test]
+async fn an_approved_draft_keeps_its_diff_and_reviewers_see_competing_drafts() {
+    let (s, _clock) = state_with_clock();
+    let (base, source) = active_water(&s).await;
+    // The version log starts with the shipped version, as `serve` seeds it.
+    s.store
+        .put_ruleset_version(&credit_rules::store::NewRuleSetVersion {
+            ruleset_id: "water",
+            source: &source,
+            author: "seed",
+            message: "shipped rule set",
+            time: Utc::now(),
+        })
+        .expect("seeded");
+
+    let same = submit(&s, WATER, json!({ "ruleset": "water", "source": source })).await;
+    assert_eq!(same.status, StatusCode::CONFLICT, "{}", same.body);
+    assert_eq!(same.body["code"], "no_change", "{}", same.body);
+
+    let body = json!({ "ruleset": "water", "source": stricter(&source), "base_hash": base });
+    assert_eq!(
+        submit(&s, WATER, body.clone()).await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(submit(&s, WATER, body).await.status, StatusCode::CREATED);
+    let first = get_draft(&s, CITY, 1).await;
+    assert_eq!(first.body["other_pending"], json!([2]), "{}", first.body);
+    let list = call(&s, "GET", "/api/v1/drafts", Some(CITY), None).await;
+    let listed = list
+        .body
+        .as_array()
+        .or_else(|| list.body["items"].as_array());
+    let flagged: Vec<&Value> = listed
+        .expect("a list")
+        .iter()
+        .map(|d| &d["other_pending"])
+        .collect();
+    assert_eq!(flagged, [&json!([2]), &json!([1])], "{}", list.body);
+
+    let approved = act(&s, CITY, 1, "approve", json!({ "comment": "同意" })).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(CITY), None).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert_eq!(diff.body["identical"], false, "{}", diff.body);
+    assert!(
+        diff.body["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("每次处罚扣分")),
+        "{}",
+        diff.body["text"]
+    );
+}

@@ -246,17 +246,19 @@ fn repair_and_revocation_events() {
 }
 
 #[test]
-fn events_on_unknown_records_or_with_bad_dates_are_refused() {
+fn events_on_unknown_records_wait_and_bad_dates_are_refused() {
     let store = store();
     let a = code(41);
     store
         .put_records(&[record("K1", &a, RecordKind::AdminPenalty, "2023-05-01")])
         .expect("put");
-    let err = store
+    let outcome = store
         .apply_event("NO-SUCH-ID", EventKind::Repair, day("2024-01-01"))
-        .expect_err("unknown id");
-    assert!(matches!(err, StoreError::UnknownRecord { .. }));
-    assert!(err.to_string().contains("`NO-SUCH-ID`"), "{err}");
+        .expect("kept until its record arrives");
+    assert_eq!(outcome, EventOutcome::Pending);
+    let pending = store.pending_events(None, 10).expect("pending");
+    assert_eq!(pending.items.len(), 1);
+    assert_eq!(pending.items[0].record_id, "NO-SUCH-ID");
     let err = store
         .apply_event("K1", EventKind::Revoke, day("2023-04-30"))
         .expect_err("before decision");
@@ -289,7 +291,7 @@ fn events_on_unknown_records_or_with_bad_dates_are_refused() {
             },
         ])
         .expect("batch");
-    assert!(results[0].is_err());
+    assert_eq!(results[0], Ok(EventOutcome::Pending));
     assert_eq!(results[1], Ok(EventOutcome::Applied));
 }
 
@@ -1092,17 +1094,20 @@ fn import_reports_bad_lines_applies_late_events_and_is_idempotent() {
         stderr.contains(&format!("{name}:5: rejected: ")),
         "{stderr}"
     );
+    // An event whose record never came is kept (pending), not rejected.
     assert!(
-        stderr.contains(&format!("{name}:8: rejected: ")),
+        !stderr.contains(&format!("{name}:8: rejected: ")),
         "{stderr}"
     );
-    assert!(stderr.contains("`NO-SUCH`"), "{stderr}");
     assert!(
         stderr.contains("3 inserted, 0 updated, 0 unchanged"),
         "{stderr}"
     );
-    assert!(stderr.contains("1 applied"), "{stderr}");
-    assert!(stderr.contains("rejected: 3 line(s)"), "{stderr}");
+    assert!(
+        stderr.contains("1 applied, 0 unchanged, 1 pending"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rejected: 2 line(s)"), "{stderr}");
 
     // A second load changes nothing; with --strict the rejected lines fail the run.
     let out = run_import(&[
@@ -1117,7 +1122,27 @@ fn import_reports_bad_lines_applies_late_events_and_is_idempotent() {
         stderr.contains("0 inserted, 0 updated, 3 unchanged"),
         "{stderr}"
     );
-    assert!(stderr.contains("0 applied, 1 unchanged"), "{stderr}");
+    assert!(
+        stderr.contains("0 applied, 1 unchanged, 1 pending"),
+        "{stderr}"
+    );
+
+    // `credit-rules pending` lists the event still waiting for its record.
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(["pending".as_ref(), "--data".as_ref(), data.as_os_str()])
+        .output()
+        .expect("run credit-rules pending");
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(
+        stdout.starts_with("NO-SUCH  revocation (撤销)  2024-01-02"),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
 
     let store = SledStore::open(&data).expect("open");
     let ids: Vec<String> = store

@@ -1,0 +1,281 @@
+//! Limits on the values of a [`CreditRecord`] taken in from outside (push, import, sync), and
+//! the exact reading of its JSON dates and amounts.
+//!
+//! **Dates.** No date may be before [`DATE_FLOOR`] (1990-01-01: older than any record the
+//! platforms publish — 行政处罚法 dates from 1996, 信用中国 from 2015 — so an earlier date is
+//! a typo or a placeholder such as 0001-01-01 or 1900-01-01). `decided_on`, `repaired_on` and
+//! `revoked_on` may be at most [`FUTURE_TOLERANCE_DAYS`] (7) days after today (Asia/Shanghai):
+//! a decision is published after it is made, and the week covers a source that dates a
+//! decision on its signing day or a clock set ahead. `disclosure_until` may be at most
+//! [`MAX_DISCLOSURE_YEARS`] (30) years after the decision (the longest periods in force are
+//! 5 years, Wuhan Order 272, and 2–5-year bans); a record disclosed until removed has no
+//! `disclosure_until`, not 9999-12-31. These are checked by [`CreditRecord::check_dates`]
+//! (it needs today's date); [`CreditRecord::validate`] checks the rest.
+//!
+//! **Text.** Each text field has a length limit in characters ([`TEXT_LIMITS`]); ids may not
+//! contain control characters ([`control_character`]), since they are matched exactly.
+//!
+//! **JSON.** A date that cannot be read names its field and the reason (`decided_on`:
+//! `2023-02-30` does not exist: 2023-02 has no day 30). An `amount` is read exactly from the
+//! JSON text: a string (`"2.5"`, preferred) or a number's digits as written (the field is
+//! read as a raw JSON value, never through a float), so `18446744073709551616` stays exact
+//! and `1e-999999`, which a decimal cannot hold, is refused with the advice to send a string
+//! with fewer digits. A negative amount is refused by [`CreditRecord::validate`]. (A record
+//! that reached the service as an already parsed `serde_json::Value` has had its numbers
+//! through a float; the intake routes keep each item's text for that reason.)
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::de;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use super::{CreditRecord, RecordError};
+
+/// The earliest date a record may carry.
+pub const DATE_FLOOR: NaiveDate = match NaiveDate::from_ymd_opt(1990, 1, 1) {
+    Some(day) => day,
+    None => NaiveDate::MIN,
+};
+
+/// How many days after today a decision, repair or revocation date may be.
+pub const FUTURE_TOLERANCE_DAYS: u32 = 7;
+
+/// How many years after the decision a disclosure may end.
+pub const MAX_DISCLOSURE_YEARS: u32 = 30;
+
+/// The length limits of the text fields, in characters: `(field, limit)`.
+pub const TEXT_LIMITS: [(&str, usize); 9] = [
+    ("id", 128),
+    ("entity_name", 200),
+    ("authority", 200),
+    ("document_no", 200),
+    ("sector", 50),
+    ("penalty_type", 200),
+    ("grade", 16),
+    ("legal_basis", 2_000),
+    ("description", 4_000),
+];
+
+/// The first control character of an id (NUL, line break, tab …) and its position in
+/// characters, if any.
+pub fn control_character(id: &str) -> Option<(usize, char)> {
+    id.chars().enumerate().find(|(_, c)| c.is_control())
+}
+
+/// A control character in human terms, e.g. `U+0000`.
+pub(super) fn describe_char(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+impl CreditRecord {
+    /// The text fields with their values, in [`TEXT_LIMITS`] order.
+    fn text_fields(&self) -> [Option<&str>; 9] {
+        [
+            Some(self.id.as_str()),
+            self.entity_name.as_deref(),
+            self.authority.as_deref(),
+            self.document_no.as_deref(),
+            self.sector.as_deref(),
+            self.penalty_type.as_deref(),
+            self.grade.as_deref(),
+            self.legal_basis.as_deref(),
+            self.description.as_deref(),
+        ]
+    }
+
+    /// The text fields over their [`TEXT_LIMITS`].
+    pub(super) fn length_errors(&self) -> Vec<RecordError> {
+        TEXT_LIMITS
+            .iter()
+            .zip(self.text_fields())
+            .filter_map(|(&(field, limit), value)| {
+                let length = value?.chars().count();
+                (length > limit).then_some(RecordError::TooLong {
+                    field,
+                    length,
+                    limit,
+                })
+            })
+            .collect()
+    }
+
+    /// Checks the dates against [`DATE_FLOOR`], [`FUTURE_TOLERANCE_DAYS`] after `today` and
+    /// [`MAX_DISCLOSURE_YEARS`]; returns every problem found.
+    pub fn check_dates(&self, today: NaiveDate) -> Vec<RecordError> {
+        let latest = today
+            .checked_add_days(chrono::Days::new(u64::from(FUTURE_TOLERANCE_DAYS)))
+            .unwrap_or(NaiveDate::MAX);
+        let mut errors = Vec::new();
+        let dated = [
+            ("decided_on", Some(self.decided_on), true),
+            ("disclosure_until", self.disclosure_until, false),
+            ("repaired_on", self.repaired_on, true),
+            ("revoked_on", self.revoked_on, true),
+        ];
+        for (field, date, not_future) in dated {
+            let Some(date) = date else { continue };
+            if date < DATE_FLOOR {
+                errors.push(RecordError::BeforeFloor { field, date });
+            } else if not_future && date > latest {
+                errors.push(RecordError::TooFarAhead {
+                    field,
+                    date,
+                    latest,
+                });
+            }
+        }
+        if let Some(end) = self.disclosure_until {
+            let latest_end = years_after(self.decided_on, MAX_DISCLOSURE_YEARS);
+            if end > latest_end {
+                errors.push(RecordError::DisclosureTooLong {
+                    disclosure_until: end,
+                    latest: latest_end,
+                });
+            }
+        }
+        errors
+    }
+}
+
+/// The same day `years` years later (28 February for 29 February in a common year).
+fn years_after(date: NaiveDate, years: u32) -> NaiveDate {
+    let year = date.year().saturating_add(years as i32);
+    (0..4)
+        .find_map(|back| {
+            NaiveDate::from_ymd_opt(year, date.month(), date.day().saturating_sub(back))
+        })
+        .unwrap_or(NaiveDate::MAX)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exact JSON reading
+// ---------------------------------------------------------------------------------------------
+
+/// An amount in 万元 from its decimal text, exactly: plain (`2.5`,
+/// `18446744073709551616`) or scientific (`2.5e3`) notation; a value a decimal cannot hold
+/// exactly is refused, never rounded.
+///
+/// ```
+/// use credit_rules::record::parse_amount;
+/// assert_eq!(parse_amount("2.50").map(|a| a.to_string()), Ok("2.50".to_owned()));
+/// assert!(parse_amount("1e-999999").is_err());
+/// ```
+pub fn parse_amount(text: &str) -> Result<Decimal, String> {
+    let text = text.trim();
+    let parsed = if text.contains(['e', 'E']) {
+        Decimal::from_scientific(text)
+    } else {
+        Decimal::from_str_exact(text)
+    };
+    parsed.map_err(|_| {
+        let numeric = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+        if numeric && !text.is_empty() {
+            format!(
+                "`{text}` cannot be held exactly (at most 28 significant digits, at most 28 \
+                 after the point, below 7.9 × 10^28); send the amount in 万元 as a string with \
+                 fewer digits, e.g. \"2.5\""
+            )
+        } else {
+            format!("`{text}` is not a number; send the amount in 万元 as a string, e.g. \"2.5\"")
+        }
+    })
+}
+
+/// Deserializes `amount` exactly from the JSON text of the value (a string, or a number's
+/// digits as written; never through a float); see the module docs.
+pub(super) fn amount<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+    let refuse =
+        |reason: &dyn fmt::Display| de::Error::custom(format_args!("field `amount`: {reason}"));
+    let raw: Option<Box<RawValue>> = Option::deserialize(d).map_err(|e| refuse(&e))?;
+    let Some(raw) = raw else { return Ok(None) };
+    let text = raw.get().trim();
+    let digits = if text.starts_with('"') {
+        serde_json::from_str::<String>(text).map_err(|e| refuse(&e))?
+    } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+        text.to_owned()
+    } else {
+        return Err(refuse(&format_args!(
+            "found `{text}`; send the amount in 万元 as a string, e.g. \"2.5\", or null"
+        )));
+    };
+    parse_amount(&digits).map(Some).map_err(|e| refuse(&e))
+}
+
+/// Why a text is not a calendar day, for messages: not shaped like `YYYY-MM-DD`, or a day
+/// that does not exist (2023-02-30, month 13).
+fn date_problem(text: &str) -> String {
+    let parts: Vec<&str> = text.split('-').collect();
+    let numbers: Option<Vec<u32>> = match parts.as_slice() {
+        [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+            parts.iter().map(|p| p.parse().ok()).collect()
+        }
+        _ => None,
+    };
+    let Some([year, month, day]) = numbers.as_deref().map(|n| [n[0], n[1], n[2]]) else {
+        return "this is not a date; send dates as YYYY-MM-DD, e.g. 2023-02-28".to_owned();
+    };
+    if !(1..=12).contains(&month) {
+        return format!("this date does not exist: there is no month {month}");
+    }
+    let days = (28..=31)
+        .rev()
+        .find(|&d| NaiveDate::from_ymd_opt(year as i32, month, d).is_some())
+        .unwrap_or(31);
+    format!(
+        "this date does not exist: {year}-{month:02} has no day {day} (it has {days} days); \
+         take the correct date from the source document"
+    )
+}
+
+/// Reads a required date, naming `field` in the error.
+fn read_date<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<NaiveDate, D::Error> {
+    let text: String = serde::Deserialize::deserialize(d)
+        .map_err(|e| de::Error::custom(format_args!("field `{field}`: {e}")))?;
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| {
+            de::Error::custom(format_args!(
+                "field `{field}` = `{text}`: {}",
+                date_problem(&text)
+            ))
+        })
+}
+
+/// Reads an optional date (`null` = none), naming `field` in the error.
+fn read_optional_date<'de, D: Deserializer<'de>>(
+    d: D,
+    field: &'static str,
+) -> Result<Option<NaiveDate>, D::Error> {
+    let text: Option<String> = serde::Deserialize::deserialize(d)
+        .map_err(|e| de::Error::custom(format_args!("field `{field}`: {e}")))?;
+    match text {
+        None => Ok(None),
+        Some(text) => {
+            read_date(de::value::StrDeserializer::<D::Error>::new(&text), field).map(Some)
+        }
+    }
+}
+
+pub(super) fn decided_on<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    read_date(d, "decided_on")
+}
+
+pub(super) fn disclosure_until<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDate>, D::Error> {
+    read_optional_date(d, "disclosure_until")
+}
+
+pub(super) fn repaired_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    read_optional_date(d, "repaired_on")
+}
+
+pub(super) fn revoked_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    read_optional_date(d, "revoked_on")
+}
