@@ -10,6 +10,7 @@
 
 mod auth;
 mod decision_log;
+mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
@@ -20,6 +21,10 @@ mod scheduler;
 mod server;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use disclosure::{
+    DEFAULT_LIMIT, ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure,
+    parse_day_query, parse_list_query,
+};
 pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{ServeConfig, run as run_server};
@@ -113,7 +118,9 @@ impl std::ops::Deref for AppState {
         rulesets::publish,
         records::intake,
         records::entity,
-        records::disclosure,
+        disclosure::list,
+        disclosure::entity,
+        disclosure::record,
         records::decisions,
         drafts::submit,
         drafts::list,
@@ -165,6 +172,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/records"),
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
+    ("get", "/api/v1/disclosure/entities/{uscc}"),
+    ("get", "/api/v1/disclosure/entities/{uscc}/records/{id}"),
     ("get", "/api/v1/decisions"),
     ("post", "/api/v1/drafts"),
     ("get", "/api/v1/drafts"),
@@ -200,7 +209,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/entities/{uscc}", get(records::entity))
-        .route("/api/v1/disclosure", get(records::disclosure))
+        .route("/api/v1/disclosure", get(disclosure::list))
+        .route(
+            "/api/v1/disclosure/entities/{uscc}",
+            get(disclosure::entity),
+        )
+        .route(
+            "/api/v1/disclosure/entities/{uscc}/records/{id}",
+            get(disclosure::record),
+        )
         .route("/api/v1/decisions", get(records::decisions))
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
