@@ -137,7 +137,7 @@ impl std::ops::Deref for AppState {
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
         (name = "review", description = "审核后发布：行业主管部门提交草稿，市公管局查看差异后批准或驳回（须填写意见），批准后方生效（可指定生效日期，北京时间）"),
-        (name = "records", description = "信用记录归集、主体查询、社会公示"),
+        (name = "records", description = "信用记录归集、主体查询、社会公示（信用修复或撤销的记录任何日期均不予公示；查询过去日期只显示现在仍在公示期内的记录）"),
         (name = "ops", description = "健康检查与接口文档"),
     )
 )]

@@ -888,10 +888,13 @@ impl SledStore {
             _ => Bound::Included(start),
         };
         let range = (lower, Bound::Excluded(vec![LIST_TAG + 1]));
-        let mut last = None;
+        // The key of the last entry looked at (a cheap handle; copied only when the budget
+        // runs out).
+        let mut last: Option<sled::IVec> = None;
+        let resume = |last: Option<sled::IVec>| last.map(|k| k[1..].to_vec());
         for item in self.public.range::<Vec<u8>, _>(range) {
             if walk.visited >= SCAN_BUDGET {
-                return Ok((Step::Go, last));
+                return Ok((Step::Go, resume(last)));
             }
             let (key, value) = item.map_err(|e| self.backend(e))?;
             let pos = &key[1..];
@@ -907,12 +910,13 @@ impl SledStore {
                     return Ok((Step::End, None));
                 }
                 walk.visited += 1;
-                last = Some(pos.to_vec());
+                last = Some(key);
                 continue;
             }
-            let head = value.get(..5).unwrap_or_default().to_vec();
+            let mut head = [0u8; 5];
+            head.copy_from_slice(value.get(..5).unwrap_or(&[0xFF; 5]));
             match walk.visit(pos, &head, Some(value))? {
-                Step::Go => last = Some(pos.to_vec()),
+                Step::Go => last = Some(key),
                 stop => return Ok((stop, None)),
             }
         }
