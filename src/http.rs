@@ -10,6 +10,7 @@
 
 mod auth;
 mod decision_log;
+mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
@@ -20,6 +21,10 @@ mod scheduler;
 mod server;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use disclosure::{
+    DEFAULT_LIMIT, ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure,
+    parse_day_query, parse_list_query,
+};
 pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{ServeConfig, run as run_server};
@@ -114,7 +119,9 @@ impl std::ops::Deref for AppState {
         records::intake,
         records::pending_events,
         records::entity,
-        records::disclosure,
+        disclosure::list,
+        disclosure::entity,
+        disclosure::record,
         records::decisions,
         drafts::submit,
         drafts::list,
@@ -131,7 +138,7 @@ impl std::ops::Deref for AppState {
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
         (name = "review", description = "审核后发布：行业主管部门提交草稿，市公管局查看差异后批准或驳回（须填写意见），批准后方生效（可指定生效日期，北京时间）"),
-        (name = "records", description = "信用记录归集、主体查询、社会公示"),
+        (name = "records", description = "信用记录归集、主体查询、社会公示（信用修复或撤销的记录任何日期均不予公示；查询过去日期只显示现在仍在公示期内的记录）"),
         (name = "ops", description = "健康检查与接口文档"),
     )
 )]
@@ -167,6 +174,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/records/pending"),
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
+    ("get", "/api/v1/disclosure/entities/{uscc}"),
+    ("get", "/api/v1/disclosure/entities/{uscc}/records/{id}"),
     ("get", "/api/v1/decisions"),
     ("post", "/api/v1/drafts"),
     ("get", "/api/v1/drafts"),
@@ -203,7 +212,15 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))
-        .route("/api/v1/disclosure", get(records::disclosure))
+        .route("/api/v1/disclosure", get(disclosure::list))
+        .route(
+            "/api/v1/disclosure/entities/{uscc}",
+            get(disclosure::entity),
+        )
+        .route(
+            "/api/v1/disclosure/entities/{uscc}/records/{id}",
+            get(disclosure::record),
+        )
         .route("/api/v1/decisions", get(records::decisions))
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
