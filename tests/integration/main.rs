@@ -10,6 +10,7 @@ mod common;
 mod check;
 mod cli;
 mod diff;
+mod docx;
 mod durability;
 mod eval;
 mod fmt_roundtrip;
