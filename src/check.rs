@@ -346,10 +346,8 @@ fn check_header(file: &SourceFile, ast: &RuleSetAst, diagnostics: &mut Diagnosti
         );
     }
     check_channels(file, h, diagnostics);
-    for (field, value) in [("basis", &h.basis), ("title", &h.title)] {
-        if let Some(value) = value {
-            lint_working_note(file, value, field, "the rule set", diagnostics);
-        }
+    if let Some(basis) = &h.basis {
+        lint_working_note(file, basis, "basis", "the rule set", diagnostics);
     }
 }
 

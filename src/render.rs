@@ -576,7 +576,7 @@ impl<'a> Builder<'a> {
                     columns: ["序号", "评分项", "分值(上限×权重)", "评分标准", "依据"]
                         .map(String::from)
                         .to_vec(),
-                    widths: vec![6, 14, 12, 44, 24],
+                    widths: vec![8, 14, 12, 42, 24],
                     rows,
                 }),
             ],
@@ -658,7 +658,7 @@ impl<'a> Builder<'a> {
                 columns: ["序号", "查询渠道", "查询内容（记录类别）"]
                     .map(String::from)
                     .to_vec(),
-                widths: vec![6, 44, 50],
+                widths: vec![8, 44, 48],
                 rows,
             }));
         }

@@ -408,7 +408,7 @@ mod tests {
     /// The sentences the tender document prints say what `combine` does.
     #[test]
     fn the_printed_consortium_rule_is_the_applied_one() {
-        assert!(CONSORTIUM.every_member_must_qualify);
+        const { assert!(CONSORTIUM.every_member_must_qualify) };
         assert!(CONSORTIUM_QUALIFICATION_TEXT.contains("联合体各方均应符合"));
         assert!(CONSORTIUM_QUALIFICATION_TEXT.contains("任何一方有"));
         assert_eq!(CONSORTIUM.score, MemberScore::Lowest);

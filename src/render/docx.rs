@@ -158,7 +158,12 @@ fn write_block(docx: Docx, block: &Block) -> Docx {
         Block::Numbered(items) => items.iter().enumerate().fold(docx, |docx, (i, p)| {
             let mut line = Para::text(format!("{}. ", i + 1));
             line.append(p.clone());
-            docx.add_paragraph(body(&line).indent(Some(0), None, None, None))
+            // Left-aligned: a justified line before a long hash would be stretched apart.
+            docx.add_paragraph(
+                runs(Paragraph::new(), &line, BODY_SIZE)
+                    .align(AlignmentType::Left)
+                    .line_spacing(LineSpacing::new().after(80)),
+            )
         }),
         Block::Quote(lines) => lines.iter().fold(docx, |docx, p| {
             docx.add_paragraph(
@@ -170,11 +175,11 @@ fn write_block(docx: Docx, block: &Block) -> Docx {
     }
 }
 
-/// A body paragraph, justified, with a little space after.
+/// A body paragraph, justified, set off from a table above it.
 fn body(p: &Para) -> Paragraph {
     runs(Paragraph::new(), p, BODY_SIZE)
         .align(AlignmentType::Both)
-        .line_spacing(LineSpacing::new().after(80))
+        .line_spacing(LineSpacing::new().before(120).after(80))
 }
 
 /// Appends the runs of `p` (line breaks inside text become separate lines).
@@ -260,7 +265,7 @@ fn data_table(t: &Table) -> docx_rs::Table {
 
 /// Vetoes and flags: 序号 | 情形 | 依据与判定规则.
 fn clause_table(items: &[ListedClause]) -> docx_rs::Table {
-    let grid = grid(&[6, 50, 44]);
+    let grid = grid(&[8, 50, 42]);
     let columns = ["序号", "情形", "依据与判定规则"].map(String::from);
     let mut rows = vec![header_row(&columns, &grid)];
     for item in items {
