@@ -7,6 +7,7 @@
 # Installs libreoffice-writer-nogui, fonts-noto-cjk and poppler-utils with apt-get when
 # missing (as root; waits for another apt run's lock). Writes DIR/ID.docx, DIR/ID.pdf and
 # DIR/docx-ID-N.png (default DIR: target/docx-pages) and prints the times taken.
+# CREDIT_RULES=path/to/credit-rules uses that binary instead of building the release one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,12 +36,16 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "installed in $(( $(date +%s) - start )) s" >&2
 fi
 
-cargo build --quiet --release
+bin=${CREDIT_RULES:-}
+if [ -z "$bin" ]; then
+  cargo build --quiet --release
+  bin=./target/release/credit-rules
+fi
 mkdir -p "$out"
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 for id in "${ids[@]}"; do
-  ./target/release/credit-rules render "$id" --format docx -o "$out/$id.docx"
+  "$bin" render "$id" --format docx -o "$out/$id.docx"
   start=$(date +%s.%N)
   soffice -env:UserInstallation=file://"$profile" --headless --convert-to pdf \
     --outdir "$out" "$out/$id.docx" >/dev/null 2>&1

@@ -3,7 +3,7 @@
 //! `word/document.xml` and the footer parsed. Every clause's wording and its
 //! points must sit in a table, the parts' headings must be there, the footer
 //! must carry the rule set's hash and effective date, no Markdown may be left
-//! in the text, and internal notes must never appear. The same rule set gives
+//! in the text, and internal notes must never appear (nor in Markdown or HTML). The same rule set gives
 //! the same bytes. (Converting to PDF with LibreOffice is `scripts/docx-pages.sh`,
 //! not part of the test suite.)
 

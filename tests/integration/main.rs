@@ -26,3 +26,4 @@ mod review;
 mod store;
 mod store_drafts;
 mod sync;
+mod tender_document;
