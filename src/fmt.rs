@@ -2118,6 +2118,37 @@ test "t" {
     }
 
     #[test]
+    fn tender_fields_and_notes_keep_their_dialect_and_canonical_place() {
+        let text = "规则集 示例.招标 { 备注 \"内部\" 信用承诺 \"承诺\" 查询渠道 \"信用中国\" [行政处罚，行政许可] 标题 \"示例\" 查询时点 \"开标当日\" 版本 \"1\" 生效日期 2024-01-01 查询留存 \"截图留存\" 查询渠道 \"执行信息公开网\" [失信被执行人] }
+否决 甲 { 条件 存在(记录) 备注 \"示例\" 表述 \"w\" }
+";
+        let expected = "规则集 示例.招标 {
+  标题     \"示例\"
+  版本     \"1\"
+  生效日期 2024-01-01
+  查询渠道 \"信用中国\" [行政处罚, 行政许可]
+  查询渠道 \"执行信息公开网\" [失信被执行人]
+  查询时点 \"开标当日\"
+  查询留存 \"截图留存\"
+  信用承诺 \"承诺\"
+  备注     \"内部\"
+}
+
+否决 甲 {
+  表述 \"w\"
+  备注 \"示例\"
+  条件 存在(记录)
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+        let english = "ruleset demo.t { title \"t\" version \"1\" effective 2024-01-01 note \"n\" query_evidence \"e\" }\n";
+        assert_eq!(
+            fmt_stable(english),
+            "ruleset demo.t {\n  title          \"t\"\n  version        \"1\"\n  effective      2024-01-01\n  query_evidence \"e\"\n  note           \"n\"\n}\n"
+        );
+    }
+
+    #[test]
     fn full_width_punctuation_and_chinese_quotes_become_ascii() {
         let text = "规则集 示例.全角 ｛
   标题 “全角“标点”

@@ -84,6 +84,10 @@ async fn the_document_route_serves_every_format_without_a_token() {
     assert_eq!(md.content_type, "text/markdown; charset=utf-8");
     let markdown = String::from_utf8(md.body).expect("utf-8");
     assert!(markdown.starts_with("# 武汉市水务工程建设项目招标投标信用信息应用规则\n"));
+    // The consortium part prints the rule the tender evaluation applies, word for word.
+    use credit_rules::tender::{CONSORTIUM_QUALIFICATION_TEXT, CONSORTIUM_SCORE_TEXT};
+    assert!(markdown.contains(&format!("1. {CONSORTIUM_QUALIFICATION_TEXT}\n")));
+    assert!(markdown.contains(&format!("2. {CONSORTIUM_SCORE_TEXT}\n")));
 
     let html = get(&s, "/api/v1/rulesets/water/document").await;
     assert_eq!(
