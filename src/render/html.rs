@@ -168,6 +168,37 @@ pub(crate) fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::escape;
+    use crate::render::{TenderFacts, build_document};
+    use crate::ruleset::Workspace;
+    use crate::source::SourceFile;
+
+    /// Text written by policy staff cannot inject markup into the console or the site.
+    #[test]
+    fn staff_text_is_escaped_everywhere_in_the_fragment() {
+        let rules = r#"
+            ruleset t { title "<b>标题</b>" version "1\"><script>" effective 2024-01-01 unit "局" }
+            flag 提示 { wording "<script>alert(1)</script>" basis "a & b" when any(records where kind = 经营异常名录) }
+        "#;
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("t.rules", rules), None);
+        let program = w.compile("t").expect("compiles");
+        let html = super::fragment(&build_document(
+            &program,
+            &w.library,
+            &TenderFacts::default(),
+        ));
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{html}"
+        );
+        assert!(html.contains("a &amp; b"), "{html}");
+        assert!(
+            html.contains("data-version=\"1&quot;&gt;&lt;script&gt;\""),
+            "{html}"
+        );
+    }
 
     #[test]
     fn html_is_escaped() {
