@@ -104,7 +104,28 @@ pub struct Header {
     pub extends: Option<Name>,
     /// Declared maximum credit points.
     pub total: Option<Spanned<Decimal>>,
+    /// Internal note for the authors (备注); never printed in a tender document.
+    pub note: Option<Spanned<String>>,
+    /// Where credit records are checked (查询渠道), one line per channel.
+    pub channels: Vec<Channel>,
+    /// When credit is checked (查询时点).
+    pub query_day: Option<Spanned<String>>,
+    /// How query results are kept as evidence (查询留存).
+    pub query_evidence: Option<Spanned<String>>,
+    /// The credit commitment letter bidders sign (信用承诺).
+    pub commitment: Option<Spanned<String>>,
     /// The whole header.
+    pub span: Span,
+}
+
+/// `query_channel "site" [kind, …]`: where records of these kinds are checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Channel {
+    /// The platform, e.g. `信用中国（www.creditchina.gov.cn）`.
+    pub site: Spanned<String>,
+    /// Record kinds, as written (labels or codes).
+    pub kinds: Vec<Name>,
+    /// The whole line.
     pub span: Span,
 }
 
@@ -180,6 +201,8 @@ pub struct Clause {
     pub wording: Option<Spanned<String>>,
     /// Its legal basis.
     pub basis: Option<Spanned<String>>,
+    /// Internal note for the authors (备注); never printed in a tender document.
+    pub note: Option<Spanned<String>>,
     /// Condition (veto, flag).
     pub when: Option<Expr>,
     /// Points (score).

@@ -15,6 +15,7 @@ use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::eval::const_eval;
 use crate::ir::{Base, IrExpr, Lit, QueryDef};
+use crate::record::RecordKind;
 use crate::source::{SourceFile, Span};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -77,6 +78,11 @@ pub struct CheckedRuleSet {
     pub basis: Option<String>,
     /// Declared maximum credit points (nearest in the `extends` chain).
     pub total: Option<Decimal>,
+    /// This rule set's own internal note (备注); never printed.
+    pub note: Option<String>,
+    /// What a tender document says about credit queries and commitments,
+    /// inherited through the chain (a nearer rule set wins).
+    pub terms: TenderTerms,
     /// The files of the chain, base first, ending with this rule set's own.
     pub chain: Vec<SourceFile>,
     /// The ids of the chain, base first, ending with this rule set's id.
@@ -104,6 +110,8 @@ pub struct CheckedClause {
     pub wording: Option<String>,
     /// Legal basis.
     pub basis: Option<String>,
+    /// Internal note (备注); never printed.
+    pub note: Option<String>,
     /// The rule set that defines it.
     pub origin: String,
     /// `when` (veto, flag) or `points` (score).
@@ -120,13 +128,90 @@ pub struct CheckedClause {
     pub span: Span,
 }
 
+/// The header fields a tender document prints about credit queries and the
+/// credit commitment, merged over the `extends` chain: each field comes from
+/// the nearest rule set that states it; query channels are merged per record
+/// kind (a nearer rule set's channel for a kind replaces the inherited one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenderTerms {
+    /// Where records are checked: `(site, kinds)` in the order first stated
+    /// along the chain, base first; kinds in the order written.
+    pub channels: Vec<(String, Vec<RecordKind>)>,
+    /// When credit is checked (查询时点).
+    pub query_day: Option<String>,
+    /// How query results are kept (查询留存).
+    pub query_evidence: Option<String>,
+    /// The credit commitment letter (信用承诺).
+    pub commitment: Option<String>,
+}
+
+impl TenderTerms {
+    /// Applies one rule set's header on top of what it inherits.
+    fn extend_with(&mut self, h: &crate::ast::Header) {
+        let text = |s: &Option<crate::ast::Spanned<String>>| s.as_ref().map(|s| s.value.clone());
+        for field in [
+            (&mut self.query_day, text(&h.query_day)),
+            (&mut self.query_evidence, text(&h.query_evidence)),
+            (&mut self.commitment, text(&h.commitment)),
+        ] {
+            if let (slot, Some(value)) = field {
+                *slot = Some(value);
+            }
+        }
+        for channel in &h.channels {
+            let kinds: Vec<RecordKind> = channel
+                .kinds
+                .iter()
+                .filter_map(|k| RecordKind::from_name(&k.value))
+                .collect();
+            for (_, inherited) in &mut self.channels {
+                inherited.retain(|k| !kinds.contains(k));
+            }
+            match self
+                .channels
+                .iter_mut()
+                .find(|(site, _)| *site == channel.site.value)
+            {
+                Some((_, existing)) => existing.extend(kinds),
+                None => self.channels.push((channel.site.value.clone(), kinds)),
+            }
+        }
+        self.channels.retain(|(_, kinds)| !kinds.is_empty());
+    }
+}
+
+/// Words that mark a working note rather than published text: a basis or
+/// wording containing one draws W0105 (move it to `note`).
+pub const WORKING_NOTE_MARKERS: &[&str] = &[
+    "示例",
+    "做法",
+    "待定",
+    "暂定",
+    "待补充",
+    "待确认",
+    "仅供参考",
+    "TODO",
+    "TBD",
+    "FIXME",
+];
+
+/// The first working-note marker in `text`, if any.
+pub fn working_note_marker(text: &str) -> Option<&'static str> {
+    WORKING_NOTE_MARKERS
+        .iter()
+        .find(|m| text.contains(**m))
+        .copied()
+}
+
 /// Checks rule set `id` of `library` and everything it extends.
 pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics> {
     let mut diagnostics = Diagnostics::new();
     let chain = resolve_chain(library, id)?;
     let mut state = MergeState::default();
+    let mut terms = TenderTerms::default();
     for (file, ast) in &chain {
         check_header(file, ast, &mut diagnostics);
+        terms.extend_with(&ast.header);
         let constants = check_constants(file, ast, &state.constants, &mut diagnostics);
         state.constants = constants;
         merge_clauses(file, ast, &mut state, &mut diagnostics);
@@ -169,6 +254,8 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         unit: text(&header.unit),
         basis: text(&header.basis),
         total: total.map(|t| t.value),
+        note: text(&header.note),
+        terms,
         chain: chain.iter().map(|(f, _)| f.clone()).collect(),
         chain_ids: chain
             .iter()
@@ -256,6 +343,73 @@ fn check_header(file: &SourceFile, ast: &RuleSetAst, diagnostics: &mut Diagnosti
             Diagnostic::warning("W0100", "the header names no responsible unit")
                 .at(file, h.id.span)
                 .with_help("add `unit \"武汉市…局\"` (责任单位)"),
+        );
+    }
+    check_channels(file, h, diagnostics);
+    if let Some(basis) = &h.basis {
+        lint_working_note(file, basis, "basis", "the rule set", diagnostics);
+    }
+}
+
+/// Every kind of a `query_channel` line must exist, and name one channel only.
+fn check_channels(file: &SourceFile, h: &crate::ast::Header, diagnostics: &mut Diagnostics) {
+    let mut seen: HashMap<RecordKind, &str> = HashMap::new();
+    for channel in &h.channels {
+        for name in &channel.kinds {
+            let Some(kind) = RecordKind::from_name(&name.value) else {
+                let labels = RecordKind::ALL.iter().map(|k| k.label());
+                let help = match suggest::closest(&name.value, labels) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => "name a record kind by its Chinese label or code (see `src/record.rs`)"
+                        .to_string(),
+                };
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0101",
+                        format!("unknown record kind `{}` in `query_channel`", name.value),
+                    )
+                    .at(file, name.span)
+                    .with_help(help),
+                );
+                continue;
+            };
+            if let Some(other) = seen.insert(kind, &channel.site.value) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0102",
+                        format!(
+                            "the record kind `{}` is given two query channels",
+                            name.value
+                        ),
+                    )
+                    .at(file, name.span)
+                    .with_help(format!(
+                        "a kind is checked on one channel; remove it here or from `{other}`"
+                    )),
+                );
+            }
+        }
+    }
+}
+
+/// W0105: published text (a wording or basis) that reads like a working note.
+fn lint_working_note(
+    file: &SourceFile,
+    text: &crate::ast::Spanned<String>,
+    field: &str,
+    owner: &str,
+    diagnostics: &mut Diagnostics,
+) {
+    if let Some(marker) = working_note_marker(&text.value) {
+        diagnostics.push(
+            Diagnostic::warning(
+                "W0105",
+                format!("the {field} of {owner} says `{marker}`, which reads like a working note"),
+            )
+            .at(file, text.span)
+            .with_help(format!(
+                "tender documents print the {field} as it is: keep only the published text there and move the remark to `note \"…\"` (备注), which is never printed"
+            )),
         );
     }
 }
@@ -618,6 +772,12 @@ fn check_clause(
             ),
         );
     }
+    let owner = format!("`{}`", clause.id.value);
+    for (field, value) in [("wording", &clause.wording), ("basis", &clause.basis)] {
+        if let Some(value) = value {
+            lint_working_note(file, value, field, &owner, typer.diagnostics);
+        }
+    }
     let expr = expr?;
     if diagnostics.error_count() > before {
         return None;
@@ -628,6 +788,7 @@ fn check_clause(
         mandatory: clause.mandatory,
         wording: clause.wording.as_ref().map(|w| w.value.clone()),
         basis: clause.basis.as_ref().map(|b| b.value.clone()),
+        note: clause.note.as_ref().map(|n| n.value.clone()),
         origin: ast.header.id.value.clone(),
         expr,
         weight,

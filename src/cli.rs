@@ -107,16 +107,33 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
-    /// Print a rule set's credit clauses as tender-document text (Markdown).
+    /// Print a rule set's credit clauses as a tender-document chapter: Markdown, an HTML
+    /// fragment (or page) or a Word file. A .docx goes to `-o FILE`, or to standard output
+    /// only when that is not a terminal.
     Render {
         /// Rule-set id (e.g. `water`) or rule file.
         ruleset: String,
         /// Folder holding the rule sets.
         #[arg(long, default_value = "rulesets")]
         lib: PathBuf,
-        /// Write the Markdown to this file instead of standard output.
-        #[arg(long)]
+        /// Output format.
+        #[arg(long, value_enum, default_value = "md")]
+        format: crate::render::Format,
+        /// Write to this file instead of standard output.
+        #[arg(short = 'o', long)]
         out: Option<PathBuf>,
+        /// HTML: a complete page (with its own style sheet) rather than a fragment.
+        #[arg(long)]
+        standalone: bool,
+        /// The project's name, printed in the title block.
+        #[arg(long)]
+        project: Option<String>,
+        /// The bid-opening day (YYYY-MM-DD): the chapter names it as the query day.
+        #[arg(long)]
+        opening: Option<chrono::NaiveDate>,
+        /// The tender accepts no consortium bids: leave out the consortium part.
+        #[arg(long)]
+        no_consortium: bool,
     },
     /// Compare two versions of a rule set: which clauses were added, removed or changed (and
     /// in which aspects), with inherited clauses and constants, header and tests. Exit status:
@@ -250,7 +267,28 @@ pub fn run(cli: Cli) -> ExitCode {
             lib,
             format,
         } => eval(&ruleset, &records, &as_of, &lib, format),
-        Command::Render { ruleset, lib, out } => crate::render::run(&ruleset, &lib, out.as_deref()),
+        Command::Render {
+            ruleset,
+            lib,
+            format,
+            out,
+            standalone,
+            project,
+            opening,
+            no_consortium,
+        } => {
+            let facts = crate::render::TenderFacts {
+                project,
+                opening,
+                consortium: no_consortium.then_some(false),
+            };
+            let options = crate::render::RenderOptions {
+                format,
+                standalone,
+                facts,
+            };
+            crate::render::run(&ruleset, &lib, out.as_deref(), &options)
+        }
         Command::Diff {
             old,
             new,

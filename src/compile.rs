@@ -57,6 +57,8 @@ pub struct CompiledClause {
     pub wording: Option<String>,
     /// Legal basis.
     pub basis: Option<String>,
+    /// Internal note (备注): shown by the diff, never printed in a tender document.
+    pub note: Option<String>,
     /// The rule set that defines it.
     pub origin: String,
     /// Points multiplier.
@@ -114,6 +116,10 @@ pub struct CompiledRuleSet {
     pub file: SourceFile,
     /// Warnings from checking.
     pub warnings: Diagnostics,
+    /// Credit-query channels, query day, evidence and commitment for tender documents.
+    pub terms: crate::check::TenderTerms,
+    /// The rule set's own internal note (备注); never printed.
+    pub note: Option<String>,
     pub(crate) queries: Vec<CompiledQuery>,
     pub(crate) windows: Vec<Duration>,
     /// For each record kind (by index), the queries whose kind mask admits it.
@@ -165,6 +171,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                 mandatory: c.mandatory,
                 wording: c.wording,
                 basis: c.basis,
+                note: c.note,
                 origin: c.origin,
                 weight: c.weight,
                 cap: c.cap,
@@ -198,6 +205,8 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         tests: checked.tests,
         file,
         warnings: checked.warnings,
+        terms: checked.terms,
+        note: checked.note,
         queries_by_kind: queries_by_kind(&queries),
         queries,
         windows,

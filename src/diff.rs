@@ -121,6 +121,19 @@ pub enum HeaderField {
     Extends,
     /// `total` (总分).
     Total,
+    /// `query_channel` lines (查询渠道), as `site [kinds]` joined by `；`.
+    #[serde(rename = "query_channels")]
+    QueryChannels,
+    /// `query_day` (查询时点).
+    #[serde(rename = "query_day")]
+    QueryDay,
+    /// `query_evidence` (查询留存).
+    #[serde(rename = "query_evidence")]
+    QueryEvidence,
+    /// `commitment` (信用承诺).
+    Commitment,
+    /// `note` (备注): internal, never printed in a tender document.
+    Note,
 }
 
 /// A header field that differs.
@@ -242,6 +255,8 @@ pub enum Aspect {
     Wording,
     /// `basis` (依据).
     Basis,
+    /// `note` (备注): internal, never printed in a tender document.
+    Note,
     /// `when` (条件) of a veto or flag.
     Condition,
     /// `points` (得分) of a score clause.
@@ -483,7 +498,7 @@ fn sha256_hex(text: &str) -> String {
 // Header
 // ---------------------------------------------------------------------------
 
-fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 9] {
+fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 14] {
     let text = |v: &Option<crate::ast::Spanned<String>>| v.as_ref().map(|v| v.value.clone());
     [
         (HeaderField::Id, Some(h.id.value.clone())),
@@ -501,7 +516,24 @@ fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 9] {
             HeaderField::Total,
             h.total.as_ref().map(|t| t.value.normalize().to_string()),
         ),
+        (HeaderField::QueryChannels, channels_text(&h.channels)),
+        (HeaderField::QueryDay, text(&h.query_day)),
+        (HeaderField::QueryEvidence, text(&h.query_evidence)),
+        (HeaderField::Commitment, text(&h.commitment)),
+        (HeaderField::Note, text(&h.note)),
     ]
+}
+
+/// `site [kind, kind]；site [kind]`, or `None` without channels.
+fn channels_text(channels: &[crate::ast::Channel]) -> Option<String> {
+    let lines: Vec<String> = channels
+        .iter()
+        .map(|c| {
+            let kinds: Vec<&str> = c.kinds.iter().map(|k| k.value.as_str()).collect();
+            format!("{} [{}]", c.site.value, kinds.join(", "))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("；"))
 }
 
 /// The rule set's own header (whatever its id), then each base both chains share.
@@ -843,6 +875,7 @@ fn changed_aspects(a: &ClauseView<'_>, b: &ClauseView<'_>, dialect: Dialect) -> 
     push(Aspect::Origin, text(&x.origin), text(&y.origin));
     push(Aspect::Wording, opt_text(&x.wording), opt_text(&y.wording));
     push(Aspect::Basis, opt_text(&x.basis), opt_text(&y.basis));
+    push(Aspect::Note, opt_text(&x.note), opt_text(&y.note));
     out.extend(expression_changes(a, b, dialect));
     let mut push = |aspect, old: Option<AspectValue>, new: Option<AspectValue>| {
         if old != new {

@@ -2,9 +2,10 @@
 //! canonical layout.
 //!
 //! The layout is fixed: the header fields in the order title, sector,
-//! version, effective, unit, basis, extends, total with their values aligned;
-//! clause fields in the order wording, basis, when, points, cap, floor,
-//! weight; test blocks as `as_of`, then records (one line each), then
+//! version, effective, unit, basis, extends, total, query_channel (as
+//! written, one line each), query_day, query_evidence, commitment, note with
+//! their values aligned; clause fields in the order wording, basis, note,
+//! when, points, cap, floor, weight; test blocks as `as_of`, then records (one line each), then
 //! expectations; two spaces of indentation; expressions with the fewest
 //! parentheses their precedence needs, plus a few for readability (`a or (b
 //! and c)`, `not (a in b)`, an `if` inside an operator or condition).
@@ -128,6 +129,11 @@ struct Words {
     basis: &'static str,
     extends: &'static str,
     total: &'static str,
+    note: &'static str,
+    query_channel: &'static str,
+    query_day: &'static str,
+    query_evidence: &'static str,
+    commitment: &'static str,
     const_: &'static str,
     remove: &'static str,
     veto: &'static str,
@@ -184,6 +190,11 @@ const ENGLISH: Words = Words {
     basis: "basis",
     extends: "extends",
     total: "total",
+    note: "note",
+    query_channel: "query_channel",
+    query_day: "query_day",
+    query_evidence: "query_evidence",
+    commitment: "commitment",
     const_: "const",
     remove: "remove",
     veto: "veto",
@@ -239,6 +250,11 @@ const CHINESE: Words = Words {
     basis: "依据",
     extends: "继承",
     total: "总分",
+    note: "备注",
+    query_channel: "查询渠道",
+    query_day: "查询时点",
+    query_evidence: "查询留存",
+    commitment: "信用承诺",
     const_: "常量",
     remove: "删除",
     veto: "否决",
@@ -353,6 +369,11 @@ enum HeaderKey {
     Basis,
     Extends,
     Total,
+    Channel(usize),
+    QueryDay,
+    QueryEvidence,
+    Commitment,
+    Note,
 }
 
 /// Clause fields, in canonical order: the order of evaluation, as the rule
@@ -361,6 +382,7 @@ enum HeaderKey {
 enum ClauseKey {
     Wording,
     Basis,
+    Note,
     When,
     Points,
     Cap,
@@ -370,7 +392,10 @@ enum ClauseKey {
 
 impl ClauseKey {
     fn holds_expression(self) -> bool {
-        !matches!(self, ClauseKey::Wording | ClauseKey::Basis)
+        !matches!(
+            self,
+            ClauseKey::Wording | ClauseKey::Basis | ClauseKey::Note
+        )
     }
 }
 
@@ -418,6 +443,15 @@ fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, HeaderKey>> {
         value: Value::Text(n.value.to_string()),
         span: n.span,
     });
+    let channels = h.channels.iter().enumerate().map(|(i, c)| {
+        let kinds: Vec<&str> = c.kinds.iter().map(|k| k.value.as_str()).collect();
+        Field {
+            key: HeaderKey::Channel(i),
+            keyword: w.query_channel,
+            value: Value::Text(format!("{} [{}]", quote(&c.site.value), kinds.join(", "))),
+            span: c.span,
+        }
+    });
     [
         text(HeaderKey::Title, w.title, &h.title),
         text(HeaderKey::Sector, w.sector, &h.sector),
@@ -430,6 +464,21 @@ fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, HeaderKey>> {
     ]
     .into_iter()
     .flatten()
+    .chain(channels)
+    .chain(
+        [
+            text(HeaderKey::QueryDay, w.query_day, &h.query_day),
+            text(
+                HeaderKey::QueryEvidence,
+                w.query_evidence,
+                &h.query_evidence,
+            ),
+            text(HeaderKey::Commitment, w.commitment, &h.commitment),
+            text(HeaderKey::Note, w.note, &h.note),
+        ]
+        .into_iter()
+        .flatten(),
+    )
     .collect()
 }
 
@@ -453,6 +502,7 @@ fn clause_fields<'a>(w: &Words, c: &'a Clause) -> Vec<Field<'a, ClauseKey>> {
     [
         text(ClauseKey::Wording, w.wording, &c.wording),
         text(ClauseKey::Basis, w.basis, &c.basis),
+        text(ClauseKey::Note, w.note, &c.note),
         expr(ClauseKey::When, w.when, &c.when),
         expr(ClauseKey::Points, w.points, &c.points),
         expr(ClauseKey::Cap, w.cap, &c.cap),
@@ -1805,6 +1855,19 @@ pub(crate) mod unspanned {
             basis: bare_opt(&h.basis),
             extends: bare_opt(&h.extends),
             total: bare_opt(&h.total),
+            note: bare_opt(&h.note),
+            channels: h
+                .channels
+                .iter()
+                .map(|c| crate::ast::Channel {
+                    site: bare(&c.site),
+                    kinds: c.kinds.iter().map(bare).collect(),
+                    span: Span::default(),
+                })
+                .collect(),
+            query_day: bare_opt(&h.query_day),
+            query_evidence: bare_opt(&h.query_evidence),
+            commitment: bare_opt(&h.commitment),
             span: Span::default(),
         }
     }
@@ -1830,6 +1893,7 @@ pub(crate) mod unspanned {
             id: bare(&c.id),
             wording: bare_opt(&c.wording),
             basis: bare_opt(&c.basis),
+            note: bare_opt(&c.note),
             when: opt(&c.when),
             points: opt(&c.points),
             weight: opt(&c.weight),
@@ -2051,6 +2115,37 @@ test "t" {
 }
 ";
         assert_eq!(fmt_stable(text), expected);
+    }
+
+    #[test]
+    fn tender_fields_and_notes_keep_their_dialect_and_canonical_place() {
+        let text = "规则集 示例.招标 { 备注 \"内部\" 信用承诺 \"承诺\" 查询渠道 \"信用中国\" [行政处罚，行政许可] 标题 \"示例\" 查询时点 \"开标当日\" 版本 \"1\" 生效日期 2024-01-01 查询留存 \"截图留存\" 查询渠道 \"执行信息公开网\" [失信被执行人] }
+否决 甲 { 条件 存在(记录) 备注 \"示例\" 表述 \"w\" }
+";
+        let expected = "规则集 示例.招标 {
+  标题     \"示例\"
+  版本     \"1\"
+  生效日期 2024-01-01
+  查询渠道 \"信用中国\" [行政处罚, 行政许可]
+  查询渠道 \"执行信息公开网\" [失信被执行人]
+  查询时点 \"开标当日\"
+  查询留存 \"截图留存\"
+  信用承诺 \"承诺\"
+  备注     \"内部\"
+}
+
+否决 甲 {
+  表述 \"w\"
+  备注 \"示例\"
+  条件 存在(记录)
+}
+";
+        assert_eq!(fmt_stable(text), expected);
+        let english = "ruleset demo.t { title \"t\" version \"1\" effective 2024-01-01 note \"n\" query_evidence \"e\" }\n";
+        assert_eq!(
+            fmt_stable(english),
+            "ruleset demo.t {\n  title          \"t\"\n  version        \"1\"\n  effective      2024-01-01\n  query_evidence \"e\"\n  note           \"n\"\n}\n"
+        );
     }
 
     #[test]

@@ -115,6 +115,7 @@ impl std::ops::Deref for AppState {
         rulesets::list_versions,
         rulesets::get_version,
         rulesets::diff_versions,
+        rulesets::document,
         rulesets::publish,
         records::intake,
         records::pending_events,
@@ -170,6 +171,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/rulesets/{id}/versions"),
     ("get", "/api/v1/rulesets/{id}/versions/{hash}"),
     ("get", "/api/v1/rulesets/{id}/diff"),
+    ("get", "/api/v1/rulesets/{id}/document"),
     ("post", "/api/v1/records"),
     ("get", "/api/v1/records/pending"),
     ("get", "/api/v1/entities/{uscc}"),
@@ -209,6 +211,7 @@ pub fn router(state: AppState) -> Router {
             get(rulesets::get_version),
         )
         .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
+        .route("/api/v1/rulesets/{id}/document", get(rulesets::document))
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))

@@ -6,6 +6,8 @@
 //! any member disqualifies the bid. The bid's credit score is the **lowest
 //! member's total** (the weakest member's credit stands for the consortium).
 //! A member whose veto could not be evaluated makes the bid `review`.
+//! [`CONSORTIUM`] holds this rule as data with its tender-document wording;
+//! the evaluation below and the rendered chapter (`render`) both read it.
 //!
 //! Ranking: eligible bids by total, highest first; equal totals share a rank
 //! (1, 2, 2, 4) and are listed by bidder id, so the order is deterministic.
@@ -16,6 +18,47 @@ use crate::record::{CreditRecord, Uscc};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+
+/// How a consortium's credit is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConsortiumRule {
+    /// Every member must pass the credit qualification (a veto on one disqualifies the bid).
+    pub every_member_must_qualify: bool,
+    /// Whose total is the bid's credit score.
+    pub score: MemberScore,
+}
+
+/// Which member's credit score a consortium bid gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberScore {
+    /// The lowest member total (the weakest member stands for the consortium).
+    Lowest,
+}
+
+impl MemberScore {
+    /// The bid's score from its members' totals (zero without members).
+    pub fn of(self, totals: impl Iterator<Item = Decimal>) -> Decimal {
+        match self {
+            MemberScore::Lowest => totals.min().unwrap_or(Decimal::ZERO),
+        }
+    }
+}
+
+/// The consortium rule the tender evaluation applies.
+pub const CONSORTIUM: ConsortiumRule = ConsortiumRule {
+    every_member_must_qualify: true,
+    score: MemberScore::Lowest,
+};
+
+/// The tender-document sentence on qualification, for [`CONSORTIUM`].
+pub const CONSORTIUM_QUALIFICATION_TEXT: &str = "联合体投标的，联合体各方均应符合本章资格审查条件（信用）：任何一方有本章第一部分所列情形之一的，联合体投标予以否决；任何一方的信用情况无法核实的，由评标委员会核实后确定。";
+
+/// The tender-document sentence on scoring, for [`CONSORTIUM`].
+pub const CONSORTIUM_SCORE_TEXT: &str = "联合体各方分别按本章信用评分标准计算信用得分，以其中得分最低一方的信用得分作为联合体的信用得分。";
+
+/// The tender-document sentence on flags, for every member.
+pub const CONSORTIUM_FLAG_TEXT: &str =
+    "联合体任何一方有本章需评标委员会核实的情形的，按该情形的规定办理。";
 
 /// A bid: one entity, or a consortium of several.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -154,21 +197,24 @@ fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
     Ok(bids)
 }
 
-/// The consortium rule: worst decision, lowest total.
+/// The consortium rule ([`CONSORTIUM`]): worst decision, the member score it names.
 fn combine(bidder: &Bidder, members: Vec<MemberResult>) -> BidResult {
     let decisions = members.iter().map(|m| m.report.decision);
-    let decision = if decisions.clone().any(|d| d == Decision::Disqualified) {
+    let any_disqualified = decisions.clone().any(|d| d == Decision::Disqualified);
+    let lead_disqualified = decisions.clone().next() == Some(Decision::Disqualified);
+    let disqualified = if CONSORTIUM.every_member_must_qualify {
+        any_disqualified
+    } else {
+        lead_disqualified
+    };
+    let decision = if disqualified {
         Decision::Disqualified
     } else if decisions.clone().any(|d| d == Decision::Review) || members.is_empty() {
         Decision::Review
     } else {
         Decision::Eligible
     };
-    let total = members
-        .iter()
-        .map(|m| m.report.total)
-        .min()
-        .unwrap_or(Decimal::ZERO);
+    let total = CONSORTIUM.score.of(members.iter().map(|m| m.report.total));
     BidResult {
         bidder: bidder.id.clone(),
         name: bidder.name.clone(),
@@ -357,6 +403,18 @@ mod tests {
         assert_eq!(parallel.ranking, ranking);
         assert_eq!(parallel.bids.len(), 23);
         assert!(parallel.ranking.len() < 23, "some bids were disqualified");
+    }
+
+    /// The sentences the tender document prints say what `combine` does.
+    #[test]
+    fn the_printed_consortium_rule_is_the_applied_one() {
+        const { assert!(CONSORTIUM.every_member_must_qualify) };
+        assert!(CONSORTIUM_QUALIFICATION_TEXT.contains("联合体各方均应符合"));
+        assert!(CONSORTIUM_QUALIFICATION_TEXT.contains("任何一方有"));
+        assert_eq!(CONSORTIUM.score, MemberScore::Lowest);
+        assert!(CONSORTIUM_SCORE_TEXT.contains("得分最低一方"));
+        let totals = [Decimal::from(7), Decimal::from(3), Decimal::from(5)];
+        assert_eq!(CONSORTIUM.score.of(totals.into_iter()), Decimal::from(3));
     }
 
     #[test]

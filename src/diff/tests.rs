@@ -177,3 +177,44 @@ fn given_sources_must_all_parse() {
     let err = diff_sources(&bad, "s", &good, "s").expect_err("a broken file is refused");
     assert!(matches!(err, DiffError::Old(_)));
 }
+
+/// Notes are never printed, but reviewers see them change: as a clause aspect
+/// and as a header field, with the query fields beside it.
+#[test]
+fn notes_and_query_fields_show_in_the_diff() {
+    let noted = PENALTY.replace(
+        "wording \"近两年有行政处罚的，提示\"",
+        "wording \"近两年有行政处罚的，提示\"\n  note \"期限为示例\"",
+    );
+    let d = compare(BASE, &sector(PENALTY), BASE, &sector(&noted));
+    assert_eq!(d.clauses.changed.len(), 1, "{d:#?}");
+    let aspects: Vec<Aspect> = d.clauses.changed[0]
+        .aspects
+        .iter()
+        .map(|a| a.aspect)
+        .collect();
+    assert_eq!(aspects, [Aspect::Note]);
+    assert!(d.render_text().contains("备注 note"), "{}", d.render_text());
+
+    let header = |extra: &str| {
+        format!(
+            "ruleset s {{ title \"行业\" version \"1\" effective 2020-01-01 unit \"局\" extends base {extra} }}\n{PENALTY}"
+        )
+    };
+    let d = compare(
+        BASE,
+        &header(""),
+        BASE,
+        &header("query_channel \"信用中国\" [行政处罚] query_day \"开标当日\" note \"待确认\""),
+    );
+    let fields: Vec<HeaderField> = d.header.iter().map(|h| h.field).collect();
+    assert_eq!(
+        fields,
+        [
+            HeaderField::QueryChannels,
+            HeaderField::QueryDay,
+            HeaderField::Note
+        ]
+    );
+    assert_eq!(d.header[0].new.as_deref(), Some("信用中国 [行政处罚]"));
+}

@@ -88,6 +88,11 @@ fn header_label(field: HeaderField) -> &'static str {
         HeaderField::Basis => "依据 basis",
         HeaderField::Extends => "继承 extends",
         HeaderField::Total => "总分 total",
+        HeaderField::QueryChannels => "查询渠道 query_channel",
+        HeaderField::QueryDay => "查询时点 query_day",
+        HeaderField::QueryEvidence => "查询留存 query_evidence",
+        HeaderField::Commitment => "信用承诺 commitment",
+        HeaderField::Note => "备注 note（不印出 never printed）",
     }
 }
 
@@ -180,7 +185,7 @@ fn aspect_lines(out: &mut String, a: &AspectChange) {
     let label = aspect_label(a.aspect);
     let long = matches!(
         a.aspect,
-        Aspect::Wording | Aspect::Basis | Aspect::Condition | Aspect::Points
+        Aspect::Wording | Aspect::Basis | Aspect::Note | Aspect::Condition | Aspect::Points
     );
     if !long {
         let _ = writeln!(
@@ -214,6 +219,7 @@ fn aspect_label(aspect: Aspect) -> &'static str {
         Aspect::Origin => "来源 origin",
         Aspect::Wording => "表述 wording",
         Aspect::Basis => "依据 basis",
+        Aspect::Note => "备注 note（不印出 never printed）",
         Aspect::Condition => "条件 condition",
         Aspect::Points => "得分 points",
         Aspect::Windows => "时间范围 windows",

@@ -397,3 +397,174 @@ pub(super) fn check_ruleset_id(id: &str) -> Result<(), ApiError> {
         None => Ok(()),
     }
 }
+
+/// The query of `GET /api/v1/rulesets/{id}/document`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentQuery {
+    /// `md`, `html` (an embeddable fragment) or `docx`; default `html`.
+    #[serde(default)]
+    #[param(value_type = Option<String>)]
+    pub format: Option<crate::render::Format>,
+    /// A published version's hash (as listed by `/rulesets/{id}/versions`); default: the active one.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// HTML only: a complete page instead of a fragment.
+    #[serde(default)]
+    pub standalone: Option<bool>,
+    /// The tender's bid-opening day (YYYY-MM-DD), named as the credit query day.
+    #[serde(default)]
+    #[param(value_type = Option<String>, format = Date)]
+    pub opening: Option<NaiveDate>,
+    /// The project's name, printed in the title block.
+    #[serde(default)]
+    pub project: Option<String>,
+    /// `false` when the tender accepts no consortium bids (the consortium part is left out).
+    #[serde(default)]
+    pub consortium: Option<bool>,
+}
+
+/// The credit chapter of a tender document, generated from a rule set.
+///
+/// Public (no token): what a tender document prints is public. The same chapter as
+/// `credit-rules render`: Markdown, an HTML fragment (semantic, escaped, no script or
+/// style: embeddable under a strict Content-Security-Policy) or a Word file, with the
+/// rule set's hash and effective date in the Word footer. Internal notes are never printed.
+#[utoipa::path(get, path = "/api/v1/rulesets/{id}/document", tag = "rulesets",
+    params(("id" = String, Path, description = "rule-set id"), DocumentQuery),
+    responses(
+        (status = 200, description = "the chapter, with `Content-Disposition` naming the file (RFC 5987 `filename*` for the Chinese title)", content(
+            (String = "text/html"),
+            (String = "text/markdown"),
+            (Vec<u8> = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        )),
+        (status = 400, description = "bad query", body = super::Problem),
+        (status = 404, description = "no such rule set or version", body = super::Problem),
+        (status = 422, description = "the version no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
+    ))]
+pub async fn document(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    query: Result<axum::extract::Query<DocumentQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(query) = query.map_err(|r| {
+        super::drafts::query_error(
+            r,
+            "`format` (md, html, docx), `version`, `standalone`, `opening`, `project`, `consortium`",
+        )
+    })?;
+    check_ruleset_id(&id)?;
+    blocking(move || {
+        let mut sources = state.registry.sources();
+        if !sources.contains_key(&id) {
+            return Err(ApiError::not_found(
+                "ruleset_not_found",
+                format!("there is no rule set `{id}`"),
+            ));
+        }
+        if let Some(hash) = &query.version {
+            let version = state
+                .store
+                .ruleset_version(hash)
+                .ok()
+                .flatten()
+                .filter(|v| v.ruleset_id == id)
+                .ok_or_else(|| {
+                    ApiError::not_found(
+                        "version_not_found",
+                        format!(
+                            "rule set `{id}` has no version `{hash}`; \
+                             GET /api/v1/rulesets/{id}/versions lists them"
+                        ),
+                    )
+                })?;
+            let name = format!("{id}@{}.rules", &version.hash[..12.min(version.hash.len())]);
+            sources.insert(
+                id.clone(),
+                crate::source::SourceFile::new(name, version.source),
+            );
+        }
+        let mut workspace = crate::ruleset::Workspace::new();
+        for file in sources.into_values() {
+            workspace.add_source(file, None);
+        }
+        let program = workspace
+            .compile(&id)
+            .map_err(|d| ApiError::invalid_rules(&d))?;
+        let format = query.format.unwrap_or(crate::render::Format::Html);
+        let options = crate::render::RenderOptions {
+            format,
+            standalone: query.standalone.unwrap_or(false),
+            facts: crate::render::TenderFacts {
+                project: query.project,
+                opening: query.opening,
+                consortium: query.consortium,
+            },
+        };
+        let bytes = crate::render::render(&program, &workspace.library, &options);
+        let file_name = crate::render::file_name(&program, format);
+        Ok(document_response(format, &file_name, bytes))
+    })
+    .await
+}
+
+/// The answer for a rendered chapter: its media type and a `Content-Disposition`
+/// with an ASCII fallback name and the real (Chinese) one as RFC 5987 `filename*`.
+fn document_response(format: crate::render::Format, file_name: &str, bytes: Vec<u8>) -> Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = match format {
+        crate::render::Format::Docx => "attachment",
+        _ => "inline",
+    };
+    let value = format!(
+        "{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{}",
+        rfc5987(file_name)
+    );
+    (
+        [
+            (header::CONTENT_TYPE, format.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, value),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// Percent-encodes a file name for `filename*=UTF-8''…` (RFC 5987 `attr-char` kept).
+fn rfc5987(name: &str) -> String {
+    let mut out = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rfc5987;
+
+    #[test]
+    fn file_names_are_percent_encoded_as_utf8() {
+        assert_eq!(
+            rfc5987("水务-2024.1.docx"),
+            "%E6%B0%B4%E5%8A%A1-2024.1.docx"
+        );
+        assert_eq!(rfc5987("a b\"c"), "a%20b%22c");
+    }
+}

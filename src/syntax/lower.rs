@@ -121,11 +121,31 @@ impl Lowerer<'_> {
         for field in inner {
             let at = span(&field);
             let rule = field.as_rule();
+            if rule == Rule::channel_field {
+                header.channels.push(self.channel(field));
+                continue;
+            }
             let value = field
                 .into_inner()
                 .nth(1)
                 .expect("grammar guarantees a value");
             match rule {
+                Rule::note_field => {
+                    let v = self.string(value);
+                    set_once(self, &mut header.note, v, "note", at)
+                }
+                Rule::query_day_field => {
+                    let v = self.string(value);
+                    set_once(self, &mut header.query_day, v, "query_day", at)
+                }
+                Rule::evidence_field => {
+                    let v = self.string(value);
+                    set_once(self, &mut header.query_evidence, v, "query_evidence", at)
+                }
+                Rule::commitment_field => {
+                    let v = self.string(value);
+                    set_once(self, &mut header.commitment, v, "commitment", at)
+                }
                 Rule::title_field => {
                     let v = self.string(value);
                     set_once(self, &mut header.title, v, "title", at)
@@ -164,6 +184,20 @@ impl Lowerer<'_> {
             }
         }
         header
+    }
+
+    /// `query_channel "site" [kind, …]`
+    fn channel(&mut self, pair: Pair<'_, Rule>) -> Channel {
+        let at = span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // kw_query_channel
+        let site = self.string(inner.next().expect("grammar guarantees a site"));
+        let kinds = inner.map(|kind| self.name(&kind)).collect();
+        Channel {
+            site,
+            kinds,
+            span: at,
+        }
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
@@ -216,6 +250,7 @@ impl Lowerer<'_> {
             id,
             wording: None,
             basis: None,
+            note: None,
             when: None,
             points: None,
             weight: None,
@@ -244,6 +279,10 @@ impl Lowerer<'_> {
             Rule::basis_field => {
                 let v = self.string(value);
                 set_once(self, &mut clause.basis, v, "basis", at)
+            }
+            Rule::note_field => {
+                let v = self.string(value);
+                set_once(self, &mut clause.note, v, "note", at)
             }
             _ => {
                 let (slot, what) = match rule {

@@ -21,7 +21,7 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::item => "a clause, constant or test",
         Rule::header => "a rule-set header (`ruleset id { … }` / `规则集 id { … }`)",
         Rule::header_field => {
-            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`)"
+            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`)"
         }
         Rule::title_field => "`title \"…\"`",
         Rule::sector_field => "`sector \"…\"`",
@@ -31,13 +31,23 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::basis_field => "`basis \"…\"`",
         Rule::extends_field => "`extends rule-set-id`",
         Rule::total_field => "`total <number>`",
+        Rule::note_field => "`note \"…\"`",
+        Rule::channel_field => "`query_channel \"…\" [kind, …]`",
+        Rule::query_day_field => "`query_day \"…\"`",
+        Rule::evidence_field => "`query_evidence \"…\"`",
+        Rule::commitment_field => "`commitment \"…\"`",
+        Rule::kw_note => "`note` (备注)",
+        Rule::kw_query_channel => "`query_channel` (查询渠道)",
+        Rule::kw_query_day => "`query_day` (查询时点)",
+        Rule::kw_query_evidence => "`query_evidence` (查询留存)",
+        Rule::kw_commitment => "`commitment` (信用承诺)",
         Rule::const_def => "a constant (`const name = …`)",
         Rule::remove_stmt => "`remove clause-id`",
         Rule::clause => "a clause (`veto`/`score`/`flag`, 否决/评分/提示)",
         Rule::clause_kind => "`veto`, `score` or `flag` (否决, 评分, 提示)",
         Rule::mandatory => "`mandatory` (强制)",
         Rule::clause_field => {
-            "a clause field (`wording`, `basis`, `when`, `points`, `weight`, `cap`, `floor`)"
+            "a clause field (`wording`, `basis`, `note`, `when`, `points`, `weight`, `cap`, `floor`)"
         }
         Rule::wording_field => "`wording \"…\"`",
         Rule::when_field => "`when <condition>`",

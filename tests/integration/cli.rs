@@ -169,7 +169,7 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
         "when    any(records where kind = 经营异常名录)",
         "when    any(records where kind = 经营异常名录 and within 1 years)",
     );
-    let water2 = water.replace("version   \"2024.1\"", "version   \"2024.2\"");
+    let water2 = water.replacen("\"2024.1\"", "\"2024.2\"", 1);
     assert!(base2 != base && water2 != water, "the edits apply");
     let hashes: Vec<String> = {
         let store = SledStore::open(dir.path()).expect("store");
