@@ -10,6 +10,9 @@
 //! * [`CreditRecord`]: the JSON record schema used by evaluation, intake and HTTP, with
 //!   [`CreditRecord::validate`] and the as-of status rule [`CreditRecord::status_on`].
 //! * [`RecordStatus`]: 有效 / 尚未生效 / 已过公示期 / 已信用修复 / 已撤销.
+//! * The limits on records taken in ([`DATE_FLOOR`], [`FUTURE_TOLERANCE_DAYS`],
+//!   [`MAX_DISCLOSURE_YEARS`], [`TEXT_LIMITS`], [`CreditRecord::check_dates`]) and the exact
+//!   reading of JSON amounts and dates (`record/limits.rs`).
 //! * Date-window helpers [`years_before`], [`months_before`] and [`days_before`] used by the
 //!   rule language's windows such as 近三年.
 
