@@ -548,3 +548,35 @@ async fn a_waiting_event_that_does_not_fit_its_record_is_refused_when_the_record
     let pending = s.store.pending_events(None, 10).expect("pending");
     assert!(pending.items.is_empty(), "{pending:?}");
 }
+
+#[test]
+fn feed_amounts_are_read_from_their_digits() {
+    let row = |amount: &str| {
+        format!(
+            r#"{{"xxbh": "XZCF-AMT", "cf_xdr_shxym": "{USCC}", "cf_wsh": "武水罚〔2024〕1号", "cf_cflb": "罚款", "cf_nr_fk": {amount}, "cf_jdrq": "2024-05-01"}}"#
+        )
+    };
+    let amount = |text: &str| match credit_rules::intake::map_line(&row(text)) {
+        Ok(credit_rules::intake::IntakeItem::Record(r)) => Ok(r.amount.map(|a| a.to_string())),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e),
+    };
+    assert_eq!(
+        amount("18446744073709551616").expect("exact"),
+        Some("18446744073709551616".to_owned())
+    );
+    assert_eq!(
+        amount("0.1000000000000000055511151231").expect("exact"),
+        Some("0.1000000000000000055511151231".to_owned())
+    );
+    let err = amount("1e-999999").expect_err("cannot be held");
+    assert_eq!(err.field_errors()[0].field, "cf_nr_fk");
+    assert!(
+        matches!(
+            err.field_errors()[0].problem,
+            FieldProblem::InexactAmount { .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("as a string"), "{err}");
+}
