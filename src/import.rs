@@ -158,20 +158,9 @@ fn check_intake_record(record: &CreditRecord, today: NaiveDate) -> Result<(), St
     ))
 }
 
-/// Checks an event's date against the same floor and tolerance as a record's dates.
-fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
-    let mut record = CreditRecord::new(
-        event.record_id.clone(),
-        crate::record::Uscc::parse("9135021359498494XQ").map_err(|e| e.to_string())?,
-        crate::record::RecordKind::AdminPenalty,
-        crate::record::DATE_FLOOR,
-    );
-    record.repaired_on = Some(event.date);
-    let problems: Vec<String> = record
-        .check_dates(today)
-        .iter()
-        .map(|p| p.to_string().replace("`repaired_on`", "`date`"))
-        .collect();
+/// Checks an event's record id (no control characters) and its date against the same floor
+/// and tolerance as a record's dates.
+fn check_event(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
     if let Some((position, c)) = crate::record::control_character(&event.record_id) {
         return Err(format!(
             "field `record_id` holds the control character U+{:04X} at position {position}; \
@@ -179,15 +168,12 @@ fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String>
             u32::from(c)
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {} of record `{}` is refused: {}",
-            event.kind,
-            event.record_id,
-            problems.join("; ")
-        ))
+    match crate::record::check_event_date(event.date, today) {
+        Some(problem) => Err(format!(
+            "the {} of record `{}` is refused: {problem}",
+            event.kind, event.record_id
+        )),
+        None => Ok(()),
     }
 }
 
@@ -196,7 +182,7 @@ fn parse_line(line: &str, feed: Option<FeedKind>, today: NaiveDate) -> Result<It
     let item = parse_item(line, feed)?;
     match &item {
         Item::Record(record) => check_intake_record(record, today)?,
-        Item::Event(event) => check_event_date(event, today)?,
+        Item::Event(event) => check_event(event, today)?,
     }
     Ok(item)
 }

@@ -26,8 +26,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod limits;
 
 pub use limits::{
-    DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, control_character,
-    parse_amount,
+    DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, check_event_date,
+    control_character, parse_amount,
 };
 
 // ---------------------------------------------------------------------------------------------
