@@ -42,7 +42,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -232,25 +231,20 @@ fn parse_item(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
 /// an ordered stream instead, where a later line with the same id is an update of the
 /// earlier one (its previous version goes to the history), as the source sent them.
 #[derive(Default)]
-struct SeenIds(HashMap<String, (String, u64)>);
+struct SeenIds(HashMap<String, (String, CreditRecord)>);
 
 impl SeenIds {
     /// Remembers `record` (from `at`), or says where the conflicting first copy came from.
     fn check(&mut self, record: &CreditRecord, at: impl FnOnce() -> String) -> Result<(), String> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_string(record)
-            .unwrap_or_default()
-            .hash(&mut hasher);
-        let content = hasher.finish();
         match self.0.get(&record.id) {
-            Some((_, seen)) if *seen == content => Ok(()),
+            Some((_, seen)) if seen == record => Ok(()),
             Some((first, _)) => Err(format!(
                 "record `{}` was already sent at {first} with different content; one batch \
                  may carry each record once, so send the correction in a later batch",
                 record.id
             )),
             None => {
-                self.0.insert(record.id.clone(), (at(), content));
+                self.0.insert(record.id.clone(), (at(), record.clone()));
                 Ok(())
             }
         }
