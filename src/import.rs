@@ -42,7 +42,6 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -158,20 +157,9 @@ fn check_intake_record(record: &CreditRecord, today: NaiveDate) -> Result<(), St
     ))
 }
 
-/// Checks an event's date against the same floor and tolerance as a record's dates.
-fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
-    let mut record = CreditRecord::new(
-        event.record_id.clone(),
-        crate::record::Uscc::parse("9135021359498494XQ").map_err(|e| e.to_string())?,
-        crate::record::RecordKind::AdminPenalty,
-        crate::record::DATE_FLOOR,
-    );
-    record.repaired_on = Some(event.date);
-    let problems: Vec<String> = record
-        .check_dates(today)
-        .iter()
-        .map(|p| p.to_string().replace("`repaired_on`", "`date`"))
-        .collect();
+/// Checks an event's record id (no control characters) and its date against the same floor
+/// and tolerance as a record's dates.
+fn check_event(event: &RecordEvent, today: NaiveDate) -> Result<(), String> {
     if let Some((position, c)) = crate::record::control_character(&event.record_id) {
         return Err(format!(
             "field `record_id` holds the control character U+{:04X} at position {position}; \
@@ -179,15 +167,12 @@ fn check_event_date(event: &RecordEvent, today: NaiveDate) -> Result<(), String>
             u32::from(c)
         ));
     }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the {} of record `{}` is refused: {}",
-            event.kind,
-            event.record_id,
-            problems.join("; ")
-        ))
+    match crate::record::check_event_date(event.date, today) {
+        Some(problem) => Err(format!(
+            "the {} of record `{}` is refused: {problem}",
+            event.kind, event.record_id
+        )),
+        None => Ok(()),
     }
 }
 
@@ -196,7 +181,7 @@ fn parse_line(line: &str, feed: Option<FeedKind>, today: NaiveDate) -> Result<It
     let item = parse_item(line, feed)?;
     match &item {
         Item::Record(record) => check_intake_record(record, today)?,
-        Item::Event(event) => check_event_date(event, today)?,
+        Item::Event(event) => check_event(event, today)?,
     }
     Ok(item)
 }
@@ -246,25 +231,20 @@ fn parse_item(line: &str, feed: Option<FeedKind>) -> Result<Item, String> {
 /// an ordered stream instead, where a later line with the same id is an update of the
 /// earlier one (its previous version goes to the history), as the source sent them.
 #[derive(Default)]
-struct SeenIds(HashMap<String, (String, u64)>);
+struct SeenIds(HashMap<String, (String, CreditRecord)>);
 
 impl SeenIds {
     /// Remembers `record` (from `at`), or says where the conflicting first copy came from.
     fn check(&mut self, record: &CreditRecord, at: impl FnOnce() -> String) -> Result<(), String> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_string(record)
-            .unwrap_or_default()
-            .hash(&mut hasher);
-        let content = hasher.finish();
         match self.0.get(&record.id) {
-            Some((_, seen)) if *seen == content => Ok(()),
+            Some((_, seen)) if seen == record => Ok(()),
             Some((first, _)) => Err(format!(
                 "record `{}` was already sent at {first} with different content; one batch \
                  may carry each record once, so send the correction in a later batch",
                 record.id
             )),
             None => {
-                self.0.insert(record.id.clone(), (at(), content));
+                self.0.insert(record.id.clone(), (at(), record.clone()));
                 Ok(())
             }
         }

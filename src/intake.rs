@@ -345,6 +345,12 @@ pub enum FieldProblem {
          there is none"
     )]
     NotAnAmount,
+    /// The amount cannot be held exactly, e.g. `1e-999999`.
+    #[error("{reason}")]
+    InexactAmount {
+        /// Why, and what to send instead.
+        reason: String,
+    },
     /// The amount is negative, e.g. `-2`.
     #[error("the amount is negative; an amount in 万元 cannot be below zero, so check the sign")]
     NegativeAmount,
@@ -650,6 +656,32 @@ impl MappingTable {
             .map(move |(i, line)| (i + 1, self.map_line_with(line, feed)))
     }
 
+    /// Replaces the JSON numbers of the feed's amount fields by their digits as written in
+    /// `line`, so that amounts are read exactly (a parsed `Value` number has been through a
+    /// float: `18446744073709551616` would round, `1e-999999` would become 0).
+    fn exact_amounts(&self, line: &str, feed: FeedKind, row: &mut Map<String, Value>) {
+        let Some(map) = self.feed(feed) else { return };
+        let numbers: Vec<&str> = map
+            .fields
+            .iter()
+            .filter(|m| m.target == Target::Amount)
+            .flat_map(|m| m.sources.iter().copied())
+            .filter(|s| matches!(row.get(*s), Some(Value::Number(_))))
+            .collect();
+        if numbers.is_empty() {
+            return;
+        }
+        type RawFields = std::collections::HashMap<String, Box<serde_json::value::RawValue>>;
+        let Ok(raw) = serde_json::from_str::<RawFields>(line) else {
+            return;
+        };
+        for source in numbers {
+            if let Some(digits) = raw.get(source) {
+                row.insert(source.to_owned(), Value::String(digits.get().to_owned()));
+            }
+        }
+    }
+
     /// The row's id as text, from the first id source of the feed (or of any feed) present.
     pub fn row_id(&self, row: &Map<String, Value>, feed: Option<FeedKind>) -> Option<String> {
         self.feeds
@@ -665,7 +697,7 @@ impl MappingTable {
         let parsed: Value = serde_json::from_str(line).map_err(|e| IntakeError::Json {
             message: e.to_string(),
         })?;
-        let Value::Object(row) = parsed else {
+        let Value::Object(mut row) = parsed else {
             return Err(IntakeError::NotObject {
                 found: value::json_type(&parsed),
             });
@@ -676,6 +708,7 @@ impl MappingTable {
                 fields: row.keys().cloned().collect(),
             });
         };
+        self.exact_amounts(line, feed, &mut row);
         self.map_object(&row, feed)
             .map_err(|errors| IntakeError::InvalidRow {
                 id: self.row_id(&row, Some(feed)),

@@ -10,6 +10,9 @@
 //! * [`CreditRecord`]: the JSON record schema used by evaluation, intake and HTTP, with
 //!   [`CreditRecord::validate`] and the as-of status rule [`CreditRecord::status_on`].
 //! * [`RecordStatus`]: 有效 / 尚未生效 / 已过公示期 / 已信用修复 / 已撤销.
+//! * The limits on records taken in ([`DATE_FLOOR`], [`FUTURE_TOLERANCE_DAYS`],
+//!   [`MAX_DISCLOSURE_YEARS`], [`TEXT_LIMITS`], [`CreditRecord::check_dates`]) and the exact
+//!   reading of JSON amounts and dates (`record/limits.rs`).
 //! * Date-window helpers [`years_before`], [`months_before`] and [`days_before`] used by the
 //!   rule language's windows such as 近三年.
 
@@ -23,8 +26,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod limits;
 
 pub use limits::{
-    DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, control_character,
-    parse_amount,
+    DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, check_event_date,
+    control_character, parse_amount,
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -135,6 +135,9 @@
 //!   by every read) takes `repaired_on` / `revoked_on` from the source's record when it has
 //!   them, else from the events. An event with the date already applied is `Unchanged`;
 //!   another date replaces the earlier one, and the previous version goes to the history.
+//! * An event whose record is not stored yet is kept in `pending_events` and applied in the
+//!   transaction that stores the record ([`RecordStore::pending_events`] lists them; see
+//!   `store/pending.rs`).
 //! * Entities are created by their first record; the entity name follows the latest record
 //!   that gives one.
 
@@ -281,10 +284,12 @@ pub enum StoreError {
         /// The entity of the refused record.
         given: String,
     },
-    /// An event names a record id that is not stored.
+    /// An event names a record id that is not stored and cannot be kept for later either:
+    /// the id holds a NUL character or is longer than [`MAX_ID_LEN`] bytes, so no record can
+    /// ever have it. (An event on any other unknown id is kept: [`EventOutcome::Pending`].)
     #[error(
-        "no record with id `{id}` is stored, so its {kind} event cannot be applied; \
-         load the record first (events are applied to records already in the store)"
+        "no record with id `{id}` is stored, and no record can have this id (a NUL character, \
+         or more than 256 bytes), so its {kind} event is refused; check the record id"
     )]
     UnknownRecord {
         /// The record id.

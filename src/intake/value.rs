@@ -54,7 +54,14 @@ pub(crate) fn amount(value: &Value) -> Result<Decimal, FieldProblem> {
         Value::String(s) => s.trim().to_owned(),
         _ => return Err(FieldProblem::NotAnAmount),
     };
-    let amount = crate::record::parse_amount(&text).map_err(|_| FieldProblem::NotAnAmount)?;
+    let numeric = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.eE".contains(c));
+    let amount = crate::record::parse_amount(&text).map_err(|reason| match numeric {
+        true => FieldProblem::InexactAmount { reason },
+        false => FieldProblem::NotAnAmount,
+    })?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err(FieldProblem::NegativeAmount);
     }

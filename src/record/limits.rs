@@ -105,28 +105,18 @@ impl CreditRecord {
     /// Checks the dates against [`DATE_FLOOR`], [`FUTURE_TOLERANCE_DAYS`] after `today` and
     /// [`MAX_DISCLOSURE_YEARS`]; returns every problem found.
     pub fn check_dates(&self, today: NaiveDate) -> Vec<RecordError> {
-        let latest = today
-            .checked_add_days(chrono::Days::new(u64::from(FUTURE_TOLERANCE_DAYS)))
-            .unwrap_or(NaiveDate::MAX);
-        let mut errors = Vec::new();
         let dated = [
             ("decided_on", Some(self.decided_on), true),
             ("disclosure_until", self.disclosure_until, false),
             ("repaired_on", self.repaired_on, true),
             ("revoked_on", self.revoked_on, true),
         ];
-        for (field, date, not_future) in dated {
-            let Some(date) = date else { continue };
-            if date < DATE_FLOOR {
-                errors.push(RecordError::BeforeFloor { field, date });
-            } else if not_future && date > latest {
-                errors.push(RecordError::TooFarAhead {
-                    field,
-                    date,
-                    latest,
-                });
-            }
-        }
+        let mut errors: Vec<RecordError> = dated
+            .into_iter()
+            .filter_map(|(field, date, not_future)| {
+                date.and_then(|date| date_problem_on(field, date, not_future, today))
+            })
+            .collect();
         if let Some(end) = self.disclosure_until {
             let latest_end = years_after(self.decided_on, MAX_DISCLOSURE_YEARS);
             if end > latest_end {
@@ -137,6 +127,36 @@ impl CreditRecord {
             }
         }
         errors
+    }
+}
+
+/// Checks the date of an event (a repair or revocation, field `date`) against
+/// [`DATE_FLOOR`] and [`FUTURE_TOLERANCE_DAYS`] after `today`.
+pub fn check_event_date(date: NaiveDate, today: NaiveDate) -> Option<RecordError> {
+    date_problem_on("date", date, true, today)
+}
+
+/// Why `date` in `field` is out of range: before the floor, or (when `not_future`) more than
+/// the tolerance after `today`.
+fn date_problem_on(
+    field: &'static str,
+    date: NaiveDate,
+    not_future: bool,
+    today: NaiveDate,
+) -> Option<RecordError> {
+    let latest = today
+        .checked_add_days(chrono::Days::new(u64::from(FUTURE_TOLERANCE_DAYS)))
+        .unwrap_or(NaiveDate::MAX);
+    if date < DATE_FLOOR {
+        Some(RecordError::BeforeFloor { field, date })
+    } else if not_future && date > latest {
+        Some(RecordError::TooFarAhead {
+            field,
+            date,
+            latest,
+        })
+    } else {
+        None
     }
 }
 

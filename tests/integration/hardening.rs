@@ -508,3 +508,75 @@ fn a_shuffled_feed_gives_the_same_store_as_in_order_across_a_restart() {
         assert!(got.0 == expected.0, "seed {seed}: the records differ");
     }
 }
+
+#[tokio::test]
+async fn a_waiting_event_that_does_not_fit_its_record_is_refused_when_the_record_arrives() {
+    let s = state();
+    // Repaired before the decision of 2024-05-01: refused however the two arrive.
+    let event = json!({"record_id": "MISFIT", "kind": "repair", "date": "2024-04-01"});
+    let first = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({"items": [event]})),
+    )
+    .await;
+    assert_eq!(first.body["events_pending"], 1, "{}", first.body);
+    let second = call(
+        &s,
+        "POST",
+        "/api/v1/records",
+        Some(INTAKE),
+        Some(json!({"items": [record("MISFIT")]})),
+    )
+    .await;
+    assert_eq!(second.body["inserted"], 1, "{}", second.body);
+    assert_eq!(second.body["events_applied"], 0, "{}", second.body);
+    let reasons = reasons(&second.body);
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(
+        reasons[0].0.contains("an event received earlier"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[0].1.contains("`MISFIT`") && reasons[0].1.contains("repaired_on"),
+        "{reasons:?}"
+    );
+    let stored = s.store.record("MISFIT").expect("read").expect("stored");
+    assert_eq!(stored.repaired_on, None);
+    let pending = s.store.pending_events(None, 10).expect("pending");
+    assert!(pending.items.is_empty(), "{pending:?}");
+}
+
+#[test]
+fn feed_amounts_are_read_from_their_digits() {
+    let row = |amount: &str| {
+        format!(
+            r#"{{"xxbh": "XZCF-AMT", "cf_xdr_shxym": "{USCC}", "cf_wsh": "武水罚〔2024〕1号", "cf_cflb": "罚款", "cf_nr_fk": {amount}, "cf_jdrq": "2024-05-01"}}"#
+        )
+    };
+    let amount = |text: &str| match credit_rules::intake::map_line(&row(text)) {
+        Ok(credit_rules::intake::IntakeItem::Record(r)) => Ok(r.amount.map(|a| a.to_string())),
+        Ok(other) => panic!("{other:?}"),
+        Err(e) => Err(e),
+    };
+    assert_eq!(
+        amount("18446744073709551616").expect("exact"),
+        Some("18446744073709551616".to_owned())
+    );
+    assert_eq!(
+        amount("0.1000000000000000055511151231").expect("exact"),
+        Some("0.1000000000000000055511151231".to_owned())
+    );
+    let err = amount("1e-999999").expect_err("cannot be held");
+    assert_eq!(err.field_errors()[0].field, "cf_nr_fk");
+    assert!(
+        matches!(
+            err.field_errors()[0].problem,
+            FieldProblem::InexactAmount { .. }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("as a string"), "{err}");
+}
