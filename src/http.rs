@@ -24,6 +24,7 @@ pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{ServeConfig, run as run_server};
 
+use crate::budget::Budget;
 use crate::registry::Registry;
 use crate::review::{Clock, SystemClock};
 use crate::store::RecordStore;
@@ -43,6 +44,13 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long one request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long checking a rule set sent over HTTP (a draft, a publication) may take before the
+/// checker stops with E0006; less than [`REQUEST_TIMEOUT`], so the caller gets diagnostics.
+pub const CHECK_TIME_BUDGET: Duration = Duration::from_secs(10);
+
+/// The time budget of other blocking work started by a request (the request timeout).
+pub const WORK_TIME_BUDGET: Duration = REQUEST_TIMEOUT;
+
 /// Everything a handler needs.
 pub struct App {
     /// The live rule sets.
@@ -57,6 +65,8 @@ pub struct App {
     pub decisions: decision_log::DecisionLog,
     /// "Now" for the review workflow (submission times, activation days).
     pub clock: Arc<dyn Clock>,
+    /// Time allowed for checking a rule set sent in a request ([`CHECK_TIME_BUDGET`]).
+    pub check_budget: Duration,
 }
 
 impl App {
@@ -75,7 +85,14 @@ impl App {
             metrics,
             decisions,
             clock: Arc::new(SystemClock),
+            check_budget: CHECK_TIME_BUDGET,
         }
+    }
+
+    /// Replaces the time allowed for checking a rule set sent in a request.
+    pub fn with_check_budget(mut self, budget: Duration) -> App {
+        self.check_budget = budget;
+        self
     }
 
     /// Replaces the system clock (tests: a [`crate::review::ManualClock`]).
@@ -235,11 +252,30 @@ pub async fn serve(
     store.flush().map_err(std::io::Error::other)
 }
 
-/// Runs blocking store or engine work off the async runtime.
+/// Runs blocking store or engine work off the async runtime, under the default
+/// [`WORK_TIME_BUDGET`].
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    blocking_within(WORK_TIME_BUDGET, work).await
+}
+
+/// Runs blocking work off the async runtime with a time budget: the checker stops once it
+/// is spent, and also as soon as the request is dropped (answered 408 by the timeout, or
+/// its client went away), so an abandoned request does not keep a core busy.
+pub(crate) async fn blocking_within<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    struct CancelOnDrop(Budget);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+    let budget = Budget::new(budget);
+    let _cancel = CancelOnDrop(budget.clone());
+    tokio::task::spawn_blocking(move || budget.run(work))
         .await
         .map_err(ApiError::internal)?
 }

@@ -8,21 +8,21 @@
 //! | | city office | bureau | others |
 //! |---|---|---|---|
 //! | submit | any rule set | its own sector's | 403 |
-//! | list, read, diff | every draft | its own sector's drafts | 403 |
+//! | list, read, diff | every draft | its own sector's drafts (another sector's: 404, as if absent) | 403 |
 //! | approve, reject | yes | 403 | 403 |
 //! | withdraw | drafts it submitted | drafts it submitted | 403 |
 
-use super::auth::{Caller, Role, forbidden, require};
+use super::auth::{Caller, Role, forbidden};
 use super::error::{ApiError, AppJson};
 use super::rulesets::PublishResponse;
-use super::{AppState, blocking};
+use super::{AppState, blocking, blocking_within};
 use crate::diff::RuleSetDiff;
 use crate::impact::{DEFAULT_TOP, ImpactError, ImpactOptions, ImpactReport};
 use crate::review::{Decided, Review, ReviewError, Submission};
 use crate::store::{Actor, Draft, DraftQuery, DraftStatus, ReviewEvent};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -280,10 +280,9 @@ fn parse_id(text: &str) -> Result<u64, ApiError> {
 fn visible_draft(review: &Review<'_>, caller: &Caller, id: u64) -> Result<Draft, ApiError> {
     let draft = review.draft(id).map_err(review_error)?;
     if !may_see(caller, &draft) {
-        return Err(forbidden(format!(
-            "draft #{id} is a draft of sector `{}`; a bureau sees only its own sector's drafts",
-            draft.sector.as_deref().unwrap_or("none")
-        )));
+        // The same answer as for a draft that does not exist: neither ids nor sectors of
+        // other bureaus' drafts can be found out.
+        return Err(review_error(ReviewError::UnknownDraft(id)));
     }
     Ok(draft)
 }
@@ -386,12 +385,14 @@ pub(super) fn query_error(rejection: QueryRejection, parameters: &str) -> ApiErr
     ))]
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<SubmitRequest>,
+    caller: Caller,
+    body: Result<AppJson<SubmitRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
-    authorize_change(&state, &caller, &request.ruleset, &request.source)?;
-    blocking(move || {
+    caller.require(editors())?;
+    let AppJson(request) = body?;
+    let budget = state.check_budget;
+    blocking_within(budget, move || {
+        authorize_change(&state, &caller, &request.ruleset, &request.source)?;
         let view = submit_draft(&state, &caller, &request)?;
         Ok(created(view, StatusCode::CREATED))
     })
@@ -412,10 +413,10 @@ pub async fn submit(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: Result<Query<DraftListQuery>, QueryRejection>,
 ) -> Result<AppJson<Vec<DraftView>>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let Query(query) = query.map_err(|r| query_error(r, "`ruleset` and `status`"))?;
     let status = query
         .status
@@ -451,15 +452,15 @@ pub async fn list(
     responses(
         (status = 200, description = "the draft", body = DraftView),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
     ))]
 pub async fn get_draft(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -479,16 +480,16 @@ pub async fn get_draft(
     responses(
         (status = 200, description = "the diff", body = DraftDiffView),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
 pub async fn diff(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<DraftDiffView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -528,18 +529,18 @@ pub async fn diff(
         (status = 200, description = "the impact report, as JSON (`report`) and text (`text`)", body = DraftImpactView),
         (status = 400, description = "bad `as_of` or `top`", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
         (status = 409, description = "a new rule set: there is no active version to compare with", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
 pub async fn impact(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<ImpactQuery>, QueryRejection>,
 ) -> Result<AppJson<DraftImpactView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     let Query(query) = query.map_err(|r| query_error(r, "`as_of` and `top`"))?;
     let top = query.top.unwrap_or(DEFAULT_TOP);
@@ -591,11 +592,12 @@ pub async fn impact(
     ))]
 pub async fn approve(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<ApproveRequest>,
+    body: Result<AppJson<ApproveRequest>, ApiError>,
 ) -> Result<AppJson<ApprovedView>, ApiError> {
-    let caller = require_reviewer(&state, &headers)?;
+    require_reviewer(&caller)?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -628,11 +630,12 @@ pub async fn approve(
     ))]
 pub async fn reject(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<RejectRequest>,
+    body: Result<AppJson<RejectRequest>, ApiError>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require_reviewer(&state, &headers)?;
+    require_reviewer(&caller)?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -659,11 +662,12 @@ pub async fn reject(
     ))]
 pub async fn withdraw(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<WithdrawRequest>,
+    body: Result<AppJson<WithdrawRequest>, ApiError>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -676,15 +680,11 @@ pub async fn withdraw(
     .await
 }
 
-fn require_reviewer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let caller = state
-        .tokens
-        .caller(headers)?
-        .ok_or_else(|| super::auth::unauthorized("this route needs a bearer token"))?;
+fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
     if caller.role != Role::CityOffice {
         return Err(forbidden(
             "only the city office (市公管局, role city_office) approves or rejects drafts",
         ));
     }
-    Ok(caller)
+    Ok(())
 }

@@ -1,7 +1,7 @@
 //! Evaluation at bid opening: one entity, or a whole tender's bidders in one
 //! call. Every evaluation is written to the decision log before it is answered.
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
 use super::error::{ApiError, AppJson, ItemError};
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
@@ -12,7 +12,7 @@ use crate::source::SourceFile;
 use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -72,13 +72,11 @@ pub struct TenderRequest {
     ))]
 pub async fn evaluate_one(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<EvaluateRequest>,
+    caller: Caller,
+    body: Result<AppJson<EvaluateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
-    )?;
+    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     // One entity is a few microseconds of work and one sled read (served from
     // its cache): cheaper inline than handing it to the blocking pool.
     let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
@@ -121,13 +119,11 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
     ))]
 pub async fn evaluate_tender(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<TenderRequest>,
+    caller: Caller,
+    body: Result<AppJson<TenderRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
-    )?;
+    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     check_bidders(&request.bidders)?;
     let worker = state.clone();
     // Evaluate, hand the log entries to the writer, and serialise the answer while the

@@ -1,13 +1,12 @@
 //! Records: intake from the provincial platform, entity lookup, the public
 //! disclosure list (向社会公示), and the decision log.
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
 use super::error::{ApiError, AppJson, ItemError};
 use super::{AppState, blocking};
 use crate::record::{CreditRecord, RecordKind, Uscc};
 use crate::store::{DecisionQuery, LoggedDecision};
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -38,13 +37,10 @@ pub struct EntityView {
     ))]
 pub async fn entity(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(uscc): Path<String>,
 ) -> Result<AppJson<EntityView>, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::CityOffice, Role::Bureau, Role::Evaluator],
-    )?;
+    caller.require(&[Role::CityOffice, Role::Bureau, Role::Evaluator])?;
     let uscc =
         Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
     blocking(move || {
@@ -257,10 +253,10 @@ impl From<LoggedDecision> for DecisionView {
     ))]
 pub async fn decisions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Query(query): Query<DecisionsQuery>,
 ) -> Result<AppJson<Vec<DecisionView>>, ApiError> {
-    require(state.tokens.caller(&headers)?, &[Role::CityOffice])?;
+    caller.require(&[Role::CityOffice])?;
     let uscc = match &query.uscc {
         Some(u) => {
             Some(Uscc::parse(u).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?)
@@ -330,10 +326,11 @@ pub const MAX_INTAKE_ITEMS: usize = 5_000;
     ))]
 pub async fn intake(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<IntakeRequest>,
+    caller: Caller,
+    body: Result<AppJson<IntakeRequest>, ApiError>,
 ) -> Result<AppJson<IntakeResponse>, ApiError> {
-    require(state.tokens.caller(&headers)?, &[Role::Intake])?;
+    caller.require(&[Role::Intake])?;
+    let AppJson(request) = body?;
     if request.items.len() > MAX_INTAKE_ITEMS {
         return Err(ApiError::bad_request(
             "batch",

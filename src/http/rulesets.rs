@@ -3,15 +3,15 @@
 //! base). Publishing happens only when the city office approves the draft
 //! (see [`super::drafts`]).
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
 use super::drafts::{SubmitRequest, authorize_change, created, submit_draft};
 use super::error::{ApiError, AppJson};
-use super::{AppState, blocking};
+use super::{AppState, blocking, blocking_within};
 use crate::compile::RuleSetMeta;
 use crate::registry::Published;
 use crate::store::{RuleSetVersion, source_hash};
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -123,9 +123,9 @@ fn readers() -> &'static [Role] {
     ))]
 pub async fn list_rulesets(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<AppJson<Vec<RuleSetMeta>>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     Ok(AppJson(state.registry.list()))
 }
 
@@ -140,10 +140,10 @@ pub async fn list_rulesets(
     ))]
 pub async fn get_ruleset(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<RuleSetView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     let (Some(program), Some(file)) = (state.registry.get(&id), state.registry.source(&id)) else {
         return Err(ApiError::not_found(
             "ruleset_not_found",
@@ -168,10 +168,10 @@ pub async fn get_ruleset(
     ))]
 pub async fn list_versions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<Vec<VersionView>>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     blocking(move || {
         let versions = state
             .store
@@ -204,10 +204,10 @@ pub async fn list_versions(
     ))]
 pub async fn get_version(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((id, hash)): Path<(String, String)>,
 ) -> Result<AppJson<VersionView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     blocking(move || {
         let version = state
             .store
@@ -271,11 +271,11 @@ pub struct VersionDiffView {
     ))]
 pub async fn diff_versions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     query: Result<axum::extract::Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppJson<VersionDiffView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     let axum::extract::Query(query) =
         query.map_err(|r| super::drafts::query_error(r, "`from` and `to`"))?;
     blocking(move || {
@@ -351,15 +351,12 @@ pub async fn diff_versions(
     ))]
 pub async fn publish(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<PublishRequest>,
+    body: Result<AppJson<PublishRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let caller = require(
-        state.tokens.caller(&headers)?,
-        &[Role::CityOffice, Role::Bureau],
-    )?;
-    authorize_change(&state, &caller, &id, &request.source)?;
+    caller.require(&[Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     let request = SubmitRequest {
         ruleset: id,
         source: request.source,
@@ -367,7 +364,9 @@ pub async fn publish(
         message: request.message,
         activate_on: request.activate_on,
     };
-    blocking(move || {
+    let budget = state.check_budget;
+    blocking_within(budget, move || {
+        authorize_change(&state, &caller, &request.ruleset, &request.source)?;
         let view = submit_draft(&state, &caller, &request)?;
         Ok(created(view, StatusCode::ACCEPTED))
     })

@@ -14,6 +14,7 @@ mod durability;
 mod eval;
 mod fmt_roundtrip;
 mod guide;
+mod hardening;
 mod http;
 mod impact;
 mod intake;

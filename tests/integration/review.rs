@@ -401,11 +401,18 @@ async fn roles_and_sectors_decide_who_may_do_what() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(submit(&s, WATER, body).await.status, StatusCode::CREATED);
 
-    // Another sector neither sees nor withdraws it; an evaluator does not review.
+    // Another sector neither sees nor withdraws it: to it the draft does not exist (the
+    // answer is the one for a missing draft, so ids and sectors cannot be enumerated); an
+    // evaluator does not review.
+    let hidden = get_draft(&s, TRANSPORT, 1).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let missing = get_draft(&s, TRANSPORT, 99).await;
     assert_eq!(
-        get_draft(&s, TRANSPORT, 1).await.status,
-        StatusCode::FORBIDDEN
+        hidden.body["detail"].as_str().map(|d| d.replace("#1", "#99")),
+        missing.body["detail"].as_str().map(String::from)
     );
+    assert_eq!(hidden.body["code"], missing.body["code"]);
+    assert!(!hidden.body.to_string().contains("水务"), "{}", hidden.body);
     let listed = call(&s, "GET", "/api/v1/drafts", Some(TRANSPORT), None).await;
     assert_eq!(listed.body, json!([]));
     assert_eq!(
@@ -413,10 +420,10 @@ async fn roles_and_sectors_decide_who_may_do_what() {
         StatusCode::FORBIDDEN
     );
     let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(TRANSPORT), None).await;
-    assert_eq!(diff.status, StatusCode::FORBIDDEN);
+    assert_eq!(diff.status, StatusCode::NOT_FOUND);
     assert_eq!(
         act(&s, TRANSPORT, 1, "withdraw", json!({})).await.status,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
     assert_eq!(
         act(&s, TRANSPORT, 1, "reject", json!({ "comment": "x" }))
@@ -841,7 +848,7 @@ async fn the_impact_of_a_draft_shows_whose_outcome_changes() {
     assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_day.content_type, "application/problem+json");
     let other = call(&s, "GET", "/api/v1/drafts/1/impact", Some(TRANSPORT), None).await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
 }
 
 /// Reviewers compare any two published versions: stored versions by source hash, the newer
