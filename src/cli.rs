@@ -38,6 +38,15 @@ pub enum Format {
     Json,
 }
 
+/// `serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -70,6 +79,22 @@ pub enum Command {
         /// Synthetic entities loaded into a fresh database (0 for none).
         #[arg(long, default_value_t = 200)]
         demo_entities: usize,
+        /// Seconds a client has to send a request's headers before its connection is closed.
+        #[arg(long, default_value_t = 10.0)]
+        header_read_timeout: f64,
+        /// Seconds a keep-alive connection may stay without a request before it is closed.
+        #[arg(long, default_value_t = 60.0)]
+        idle_timeout: f64,
+        /// Connections served at once (default: 10000, or the open-files limit less 256 when
+        /// that is lower); further clients wait until one closes.
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --addr.
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Log lines as `text` or `json` (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormatArg,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -216,14 +241,33 @@ pub fn run(cli: Cli) -> ExitCode {
             rulesets,
             tokens,
             demo_entities,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
+            metrics_addr,
+            log_format,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
+            let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+            let limits = crate::http::ConnectionLimits {
+                header_read_timeout: seconds(header_read_timeout),
+                idle_timeout: seconds(idle_timeout),
+                max_connections: max_connections
+                    .unwrap_or_else(crate::http::default_max_connections)
+                    .max(1),
+            };
             let config = crate::http::ServeConfig {
                 addr,
                 data,
                 rulesets,
                 tokens,
                 demo_entities,
+                limits,
+                metrics_addr,
+                log_format: match log_format {
+                    LogFormatArg::Text => crate::http::LogFormat::Text,
+                    LogFormatArg::Json => crate::http::LogFormat::Json,
+                },
             };
             match crate::http::run_server(config) {
                 Ok(()) => ExitCode::SUCCESS,

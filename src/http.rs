@@ -9,20 +9,28 @@
 //! socket with graceful shutdown.
 
 mod auth;
+mod connections;
 mod decision_log;
 mod drafts;
 mod error;
 mod evaluate;
 mod ops;
+mod paging;
 mod records;
 mod rulesets;
 mod scheduler;
 mod server;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use connections::{
+    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_DESCRIPTORS,
+    default_max_connections, descriptor_limit, serve_connections,
+};
 pub use error::{ApiError, AppJson, ItemError, Problem};
+pub use ops::{REQUEST_ID_HEADER, RequestId};
+pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
-pub use server::{ServeConfig, run as run_server};
+pub use server::{LogFormat, ServeConfig, open_data, run as run_server};
 
 use crate::budget::Budget;
 use crate::registry::Registry;
@@ -141,7 +149,14 @@ impl std::ops::Deref for AppState {
         drafts::reject,
         drafts::withdraw,
     ),
-    components(schemas(Problem, ItemError)),
+    components(schemas(
+        Problem,
+        ItemError,
+        paging::schemas::DecisionPage,
+        paging::schemas::DraftPage,
+        paging::schemas::RuleSetPage,
+        paging::schemas::VersionPage
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "evaluate", description = "评标时的信用评价"),
@@ -235,20 +250,29 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn(ops::access_log))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight
-/// requests finish, then the store is flushed.
+/// Serves `router` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// resolves; in-flight requests finish, then the store is flushed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] with the given connection limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_connections(listener, router(state), limits, shutdown).await?;
     store.flush().map_err(std::io::Error::other)
 }
 

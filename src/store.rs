@@ -543,6 +543,13 @@ pub struct DecisionEntry {
     /// The report as given to the caller, less the texts that the rules themselves
     /// (identified by `version_hash`) supply: each clause's wording, basis and explanation.
     pub report: ReportJson,
+    /// The HTTP request that asked (its `x-request-id`); absent in older entries and for
+    /// evaluations not made over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Who asked: the token holder's name and role; absent in older entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Actor>,
 }
 
 /// A report as JSON text, kept as written (no parsing into a tree on the hot path).
@@ -596,7 +603,16 @@ impl DecisionEntry {
             decision,
             total: report.total,
             report: compact_report(report),
+            request_id: None,
+            caller: None,
         }
+    }
+
+    /// Records the request and the caller that asked for the decision.
+    pub fn asked_by(mut self, request_id: Option<&str>, caller: Option<Actor>) -> DecisionEntry {
+        self.request_id = request_id.map(str::to_owned);
+        self.caller = caller;
+        self
     }
 }
 
@@ -2723,6 +2739,8 @@ mod tests {
             usccs: vec![Uscc::parse("91420100MA4K3Q7T13").expect("valid")],
             decision: "eligible".into(),
             total: Decimal::new(i64::from(n), 0),
+            request_id: None,
+            caller: None,
             report: serde_json::json!({ "n": n }).into(),
         }
     }

@@ -14,6 +14,7 @@
 
 use super::auth::{Caller, Role, forbidden};
 use super::error::{ApiError, AppJson};
+use super::paging::{self, Page};
 use super::rulesets::PublishResponse;
 use super::{AppState, blocking, blocking_within};
 use crate::diff::RuleSetDiff;
@@ -220,6 +221,10 @@ pub struct DraftListQuery {
     pub ruleset: Option<String>,
     /// Only drafts in this status: pending, approved, active, rejected, withdrawn, stale.
     pub status: Option<String>,
+    /// At most this many (1 to 1000, default 50).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 fn review(state: &AppState) -> Review<'_> {
@@ -402,11 +407,12 @@ pub async fn submit(
 /// Lists drafts with their histories.
 ///
 /// Without their sources, oldest first. The city office sees every draft, a bureau its own
-/// sector's.
+/// sector's. Paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this
+/// version the answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
     params(DraftListQuery),
     responses(
-        (status = 200, description = "the drafts with their histories", body = Vec<DraftView>),
+        (status = 200, description = "a page of drafts with their histories", body = super::paging::schemas::DraftPage),
         (status = 400, description = "unknown filter or status", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "not the city office or a bureau", body = super::Problem),
@@ -415,9 +421,12 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     query: Result<Query<DraftListQuery>, QueryRejection>,
-) -> Result<AppJson<Vec<DraftView>>, ApiError> {
+) -> Result<AppJson<Page<DraftView>>, ApiError> {
     caller.require(editors())?;
-    let Query(query) = query.map_err(|r| query_error(r, "`ruleset` and `status`"))?;
+    let Query(query) =
+        query.map_err(|r| query_error(r, "`ruleset`, `status`, `limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let after = paging::numeric_cursor(query.cursor.as_deref())?;
     let status = query
         .status
         .as_deref()
@@ -433,13 +442,18 @@ pub async fn list(
                 status,
             })
             .map_err(ApiError::internal)?;
-        Ok(AppJson(
-            drafts
-                .into_iter()
-                .filter(|d| may_see(&caller, d))
-                .map(|d| DraftView::of(d, &review, false))
-                .collect(),
-        ))
+        let visible: Vec<Draft> = drafts
+            .into_iter()
+            .filter(|d| may_see(&caller, d) && after.is_none_or(|a| d.id > a))
+            .take(limit + 1)
+            .collect();
+        let views = visible
+            .into_iter()
+            .map(|d| DraftView::of(d, &review, false))
+            .collect();
+        Ok(AppJson(paging::page(views, limit, |d: &DraftView| {
+            d.id.to_string()
+        })))
     })
     .await
 }

@@ -3,6 +3,7 @@
 
 use super::auth::{Caller, Role};
 use super::error::{ApiError, AppJson, ItemError};
+use super::ops::RequestId;
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
 use crate::eval::Report;
@@ -73,6 +74,7 @@ pub struct TenderRequest {
 pub async fn evaluate_one(
     State(state): State<AppState>,
     caller: Caller,
+    request_id: RequestId,
     body: Result<AppJson<EvaluateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
@@ -84,7 +86,8 @@ pub async fn evaluate_one(
     let report = program
         .evaluate(&records, request.as_of)
         .report(&program, &records);
-    let entry = DecisionEntry::from_report(&report, usccs, Utc::now());
+    let entry = DecisionEntry::from_report(&report, usccs, Utc::now())
+        .asked_by(Some(&request_id.0), Some(caller.actor()));
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
     let body = json_body(&report)?;
@@ -120,6 +123,7 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
 pub async fn evaluate_tender(
     State(state): State<AppState>,
     caller: Caller,
+    request_id: RequestId,
     body: Result<AppJson<TenderRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
@@ -135,7 +139,10 @@ pub async fn evaluate_tender(
             store.records_of_shared(uscc)
         })
         .map_err(ApiError::internal)?;
-        let logged = worker.decisions.submit(log_entries(&result, Utc::now()))?;
+        let asked = (request_id.0.as_str(), caller.actor());
+        let logged = worker
+            .decisions
+            .submit(log_entries(&result, Utc::now(), &asked))?;
         Ok((json_body(&result)?, logged))
     })
     .await?;
@@ -144,13 +151,18 @@ pub async fn evaluate_tender(
 }
 
 /// One decision-log entry per member evaluated, built over the machine's cores.
-fn log_entries(result: &TenderResult, now: chrono::DateTime<Utc>) -> Vec<DecisionEntry> {
+fn log_entries(
+    result: &TenderResult,
+    now: chrono::DateTime<Utc>,
+    (request_id, caller): &(&str, crate::store::Actor),
+) -> Vec<DecisionEntry> {
     let members: Vec<_> = result.bids.iter().flat_map(|bid| &bid.members).collect();
     for member in &members {
         count_evaluation(&member.report);
     }
     let entry = |member: &&crate::tender::MemberResult| {
         DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
+            .asked_by(Some(request_id), Some(caller.clone()))
     };
     match crate::tender::pool() {
         Some(pool) if members.len() >= 8 => pool.install(|| {

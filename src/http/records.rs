@@ -2,10 +2,13 @@
 //! disclosure list (向社会公示), and the decision log.
 
 use super::auth::{Caller, Role};
+use super::drafts::query_error;
 use super::error::{ApiError, AppJson, ItemError};
+use super::paging::{self, Page};
 use super::{AppState, blocking};
 use crate::record::{CreditRecord, RecordKind, Uscc};
 use crate::store::{DecisionQuery, LoggedDecision};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -195,9 +198,12 @@ pub struct DecisionsQuery {
     pub from: Option<DateTime<Utc>>,
     /// Only decisions made before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
-    /// Only entries after this sequence number (paging).
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only entries after this sequence number (the older way of paging, still accepted;
+    /// the same as `cursor`).
     pub after: Option<u64>,
-    /// At most this many (1 to 200, default 50).
+    /// At most this many (1 to 1000, default 50).
     pub limit: Option<usize>,
 }
 
@@ -224,6 +230,12 @@ pub struct DecisionView {
     /// explanation of each clause), which the rule-set version named by `hash` supplies.
     #[schema(value_type = Object)]
     pub report: crate::store::ReportJson,
+    /// The `x-request-id` of the request that asked (absent in older entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Who asked: token holder's name and role (absent in older entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<crate::store::Actor>,
 }
 
 impl From<LoggedDecision> for DecisionView {
@@ -239,14 +251,19 @@ impl From<LoggedDecision> for DecisionView {
             decision: e.decision,
             total: e.total,
             report: e.report,
+            request_id: e.request_id,
+            caller: e.caller,
         }
     }
 }
 
 /// The decision log (监管): every evaluation answered, queryable by entity, rule set and time.
+///
+/// Paged like every list: `limit` and `cursor`, answered as `{items, next_cursor}` (until
+/// this version the answer was a bare array; `after` is still accepted).
 #[utoipa::path(get, path = "/api/v1/decisions", tag = "records", security(("bearer" = [])), params(DecisionsQuery),
     responses(
-        (status = 200, description = "matching decisions in log order", body = Vec<DecisionView>),
+        (status = 200, description = "a page of matching decisions in log order", body = super::paging::schemas::DecisionPage),
         (status = 400, description = "bad query", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "only the city office reads the log", body = super::Problem),
@@ -254,33 +271,37 @@ impl From<LoggedDecision> for DecisionView {
 pub async fn decisions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<DecisionsQuery>,
-) -> Result<AppJson<Vec<DecisionView>>, ApiError> {
+    query: Result<Query<DecisionsQuery>, QueryRejection>,
+) -> Result<AppJson<Page<DecisionView>>, ApiError> {
     caller.require(&[Role::CityOffice])?;
+    let Query(query) = query.map_err(|r| {
+        query_error(
+            r,
+            "`uscc`, `ruleset`, `from`, `until` (RFC 3339 times), `limit` and `cursor`",
+        )
+    })?;
     let uscc = match &query.uscc {
         Some(u) => {
             Some(Uscc::parse(u).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?)
         }
         None => None,
     };
-    let limit = query.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(ApiError::bad_request(
-            "limit",
-            format!("limit is 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = paging::limit(query.limit)?;
+    let after = paging::numeric_cursor(query.cursor.as_deref())?.or(query.after);
     let filter = DecisionQuery {
         uscc,
         ruleset_id: query.ruleset,
         from: query.from,
         until: query.until,
-        after_seq: query.after,
-        limit,
+        after_seq: after,
+        limit: limit + 1,
     };
     blocking(move || {
         let found = state.store.decisions(&filter).map_err(ApiError::internal)?;
-        Ok(AppJson(found.into_iter().map(DecisionView::from).collect()))
+        let views = found.into_iter().map(DecisionView::from).collect();
+        Ok(AppJson(paging::page(views, limit, |d: &DecisionView| {
+            d.seq.to_string()
+        })))
     })
     .await
 }

@@ -4,12 +4,16 @@
 //! (see [`super::drafts`]).
 
 use super::auth::{Caller, Role};
+use super::drafts::query_error;
 use super::drafts::{SubmitRequest, authorize_change, created, submit_draft};
 use super::error::{ApiError, AppJson};
+use super::paging::{self, Page};
 use super::{AppState, blocking, blocking_within};
 use crate::compile::RuleSetMeta;
 use crate::registry::Published;
 use crate::store::{RuleSetVersion, source_hash};
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -114,19 +118,47 @@ fn readers() -> &'static [Role] {
     &[Role::CityOffice, Role::Bureau, Role::Evaluator]
 }
 
+/// Paging of a list: `limit` (1 to 1000, default 50) and `cursor` (`next_cursor` of the previous page).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// At most this many (1 to 1000, default 50).
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Lists the live rule sets.
+///
+/// By id; paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this
+/// version the answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/rulesets", tag = "rulesets", security(("bearer" = [])),
+    params(PageQuery),
     responses(
-        (status = 200, description = "every rule set's header and hash", body = Vec<RuleSetMeta>),
+        (status = 200, description = "a page of rule sets: header and hash", body = super::paging::schemas::RuleSetPage),
+        (status = 400, description = "bad query", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
     ))]
 pub async fn list_rulesets(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<AppJson<Vec<RuleSetMeta>>, ApiError> {
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<AppJson<Page<RuleSetMeta>>, ApiError> {
     caller.require(readers())?;
-    Ok(AppJson(state.registry.list()))
+    let Query(query) = query.map_err(|r| query_error(r, "`limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let mut all = state.registry.list();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let after = query.cursor;
+    let items: Vec<RuleSetMeta> = all
+        .into_iter()
+        .filter(|m| after.as_deref().is_none_or(|a| m.id.as_str() > a))
+        .take(limit + 1)
+        .collect();
+    Ok(AppJson(paging::page(items, limit, |m: &RuleSetMeta| {
+        m.id.clone()
+    })))
 }
 
 /// A rule set's current version with its source.
@@ -158,10 +190,14 @@ pub async fn get_ruleset(
 }
 
 /// A rule set's published versions, oldest first.
+///
+/// Paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this version the
+/// answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/rulesets/{id}/versions", tag = "rulesets", security(("bearer" = [])),
-    params(("id" = String, Path, description = "rule-set id")),
+    params(("id" = String, Path, description = "rule-set id"), PageQuery),
     responses(
-        (status = 200, description = "the version log (without sources)", body = Vec<VersionView>),
+        (status = 200, description = "a page of the version log (without sources)", body = super::paging::schemas::VersionPage),
+        (status = 400, description = "bad query", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
         (status = 404, description = "no such rule set", body = super::Problem),
@@ -170,8 +206,12 @@ pub async fn list_versions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<AppJson<Vec<VersionView>>, ApiError> {
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<AppJson<Page<VersionView>>, ApiError> {
     caller.require(readers())?;
+    let Query(query) = query.map_err(|r| query_error(r, "`limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let skip = paging::numeric_cursor(query.cursor.as_deref())?.unwrap_or(0);
     blocking(move || {
         let versions = state
             .store
@@ -183,12 +223,19 @@ pub async fn list_versions(
                 format!("there is no rule set `{id}`"),
             ));
         }
-        Ok(AppJson(
-            versions
-                .into_iter()
-                .map(|v| VersionView::of(v, false))
-                .collect(),
-        ))
+        let start = usize::try_from(skip).unwrap_or(usize::MAX);
+        let items: Vec<(usize, VersionView)> = versions
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .take(limit + 1)
+            .map(|(i, v)| (i, VersionView::of(v, false)))
+            .collect();
+        let page = paging::page(items, limit, |(i, _)| (i + 1).to_string());
+        Ok(AppJson(Page {
+            items: page.items.into_iter().map(|(_, v)| v).collect(),
+            next_cursor: page.next_cursor,
+        }))
     })
     .await
 }
@@ -276,8 +323,7 @@ pub async fn diff_versions(
     query: Result<axum::extract::Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppJson<VersionDiffView>, ApiError> {
     caller.require(readers())?;
-    let axum::extract::Query(query) =
-        query.map_err(|r| super::drafts::query_error(r, "`from` and `to`"))?;
+    let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
         let active = state.registry.sources();
         let version_source = |hash: &str| -> Result<(String, String), ApiError> {

@@ -13,7 +13,7 @@
 //! # Files
 //!
 //! `decisions/NNNNNNNN.log`, `NNNNNNNN` the generation (8 decimal digits); the highest is
-//! the active segment.
+//! the active segment. Segments are created with mode 0600 (owner only).
 //!
 //! ```text
 //! header: "CRDJRNL1" (8 bytes) ‖ generation (u64 BE)
@@ -268,7 +268,12 @@ pub fn read(dir: &Path, location: Location) -> Result<Vec<u8>, JournalError> {
 }
 
 fn write_fresh(path: &Path, generation: u64) -> Result<(), JournalError> {
-    let mut file = File::create(path).map_err(io_error(path, "create"))?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // The log names entities and callers: readable by the service's user only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io_error(path, "create"))?;
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&generation.to_be_bytes());
     file.write_all(&header)

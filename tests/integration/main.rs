@@ -9,6 +9,7 @@ mod common;
 
 mod check;
 mod cli;
+mod connections;
 mod diff;
 mod durability;
 mod eval;
@@ -23,6 +24,7 @@ mod parse;
 mod props;
 mod render;
 mod review;
+mod service;
 mod store;
 mod store_drafts;
 mod sync;
