@@ -157,7 +157,7 @@ impl std::ops::Deref for AppState {
         paging::schemas::RuleSetPage,
         paging::schemas::VersionPage
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
@@ -177,6 +177,85 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every error answer is `application/problem+json` ([`Problem`]), and every operation lists
+/// the errors the service's layers can give it besides those its handler documents: 401
+/// (a bearer token is required), 400 (a malformed query string), 404 (a path naming nothing),
+/// 408 (the request timeout), 413, 415 and 422 (a JSON body too large, of another type, or
+/// not the documented shape).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_problem_responses(operation);
+            }
+        }
+    }
+}
+
+fn add_problem_responses(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Content, RefOr, Response};
+    let has = |kind: ParameterIn| {
+        operation.parameters.iter().flatten().any(|p| match p {
+            RefOr::T(p) => p.parameter_in == kind,
+            RefOr::Ref(_) => false,
+        })
+    };
+    let (query, path) = (has(ParameterIn::Query), has(ParameterIn::Path));
+    let body = operation.request_body.is_some();
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut extra: Vec<(&str, &str)> = vec![(
+        "408",
+        "the request took longer than the request timeout (30 s)",
+    )];
+    if secured {
+        extra.push(("401", "no bearer token, or not a valid one"));
+    }
+    if query {
+        extra.push(("400", "a malformed query string"));
+    }
+    if path {
+        extra.push(("404", "nothing at this path"));
+    }
+    if body {
+        extra.push(("413", "the body is larger than 4 MiB"));
+        extra.push(("415", "the body is not `Content-Type: application/json`"));
+        extra.push(("400", "the body is not valid JSON"));
+        extra.push(("422", "the body does not have the documented shape"));
+    }
+    for (status, description) in extra {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if !status.starts_with('4') && !status.starts_with('5') {
+            continue;
+        }
+        response.content.shift_remove("application/json");
+        response.content.insert(
+            "application/problem+json".to_owned(),
+            RefOr::T(Content::new(Some(RefOr::Ref(
+                utoipa::openapi::Ref::from_schema_name("Problem"),
+            )))),
         );
     }
 }

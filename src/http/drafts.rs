@@ -188,6 +188,7 @@ pub const MAX_IMPACT_TOP: usize = 1000;
 
 /// Parameters of a draft's impact analysis.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactQuery {
     /// The evaluation date (YYYY-MM-DD); default: today in Asia/Shanghai.
@@ -215,6 +216,7 @@ pub struct DraftImpactView {
 
 /// Filters of the draft list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DraftListQuery {
     /// Only drafts of this rule set.
@@ -222,6 +224,7 @@ pub struct DraftListQuery {
     /// Only drafts in this status: pending, approved, active, rejected, withdrawn, stale.
     pub status: Option<String>,
     /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -188,6 +188,7 @@ pub async fn disclosure(
 
 /// Query of the decision log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsQuery {
     /// Only decisions about this entity.
@@ -202,8 +203,10 @@ pub struct DecisionsQuery {
     pub cursor: Option<String>,
     /// Only entries after this sequence number (the older way of paging, still accepted;
     /// the same as `cursor`).
-    pub after: Option<u64>,
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
     /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -287,7 +290,15 @@ pub async fn decisions(
         None => None,
     };
     let limit = paging::limit(query.limit)?;
-    let after = paging::numeric_cursor(query.cursor.as_deref())?.or(query.after);
+    let old_after = query
+        .after
+        .map(|a| {
+            u64::try_from(a).map_err(|_| {
+                ApiError::bad_request("bad_query", "`after` is a sequence number, 0 or more")
+            })
+        })
+        .transpose()?;
+    let after = paging::numeric_cursor(query.cursor.as_deref())?.or(old_after);
     let filter = DecisionQuery {
         uscc,
         ruleset_id: query.ruleset,

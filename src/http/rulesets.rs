@@ -120,9 +120,11 @@ fn readers() -> &'static [Role] {
 
 /// Paging of a list: `limit` (1 to 1000, default 50) and `cursor` (`next_cursor` of the previous page).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -275,6 +277,7 @@ pub async fn get_version(
 
 /// The two versions of [`diff_versions`].
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     /// The older version: its hash, as listed by `/rulesets/{id}/versions`.

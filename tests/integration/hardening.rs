@@ -224,3 +224,55 @@ async fn a_check_out_of_time_stops_with_a_diagnostic() {
         .collect();
     assert!(codes.contains(&"E0006"), "{codes:?}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_every_error_as_problem_json() {
+    let s = state();
+    let doc = call(&s, "GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            operations += 1;
+            let responses = operation["responses"].as_object().expect("responses");
+            let at = format!("{method} {path}");
+            assert!(responses.contains_key("408"), "{at}: 408");
+            if operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty())
+            {
+                assert!(responses.contains_key("401"), "{at}: 401");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(responses.contains_key(status), "{at}: {status}");
+                }
+            }
+            let parameters = operation["parameters"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if parameters.iter().any(|p| p["in"] == "query") {
+                assert!(responses.contains_key("400"), "{at}: 400");
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status.starts_with('5') {
+                    let content = response["content"].as_object().expect("content");
+                    assert!(
+                        content.contains_key("application/problem+json")
+                            && !content.contains_key("application/json"),
+                        "{at} {status}: {content:?}"
+                    );
+                }
+            }
+            // Paging parameters are query parameters, never path parameters.
+            for p in &parameters {
+                if p["name"] == "limit" || p["name"] == "cursor" {
+                    assert_eq!(p["in"], "query", "{at}");
+                }
+            }
+        }
+    }
+    assert!(operations >= 22);
+}
