@@ -29,6 +29,13 @@ pub use connections::{
 pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use ops::{REQUEST_ID_HEADER, RequestId};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+
+/// The per-request limits of evaluation, tenders, intake and impact answers.
+pub mod evaluate_limits {
+    pub use super::drafts::{MAX_IMPACT_CLAUSES_PER_ENTITY, MAX_IMPACT_TOP};
+    pub use super::evaluate::{MAX_BIDDERS, MAX_INLINE_RECORDS, MAX_MEMBERS, MAX_TENDER_MEMBERS};
+    pub use super::records::MAX_INTAKE_ITEMS;
+}
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{LogFormat, ServeConfig, open_data, run as run_server};
 

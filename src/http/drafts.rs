@@ -186,6 +186,10 @@ pub struct DraftDiffView {
 /// Most changed entities an impact answer lists.
 pub const MAX_IMPACT_TOP: usize = 1000;
 
+/// Most clause changes listed for one entity of an impact answer's `top` list (a draft with
+/// thousands of clauses would otherwise repeat them for every listed entity).
+pub const MAX_IMPACT_CLAUSES_PER_ENTITY: usize = 50;
+
 /// Parameters of a draft's impact analysis.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -208,8 +212,11 @@ pub struct DraftImpactView {
     pub status: DraftStatus,
     /// Whether the active version is the one the draft was written against.
     pub base_is_current: bool,
-    /// The impact report: the active version (`old`) against the draft (`new`).
+    /// The impact report: the active version (`old`) against the draft (`new`). Each entity
+    /// of `top` lists at most 50 clause changes.
     pub report: ImpactReport,
+    /// Clause changes of `top` entities left out by that bound.
+    pub omitted_clause_changes: usize,
     /// The same report as readable text.
     pub text: String,
 }
@@ -575,10 +582,18 @@ pub async fn impact(
             top,
             ..ImpactOptions::default()
         };
-        let report = review
+        let mut report = review
             .impact(&draft, as_of, &options)
             .map_err(review_error)?;
+        let mut omitted_clause_changes = 0;
+        for entity in &mut report.top {
+            if entity.clauses.len() > MAX_IMPACT_CLAUSES_PER_ENTITY {
+                omitted_clause_changes += entity.clauses.len() - MAX_IMPACT_CLAUSES_PER_ENTITY;
+                entity.clauses.truncate(MAX_IMPACT_CLAUSES_PER_ENTITY);
+            }
+        }
         Ok(AppJson(DraftImpactView {
+            omitted_clause_changes,
             draft: draft.id,
             base_is_current: review.base_is_current(&draft),
             ruleset: draft.ruleset_id,

@@ -23,8 +23,12 @@ use std::sync::Arc;
 pub const MAX_BIDDERS: usize = 500;
 /// Most members of one consortium.
 pub const MAX_MEMBERS: usize = 20;
-/// Most inline records in one call.
-pub const MAX_INLINE_RECORDS: usize = 10_000;
+/// Most entities evaluated in one tender call (all members of all bids): each is one
+/// decision-log entry, so this bounds the work and the journal growth of one request.
+pub const MAX_TENDER_MEMBERS: usize = 2_000;
+/// Most inline records in one call (the records of one entity: each is copied into the
+/// decision log's report).
+pub const MAX_INLINE_RECORDS: usize = 2_000;
 
 /// Evaluate one entity: its records from the store (`uscc`), or given inline (`records`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -180,6 +184,15 @@ fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
             format!(
                 "a tender needs 1 to {MAX_BIDDERS} bidders, got {}",
                 bidders.len()
+            ),
+        ));
+    }
+    let members: usize = bidders.iter().map(|b| b.members.len()).sum();
+    if members > MAX_TENDER_MEMBERS {
+        return Err(ApiError::bad_request(
+            "bidders",
+            format!(
+                "a tender call evaluates at most {MAX_TENDER_MEMBERS} entities (members of all bids together), got {members}; split the bids over several calls"
             ),
         ));
     }

@@ -276,3 +276,44 @@ async fn the_openapi_document_describes_every_error_as_problem_json() {
     }
     assert!(operations >= 22);
 }
+
+#[tokio::test]
+async fn requests_that_would_amplify_are_refused_with_a_clear_problem() {
+    use credit_rules::http::evaluate_limits::{MAX_INLINE_RECORDS, MAX_TENDER_MEMBERS};
+    let s = state();
+    // 200 bids of 20 members: within the per-bid and per-tender bid limits, beyond the
+    // members evaluated in one call.
+    let bidders: Vec<serde_json::Value> = (0..200)
+        .map(|b| json!({ "id": format!("B{b}"), "members": vec![crate::http::BIDDER; 20] }))
+        .collect();
+    let tender = json!({ "ruleset": "water", "as_of": "2024-06-01", "bidders": bidders });
+    let answer = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(crate::http::EVALUATOR),
+        Some(tender),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(answer.content_type, "application/problem+json");
+    let detail = answer.body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(&MAX_TENDER_MEMBERS.to_string()) && detail.contains("4000"),
+        "{detail}"
+    );
+
+    let record = crate::http::sample_records()[0].clone();
+    let records = vec![record; MAX_INLINE_RECORDS + 1];
+    let inline = json!({ "ruleset": "water", "as_of": "2024-06-01", "records": records });
+    let answer = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some(crate::http::EVALUATOR),
+        Some(inline),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(answer.body["code"], "records");
+}
