@@ -7,6 +7,17 @@
 //! The router is built by [`router`] from an [`AppState`], so tests drive it
 //! in-process with `tower::ServiceExt::oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
+//!
+//! Protection (the README's "Limits and protection" lists every value):
+//! * connections: header-read timeout 10 s, idle timeout 60 s, at most 10,000 connections
+//!   (fewer under a low open-files limit) — see [`connections`](ConnectionLimits);
+//! * requests: 30 s ([`REQUEST_TIMEOUT`], then 408), bodies up to 4 MiB
+//!   ([`MAX_BODY_BYTES`], then 413); the bearer token is checked before the body is read;
+//! * engine work off the async workers, under a time budget that is cancelled when the
+//!   request is dropped ([`CHECK_TIME_BUDGET`] 10 s for checking rule text,
+//!   [`WORK_TIME_BUDGET`] otherwise);
+//! * per-request sizes in [`evaluate_limits`]; lists paged with `limit` (≤ 1,000) and `cursor`;
+//! * every answer carries an `x-request-id`, written to the access log and the decision log.
 
 mod auth;
 mod connections;
