@@ -47,6 +47,22 @@ pub enum LogFormatArg {
     Json,
 }
 
+/// `credit-rules decisions …`.
+#[derive(Debug, Subcommand)]
+pub enum DecisionsCommand {
+    /// Delete the decision journal's closed segments whose every entry is older than DATE
+    /// (00:00 Asia/Shanghai), with their index entries. Whole segments only; the active one is
+    /// kept. Run it with the server stopped, after backing the data folder up.
+    Compact {
+        /// Database folder of `credit-rules serve`.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Keep everything decided on or after this day (YYYY-MM-DD, Asia/Shanghai).
+        #[arg(long)]
+        before: chrono::NaiveDate,
+    },
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -169,6 +185,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// The decision log's retention: `decisions compact --before DATE` (the server stopped).
+    #[command(subcommand)]
+    Decisions(DecisionsCommand),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -307,6 +326,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
         Command::Sync(args) => crate::sync::run(&args),
+        Command::Decisions(DecisionsCommand::Compact { data, before }) => {
+            compact_decisions(&data, before)
+        }
         Command::Impact(args) => impact::run(&args),
     }
 }
@@ -612,5 +634,37 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
         Ok(records)
     } else {
         Err(problems)
+    }
+}
+
+/// `decisions compact`: whole old journal segments go, with their index entries.
+fn compact_decisions(data: &Path, before: chrono::NaiveDate) -> ExitCode {
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    let Some(start) = before
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(shanghai).single())
+    else {
+        eprintln!("error: {before} has no start of day");
+        return ExitCode::from(2);
+    };
+    let store = match crate::store::SledStore::open(data) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e} (is the server still running? stop it first)");
+            return ExitCode::from(2);
+        }
+    };
+    match store.compact_decisions(start.with_timezone(&chrono::Utc)) {
+        Ok(done) => {
+            println!(
+                "removed {} journal segment(s) holding {} decision(s) made before {before}",
+                done.segments, done.entries
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }

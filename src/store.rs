@@ -1213,6 +1213,26 @@ struct DecisionPointer {
     ruleset_id: String,
 }
 
+/// The generations of the journal segments in `dir`.
+fn journal_generations(dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::Backend {
+        path: dir.display().to_string(),
+        message: format!("cannot list the decision journal: {e}"),
+    })?;
+    let mut generations = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(number) = name.strip_suffix(".log")
+            && number.len() == 8
+            && let Ok(generation) = number.parse::<u64>()
+        {
+            generations.push(generation);
+        }
+    }
+    Ok(generations)
+}
+
 /// The `decisions` value that points at an entry in the journal.
 fn pointer_value(location: Location, entry: &DecisionEntry) -> Vec<u8> {
     let pointer = DecisionPointer {
@@ -2321,7 +2341,87 @@ impl RecordStore for SledStore {
     }
 }
 
+/// What [`SledStore::compact_decisions`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compaction {
+    /// Journal segments deleted.
+    pub segments: usize,
+    /// Decision-log entries removed with them.
+    pub entries: usize,
+}
+
 impl SledStore {
+    /// Retention of the decision log: removes the closed journal segments (never the active
+    /// one) whose every entry was made before `before`, and those entries' index keys.
+    /// Whole segments only: an entry on or after `before` keeps its segment, and with it the
+    /// older entries sharing it. The index keys are removed and flushed first, then the
+    /// files, so a crash in between leaves files nothing points at (removed by the next
+    /// compaction). Appends wait while it runs.
+    pub fn compact_decisions(&self, before: DateTime<Utc>) -> Result<Compaction, StoreError> {
+        let writer = self.writer();
+        let (Some(dir), Some(journal)) = (self.journal_dir.clone(), writer.journal.as_ref()) else {
+            return Ok(Compaction::default());
+        };
+        let active = journal.end().generation;
+        let before_ms = before.timestamp_millis();
+        // Per closed segment: its entries, and whether one of them is recent.
+        let mut segments: std::collections::BTreeMap<u64, (Vec<u64>, bool)> =
+            std::collections::BTreeMap::new();
+        for item in self.decisions.iter() {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            let Some(pointer) = decision_pointer(&key, &value)? else {
+                continue;
+            };
+            if pointer.location.generation >= active {
+                continue;
+            }
+            let seq = SledStore::seq_suffix("decisions", &key)?;
+            let segment = segments.entry(pointer.location.generation).or_default();
+            segment.0.push(seq);
+            segment.1 |= pointer.time_ms >= before_ms;
+        }
+        // Segment files no entry points at any more (an interrupted compaction).
+        for generation in journal_generations(&dir)? {
+            if generation < active {
+                segments.entry(generation).or_default();
+            }
+        }
+        let mut done = Compaction::default();
+        let doomed: Vec<(u64, Vec<u64>)> = segments
+            .into_iter()
+            .filter(|(_, (_, recent))| !recent)
+            .map(|(generation, (seqs, _))| (generation, seqs))
+            .collect();
+        for (_, seqs) in &doomed {
+            for seq in seqs {
+                if let Some(logged) = self.decision_at(*seq)? {
+                    for uscc in &logged.entry.usccs {
+                        let mut key = uscc.as_str().as_bytes().to_vec();
+                        key.extend_from_slice(&seq.to_be_bytes());
+                        self.dec_by_entity
+                            .remove(key)
+                            .map_err(|e| self.backend(e))?;
+                    }
+                }
+                self.decisions
+                    .remove(seq.to_be_bytes())
+                    .map_err(|e| self.backend(e))?;
+                done.entries += 1;
+            }
+        }
+        self.flush_db()?;
+        for (generation, _) in &doomed {
+            let path = journal::segment_path(&dir, *generation);
+            match std::fs::remove_file(&path) {
+                Ok(()) => done.segments += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.backend(e)),
+            }
+        }
+        drop(writer);
+        Ok(done)
+    }
+
     /// The JSON a decision is stored as; refuses entries the keys cannot hold.
     fn encode_decision(entry: &DecisionEntry) -> Result<Vec<u8>, StoreError> {
         if entry.ruleset_id.contains('\0') {
@@ -2743,6 +2843,61 @@ mod tests {
             caller: None,
             report: serde_json::json!({ "n": n }).into(),
         }
+    }
+
+    #[test]
+    fn compaction_drops_whole_old_segments_and_their_index_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.writer().rotate_after = 0;
+        // decision(n) is made at 1_700_000_000_000 + n ms; each append fills a segment.
+        for n in 1..=4 {
+            store.append_decisions(&[decision(n)]).expect("append");
+        }
+        let journal = dir.path().join(JOURNAL_DIR);
+        let files = || std::fs::read_dir(&journal).expect("dir").count();
+        assert_eq!(files(), 5);
+        let before = time_from_ms(1_700_000_000_000 + 3);
+        let done = store.compact_decisions(before).expect("compact");
+        assert_eq!(
+            done,
+            Compaction {
+                segments: 2,
+                entries: 2
+            }
+        );
+        assert_eq!(files(), 3);
+        assert_eq!(logged_seqs(&store), [3, 4]);
+        let uscc = decision(1).usccs[0].clone();
+        let by_entity = DecisionQuery {
+            uscc: Some(uscc.clone()),
+            ..DecisionQuery::default()
+        };
+        let found: Vec<u64> = store
+            .decisions(&by_entity)
+            .expect("query")
+            .iter()
+            .map(|d| d.seq)
+            .collect();
+        assert!(found.iter().all(|s| *s >= 3), "{found:?}");
+        let stale = store
+            .dec_by_entity
+            .scan_prefix(uscc.as_str().as_bytes())
+            .count();
+        assert_eq!(
+            stale,
+            found.len(),
+            "no index key is left for a removed entry"
+        );
+        // Compacting again changes nothing; the store reopens and appends go on.
+        assert_eq!(
+            store.compact_decisions(before).expect("again"),
+            Compaction::default()
+        );
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(logged_seqs(&store), [3, 4]);
+        assert_eq!(store.append_decisions(&[decision(5)]).expect("append"), [5]);
     }
 
     fn logged_seqs(store: &SledStore) -> Vec<u64> {

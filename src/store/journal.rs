@@ -8,7 +8,8 @@
 //! keys are written without a flush (sled persists them on its own within 500 ms); on opening,
 //! the entries past the indexed [`Watermark`] are indexed again. When the active segment
 //! grows past a size, sled is flushed and a new segment (the next *generation*) is started;
-//! old segments stay: they are the log.
+//! old segments stay: they are the log, until `SledStore::compact_decisions` (the retention
+//! command `credit-rules decisions compact`) deletes closed segments older than a day.
 //!
 //! # Files
 //!

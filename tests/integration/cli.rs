@@ -348,3 +348,50 @@ fn impact_errors_say_what_to_fix() {
     let (code, _, err) = run(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
+    use credit_rules::store::{DecisionEntry, DecisionQuery, RecordStore, SledStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let entry = |time: &str| DecisionEntry {
+        time: chrono::DateTime::parse_from_rfc3339(time)
+            .expect("time")
+            .with_timezone(&chrono::Utc),
+        ruleset_id: "water".into(),
+        version_hash: "h".into(),
+        as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("day"),
+        usccs: vec![],
+        decision: "eligible".into(),
+        total: rust_decimal::Decimal::ZERO,
+        report: serde_json::json!({}).into(),
+        request_id: None,
+        caller: None,
+    };
+    {
+        let store = SledStore::open(&data).expect("open");
+        store
+            .append_decisions(&[entry("2020-03-01T00:00:00Z")])
+            .expect("append");
+        store.flush().expect("flush");
+    }
+    // One segment, the active one: nothing may be removed.
+    let (code, out, err) = run(&[
+        "decisions",
+        "compact",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--before",
+        "2021-01-01",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed 0 journal segment(s)"), "{out}");
+    let store = SledStore::open(&data).expect("reopen");
+    assert_eq!(
+        store
+            .decisions(&DecisionQuery::default())
+            .expect("query")
+            .len(),
+        1
+    );
+}
