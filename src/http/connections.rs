@@ -101,7 +101,7 @@ pub async fn serve_connections(
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let max = limits.max_connections.max(1);
+    let max = limits.max_connections.clamp(1, 1_000_000);
     let slots = Arc::new(Semaphore::new(max));
     let (stop, stopped) = watch::channel(false);
     let at_limit = AtomicBool::new(false);
