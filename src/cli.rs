@@ -98,8 +98,9 @@ pub enum Command {
         /// Seconds a client has to send a request's headers before its connection is closed.
         #[arg(long, default_value_t = 10.0)]
         header_read_timeout: f64,
-        /// Seconds a keep-alive connection may stay without a request before it is closed.
-        #[arg(long, default_value_t = 60.0)]
+        /// Seconds a keep-alive connection may stay without a request before it is closed
+        /// (the header-read timeout bounds that wait too: the shorter one applies).
+        #[arg(long, default_value_t = 10.0)]
         idle_timeout: f64,
         /// Connections served at once (default: 10000, or the open-files limit less 256 when
         /// that is lower); further clients wait until one closes.

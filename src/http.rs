@@ -9,7 +9,7 @@
 //! socket with graceful shutdown.
 //!
 //! Protection (the README's "Limits and protection" lists every value):
-//! * connections: header-read timeout 10 s, idle timeout 60 s, at most 10,000 connections
+//! * connections: header-read timeout 10 s, idle timeout 10 s, at most 10,000 connections
 //!   (fewer under a low open-files limit) — see [`connections`](ConnectionLimits);
 //! * requests: 30 s ([`REQUEST_TIMEOUT`], then 408), bodies up to 4 MiB
 //!   ([`MAX_BODY_BYTES`], then 413); the bearer token is checked before the body is read;

@@ -5,8 +5,10 @@
 //!   [`HEADER_READ_TIMEOUT`] = 10 s): a client must send a request's complete headers within
 //!   this time, or its connection is closed (a client trickling one byte every few seconds
 //!   cannot hold a connection).
-//! * **Idle timeout** ([`ConnectionLimits::idle_timeout`], default [`IDLE_TIMEOUT`] = 60 s): a
-//!   keep-alive connection with no request in flight for this long is closed.
+//! * **Idle timeout** ([`ConnectionLimits::idle_timeout`], default [`IDLE_TIMEOUT`] = 10 s): a
+//!   keep-alive connection with no request in flight for this long is closed. hyper also
+//!   counts the wait for the next request's headers against the header-read timeout, so an
+//!   idle connection is closed after the shorter of the two.
 //! * **Connection limit** ([`ConnectionLimits::max_connections`], default [`default_max_connections`]):
 //!   at most this many connections are served at once, kept below the process's file
 //!   descriptor limit so the database, the journal and the listener always have descriptors
@@ -31,7 +33,7 @@ use tower::ServiceExt;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Default time a keep-alive connection may stay without a request.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Upper bound of the default connection limit.
 pub const MAX_CONNECTIONS: usize = 10_000;

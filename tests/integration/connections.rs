@@ -234,3 +234,17 @@ async fn shutdown_closes_idle_connections_and_returns() {
         .expect("server returns");
     done.expect("task").expect("served");
 }
+
+/// hyper counts the wait for the next request on a kept-alive connection against the
+/// header-read timeout too: an idle connection is closed after the shorter of the two.
+#[tokio::test]
+async fn the_header_read_timeout_also_bounds_the_wait_between_requests() {
+    let (addr, _stop) = start(limits(300, 60_000, 100)).await;
+    let mut client = TcpStream::connect(addr).await.expect("connect");
+    client.write_all(HEALTH).await.expect("write");
+    let answer = tokio::time::timeout(GUARD, response(&mut client))
+        .await
+        .expect("answers");
+    assert!(answer.is_some());
+    assert!(closed(&mut client).await, "closed by the header-read timer");
+}
