@@ -6,13 +6,13 @@
 //! that can never fire.
 
 mod expr;
-mod suggest;
+pub mod suggest;
 
 pub(crate) use expr::{ConstValue, Constants};
 use expr::{Ctx, Typer};
 
 use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, MAX_DIAGNOSTICS};
 use crate::eval::const_eval;
 use crate::ir::{Base, IrExpr, Lit, QueryDef};
 use crate::record::RecordKind;
@@ -210,6 +210,9 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     let mut state = MergeState::default();
     let mut terms = TenderTerms::default();
     for (file, ast) in &chain {
+        if crate::budget::exhausted() {
+            break;
+        }
         check_header(file, ast, &mut diagnostics);
         terms.extend_with(&ast.header);
         let constants = check_constants(file, ast, &state.constants, &mut diagnostics);
@@ -223,6 +226,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         .iter()
         .rev()
         .find_map(|(_, a)| a.header.total.as_ref());
+    check_score_range(&state.clauses, &mut diagnostics);
     // With errors in clauses the sum is meaningless; report the total only on clean input.
     if let Some(total) = total.filter(|_| !diagnostics.has_errors()) {
         check_total(
@@ -236,6 +240,13 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     lint_clauses(&state.clauses, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
+    diagnostics.truncate_to(MAX_DIAGNOSTICS);
+    if crate::budget::exhausted() {
+        diagnostics.push(
+            Diagnostic::error("E0006", "checking stopped: the time allowed for it ran out")
+                .with_help("the rule set is too large or has too many problems to check in one request; check it with `credit-rules check` and fix the problems first"),
+        );
+    }
     if diagnostics.has_errors() {
         return Err(diagnostics);
     }
@@ -414,6 +425,18 @@ fn lint_working_note(
     }
 }
 
+/// Runs a suggestion search unless the check already has many problems.
+fn suggest_within_budget<'n>(
+    diagnostics: &Diagnostics,
+    search: impl FnOnce() -> Option<&'n str>,
+) -> Option<&'n str> {
+    if diagnostics.0.len() < suggest::MAX_SUGGESTED_PROBLEMS {
+        search()
+    } else {
+        None
+    }
+}
+
 /// Evaluates constants in file order; each sees the inherited ones and those before it.
 fn check_constants(
     file: &SourceFile,
@@ -424,6 +447,9 @@ fn check_constants(
     let mut constants = inherited.clone();
     let mut own: HashMap<&str, Span> = HashMap::new();
     for def in ast.constants() {
+        if crate::budget::exhausted() {
+            break;
+        }
         let name = def.name.value.as_str();
         if let Some(first) = own.get(name) {
             diagnostics.push(
@@ -553,10 +579,12 @@ fn merge_clauses(
                 )
                 .at(file, removal.span)
                 .with_help(
-                    match suggest::closest(
-                        &removal.value,
-                        state.clauses.iter().map(|c| c.id.as_str()),
-                    ) {
+                    match suggest_within_budget(diagnostics, || {
+                        suggest::closest(
+                            &removal.value,
+                            state.clauses.iter().map(|c| c.id.as_str()),
+                        )
+                    }) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => {
                             "`remove` only drops clauses of the rule set named in `extends`".into()
@@ -568,6 +596,9 @@ fn merge_clauses(
     }
     let mut own: HashMap<&str, Span> = HashMap::new();
     for clause in ast.clauses() {
+        if crate::budget::exhausted() {
+            break;
+        }
         let id = clause.id.value.as_str();
         if let Some(first) = own.insert(id, clause.id.span) {
             let index = crate::source::LineIndex::new(&file.text);
@@ -819,12 +850,21 @@ fn check_total(
         .iter()
         .filter(|c| c.kind == ClauseKind::Score)
         .collect();
-    // Compared as evaluation rounds: each clause's weighted maximum to 2 places.
+    // Compared as evaluation rounds: each clause's weighted maximum to 2 places. The products
+    // and the sum fit (check_score_range has refused rule sets where they do not).
     let most = |c: &CheckedClause| {
-        (c.cap.unwrap_or_default() * c.weight)
+        c.cap
+            .unwrap_or_default()
+            .checked_mul(c.weight)
+            .unwrap_or(Decimal::MAX)
             .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
     };
-    let sum: Decimal = scores.iter().map(|c| most(c)).sum();
+    let sum = scores
+        .iter()
+        .try_fold(Decimal::ZERO, |sum, c| sum.checked_add(most(c)));
+    let Some(sum) = sum else {
+        return;
+    };
     if sum != total {
         let mut d = Diagnostic::error(
             "E0320",
@@ -846,6 +886,54 @@ fn check_total(
             ));
         }
         diagnostics.push(d);
+    }
+}
+
+/// Every score clause's weighted cap and floor, and their sums over the rule set, must be
+/// numbers the evaluator can compute (at most 28 digits): otherwise a report's total
+/// could not be added up.
+fn check_score_range(clauses: &[CheckedClause], diagnostics: &mut Diagnostics) {
+    let mut most = Decimal::ZERO;
+    let mut fewest = Decimal::ZERO;
+    for clause in clauses.iter().filter(|c| c.kind == ClauseKind::Score) {
+        let weighted = |bound: Option<Decimal>| match bound {
+            Some(b) => b.checked_mul(clause.weight),
+            None => Some(Decimal::ZERO),
+        };
+        let (Some(high), Some(low)) = (weighted(clause.cap), weighted(clause.floor)) else {
+            diagnostics.push(
+                Diagnostic::error(
+                    "E0316",
+                    format!(
+                        "the score clause `{}`: cap or floor × weight is too large a number",
+                        clause.id
+                    ),
+                )
+                .at(&clause.file, clause.span)
+                .with_help("points, caps, floors and weights are credit points: use numbers of a sensible size"),
+            );
+            return;
+        };
+        match (
+            most.checked_add(high),
+            fewest.checked_add(low.min(Decimal::ZERO)),
+        ) {
+            (Some(m), Some(f)) => (most, fewest) = (m, f),
+            _ => {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "E0321",
+                        format!(
+                            "with the score clause `{}`, the score clauses' points add up to too large a number",
+                            clause.id
+                        ),
+                    )
+                    .at(&clause.file, clause.span)
+                    .with_help("points, caps, floors and weights are credit points: use numbers of a sensible size"),
+                );
+                return;
+            }
+        }
     }
 }
 
@@ -905,6 +993,9 @@ fn check_tests(
     use crate::ast::Expectation;
     let mut names: HashMap<&str, Span> = HashMap::new();
     for test in ast.tests() {
+        if crate::budget::exhausted() {
+            break;
+        }
         if names
             .insert(test.name.value.as_str(), test.name.span)
             .is_some()
@@ -965,7 +1056,9 @@ fn check_tests(
                     );
                 }
             } else {
-                let help = match suggest::closest(id, clauses.iter().map(|c| c.id.as_str())) {
+                let help = match suggest_within_budget(diagnostics, || {
+                    suggest::closest(id, clauses.iter().map(|c| c.id.as_str()))
+                }) {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "name a clause of this rule set or of the one it extends".to_string(),
                 };

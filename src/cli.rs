@@ -38,6 +38,31 @@ pub enum Format {
     Json,
 }
 
+/// `serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatArg {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `credit-rules decisions …`.
+#[derive(Debug, Subcommand)]
+pub enum DecisionsCommand {
+    /// Delete the decision journal's closed segments whose every entry is older than DATE
+    /// (00:00 Asia/Shanghai), with their index entries. Whole segments only; the active one is
+    /// kept. Run it with the server stopped, after backing the data folder up.
+    Compact {
+        /// Database folder of `credit-rules serve`.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Keep everything decided on or after this day (YYYY-MM-DD, Asia/Shanghai).
+        #[arg(long)]
+        before: chrono::NaiveDate,
+    },
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -70,6 +95,23 @@ pub enum Command {
         /// Synthetic entities loaded into a fresh database (0 for none).
         #[arg(long, default_value_t = 200)]
         demo_entities: usize,
+        /// Seconds a client has to send a request's headers before its connection is closed.
+        #[arg(long, default_value_t = 10.0)]
+        header_read_timeout: f64,
+        /// Seconds a keep-alive connection may stay without a request before it is closed
+        /// (the header-read timeout bounds that wait too: the shorter one applies).
+        #[arg(long, default_value_t = 10.0)]
+        idle_timeout: f64,
+        /// Connections served at once (default: 10000, or the open-files limit less 256 when
+        /// that is lower); further clients wait until one closes.
+        #[arg(long)]
+        max_connections: Option<usize>,
+        /// Serve /metrics only on this address (e.g. 127.0.0.1:9090), not on --addr.
+        #[arg(long)]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Log lines as `text` or `json` (one object per line).
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormatArg,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -161,6 +203,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
     },
+    /// The decision log's retention: `decisions compact --before DATE` (the server stopped).
+    #[command(subcommand)]
+    Decisions(DecisionsCommand),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -243,14 +288,33 @@ pub fn run(cli: Cli) -> ExitCode {
             rulesets,
             tokens,
             demo_entities,
+            header_read_timeout,
+            idle_timeout,
+            max_connections,
+            metrics_addr,
+            log_format,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
+            let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
+            let limits = crate::http::ConnectionLimits {
+                header_read_timeout: seconds(header_read_timeout),
+                idle_timeout: seconds(idle_timeout),
+                max_connections: max_connections
+                    .unwrap_or_else(crate::http::default_max_connections)
+                    .max(1),
+            };
             let config = crate::http::ServeConfig {
                 addr,
                 data,
                 rulesets,
                 tokens,
                 demo_entities,
+                limits,
+                metrics_addr,
+                log_format: match log_format {
+                    LogFormatArg::Text => crate::http::LogFormat::Text,
+                    LogFormatArg::Json => crate::http::LogFormat::Json,
+                },
             };
             match crate::http::run_server(config) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -314,6 +378,9 @@ pub fn run(cli: Cli) -> ExitCode {
             crate::import::run_pending(&data, format == Format::Json)
         }
         Command::Sync(args) => crate::sync::run(&args),
+        Command::Decisions(DecisionsCommand::Compact { data, before }) => {
+            compact_decisions(&data, before)
+        }
         Command::Impact(args) => impact::run(&args),
     }
 }
@@ -612,5 +679,37 @@ pub fn parse_records(text: &str, name: &str) -> Result<Vec<CreditRecord>, Diagno
         Ok(records)
     } else {
         Err(problems)
+    }
+}
+
+/// `decisions compact`: whole old journal segments go, with their index entries.
+fn compact_decisions(data: &Path, before: chrono::NaiveDate) -> ExitCode {
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    let Some(start) = before
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(shanghai).single())
+    else {
+        eprintln!("error: {before} has no start of day");
+        return ExitCode::from(2);
+    };
+    let store = match crate::store::SledStore::open(data) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e} (is the server still running? stop it first)");
+            return ExitCode::from(2);
+        }
+    };
+    match store.compact_decisions(start.with_timezone(&chrono::Utc)) {
+        Ok(done) => {
+            println!(
+                "removed {} journal segment(s) holding {} decision(s) made before {before}",
+                done.segments, done.entries
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
     }
 }

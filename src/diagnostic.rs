@@ -172,25 +172,52 @@ pub struct DiagnosticJson {
     pub notes: Vec<String>,
 }
 
+/// Widest part of a source line shown under a diagnostic, in bytes on each side of the
+/// marked text: a huge one-line file does not copy the whole line into every diagnostic.
+pub const SNIPPET_CONTEXT_BYTES: usize = 160;
+
 /// Writes the ` --> file:line:col` header and the caret snippet; returns the gutter width.
 fn render_snippet(out: &mut String, file: &SourceFile, span: Span) -> usize {
     let text = &file.text;
-    let index = LineIndex::new(text);
     let start = floor_char_boundary(text, span.start.min(text.len()));
     let end = floor_char_boundary(text, span.end.clamp(start, text.len()));
-    let pos = index.line_col(text, start);
-    let line_no = pos.line.to_string();
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = 1 + text.as_bytes()[..line_start]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    let col = 1 + text[line_start..start].chars().count();
+    let line_no = line.to_string();
     let gutter = line_no.len();
     let pad = " ".repeat(gutter);
-    let _ = writeln!(out, "{pad}--> {}:{}:{}", file.name, pos.line, pos.col);
-    let range = index.line_range(text, pos.line - 1);
-    let line_text = &text[range.clone()];
-    // Only the first line of a multi-line span is underlined.
-    let caret_end = end.min(range.end).max(start);
-    let before = UnicodeWidthStr::width(expand_tabs(&text[range.start..start]).as_str());
+    let _ = writeln!(out, "{pad}--> {}:{line}:{col}", file.name);
+    // Only the first line of a multi-line span is underlined, and only a window of the
+    // line around it is shown.
+    let caret_end = end.min(line_end).max(start);
+    let shown_start = if start - line_start > SNIPPET_CONTEXT_BYTES {
+        floor_char_boundary(text, start - SNIPPET_CONTEXT_BYTES)
+    } else {
+        line_start
+    };
+    let caret_end = caret_end.min(start + SNIPPET_CONTEXT_BYTES);
+    let caret_end = floor_char_boundary(text, caret_end).max(start);
+    let shown_end = if line_end - caret_end > SNIPPET_CONTEXT_BYTES {
+        floor_char_boundary(text, caret_end + SNIPPET_CONTEXT_BYTES)
+    } else {
+        line_end
+    };
+    let lead = if shown_start > line_start { "…" } else { "" };
+    let tail = if shown_end < line_end { "…" } else { "" };
+    let before = UnicodeWidthStr::width(lead)
+        + UnicodeWidthStr::width(expand_tabs(&text[shown_start..start]).as_str());
     let under = UnicodeWidthStr::width(expand_tabs(&text[start..caret_end]).as_str()).max(1);
     let _ = writeln!(out, "{pad} |");
-    let _ = writeln!(out, "{line_no} | {}", expand_tabs(line_text));
+    let _ = writeln!(
+        out,
+        "{line_no} | {lead}{}{tail}",
+        expand_tabs(&text[shown_start..shown_end])
+    );
     let _ = writeln!(out, "{pad} | {}{}", " ".repeat(before), "^".repeat(under));
     gutter
 }
@@ -198,6 +225,10 @@ fn render_snippet(out: &mut String, file: &SourceFile, span: Span) -> usize {
 fn expand_tabs(text: &str) -> String {
     text.replace('\t', "    ")
 }
+
+/// Most diagnostics kept for one rule file checked (one check of a rule set and what it
+/// extends); the rest are summed up in one last diagnostic, "N more problems not shown".
+pub const MAX_DIAGNOSTICS: usize = 200;
 
 /// A list of diagnostics, errors and warnings together.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -249,6 +280,29 @@ impl Diagnostics {
             };
             key(a).cmp(&key(b)).then(a.code.cmp(b.code))
         });
+    }
+
+    /// Keeps the first `limit` diagnostics and replaces the others by one that says how
+    /// many were left out (an error if any of them is one, so the list still fails).
+    pub fn truncate_to(&mut self, limit: usize) {
+        if self.0.len() <= limit {
+            return;
+        }
+        let rest = self.0.split_off(limit);
+        let errors = rest.iter().filter(|d| d.is_error()).count();
+        let message = format!(
+            "{} more problems not shown ({errors} error(s), {} warning(s))",
+            rest.len(),
+            rest.len() - errors
+        );
+        let summary = if errors > 0 {
+            Diagnostic::error("E0005", message)
+        } else {
+            Diagnostic::warning("W0005", message)
+        };
+        self.0.push(summary.with_help(format!(
+            "only the first {limit} problems are listed; fix them and check again"
+        )));
     }
 
     /// Renders every diagnostic, separated by blank lines, plus a summary line.

@@ -369,9 +369,13 @@ impl Outcome {
         decision
     }
 
-    /// Sum of the clauses' rounded points.
+    /// Sum of the clauses' rounded points (the checker refuses rule sets whose caps and
+    /// floors could overflow it; points without a floor saturate at the largest number).
     pub fn total(&self) -> Decimal {
-        self.clauses.iter().filter_map(|c| c.points).sum()
+        self.clauses
+            .iter()
+            .filter_map(|c| c.points)
+            .fold(Decimal::ZERO, Decimal::saturating_add)
     }
 
     /// The record indexes behind clause `i`.

@@ -7,28 +7,55 @@
 //! The router is built by [`router`] from an [`AppState`], so tests drive it
 //! in-process with `tower::ServiceExt::oneshot`; [`serve`] binds it to a
 //! socket with graceful shutdown.
+//!
+//! Protection (the README's "Limits and protection" lists every value):
+//! * connections: header-read timeout 10 s, idle timeout 10 s, at most 10,000 connections
+//!   (fewer under a low open-files limit) — see [`connections`](ConnectionLimits);
+//! * requests: 30 s ([`REQUEST_TIMEOUT`], then 408), bodies up to 4 MiB
+//!   ([`MAX_BODY_BYTES`], then 413); the bearer token is checked before the body is read;
+//! * engine work off the async workers, under a time budget that is cancelled when the
+//!   request is dropped ([`CHECK_TIME_BUDGET`] 10 s for checking rule text,
+//!   [`WORK_TIME_BUDGET`] otherwise);
+//! * per-request sizes in [`evaluate_limits`]; lists paged with `limit` (≤ 1,000) and `cursor`;
+//! * every answer carries an `x-request-id`, written to the access log and the decision log.
 
 mod auth;
+mod connections;
 mod decision_log;
 mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
 mod ops;
+mod paging;
 mod records;
 mod rulesets;
 mod scheduler;
 mod server;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use connections::{
+    ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_DESCRIPTORS,
+    default_max_connections, descriptor_limit, serve_connections,
+};
 pub use disclosure::{
-    DEFAULT_LIMIT, ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure,
-    parse_day_query, parse_list_query,
+    ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure, parse_day_query,
+    parse_list_query,
 };
 pub use error::{ApiError, AppJson, ItemError, Problem};
-pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
-pub use server::{ServeConfig, run as run_server};
+pub use ops::{REQUEST_ID_HEADER, RequestId};
+pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 
+/// The per-request limits of evaluation, tenders, intake and impact answers.
+pub mod evaluate_limits {
+    pub use super::drafts::{MAX_IMPACT_CLAUSES_PER_ENTITY, MAX_IMPACT_TOP};
+    pub use super::evaluate::{MAX_BIDDERS, MAX_INLINE_RECORDS, MAX_MEMBERS, MAX_TENDER_MEMBERS};
+    pub use super::records::MAX_INTAKE_ITEMS;
+}
+pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
+pub use server::{LogFormat, ServeConfig, open_data, run as run_server};
+
+use crate::budget::Budget;
 use crate::registry::Registry;
 use crate::review::{Clock, SystemClock};
 use crate::store::RecordStore;
@@ -48,6 +75,13 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long one request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long checking a rule set sent over HTTP (a draft, a publication) may take before the
+/// checker stops with E0006; less than [`REQUEST_TIMEOUT`], so the caller gets diagnostics.
+pub const CHECK_TIME_BUDGET: Duration = Duration::from_secs(10);
+
+/// The time budget of other blocking work started by a request (the request timeout).
+pub const WORK_TIME_BUDGET: Duration = REQUEST_TIMEOUT;
+
 /// Everything a handler needs.
 pub struct App {
     /// The live rule sets.
@@ -62,6 +96,8 @@ pub struct App {
     pub decisions: decision_log::DecisionLog,
     /// "Now" for the review workflow (submission times, activation days).
     pub clock: Arc<dyn Clock>,
+    /// Time allowed for checking a rule set sent in a request ([`CHECK_TIME_BUDGET`]).
+    pub check_budget: Duration,
 }
 
 impl App {
@@ -80,7 +116,14 @@ impl App {
             metrics,
             decisions,
             clock: Arc::new(SystemClock),
+            check_budget: CHECK_TIME_BUDGET,
         }
+    }
+
+    /// Replaces the time allowed for checking a rule set sent in a request.
+    pub fn with_check_budget(mut self, budget: Duration) -> App {
+        self.check_budget = budget;
+        self
     }
 
     /// Replaces the system clock (tests: a [`crate::review::ManualClock`]).
@@ -133,8 +176,15 @@ impl std::ops::Deref for AppState {
         drafts::reject,
         drafts::withdraw,
     ),
-    components(schemas(Problem, ItemError)),
-    modifiers(&BearerAuth),
+    components(schemas(
+        Problem,
+        ItemError,
+        paging::schemas::DecisionPage,
+        paging::schemas::DraftPage,
+        paging::schemas::RuleSetPage,
+        paging::schemas::VersionPage
+    )),
+    modifiers(&BearerAuth, &ProblemResponses),
     tags(
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
@@ -154,6 +204,85 @@ impl utoipa::Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every error answer is `application/problem+json` ([`Problem`]), and every operation lists
+/// the errors the service's layers can give it besides those its handler documents: 401
+/// (a bearer token is required), 400 (a malformed query string), 404 (a path naming nothing),
+/// 408 (the request timeout), 413, 415 and 422 (a JSON body too large, of another type, or
+/// not the documented shape).
+struct ProblemResponses;
+
+impl utoipa::Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_problem_responses(operation);
+            }
+        }
+    }
+}
+
+fn add_problem_responses(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Content, RefOr, Response};
+    let has = |kind: ParameterIn| {
+        operation.parameters.iter().flatten().any(|p| match p {
+            RefOr::T(p) => p.parameter_in == kind,
+            RefOr::Ref(_) => false,
+        })
+    };
+    let (query, path) = (has(ParameterIn::Query), has(ParameterIn::Path));
+    let body = operation.request_body.is_some();
+    let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut extra: Vec<(&str, &str)> = vec![(
+        "408",
+        "the request took longer than the request timeout (30 s)",
+    )];
+    if secured {
+        extra.push(("401", "no bearer token, or not a valid one"));
+    }
+    if query {
+        extra.push(("400", "a malformed query string"));
+    }
+    if path {
+        extra.push(("404", "nothing at this path"));
+    }
+    if body {
+        extra.push(("413", "the body is larger than 4 MiB"));
+        extra.push(("415", "the body is not `Content-Type: application/json`"));
+        extra.push(("400", "the body is not valid JSON"));
+        extra.push(("422", "the body does not have the documented shape"));
+    }
+    for (status, description) in extra {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(Response::new(description)));
+    }
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        if !status.starts_with('4') && !status.starts_with('5') {
+            continue;
+        }
+        response.content.shift_remove("application/json");
+        response.content.insert(
+            "application/problem+json".to_owned(),
+            RefOr::T(Content::new(Some(RefOr::Ref(
+                utoipa::openapi::Ref::from_schema_name("Problem"),
+            )))),
         );
     }
 }
@@ -241,28 +370,56 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn(ops::access_log))
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight
-/// requests finish, then the store is flushed.
+/// Serves `router` on `listener` with the default [`ConnectionLimits`] until `shutdown`
+/// resolves; in-flight requests finish, then the store is flushed.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, state, ConnectionLimits::default(), shutdown).await
+}
+
+/// [`serve`] with the given connection limits.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    limits: ConnectionLimits,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve_connections(listener, router(state), limits, shutdown).await?;
     store.flush().map_err(std::io::Error::other)
 }
 
-/// Runs blocking store or engine work off the async runtime.
+/// Runs blocking store or engine work off the async runtime, under the default
+/// [`WORK_TIME_BUDGET`].
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
+    blocking_within(WORK_TIME_BUDGET, work).await
+}
+
+/// Runs blocking work off the async runtime with a time budget: the checker stops once it
+/// is spent, and also as soon as the request is dropped (answered 408 by the timeout, or
+/// its client went away), so an abandoned request does not keep a core busy.
+pub(crate) async fn blocking_within<T: Send + 'static>(
+    budget: Duration,
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    struct CancelOnDrop(Budget);
+    impl Drop for CancelOnDrop {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+    let budget = Budget::new(budget);
+    let _cancel = CancelOnDrop(budget.clone());
+    tokio::task::spawn_blocking(move || budget.run(work))
         .await
         .map_err(ApiError::internal)?
 }

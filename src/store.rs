@@ -555,6 +555,13 @@ pub struct DecisionEntry {
     /// The report as given to the caller, less the texts that the rules themselves
     /// (identified by `version_hash`) supply: each clause's wording, basis and explanation.
     pub report: ReportJson,
+    /// The HTTP request that asked (its `x-request-id`); absent in older entries and for
+    /// evaluations not made over HTTP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Who asked: the token holder's name and role; absent in older entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<Actor>,
 }
 
 /// A report as JSON text, kept as written (no parsing into a tree on the hot path).
@@ -608,7 +615,16 @@ impl DecisionEntry {
             decision,
             total: report.total,
             report: compact_report(report),
+            request_id: None,
+            caller: None,
         }
+    }
+
+    /// Records the request and the caller that asked for the decision.
+    pub fn asked_by(mut self, request_id: Option<&str>, caller: Option<Actor>) -> DecisionEntry {
+        self.request_id = request_id.map(str::to_owned);
+        self.caller = caller;
+        self
     }
 }
 
@@ -1245,6 +1261,26 @@ struct DecisionPointer {
     location: Location,
     time_ms: i64,
     ruleset_id: String,
+}
+
+/// The generations of the journal segments in `dir`.
+fn journal_generations(dir: &Path) -> Result<Vec<u64>, StoreError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| StoreError::Backend {
+        path: dir.display().to_string(),
+        message: format!("cannot list the decision journal: {e}"),
+    })?;
+    let mut generations = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if let Some(number) = name.strip_suffix(".log")
+            && number.len() == 8
+            && let Ok(generation) = number.parse::<u64>()
+        {
+            generations.push(generation);
+        }
+    }
+    Ok(generations)
 }
 
 /// The `decisions` value that points at an entry in the journal.
@@ -2319,7 +2355,87 @@ impl RecordStore for SledStore {
     }
 }
 
+/// What [`SledStore::compact_decisions`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Compaction {
+    /// Journal segments deleted.
+    pub segments: usize,
+    /// Decision-log entries removed with them.
+    pub entries: usize,
+}
+
 impl SledStore {
+    /// Retention of the decision log: removes the closed journal segments (never the active
+    /// one) whose every entry was made before `before`, and those entries' index keys.
+    /// Whole segments only: an entry on or after `before` keeps its segment, and with it the
+    /// older entries sharing it. The index keys are removed and flushed first, then the
+    /// files, so a crash in between leaves files nothing points at (removed by the next
+    /// compaction). Appends wait while it runs.
+    pub fn compact_decisions(&self, before: DateTime<Utc>) -> Result<Compaction, StoreError> {
+        let writer = self.writer();
+        let (Some(dir), Some(journal)) = (self.journal_dir.clone(), writer.journal.as_ref()) else {
+            return Ok(Compaction::default());
+        };
+        let active = journal.end().generation;
+        let before_ms = before.timestamp_millis();
+        // Per closed segment: its entries, and whether one of them is recent.
+        let mut segments: std::collections::BTreeMap<u64, (Vec<u64>, bool)> =
+            std::collections::BTreeMap::new();
+        for item in self.decisions.iter() {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            let Some(pointer) = decision_pointer(&key, &value)? else {
+                continue;
+            };
+            if pointer.location.generation >= active {
+                continue;
+            }
+            let seq = SledStore::seq_suffix("decisions", &key)?;
+            let segment = segments.entry(pointer.location.generation).or_default();
+            segment.0.push(seq);
+            segment.1 |= pointer.time_ms >= before_ms;
+        }
+        // Segment files no entry points at any more (an interrupted compaction).
+        for generation in journal_generations(&dir)? {
+            if generation < active {
+                segments.entry(generation).or_default();
+            }
+        }
+        let mut done = Compaction::default();
+        let doomed: Vec<(u64, Vec<u64>)> = segments
+            .into_iter()
+            .filter(|(_, (_, recent))| !recent)
+            .map(|(generation, (seqs, _))| (generation, seqs))
+            .collect();
+        for (_, seqs) in &doomed {
+            for seq in seqs {
+                if let Some(logged) = self.decision_at(*seq)? {
+                    for uscc in &logged.entry.usccs {
+                        let mut key = uscc.as_str().as_bytes().to_vec();
+                        key.extend_from_slice(&seq.to_be_bytes());
+                        self.dec_by_entity
+                            .remove(key)
+                            .map_err(|e| self.backend(e))?;
+                    }
+                }
+                self.decisions
+                    .remove(seq.to_be_bytes())
+                    .map_err(|e| self.backend(e))?;
+                done.entries += 1;
+            }
+        }
+        self.flush_db()?;
+        for (generation, _) in &doomed {
+            let path = journal::segment_path(&dir, *generation);
+            match std::fs::remove_file(&path) {
+                Ok(()) => done.segments += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(self.backend(e)),
+            }
+        }
+        drop(writer);
+        Ok(done)
+    }
+
     /// The JSON a decision is stored as; refuses entries the keys cannot hold.
     fn encode_decision(entry: &DecisionEntry) -> Result<Vec<u8>, StoreError> {
         if entry.ruleset_id.contains('\0') {
@@ -2737,8 +2853,65 @@ mod tests {
             usccs: vec![Uscc::parse("91420100MA4K3Q7T13").expect("valid")],
             decision: "eligible".into(),
             total: Decimal::new(i64::from(n), 0),
+            request_id: None,
+            caller: None,
             report: serde_json::json!({ "n": n }).into(),
         }
+    }
+
+    #[test]
+    fn compaction_drops_whole_old_segments_and_their_index_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SledStore::open(dir.path()).expect("open");
+        store.writer().rotate_after = 0;
+        // decision(n) is made at 1_700_000_000_000 + n ms; each append fills a segment.
+        for n in 1..=4 {
+            store.append_decisions(&[decision(n)]).expect("append");
+        }
+        let journal = dir.path().join(JOURNAL_DIR);
+        let files = || std::fs::read_dir(&journal).expect("dir").count();
+        assert_eq!(files(), 5);
+        let before = time_from_ms(1_700_000_000_000 + 3);
+        let done = store.compact_decisions(before).expect("compact");
+        assert_eq!(
+            done,
+            Compaction {
+                segments: 2,
+                entries: 2
+            }
+        );
+        assert_eq!(files(), 3);
+        assert_eq!(logged_seqs(&store), [3, 4]);
+        let uscc = decision(1).usccs[0].clone();
+        let by_entity = DecisionQuery {
+            uscc: Some(uscc.clone()),
+            ..DecisionQuery::default()
+        };
+        let found: Vec<u64> = store
+            .decisions(&by_entity)
+            .expect("query")
+            .iter()
+            .map(|d| d.seq)
+            .collect();
+        assert!(found.iter().all(|s| *s >= 3), "{found:?}");
+        let stale = store
+            .dec_by_entity
+            .scan_prefix(uscc.as_str().as_bytes())
+            .count();
+        assert_eq!(
+            stale,
+            found.len(),
+            "no index key is left for a removed entry"
+        );
+        // Compacting again changes nothing; the store reopens and appends go on.
+        assert_eq!(
+            store.compact_decisions(before).expect("again"),
+            Compaction::default()
+        );
+        drop(store);
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(logged_seqs(&store), [3, 4]);
+        assert_eq!(store.append_decisions(&[decision(5)]).expect("append"), [5]);
     }
 
     fn logged_seqs(store: &SledStore) -> Vec<u64> {

@@ -2,7 +2,7 @@
 //! typed `IrExpr`. Problems become diagnostics; a sub-expression with an error
 //! yields `None` so that one mistake is reported once, not at every parent.
 
-use super::suggest::closest;
+use super::suggest::{MAX_SUGGESTED_PROBLEMS, closest};
 use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, TableKey, TableValue, UnaryOp};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{Base, FIELD_NAMES, Field, IrExpr, Lit, QueryDef, STATUS_NAMES, Ty};
@@ -47,6 +47,16 @@ impl Typer<'_> {
                 .at(self.file, at)
                 .with_help(help),
         );
+    }
+
+    /// Runs a suggestion search unless the check already has many problems (then the
+    /// search is skipped, which bounds the work a hostile file can cause).
+    fn suggest<'n>(&self, search: impl FnOnce() -> Option<&'n str>) -> Option<&'n str> {
+        if self.diagnostics.0.len() < MAX_SUGGESTED_PROBLEMS {
+            search()
+        } else {
+            None
+        }
     }
 
     /// Types `expr` and requires a present value of `want`.
@@ -162,14 +172,14 @@ impl Typer<'_> {
                 .flat_map(|k| [k.label()].into_iter().chain(k.aliases().iter().copied()))
         };
         let (what, suggestion) = match hint {
-            Some(Base::Kind) => ("record kind", closest(name, kind_names())),
+            Some(Base::Kind) => ("record kind", self.suggest(|| closest(name, kind_names()))),
             Some(Base::Severity) => (
                 "severity",
-                closest(name, Severity::ALL.iter().map(|s| s.label())),
+                self.suggest(|| closest(name, Severity::ALL.iter().map(|s| s.label()))),
             ),
             Some(Base::Status) => (
                 "status",
-                closest(name, STATUS_NAMES.iter().map(|(n, _)| *n)),
+                self.suggest(|| closest(name, STATUS_NAMES.iter().map(|(n, _)| *n))),
             ),
             Some(Base::Number | Base::Date | Base::Text | Base::Duration | Base::Bool) => {
                 let consts = self.constants.keys().map(String::as_str);
@@ -177,8 +187,7 @@ impl Typer<'_> {
                     .iter()
                     .filter(|_| ctx.in_record)
                     .map(|(n, _)| *n);
-                let all: Vec<&str> = consts.chain(fields).collect();
-                ("name", closest(name, all))
+                ("name", self.suggest(|| closest(name, consts.chain(fields))))
             }
             None => {
                 let consts = self.constants.keys().map(String::as_str);
@@ -186,8 +195,8 @@ impl Typer<'_> {
                     .iter()
                     .filter(|_| ctx.in_record)
                     .map(|(n, _)| *n);
-                let all: Vec<&str> = consts.chain(fields).chain(kind_names()).collect();
-                ("name", closest(name, all))
+                let all = consts.chain(fields).chain(kind_names());
+                ("name", self.suggest(|| closest(name, all)))
             }
         };
         let help = match suggestion {

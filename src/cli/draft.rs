@@ -202,7 +202,7 @@ fn run_command(args: &DraftArgs) -> Result<String, DraftCliError> {
             })
         }
         DraftCommand::List { ruleset, status } => {
-            let drafts = client.send("GET", &list_path(ruleset, status), None)?;
+            let drafts = all_pages(&client, &list_path(ruleset, status))?;
             Ok(if json {
                 pretty(&drafts)
             } else {
@@ -330,6 +330,25 @@ fn list_path(ruleset: &Option<String>, status: &Option<String>) -> String {
         "/api/v1/drafts".to_owned()
     } else {
         format!("/api/v1/drafts?{}", query.join("&"))
+    }
+}
+
+/// Every item of a paged list (`{items, next_cursor}`), following the cursors.
+fn all_pages(client: &Client, path: &str) -> Result<serde_json::Value, DraftCliError> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let page_path = match &cursor {
+            Some(c) => format!("{path}{separator}limit=1000&cursor={}", encode_query(c)),
+            None => format!("{path}{separator}limit=1000"),
+        };
+        let page = client.send("GET", &page_path, None)?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return Ok(serde_json::Value::Array(items)),
+        }
     }
 }
 

@@ -7,7 +7,10 @@
 //! platform: push records). Without a token only the public routes answer
 //! (disclosure list, health, metrics, the OpenAPI document).
 
+use super::AppState;
 use super::error::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -156,6 +159,24 @@ impl Tokens {
     }
 }
 
+/// An authenticated route's first extractor: the token is checked (401 without a valid
+/// one) before anything else of the request, its body included, is read.
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let caller = state
+            .tokens
+            .caller(&parts.headers)?
+            .ok_or_else(|| unauthorized("this route needs a bearer token"))?;
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
 /// 401.
 pub fn unauthorized(detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
@@ -203,13 +224,6 @@ impl Caller {
             )),
         }
     }
-}
-
-/// Requires a token with one of `roles`.
-pub fn require(caller: Option<Caller>, roles: &[Role]) -> Result<Caller, ApiError> {
-    let caller = caller.ok_or_else(|| unauthorized("this route needs a bearer token"))?;
-    caller.require(roles)?;
-    Ok(caller)
 }
 
 #[cfg(test)]

@@ -20,8 +20,7 @@ use axum::extract::{Path, RawQuery, State};
 use chrono::NaiveDate;
 use serde::Serialize;
 
-/// Default page size.
-pub const DEFAULT_LIMIT: usize = 50;
+use super::paging::DEFAULT_LIMIT;
 
 /// Deepest position the deprecated `page`/`page_size` paging reaches (entries skipped).
 pub const MAX_LEGACY_OFFSET: usize = 10_000;

@@ -8,21 +8,22 @@
 //! | | city office | bureau | others |
 //! |---|---|---|---|
 //! | submit | any rule set | its own sector's | 403 |
-//! | list, read, diff | every draft | its own sector's drafts | 403 |
+//! | list, read, diff | every draft | its own sector's drafts (another sector's: 404, as if absent) | 403 |
 //! | approve, reject | yes | 403 | 403 |
 //! | withdraw | drafts it submitted | drafts it submitted | 403 |
 
-use super::auth::{Caller, Role, forbidden, require};
+use super::auth::{Caller, Role, forbidden};
 use super::error::{ApiError, AppJson};
+use super::paging::{self, Page};
 use super::rulesets::PublishResponse;
-use super::{AppState, blocking};
+use super::{AppState, blocking, blocking_within};
 use crate::diff::RuleSetDiff;
 use crate::impact::{DEFAULT_TOP, ImpactError, ImpactOptions, ImpactReport};
 use crate::review::{Decided, Review, ReviewError, Submission};
 use crate::store::{Actor, Draft, DraftQuery, DraftStatus, ReviewEvent};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -195,8 +196,13 @@ pub struct DraftDiffView {
 /// Most changed entities an impact answer lists.
 pub const MAX_IMPACT_TOP: usize = 1000;
 
+/// Most clause changes listed for one entity of an impact answer's `top` list (a draft with
+/// thousands of clauses would otherwise repeat them for every listed entity).
+pub const MAX_IMPACT_CLAUSES_PER_ENTITY: usize = 50;
+
 /// Parameters of a draft's impact analysis.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ImpactQuery {
     /// The evaluation date (YYYY-MM-DD); default: today in Asia/Shanghai.
@@ -219,20 +225,29 @@ pub struct DraftImpactView {
     /// True for a brand-new rule set: the `old` side is then a rule set with no clause
     /// (everyone eligible, no points), so the report shows everything the draft would do.
     pub new_ruleset: bool,
-    /// The impact report: the active version (`old`) against the draft (`new`).
+    /// The impact report: the active version (`old`) against the draft (`new`). Each entity
+    /// of `top` lists at most 50 clause changes.
     pub report: ImpactReport,
+    /// Clause changes of `top` entities left out by that bound.
+    pub omitted_clause_changes: usize,
     /// The same report as readable text.
     pub text: String,
 }
 
 /// Filters of the draft list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DraftListQuery {
     /// Only drafts of this rule set.
     pub ruleset: Option<String>,
     /// Only drafts in this status: pending, approved, active, rejected, withdrawn, stale.
     pub status: Option<String>,
+    /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 fn review(state: &AppState) -> Review<'_> {
@@ -303,10 +318,9 @@ fn parse_id(text: &str) -> Result<u64, ApiError> {
 fn visible_draft(review: &Review<'_>, caller: &Caller, id: u64) -> Result<Draft, ApiError> {
     let draft = review.draft(id).map_err(review_error)?;
     if !may_see(caller, &draft) {
-        return Err(forbidden(format!(
-            "draft #{id} is a draft of sector `{}`; a bureau sees only its own sector's drafts",
-            draft.sector.as_deref().unwrap_or("none")
-        )));
+        // The same answer as for a draft that does not exist: neither ids nor sectors of
+        // other bureaus' drafts can be found out.
+        return Err(review_error(ReviewError::UnknownDraft(id)));
     }
     Ok(draft)
 }
@@ -410,12 +424,14 @@ pub(super) fn query_error(rejection: QueryRejection, parameters: &str) -> ApiErr
     ))]
 pub async fn submit(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<SubmitRequest>,
+    caller: Caller,
+    body: Result<AppJson<SubmitRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
-    authorize_change(&state, &caller, &request.ruleset, &request.source)?;
-    blocking(move || {
+    caller.require(editors())?;
+    let AppJson(request) = body?;
+    let budget = state.check_budget;
+    blocking_within(budget, move || {
+        authorize_change(&state, &caller, &request.ruleset, &request.source)?;
         let view = submit_draft(&state, &caller, &request)?;
         Ok(created(view, StatusCode::CREATED))
     })
@@ -425,22 +441,26 @@ pub async fn submit(
 /// Lists drafts with their histories.
 ///
 /// Without their sources, oldest first. The city office sees every draft, a bureau its own
-/// sector's.
+/// sector's. Paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this
+/// version the answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
     params(DraftListQuery),
     responses(
-        (status = 200, description = "the drafts with their histories", body = Vec<DraftView>),
+        (status = 200, description = "a page of drafts with their histories", body = super::paging::schemas::DraftPage),
         (status = 400, description = "unknown filter or status", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "not the city office or a bureau", body = super::Problem),
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: Result<Query<DraftListQuery>, QueryRejection>,
-) -> Result<AppJson<Vec<DraftView>>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
-    let Query(query) = query.map_err(|r| query_error(r, "`ruleset` and `status`"))?;
+) -> Result<AppJson<Page<DraftView>>, ApiError> {
+    caller.require(editors())?;
+    let Query(query) =
+        query.map_err(|r| query_error(r, "`ruleset`, `status`, `limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let after = paging::numeric_cursor(query.cursor.as_deref())?;
     let status = query
         .status
         .as_deref()
@@ -456,13 +476,18 @@ pub async fn list(
                 status,
             })
             .map_err(ApiError::internal)?;
-        Ok(AppJson(
-            drafts
-                .into_iter()
-                .filter(|d| may_see(&caller, d))
-                .map(|d| DraftView::of(d, &review, false))
-                .collect(),
-        ))
+        let visible: Vec<Draft> = drafts
+            .into_iter()
+            .filter(|d| may_see(&caller, d) && after.is_none_or(|a| d.id > a))
+            .take(limit + 1)
+            .collect();
+        let views = visible
+            .into_iter()
+            .map(|d| DraftView::of(d, &review, false))
+            .collect();
+        Ok(AppJson(paging::page(views, limit, |d: &DraftView| {
+            d.id.to_string()
+        })))
     })
     .await
 }
@@ -475,15 +500,15 @@ pub async fn list(
     responses(
         (status = 200, description = "the draft", body = DraftView),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
     ))]
 pub async fn get_draft(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -503,16 +528,16 @@ pub async fn get_draft(
     responses(
         (status = 200, description = "the diff", body = DraftDiffView),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
 pub async fn diff(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<DraftDiffView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -552,17 +577,17 @@ pub async fn diff(
         (status = 200, description = "the impact report, as JSON (`report`) and text (`text`)", body = DraftImpactView),
         (status = 400, description = "bad `as_of` or `top`", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
-        (status = 403, description = "another sector's draft, or a role that does not review", body = super::Problem),
-        (status = 404, description = "no such draft", body = super::Problem),
+        (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
 pub async fn impact(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     query: Result<Query<ImpactQuery>, QueryRejection>,
 ) -> Result<AppJson<DraftImpactView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
     let id = parse_id(&id)?;
     let Query(query) = query.map_err(|r| query_error(r, "`as_of` and `top`"))?;
     let top = query.top.unwrap_or(DEFAULT_TOP);
@@ -580,9 +605,16 @@ pub async fn impact(
             top,
             ..ImpactOptions::default()
         };
-        let report = review
+        let mut report = review
             .impact(&draft, as_of, &options)
             .map_err(review_error)?;
+        let mut omitted_clause_changes = 0;
+        for entity in &mut report.top {
+            if entity.clauses.len() > MAX_IMPACT_CLAUSES_PER_ENTITY {
+                omitted_clause_changes += entity.clauses.len() - MAX_IMPACT_CLAUSES_PER_ENTITY;
+                entity.clauses.truncate(MAX_IMPACT_CLAUSES_PER_ENTITY);
+            }
+        }
         let new_ruleset = state.registry.get(&draft.ruleset_id).is_none();
         let mut text = crate::impact::render_text(&report);
         if new_ruleset {
@@ -593,6 +625,7 @@ pub async fn impact(
             );
         }
         Ok(AppJson(DraftImpactView {
+            omitted_clause_changes,
             draft: draft.id,
             new_ruleset,
             base_is_current: review.base_is_current(&draft),
@@ -624,11 +657,12 @@ pub async fn impact(
     ))]
 pub async fn approve(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<ApproveRequest>,
+    body: Result<AppJson<ApproveRequest>, ApiError>,
 ) -> Result<AppJson<ApprovedView>, ApiError> {
-    let caller = require_reviewer(&state, &headers)?;
+    require_reviewer(&caller)?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -661,11 +695,12 @@ pub async fn approve(
     ))]
 pub async fn reject(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<RejectRequest>,
+    body: Result<AppJson<RejectRequest>, ApiError>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require_reviewer(&state, &headers)?;
+    require_reviewer(&caller)?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -692,11 +727,12 @@ pub async fn reject(
     ))]
 pub async fn withdraw(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<WithdrawRequest>,
+    body: Result<AppJson<WithdrawRequest>, ApiError>,
 ) -> Result<AppJson<DraftView>, ApiError> {
-    let caller = require(state.tokens.caller(&headers)?, editors())?;
+    caller.require(editors())?;
+    let AppJson(request) = body?;
     let id = parse_id(&id)?;
     blocking(move || {
         let review = review(&state);
@@ -709,15 +745,11 @@ pub async fn withdraw(
     .await
 }
 
-fn require_reviewer(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let caller = state
-        .tokens
-        .caller(headers)?
-        .ok_or_else(|| super::auth::unauthorized("this route needs a bearer token"))?;
+fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
     if caller.role != Role::CityOffice {
         return Err(forbidden(
             "only the city office (市公管局, role city_office) approves or rejects drafts",
         ));
     }
-    Ok(caller)
+    Ok(())
 }

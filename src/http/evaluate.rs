@@ -1,8 +1,9 @@
 //! Evaluation at bid opening: one entity, or a whole tender's bidders in one
 //! call. Every evaluation is written to the decision log before it is answered.
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
 use super::error::{ApiError, AppJson, ItemError};
+use super::ops::RequestId;
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
 use crate::eval::Report;
@@ -12,7 +13,7 @@ use crate::source::SourceFile;
 use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
@@ -22,8 +23,12 @@ use std::sync::Arc;
 pub const MAX_BIDDERS: usize = 500;
 /// Most members of one consortium.
 pub const MAX_MEMBERS: usize = 20;
-/// Most inline records in one call.
-pub const MAX_INLINE_RECORDS: usize = 10_000;
+/// Most entities evaluated in one tender call (all members of all bids): each is one
+/// decision-log entry, so this bounds the work and the journal growth of one request.
+pub const MAX_TENDER_MEMBERS: usize = 2_000;
+/// Most inline records in one call (the records of one entity: each is copied into the
+/// decision log's report).
+pub const MAX_INLINE_RECORDS: usize = 2_000;
 
 /// Evaluate one entity: its records from the store (`uscc`), or given inline (`records`).
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -72,13 +77,12 @@ pub struct TenderRequest {
     ))]
 pub async fn evaluate_one(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<EvaluateRequest>,
+    caller: Caller,
+    request_id: RequestId,
+    body: Result<AppJson<EvaluateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
-    )?;
+    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     // One entity is a few microseconds of work and one sled read (served from
     // its cache): cheaper inline than handing it to the blocking pool.
     let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
@@ -86,7 +90,8 @@ pub async fn evaluate_one(
     let report = program
         .evaluate(&records, request.as_of)
         .report(&program, &records);
-    let entry = DecisionEntry::from_report(&report, usccs, Utc::now());
+    let entry = DecisionEntry::from_report(&report, usccs, Utc::now())
+        .asked_by(Some(&request_id.0), Some(caller.actor()));
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
     let body = json_body(&report)?;
@@ -121,13 +126,12 @@ fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
     ))]
 pub async fn evaluate_tender(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<TenderRequest>,
+    caller: Caller,
+    request_id: RequestId,
+    body: Result<AppJson<TenderRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::Evaluator, Role::CityOffice, Role::Bureau],
-    )?;
+    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     check_bidders(&request.bidders)?;
     let worker = state.clone();
     // Evaluate, hand the log entries to the writer, and serialise the answer while the
@@ -139,7 +143,10 @@ pub async fn evaluate_tender(
             store.records_of_shared(uscc)
         })
         .map_err(ApiError::internal)?;
-        let logged = worker.decisions.submit(log_entries(&result, Utc::now()))?;
+        let asked = (request_id.0.as_str(), caller.actor());
+        let logged = worker
+            .decisions
+            .submit(log_entries(&result, Utc::now(), &asked))?;
         Ok((json_body(&result)?, logged))
     })
     .await?;
@@ -148,13 +155,18 @@ pub async fn evaluate_tender(
 }
 
 /// One decision-log entry per member evaluated, built over the machine's cores.
-fn log_entries(result: &TenderResult, now: chrono::DateTime<Utc>) -> Vec<DecisionEntry> {
+fn log_entries(
+    result: &TenderResult,
+    now: chrono::DateTime<Utc>,
+    (request_id, caller): &(&str, crate::store::Actor),
+) -> Vec<DecisionEntry> {
     let members: Vec<_> = result.bids.iter().flat_map(|bid| &bid.members).collect();
     for member in &members {
         count_evaluation(&member.report);
     }
     let entry = |member: &&crate::tender::MemberResult| {
         DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
+            .asked_by(Some(request_id), Some(caller.clone()))
     };
     match crate::tender::pool() {
         Some(pool) if members.len() >= 8 => pool.install(|| {
@@ -172,6 +184,15 @@ fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
             format!(
                 "a tender needs 1 to {MAX_BIDDERS} bidders, got {}",
                 bidders.len()
+            ),
+        ));
+    }
+    let members: usize = bidders.iter().map(|b| b.members.len()).sum();
+    if members > MAX_TENDER_MEMBERS {
+        return Err(ApiError::bad_request(
+            "bidders",
+            format!(
+                "a tender call evaluates at most {MAX_TENDER_MEMBERS} entities (members of all bids together), got {members}; split the bids over several calls"
             ),
         ));
     }

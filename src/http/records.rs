@@ -1,18 +1,17 @@
 //! Records: intake from the provincial platform, entity lookup, and the decision log (the
 //! public disclosure list is `disclosure.rs`).
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
+use super::drafts::query_error;
 use super::error::{ApiError, AppJson, ItemError};
+use super::paging::{self, Page};
 use super::{AppState, blocking};
 use crate::record::{CreditRecord, Uscc};
 use crate::store::{DecisionQuery, LoggedDecision};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-
-/// Largest page of a listing.
-pub const MAX_PAGE_SIZE: usize = 200;
 
 /// An entity and its stored records.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -38,13 +37,10 @@ pub struct EntityView {
     ))]
 pub async fn entity(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(uscc): Path<String>,
 ) -> Result<AppJson<EntityView>, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::CityOffice, Role::Bureau, Role::Evaluator],
-    )?;
+    caller.require(&[Role::CityOffice, Role::Bureau, Role::Evaluator])?;
     let uscc =
         Uscc::parse(&uscc).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?;
     blocking(move || {
@@ -67,6 +63,7 @@ pub async fn entity(
 
 /// Query of the decision log.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionsQuery {
     /// Only decisions about this entity.
@@ -77,9 +74,14 @@ pub struct DecisionsQuery {
     pub from: Option<DateTime<Utc>>,
     /// Only decisions made before this time (RFC 3339).
     pub until: Option<DateTime<Utc>>,
-    /// Only entries after this sequence number (paging).
-    pub after: Option<u64>,
-    /// At most this many (1 to 200, default 50).
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only entries after this sequence number (the older way of paging, still accepted;
+    /// the same as `cursor`).
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -106,6 +108,12 @@ pub struct DecisionView {
     /// explanation of each clause), which the rule-set version named by `hash` supplies.
     #[schema(value_type = Object)]
     pub report: crate::store::ReportJson,
+    /// The `x-request-id` of the request that asked (absent in older entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Who asked: token holder's name and role (absent in older entries).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub caller: Option<crate::store::Actor>,
 }
 
 impl From<LoggedDecision> for DecisionView {
@@ -121,48 +129,65 @@ impl From<LoggedDecision> for DecisionView {
             decision: e.decision,
             total: e.total,
             report: e.report,
+            request_id: e.request_id,
+            caller: e.caller,
         }
     }
 }
 
 /// The decision log (监管): every evaluation answered, queryable by entity, rule set and time.
+///
+/// Paged like every list: `limit` and `cursor`, answered as `{items, next_cursor}` (until
+/// this version the answer was a bare array; `after` is still accepted).
 #[utoipa::path(get, path = "/api/v1/decisions", tag = "records", security(("bearer" = [])), params(DecisionsQuery),
     responses(
-        (status = 200, description = "matching decisions in log order", body = Vec<DecisionView>),
+        (status = 200, description = "a page of matching decisions in log order", body = super::paging::schemas::DecisionPage),
         (status = 400, description = "bad query", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "only the city office reads the log", body = super::Problem),
     ))]
 pub async fn decisions(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(query): Query<DecisionsQuery>,
-) -> Result<AppJson<Vec<DecisionView>>, ApiError> {
-    require(state.tokens.caller(&headers)?, &[Role::CityOffice])?;
+    caller: Caller,
+    query: Result<Query<DecisionsQuery>, QueryRejection>,
+) -> Result<AppJson<Page<DecisionView>>, ApiError> {
+    caller.require(&[Role::CityOffice])?;
+    let Query(query) = query.map_err(|r| {
+        query_error(
+            r,
+            "`uscc`, `ruleset`, `from`, `until` (RFC 3339 times), `limit` and `cursor`",
+        )
+    })?;
     let uscc = match &query.uscc {
         Some(u) => {
             Some(Uscc::parse(u).map_err(|e| ApiError::bad_request("invalid_uscc", e.to_string()))?)
         }
         None => None,
     };
-    let limit = query.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_PAGE_SIZE {
-        return Err(ApiError::bad_request(
-            "limit",
-            format!("limit is 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
+    let limit = paging::limit(query.limit)?;
+    let old_after = query
+        .after
+        .map(|a| {
+            u64::try_from(a).map_err(|_| {
+                ApiError::bad_request("bad_query", "`after` is a sequence number, 0 or more")
+            })
+        })
+        .transpose()?;
+    let after = paging::numeric_cursor(query.cursor.as_deref())?.or(old_after);
     let filter = DecisionQuery {
         uscc,
         ruleset_id: query.ruleset,
         from: query.from,
         until: query.until,
-        after_seq: query.after,
-        limit,
+        after_seq: after,
+        limit: limit + 1,
     };
     blocking(move || {
         let found = state.store.decisions(&filter).map_err(ApiError::internal)?;
-        Ok(AppJson(found.into_iter().map(DecisionView::from).collect()))
+        let views = found.into_iter().map(DecisionView::from).collect();
+        Ok(AppJson(paging::page(views, limit, |d: &DecisionView| {
+            d.seq.to_string()
+        })))
     })
     .await
 }
@@ -213,10 +238,11 @@ pub const MAX_INTAKE_ITEMS: usize = 5_000;
     ))]
 pub async fn intake(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AppJson(request): AppJson<IntakeRequest>,
+    caller: Caller,
+    body: Result<AppJson<IntakeRequest>, ApiError>,
 ) -> Result<AppJson<IntakeResponse>, ApiError> {
-    require(state.tokens.caller(&headers)?, &[Role::Intake])?;
+    caller.require(&[Role::Intake])?;
+    let AppJson(request) = body?;
     if request.items.len() > MAX_INTAKE_ITEMS {
         return Err(ApiError::bad_request(
             "batch",
@@ -285,9 +311,6 @@ pub struct PendingList {
     pub next_cursor: Option<String>,
 }
 
-/// Largest page of the pending events.
-pub const MAX_PENDING_PAGE: usize = 1000;
-
 /// Repair and revocation events received before their record: kept durably, applied in the
 /// transaction that stores the record.
 #[utoipa::path(get, path = "/api/v1/records/pending", tag = "records", security(("bearer" = [])), params(PendingQuery),
@@ -299,21 +322,12 @@ pub const MAX_PENDING_PAGE: usize = 1000;
     ))]
 pub async fn pending_events(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    query: Result<Query<PendingQuery>, axum::extract::rejection::QueryRejection>,
+    caller: Caller,
+    query: Result<Query<PendingQuery>, QueryRejection>,
 ) -> Result<AppJson<PendingList>, ApiError> {
-    require(
-        state.tokens.caller(&headers)?,
-        &[Role::Intake, Role::CityOffice],
-    )?;
-    let Query(query) = query.map_err(|r| super::drafts::query_error(r, "`limit` and `cursor`"))?;
-    let limit = query.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_PENDING_PAGE {
-        return Err(ApiError::bad_request(
-            "limit",
-            format!("limit is 1 to {MAX_PENDING_PAGE}"),
-        ));
-    }
+    caller.require(&[Role::Intake, Role::CityOffice])?;
+    let Query(query) = query.map_err(|r| query_error(r, "`limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
     blocking(move || {
         let page = state
             .store

@@ -3,15 +3,19 @@
 //! base). Publishing happens only when the city office approves the draft
 //! (see [`super::drafts`]).
 
-use super::auth::{Role, require};
+use super::auth::{Caller, Role};
+use super::drafts::query_error;
 use super::drafts::{SubmitRequest, authorize_change, created, submit_draft};
 use super::error::{ApiError, AppJson};
-use super::{AppState, blocking};
+use super::paging::{self, Page};
+use super::{AppState, blocking, blocking_within};
 use crate::compile::RuleSetMeta;
 use crate::registry::Published;
 use crate::store::{RuleSetVersion, source_hash};
+use axum::extract::Query;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -114,19 +118,49 @@ fn readers() -> &'static [Role] {
     &[Role::CityOffice, Role::Bureau, Role::Evaluator]
 }
 
+/// Paging of a list: `limit` (1 to 1000, default 50) and `cursor` (`next_cursor` of the previous page).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// At most this many (1 to 1000, default 50).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
 /// Lists the live rule sets.
+///
+/// By id; paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this
+/// version the answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/rulesets", tag = "rulesets", security(("bearer" = [])),
+    params(PageQuery),
     responses(
-        (status = 200, description = "every rule set's header and hash", body = Vec<RuleSetMeta>),
+        (status = 200, description = "a page of rule sets: header and hash", body = super::paging::schemas::RuleSetPage),
+        (status = 400, description = "bad query", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
     ))]
 pub async fn list_rulesets(
     State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<AppJson<Vec<RuleSetMeta>>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
-    Ok(AppJson(state.registry.list()))
+    caller: Caller,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<AppJson<Page<RuleSetMeta>>, ApiError> {
+    caller.require(readers())?;
+    let Query(query) = query.map_err(|r| query_error(r, "`limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let mut all = state.registry.list();
+    all.sort_by(|a, b| a.id.cmp(&b.id));
+    let after = query.cursor;
+    let items: Vec<RuleSetMeta> = all
+        .into_iter()
+        .filter(|m| after.as_deref().is_none_or(|a| m.id.as_str() > a))
+        .take(limit + 1)
+        .collect();
+    Ok(AppJson(paging::page(items, limit, |m: &RuleSetMeta| {
+        m.id.clone()
+    })))
 }
 
 /// A rule set's current version with its source.
@@ -141,10 +175,10 @@ pub async fn list_rulesets(
     ))]
 pub async fn get_ruleset(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<AppJson<RuleSetView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     check_ruleset_id(&id)?;
     let (Some(program), Some(file)) = (state.registry.get(&id), state.registry.source(&id)) else {
         return Err(ApiError::not_found(
@@ -160,22 +194,29 @@ pub async fn get_ruleset(
 }
 
 /// A rule set's published versions, oldest first.
+///
+/// Paged: `limit` and `cursor`, answered as `{items, next_cursor}` (until this version the
+/// answer was a bare array).
 #[utoipa::path(get, path = "/api/v1/rulesets/{id}/versions", tag = "rulesets", security(("bearer" = [])),
-    params(("id" = String, Path, description = "rule-set id")),
+    params(("id" = String, Path, description = "rule-set id"), PageQuery),
     responses(
-        (status = 200, description = "the version log (without sources)", body = Vec<VersionView>),
-        (status = 400, description = "an id with a control character (`invalid_id`)", body = super::Problem),
+        (status = 200, description = "a page of the version log (without sources)", body = super::paging::schemas::VersionPage),
+        (status = 400, description = "bad query, or an id with a control character (`invalid_id`)", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
         (status = 404, description = "no such rule set", body = super::Problem),
     ))]
 pub async fn list_versions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-) -> Result<AppJson<Vec<VersionView>>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<AppJson<Page<VersionView>>, ApiError> {
+    caller.require(readers())?;
     check_ruleset_id(&id)?;
+    let Query(query) = query.map_err(|r| query_error(r, "`limit` and `cursor`"))?;
+    let limit = paging::limit(query.limit)?;
+    let skip = paging::numeric_cursor(query.cursor.as_deref())?.unwrap_or(0);
     blocking(move || {
         let versions = state
             .store
@@ -187,12 +228,19 @@ pub async fn list_versions(
                 format!("there is no rule set `{id}`"),
             ));
         }
-        Ok(AppJson(
-            versions
-                .into_iter()
-                .map(|v| VersionView::of(v, false))
-                .collect(),
-        ))
+        let start = usize::try_from(skip).unwrap_or(usize::MAX);
+        let items: Vec<(usize, VersionView)> = versions
+            .into_iter()
+            .enumerate()
+            .skip(start)
+            .take(limit + 1)
+            .map(|(i, v)| (i, VersionView::of(v, false)))
+            .collect();
+        let page = paging::page(items, limit, |(i, _)| (i + 1).to_string());
+        Ok(AppJson(Page {
+            items: page.items.into_iter().map(|(_, v)| v).collect(),
+            next_cursor: page.next_cursor,
+        }))
     })
     .await
 }
@@ -209,10 +257,10 @@ pub async fn list_versions(
     ))]
 pub async fn get_version(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path((id, hash)): Path<(String, String)>,
 ) -> Result<AppJson<VersionView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     check_ruleset_id(&id)?;
     blocking(move || {
         let version = state
@@ -234,6 +282,7 @@ pub async fn get_version(
 
 /// The two versions of [`diff_versions`].
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DiffQuery {
     /// The older version: its hash, as listed by `/rulesets/{id}/versions`.
@@ -277,14 +326,13 @@ pub struct VersionDiffView {
     ))]
 pub async fn diff_versions(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
     query: Result<axum::extract::Query<DiffQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<AppJson<VersionDiffView>, ApiError> {
-    require(state.tokens.caller(&headers)?, readers())?;
+    caller.require(readers())?;
     check_ruleset_id(&id)?;
-    let axum::extract::Query(query) =
-        query.map_err(|r| super::drafts::query_error(r, "`from` and `to`"))?;
+    let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
         let active = state.registry.sources();
         let version_source = |hash: &str| -> Result<(String, String), ApiError> {
@@ -358,15 +406,12 @@ pub async fn diff_versions(
     ))]
 pub async fn publish(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     Path(id): Path<String>,
-    AppJson(request): AppJson<PublishRequest>,
+    body: Result<AppJson<PublishRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    let caller = require(
-        state.tokens.caller(&headers)?,
-        &[Role::CityOffice, Role::Bureau],
-    )?;
-    authorize_change(&state, &caller, &id, &request.source)?;
+    caller.require(&[Role::CityOffice, Role::Bureau])?;
+    let AppJson(request) = body?;
     let request = SubmitRequest {
         ruleset: id,
         source: request.source,
@@ -374,7 +419,9 @@ pub async fn publish(
         message: request.message,
         activate_on: request.activate_on,
     };
-    blocking(move || {
+    let budget = state.check_budget;
+    blocking_within(budget, move || {
+        authorize_change(&state, &caller, &request.ruleset, &request.source)?;
         let view = submit_draft(&state, &caller, &request)?;
         Ok(created(view, StatusCode::ACCEPTED))
     })

@@ -3,10 +3,22 @@
 //! start, load or create the token file, install tracing and the metrics
 //! recorder, start the activation scheduler of approved drafts, and serve
 //! until SIGTERM or Ctrl-C.
+//!
+//! Secrets on disk: the data folder is created (or tightened to) mode 0700 and every file
+//! in it made 0600 at start; the token file and `dev-tokens.txt` are written 0600, so no
+//! other local user can read the tokens, the database or the decision journal.
+//!
+//! Logs go to stderr, as text (no colours unless stderr is a terminal) or as JSON lines
+//! (`--log-format json`); `RUST_LOG` filters them (default `info`). The access log is the
+//! target `access`. Metrics are served at `/metrics`, or only on `--metrics-addr` when it
+//! is given (then `/metrics` on the main address answers 404).
 
 use super::auth::{Role, TokenEntry, TokenFile, Tokens, hash_token};
+use super::connections::{
+    ConnectionLimits, RESERVED_DESCRIPTORS, descriptor_limit, serve_connections,
+};
 use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
-use super::{App, AppState, serve};
+use super::{App, AppState, serve_with};
 use crate::registry::Registry;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
@@ -30,6 +42,22 @@ pub struct ServeConfig {
     pub tokens: PathBuf,
     /// Demo entities to generate into a fresh database (0 for none).
     pub demo_entities: usize,
+    /// Timeouts and the connection limit of the accept loop.
+    pub limits: ConnectionLimits,
+    /// A separate address for `/metrics` (then not served on `addr`).
+    pub metrics_addr: Option<SocketAddr>,
+    /// Log lines as text or JSON.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (colours only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The cursor that marks a seeded database.
@@ -37,19 +65,18 @@ const SEEDED: &str = "seeded";
 
 /// Opens everything and serves until a shutdown signal.
 pub fn run(config: ServeConfig) -> Result<(), String> {
-    init_tracing();
+    init_tracing(config.log_format);
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
-    let store = SledStore::open(&config.data).map_err(|e| e.to_string())?;
-    seed(&store, &config)?;
+    let (store, tokens) = open_data(&config)?;
     let registry = load_registry(&store)?;
-    let tokens = load_or_create_tokens(&config.tokens)?;
+    let main_metrics = config.metrics_addr.is_none().then(|| metrics.clone());
     let state = AppState(Arc::new(App::new(
         registry,
         Arc::new(store),
         tokens,
-        Some(metrics),
+        main_metrics,
     )));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -59,23 +86,169 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        tracing::info!(addr = %config.addr, data = %config.data.display(), "credit-rules serving");
+        let limits = config.limits;
+        tracing::info!(
+            addr = %config.addr,
+            data = %config.data.display(),
+            header_read_timeout_s = limits.header_read_timeout.as_secs_f64(),
+            idle_timeout_s = limits.idle_timeout.as_secs_f64(),
+            max_connections = limits.max_connections,
+            open_files_limit = descriptor_limit().unwrap_or_default(),
+            "credit-rules serving"
+        );
+        if let Some(limit) = descriptor_limit()
+            && limits.max_connections + RESERVED_DESCRIPTORS > limit
+        {
+            tracing::warn!(
+                max_connections = limits.max_connections,
+                open_files_limit = limit,
+                "the connection limit is close to the open-files limit (ulimit -n): the service may run out of descriptors"
+            );
+        }
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let metrics_server = match config.metrics_addr {
+            Some(addr) => Some(spawn_metrics_server(addr, metrics, stopped.clone()).await?),
+            None => None,
+        };
         let scheduler = spawn_activation_scheduler(state.clone(), ACTIVATION_CHECK_PERIOD);
-        let served = serve(listener, state, shutdown_signal())
+        let shutdown = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let served = serve_with(listener, state, limits, shutdown)
             .await
             .map_err(|e| e.to_string());
         scheduler.abort();
+        if let Some(server) = metrics_server {
+            let _ = server.await;
+        }
         served
     })
 }
 
-fn init_tracing() {
+/// Opens (or creates and seeds) the database and the token file, private to this user:
+/// the data folder 0700, every file in it 0600.
+pub fn open_data(config: &ServeConfig) -> Result<(SledStore, Tokens), String> {
+    create_private_dir(&config.data)?;
+    let store = SledStore::open(&config.data).map_err(|e| e.to_string())?;
+    seed(&store, config)?;
+    let tokens = load_or_create_tokens(&config.tokens)?;
+    store.flush().map_err(|e| e.to_string())?;
+    make_private(&config.data);
+    Ok((store, tokens))
+}
+
+fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .try_init();
+        .with_ansi(std::io::stderr().is_terminal());
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Serves `/metrics` alone on `addr` until `stopped` turns true.
+async fn spawn_metrics_server(
+    addr: SocketAddr,
+    metrics: metrics_exporter_prometheus::PrometheusHandle,
+    mut stopped: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, String> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr} (--metrics-addr): {e}"))?;
+    tracing::info!(%addr, "metrics served on their own address");
+    let router = axum::Router::new().route(
+        "/metrics",
+        axum::routing::get(move || {
+            let metrics = metrics.clone();
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    );
+    let limits = ConnectionLimits {
+        max_connections: 64,
+        ..ConnectionLimits::default()
+    };
+    Ok(tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        };
+        if let Err(e) = serve_connections(listener, router, limits, shutdown).await {
+            tracing::error!(error = %e, "metrics server");
+        }
+    }))
+}
+
+/// Creates the data folder readable by this user only, or tightens an existing one.
+fn create_private_dir(dir: &Path) -> Result<(), String> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    set_mode(dir, 0o700);
+    Ok(())
+}
+
+/// Makes the files under `dir` 0600 and its folders 0700 (the database and the journal
+/// name entities and callers).
+fn make_private(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => {
+                set_mode(&path, 0o700);
+                make_private(&path);
+            }
+            Ok(t) if t.is_file() => set_mode(&path, 0o600),
+            _ => {}
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot restrict the permissions");
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
+/// Writes a secret file readable by this user only (mode 0600).
+fn write_private(path: &Path, contents: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    file.write_all(contents.as_bytes())
+        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    set_mode(path, 0o600);
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -191,15 +364,15 @@ fn load_or_create_tokens(path: &Path) -> Result<Tokens, String> {
         });
         plain.push(format!("{label} {token}"));
     }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        create_private_dir(dir)?;
     }
     let json = serde_json::to_string_pretty(&file).map_err(|e| e.to_string())?;
-    std::fs::write(path, json).map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    write_private(path, &json)?;
     let dev = path.with_file_name("dev-tokens.txt");
-    std::fs::write(&dev, plain.join("\n") + "\n")
-        .map_err(|e| format!("cannot write `{}`: {e}", dev.display()))?;
+    write_private(&dev, &(plain.join("\n") + "\n"))?;
     tracing::warn!(tokens = %path.display(), plain = %dev.display(), "created tokens; hand them out and delete the plain file");
     Tokens::load(path)
 }

@@ -8,12 +8,13 @@
 //! keys are written without a flush (sled persists them on its own within 500 ms); on opening,
 //! the entries past the indexed [`Watermark`] are indexed again. When the active segment
 //! grows past a size, sled is flushed and a new segment (the next *generation*) is started;
-//! old segments stay: they are the log.
+//! old segments stay: they are the log, until `SledStore::compact_decisions` (the retention
+//! command `credit-rules decisions compact`) deletes closed segments older than a day.
 //!
 //! # Files
 //!
 //! `decisions/NNNNNNNN.log`, `NNNNNNNN` the generation (8 decimal digits); the highest is
-//! the active segment.
+//! the active segment. Segments are created with mode 0600 (owner only).
 //!
 //! ```text
 //! header: "CRDJRNL1" (8 bytes) ‖ generation (u64 BE)
@@ -268,7 +269,12 @@ pub fn read(dir: &Path, location: Location) -> Result<Vec<u8>, JournalError> {
 }
 
 fn write_fresh(path: &Path, generation: u64) -> Result<(), JournalError> {
-    let mut file = File::create(path).map_err(io_error(path, "create"))?;
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    // The log names entities and callers: readable by the service's user only.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io_error(path, "create"))?;
     let mut header = MAGIC.to_vec();
     header.extend_from_slice(&generation.to_be_bytes());
     file.write_all(&header)

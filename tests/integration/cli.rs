@@ -514,3 +514,125 @@ fn serve_seeds_a_fresh_store_outside_the_checkout() {
     assert!(!err.contains("E0004"), "{err}");
     assert!(dir.join("data/dev-tokens.txt").is_file(), "{err}");
 }
+
+#[test]
+fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
+    use credit_rules::store::{DecisionEntry, DecisionQuery, RecordStore, SledStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let entry = |time: &str| DecisionEntry {
+        time: chrono::DateTime::parse_from_rfc3339(time)
+            .expect("time")
+            .with_timezone(&chrono::Utc),
+        ruleset_id: "water".into(),
+        version_hash: "h".into(),
+        as_of: chrono::NaiveDate::from_ymd_opt(2024, 6, 1).expect("day"),
+        usccs: vec![],
+        decision: "eligible".into(),
+        total: rust_decimal::Decimal::ZERO,
+        report: serde_json::json!({}).into(),
+        request_id: None,
+        caller: None,
+    };
+    {
+        let store = SledStore::open(&data).expect("open");
+        store
+            .append_decisions(&[entry("2020-03-01T00:00:00Z")])
+            .expect("append");
+        store.flush().expect("flush");
+    }
+    // One segment, the active one: nothing may be removed.
+    let (code, out, err) = run(&[
+        "decisions",
+        "compact",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--before",
+        "2021-01-01",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed 0 journal segment(s)"), "{out}");
+    let store = SledStore::open(&data).expect("reopen");
+    assert_eq!(
+        store
+            .decisions(&DecisionQuery::default())
+            .expect("query")
+            .len(),
+        1
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("address")
+        .port()
+}
+
+/// `GET path` over a fresh connection: (status line, whole answer).
+fn get(port: u16, path: &str) -> Option<(String, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.lines().next()?.to_owned();
+    Some((status, answer))
+}
+
+#[test]
+fn serve_with_a_metrics_address_and_json_logs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (port, metrics_port) = (free_port(), free_port());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(["serve", "--demo-entities", "0", "--log-format", "json"])
+        .args(["--addr", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-addr", &format!("127.0.0.1:{metrics_port}")])
+        .args(["--data", dir.path().join("data").to_str().expect("utf-8")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut up = false;
+    for _ in 0..200 {
+        if get(port, "/healthz").is_some_and(|(s, _)| s.contains("200")) {
+            up = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let main_metrics = get(port, "/metrics");
+    let own_metrics = get(metrics_port, "/metrics");
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("stopped");
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(up, "the server did not come up: {log}");
+    let (status, _) = main_metrics.expect("main address answers");
+    assert!(status.contains("404"), "{status}");
+    let (status, body) = own_metrics.expect("metrics address answers");
+    assert!(status.contains("200"), "{status}");
+    assert!(body.contains("http_requests_total"), "{body}");
+    // Every line is a JSON object; the access log is among them, without colours.
+    assert!(
+        !log.contains('\u{1b}'),
+        "colour codes in a log that is not a terminal"
+    );
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["target"] == "access"
+            && l["fields"]["path"] == "/healthz"
+            && l["fields"]["request_id"].is_string()),
+        "{log}"
+    );
+}

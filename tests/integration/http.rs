@@ -199,8 +199,9 @@ async fn evaluating_a_stored_entity_explains_the_veto_and_logs_the_decision() {
     )
     .await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.body);
-    assert_eq!(log.body.as_array().expect("list").len(), 2);
-    assert_eq!(log.body[0]["decision"], "disqualified");
+    assert_eq!(log.body["items"].as_array().expect("list").len(), 2);
+    assert_eq!(log.body["next_cursor"], Value::Null);
+    assert_eq!(log.body["items"][0]["decision"], "disqualified");
 }
 
 #[tokio::test]
@@ -440,7 +441,7 @@ async fn put_on_a_rule_set_submits_a_draft_checked_first_and_never_publishes_it(
     )
     .await;
     assert_eq!(versions.status, StatusCode::OK);
-    let log = versions.body.as_array().expect("list");
+    let log = versions.body["items"].as_array().expect("list");
     let newest = log.last().expect("one version");
     assert_eq!(newest["author"], "市水务局");
     let one = call(

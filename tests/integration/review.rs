@@ -250,8 +250,7 @@ async fn submit_see_the_diff_reject_resubmit_approve_and_evaluations_use_the_new
         None,
     )
     .await;
-    let newest = versions
-        .body
+    let newest = versions.body["items"]
         .as_array()
         .expect("log")
         .last()
@@ -266,15 +265,15 @@ async fn submit_see_the_diff_reject_resubmit_approve_and_evaluations_use_the_new
     // Drafts, decisions and comments stay in the history.
     let history = call(&s, "GET", "/api/v1/drafts?ruleset=water", Some(WATER), None).await;
     assert_eq!(history.status, StatusCode::OK, "{}", history.body);
-    let drafts = history.body.as_array().expect("list");
+    let drafts = history.body["items"].as_array().expect("list");
     assert_eq!(actions(&drafts[0]), ["submitted", "rejected"]);
     assert_eq!(actions(&drafts[1]), ["submitted", "approved", "activated"]);
-    insta::assert_json_snapshot!("draft_history", history.body, {
+    insta::assert_json_snapshot!("draft_history", history.body["items"], {
         ".**.base_hash" => "[hash]", ".**.source_hash" => "[hash]",
         ".**.published_hash" => "[hash]", ".**.version_hash" => "[hash]"
     });
     let active_only = call(&s, "GET", "/api/v1/drafts?status=active", Some(CITY), None).await;
-    assert_eq!(active_only.body.as_array().expect("list").len(), 1);
+    assert_eq!(active_only.body["items"].as_array().expect("list").len(), 1);
 }
 
 #[tokio::test]
@@ -401,22 +400,31 @@ async fn roles_and_sectors_decide_who_may_do_what() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(submit(&s, WATER, body).await.status, StatusCode::CREATED);
 
-    // Another sector neither sees nor withdraws it; an evaluator does not review.
+    // Another sector neither sees nor withdraws it: to it the draft does not exist (the
+    // answer is the one for a missing draft, so ids and sectors cannot be enumerated); an
+    // evaluator does not review.
+    let hidden = get_draft(&s, TRANSPORT, 1).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    let missing = get_draft(&s, TRANSPORT, 99).await;
     assert_eq!(
-        get_draft(&s, TRANSPORT, 1).await.status,
-        StatusCode::FORBIDDEN
+        hidden.body["detail"]
+            .as_str()
+            .map(|d| d.replace("#1", "#99")),
+        missing.body["detail"].as_str().map(String::from)
     );
+    assert_eq!(hidden.body["code"], missing.body["code"]);
+    assert!(!hidden.body.to_string().contains("水务"), "{}", hidden.body);
     let listed = call(&s, "GET", "/api/v1/drafts", Some(TRANSPORT), None).await;
-    assert_eq!(listed.body, json!([]));
+    assert_eq!(listed.body, json!({ "items": [], "next_cursor": null }));
     assert_eq!(
         get_draft(&s, EVALUATOR, 1).await.status,
         StatusCode::FORBIDDEN
     );
     let diff = call(&s, "GET", "/api/v1/drafts/1/diff", Some(TRANSPORT), None).await;
-    assert_eq!(diff.status, StatusCode::FORBIDDEN);
+    assert_eq!(diff.status, StatusCode::NOT_FOUND);
     assert_eq!(
         act(&s, TRANSPORT, 1, "withdraw", json!({})).await.status,
-        StatusCode::FORBIDDEN
+        StatusCode::NOT_FOUND
     );
     assert_eq!(
         act(&s, TRANSPORT, 1, "reject", json!({ "comment": "x" }))
@@ -510,7 +518,7 @@ async fn a_submission_is_checked_before_it_is_saved() {
         stale.body
     );
     let none = call(&s, "GET", "/api/v1/drafts", Some(CITY), None).await;
-    assert_eq!(none.body, json!([]), "nothing refused was saved");
+    assert_eq!(none.body["items"], json!([]), "nothing refused was saved");
 }
 
 #[tokio::test]
@@ -841,7 +849,7 @@ async fn the_impact_of_a_draft_shows_whose_outcome_changes() {
     assert_eq!(bad_day.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad_day.content_type, "application/problem+json");
     let other = call(&s, "GET", "/api/v1/drafts/1/impact", Some(TRANSPORT), None).await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    assert_eq!(other.status, StatusCode::NOT_FOUND);
 }
 
 /// Reviewers compare any two published versions: stored versions by source hash, the newer
@@ -878,8 +886,7 @@ async fn two_published_versions_are_compared_by_hash() {
         None,
     )
     .await;
-    let hashes: Vec<String> = versions
-        .body
+    let hashes: Vec<String> = versions.body["items"]
         .as_array()
         .expect("list")
         .iter()

@@ -701,6 +701,8 @@ fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> Decis
         decision: decision.to_owned(),
         total: Decimal::new(850, 2),
         report: serde_json::json!({ "ruleset": ruleset, "decision": decision }).into(),
+        request_id: None,
+        caller: None,
     }
 }
 
