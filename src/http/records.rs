@@ -275,6 +275,7 @@ pub async fn intake(
 
 /// Query of the pending events.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PendingQuery {
     /// At most this many (1 to 1000, default 50).

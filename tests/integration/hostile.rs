@@ -22,6 +22,9 @@ const PUBLIC: &[&str] = &[
     "/metrics",
     "/api/v1/openapi.json",
     "/api/v1/disclosure",
+    "/api/v1/disclosure/entities/{uscc}",
+    "/api/v1/disclosure/entities/{uscc}/records/{id}",
+    "/api/v1/rulesets/{id}/document",
 ];
 
 fn concrete(path: &str) -> String {
