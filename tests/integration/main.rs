@@ -10,6 +10,8 @@ mod common;
 mod check;
 mod cli;
 mod diff;
+mod disclosure;
+mod disclosure_http;
 mod durability;
 mod eval;
 mod fmt_roundtrip;
