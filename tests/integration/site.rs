@@ -11,6 +11,7 @@ use chrono::{Days, NaiveDate};
 use credit_rules::http::{AppState, RateLimit, router};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
 use credit_rules::site::today_in_shanghai;
+use credit_rules::store::RecordStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -323,6 +324,56 @@ async fn records_arriving_between_two_pages_neither_repeat_nor_hide_an_entry() {
         "the old entries once each, in order; the older arrival in its place; the newer one \
          belongs to page 1"
     );
+}
+
+#[tokio::test]
+async fn a_rare_filter_under_a_small_scan_budget_still_pages_through_every_match() {
+    let mut records: Vec<CreditRecord> = (1..=40)
+        .map(|n| {
+            record(
+                &format!("B{n}"),
+                n,
+                "常见公司",
+                RecordKind::AdminPenalty,
+                u64::from(n),
+            )
+        })
+        .collect();
+    for n in [3u32, 17, 33] {
+        records.push(record(
+            &format!("R{n}"),
+            100 + n,
+            "少见公司",
+            RecordKind::BriberyCrime,
+            u64::from(n),
+        ));
+    }
+    let store = credit_rules::store::SledStore::open_temporary().expect("store");
+    store.set_disclosure_scan_budget(4);
+    store.put_records(&records).expect("stored");
+    let workspace = crate::common::shipped();
+    let registry = credit_rules::registry::Registry::from_workspace(&workspace).expect("rules");
+    let s = AppState(Arc::new(credit_rules::http::App::new(
+        registry,
+        Arc::new(store),
+        crate::http::tokens(),
+        None,
+    )));
+    let mut found = Vec::new();
+    let mut next = Some("/?kind=BRIBERY_CRIME&limit=2".to_owned());
+    let mut requests = 0;
+    while let Some(href) = next {
+        let page = get(&s, &href).await;
+        assert_eq!(page.status, StatusCode::OK, "{href}");
+        found.extend(page.rows());
+        next = page.link("下一页 »");
+        requests += 1;
+        assert!(requests < 20, "the walk ends");
+    }
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.iter().all(|r| r.contains("行贿犯罪记录")));
+    let csv = get(&s, "/disclosure.csv?kind=BRIBERY_CRIME").await.text();
+    assert_eq!(csv.split("\r\n").count(), 1 + 3 + 1, "{csv}");
 }
 
 #[tokio::test]
