@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::{Days, NaiveDate};
-use credit_rules::http::{AppState, RateLimit, router};
+use credit_rules::http::{AppState, RateLimit, SITE_ROUTES, router};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
 use credit_rules::site::today_in_shanghai;
 use credit_rules::store::RecordStore;
@@ -477,6 +477,24 @@ async fn unknown_paths_entities_and_records_get_the_chinese_404_page() {
     let api = get(&s, "/api/v1/nope").await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.header("content-type"), "application/problem+json");
+    let post = send(
+        &s,
+        Request::post("/about")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(post.text().contains("错误代码 405"));
+    let api_post = send(
+        &s,
+        Request::post("/api/v1/disclosure")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(api_post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(api_post.header("content-type"), "application/problem+json");
 }
 
 #[tokio::test]
@@ -515,14 +533,20 @@ async fn malformed_queries_get_a_chinese_400_page_naming_the_parameter() {
 #[tokio::test]
 async fn security_headers_are_on_pages_assets_errors_and_the_api() {
     let s = seeded(&small_set());
-    for uri in [
-        "/",
-        "/assets/site.css",
+    let site_routes: Vec<String> = SITE_ROUTES
+        .iter()
+        .map(|r| r.replace("{uscc}", uscc(1).as_str()).replace("{id}", "A1"))
+        .collect();
+    for uri in &site_routes {
+        assert_eq!(get(&s, uri).await.status, StatusCode::OK, "{uri}");
+    }
+    let others = [
         "/nope",
         "/api/v1/disclosure",
         "/healthz",
         "/api/v1/rulesets",
-    ] {
+    ];
+    for uri in site_routes.iter().map(String::as_str).chain(others) {
         let page = get(&s, uri).await;
         let csp = page.header("content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{uri}");
