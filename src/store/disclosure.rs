@@ -39,10 +39,12 @@
 //! |---|---|
 //! | `'D' ‖ inv_day ‖ uscc ‖ id` | `kind (1 byte) ‖ disclosure end (4 bytes, FF FF FF FF = none) ‖ {name?, authority?, document_no?, legal_basis?}` (postcard): the list line |
 //! | `'E' ‖ uscc ‖ inv_day ‖ id` | `kind ‖ disclosure end` (5 bytes): one entity's entries, newest first |
+//! | `'K' ‖ kind ‖ inv_day ‖ uscc ‖ id` | `kind ‖ disclosure end`: one kind's entries, in list order |
 //!
 //! A page walks `'D'` from the cursor (or from the newest day the filter allows) and stops at
 //! the oldest day it allows; the kind and the disclosure end are checked on the first five
-//! bytes of each value without decoding it. A name or USCC query first finds the matching
+//! bytes of each value without decoding it. A kind filter (without a query) walks the `'K'`
+//! ranges of the kinds asked for instead, merged in list order. A name or USCC query first finds the matching
 //! entities: the names are searched in memory ([`NameTable`], built from the `entities`
 //! tree on the first search and kept up to date by every write), the USCC prefix in the
 //! `entities` tree. Up to [`MERGE_MAX_ENTITIES`] matching entities are read through `'E'`,
@@ -87,6 +89,8 @@ pub const MERGE_MAX_ENTITIES: usize = 400;
 const LIST_TAG: u8 = b'D';
 /// Tag of the per-entity entries.
 const ENTITY_TAG: u8 = b'E';
+/// Tag of the per-kind entries.
+const KIND_TAG: u8 = b'K';
 /// Bytes of `inv_day ‖ uscc`, the fixed part of a position.
 const FIXED: usize = 4 + USCC_LEN;
 
@@ -521,6 +525,15 @@ fn list_key(pos: &[u8]) -> Vec<u8> {
     key
 }
 
+/// `'K' ‖ kind ‖ inv_day ‖ uscc ‖ id` for a position.
+fn kind_key(kind: u8, pos: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + pos.len());
+    key.push(KIND_TAG);
+    key.push(kind);
+    key.extend_from_slice(pos);
+    key
+}
+
 /// `'E' ‖ uscc ‖ inv_day ‖ id` for a position.
 fn entity_key(pos: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + pos.len());
@@ -587,12 +600,13 @@ fn line_value(record: &CreditRecord) -> Result<Vec<u8>, String> {
     Ok(value)
 }
 
-/// The two keys and values of a publishable record.
-fn entries_of(record: &CreditRecord) -> Result<[KeyValue; 2], String> {
+/// The three keys and values of a publishable record.
+fn entries_of(record: &CreditRecord) -> Result<[KeyValue; 3], String> {
     let pos = position(record.decided_on, &record.uscc, &record.id);
     Ok([
         (list_key(&pos), line_value(record)?),
         (entity_key(&pos), head(record).to_vec()),
+        (kind_key(record.kind.index(), &pos), head(record).to_vec()),
     ])
 }
 
@@ -614,6 +628,7 @@ pub(super) fn reindex(
         let pos = position(old.decided_on, &old.uscc, &old.id);
         tree.remove(list_key(&pos))?;
         tree.remove(entity_key(&pos))?;
+        tree.remove(kind_key(old.kind.index(), &pos))?;
     }
     if is_publishable(new) {
         for (key, value) in entries_of(new).map_err(corrupt)? {
@@ -814,6 +829,11 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The kind set of every dishonesty kind.
+fn all_listed() -> u32 {
+    DisclosureFilter::new(NaiveDate::MIN, NaiveDate::MIN).kind_mask()
+}
+
 /// Which entities a query selects.
 enum Selection {
     /// Every entity.
@@ -836,6 +856,9 @@ impl SledStore {
         let mut walk = Walk::new(self, filter, limit);
         let start_pos = inv_day(filter.newest()).to_vec();
         let (stop, last) = match self.select(filter)? {
+            Selection::All if walk.mask != all_listed() => {
+                self.walk_kinds(&mut walk, &start_pos, after)?
+            }
             Selection::All => self.walk_list(&mut walk, &start_pos, after, |_| true)?,
             Selection::Many(query) => self.names.with(self, |names| {
                 self.walk_list(&mut walk, &start_pos, after, |uscc| {
@@ -934,7 +957,6 @@ impl SledStore {
         usccs: &[[u8; USCC_LEN]],
     ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
         let mut ranges = Vec::with_capacity(usccs.len());
-        let mut heap = BinaryHeap::new();
         for uscc in usccs {
             let mut prefix = vec![ENTITY_TAG];
             prefix.extend_from_slice(uscc);
@@ -962,13 +984,48 @@ impl SledStore {
             }
             let mut end = prefix.clone();
             end.extend_from_slice(&[0xFF; 5]);
-            let mut range = self
+            let range = self
                 .public
                 .range::<Vec<u8>, _>((lower, Bound::Included(end)));
-            if let Some(first) = next_entity_entry(self, &mut range)? {
-                heap.push(Reverse((first.0, ranges.len(), first.1)));
+            ranges.push((range, Source::Entity));
+        }
+        self.walk_merged(walk, ranges)
+    }
+
+    /// Merges the `'K'` ranges of the kinds asked for in list order.
+    fn walk_kinds(
+        &self,
+        walk: &mut Walk<'_>,
+        start_pos: &[u8],
+        after: Option<&DisclosureCursor>,
+    ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
+        let mut ranges = Vec::new();
+        for kind in RecordKind::ALL
+            .into_iter()
+            .filter(|k| walk.mask & k.bit() != 0)
+        {
+            let start = kind_key(kind.index(), start_pos);
+            let lower = match after.map(|c| kind_key(kind.index(), &c.0)) {
+                Some(cursor) if cursor >= start => Bound::Excluded(cursor),
+                _ => Bound::Included(start),
+            };
+            let end = Bound::Excluded(vec![KIND_TAG, kind.index() + 1]);
+            ranges.push((self.public.range::<Vec<u8>, _>((lower, end)), Source::Kind));
+        }
+        self.walk_merged(walk, ranges)
+    }
+
+    /// Visits the entries of several ranges, each in list order, merged in list order.
+    fn walk_merged(
+        &self,
+        walk: &mut Walk<'_>,
+        mut ranges: Vec<(sled::Iter, Source)>,
+    ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
+        let mut heap = BinaryHeap::new();
+        for (at, (range, source)) in ranges.iter_mut().enumerate() {
+            if let Some(first) = next_merged_entry(self, range, *source)? {
+                heap.push(Reverse((first.0, at, first.1)));
             }
-            ranges.push(range);
         }
         let mut last = None;
         while let Some(Reverse((pos, at, head))) = heap.pop() {
@@ -980,7 +1037,8 @@ impl SledStore {
                 stop => return Ok((stop, None)),
             }
             last = Some(pos);
-            if let Some(next) = next_entity_entry(self, &mut ranges[at])? {
+            let (range, source) = &mut ranges[at];
+            if let Some(next) = next_merged_entry(self, range, *source)? {
                 heap.push(Reverse((next.0, at, next.1)));
             }
         }
@@ -1001,17 +1059,30 @@ fn max_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     }
 }
 
-/// The next `(position, head)` of one entity's range.
-fn next_entity_entry(
+/// Which entries a merged range holds.
+#[derive(Clone, Copy)]
+enum Source {
+    /// `'E'`: one entity's.
+    Entity,
+    /// `'K'`: one kind's.
+    Kind,
+}
+
+/// The next `(position, head)` of a merged range.
+fn next_merged_entry(
     store: &SledStore,
     range: &mut sled::Iter,
+    source: Source,
 ) -> Result<Option<KeyValue>, StoreError> {
     match range.next() {
         None => Ok(None),
         Some(item) => {
             let (key, value) = item.map_err(|e| store.backend(e))?;
-            let pos = position_of_entity_key(&key)
-                .ok_or_else(|| SledStore::corrupt("public_disclosure", &key, "key too short"))?;
+            let pos = match source {
+                Source::Entity => position_of_entity_key(&key),
+                Source::Kind => key.get(2..).filter(|p| p.len() > FIXED).map(<[u8]>::to_vec),
+            }
+            .ok_or_else(|| SledStore::corrupt("public_disclosure", &key, "key too short"))?;
             Ok(Some((pos, value.to_vec())))
         }
     }
@@ -1098,7 +1169,7 @@ impl NameTable {
             return found;
         }
         let mut last_seg = usize::MAX;
-        for (at, _) in self.text.match_indices(needle) {
+        for at in memchr::memmem::find_iter(self.text.as_bytes(), needle.as_bytes()) {
             let seg = self.starts.partition_point(|&s| s <= at) - 1;
             if seg == last_seg {
                 continue;
