@@ -1,8 +1,9 @@
-//! The HTTP service (axum): the public disclosure site (`/`, see [`crate::site`]), evaluation of one entity or a whole tender,
-//! rule-set versions, drafts under review and their approval (the only way a
-//! version goes live), record intake, entity lookup, the
-//! public disclosure list, the decision log, health, metrics and the OpenAPI
-//! document. This is the only module that names axum types.
+//! The HTTP service (axum): the public disclosure site (`/`, see [`crate::site`]),
+//! evaluation of one entity or a whole tender, rule-set versions, drafts under review and
+//! their approval (the only way a version goes live), record intake, entity lookup, the
+//! public disclosure list, the decision log, health, metrics and the OpenAPI document, with
+//! security headers on every response and a per-client rate limit on the public routes.
+//! This is the only module that names axum types.
 //!
 //! The router is built by [`router`] from an [`AppState`], so tests drive it
 //! in-process with `tower::ServiceExt::oneshot`; [`serve`] binds it to a

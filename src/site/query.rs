@@ -1,7 +1,8 @@
 //! The search parameters of the site's pages (`q`, `kind`, `authority`, `decided_from`,
-//! `decided_to`, `as_of`, `cursor`, `limit`: the names of the JSON API), read from the query string with a Chinese message that names
-//! the bad parameter and says how to fix it. Empty fields (as a form sends them) count as
-//! absent; unknown parameters are ignored.
+//! `decided_to`, `as_of`, `cursor`, `limit`: the names of the JSON API), read from the query
+//! string with a Chinese message that names the bad parameter and says how to fix it (the
+//! API's parser answers in English for problem+json). Empty fields (as a form sends them)
+//! count as absent; unknown parameters are ignored, as websites do.
 
 use super::{DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS};
 use crate::record::RecordKind;
