@@ -703,3 +703,30 @@ async fn a_full_page_of_results_weighs_under_100_kb() {
     let weight = page.bytes.len() + css.bytes.len() + icon.bytes.len();
     assert!(weight < 100 * 1024, "page weight {weight} bytes");
 }
+
+#[tokio::test]
+async fn the_csv_stops_at_10000_rows_and_says_so() {
+    let records: Vec<CreditRecord> = (1..=10_005)
+        .map(|n| {
+            record(
+                &format!("C{n}"),
+                n,
+                "批量公司",
+                RecordKind::AdminPenalty,
+                u64::from(n % 300),
+            )
+        })
+        .collect();
+    let s = seeded(&records);
+    let csv = get(&s, "/disclosure.csv").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.header("x-truncated-at"), "10000");
+    let text = csv.text();
+    assert_eq!(text.split("\r\n").count(), 1 + 10_000 + 1);
+    let filtered = get(&s, "/disclosure.csv?limit=3&q=%E6%89%B9%E9%87%8F").await;
+    assert_eq!(
+        filtered.header("x-truncated-at"),
+        "10000",
+        "limit is for pages"
+    );
+}
