@@ -48,8 +48,9 @@
 //! entities: the names are searched in memory ([`NameTable`], built from the `entities`
 //! tree on the first search and kept up to date by every write), the USCC prefix in the
 //! `entities` tree. Up to [`MERGE_MAX_ENTITIES`] matching entities are read through `'E'`,
-//! one range per entity merged in list order; more matches mean a common term, and the
-//! `'D'` walk tests each entry's entity instead.
+//! one range per entity merged in list order (one seek per entity); more matches mean a
+//! term common enough (at 100,000 entities, more than 4 % of them) that the `'D'` walk,
+//! testing each entry's entity, finds a page sooner.
 //!
 //! **A page visits at most [`SCAN_BUDGET`] index entries.** A rare filter (a kind or an
 //! authority with few entries, many expired records) can therefore return fewer than
@@ -83,7 +84,7 @@ pub const SCAN_BUDGET: usize = 20_000;
 
 /// Most matching entities a name or USCC query reads entity by entity; beyond, the list is
 /// walked in order and each entry's entity tested.
-pub const MERGE_MAX_ENTITIES: usize = 400;
+pub const MERGE_MAX_ENTITIES: usize = 4_000;
 
 /// Tag of the list entries in `public_disclosure`.
 const LIST_TAG: u8 = b'D';
@@ -875,14 +876,15 @@ impl SledStore {
         let Some(query) = filter.query() else {
             return Ok(Selection::All);
         };
-        let mut found = self.names.with(self, |names| {
-            names.search(&query.name, MERGE_MAX_ENTITIES + 1)
-        })?;
+        let merge_max = self.names.merge_max();
+        let mut found = self
+            .names
+            .with(self, |names| names.search(&query.name, merge_max + 1))?;
         if let Some(prefix) = &query.uscc_prefix {
             for item in self
                 .entities
                 .scan_prefix(prefix.as_bytes())
-                .take(MERGE_MAX_ENTITIES + 1)
+                .take(merge_max + 1)
             {
                 let (key, _) = item.map_err(|e| self.backend(e))?;
                 if let Ok(uscc) = <[u8; USCC_LEN]>::try_from(key.as_ref()) {
@@ -892,7 +894,7 @@ impl SledStore {
         }
         found.sort_unstable();
         found.dedup();
-        if found.len() > MERGE_MAX_ENTITIES {
+        if found.len() > merge_max {
             Ok(Selection::Many(query))
         } else {
             Ok(Selection::Few(found))
@@ -1099,6 +1101,9 @@ pub(super) struct EntityNames {
     table: RwLock<Option<NameTable>>,
     /// Index entries a page may visit ([`SCAN_BUDGET`]; tests lower it).
     budget: std::sync::atomic::AtomicUsize,
+    /// Most matching entities merged entity by entity ([`MERGE_MAX_ENTITIES`]; tests lower
+    /// it).
+    merge_max: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for EntityNames {
@@ -1106,6 +1111,7 @@ impl Default for EntityNames {
         EntityNames {
             table: RwLock::default(),
             budget: SCAN_BUDGET.into(),
+            merge_max: MERGE_MAX_ENTITIES.into(),
         }
     }
 }
@@ -1190,6 +1196,16 @@ impl NameTable {
 impl EntityNames {
     fn scan_budget(&self) -> usize {
         self.budget.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn merge_max(&self) -> usize {
+        self.merge_max.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets how many matching entities are merged entity by entity.
+    pub(super) fn set_merge_max(&self, max: usize) {
+        self.merge_max
+            .store(max, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sets the scan budget of a page.
