@@ -687,3 +687,25 @@ fn a_version_2_database_is_migrated_to_the_disclosure_index() {
         "the old index is dropped"
     );
 }
+
+#[test]
+fn an_authority_filter_finds_long_authority_names_too() {
+    let store = store();
+    let uscc = code(9);
+    let mut long = record("L1", &uscc, RecordKind::AdminPenalty, "2024-01-10");
+    long.authority = Some(format!("{}特别委员会", "武汉市".repeat(100)));
+    let mut short = record("L2", &uscc, RecordKind::AdminPenalty, "2024-01-11");
+    short.authority = Some("特别委员会".into());
+    let mut other = record("L3", &uscc, RecordKind::AdminPenalty, "2024-01-12");
+    other.authority = Some("武汉市水务局".into());
+    store.put_records(&[long, short, other]).expect("put");
+    let mut filter = on("2024-06-01");
+    filter.authority = Some("特别".into());
+    assert_eq!(ids(&all_pages(&store, &filter, 1)), ["L2", "L1"]);
+    filter.authority = Some("武汉市".into());
+    assert_eq!(ids(&all_pages(&store, &filter, 1)), ["L3", "L1"]);
+    store
+        .apply_event("L1", EventKind::Revoke, day("2024-02-01"))
+        .expect("revoke");
+    assert_eq!(ids(&all_pages(&store, &filter, 1)), ["L3"]);
+}
