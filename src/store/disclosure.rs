@@ -974,7 +974,10 @@ impl SledStore {
                     "key too short",
                 ));
             }
-            if !entity_matches(&pos[4..FIXED]) {
+            let mut head = [0u8; 5];
+            head.copy_from_slice(value.get(..5).unwrap_or(&[0xFF; 5]));
+            // The five bytes first: they are cheaper to test than the entity.
+            if !walk.head_admits(&head) || !entity_matches(&pos[4..FIXED]) {
                 if walk.oldest.is_some_and(|oldest| pos[..4] > oldest[..]) {
                     return Ok((Step::End, None));
                 }
@@ -982,8 +985,6 @@ impl SledStore {
                 last = Some(key);
                 continue;
             }
-            let mut head = [0u8; 5];
-            head.copy_from_slice(value.get(..5).unwrap_or(&[0xFF; 5]));
             match walk.visit(pos, &head, Some(value))? {
                 Step::Go => last = Some(key),
                 stop => return Ok((stop, None)),
