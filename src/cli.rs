@@ -112,6 +112,13 @@ pub enum Command {
         /// Log lines as `text` or `json` (one object per line).
         #[arg(long, value_enum, default_value = "text")]
         log_format: LogFormatArg,
+        /// Requests per second one client (peer IP) may make to the public site, its CSV
+        /// and `GET /api/v1/disclosure`; 0 turns the limit off (e.g. for load tests).
+        #[arg(long, default_value_t = 10)]
+        rate_limit: u32,
+        /// Requests one client may make at once before --rate-limit applies.
+        #[arg(long, default_value_t = 60)]
+        rate_burst: u32,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -293,6 +300,8 @@ pub fn run(cli: Cli) -> ExitCode {
             max_connections,
             metrics_addr,
             log_format,
+            rate_limit,
+            rate_burst,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
@@ -314,6 +323,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 log_format: match log_format {
                     LogFormatArg::Text => crate::http::LogFormat::Text,
                     LogFormatArg::Json => crate::http::LogFormat::Json,
+                },
+                rate_limit: crate::http::RateLimit {
+                    per_second: rate_limit,
+                    burst: rate_burst,
                 },
             };
             match crate::http::run_server(config) {

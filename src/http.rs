@@ -1,8 +1,9 @@
-//! The HTTP service (axum): evaluation of one entity or a whole tender,
-//! rule-set versions, drafts under review and their approval (the only way a
-//! version goes live), record intake, entity lookup, the
-//! public disclosure list, the decision log, health, metrics and the OpenAPI
-//! document. This is the only module that names axum types.
+//! The HTTP service (axum): the public disclosure site (`/`, see [`crate::site`]),
+//! evaluation of one entity or a whole tender, rule-set versions, drafts under review and
+//! their approval (the only way a version goes live), record intake, entity lookup, the
+//! public disclosure list, the decision log, health, metrics and the OpenAPI document, with
+//! security headers on every response and a per-client rate limit on the public routes.
+//! This is the only module that names axum types.
 //!
 //! The router is built by [`router`] from an [`AppState`], so tests drive it
 //! in-process with `tower::ServiceExt::oneshot`; [`serve`] binds it to a
@@ -28,10 +29,12 @@ mod error;
 mod evaluate;
 mod ops;
 mod paging;
+mod protect;
 mod records;
 mod rulesets;
 mod scheduler;
 mod server;
+mod site;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
 pub use connections::{
@@ -45,6 +48,10 @@ pub use disclosure::{
 pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use ops::{REQUEST_ID_HEADER, RequestId};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+pub use protect::{
+    CONTENT_SECURITY_POLICY, PublicLimiter, RateLimit, SECURITY_HEADERS, etag_of, not_modified,
+};
+pub use site::SITE_ROUTES;
 
 /// The per-request limits of evaluation, tenders, intake and impact answers.
 pub mod evaluate_limits {
@@ -98,6 +105,8 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     /// Time allowed for checking a rule set sent in a request ([`CHECK_TIME_BUDGET`]).
     pub check_budget: Duration,
+    /// Per-client rate limit of the public routes; `None`: unlimited.
+    pub limiter: Option<Arc<PublicLimiter>>,
 }
 
 impl App {
@@ -117,12 +126,19 @@ impl App {
             decisions,
             clock: Arc::new(SystemClock),
             check_budget: CHECK_TIME_BUDGET,
+            limiter: PublicLimiter::new(RateLimit::default()),
         }
     }
 
     /// Replaces the time allowed for checking a rule set sent in a request.
     pub fn with_check_budget(mut self, budget: Duration) -> App {
         self.check_budget = budget;
+        self
+    }
+
+    /// Replaces the default rate limit of the public routes ([`RateLimit::default`]).
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> App {
+        self.limiter = PublicLimiter::new(limit);
         self
     }
 
@@ -318,9 +334,36 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/drafts/{id}/withdraw"),
 ];
 
+/// The public routes (no token): the site and the JSON disclosure list, rate limited per
+/// client. The assets are not limited: their URLs are cached for a year.
+fn public_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(site::home))
+        .route("/about", get(site::about))
+        .route("/disclosure.csv", get(site::disclosure_csv))
+        .route("/entity/{uscc}", get(site::entity))
+        .route("/record/{uscc}/{id}", get(site::record))
+        .route("/api/v1/disclosure", get(disclosure::list))
+        .route(
+            "/api/v1/disclosure/entities/{uscc}",
+            get(disclosure::entity),
+        )
+        .route(
+            "/api/v1/disclosure/entities/{uscc}/records/{id}",
+            get(disclosure::record),
+        )
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            protect::rate_limit,
+        ))
+        .route("/assets/site.css", get(site::stylesheet))
+        .route("/assets/favicon.svg", get(site::favicon))
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(public_routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/openapi.json", get(ops::openapi_json))
@@ -344,15 +387,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))
-        .route("/api/v1/disclosure", get(disclosure::list))
-        .route(
-            "/api/v1/disclosure/entities/{uscc}",
-            get(disclosure::entity),
-        )
-        .route(
-            "/api/v1/disclosure/entities/{uscc}/records/{id}",
-            get(disclosure::record),
-        )
         .route("/api/v1/decisions", get(records::decisions))
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
@@ -361,8 +395,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))
-        .fallback(ops::not_found)
-        .method_not_allowed_fallback(ops::method_not_allowed)
+        .fallback(site::fallback)
+        .method_not_allowed_fallback(site::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -370,6 +404,7 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn(protect::security_headers))
         .layer(axum::middleware::from_fn(ops::access_log))
         .with_state(state)
 }
@@ -392,7 +427,20 @@ pub async fn serve_with(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    serve_connections(listener, router(state), limits, shutdown).await?;
+    let janitor = state.limiter.clone().map(|limiter| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle_clients();
+            }
+        })
+    });
+    let served = serve_connections(listener, router(state), limits, shutdown).await;
+    if let Some(janitor) = janitor {
+        janitor.abort();
+    }
+    served?;
     store.flush().map_err(std::io::Error::other)
 }
 

@@ -64,6 +64,7 @@ pub mod render;
 pub mod review;
 pub mod ruleset;
 pub mod shipped;
+pub mod site;
 pub mod source;
 pub mod store;
 pub mod sync;

@@ -1344,6 +1344,12 @@ impl SledStore {
         self.names.set_scan_budget(budget);
     }
 
+    /// Changes how many entities a name or USCC query may match and still be read entity by
+    /// entity (default [`MERGE_MAX_ENTITIES`]; beyond, the list is walked); tests lower it.
+    pub fn set_disclosure_merge_max(&self, max: usize) {
+        self.names.set_merge_max(max);
+    }
+
     /// The directory this store was opened on.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(&self.path)

@@ -134,8 +134,8 @@ pub async fn serve_connections(
             accepted = listener.accept() => accepted,
             () = &mut shutdown => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors or a connection reset before it was accepted: wait a
                 // little rather than spin.
@@ -148,7 +148,7 @@ pub async fn serve_connections(
         let router = router.clone();
         let stopped = stopped.clone();
         tokio::spawn(async move {
-            serve_one(stream, router, limits, stopped).await;
+            serve_one(stream, peer, router, limits, stopped).await;
             drop(permit);
         });
     }
@@ -158,8 +158,11 @@ pub async fn serve_connections(
     Ok(())
 }
 
+/// Serves one connection; every request carries the peer's address as axum's
+/// `ConnectInfo` (the public routes' rate limit is keyed by it).
 async fn serve_one(
     stream: tokio::net::TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     limits: ConnectionLimits,
     mut stopped: watch::Receiver<bool>,
@@ -170,7 +173,10 @@ async fn serve_one(
         in_flight: AtomicUsize::new(0),
     });
     let tracker = activity.clone();
-    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+    let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+        request
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         let router = router.clone();
         let tracker = tracker.clone();
         tracker.in_flight.fetch_add(1, Ordering::AcqRel);

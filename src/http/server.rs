@@ -17,6 +17,7 @@ use super::auth::{Role, TokenEntry, TokenFile, Tokens, hash_token};
 use super::connections::{
     ConnectionLimits, RESERVED_DESCRIPTORS, descriptor_limit, serve_connections,
 };
+use super::protect::RateLimit;
 use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 use super::{App, AppState, serve_with};
 use crate::registry::Registry;
@@ -48,6 +49,8 @@ pub struct ServeConfig {
     pub metrics_addr: Option<SocketAddr>,
     /// Log lines as text or JSON.
     pub log_format: LogFormat,
+    /// Per-client rate limit of the public routes.
+    pub rate_limit: RateLimit,
 }
 
 /// How log lines are written.
@@ -72,12 +75,10 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     let (store, tokens) = open_data(&config)?;
     let registry = load_registry(&store)?;
     let main_metrics = config.metrics_addr.is_none().then(|| metrics.clone());
-    let state = AppState(Arc::new(App::new(
-        registry,
-        Arc::new(store),
-        tokens,
-        main_metrics,
-    )));
+    let state = AppState(Arc::new(
+        App::new(registry, Arc::new(store), tokens, main_metrics)
+            .with_rate_limit(config.rate_limit),
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -94,7 +95,10 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
             idle_timeout_s = limits.idle_timeout.as_secs_f64(),
             max_connections = limits.max_connections,
             open_files_limit = descriptor_limit().unwrap_or_default(),
-            "credit-rules serving"
+            rate_limit_per_second = config.rate_limit.per_second,
+            rate_limit_burst = config.rate_limit.burst,
+            "credit-rules serving: the public site at http://{}/",
+            config.addr
         );
         if let Some(limit) = descriptor_limit()
             && limits.max_connections + RESERVED_DESCRIPTORS > limit

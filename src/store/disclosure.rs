@@ -39,15 +39,22 @@
 //! |---|---|
 //! | `'D' ‖ inv_day ‖ uscc ‖ id` | `kind (1 byte) ‖ disclosure end (4 bytes, FF FF FF FF = none) ‖ {name?, authority?, document_no?, legal_basis?}` (postcard): the list line |
 //! | `'E' ‖ uscc ‖ inv_day ‖ id` | `kind ‖ disclosure end` (5 bytes): one entity's entries, newest first |
+//! | `'K' ‖ kind ‖ inv_day ‖ uscc ‖ id` | `kind ‖ disclosure end`: one kind's entries, in list order |
+//! | `'A' ‖ length (u16) ‖ authority ‖ inv_day ‖ uscc ‖ id` | `kind ‖ disclosure end`: one authority's entries (authorities up to 512 bytes) |
 //!
 //! A page walks `'D'` from the cursor (or from the newest day the filter allows) and stops at
 //! the oldest day it allows; the kind and the disclosure end are checked on the first five
-//! bytes of each value without decoding it. A name or USCC query first finds the matching
+//! bytes of each value without decoding it. A kind filter (without a query) walks the `'K'`
+//! ranges of the kinds asked for instead, merged in list order; an authority filter
+//! (without a query) finds the distinct authorities containing the text (one seek each in
+//! `'A'`) and merges their ranges. A name or USCC query first finds the matching
 //! entities: the names are searched in memory ([`NameTable`], built from the `entities`
 //! tree on the first search and kept up to date by every write), the USCC prefix in the
 //! `entities` tree. Up to [`MERGE_MAX_ENTITIES`] matching entities are read through `'E'`,
-//! one range per entity merged in list order; more matches mean a common term, and the
-//! `'D'` walk tests each entry's entity instead.
+//! one range per entity merged in list order (one seek per entity, about 20 µs on the
+//! development machine); more matches mean a common term, and the `'D'` walk, testing each
+//! entry's entity, finds a page sooner (measured at 1M records: merging the 2,250 entities
+//! named 宏达 took about five times as long as the walk).
 //!
 //! **A page visits at most [`SCAN_BUDGET`] index entries.** A rare filter (a kind or an
 //! authority with few entries, many expired records) can therefore return fewer than
@@ -81,12 +88,20 @@ pub const SCAN_BUDGET: usize = 20_000;
 
 /// Most matching entities a name or USCC query reads entity by entity; beyond, the list is
 /// walked in order and each entry's entity tested.
-pub const MERGE_MAX_ENTITIES: usize = 400;
+pub const MERGE_MAX_ENTITIES: usize = 256;
 
 /// Tag of the list entries in `public_disclosure`.
 const LIST_TAG: u8 = b'D';
 /// Tag of the per-entity entries.
 const ENTITY_TAG: u8 = b'E';
+/// Tag of the per-kind entries.
+const KIND_TAG: u8 = b'K';
+/// Tag of the per-authority entries.
+const AUTHORITY_TAG: u8 = b'A';
+/// Longest authority name in an `'A'` key, in bytes: a longer one is keyed by its first
+/// bytes (up to a character boundary), and such a truncated range is always read by an
+/// authority filter (each entry's full authority is checked on its list line).
+const MAX_AUTHORITY_KEY: usize = 512;
 /// Bytes of `inv_day ‖ uscc`, the fixed part of a position.
 const FIXED: usize = 4 + USCC_LEN;
 
@@ -521,6 +536,36 @@ fn list_key(pos: &[u8]) -> Vec<u8> {
     key
 }
 
+/// `'K' ‖ kind ‖ inv_day ‖ uscc ‖ id` for a position.
+fn kind_key(kind: u8, pos: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(2 + pos.len());
+    key.push(KIND_TAG);
+    key.push(kind);
+    key.extend_from_slice(pos);
+    key
+}
+
+/// `'A' ‖ length (u16) ‖ authority ‖` : the prefix of one authority's entries.
+fn authority_prefix(authority: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(3 + authority.len());
+    key.push(AUTHORITY_TAG);
+    key.extend_from_slice(&(authority.len() as u16).to_be_bytes());
+    key.extend_from_slice(authority.as_bytes());
+    key
+}
+
+/// The record's `'A'` key, if it has an authority.
+fn authority_key(authority: Option<&str>, pos: &[u8]) -> Option<Vec<u8>> {
+    let authority = authority?;
+    let mut end = authority.len().min(MAX_AUTHORITY_KEY);
+    while !authority.is_char_boundary(end) {
+        end -= 1;
+    }
+    let mut key = authority_prefix(&authority[..end]);
+    key.extend_from_slice(pos);
+    Some(key)
+}
+
 /// `'E' ‖ uscc ‖ inv_day ‖ id` for a position.
 fn entity_key(pos: &[u8]) -> Vec<u8> {
     let mut key = Vec::with_capacity(1 + pos.len());
@@ -587,13 +632,18 @@ fn line_value(record: &CreditRecord) -> Result<Vec<u8>, String> {
     Ok(value)
 }
 
-/// The two keys and values of a publishable record.
-fn entries_of(record: &CreditRecord) -> Result<[KeyValue; 2], String> {
+/// The keys and values of a publishable record.
+fn entries_of(record: &CreditRecord) -> Result<Vec<KeyValue>, String> {
     let pos = position(record.decided_on, &record.uscc, &record.id);
-    Ok([
+    let mut entries = vec![
         (list_key(&pos), line_value(record)?),
         (entity_key(&pos), head(record).to_vec()),
-    ])
+        (kind_key(record.kind.index(), &pos), head(record).to_vec()),
+    ];
+    if let Some(key) = authority_key(record.authority.as_deref(), &pos) {
+        entries.push((key, head(record).to_vec()));
+    }
+    Ok(entries)
 }
 
 /// Index maintenance inside a record transaction: drops the entries of `old` (the version
@@ -614,6 +664,10 @@ pub(super) fn reindex(
         let pos = position(old.decided_on, &old.uscc, &old.id);
         tree.remove(list_key(&pos))?;
         tree.remove(entity_key(&pos))?;
+        tree.remove(kind_key(old.kind.index(), &pos))?;
+        if let Some(key) = authority_key(old.authority.as_deref(), &pos) {
+            tree.remove(key)?;
+        }
     }
     if is_publishable(new) {
         for (key, value) in entries_of(new).map_err(corrupt)? {
@@ -814,6 +868,11 @@ impl<'a> Walk<'a> {
     }
 }
 
+/// The kind set of every dishonesty kind.
+fn all_listed() -> u32 {
+    DisclosureFilter::new(NaiveDate::MIN, NaiveDate::MIN).kind_mask()
+}
+
 /// Which entities a query selects.
 enum Selection {
     /// Every entity.
@@ -836,6 +895,13 @@ impl SledStore {
         let mut walk = Walk::new(self, filter, limit);
         let start_pos = inv_day(filter.newest()).to_vec();
         let (stop, last) = match self.select(filter)? {
+            Selection::All if filter.authority().is_some() => {
+                let wanted = filter.authority().unwrap_or_default();
+                self.walk_authorities(&mut walk, &start_pos, after, wanted)?
+            }
+            Selection::All if walk.mask != all_listed() => {
+                self.walk_kinds(&mut walk, &start_pos, after)?
+            }
             Selection::All => self.walk_list(&mut walk, &start_pos, after, |_| true)?,
             Selection::Many(query) => self.names.with(self, |names| {
                 self.walk_list(&mut walk, &start_pos, after, |uscc| {
@@ -852,14 +918,15 @@ impl SledStore {
         let Some(query) = filter.query() else {
             return Ok(Selection::All);
         };
-        let mut found = self.names.with(self, |names| {
-            names.search(&query.name, MERGE_MAX_ENTITIES + 1)
-        })?;
+        let merge_max = self.names.merge_max();
+        let mut found = self
+            .names
+            .with(self, |names| names.search(&query.name, merge_max + 1))?;
         if let Some(prefix) = &query.uscc_prefix {
             for item in self
                 .entities
                 .scan_prefix(prefix.as_bytes())
-                .take(MERGE_MAX_ENTITIES + 1)
+                .take(merge_max + 1)
             {
                 let (key, _) = item.map_err(|e| self.backend(e))?;
                 if let Ok(uscc) = <[u8; USCC_LEN]>::try_from(key.as_ref()) {
@@ -869,7 +936,7 @@ impl SledStore {
         }
         found.sort_unstable();
         found.dedup();
-        if found.len() > MERGE_MAX_ENTITIES {
+        if found.len() > merge_max {
             Ok(Selection::Many(query))
         } else {
             Ok(Selection::Few(found))
@@ -907,7 +974,10 @@ impl SledStore {
                     "key too short",
                 ));
             }
-            if !entity_matches(&pos[4..FIXED]) {
+            let mut head = [0u8; 5];
+            head.copy_from_slice(value.get(..5).unwrap_or(&[0xFF; 5]));
+            // The five bytes first: they are cheaper to test than the entity.
+            if !walk.head_admits(&head) || !entity_matches(&pos[4..FIXED]) {
                 if walk.oldest.is_some_and(|oldest| pos[..4] > oldest[..]) {
                     return Ok((Step::End, None));
                 }
@@ -915,8 +985,6 @@ impl SledStore {
                 last = Some(key);
                 continue;
             }
-            let mut head = [0u8; 5];
-            head.copy_from_slice(value.get(..5).unwrap_or(&[0xFF; 5]));
             match walk.visit(pos, &head, Some(value))? {
                 Step::Go => last = Some(key),
                 stop => return Ok((stop, None)),
@@ -934,7 +1002,6 @@ impl SledStore {
         usccs: &[[u8; USCC_LEN]],
     ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
         let mut ranges = Vec::with_capacity(usccs.len());
-        let mut heap = BinaryHeap::new();
         for uscc in usccs {
             let mut prefix = vec![ENTITY_TAG];
             prefix.extend_from_slice(uscc);
@@ -962,13 +1029,107 @@ impl SledStore {
             }
             let mut end = prefix.clone();
             end.extend_from_slice(&[0xFF; 5]);
-            let mut range = self
+            let range = self
                 .public
                 .range::<Vec<u8>, _>((lower, Bound::Included(end)));
-            if let Some(first) = next_entity_entry(self, &mut range)? {
-                heap.push(Reverse((first.0, ranges.len(), first.1)));
+            ranges.push((range, Source::Entity));
+        }
+        self.walk_merged(walk, ranges)
+    }
+
+    /// Merges the `'K'` ranges of the kinds asked for in list order.
+    fn walk_kinds(
+        &self,
+        walk: &mut Walk<'_>,
+        start_pos: &[u8],
+        after: Option<&DisclosureCursor>,
+    ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
+        let mut ranges = Vec::new();
+        for kind in RecordKind::ALL
+            .into_iter()
+            .filter(|k| walk.mask & k.bit() != 0)
+        {
+            let start = kind_key(kind.index(), start_pos);
+            let lower = match after.map(|c| kind_key(kind.index(), &c.0)) {
+                Some(cursor) if cursor >= start => Bound::Excluded(cursor),
+                _ => Bound::Included(start),
+            };
+            let end = Bound::Excluded(vec![KIND_TAG, kind.index() + 1]);
+            ranges.push((self.public.range::<Vec<u8>, _>((lower, end)), Source::Kind));
+        }
+        self.walk_merged(walk, ranges)
+    }
+
+    /// Merges the `'A'` ranges of every authority whose name contains `wanted` (and of the
+    /// truncated long names, which may contain it further on).
+    fn walk_authorities(
+        &self,
+        walk: &mut Walk<'_>,
+        start_pos: &[u8],
+        after: Option<&DisclosureCursor>,
+        wanted: &str,
+    ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
+        let mut ranges = Vec::new();
+        for prefix in self.authority_prefixes(wanted)? {
+            let start = [&prefix[..], start_pos].concat();
+            let lower = match after.map(|c| [&prefix[..], &c.0[..]].concat()) {
+                Some(cursor) if cursor >= start => Bound::Excluded(cursor),
+                _ => Bound::Included(start),
+            };
+            let end = Bound::Included([&prefix[..], &[0xFF; 5][..]].concat());
+            let skip = prefix.len();
+            ranges.push((
+                self.public.range::<Vec<u8>, _>((lower, end)),
+                Source::Authority(skip),
+            ));
+        }
+        self.walk_merged(walk, ranges)
+    }
+
+    /// The `'A'` prefixes of the authorities whose name contains `wanted`: one seek per
+    /// distinct authority.
+    fn authority_prefixes(&self, wanted: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let mut found = Vec::new();
+        let mut from = vec![AUTHORITY_TAG];
+        loop {
+            let next = self
+                .public
+                .range::<Vec<u8>, _>((
+                    Bound::Included(from),
+                    Bound::Excluded(vec![AUTHORITY_TAG + 1]),
+                ))
+                .next();
+            let Some(item) = next else {
+                return Ok(found);
+            };
+            let (key, _) = item.map_err(|e| self.backend(e))?;
+            let len = key
+                .get(1..3)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                .filter(|len| key.len() > 3 + len + FIXED)
+                .ok_or_else(|| {
+                    SledStore::corrupt("public_disclosure", &key, "bad authority key")
+                })?;
+            let prefix = key[..3 + len].to_vec();
+            let truncated = len + 4 > MAX_AUTHORITY_KEY;
+            if truncated || std::str::from_utf8(&prefix[3..]).is_ok_and(|a| a.contains(wanted)) {
+                found.push(prefix.clone());
             }
-            ranges.push(range);
+            from = [&prefix[..], &[0xFF; 6][..]].concat();
+        }
+    }
+
+    /// Visits the entries of several ranges, each in list order, merged in list order.
+    fn walk_merged(
+        &self,
+        walk: &mut Walk<'_>,
+        mut ranges: Vec<(sled::Iter, Source)>,
+    ) -> Result<(Step, Option<Vec<u8>>), StoreError> {
+        let mut heap = BinaryHeap::new();
+        for (at, (range, source)) in ranges.iter_mut().enumerate() {
+            if let Some(first) = next_merged_entry(self, range, *source)? {
+                heap.push(Reverse((first.0, at, first.1)));
+            }
         }
         let mut last = None;
         while let Some(Reverse((pos, at, head))) = heap.pop() {
@@ -980,7 +1141,8 @@ impl SledStore {
                 stop => return Ok((stop, None)),
             }
             last = Some(pos);
-            if let Some(next) = next_entity_entry(self, &mut ranges[at])? {
+            let (range, source) = &mut ranges[at];
+            if let Some(next) = next_merged_entry(self, range, *source)? {
                 heap.push(Reverse((next.0, at, next.1)));
             }
         }
@@ -1001,17 +1163,36 @@ fn max_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
     }
 }
 
-/// The next `(position, head)` of one entity's range.
-fn next_entity_entry(
+/// Which entries a merged range holds.
+#[derive(Clone, Copy)]
+enum Source {
+    /// `'E'`: one entity's.
+    Entity,
+    /// `'K'`: one kind's.
+    Kind,
+    /// `'A'`: one authority's, after a prefix of this many bytes.
+    Authority(usize),
+}
+
+/// The next `(position, head)` of a merged range.
+fn next_merged_entry(
     store: &SledStore,
     range: &mut sled::Iter,
+    source: Source,
 ) -> Result<Option<KeyValue>, StoreError> {
     match range.next() {
         None => Ok(None),
         Some(item) => {
             let (key, value) = item.map_err(|e| store.backend(e))?;
-            let pos = position_of_entity_key(&key)
-                .ok_or_else(|| SledStore::corrupt("public_disclosure", &key, "key too short"))?;
+            let pos = match source {
+                Source::Entity => position_of_entity_key(&key),
+                Source::Kind => key.get(2..).filter(|p| p.len() > FIXED).map(<[u8]>::to_vec),
+                Source::Authority(skip) => key
+                    .get(skip..)
+                    .filter(|p| p.len() > FIXED)
+                    .map(<[u8]>::to_vec),
+            }
+            .ok_or_else(|| SledStore::corrupt("public_disclosure", &key, "key too short"))?;
             Ok(Some((pos, value.to_vec())))
         }
     }
@@ -1028,6 +1209,9 @@ pub(super) struct EntityNames {
     table: RwLock<Option<NameTable>>,
     /// Index entries a page may visit ([`SCAN_BUDGET`]; tests lower it).
     budget: std::sync::atomic::AtomicUsize,
+    /// Most matching entities merged entity by entity ([`MERGE_MAX_ENTITIES`]; tests lower
+    /// it).
+    merge_max: std::sync::atomic::AtomicUsize,
 }
 
 impl Default for EntityNames {
@@ -1035,6 +1219,7 @@ impl Default for EntityNames {
         EntityNames {
             table: RwLock::default(),
             budget: SCAN_BUDGET.into(),
+            merge_max: MERGE_MAX_ENTITIES.into(),
         }
     }
 }
@@ -1098,7 +1283,7 @@ impl NameTable {
             return found;
         }
         let mut last_seg = usize::MAX;
-        for (at, _) in self.text.match_indices(needle) {
+        for at in memchr::memmem::find_iter(self.text.as_bytes(), needle.as_bytes()) {
             let seg = self.starts.partition_point(|&s| s <= at) - 1;
             if seg == last_seg {
                 continue;
@@ -1119,6 +1304,16 @@ impl NameTable {
 impl EntityNames {
     fn scan_budget(&self) -> usize {
         self.budget.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn merge_max(&self) -> usize {
+        self.merge_max.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets how many matching entities are merged entity by entity.
+    pub(super) fn set_merge_max(&self, max: usize) {
+        self.merge_max
+            .store(max, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Sets the scan budget of a page.

@@ -29,6 +29,7 @@ mod props;
 mod render;
 mod review;
 mod service;
+mod site;
 mod store;
 mod store_drafts;
 mod sync;
