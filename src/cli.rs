@@ -70,6 +70,13 @@ pub enum Command {
         /// Synthetic entities loaded into a fresh database (0 for none).
         #[arg(long, default_value_t = 200)]
         demo_entities: usize,
+        /// Requests per second one client (peer IP) may make to the public site, its CSV
+        /// and `GET /api/v1/disclosure`; 0 turns the limit off (e.g. for load tests).
+        #[arg(long, default_value_t = 10)]
+        rate_limit: u32,
+        /// Requests one client may make at once before --rate-limit applies.
+        #[arg(long, default_value_t = 60)]
+        rate_burst: u32,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -216,6 +223,8 @@ pub fn run(cli: Cli) -> ExitCode {
             rulesets,
             tokens,
             demo_entities,
+            rate_limit,
+            rate_burst,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
             let config = crate::http::ServeConfig {
@@ -224,6 +233,10 @@ pub fn run(cli: Cli) -> ExitCode {
                 rulesets,
                 tokens,
                 demo_entities,
+                rate_limit: crate::http::RateLimit {
+                    per_second: rate_limit,
+                    burst: rate_burst,
+                },
             };
             match crate::http::run_server(config) {
                 Ok(()) => ExitCode::SUCCESS,

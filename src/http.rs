@@ -1,4 +1,4 @@
-//! The HTTP service (axum): evaluation of one entity or a whole tender,
+//! The HTTP service (axum): the public disclosure site (`/`, see [`crate::site`]), evaluation of one entity or a whole tender,
 //! rule-set versions, drafts under review and their approval (the only way a
 //! version goes live), record intake, entity lookup, the
 //! public disclosure list, the decision log, health, metrics and the OpenAPI
@@ -14,15 +14,21 @@ mod drafts;
 mod error;
 mod evaluate;
 mod ops;
+mod protect;
 mod records;
 mod rulesets;
 mod scheduler;
 mod server;
+mod site;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
 pub use error::{ApiError, AppJson, ItemError, Problem};
+pub use protect::{
+    CONTENT_SECURITY_POLICY, PublicLimiter, RateLimit, SECURITY_HEADERS, etag_of, not_modified,
+};
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 pub use server::{ServeConfig, run as run_server};
+pub use site::SITE_ROUTES;
 
 use crate::registry::Registry;
 use crate::review::{Clock, SystemClock};
@@ -57,6 +63,8 @@ pub struct App {
     pub decisions: decision_log::DecisionLog,
     /// "Now" for the review workflow (submission times, activation days).
     pub clock: Arc<dyn Clock>,
+    /// Per-client rate limit of the public routes; `None`: unlimited.
+    pub limiter: Option<Arc<PublicLimiter>>,
 }
 
 impl App {
@@ -75,7 +83,14 @@ impl App {
             metrics,
             decisions,
             clock: Arc::new(SystemClock),
+            limiter: PublicLimiter::new(RateLimit::default()),
         }
+    }
+
+    /// Replaces the default rate limit of the public routes ([`RateLimit::default`]).
+    pub fn with_rate_limit(mut self, limit: RateLimit) -> App {
+        self.limiter = PublicLimiter::new(limit);
+        self
     }
 
     /// Replaces the system clock (tests: a [`crate::review::ManualClock`]).
@@ -176,9 +191,28 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/drafts/{id}/withdraw"),
 ];
 
+/// The public routes (no token): the site and the JSON disclosure list, rate limited per
+/// client. The assets are not limited: their URLs are cached for a year.
+fn public_routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/", get(site::home))
+        .route("/about", get(site::about))
+        .route("/disclosure.csv", get(site::disclosure_csv))
+        .route("/entity/{uscc}", get(site::entity))
+        .route("/record/{uscc}/{id}", get(site::record))
+        .route("/api/v1/disclosure", get(records::disclosure))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state,
+            protect::rate_limit,
+        ))
+        .route("/assets/site.css", get(site::stylesheet))
+        .route("/assets/favicon.svg", get(site::favicon))
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .merge(public_routes(state.clone()))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/openapi.json", get(ops::openapi_json))
@@ -200,7 +234,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/entities/{uscc}", get(records::entity))
-        .route("/api/v1/disclosure", get(records::disclosure))
         .route("/api/v1/decisions", get(records::decisions))
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
@@ -209,7 +242,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))
-        .fallback(ops::not_found)
+        .fallback(site::fallback)
         .method_not_allowed_fallback(ops::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -218,6 +251,7 @@ pub fn router(state: AppState) -> Router {
             REQUEST_TIMEOUT,
         ))
         .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(axum::middleware::from_fn(protect::security_headers))
         .with_state(state)
 }
 
@@ -229,9 +263,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    axum::serve(listener, router(state))
+    let janitor = state.limiter.clone().map(|limiter| {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                limiter.forget_idle_clients();
+            }
+        })
+    });
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await?;
+        .await;
+    if let Some(janitor) = janitor {
+        janitor.abort();
+    }
+    served?;
     store.flush().map_err(std::io::Error::other)
 }
 

@@ -62,6 +62,7 @@ pub mod registry;
 pub mod render;
 pub mod review;
 pub mod ruleset;
+pub mod site;
 pub mod source;
 pub mod store;
 pub mod sync;

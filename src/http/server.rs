@@ -5,6 +5,7 @@
 //! until SIGTERM or Ctrl-C.
 
 use super::auth::{Role, TokenEntry, TokenFile, Tokens, hash_token};
+use super::protect::RateLimit;
 use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 use super::{App, AppState, serve};
 use crate::registry::Registry;
@@ -30,6 +31,8 @@ pub struct ServeConfig {
     pub tokens: PathBuf,
     /// Demo entities to generate into a fresh database (0 for none).
     pub demo_entities: usize,
+    /// Per-client rate limit of the public routes.
+    pub rate_limit: RateLimit,
 }
 
 /// The cursor that marks a seeded database.
@@ -45,12 +48,10 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     seed(&store, &config)?;
     let registry = load_registry(&store)?;
     let tokens = load_or_create_tokens(&config.tokens)?;
-    let state = AppState(Arc::new(App::new(
-        registry,
-        Arc::new(store),
-        tokens,
-        Some(metrics),
-    )));
+    let state = AppState(Arc::new(
+        App::new(registry, Arc::new(store), tokens, Some(metrics))
+            .with_rate_limit(config.rate_limit),
+    ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -59,7 +60,13 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
-        tracing::info!(addr = %config.addr, data = %config.data.display(), "credit-rules serving");
+        tracing::info!(
+            addr = %config.addr,
+            data = %config.data.display(),
+            rate_limit_per_second = config.rate_limit.per_second,
+            rate_limit_burst = config.rate_limit.burst,
+            "credit-rules serving: the public site at http://{}/", config.addr
+        );
         let scheduler = spawn_activation_scheduler(state.clone(), ACTIVATION_CHECK_PERIOD);
         let served = serve(listener, state, shutdown_signal())
             .await
