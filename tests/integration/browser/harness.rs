@@ -51,8 +51,13 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
-    "--lang=zh-CN",
 ];
+
+/// The browser's locale (the order of a date field's parts depends on it).
+const BROWSER_LANGUAGE: &str = "en-US";
+
+/// One browser at a time: the tests share two cores with everything else.
+static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// A running site with one browser session on it.
 pub(crate) struct Site {
@@ -63,11 +68,15 @@ pub(crate) struct Site {
     addr: SocketAddr,
     state: AppState,
     dir: TempDir,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Site {
     /// Serves `state` on `127.0.0.1:0` and opens a browser session on it.
     pub(crate) fn start(state: AppState) -> Site {
+        let turn = ONE_BROWSER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -91,6 +100,7 @@ impl Site {
             addr,
             state,
             dir,
+            _turn: turn,
         };
         // From here on a failure drops `site`, which kills chromedriver.
         let profile = site.dir.path().join("profile");
@@ -221,6 +231,7 @@ fn start_chromedriver(dir: &Path) -> (Child, String) {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .env("LANGUAGE", BROWSER_LANGUAGE)
         .process_group(0)
         .spawn()
         .unwrap_or_else(|e| {
