@@ -18,8 +18,10 @@ use credit_rules::registry::Registry;
 use credit_rules::store::{RecordStore, SledStore};
 use fantoccini::Locator;
 use fantoccini::key::Key;
-use harness::{Site, screenshot};
-use page::{Row, field, focused, has_link, link, press, result_rows, text_of, type_into};
+use harness::{Shot, Site, screenshot};
+use page::{
+    Row, click_to_page, field, focused, has_link, link, press, result_rows, text_of, type_into,
+};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -114,12 +116,11 @@ fn keys(rows: &[Row]) -> Vec<String> {
 
 /// Clicks the search form's submit button (查询) and waits for the page.
 async fn submit(site: &Site) -> page::Res<()> {
-    site.client()
+    let c = site.client();
+    let button = c
         .find(Locator::XPath("//form//button[normalize-space()='查询']"))
-        .await?
-        .click()
         .await?;
-    Ok(())
+    click_to_page(c, button).await
 }
 
 #[test]
@@ -170,12 +171,15 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
             !result_rows(c).await?.is_empty(),
             "the home page lists records"
         );
-        screenshot(c, "site-home").await?;
+        screenshot(c, "site-home", Shot::Window).await?;
 
         // By name: type into the labelled field, press Enter.
         let q = type_into(c, "主体名称或统一社会信用代码", "示例路桥").await?;
-        q.send_keys(&char::from(Key::Enter).to_string()).await?;
-        page::wait_for_url_containing(c, "q=").await?;
+        page::navigating(c, async {
+            q.send_keys(&char::from(Key::Enter).to_string()).await?;
+            Ok(())
+        })
+        .await?;
         let rows = result_rows(c).await?;
         assert_eq!(rows.len(), 3, "{rows:?}");
         assert!(
@@ -194,7 +198,7 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
                 .await?
                 .contains(&format!("as_of={AS_OF}"))
         );
-        screenshot(c, "site-results").await?;
+        screenshot(c, "site-results", Shot::FullPage).await?;
 
         // By USCC.
         type_into(c, "主体名称或统一社会信用代码", garden.as_str()).await?;
@@ -257,12 +261,12 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
         }
 
         // Click through to the entity: its public records grouped by kind.
-        c.find(Locator::XPath(&format!(
-            "//main//table//a[normalize-space()='{road_name}']"
-        )))
-        .await?
-        .click()
-        .await?;
+        let entity_link = c
+            .find(Locator::XPath(&format!(
+                "//main//table//a[normalize-space()='{road_name}']"
+            )))
+            .await?;
+        click_to_page(c, entity_link).await?;
         let here = page::path_and_query(c).await?;
         assert!(here.starts_with(&format!("/entity/{road}")), "{here}");
         assert!(
@@ -281,10 +285,10 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
         {
             assert!(groups.iter().any(|g| g == label), "{label} in {groups:?}");
         }
-        screenshot(c, "site-entity").await?;
+        screenshot(c, "site-entity", Shot::FullPage).await?;
 
         // And to one record: every public field and the basis of publication.
-        link(c, &doc("SL-1")).await?.click().await?;
+        click_to_page(c, link(c, &doc("SL-1")).await?).await?;
         let here = page::path_and_query(c).await?;
         assert!(here.starts_with(&format!("/record/{road}/SL-1")), "{here}");
         let fields = c
@@ -302,7 +306,7 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
         assert_eq!(fields["认定日期"], "2026-09-01", "{fields}");
         assert_eq!(fields["法律依据"], BASIS, "{fields}");
         assert!(text_of(c, "main").await?.contains("公示依据"));
-        screenshot(c, "site-record").await?;
+        screenshot(c, "site-record", Shot::FullPage).await?;
 
         // Error pages, in Chinese, in the site's layout.
         let bad = "/?as_of=2023-02-30";
@@ -313,12 +317,12 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
             alert.contains("as_of") && alert.contains("2023-02-30"),
             "{alert}"
         );
-        screenshot(c, "site-error-400").await?;
+        screenshot(c, "site-error-400", Shot::FullPage).await?;
         assert_eq!(site.fetch(&site.url("/no-such-page")).status, 404);
         c.goto(&site.url("/no-such-page")).await?;
         assert!(text_of(c, "[role=alert]").await?.contains("页面不存在"));
         assert!(has_link(c, "返回公示查询首页").await?);
-        screenshot(c, "site-error-404").await?;
+        screenshot(c, "site-error-404", Shot::FullPage).await?;
         Ok(())
     });
 }
@@ -373,10 +377,10 @@ fn paging_stays_correct_while_records_arrive_between_pages() {
 
         let mut pages = 1;
         while has_link(c, "下一页").await? {
-            link(c, "下一页").await?.click().await?;
+            click_to_page(c, link(c, "下一页").await?).await?;
             pages += 1;
             if pages == 2 {
-                screenshot(c, "site-results-page2").await?;
+                screenshot(c, "site-results-page2", Shot::FullPage).await?;
             }
             seen.extend(result_rows(c).await?);
             assert!(pages <= 5, "the pager does not end");
@@ -407,9 +411,7 @@ async fn names_on(site: &Site, date: NaiveDate) -> page::Res<Vec<String>> {
         vec![serde_json::to_value(&picker)?],
     )
     .await?;
-    // The browser runs in the en-US locale (see the harness), so the
-    // field's parts are month, day, year; each part advances when full.
-    page::type_keys(c, &date.format("%m%d%Y").to_string()).await?;
+    page::type_date(c, date).await?;
     let value = picker.prop("value").await?.unwrap_or_default();
     assert_eq!(value, date.to_string(), "the date field took the typed day");
     submit(site).await?;
@@ -554,16 +556,13 @@ fn hostile_record_text_is_shown_literally_and_never_runs() {
                 .cell("决定文书号")
                 .contains("<script>alert(3)</script>")
         );
-        c.find(Locator::Css("main table tbody a"))
-            .await?
-            .click()
-            .await?;
+        click_to_page(c, c.find(Locator::Css("main table tbody a")).await?).await?;
         check("entity").await?;
         let h1 = c
             .execute("return document.querySelector('h1').textContent;", vec![])
             .await?;
         assert_eq!(h1, json!(shown));
-        link(c, "<script>alert(3)</script>").await?.click().await?;
+        click_to_page(c, link(c, "<script>alert(3)</script>").await?).await?;
         check("record").await?;
         let main = text_of(c, "main").await?;
         assert!(
@@ -621,8 +620,7 @@ fn a_keyboard_user_searches_and_reaches_an_entity_with_visible_focus() {
             "search field focus is invisible: {q:?}"
         );
         page::type_keys(c, "键盘测试").await?;
-        press(c, Key::Enter).await?;
-        page::wait_for_url_containing(c, "q=").await?;
+        page::navigating(c, press(c, Key::Enter)).await?;
         let rows = result_rows(c).await?;
         assert_eq!(rows.len(), 1, "{rows:?}");
         // Tab on to the result's entity link, checking every stop shows focus.
@@ -642,8 +640,7 @@ fn a_keyboard_user_searches_and_reaches_an_entity_with_visible_focus() {
             }
             assert!(hops < 40, "no result link reached by Tab");
         }
-        press(c, Key::Enter).await?;
-        c.wait().for_element(Locator::Css(".facts")).await?;
+        page::navigating(c, press(c, Key::Enter)).await?;
         let here = page::path_and_query(c).await?;
         assert!(here.starts_with(&format!("/entity/{target}")), "{here}");
         assert_eq!(text_of(c, "h1").await?, name);

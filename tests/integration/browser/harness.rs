@@ -51,10 +51,12 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
+    "--lang=zh-CN",
 ];
 
-/// The browser's locale (the order of a date field's parts depends on it).
-const BROWSER_LANGUAGE: &str = "en-US";
+/// The browser's locale, as a visitor of the site has it (the order of a
+/// date field's parts depends on it).
+const BROWSER_LANGUAGE: &str = "zh-CN";
 
 /// One browser at a time: the tests share two cores with everything else.
 static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -304,22 +306,31 @@ pub(crate) fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
 }
 
-/// Saves a screenshot of the whole page (up to [`MAX_SCREENSHOT_HEIGHT`]) as
-/// `docs/screenshots/{name}.png`, at the fixed window width, and checks that
-/// it is a PNG of that width.
-pub(crate) async fn screenshot(client: &Client, name: &str) -> Result<PathBuf, Box<dyn Error>> {
-    let height = client
-        .execute(
-            "return Math.ceil(document.documentElement.scrollHeight);",
-            vec![],
-        )
-        .await?
-        .as_u64()
-        .unwrap_or(u64::from(WINDOW.1));
-    let height = u32::try_from(height)
-        .unwrap_or(MAX_SCREENSHOT_HEIGHT)
-        .clamp(WINDOW.1, MAX_SCREENSHOT_HEIGHT);
-    client.set_window_size(WINDOW.0, height).await?;
+/// Saves a screenshot as `docs/screenshots/{name}.png` at the fixed window
+/// width: of the window (`Shot::Window`, the fixed window size) or of the
+/// whole page (`Shot::FullPage`, up to [`MAX_SCREENSHOT_HEIGHT`] pixels), and
+/// checks that it is a PNG of that width.
+pub(crate) async fn screenshot(
+    client: &Client,
+    name: &str,
+    shot: Shot,
+) -> Result<PathBuf, Box<dyn Error>> {
+    if shot == Shot::FullPage {
+        // The window is taller than its viewport by the browser's own frame.
+        let sizes = client
+            .execute(
+                "return [Math.ceil(document.documentElement.scrollHeight), \
+                 window.outerHeight - window.innerHeight];",
+                vec![],
+            )
+            .await?;
+        let content = sizes[0].as_u64().unwrap_or(u64::from(WINDOW.1));
+        let frame = sizes[1].as_u64().unwrap_or(0);
+        let height = content.min(u64::from(MAX_SCREENSHOT_HEIGHT)) + frame;
+        client
+            .set_window_size(WINDOW.0, u32::try_from(height)?)
+            .await?;
+    }
     let png = client.screenshot().await;
     client.set_window_size(WINDOW.0, WINDOW.1).await?;
     let png = png?;
@@ -331,4 +342,13 @@ pub(crate) async fn screenshot(client: &Client, name: &str) -> Result<PathBuf, B
     let path = dir.join(format!("{name}.png"));
     std::fs::write(&path, png)?;
     Ok(path)
+}
+
+/// What a screenshot shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shot {
+    /// What the fixed window shows (the top of the page).
+    Window,
+    /// The whole page.
+    FullPage,
 }

@@ -118,22 +118,67 @@ pub(crate) async fn path_and_query(c: &Client) -> Res<String> {
     })
 }
 
-/// Waits (up to 5 s) until the browser's URL contains `needle`, e.g. after
-/// a form was submitted with Enter.
-pub(crate) async fn wait_for_url_containing(c: &Client, needle: &str) -> Res<()> {
+/// Types a day into the focused date field, part by part in the order the
+/// browser's locale shows them (year first in zh-CN); a full month or day
+/// moves on by itself, a year needs the right arrow.
+pub(crate) async fn type_date(c: &Client, date: chrono::NaiveDate) -> Res<()> {
+    let order = c
+        .execute(
+            "return new Intl.DateTimeFormat(navigator.language).formatToParts(new Date(2001, 10, 22))\
+             .map(p => p.type).filter(t => t === 'year' || t === 'month' || t === 'day');",
+            vec![],
+        )
+        .await?;
+    let order: Vec<String> = serde_json::from_value(order)?;
+    for (i, part) in order.iter().enumerate() {
+        let digits = match part.as_str() {
+            "year" => date.format("%Y"),
+            "month" => date.format("%m"),
+            _ => date.format("%d"),
+        };
+        type_keys(c, &digits.to_string()).await?;
+        if part == "year" && i + 1 < order.len() {
+            press(c, Key::Right).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks the current document, runs `act` (a click, a key press), and
+/// waits (up to 5 s) until a new document has replaced it and finished
+/// loading.
+pub(crate) async fn navigating<F>(c: &Client, act: F) -> Res<()>
+where
+    F: std::future::Future<Output = Res<()>>,
+{
+    c.execute("window.__beforeNavigation = true;", vec![])
+        .await?;
+    act.await?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let url = c.current_url().await?;
-        if url.as_str().contains(needle)
-            && c.execute("return document.readyState;", vec![]).await? == "complete"
-        {
+        let done = c
+            .execute(
+                "return window.__beforeNavigation === undefined && document.readyState === 'complete';",
+                vec![],
+            )
+            .await?;
+        if done == serde_json::Value::Bool(true) {
             return Ok(());
         }
         if std::time::Instant::now() > deadline {
-            return Err(format!("the URL never contained “{needle}”: {url}").into());
+            return Err(format!("no new page loaded; still at {}", c.current_url().await?).into());
         }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
+}
+
+/// Clicks an element (a link, a submit button) and waits for the new page.
+pub(crate) async fn click_to_page(c: &Client, element: Element) -> Res<()> {
+    navigating(c, async {
+        element.click().await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Presses and releases one key, sent to whatever has the focus.
