@@ -56,6 +56,14 @@ fn shown(value: Option<&str>) -> String {
     value.map(neutralise).unwrap_or_default()
 }
 
+/// Text of a field every record shows: neutralised, or — when the source gave none.
+fn shown_or_dash(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        Some(text) if !text.is_empty() => neutralise(text),
+        _ => "—".to_owned(),
+    }
+}
+
 /// A disclosure end for people: the date, or 长期 when disclosed until removed.
 pub fn until_text(until: Option<NaiveDate>) -> String {
     until
@@ -124,11 +132,11 @@ impl ResultRow {
             name: shown(entry.name.as_deref()),
             uscc: uscc.to_owned(),
             kind_label: entry.kind_label.clone(),
-            authority: shown(entry.authority.as_deref()),
-            document_no: shown(entry.document_no.as_deref()),
+            authority: shown_or_dash(entry.authority.as_deref()),
+            document_no: shown_or_dash(entry.document_no.as_deref()),
             decided_on: entry.decided_on.to_string(),
             until: until_text(entry.disclosure_until),
-            legal_basis: shown(entry.legal_basis.as_deref()),
+            legal_basis: shown_or_dash(entry.legal_basis.as_deref()),
             entity_href: entity_href(uscc, search.as_of, search.as_of_given),
             record_href: id.map(|id| record_href(uscc, id, search.as_of, search.as_of_given)),
         }
@@ -293,8 +301,8 @@ impl RecordView {
         RecordView {
             id: neutralise(&record.id),
             kind_label: record.kind.label().to_owned(),
-            authority: shown(record.authority.as_deref()),
-            document_no: shown(record.document_no.as_deref()),
+            authority: shown_or_dash(record.authority.as_deref()),
+            document_no: shown_or_dash(record.document_no.as_deref()),
             decided_on: record.decided_on.to_string(),
             until: until_text(record.disclosure_until),
             severity: record
@@ -307,7 +315,7 @@ impl RecordView {
                 .amount
                 .map(|a| format!("{a} 万元"))
                 .unwrap_or_default(),
-            legal_basis: shown(record.legal_basis.as_deref()),
+            legal_basis: shown_or_dash(record.legal_basis.as_deref()),
             description: shown(record.description.as_deref()),
             href: record_href(record.uscc.as_str(), &record.id, as_of, given),
         }

@@ -103,7 +103,7 @@ impl Search {
             ));
         }
         let as_of = value("as_of").map(|v| date(v, "as_of")).transpose()?;
-        let cursor = value("cursor").map(|v| cursor(v)).transpose()?;
+        let cursor = value("cursor").map(parse_cursor).transpose()?;
         let limit = value("limit").map(limit).transpose()?;
         Ok(Search {
             q,
@@ -211,7 +211,7 @@ fn date(v: &str, param: &'static str) -> Result<NaiveDate, ParamError> {
     Ok(parsed)
 }
 
-fn cursor(v: &str) -> Result<String, ParamError> {
+fn parse_cursor(v: &str) -> Result<String, ParamError> {
     if v.len() > MAX_CURSOR_BYTES || !v.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(invalid_cursor(v));
     }

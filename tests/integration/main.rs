@@ -23,6 +23,7 @@ mod parse;
 mod props;
 mod render;
 mod review;
+mod site;
 mod store;
 mod store_drafts;
 mod sync;
