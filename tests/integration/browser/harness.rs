@@ -51,12 +51,13 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--disable-dev-shm-usage",
     "--hide-scrollbars",
     "--force-device-scale-factor=1",
-    "--lang=zh-CN",
 ];
 
 /// The browser's locale, as a visitor of the site has it (the order of a
-/// date field's parts depends on it).
-const BROWSER_LANGUAGE: &str = "zh-CN";
+/// date field's parts depends on it). Headless Chromium takes it from the
+/// `LANGUAGE` environment variable (not from `--lang`), and needs Debian's
+/// `chromium-l10n` for it; without that package it falls back to en-US.
+const BROWSER_LANGUAGE: &str = "zh_CN";
 
 /// One browser at a time: the tests share two cores with everything else.
 static ONE_BROWSER: std::sync::Mutex<()> = std::sync::Mutex::new(());
