@@ -56,19 +56,12 @@ impl Row {
             .find(|l| l.starts_with("/record/"))
     }
 
-    /// What identifies the row's record: its USCC and its record id (from
-    /// the record link), or its document number when the row has no record
-    /// link.
-    pub(crate) fn key(&self) -> String {
-        let uscc = self.cell("统一社会信用代码");
-        match self.record_link() {
-            Some(link) => {
-                let path = link.split('?').next().unwrap_or(link);
-                let id = path.rsplit('/').next().unwrap_or(path);
-                format!("{uscc}/{}", percent_decode(id))
-            }
-            None => format!("{uscc}/{}", self.cell("决定文书号")),
-        }
+    /// The record id in the row's record link (`/record/{uscc}/{id}`), if
+    /// the row has one.
+    pub(crate) fn record_id(&self) -> Option<String> {
+        let link = self.record_link()?;
+        let path = link.split('?').next().unwrap_or(link);
+        path.rsplit('/').next().map(percent_decode)
     }
 }
 
