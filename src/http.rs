@@ -10,6 +10,7 @@
 
 mod auth;
 mod decision_log;
+mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
@@ -22,6 +23,10 @@ mod server;
 mod site;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use disclosure::{
+    DEFAULT_LIMIT, ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure,
+    parse_day_query, parse_list_query,
+};
 pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use protect::{
     CONTENT_SECURITY_POLICY, PublicLimiter, RateLimit, SECURITY_HEADERS, etag_of, not_modified,
@@ -128,7 +133,9 @@ impl std::ops::Deref for AppState {
         rulesets::publish,
         records::intake,
         records::entity,
-        records::disclosure,
+        disclosure::list,
+        disclosure::entity,
+        disclosure::record,
         records::decisions,
         drafts::submit,
         drafts::list,
@@ -145,7 +152,7 @@ impl std::ops::Deref for AppState {
         (name = "evaluate", description = "评标时的信用评价"),
         (name = "rulesets", description = "规则集与版本"),
         (name = "review", description = "审核后发布：行业主管部门提交草稿，市公管局查看差异后批准或驳回（须填写意见），批准后方生效（可指定生效日期，北京时间）"),
-        (name = "records", description = "信用记录归集、主体查询、社会公示"),
+        (name = "records", description = "信用记录归集、主体查询、社会公示（信用修复或撤销的记录任何日期均不予公示；查询过去日期只显示现在仍在公示期内的记录）"),
         (name = "ops", description = "健康检查与接口文档"),
     )
 )]
@@ -180,6 +187,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/records"),
     ("get", "/api/v1/entities/{uscc}"),
     ("get", "/api/v1/disclosure"),
+    ("get", "/api/v1/disclosure/entities/{uscc}"),
+    ("get", "/api/v1/disclosure/entities/{uscc}/records/{id}"),
     ("get", "/api/v1/decisions"),
     ("post", "/api/v1/drafts"),
     ("get", "/api/v1/drafts"),
@@ -200,7 +209,15 @@ fn public_routes(state: AppState) -> Router<AppState> {
         .route("/disclosure.csv", get(site::disclosure_csv))
         .route("/entity/{uscc}", get(site::entity))
         .route("/record/{uscc}/{id}", get(site::record))
-        .route("/api/v1/disclosure", get(records::disclosure))
+        .route("/api/v1/disclosure", get(disclosure::list))
+        .route(
+            "/api/v1/disclosure/entities/{uscc}",
+            get(disclosure::entity),
+        )
+        .route(
+            "/api/v1/disclosure/entities/{uscc}/records/{id}",
+            get(disclosure::record),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             protect::rate_limit,

@@ -48,7 +48,7 @@
 //! * Advisories RUSTSEC-2024-0384 (`instant`) and RUSTSEC-2025-0057 (`fxhash`) come with sled
 //!   0.34.7 and have no safe upgrade.
 //!
-//! # On-disk schema (format version 2)
+//! # On-disk schema (format version 3)
 //!
 //! All integers in keys are big-endian (signed ones with the sign bit flipped) so that byte
 //! order is numeric order. `‖` is concatenation; `uscc` is the 18 ASCII bytes of the code;
@@ -64,7 +64,7 @@
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
 //! | `entity_eval` | `uscc` | `0x01 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?}`; `0x01` is the value layout |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
-//! | `records_by_disclosure_end` | `date ‖ uscc ‖ 0x00 ‖ id`; `date` = `FF FF FF FF` when disclosed until removed | `{kind, decided_on, repaired_on?, revoked_on?, name?}`: enough to decide whether the record counts and to search it by name without reading it |
+//! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `store/disclosure.rs` |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
 //! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
@@ -100,6 +100,25 @@
 //! takes about as long as one record-by-record scan of the store (see README, Benchmarks).
 //! Builds that know only version 1 refuse a version-2 database (`UnsupportedFormat`).
 //!
+//! ## The public disclosure list and the migration from format version 2
+//!
+//! **A repair ends publication**: a record that the store knows to be repaired (信用修复) or
+//! revoked (撤销) is never shown to the public, for any day, past or present, whatever the
+//! date of the repair; a past day may be looked up only for what is still public now (its
+//! disclosure period has not ended before today). The full rule is [`is_public_on`]
+//! (module `store/disclosure.rs`).
+//!
+//! The list is read from `public_disclosure`, an index written in the same transaction as
+//! the records (like `entity_eval`): a page costs the same at a million records as at a
+//! thousand, and visits at most [`SCAN_BUDGET`] index entries (a rare filter can answer a
+//! short page with a cursor that resumes the walk). Version 2 had instead
+//! `records_by_disclosure_end`, which every request read in full. Opening a version-2 (or
+//! version-1, after its own migration) database empties `public_disclosure`, rebuilds it
+//! from a scan of `records` in batches, flushes, sets `format_version` to 3, flushes, and
+//! then drops `records_by_disclosure_end`. A crash before the version is written leaves
+//! version 2 and the next opening starts again; builds that know only version 2 refuse a
+//! version-3 database.
+//!
 //! # Records, events and history
 //!
 //! * A record is identified by `(uscc, id)`; the `record_ids` index makes ids unique across
@@ -118,8 +137,15 @@
 //!   that gives one.
 
 mod codec;
+mod disclosure;
 mod drafts;
 mod journal;
+
+pub use disclosure::{
+    CursorError, DisclosureCursor, DisclosureEntry, DisclosureFilter, DisclosurePage,
+    DisclosureRecord, EntityDisclosure, MERGE_MAX_ENTITIES, SCAN_BUDGET, is_public_on,
+    is_publishable, scan_page as disclosure_scan_page,
+};
 
 pub use drafts::{
     Actor, Draft, DraftQuery, DraftStatus, DraftStore, DraftTransition, NewDraft, ReviewAction,
@@ -141,18 +167,22 @@ use sled::transaction::{
 
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
 use codec::{
-    DisclosureSummary, EvalRecord, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
+    EvalRecord, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
     StoredRuleSetVersion,
 };
 use journal::{Journal, JournalItem, Location, Watermark};
 use std::sync::{Arc, Mutex};
 
 /// The schema version this build reads and writes (key `format_version` of tree `meta`).
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// The format version before the evaluation view (`entity_eval`); opening such a database
 /// migrates it.
 const FORMAT_VERSION_1: u32 = 1;
+
+/// The format version before the public disclosure index (`public_disclosure`); opening
+/// such a database migrates it.
+const FORMAT_VERSION_2: u32 = 2;
 
 /// Records per sled batch while the migration builds the evaluation view.
 const MIGRATION_BATCH_RECORDS: usize = 20_000;
@@ -160,7 +190,7 @@ const MIGRATION_BATCH_RECORDS: usize = 20_000;
 /// Longest accepted record id, in bytes.
 pub const MAX_ID_LEN: usize = 256;
 
-/// Largest page size [`RecordStore::disclosure_list`] accepts.
+/// Largest page size [`RecordStore::disclosure_page`] accepts.
 pub const MAX_PAGE_SIZE: usize = 1000;
 
 const FORMAT_KEY: &[u8] = b"format_version";
@@ -440,42 +470,6 @@ pub struct RecordVersion {
     pub stored_at: DateTime<Utc>,
     /// The record as it counted in this version (events applied).
     pub record: CreditRecord,
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Page<T> {
-    /// The items on this page.
-    pub items: Vec<T>,
-    /// Items on all pages.
-    pub total: usize,
-    /// This page's number, from 1.
-    pub page: usize,
-    /// The page size asked for.
-    pub page_size: usize,
-}
-
-/// One line of the public disclosure list (向社会公示): public fields only.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DisclosureEntry {
-    /// Entity name: the name in the record, else the entity's latest name.
-    pub name: Option<String>,
-    /// The entity's 统一社会信用代码.
-    pub uscc: Uscc,
-    /// Record kind.
-    pub kind: RecordKind,
-    /// Its Chinese label, e.g. 失信被执行人.
-    pub kind_label: String,
-    /// Deciding authority.
-    pub authority: Option<String>,
-    /// Decision document number.
-    pub document_no: Option<String>,
-    /// Decision date.
-    pub decided_on: NaiveDate,
-    /// Last day of disclosure; `None` = disclosed until removed.
-    pub disclosure_until: Option<NaiveDate>,
-    /// Legal basis.
-    pub legal_basis: Option<String>,
 }
 
 /// A new rule-set version for [`RecordStore::put_ruleset_version`].
@@ -948,22 +942,46 @@ pub trait RecordStore: DraftStore + Send + Sync {
         kind: RecordKind,
     ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_>;
 
-    /// The public disclosure list (向社会公示) as of a day: every record that counts on
-    /// `as_of` ([`CreditRecord::counts_on`]) and whose kind is a dishonesty kind (everything
-    /// except 表彰奖励, 行政许可 and 信用等级), with public fields only.
-    ///
-    /// `query` keeps entries whose USCC contains it (ASCII case ignored) or whose name
-    /// contains it; `kinds` keeps only those kinds (empty = all dishonesty kinds; other kinds
-    /// are never listed). Sorted by decision date (newest first), then USCC, then record id.
-    /// `page` counts from 1; `page_size` is 1 to [`MAX_PAGE_SIZE`].
-    fn disclosure_list(
+    /// A page of the public disclosure list (向社会公示): the entries public on
+    /// `filter.as_of` under the publication rule ([`is_public_on`]: a repaired or revoked
+    /// record is never shown, for any day) that match the filter, newest decision first,
+    /// then USCC, then record id; public fields only. The page starts strictly after `after`
+    /// and holds at most `limit` (1 to [`MAX_PAGE_SIZE`]) entries; its `next_cursor` is
+    /// `None` once the list is complete. A store may stop early (fewer entries, even none)
+    /// with a cursor to resume from, so that no request scans unboundedly ([`SledStore`]
+    /// visits at most [`SCAN_BUDGET`] index entries). The default computes the page from
+    /// every record ([`disclosure_scan_page`]).
+    fn disclosure_page(
         &self,
+        filter: &DisclosureFilter,
+        after: Option<&DisclosureCursor>,
+        limit: usize,
+    ) -> Result<DisclosurePage, StoreError> {
+        disclosure::scan_page(self, filter, after, limit)
+    }
+
+    /// One entity's entries public on `as_of` (asked on `today`), newest first, and its
+    /// name; `None` when no record names the entity.
+    fn disclosure_of_entity(
+        &self,
+        uscc: &Uscc,
         as_of: NaiveDate,
-        query: Option<&str>,
-        kinds: &[RecordKind],
-        page: usize,
-        page_size: usize,
-    ) -> Result<Page<DisclosureEntry>, StoreError>;
+        today: NaiveDate,
+    ) -> Result<Option<EntityDisclosure>, StoreError> {
+        disclosure::entity_page(self, uscc, as_of, today)
+    }
+
+    /// One record's public page (every public field, the legal basis and the disclosure
+    /// period), or `None` when it is not the entity's or not public on `as_of`.
+    fn disclosure_record(
+        &self,
+        uscc: &Uscc,
+        id: &str,
+        as_of: NaiveDate,
+        today: NaiveDate,
+    ) -> Result<Option<DisclosureRecord>, StoreError> {
+        disclosure::record_page(self, uscc, id, as_of, today)
+    }
 
     /// Saves a rule-set version, content-addressed by the SHA-256 of its source. Saving the
     /// newest version's source again changes nothing; saving an older version's source again
@@ -1086,7 +1104,7 @@ pub struct SledStore {
     entity_eval: sled::Tree,
     ids: sled::Tree,
     by_kind: sled::Tree,
-    by_disclosure: sled::Tree,
+    public: sled::Tree,
     history: sled::Tree,
     rs_versions: sled::Tree,
     rs_log: sled::Tree,
@@ -1100,6 +1118,8 @@ pub struct SledStore {
     journal_dir: Option<PathBuf>,
     /// Decoded records of recently evaluated entities.
     cache: EntityCache,
+    /// Entity names for the disclosure list's name search.
+    names: disclosure::EntityNames,
 }
 
 /// Most entities [`EntityCache`] holds; when full it starts again empty (cheaper than
@@ -1316,7 +1336,7 @@ impl SledStore {
             entity_eval: tree("entity_eval")?,
             ids: tree("record_ids")?,
             by_kind: tree("records_by_kind")?,
-            by_disclosure: tree("records_by_disclosure_end")?,
+            public: tree("public_disclosure")?,
             history: tree("record_history")?,
             rs_versions: tree("ruleset_versions")?,
             rs_log: tree("ruleset_log")?,
@@ -1334,6 +1354,7 @@ impl SledStore {
             }),
             journal_dir: journal.clone(),
             cache: EntityCache::default(),
+            names: disclosure::EntityNames::default(),
             path,
             db,
         };
@@ -1367,7 +1388,10 @@ impl SledStore {
                 if found == FORMAT_VERSION {
                     Ok(())
                 } else if found == FORMAT_VERSION_1 {
-                    self.migrate_from_v1()
+                    self.migrate_from_v1()?;
+                    self.migrate_from_v2()
+                } else if found == FORMAT_VERSION_2 {
+                    self.migrate_from_v2()
                 } else {
                     Err(StoreError::UnsupportedFormat {
                         path: self.path.clone(),
@@ -1429,15 +1453,67 @@ impl SledStore {
             .apply_batch(batch)
             .map_err(|e| self.backend(e))?;
         self.flush_db()?;
-        self.meta
-            .insert(FORMAT_KEY, &FORMAT_VERSION.to_be_bytes())
-            .map_err(|e| self.backend(e))?;
-        self.flush_db()?;
+        self.set_format_version(FORMAT_VERSION_2)?;
         tracing::info!(
             entities,
             records,
             seconds = started.elapsed().as_secs_f64(),
             "record store migrated to format version 2"
+        );
+        Ok(())
+    }
+
+    fn set_format_version(&self, version: u32) -> Result<(), StoreError> {
+        self.meta
+            .insert(FORMAT_KEY, &version.to_be_bytes())
+            .map_err(|e| self.backend(e))?;
+        self.flush_db()
+    }
+
+    /// Builds the public disclosure index of a version-2 database, drops the disclosure-end
+    /// index it replaces, and marks the database version 3 (see the module docs): durable,
+    /// and started again from the beginning if it was interrupted.
+    fn migrate_from_v2(&self) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        tracing::info!(path = %self.path, "migrating the record store to format version 3 (public disclosure index)");
+        // Entries left by an interrupted attempt, or written by a version-2 build since
+        // (which did not maintain the index), may be stale: start from nothing.
+        self.public.clear().map_err(|e| self.backend(e))?;
+        let mut batch = sled::Batch::default();
+        let (mut in_batch, mut records, mut indexed) = (0usize, 0usize, 0usize);
+        for item in self.records.iter() {
+            let (key, bytes) = item.map_err(|e| self.backend(e))?;
+            let stored = SledStore::decode_stored(&key, &bytes)?;
+            let record = SledStore::effective(&key, &stored)?;
+            records += 1;
+            if disclosure::batch_insert(&mut batch, &record)
+                .map_err(|e| SledStore::corrupt("public_disclosure", &key, e))?
+            {
+                indexed += 1;
+                in_batch += 1;
+            }
+            if in_batch >= MIGRATION_BATCH_RECORDS {
+                self.public
+                    .apply_batch(std::mem::take(&mut batch))
+                    .map_err(|e| self.backend(e))?;
+                in_batch = 0;
+            }
+        }
+        self.public
+            .apply_batch(batch)
+            .map_err(|e| self.backend(e))?;
+        self.flush_db()?;
+        self.set_format_version(FORMAT_VERSION)?;
+        // The disclosure-end index of version 2 is no longer read nor written.
+        self.db
+            .drop_tree("records_by_disclosure_end")
+            .map_err(|e| self.backend(e))?;
+        self.flush_db()?;
+        tracing::info!(
+            records,
+            indexed,
+            seconds = started.elapsed().as_secs_f64(),
+            "record store migrated to format version 3"
         );
         Ok(())
     }
@@ -1489,11 +1565,6 @@ impl SledStore {
             trees
                 .by_kind
                 .remove(codec::kind_key(old_effective.kind, uscc, id))?;
-            trees.by_disclosure.remove(codec::disclosure_key(
-                old_effective.disclosure_until,
-                uscc,
-                id,
-            ))?;
         }
         trees
             .records
@@ -1501,13 +1572,7 @@ impl SledStore {
         trees
             .by_kind
             .insert(codec::kind_key(new_effective.kind, uscc, id), &[])?;
-        let dkey = codec::disclosure_key(new_effective.disclosure_until, uscc, id);
-        let summary = SledStore::encode(
-            "records_by_disclosure_end",
-            &dkey,
-            &DisclosureSummary::of(new_effective),
-        )?;
-        trees.by_disclosure.insert(dkey, summary)?;
+        disclosure::reindex(trees.public, old.map(|(_, e, _)| e), new_effective)?;
         Ok(())
     }
 
@@ -1712,30 +1777,6 @@ impl SledStore {
         }
     }
 
-    fn entity_name(
-        &self,
-        uscc: &str,
-        cache: &mut HashMap<String, Option<String>>,
-    ) -> Result<Option<String>, StoreError> {
-        if let Some(name) = cache.get(uscc) {
-            return Ok(name.clone());
-        }
-        let name = match self
-            .entities
-            .get(uscc.as_bytes())
-            .map_err(|e| self.backend(e))?
-        {
-            Some(bytes) => {
-                codec::decode::<StoredEntity>(&bytes)
-                    .map_err(|e| SledStore::corrupt("entities", uscc.as_bytes(), e))?
-                    .name
-            }
-            None => None,
-        };
-        cache.insert(uscc.to_owned(), name.clone());
-        Ok(name)
-    }
-
     fn version_of(&self, hash: [u8; 32]) -> Result<Option<RuleSetVersion>, StoreError> {
         let Some(bytes) = self.rs_versions.get(hash).map_err(|e| self.backend(e))? else {
             return Ok(None);
@@ -1798,7 +1839,7 @@ struct RecordTrees<'a> {
     entity_eval: &'a TransactionalTree,
     ids: &'a TransactionalTree,
     by_kind: &'a TransactionalTree,
-    by_disclosure: &'a TransactionalTree,
+    public: &'a TransactionalTree,
     history: &'a TransactionalTree,
     entities: &'a TransactionalTree,
 }
@@ -1854,18 +1895,18 @@ impl SledStore {
             &self.entity_eval,
             &self.ids,
             &self.by_kind,
-            &self.by_disclosure,
+            &self.public,
             &self.history,
             &self.entities,
         )
             .transaction(
-                |(records, entity_eval, ids, by_kind, by_disclosure, history, entities)| {
+                |(records, entity_eval, ids, by_kind, public, history, entities)| {
                     body(&RecordTrees {
                         records,
                         entity_eval,
                         ids,
                         by_kind,
-                        by_disclosure,
+                        public,
                         history,
                         entities,
                     })
@@ -1900,6 +1941,7 @@ impl RecordStore for SledStore {
             Ok(summary)
         })?;
         self.cache.forget(records.iter().map(|r| &r.uscc));
+        self.names.note(records);
         self.flush_db()?;
         Ok(summary)
     }
@@ -2033,113 +2075,13 @@ impl RecordStore for SledStore {
         }))
     }
 
-    fn disclosure_list(
+    fn disclosure_page(
         &self,
-        as_of: NaiveDate,
-        query: Option<&str>,
-        kinds: &[RecordKind],
-        page: usize,
-        page_size: usize,
-    ) -> Result<Page<DisclosureEntry>, StoreError> {
-        if page == 0 {
-            return Err(StoreError::InvalidQuery(
-                "page numbers start at 1; ask for page 1 first".into(),
-            ));
-        }
-        if page_size == 0 || page_size > MAX_PAGE_SIZE {
-            return Err(StoreError::InvalidQuery(format!(
-                "page size {page_size} is out of range; give 1 to {MAX_PAGE_SIZE}"
-            )));
-        }
-        let mut wanted = 0u32;
-        for kind in RecordKind::ALL {
-            if is_dishonesty(kind) && (kinds.is_empty() || kinds.contains(&kind)) {
-                wanted |= kind.bit();
-            }
-        }
-        let query = query.map(str::trim).filter(|q| !q.is_empty());
-        let query_upper = query.map(str::to_ascii_uppercase);
-        let as_of_day = codec::day_number(as_of);
-        let mut names = HashMap::new();
-
-        // Candidates: (decided_on, record key) of every record whose disclosure has not ended
-        // before `as_of` and which counts on `as_of`.
-        let mut candidates: Vec<(i32, Vec<u8>)> = Vec::new();
-        for item in self.by_disclosure.range(codec::date_key(as_of).to_vec()..) {
-            let (key, value) = item.map_err(|e| self.backend(e))?;
-            let summary: DisclosureSummary = codec::decode(&value)
-                .map_err(|e| SledStore::corrupt("records_by_disclosure_end", &key, e))?;
-            let Some(kind) = RecordKind::ALL.get(usize::from(summary.kind)).copied() else {
-                return Err(SledStore::corrupt(
-                    "records_by_disclosure_end",
-                    &key,
-                    format!("unknown kind index {}", summary.kind),
-                ));
-            };
-            // The status rule of `CreditRecord::status_on`, on the summary; the disclosure
-            // end is at or after `as_of` by the range. Re-checked on the page's records below.
-            let counts = wanted & kind.bit() != 0
-                && summary.revoked_on.is_none_or(|d| d > as_of_day)
-                && summary.decided_on <= as_of_day
-                && summary.repaired_on.is_none_or(|d| d > as_of_day);
-            if !counts {
-                continue;
-            }
-            let record_key = key.get(4..).unwrap_or_default();
-            if let (Some(query), Some(upper)) = (query, &query_upper) {
-                let Some((uscc, _)) = codec::split_record_key(record_key) else {
-                    return Err(SledStore::corrupt(
-                        "records_by_disclosure_end",
-                        &key,
-                        "malformed key",
-                    ));
-                };
-                let matches = uscc.contains(upper.as_str())
-                    || summary.name.as_deref().is_some_and(|n| n.contains(query))
-                    || self
-                        .entity_name(uscc, &mut names)?
-                        .is_some_and(|n| n.contains(query));
-                if !matches {
-                    continue;
-                }
-            }
-            candidates.push((summary.decided_on, record_key.to_vec()));
-        }
-        // Newest decision first; then USCC and id (the record key) ascending.
-        candidates.sort_unstable_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        let total = candidates.len();
-        let start = (page - 1).saturating_mul(page_size);
-        let mut items = Vec::new();
-        for (_, key) in candidates.iter().skip(start).take(page_size) {
-            let Some(record) = self.read_record(key)? else {
-                return Err(SledStore::corrupt(
-                    "records_by_disclosure_end",
-                    key,
-                    "the index names a record that is not stored",
-                ));
-            };
-            let name = match record.entity_name {
-                Some(name) => Some(name),
-                None => self.entity_name(record.uscc.as_str(), &mut names)?,
-            };
-            items.push(DisclosureEntry {
-                name,
-                kind_label: record.kind.label().to_owned(),
-                uscc: record.uscc,
-                kind: record.kind,
-                authority: record.authority,
-                document_no: record.document_no,
-                decided_on: record.decided_on,
-                disclosure_until: record.disclosure_until,
-                legal_basis: record.legal_basis,
-            });
-        }
-        Ok(Page {
-            items,
-            total,
-            page,
-            page_size,
-        })
+        filter: &DisclosureFilter,
+        after: Option<&DisclosureCursor>,
+        limit: usize,
+    ) -> Result<DisclosurePage, StoreError> {
+        self.indexed_disclosure_page(filter, after, limit)
     }
 
     fn put_ruleset_version(

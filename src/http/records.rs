@@ -1,10 +1,10 @@
-//! Records: intake from the provincial platform, entity lookup, the public
-//! disclosure list (向社会公示), and the decision log.
+//! Records: intake from the provincial platform, entity lookup, and the decision log (the
+//! public disclosure list is `disclosure.rs`).
 
 use super::auth::{Role, require};
 use super::error::{ApiError, AppJson, ItemError};
 use super::{AppState, blocking};
-use crate::record::{CreditRecord, RecordKind, Uscc};
+use crate::record::{CreditRecord, Uscc};
 use crate::store::{DecisionQuery, LoggedDecision};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -60,128 +60,6 @@ pub async fn entity(
             uscc,
             name: entity.name,
             records,
-        }))
-    })
-    .await
-}
-
-/// Query of the public disclosure list.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct DisclosureQuery {
-    /// Part of a name or USCC to search for.
-    pub q: Option<String>,
-    /// Only this record kind (code, e.g. `DISHONEST_DEBTOR`, or Chinese label).
-    pub kind: Option<String>,
-    /// The day the list is for (default: today).
-    pub as_of: Option<NaiveDate>,
-    /// Page, from 1 (default 1).
-    pub page: Option<usize>,
-    /// Page size, 1 to 200 (default 50).
-    pub page_size: Option<usize>,
-}
-
-/// One line of the public list: public fields only.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DisclosureItem {
-    /// Entity name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// 统一社会信用代码.
-    pub uscc: Uscc,
-    /// Record kind code.
-    pub kind: RecordKind,
-    /// Its Chinese label.
-    pub kind_label: String,
-    /// Deciding authority (认定机关).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub authority: Option<String>,
-    /// Decision document number (决定文书号).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_no: Option<String>,
-    /// Decision date (认定日期).
-    pub decided_on: NaiveDate,
-    /// Last day of disclosure; absent: until removed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disclosure_until: Option<NaiveDate>,
-    /// Legal basis.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub legal_basis: Option<String>,
-}
-
-/// A page of the public list.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct DisclosurePage {
-    /// The day the list is for.
-    pub as_of: NaiveDate,
-    /// Entries on this page.
-    pub items: Vec<DisclosureItem>,
-    /// Entries on all pages.
-    pub total: usize,
-    /// This page, from 1.
-    pub page: usize,
-    /// Page size.
-    pub page_size: usize,
-}
-
-/// The public disclosure list: who is currently on a dishonesty list. No token needed.
-#[utoipa::path(get, path = "/api/v1/disclosure", tag = "records", params(DisclosureQuery),
-    responses(
-        (status = 200, description = "a page of the list", body = DisclosurePage),
-        (status = 400, description = "bad query", body = super::Problem),
-    ))]
-pub async fn disclosure(
-    State(state): State<AppState>,
-    Query(query): Query<DisclosureQuery>,
-) -> Result<AppJson<DisclosurePage>, ApiError> {
-    let page = query.page.unwrap_or(1);
-    let page_size = query.page_size.unwrap_or(50);
-    if page == 0 || page > 1_000_000 || page_size == 0 || page_size > MAX_PAGE_SIZE {
-        return Err(ApiError::bad_request(
-            "paging",
-            format!("page counts from 1; page_size is 1 to {MAX_PAGE_SIZE}"),
-        ));
-    }
-    let kinds =
-        match &query.kind {
-            Some(k) => vec![RecordKind::from_name(k).ok_or_else(|| {
-                ApiError::bad_request("kind", format!("unknown record kind `{k}`"))
-            })?],
-            None => Vec::new(),
-        };
-    let as_of = query.as_of.unwrap_or_else(|| Utc::now().date_naive());
-    blocking(move || {
-        let found = state
-            .store
-            .disclosure_list(
-                as_of,
-                query.q.as_deref().filter(|q| !q.is_empty()),
-                &kinds,
-                page,
-                page_size,
-            )
-            .map_err(|e| ApiError::bad_request("disclosure", e.to_string()))?;
-        let items = found
-            .items
-            .into_iter()
-            .map(|e| DisclosureItem {
-                name: e.name,
-                uscc: e.uscc,
-                kind: e.kind,
-                kind_label: e.kind_label,
-                authority: e.authority,
-                document_no: e.document_no,
-                decided_on: e.decided_on,
-                disclosure_until: e.disclosure_until,
-                legal_basis: e.legal_basis,
-            })
-            .collect();
-        Ok(AppJson(DisclosurePage {
-            as_of,
-            items,
-            total: found.total,
-            page: found.page,
-            page_size: found.page_size,
         }))
     })
     .await

@@ -5,13 +5,10 @@
 
 use super::AppState;
 use super::protect::{cached, html_page};
-use crate::record::{CreditRecord, Uscc};
+use crate::record::Uscc;
 use crate::site::pages::{AboutPage, EntityPage, ErrorPage, HomePage, RecordPage, ResultRow};
-use crate::site::query::invalid_cursor;
-use crate::site::{
-    CSV_MAX_ROWS, FAVICON, ParamError, STYLESHEET, Search, csv, is_public, today_in_shanghai,
-};
-use crate::store::{DisclosureEntry, MAX_PAGE_SIZE, RecordStore};
+use crate::site::{CSV_MAX_ROWS, FAVICON, ParamError, STYLESHEET, Search, csv};
+use crate::store::{DisclosureCursor, DisclosureEntry, MAX_PAGE_SIZE, RecordStore, StoreError};
 use askama::Template;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -102,98 +99,82 @@ fn page_response(headers: &HeaderMap, body: String) -> Response {
     cached(headers, "text/html; charset=utf-8", REVALIDATE, body)
 }
 
-/// One page of the public list for a search: entries (with record ids when known) and the
-/// cursor of the next page.
+/// One page of the public list for a search.
 pub struct ListPage {
     /// The entries, newest decision first.
-    pub items: Vec<(DisclosureEntry, Option<String>)>,
+    pub items: Vec<DisclosureEntry>,
     /// Where the next page starts; `None` at the end.
-    pub next_cursor: Option<String>,
+    pub next_cursor: Option<DisclosureCursor>,
 }
 
-/// Whether an entry passes the filters the store's list does not apply itself.
-fn passes_extra_filters(entry: &DisclosureEntry, search: &Search) -> bool {
-    search.authority.as_deref().is_none_or(|a| {
-        entry
-            .authority
-            .as_deref()
-            .is_some_and(|have| have.contains(a))
-    }) && search.from.is_none_or(|d| entry.decided_on >= d)
-        && search.to.is_none_or(|d| entry.decided_on <= d)
-}
+/// Store calls one result page may make: the store visits a bounded number of index entries
+/// per call and may return a short page with a cursor (a rare filter); the site follows it a
+/// few times to fill the page, then offers the rest behind "next page".
+const PAGE_CALLS: usize = 8;
 
-/// A page of the list: `limit` entries from the cursor (`p<N>`: the N-th page).
+/// Store calls one CSV download may make (10 full calls of [`MAX_PAGE_SIZE`], and room for
+/// short ones).
+const CSV_CALLS: usize = 20;
+
+/// Up to `limit` entries of the search from its cursor on, in at most `calls` store calls.
 fn list_page(
     store: &dyn RecordStore,
     search: &Search,
+    today: NaiveDate,
     limit: usize,
+    calls: usize,
 ) -> Result<ListPage, SiteError> {
-    let page: usize = match &search.cursor {
-        None => 1,
-        Some(c) => c
-            .strip_prefix('p')
-            .and_then(|n| n.parse().ok())
-            .filter(|n| *n >= 2)
-            .ok_or_else(|| SiteError::Param(invalid_cursor(c)))?,
-    };
-    let skip = (page - 1) * limit;
-    let kinds: Vec<_> = search.kind.into_iter().collect();
-    let mut matched = Vec::new();
-    for store_page in 1.. {
+    let filter = search.filter(today);
+    let mut items: Vec<DisclosureEntry> = Vec::new();
+    let mut cursor = search.cursor.clone();
+    for _ in 0..calls {
+        let want = (limit - items.len()).min(MAX_PAGE_SIZE);
         let found = store
-            .disclosure_list(
-                search.as_of,
-                search.q.as_deref(),
-                &kinds,
-                store_page,
-                MAX_PAGE_SIZE,
-            )
-            .map_err(|e| SiteError::Internal(e.to_string()))?;
-        let last = found.items.len() < MAX_PAGE_SIZE;
-        matched.extend(
-            found
-                .items
-                .into_iter()
-                .filter(|e| passes_extra_filters(e, search)),
-        );
-        if last || matched.len() > skip + limit {
+            .disclosure_page(&filter, cursor.as_ref(), want)
+            .map_err(|e| match e {
+                StoreError::InvalidQuery(detail) => SiteError::BadRequest(
+                    "查询条件有误".to_owned(),
+                    format!("请修改查询条件后重试（{detail}）。"),
+                ),
+                other => SiteError::Internal(other.to_string()),
+            })?;
+        items.extend(found.items);
+        cursor = found.next_cursor;
+        if cursor.is_none() || items.len() >= limit {
             break;
         }
     }
-    let more = matched.len() > skip + limit;
-    let items = matched
-        .into_iter()
-        .skip(skip)
-        .take(limit)
-        .map(|e| (e, None))
-        .collect();
     Ok(ListPage {
         items,
-        next_cursor: more.then(|| format!("p{}", page + 1)),
+        next_cursor: cursor,
     })
 }
 
 /// `GET /`: the search form and one page of results.
 pub async fn home(State(state): State<AppState>, headers: HeaderMap, query: Pairs) -> Response {
-    let today = today_in_shanghai();
+    let today = crate::review::local_date(state.clock.now());
     let result = async {
         let search = search_of(query, today)?;
         let page = off_runtime({
             let search = search.clone();
-            move || list_page(state.store.as_ref(), &search, search.limit)
+            move || {
+                list_page(
+                    state.store.as_ref(),
+                    &search,
+                    today,
+                    search.limit,
+                    PAGE_CALLS,
+                )
+            }
         })
         .await?;
         let rows = page
             .items
             .iter()
-            .map(|(entry, id)| ResultRow::new(entry, id.as_deref(), &search))
+            .map(|entry| ResultRow::new(entry, &search))
             .collect();
-        render(&HomePage::new(
-            &search,
-            rows,
-            page.next_cursor.as_deref(),
-            today,
-        ))
+        let next = page.next_cursor.map(|c| c.to_string());
+        render(&HomePage::new(&search, rows, next.as_deref(), today))
     }
     .await;
     match result {
@@ -208,16 +189,24 @@ pub async fn disclosure_csv(
     headers: HeaderMap,
     query: Pairs,
 ) -> Response {
-    let today = today_in_shanghai();
+    let today = crate::review::local_date(state.clock.now());
     let result = async {
         let mut search = search_of(query, today)?;
         search.cursor = None;
         let as_of = search.as_of;
-        let page =
-            off_runtime(move || list_page(state.store.as_ref(), &search, CSV_MAX_ROWS)).await?;
+        let page = off_runtime(move || {
+            list_page(
+                state.store.as_ref(),
+                &search,
+                today,
+                CSV_MAX_ROWS,
+                CSV_CALLS,
+            )
+        })
+        .await?;
         Ok::<_, SiteError>((
             as_of,
-            csv::document(page.items.iter().map(|(e, _)| e)),
+            csv::document(&page.items),
             page.next_cursor.is_some(),
         ))
     }
@@ -251,26 +240,6 @@ fn parse_uscc(text: &str) -> Result<Uscc, SiteError> {
     })
 }
 
-/// The entity's name (latest known) and its records that are public on the day.
-fn public_records(
-    store: &dyn RecordStore,
-    uscc: &Uscc,
-    as_of: NaiveDate,
-    today: NaiveDate,
-) -> Result<(Option<String>, Vec<CreditRecord>), SiteError> {
-    let internal = |e: crate::store::StoreError| SiteError::Internal(e.to_string());
-    let Some(entity) = store.entity(uscc).map_err(internal)? else {
-        return Ok((None, Vec::new()));
-    };
-    let records = store
-        .records_of(uscc)
-        .map_err(internal)?
-        .into_iter()
-        .filter(|r| is_public(r, as_of, today))
-        .collect();
-    Ok((entity.name, records))
-}
-
 fn nothing_public(what: &str, as_of: NaiveDate) -> SiteError {
     SiteError::NotFound(format!("没有找到{what}在 {as_of} 公示中的失信信息。"))
 }
@@ -282,26 +251,28 @@ pub async fn entity(
     Path(uscc): Path<String>,
     query: Pairs,
 ) -> Response {
-    let today = today_in_shanghai();
+    let today = crate::review::local_date(state.clock.now());
     let result = async {
         let search = search_of(query, today)?;
         let uscc = parse_uscc(&uscc)?;
         let as_of = search.as_of;
-        let (name, records) = off_runtime({
+        let found = off_runtime({
             let uscc = uscc.clone();
-            move || public_records(state.store.as_ref(), &uscc, as_of, today)
+            move || {
+                state
+                    .store
+                    .disclosure_of_entity(&uscc, as_of, today)
+                    .map_err(|e| SiteError::Internal(e.to_string()))
+            }
         })
         .await?;
-        if records.is_empty() {
+        let Some(found) = found.filter(|f| !f.entries.is_empty()) else {
             return Err(nothing_public("该主体", as_of));
-        }
+        };
         render(&EntityPage::new(
             uscc.as_str(),
-            records
-                .iter()
-                .find_map(|r| r.entity_name.as_deref())
-                .or(name.as_deref()),
-            &records,
+            found.name.as_deref(),
+            &found.entries,
             as_of,
             search.as_of_given,
             today,
@@ -321,22 +292,22 @@ pub async fn record(
     Path((uscc, id)): Path<(String, String)>,
     query: Pairs,
 ) -> Response {
-    let today = today_in_shanghai();
+    let today = crate::review::local_date(state.clock.now());
     let result = async {
         let search = search_of(query, today)?;
         let uscc = parse_uscc(&uscc)?;
         let as_of = search.as_of;
-        let (name, records) =
-            off_runtime(move || public_records(state.store.as_ref(), &uscc, as_of, today)).await?;
-        let Some(record) = records.iter().find(|r| r.id == id) else {
+        let found = off_runtime(move || {
+            state
+                .store
+                .disclosure_record(&uscc, &id, as_of, today)
+                .map_err(|e| SiteError::Internal(e.to_string()))
+        })
+        .await?;
+        let Some(record) = found else {
             return Err(nothing_public("该条信息", as_of));
         };
-        render(&RecordPage::new(
-            record,
-            name.as_deref(),
-            as_of,
-            search.as_of_given,
-        ))
+        render(&RecordPage::new(&record, as_of, search.as_of_given))
     }
     .await;
     match result {

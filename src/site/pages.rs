@@ -6,8 +6,8 @@
 use super::query::{Search, percent_encode};
 use super::text::neutralise;
 use super::{CSV_MAX_ROWS, FAVICON, STYLESHEET};
-use crate::record::{CreditRecord, RecordKind};
-use crate::store::{DisclosureEntry, is_dishonesty};
+use crate::record::RecordKind;
+use crate::store::{DisclosureEntry, DisclosureRecord, is_dishonesty};
 use askama::Template;
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
@@ -120,13 +120,13 @@ pub struct ResultRow {
     pub legal_basis: String,
     /// Link to the entity's page.
     pub entity_href: String,
-    /// Link to the record's page, when the record id is known.
-    pub record_href: Option<String>,
+    /// Link to the record's page.
+    pub record_href: String,
 }
 
 impl ResultRow {
-    /// The row of an entry; `id` is the record's id when known.
-    pub fn new(entry: &DisclosureEntry, id: Option<&str>, search: &Search) -> ResultRow {
+    /// The row of an entry.
+    pub fn new(entry: &DisclosureEntry, search: &Search) -> ResultRow {
         let uscc = entry.uscc.as_str();
         ResultRow {
             name: shown(entry.name.as_deref()),
@@ -138,7 +138,7 @@ impl ResultRow {
             until: until_text(entry.disclosure_until),
             legal_basis: shown_or_dash(entry.legal_basis.as_deref()),
             entity_href: entity_href(uscc, search.as_of, search.as_of_given),
-            record_href: id.map(|id| record_href(uscc, id, search.as_of, search.as_of_given)),
+            record_href: record_href(uscc, &entry.id, search.as_of, search.as_of_given),
         }
     }
 }
@@ -296,28 +296,37 @@ pub struct RecordView {
 }
 
 impl RecordView {
-    /// The public view of a record.
-    pub fn new(record: &CreditRecord, as_of: NaiveDate, given: bool) -> RecordView {
+    /// The view of a list entry (the fields of the list; no details).
+    pub fn of_entry(entry: &DisclosureEntry, as_of: NaiveDate, given: bool) -> RecordView {
         RecordView {
-            id: neutralise(&record.id),
-            kind_label: record.kind.label().to_owned(),
-            authority: shown_or_dash(record.authority.as_deref()),
-            document_no: shown_or_dash(record.document_no.as_deref()),
-            decided_on: record.decided_on.to_string(),
-            until: until_text(record.disclosure_until),
-            severity: record
-                .severity
-                .map(|s| s.label().to_owned())
-                .unwrap_or_default(),
+            id: neutralise(&entry.id),
+            kind_label: entry.kind_label.clone(),
+            authority: shown_or_dash(entry.authority.as_deref()),
+            document_no: shown_or_dash(entry.document_no.as_deref()),
+            decided_on: entry.decided_on.to_string(),
+            until: until_text(entry.disclosure_until),
+            severity: String::new(),
+            sector: String::new(),
+            penalty_type: String::new(),
+            amount: String::new(),
+            legal_basis: shown_or_dash(entry.legal_basis.as_deref()),
+            description: String::new(),
+            href: record_href(entry.uscc.as_str(), &entry.id, as_of, given),
+        }
+    }
+
+    /// The view of a record's public page: every public field.
+    pub fn of_record(record: &DisclosureRecord, as_of: NaiveDate, given: bool) -> RecordView {
+        RecordView {
+            severity: record.severity_label.clone().unwrap_or_default(),
             sector: shown(record.sector.as_deref()),
             penalty_type: shown(record.penalty_type.as_deref()),
             amount: record
                 .amount
                 .map(|a| format!("{a} 万元"))
                 .unwrap_or_default(),
-            legal_basis: shown_or_dash(record.legal_basis.as_deref()),
             description: shown(record.description.as_deref()),
-            href: record_href(record.uscc.as_str(), &record.id, as_of, given),
+            ..RecordView::of_entry(&record.entry, as_of, given)
         }
     }
 }
@@ -331,23 +340,19 @@ pub struct KindGroup {
     pub records: Vec<RecordView>,
 }
 
-/// Groups public records by kind (in [`RecordKind::ALL`] order), newest first within a kind.
-pub fn group_by_kind(records: &[CreditRecord], as_of: NaiveDate, given: bool) -> Vec<KindGroup> {
+/// Groups entries by kind (in [`RecordKind::ALL`] order), keeping their order (newest first).
+pub fn group_by_kind(entries: &[DisclosureEntry], as_of: NaiveDate, given: bool) -> Vec<KindGroup> {
     RecordKind::ALL
         .into_iter()
         .filter_map(|kind| {
-            let mut of_kind: Vec<&CreditRecord> =
-                records.iter().filter(|r| r.kind == kind).collect();
-            if of_kind.is_empty() {
-                return None;
-            }
-            of_kind.sort_by(|a, b| b.decided_on.cmp(&a.decided_on).then(a.id.cmp(&b.id)));
-            Some(KindGroup {
+            let records: Vec<RecordView> = entries
+                .iter()
+                .filter(|e| e.kind == kind)
+                .map(|e| RecordView::of_entry(e, as_of, given))
+                .collect();
+            (!records.is_empty()).then(|| KindGroup {
                 label: kind.label().to_owned(),
-                records: of_kind
-                    .into_iter()
-                    .map(|r| RecordView::new(r, as_of, given))
-                    .collect(),
+                records,
             })
         })
         .collect()
@@ -376,11 +381,11 @@ pub struct EntityPage {
 }
 
 impl EntityPage {
-    /// The page of an entity with these public records.
+    /// The page of an entity with these public entries.
     pub fn new(
         uscc: &str,
         name: Option<&str>,
-        records: &[CreditRecord],
+        records: &[DisclosureEntry],
         as_of: NaiveDate,
         given: bool,
         today: NaiveDate,
@@ -432,21 +437,16 @@ pub struct RecordPage {
 
 impl RecordPage {
     /// The page of a public record.
-    pub fn new(
-        record: &CreditRecord,
-        entity_name: Option<&str>,
-        as_of: NaiveDate,
-        given: bool,
-    ) -> RecordPage {
-        let view = RecordView::new(record, as_of, given);
-        let name = shown(record.entity_name.as_deref().or(entity_name));
+    pub fn new(record: &DisclosureRecord, as_of: NaiveDate, given: bool) -> RecordPage {
+        let view = RecordView::of_record(record, as_of, given);
+        let uscc = record.entry.uscc.as_str();
         RecordPage {
             layout: Layout::new(format!("{} {}", view.kind_label, view.document_no), ""),
-            name,
-            uscc: record.uscc.as_str().to_owned(),
+            name: shown(record.entry.name.as_deref()),
+            uscc: uscc.to_owned(),
             record: view,
             as_of: as_of.to_string(),
-            entity_href: entity_href(record.uscc.as_str(), as_of, given),
+            entity_href: entity_href(uscc, as_of, given),
         }
     }
 }

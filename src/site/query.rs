@@ -1,11 +1,11 @@
-//! The search parameters of the site's pages (`q`, `kind`, `authority`, `from`, `to`,
-//! `as_of`, `cursor`, `limit`), read from the query string with a Chinese message that names
+//! The search parameters of the site's pages (`q`, `kind`, `authority`, `decided_from`,
+//! `decided_to`, `as_of`, `cursor`, `limit`: the names of the JSON API), read from the query string with a Chinese message that names
 //! the bad parameter and says how to fix it. Empty fields (as a form sends them) count as
 //! absent; unknown parameters are ignored.
 
 use super::{DEFAULT_PAGE_ROWS, MAX_PAGE_ROWS};
 use crate::record::RecordKind;
-use crate::store::is_dishonesty;
+use crate::store::{DisclosureCursor, DisclosureFilter, is_dishonesty};
 use chrono::{Datelike, NaiveDate};
 
 /// Longest accepted search text or authority, in characters.
@@ -32,7 +32,7 @@ pub struct Search {
     /// Whether `as_of` was given (else it is today).
     pub as_of_given: bool,
     /// Where the page starts (opaque, from a "next page" link).
-    pub cursor: Option<String>,
+    pub cursor: Option<DisclosureCursor>,
     /// Rows per page.
     pub limit: usize,
 }
@@ -68,8 +68,8 @@ pub fn param_label(param: &str) -> &'static str {
         "q" => "主体名称或统一社会信用代码",
         "kind" => "失信类别",
         "authority" => "认定机关",
-        "from" => "认定日期（起）",
-        "to" => "认定日期（止）",
+        "decided_from" => "认定日期（起）",
+        "decided_to" => "认定日期（止）",
         "as_of" => "公示日期",
         "cursor" => "翻页位置",
         "limit" => "每页条数",
@@ -90,13 +90,17 @@ impl Search {
         let q = text(value("q"), "q")?;
         let authority = text(value("authority"), "authority")?;
         let kind = value("kind").map(parse_kind).transpose()?;
-        let from = value("from").map(|v| date(v, "from")).transpose()?;
-        let to = value("to").map(|v| date(v, "to")).transpose()?;
+        let from = value("decided_from")
+            .map(|v| date(v, "decided_from"))
+            .transpose()?;
+        let to = value("decided_to")
+            .map(|v| date(v, "decided_to"))
+            .transpose()?;
         if let (Some(f), Some(t)) = (from, to)
             && f > t
         {
             return Err(ParamError::new(
-                "from",
+                "decided_from",
                 &f.to_string(),
                 format!("开始日期 {f} 晚于结束日期 {t}"),
                 "请让“认定日期（起）”不晚于“认定日期（止）”，或清空其中一项。",
@@ -127,6 +131,17 @@ impl Search {
             || self.to.is_some()
     }
 
+    /// The store's filter of this search, answered on `today`.
+    pub fn filter(&self, today: NaiveDate) -> DisclosureFilter {
+        let mut filter = DisclosureFilter::new(self.as_of, today);
+        filter.query = self.q.clone();
+        filter.kinds = self.kind.into_iter().collect();
+        filter.authority = self.authority.clone();
+        filter.decided_from = self.from;
+        filter.decided_to = self.to;
+        filter
+    }
+
     /// The query string (without `?`) of this search with another cursor: for the links of
     /// the result pages and the CSV download. Parameters at their defaults are left out.
     pub fn query_string(&self, cursor: Option<&str>) -> String {
@@ -141,10 +156,10 @@ impl Search {
             pairs.push(("authority", a.clone()));
         }
         if let Some(d) = self.from {
-            pairs.push(("from", d.to_string()));
+            pairs.push(("decided_from", d.to_string()));
         }
         if let Some(d) = self.to {
-            pairs.push(("to", d.to_string()));
+            pairs.push(("decided_to", d.to_string()));
         }
         if self.as_of_given {
             pairs.push(("as_of", self.as_of.to_string()));
@@ -211,14 +226,14 @@ fn date(v: &str, param: &'static str) -> Result<NaiveDate, ParamError> {
     Ok(parsed)
 }
 
-fn parse_cursor(v: &str) -> Result<String, ParamError> {
-    if v.len() > MAX_CURSOR_BYTES || !v.bytes().all(|b| b.is_ascii_graphic()) {
+fn parse_cursor(v: &str) -> Result<DisclosureCursor, ParamError> {
+    if v.len() > MAX_CURSOR_BYTES {
         return Err(invalid_cursor(v));
     }
-    Ok(v.to_owned())
+    DisclosureCursor::parse(v).map_err(|_| invalid_cursor(v))
 }
 
-/// The error of a cursor the store does not accept.
+/// The error of a cursor that is not a position of the list.
 pub fn invalid_cursor(v: &str) -> ParamError {
     ParamError::new(
         "cursor",
@@ -299,11 +314,11 @@ mod tests {
     #[test]
     fn a_reversed_date_range_and_a_bad_limit_are_refused() {
         let e = Search::parse(
-            &pairs(&[("from", "2024-05-01"), ("to", "2024-01-01")]),
+            &pairs(&[("decided_from", "2024-05-01"), ("decided_to", "2024-01-01")]),
             today(),
         )
         .expect_err("bad");
-        assert_eq!(e.param, "from");
+        assert_eq!(e.param, "decided_from");
         let e = Search::parse(&pairs(&[("limit", "0")]), today()).expect_err("bad");
         assert_eq!(e.param, "limit");
     }
@@ -314,14 +329,16 @@ mod tests {
             &pairs(&[
                 ("q", "江夏 & <建设>"),
                 ("kind", "BLACKLIST"),
-                ("from", "2024-01-01"),
+                ("decided_from", "2024-01-01"),
                 ("as_of", "2024-06-01"),
                 ("limit", "20"),
             ]),
             today(),
         )
         .expect("valid");
-        let qs = s.query_string(Some("abc"));
+        let hex = |t: &str| -> String { t.bytes().map(|b| format!("{b:02x}")).collect() };
+        let cursor = format!("00000000{}{}", hex("91420100MA4K3Q7T13"), hex("R1"));
+        let qs = s.query_string(Some(&cursor));
         assert!(qs.starts_with("q=%E6%B1%9F%E5%A4%8F%20%26%20%3C"));
         let decoded: Vec<(String, String)> = qs
             .split('&')
@@ -331,7 +348,10 @@ mod tests {
             })
             .collect();
         let again = Search::parse(&decoded, today()).expect("valid");
-        assert_eq!(again.cursor.as_deref(), Some("abc"));
+        assert_eq!(
+            again.cursor.map(|c| c.to_string()).as_deref(),
+            Some(cursor.as_str())
+        );
         assert_eq!(
             Search {
                 cursor: None,

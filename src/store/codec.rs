@@ -81,24 +81,6 @@ pub(super) fn kind_key(kind: RecordKind, uscc: &Uscc, id: &str) -> Vec<u8> {
     key
 }
 
-/// `disclosure end (4 bytes) ‖ uscc ‖ 0x00 ‖ id`: an entry of `records_by_disclosure_end`.
-pub(super) fn disclosure_key(until: Option<NaiveDate>, uscc: &Uscc, id: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(4 + USCC_LEN + 1 + id.len());
-    key.extend_from_slice(&until.map_or(NO_END, date_key));
-    key.extend_from_slice(&record_key(uscc, id));
-    key
-}
-
-/// Splits `uscc ‖ 0x00 ‖ id` (possibly after a fixed-length prefix already removed).
-pub(super) fn split_record_key(key: &[u8]) -> Option<(&str, &str)> {
-    if key.len() < USCC_LEN + 1 || key[USCC_LEN] != SEP {
-        return None;
-    }
-    let uscc = std::str::from_utf8(&key[..USCC_LEN]).ok()?;
-    let id = std::str::from_utf8(&key[USCC_LEN + 1..]).ok()?;
-    Some((uscc, id))
-}
-
 /// A rule-set id or cursor name followed by the separator: a prefix for per-name listings.
 pub(super) fn name_prefix(name: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(name.len() + 1);
@@ -567,30 +549,6 @@ pub(super) fn upsert_eval_record(records: &mut Vec<EvalRecord>, new: EvalRecord)
     match records.binary_search_by(|r| r.id.as_str().cmp(new.id.as_str())) {
         Ok(at) => records[at] = new,
         Err(at) => records.insert(at, new),
-    }
-}
-
-/// The value of `records_by_disclosure_end`: what the public list needs to decide whether a
-/// record counts and to search it by name, without reading the record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct DisclosureSummary {
-    pub kind: u8,
-    pub decided_on: i32,
-    pub repaired_on: Option<i32>,
-    pub revoked_on: Option<i32>,
-    /// The entity name the record gives, if any.
-    pub name: Option<String>,
-}
-
-impl DisclosureSummary {
-    pub fn of(record: &CreditRecord) -> DisclosureSummary {
-        DisclosureSummary {
-            kind: record.kind.index(),
-            decided_on: day_number(record.decided_on),
-            repaired_on: record.repaired_on.map(day_number),
-            revoked_on: record.revoked_on.map(day_number),
-            name: record.entity_name.clone(),
-        }
     }
 }
 

@@ -11,6 +11,8 @@ mod browser;
 mod check;
 mod cli;
 mod diff;
+mod disclosure;
+mod disclosure_http;
 mod durability;
 mod eval;
 mod fmt_roundtrip;

@@ -196,7 +196,14 @@ async fn every_page_has_the_layout_labels_and_a_skip_link() {
         assert!(!text.contains("style=\""), "{uri} has an inline style");
     }
     let home = get(&s, "/").await.text();
-    for id in ["q", "kind", "authority", "from", "to", "as_of"] {
+    for id in [
+        "q",
+        "kind",
+        "authority",
+        "decided_from",
+        "decided_to",
+        "as_of",
+    ] {
         assert!(home.contains(&format!("<label for=\"{id}\">")), "{id}");
         assert!(home.contains(&format!("id=\"{id}\"")), "{id}");
     }
@@ -233,7 +240,15 @@ async fn the_search_filters_by_name_uscc_kind_authority_and_dates() {
     );
     let by_authority = get(&s, &format!("/?authority={}", pct("水务局"))).await;
     assert_eq!(names(&by_authority), ["洪山建材有限公司"]);
-    let by_dates = get(&s, &format!("/?from={}&to={}", days_ago(35), days_ago(15))).await;
+    let by_dates = get(
+        &s,
+        &format!(
+            "/?decided_from={}&decided_to={}",
+            days_ago(35),
+            days_ago(15)
+        ),
+    )
+    .await;
     assert_eq!(
         names(&by_dates),
         ["青山环境工程有限公司", "汉阳市政有限公司"]
@@ -382,7 +397,7 @@ async fn malformed_queries_get_a_chinese_400_page_naming_the_parameter() {
     let s = seeded(&small_set());
     let cases = [
         ("/?as_of=2023-02-30", "as_of", "日期无效"),
-        ("/?from=2024-13-01", "from", "日期无效"),
+        ("/?decided_from=2024-13-01", "decided_from", "日期无效"),
         (
             "/?kind=%E7%BA%A2%E5%90%8D%E5%8D%95",
             "kind",

@@ -1,6 +1,6 @@
 //! Tests of the record store (`credit_rules::store`): idempotent puts, updates with history,
 //! repair and revocation events, the evaluation view (kept equal to the records through puts
-//! and events; migrated into a version-1 database), the public disclosure list, format-version
+//! and events; migrated into a version-1 database), format-version
 //! refusal, rule-set versions, intake cursors and the decision log.
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -450,6 +450,8 @@ fn store_with_history(dir: &std::path::Path) -> SledStore {
 fn make_version_1(dir: &std::path::Path, stale: bool) {
     let db = sled::open(dir).expect("raw open");
     db.drop_tree("entity_eval").expect("drop the view");
+    db.drop_tree("public_disclosure")
+        .expect("drop the disclosure index");
     if stale {
         let view = db.open_tree("entity_eval").expect("view");
         view.insert(code(500).as_str(), &[1u8, 0][..])
@@ -477,7 +479,7 @@ fn format_version_on_disk(dir: &std::path::Path) -> u32 {
 
 #[test]
 fn a_version_1_database_is_migrated_to_the_evaluation_view() {
-    assert_eq!(FORMAT_VERSION, 2);
+    assert_eq!(FORMAT_VERSION, 3);
     let dir = tempfile::tempdir().expect("tempdir");
     let before = {
         let store = store_with_history(dir.path());
@@ -497,8 +499,8 @@ fn a_version_1_database_is_migrated_to_the_evaluation_view() {
             .expect("event");
         assert_eq!(evaluation_view(&store), expected_view(&store));
     }
-    assert_eq!(format_version_on_disk(dir.path()), 2);
-    let store = SledStore::open(dir.path()).expect("reopens as version 2");
+    assert_eq!(format_version_on_disk(dir.path()), 3);
+    let store = SledStore::open(dir.path()).expect("reopens as version 3");
     assert_eq!(evaluation_view(&store), expected_view(&store));
 }
 
@@ -513,254 +515,6 @@ fn an_interrupted_migration_starts_again_from_nothing() {
         before,
         "stale values were replaced or removed"
     );
-}
-
-// --- disclosure list -----------------------------------------------------------------------
-
-/// Entities and records around 2024-06-01, with the ids that count that day.
-fn disclosure_fixture() -> (Vec<CreditRecord>, Vec<&'static str>) {
-    let (a, b, c) = (code(101), code(102), code(103));
-    let named = |mut r: CreditRecord, name: &str| {
-        r.entity_name = Some(name.to_owned());
-        r.authority = Some("武汉市水务局".into());
-        r.document_no = Some(format!("武水罚〔2024〕{}号", r.id.len()));
-        r.legal_basis = Some("《中华人民共和国招标投标法》第五十四条".into());
-        r.description = Some("not public".into());
-        r.sector = Some("水务".into());
-        r.amount = Some(Decimal::new(5, 0));
-        r
-    };
-    let until = |mut r: CreditRecord, d: &str| {
-        r.disclosure_until = Some(day(d));
-        r
-    };
-    let records = vec![
-        until(
-            named(
-                record("A-PEN", &a, RecordKind::AdminPenalty, "2024-01-05"),
-                "江夏水利工程有限公司",
-            ),
-            "2027-01-05",
-        ),
-        named(
-            record("A-DEBT", &a, RecordKind::DishonestDebtor, "2023-03-01"),
-            "江夏水利工程有限公司",
-        ),
-        until(
-            named(
-                record("A-OLD", &a, RecordKind::AdminPenalty, "2020-01-01"),
-                "江夏水利工程有限公司",
-            ),
-            "2023-01-01",
-        ),
-        until(
-            named(
-                record("A-LAST", &a, RecordKind::BadBehaviour, "2023-06-01"),
-                "江夏水利工程有限公司",
-            ),
-            "2024-06-01",
-        ),
-        named(
-            record("A-GOOD", &a, RecordKind::Commendation, "2024-02-01"),
-            "江夏水利工程有限公司",
-        ),
-        named(
-            record("A-LIC", &a, RecordKind::AdminLicense, "2024-02-01"),
-            "江夏水利工程有限公司",
-        ),
-        named(
-            record("A-GRADE", &a, RecordKind::SectorGrade, "2024-02-01"),
-            "江夏水利工程有限公司",
-        ),
-        named(
-            record("B-BLACK", &b, RecordKind::Blacklist, "2024-01-05"),
-            "青山路桥建设集团有限公司",
-        ),
-        named(
-            record("B-FUTURE", &b, RecordKind::Blacklist, "2024-07-01"),
-            "青山路桥建设集团有限公司",
-        ),
-        named(
-            record("B-REPAIRED", &b, RecordKind::BiddingBan, "2023-01-01"),
-            "青山路桥建设集团有限公司",
-        ),
-        named(
-            record("B-REVOKED", &b, RecordKind::BiddingBan, "2023-01-01"),
-            "青山路桥建设集团有限公司",
-        ),
-        named(
-            record("C-TAX", &c, RecordKind::TaxMajorViolation, "2022-12-01"),
-            "光谷信息科技有限公司",
-        ),
-        named(
-            record("C-WAGE", &c, RecordKind::WageArrears, "2024-01-05"),
-            "光谷信息科技有限公司",
-        ),
-    ];
-    let counting = vec!["A-PEN", "A-DEBT", "A-LAST", "B-BLACK", "C-TAX", "C-WAGE"];
-    (records, counting)
-}
-
-fn loaded(records: &[CreditRecord]) -> SledStore {
-    let store = store();
-    let summary = store.put_records(records).expect("put");
-    assert!(summary.rejected.is_empty(), "{:?}", summary.rejected);
-    store
-        .apply_event("B-REPAIRED", EventKind::Repair, day("2024-05-01"))
-        .expect("repair");
-    store
-        .apply_event("B-REVOKED", EventKind::Revoke, day("2024-05-01"))
-        .expect("revoke");
-    store
-}
-
-#[test]
-fn disclosure_list_shows_only_counting_dishonesty_records_with_public_fields() {
-    let (records, counting) = disclosure_fixture();
-    let store = loaded(&records);
-    let page = store
-        .disclosure_list(day("2024-06-01"), None, &[], 1, 100)
-        .expect("list");
-    assert_eq!(page.total, counting.len());
-    assert_eq!((page.page, page.page_size), (1, 100));
-    // Newest decision first, then USCC, then id.
-    let listed: Vec<(NaiveDate, String, RecordKind)> = page
-        .items
-        .iter()
-        .map(|e| (e.decided_on, e.uscc.to_string(), e.kind))
-        .collect();
-    let mut expected: Vec<(NaiveDate, String, RecordKind, &str)> = records
-        .iter()
-        .filter(|r| counting.contains(&r.id.as_str()))
-        .map(|r| (r.decided_on, r.uscc.to_string(), r.kind, r.id.as_str()))
-        .collect();
-    expected.sort_by(|x, y| {
-        y.0.cmp(&x.0)
-            .then_with(|| x.1.cmp(&y.1))
-            .then_with(|| x.3.cmp(y.3))
-    });
-    let expected: Vec<_> = expected.into_iter().map(|(d, u, k, _)| (d, u, k)).collect();
-    assert_eq!(listed, expected);
-
-    // Public fields only.
-    let json = serde_json::to_value(&page.items[0]).expect("json");
-    let mut keys: Vec<&str> = json
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "authority",
-            "decided_on",
-            "disclosure_until",
-            "document_no",
-            "kind",
-            "kind_label",
-            "legal_basis",
-            "name",
-            "uscc"
-        ]
-    );
-    let first = &page.items[0];
-    assert_eq!(first.kind_label, first.kind.label());
-    assert!(first.name.is_some() && first.authority.is_some() && first.legal_basis.is_some());
-
-    // The last day of disclosure still counts; the day after it does not.
-    let next_day = store
-        .disclosure_list(day("2024-06-02"), None, &[], 1, 100)
-        .expect("list");
-    assert_eq!(next_day.total, counting.len() - 1);
-    assert!(
-        next_day
-            .items
-            .iter()
-            .all(|e| e.kind != RecordKind::BadBehaviour)
-    );
-}
-
-#[test]
-fn disclosure_list_pages_searches_and_filters() {
-    let (records, _) = disclosure_fixture();
-    let store = loaded(&records);
-    let as_of = day("2024-06-01");
-    let all = store
-        .disclosure_list(as_of, None, &[], 1, 100)
-        .expect("list")
-        .items;
-    let mut paged = Vec::new();
-    for page in 1..=3 {
-        let p = store
-            .disclosure_list(as_of, None, &[], page, 2)
-            .expect("page");
-        assert_eq!(p.total, 6);
-        assert_eq!(p.items.len(), 2);
-        paged.extend(p.items);
-    }
-    assert_eq!(paged, all, "pages concatenate to the whole list");
-    let past_end = store.disclosure_list(as_of, None, &[], 4, 2).expect("page");
-    assert!(past_end.items.is_empty());
-    assert_eq!(past_end.total, 6);
-
-    // Search by a part of the name, and by a part of the USCC in lower case.
-    let by_name = store
-        .disclosure_list(as_of, Some("青山路桥"), &[], 1, 100)
-        .expect("search");
-    assert_eq!(by_name.total, 1);
-    assert_eq!(by_name.items[0].kind, RecordKind::Blacklist);
-    let c = code(103);
-    let tail = c.as_str()[10..].to_ascii_lowercase();
-    let by_code = store
-        .disclosure_list(as_of, Some(&tail), &[], 1, 100)
-        .expect("search");
-    assert_eq!(by_code.total, 2);
-    assert!(by_code.items.iter().all(|e| e.uscc == c));
-    let nothing = store
-        .disclosure_list(as_of, Some("不存在的公司"), &[], 1, 100)
-        .expect("search");
-    assert_eq!(nothing.total, 0);
-
-    // Kind filter; non-dishonesty kinds are never listed.
-    let kinds = store
-        .disclosure_list(
-            as_of,
-            None,
-            &[RecordKind::AdminPenalty, RecordKind::Commendation],
-            1,
-            100,
-        )
-        .expect("kinds");
-    assert_eq!(kinds.total, 1);
-    assert_eq!(kinds.items[0].kind, RecordKind::AdminPenalty);
-
-    // Bad paging arguments are refused with a clear message.
-    let err = store
-        .disclosure_list(as_of, None, &[], 0, 10)
-        .expect_err("page 0");
-    assert!(err.to_string().contains("start at 1"), "{err}");
-    assert!(store.disclosure_list(as_of, None, &[], 1, 0).is_err());
-    assert!(store.disclosure_list(as_of, None, &[], 1, 100_000).is_err());
-}
-
-#[test]
-fn disclosure_list_order_does_not_depend_on_insertion_order() {
-    let (records, _) = disclosure_fixture();
-    let forward = loaded(&records);
-    let mut reversed_records = records.clone();
-    reversed_records.reverse();
-    let backward = loaded(&reversed_records);
-    for as_of in ["2023-06-01", "2024-06-01", "2025-01-01"] {
-        let a = forward
-            .disclosure_list(day(as_of), None, &[], 1, 100)
-            .expect("list");
-        let b = backward
-            .disclosure_list(day(as_of), None, &[], 1, 100)
-            .expect("list");
-        assert_eq!(a, b, "as of {as_of}");
-    }
 }
 
 // --- format version ------------------------------------------------------------------------
