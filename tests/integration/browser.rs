@@ -233,6 +233,15 @@ fn a_visitor_searches_filters_downloads_and_follows_an_entity_to_a_record() {
             rows.iter().all(|r| r.cell("失信类别") == "失信被执行人"),
             "{rows:?}"
         );
+        assert_eq!(
+            keys(&rows),
+            [format!("{garden}/SY-1"), format!("{road}/SL-2")],
+            "{rows:?}"
+        );
+        assert!(
+            rows.iter().all(|r| r.record_id().is_some()),
+            "every row links its record: {rows:?}"
+        );
         let docs: Vec<&str> = rows.iter().map(|r| r.cell("决定文书号")).collect();
         assert_eq!(docs, [doc("SY-1"), doc("SL-2")], "{rows:?}");
 
