@@ -138,7 +138,7 @@ pub(crate) async fn type_date(c: &Client, date: chrono::NaiveDate) -> Res<()> {
 }
 
 /// Marks the current document, runs `act` (a click, a key press), and
-/// waits (up to 5 s) until a new document has replaced it and finished
+/// waits (up to 15 s: CI runs other tests beside the browser) until a new document has replaced it and finished
 /// loading.
 pub(crate) async fn navigating<F>(c: &Client, act: F) -> Res<()>
 where
@@ -147,7 +147,7 @@ where
     c.execute("window.__beforeNavigation = true;", vec![])
         .await?;
     act.await?;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let done = c
             .execute(
