@@ -41,7 +41,9 @@ fi
 
 echo "load before: $(uptime)"
 started=$(date +%s)
-"$bin" serve --addr "$addr" --data "$dir/store" --demo-entities 0 >"$dir/serve.log" 2>&1 &
+# --rate-limit 0: every wrk connection comes from 127.0.0.1, one client to the per-IP limit
+"$bin" serve --addr "$addr" --data "$dir/store" --demo-entities 0 --rate-limit 0 \
+  >"$dir/serve.log" 2>&1 &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true; wait "$serve_pid" 2>/dev/null || true' EXIT
 until curl -fsS "$base/healthz" >/dev/null 2>&1; do

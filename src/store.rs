@@ -1272,6 +1272,12 @@ impl SledStore {
         )
     }
 
+    /// Lowers (or raises) how many index entries one page of the disclosure list may visit
+    /// (default [`SCAN_BUDGET`]); tests use it to reach the budget with few records.
+    pub fn set_disclosure_scan_budget(&self, budget: usize) {
+        self.names.set_scan_budget(budget);
+    }
+
     /// The directory this store was opened on.
     pub fn path(&self) -> PathBuf {
         PathBuf::from(&self.path)

@@ -26,6 +26,9 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Deepest position the deprecated `page`/`page_size` paging reaches (entries skipped).
 pub const MAX_LEGACY_OFFSET: usize = 10_000;
 
+/// Most store pages one deprecated numbered page may take.
+const MAX_LEGACY_CALLS: usize = 40;
+
 /// The parameters of the list, for error messages.
 const LIST_PARAMETERS: &str = "q, kind, authority, decided_from, decided_to, as_of, limit, cursor \
      (deprecated: page, page_size)";
@@ -267,12 +270,23 @@ pub fn fetch(
             store.disclosure_page(&request.filter, request.after.as_ref(), request.limit)?;
         return Ok((found.items, found.next_cursor));
     };
-    // Deprecated numbered pages: skip the entries before the page, then fill it.
+    // Deprecated numbered pages: skip the entries before the page, then fill it, in at most
+    // MAX_LEGACY_CALLS store pages (each bounded by the store's scan budget).
+    let mut calls = 0;
+    let mut next = |cursor: Option<&DisclosureCursor>, limit: usize| {
+        calls += 1;
+        if calls > MAX_LEGACY_CALLS {
+            return Err(StoreError::InvalidQuery(format!(
+                "page {page} is too deep for this filter to reach by number; page with `limit` \
+                 and `cursor` instead (page and page_size are deprecated)"
+            )));
+        }
+        store.disclosure_page(&request.filter, cursor, limit)
+    };
     let mut cursor = None;
     let mut skip = (page - 1) * size;
     while skip > 0 {
-        let found =
-            store.disclosure_page(&request.filter, cursor.as_ref(), skip.min(MAX_PAGE_SIZE))?;
+        let found = next(cursor.as_ref(), skip.min(MAX_PAGE_SIZE))?;
         skip -= found.items.len();
         cursor = found.next_cursor;
         if cursor.is_none() {
@@ -281,7 +295,7 @@ pub fn fetch(
     }
     let mut items = Vec::new();
     loop {
-        let found = store.disclosure_page(&request.filter, cursor.as_ref(), size - items.len())?;
+        let found = next(cursor.as_ref(), size - items.len())?;
         items.extend(found.items);
         cursor = found.next_cursor;
         if cursor.is_none() || items.len() == size {

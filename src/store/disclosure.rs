@@ -641,6 +641,7 @@ pub(super) fn batch_insert(batch: &mut sled::Batch, record: &CreditRecord) -> Re
 /// What the walk checks on each entry.
 struct Walk<'a> {
     store: &'a SledStore,
+    budget: usize,
     mask: u32,
     until_key: [u8; 4],
     oldest: Option<[u8; 4]>,
@@ -665,6 +666,7 @@ impl<'a> Walk<'a> {
     fn new(store: &'a SledStore, filter: &'a DisclosureFilter, limit: usize) -> Walk<'a> {
         Walk {
             store,
+            budget: store.names.scan_budget(),
             mask: filter.kind_mask(),
             until_key: codec::date_key(filter.shown_until()),
             oldest: filter.decided_from.map(inv_day),
@@ -893,7 +895,7 @@ impl SledStore {
         let mut last: Option<sled::IVec> = None;
         let resume = |last: Option<sled::IVec>| last.map(|k| k[1..].to_vec());
         for item in self.public.range::<Vec<u8>, _>(range) {
-            if walk.visited >= SCAN_BUDGET {
+            if walk.visited >= walk.budget {
                 return Ok((Step::Go, resume(last)));
             }
             let (key, value) = item.map_err(|e| self.backend(e))?;
@@ -970,7 +972,7 @@ impl SledStore {
         }
         let mut last = None;
         while let Some(Reverse((pos, at, head))) = heap.pop() {
-            if walk.visited >= SCAN_BUDGET {
+            if walk.visited >= walk.budget {
                 return Ok((Step::Go, last));
             }
             match walk.visit(&pos, &head, None)? {
@@ -1022,9 +1024,19 @@ fn next_entity_entry(
 /// The latest name of every entity, in one text searched for substrings (a few MB at a
 /// million entities), built from the `entities` tree on first use and updated after every
 /// write of records that name an entity.
-#[derive(Default)]
 pub(super) struct EntityNames {
     table: RwLock<Option<NameTable>>,
+    /// Index entries a page may visit ([`SCAN_BUDGET`]; tests lower it).
+    budget: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for EntityNames {
+    fn default() -> Self {
+        EntityNames {
+            table: RwLock::default(),
+            budget: SCAN_BUDGET.into(),
+        }
+    }
 }
 
 /// Names as segments of one text, `\n`-separated; a renamed entity gets a new segment and
@@ -1105,6 +1117,16 @@ impl NameTable {
 }
 
 impl EntityNames {
+    fn scan_budget(&self) -> usize {
+        self.budget.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Sets the scan budget of a page.
+    pub(super) fn set_scan_budget(&self, budget: usize) {
+        self.budget
+            .store(budget.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Runs `f` on the table, building it first if needed.
     pub(super) fn with<T>(
         &self,

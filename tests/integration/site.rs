@@ -290,6 +290,42 @@ async fn cursor_links_walk_the_list_without_repeats_and_keep_the_filters() {
 }
 
 #[tokio::test]
+async fn records_arriving_between_two_pages_neither_repeat_nor_hide_an_entry() {
+    let s = seeded(&small_set());
+    let first = get(&s, "/?limit=3").await;
+    let next = first.link("下一页 »").expect("a next page");
+    let arriving = [
+        record("N1", 11, "新到达甲有限公司", RecordKind::Blacklist, 1),
+        record("N2", 12, "新到达乙有限公司", RecordKind::AdminPenalty, 45),
+    ];
+    s.store.put_records(&arriving).expect("stored");
+    let second = get(&s, &next).await;
+    let names = |rows: Vec<String>| -> Vec<String> {
+        rows.iter()
+            .map(|r| {
+                let start = r.find("<bdi>").expect("name") + 5;
+                r[start..r.find("</bdi>").expect("name")].to_owned()
+            })
+            .collect()
+    };
+    let mut seen = names(first.rows());
+    seen.extend(names(second.rows()));
+    assert_eq!(
+        seen,
+        [
+            "江夏路桥建设有限公司",
+            "青山环境工程有限公司",
+            "汉阳市政有限公司",
+            "江夏水务有限公司",
+            "新到达乙有限公司",
+            "洪山建材有限公司",
+        ],
+        "the old entries once each, in order; the older arrival in its place; the newer one \
+         belongs to page 1"
+    );
+}
+
+#[tokio::test]
 async fn entity_and_record_pages_show_the_public_records() {
     let mut records = small_set();
     let mut second = record("A6", 1, "江夏路桥建设有限公司", RecordKind::AdminPenalty, 5);
