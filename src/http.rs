@@ -260,7 +260,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))
         .fallback(site::fallback)
-        .method_not_allowed_fallback(ops::method_not_allowed)
+        .method_not_allowed_fallback(site::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(

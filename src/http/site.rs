@@ -43,6 +43,8 @@ pub enum SiteError {
     BadRequest(String, String),
     /// Nothing public here (404).
     NotFound(String),
+    /// A known page asked with a method other than GET (405).
+    MethodNotAllowed,
     /// The store failed (500; logged).
     Internal(String),
 }
@@ -60,6 +62,14 @@ impl IntoResponse for SiteError {
             SiteError::NotFound(message) => {
                 html_page(StatusCode::NOT_FOUND, &ErrorPage::not_found(message))
             }
+            SiteError::MethodNotAllowed => html_page(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &ErrorPage::bad_request(
+                    "本页面只能浏览，不接受提交。",
+                    "请使用页面上的链接和查询表单。",
+                )
+                .with_status(405),
+            ),
             SiteError::Internal(detail) => {
                 tracing::error!(%detail, "site error");
                 html_page(StatusCode::INTERNAL_SERVER_ERROR, &ErrorPage::internal())
@@ -347,4 +357,12 @@ pub async fn fallback(uri: Uri) -> Response {
         return super::ops::not_found().await.into_response();
     }
     SiteError::NotFound("您访问的页面不存在。".to_owned()).into_response()
+}
+
+/// Known route, wrong method: problem+json under `/api/`, else a Chinese page.
+pub async fn method_not_allowed(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return super::ops::method_not_allowed().await.into_response();
+    }
+    SiteError::MethodNotAllowed.into_response()
 }

@@ -528,6 +528,12 @@ impl ErrorPage {
         }
     }
 
+    /// The same page with another status code shown.
+    pub fn with_status(mut self, status: u16) -> ErrorPage {
+        self.status = status;
+        self
+    }
+
     /// 429: too many requests from this client.
     pub fn too_many_requests(retry_after_secs: u64) -> ErrorPage {
         ErrorPage {

@@ -8,9 +8,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::{Days, NaiveDate};
-use credit_rules::http::{AppState, RateLimit, router};
+use credit_rules::http::{AppState, RateLimit, SITE_ROUTES, router};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
 use credit_rules::site::today_in_shanghai;
+use credit_rules::store::RecordStore;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -326,6 +327,56 @@ async fn records_arriving_between_two_pages_neither_repeat_nor_hide_an_entry() {
 }
 
 #[tokio::test]
+async fn a_rare_filter_under_a_small_scan_budget_still_pages_through_every_match() {
+    let mut records: Vec<CreditRecord> = (1..=40)
+        .map(|n| {
+            record(
+                &format!("B{n}"),
+                n,
+                "常见公司",
+                RecordKind::AdminPenalty,
+                u64::from(n),
+            )
+        })
+        .collect();
+    for n in [3u32, 17, 33] {
+        records.push(record(
+            &format!("R{n}"),
+            100 + n,
+            "少见公司",
+            RecordKind::BriberyCrime,
+            u64::from(n),
+        ));
+    }
+    let store = credit_rules::store::SledStore::open_temporary().expect("store");
+    store.set_disclosure_scan_budget(4);
+    store.put_records(&records).expect("stored");
+    let workspace = crate::common::shipped();
+    let registry = credit_rules::registry::Registry::from_workspace(&workspace).expect("rules");
+    let s = AppState(Arc::new(credit_rules::http::App::new(
+        registry,
+        Arc::new(store),
+        crate::http::tokens(),
+        None,
+    )));
+    let mut found = Vec::new();
+    let mut next = Some("/?kind=BRIBERY_CRIME&limit=2".to_owned());
+    let mut requests = 0;
+    while let Some(href) = next {
+        let page = get(&s, &href).await;
+        assert_eq!(page.status, StatusCode::OK, "{href}");
+        found.extend(page.rows());
+        next = page.link("下一页 »");
+        requests += 1;
+        assert!(requests < 20, "the walk ends");
+    }
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert!(found.iter().all(|r| r.contains("行贿犯罪记录")));
+    let csv = get(&s, "/disclosure.csv?kind=BRIBERY_CRIME").await.text();
+    assert_eq!(csv.split("\r\n").count(), 1 + 3 + 1, "{csv}");
+}
+
+#[tokio::test]
 async fn entity_and_record_pages_show_the_public_records() {
     let mut records = small_set();
     let mut second = record("A6", 1, "江夏路桥建设有限公司", RecordKind::AdminPenalty, 5);
@@ -426,6 +477,24 @@ async fn unknown_paths_entities_and_records_get_the_chinese_404_page() {
     let api = get(&s, "/api/v1/nope").await;
     assert_eq!(api.status, StatusCode::NOT_FOUND);
     assert_eq!(api.header("content-type"), "application/problem+json");
+    let post = send(
+        &s,
+        Request::post("/about")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(post.text().contains("错误代码 405"));
+    let api_post = send(
+        &s,
+        Request::post("/api/v1/disclosure")
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(api_post.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(api_post.header("content-type"), "application/problem+json");
 }
 
 #[tokio::test]
@@ -464,14 +533,20 @@ async fn malformed_queries_get_a_chinese_400_page_naming_the_parameter() {
 #[tokio::test]
 async fn security_headers_are_on_pages_assets_errors_and_the_api() {
     let s = seeded(&small_set());
-    for uri in [
-        "/",
-        "/assets/site.css",
+    let site_routes: Vec<String> = SITE_ROUTES
+        .iter()
+        .map(|r| r.replace("{uscc}", uscc(1).as_str()).replace("{id}", "A1"))
+        .collect();
+    for uri in &site_routes {
+        assert_eq!(get(&s, uri).await.status, StatusCode::OK, "{uri}");
+    }
+    let others = [
         "/nope",
         "/api/v1/disclosure",
         "/healthz",
         "/api/v1/rulesets",
-    ] {
+    ];
+    for uri in site_routes.iter().map(String::as_str).chain(others) {
         let page = get(&s, uri).await;
         let csp = page.header("content-security-policy");
         assert!(csp.contains("default-src 'self'"), "{uri}");
