@@ -7,6 +7,7 @@
 
 mod common;
 
+mod browser;
 mod check;
 mod cli;
 mod connections;
