@@ -68,3 +68,4 @@ pub mod sync;
 pub mod syntax;
 pub mod tender;
 pub mod testing;
+pub mod version_ref;

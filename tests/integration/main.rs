@@ -25,3 +25,5 @@ mod review;
 mod store;
 mod store_drafts;
 mod sync;
+mod tender_rules;
+mod version_identity;
