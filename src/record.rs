@@ -582,15 +582,15 @@ pub struct CreditRecord {
     /// Decision date (认定日期 / 处罚决定日期). Windows such as `within 3 years` and
     /// `latest` measure from this day.
     pub decided_on: NaiveDate,
-    /// Publication date (公示日期 / 发布日期): the first day the platform knows the record, so
-    /// the first day it counts. `None` = published on `decided_on` (sources that send no
+    /// Since 1.1. Publication date (公示日期 / 发布日期): the first day the platform knows the
+    /// record, so the first day it counts. `None` = published on `decided_on` (sources that send no
     /// publication date); never before `decided_on`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_on: Option<NaiveDate>,
     /// Last day of disclosure (公示截止期), inclusive; `None` = disclosed until removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disclosure_until: Option<NaiveDate>,
-    /// Last day of validity (有效期至), inclusive, of a record that is valid for a period
+    /// Since 1.1. Last day of validity (有效期至), inclusive, of a record that is valid for a period
     /// separate from its disclosure, e.g. a credit grade (信用等级评价结果) or a licence;
     /// `None` = no validity end. The record counts only while both its disclosure and its
     /// validity last.

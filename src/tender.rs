@@ -57,13 +57,13 @@ pub struct BidResult {
     /// Rank among eligible bids (1 = best); none when not eligible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,
-    /// Why the bid is invalid whatever its records (the same entity in several bids, or
-    /// twice in one consortium); empty for a valid bid.
+    /// Since 1.1. Why the bid is invalid whatever its records (the same entity in several
+    /// bids, or twice in one consortium); empty for a valid bid.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub problems: Vec<BidProblem>,
-    /// The vetoes that fired (or failed) on any member.
+    /// Since 1.1. The vetoes that fired (or failed) on any member.
     pub vetoes: Vec<BidFinding>,
-    /// The flags that fired on any member.
+    /// Since 1.1. The flags that fired on any member.
     pub flags: Vec<BidFinding>,
     /// Each member's full report, in the order given.
     pub members: Vec<MemberResult>,
@@ -115,7 +115,7 @@ const MEMBER_REPEATED_BASIS: &str = "招标投标法实施条例 第三十七条
 pub struct MemberResult {
     /// The member.
     pub uscc: Uscc,
-    /// True when no record of the member was found: a new entity, or a mistyped USCC
+    /// Since 1.1. True when no record of the member was found: a new entity, or a mistyped USCC
     /// (check it against the business licence). Its report is then the one of an entity
     /// with a clean record.
     #[serde(skip_serializing_if = "std::ops::Not::not")]

@@ -115,13 +115,14 @@ pub struct RecordRef {
     pub authority: Option<String>,
     /// Decision date.
     pub decided_on: NaiveDate,
-    /// Publication date, when the record gives one (else it counts from `decided_on`).
+    /// Since 1.1. Publication date, when the record gives one (else it counts from
+    /// `decided_on`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_on: Option<NaiveDate>,
     /// End of disclosure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure_until: Option<NaiveDate>,
-    /// End of validity (有效期至), e.g. of a grade.
+    /// Since 1.1. End of validity (有效期至), e.g. of a grade.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub valid_until: Option<NaiveDate>,
 }

@@ -59,7 +59,7 @@ pub struct TenderRequest {
     pub as_of: NaiveDate,
     /// The bids; a consortium lists all its members.
     pub bidders: Vec<Bidder>,
-    /// Records to evaluate instead of the stored ones: each member is evaluated on the
+    /// Since 1.1. Records to evaluate instead of the stored ones: each member is evaluated on the
     /// records given with its USCC (none given: no record, and the member is marked
     /// `no_records`). Validated like `/evaluate`'s inline records.
     #[serde(default)]

@@ -124,3 +124,34 @@ async fn the_diff_route_takes_the_same_version_names() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert_eq!(bad.body["code"], "version");
 }
+
+/// Every JSON shape that gained fields says so: the document's `info.version` is the API
+/// version, and each added field's description starts with the version that added it.
+#[tokio::test]
+async fn the_openapi_document_versions_the_changed_shapes() {
+    let s = state();
+    let doc = call(&s, "GET", "/api/v1/openapi.json", None, None)
+        .await
+        .body;
+    assert_eq!(doc["info"]["version"], credit_rules::http::API_VERSION);
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("CreditRecord", "published_on"),
+        ("CreditRecord", "valid_until"),
+        ("RecordRef", "published_on"),
+        ("RecordRef", "valid_until"),
+        ("TenderRequest", "records"),
+        ("BidResult", "problems"),
+        ("BidResult", "vetoes"),
+        ("BidResult", "flags"),
+        ("MemberResult", "no_records"),
+    ] {
+        let description = schemas[schema]["properties"][field]["description"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{schema}.{field} is described: {}", schemas[schema]));
+        assert!(
+            description.starts_with("Since 1.1"),
+            "{schema}.{field}: {description}"
+        );
+    }
+}
