@@ -190,7 +190,7 @@ pub enum Command {
     #[command(after_long_help = DIFF_HELP)]
     Diff {
         /// The old version: a rule file, a rule-set id under --lib, or a stored version
-        /// ID@HASH (at least 4 hex digits of its hash) or ID@latest.
+        /// ID@HASH (at least 8 hex digits of its hash) or ID@active (alias ID@latest).
         old: String,
         /// The new version, in the same forms.
         new: String,
@@ -245,7 +245,8 @@ Versions:
                   beside it first (same folder), then from --lib
   ID              the rule set ID under --lib
   ID@HASH         a version saved in the record store (--data), by a prefix of its hash
-                  (at least 4 hex digits); ID@latest is the newest saved version. The rule
+                  (at least 8 hex digits); ID@active (or ID@latest, ID@head) is the newest
+                  saved version. The rule
                   sets it extends are taken from the store as it was when it was saved
                   (else from --lib)
 
@@ -258,9 +259,9 @@ keyword language make no difference. A constant change shows in its own section 
 clause whose meaning it changes.
 
 Examples:
-  credit-rules diff water@latest rulesets/water/water.rules
+  credit-rules diff water@active rulesets/water/water.rules
   credit-rules diff old/water.rules new/water.rules --format json
-  credit-rules diff water@3f9a1c water@latest --data data
+  credit-rules diff water@3f9a1c07 water@active --data data
 
 Exit status: 0 no differences, 1 differences, 2 errors.";
 

@@ -2,9 +2,10 @@
 //!
 //! # Which records count
 //! A record's status on the as-of date is [`CreditRecord::status_on`]:
-//! revoked (撤销) on or before it → never visible; decided after it → not yet
-//! effective, never visible; repaired (信用修复) on or before it → repaired;
-//! disclosure end (公示截止) before it → expired (the last day still counts);
+//! revoked (撤销) on or before it → never visible; decided or published (公示)
+//! after it → not yet effective, never visible (the publication day counts);
+//! repaired (信用修复) on or before it → repaired; disclosure end (公示截止) or
+//! validity end (有效期至) before it → expired (the last day still counts);
 //! otherwise active. A query sees only **active** records unless its filter
 //! mentions `status`, in which case it sees active, repaired and expired ones.
 //!

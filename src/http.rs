@@ -160,10 +160,24 @@ impl std::ops::Deref for AppState {
     }
 }
 
+/// The version of the API's JSON shapes, in the OpenAPI document's `info.version`: the minor
+/// number grows when fields are added (old requests stay valid), the major when a shape
+/// changes incompatibly. Each changed shape says `Since 1.1` on what it added.
+pub const API_VERSION: &str = "1.1.0";
+
 /// The OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "credit-rules", description = "公共资源交易信用规则服务：评标信用评价、规则集版本、信用记录归集与公示"),
+    info(
+        title = "credit-rules",
+        version = API_VERSION,
+        description = "公共资源交易信用规则服务：评标信用评价、规则集版本、信用记录归集与公示。\n\n\
+            Changes in 1.1.0 (added fields only; every 1.0 request is still valid): \
+            `CreditRecord` gains `published_on` and `valid_until`; `RecordRef` gains \
+            `published_on` and `valid_until`; `TenderRequest` gains `records`; `BidResult` gains \
+            `problems`, `vetoes` and `flags`; `MemberResult` gains `no_records`; a `version` \
+            (evaluate, tender, diff, versions/{hash}) is `@active` or 8 to 64 hex digits."
+    ),
     paths(
         ops::healthz,
         ops::openapi_json,

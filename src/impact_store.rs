@@ -16,10 +16,11 @@ use crate::record::Uscc;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
 use crate::store::{EvaluationEntity, RecordStore, RuleSetVersion, StoreError};
+use crate::version_ref::VersionRef;
 use chrono::NaiveDate;
 
-/// Shortest hash prefix accepted for a stored version.
-pub const MIN_HASH_PREFIX: usize = 8;
+/// Shortest hash prefix accepted for a stored version (the same everywhere).
+pub const MIN_HASH_PREFIX: usize = crate::version_ref::MIN_VERSION_PREFIX;
 
 /// Compares `old` and `new` over every entity in the store.
 pub fn impact_of_store(
@@ -77,19 +78,13 @@ pub enum StoredRef {
 }
 
 impl StoredRef {
-    /// Parses `head` or 8 to 64 hex digits.
+    /// Parses a version reference as [`VersionRef::parse`] does: `active` (or its aliases
+    /// `head` and `latest`) or 8 to 64 hex digits.
     pub fn parse(text: &str) -> Result<StoredRef, VersionError> {
-        let text = text.trim();
-        if text.eq_ignore_ascii_case("head") {
-            return Ok(StoredRef::Head);
-        }
-        let hex = text.len() >= MIN_HASH_PREFIX
-            && text.len() <= 64
-            && text.bytes().all(|b| b.is_ascii_hexdigit());
-        if hex {
-            Ok(StoredRef::Hash(text.to_ascii_lowercase()))
-        } else {
-            Err(VersionError::BadReference(text.to_string()))
+        match VersionRef::parse(text) {
+            Ok(VersionRef::Active) => Ok(StoredRef::Head),
+            Ok(VersionRef::Prefix(p)) => Ok(StoredRef::Hash(p)),
+            Err(_) => Err(VersionError::BadReference(text.trim().to_string())),
         }
     }
 }
@@ -99,8 +94,9 @@ impl StoredRef {
 pub enum VersionError {
     /// The reference is neither `head` nor a hash (prefix).
     #[error(
-        "`{0}` is not a version reference; give `head` (the newest stored version) or \
-         {MIN_HASH_PREFIX} to 64 hex digits of a stored version's hash"
+        "`{0}` is not a version reference; give `@active` (the newest stored version; \
+         `@head` and `@latest` mean the same) or {MIN_HASH_PREFIX} to 64 hex digits of a stored \
+         version's hash"
     )]
     BadReference(String),
     /// The store holds no version of the rule set.

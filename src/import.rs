@@ -116,6 +116,9 @@ struct Origin {
 }
 
 /// What one line holds.
+// Records are the common case and move once per line: boxing them would add an allocation
+// per record to save space on the rare events.
+#[allow(clippy::large_enum_variant)]
 enum Item {
     Record(CreditRecord),
     Event(RecordEvent),

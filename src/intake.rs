@@ -281,6 +281,9 @@ impl StatusEvent {
 }
 
 /// What one feed row becomes.
+// Records are the common case and move once per row: boxing them would add an allocation
+// per record to save space on the rare events.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IntakeItem {
@@ -384,6 +387,23 @@ pub enum FieldProblem {
         later: NaiveDate,
         /// The rule, from the mapping table.
         note: &'static str,
+    },
+    /// A publication date or validity end is before the decision date, e.g. `有效期至`
+    /// 2001-01-01 for a grade published 2024-04-15.
+    #[error(
+        "this {label} ({date}) is before the decision date {start} (`{start_field}`); \
+         a record cannot be published, or stop being valid, before it was decided, so check \
+         both dates"
+    )]
+    DateBeforeDecision {
+        /// What the date is, e.g. `有效期至`.
+        label: &'static str,
+        /// The source field of the decision date, e.g. `发布日期`.
+        start_field: &'static str,
+        /// The decision date.
+        start: NaiveDate,
+        /// The date given.
+        date: NaiveDate,
     },
     /// The list type is not in the mapping table, e.g. `红名单`.
     #[error(
@@ -731,7 +751,9 @@ struct Fields {
     authority: Option<String>,
     document_no: Option<String>,
     decided_on: Option<NaiveDate>,
+    published_on: Option<NaiveDate>,
     disclosure_until: Option<NaiveDate>,
+    valid_until: Option<NaiveDate>,
     sector: Option<String>,
     penalty_type: Option<String>,
     amount: Option<Decimal>,
@@ -845,7 +867,12 @@ impl Fields {
             }),
             table::ValueType::Amount => value::amount(v).map(|a| self.amount = Some(a)),
         };
-        if let Err(problem) = result {
+        // A source field that fills two targets (e.g. a publication date that is also the
+        // decision date) is reported once.
+        let reported = self.errors.iter().any(|e| e.field == source);
+        if let Err(problem) = result
+            && !reported
+        {
             self.errors.push(FieldError {
                 field: source.to_owned(),
                 value: Some(raw.clone()),
@@ -877,7 +904,9 @@ impl Fields {
             // Not text targets: `value_type` never sends them here.
             Target::Uscc
             | Target::DecidedOn
+            | Target::PublishedOn
             | Target::DisclosureUntil
+            | Target::ValidUntil
             | Target::Amount
             | Target::EventDate => return,
         };
@@ -887,7 +916,9 @@ impl Fields {
     fn set_date(&mut self, target: Target, date: NaiveDate) {
         match target {
             Target::DecidedOn => self.decided_on = Some(date),
+            Target::PublishedOn => self.published_on = Some(date),
             Target::DisclosureUntil => self.disclosure_until = Some(date),
+            Target::ValidUntil => self.valid_until = Some(date),
             Target::EventDate => self.event_date = Some(date),
             _ => {}
         }
@@ -984,7 +1015,9 @@ impl Fields {
         record.entity_name = self.entity_name.take();
         record.authority = self.authority.take();
         record.document_no = self.document_no.take();
+        record.published_on = self.published_on;
         record.disclosure_until = self.disclosure_until;
+        record.valid_until = self.valid_until;
         record.severity = severity;
         record.sector = self.sector.take();
         record.penalty_type = self.penalty_type.take();
@@ -1070,6 +1103,21 @@ impl Fields {
                     .map_or("decided_on", |(s, _)| s),
                 start: decided_on,
                 end: disclosure_until,
+            },
+            RecordError::PublishedBeforeDecision {
+                decided_on,
+                published_on: date,
+            }
+            | RecordError::ValidUntilBeforeDecision {
+                decided_on,
+                valid_until: date,
+            } => FieldProblem::DateBeforeDecision {
+                label: target.map_or("date", Target::label),
+                start_field: self
+                    .source_of(Target::DecidedOn)
+                    .map_or("decided_on", |(s, _)| s),
+                start: decided_on,
+                date,
             },
             other => FieldProblem::Record(other),
         };

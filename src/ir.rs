@@ -94,6 +94,10 @@ pub enum Field {
     Date,
     /// End of disclosure (公示截止).
     Until,
+    /// Publication date (公示日期); the decision date when the record has none.
+    PublishedOn,
+    /// End of validity (有效期至), e.g. of a credit grade.
+    ValidUntil,
     /// Severity tier.
     Severity,
     /// Sector.
@@ -127,6 +131,11 @@ pub const FIELD_NAMES: &[(&str, Field)] = &[
     ("disclosure_until", Field::Until),
     ("公示截止", Field::Until),
     ("公示截止日期", Field::Until),
+    ("published", Field::PublishedOn),
+    ("published_on", Field::PublishedOn),
+    ("公示日期", Field::PublishedOn),
+    ("valid_until", Field::ValidUntil),
+    ("有效期至", Field::ValidUntil),
     ("severity", Field::Severity),
     ("严重程度", Field::Severity),
     ("sector", Field::Sector),
@@ -174,9 +183,9 @@ impl Field {
         match self {
             Field::Id => Ty::of(Base::Text),
             Field::Kind => Ty::of(Base::Kind),
-            Field::Date => Ty::of(Base::Date),
+            Field::Date | Field::PublishedOn => Ty::of(Base::Date),
             Field::Status => Ty::of(Base::Status),
-            Field::Until | Field::RepairedOn => Ty::maybe(Base::Date),
+            Field::Until | Field::ValidUntil | Field::RepairedOn => Ty::maybe(Base::Date),
             Field::Severity => Ty::maybe(Base::Severity),
             Field::Amount => Ty::maybe(Base::Number),
             Field::Sector
@@ -196,6 +205,8 @@ impl Field {
             Field::Kind => Value::Kind(record.kind),
             Field::Date => Value::Date(record.decided_on),
             Field::Until => date(record.disclosure_until),
+            Field::PublishedOn => Value::Date(record.published_day()),
+            Field::ValidUntil => date(record.valid_until),
             Field::Severity => record.severity.map_or(Value::Missing, Value::Severity),
             Field::Sector => text(&record.sector),
             Field::Authority => text(&record.authority),

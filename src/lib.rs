@@ -71,3 +71,4 @@ pub mod sync;
 pub mod syntax;
 pub mod tender;
 pub mod testing;
+pub mod version_ref;

@@ -589,9 +589,19 @@ pub struct CreditRecord {
     /// Decision document number (决定文书号).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub document_no: Option<String>,
-    /// Decision date (认定日期 / 处罚决定日期); the record counts from this day.
+    /// Decision date (认定日期 / 处罚决定日期). Windows such as `within 3 years` and
+    /// `latest` measure from this day.
     #[serde(deserialize_with = "limits::decided_on")]
     pub decided_on: NaiveDate,
+    /// Since 1.1. Publication date (公示日期 / 发布日期): the first day the platform knows the
+    /// record, so the first day it counts. `None` = published on `decided_on` (sources that send no
+    /// publication date); never before `decided_on`.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::published_on"
+    )]
+    pub published_on: Option<NaiveDate>,
     /// Last day of disclosure (公示截止期), inclusive; `None` = disclosed until removed.
     #[serde(
         default,
@@ -599,6 +609,16 @@ pub struct CreditRecord {
         deserialize_with = "limits::disclosure_until"
     )]
     pub disclosure_until: Option<NaiveDate>,
+    /// Since 1.1. Last day of validity (有效期至), inclusive, of a record that is valid for a period
+    /// separate from its disclosure, e.g. a credit grade (信用等级评价结果) or a licence;
+    /// `None` = no validity end. The record counts only while both its disclosure and its
+    /// validity last.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "limits::valid_until"
+    )]
+    pub valid_until: Option<NaiveDate>,
     /// Severity tier (失信严重程度).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
@@ -663,6 +683,30 @@ pub enum RecordError {
         decided_on: NaiveDate,
         /// The disclosure end given.
         disclosure_until: NaiveDate,
+    },
+    /// `published_on` is before `decided_on`, e.g. decided 2024-05-01, published 2024-04-30.
+    #[error(
+        "field `published_on` ({published_on}) is before `decided_on` ({decided_on}); \
+         a record cannot be published (公示) before it was decided, so check both dates, \
+         or leave `published_on` out if it was published on the decision day"
+    )]
+    PublishedBeforeDecision {
+        /// The decision date.
+        decided_on: NaiveDate,
+        /// The publication date given.
+        published_on: NaiveDate,
+    },
+    /// `valid_until` is before `decided_on`.
+    #[error(
+        "field `valid_until` ({valid_until}) is before `decided_on` ({decided_on}); \
+         a validity period (有效期) cannot end before the decision, so check both dates, \
+         or leave `valid_until` out if the record has no validity end"
+    )]
+    ValidUntilBeforeDecision {
+        /// The decision date.
+        decided_on: NaiveDate,
+        /// The validity end given.
+        valid_until: NaiveDate,
     },
     /// `repaired_on` is before `decided_on`.
     #[error(
@@ -773,6 +817,8 @@ impl RecordError {
         match self {
             RecordError::EmptyId => "id",
             RecordError::DisclosureBeforeDecision { .. } => "disclosure_until",
+            RecordError::PublishedBeforeDecision { .. } => "published_on",
+            RecordError::ValidUntilBeforeDecision { .. } => "valid_until",
             RecordError::RepairedBeforeDecision { .. } => "repaired_on",
             RecordError::RevokedBeforeDecision { .. } => "revoked_on",
             RecordError::MissingGrade => "grade",
@@ -804,9 +850,10 @@ impl RecordError {
 pub enum RecordStatus {
     /// `active` 有效: the record counts.
     Active,
-    /// `not_yet_effective` 尚未生效: decided after the as-of day.
+    /// `not_yet_effective` 尚未生效: decided or published (公示) after the as-of day.
     NotYetEffective,
-    /// `expired` 已过公示期: the disclosure period ended before the as-of day.
+    /// `expired` 已过公示期: the disclosure period, or the validity period (有效期), ended
+    /// before the as-of day.
     Expired,
     /// `repaired` 已信用修复: repaired on or before the as-of day.
     Repaired,
@@ -849,7 +896,9 @@ impl CreditRecord {
             authority: None,
             document_no: None,
             decided_on,
+            published_on: None,
             disclosure_until: None,
+            valid_until: None,
             severity: None,
             sector: None,
             penalty_type: None,
@@ -865,19 +914,31 @@ impl CreditRecord {
     /// Checks the record's internal consistency and returns every problem found.
     ///
     /// Problems: empty `id`, or one with a control character; a negative `amount`; a text
-    /// field over its [`TEXT_LIMITS`]; `disclosure_until`, `repaired_on` or `revoked_on` before
-    /// `decided_on` (the same day is fine); a `SECTOR_GRADE` record without a `grade`. The
-    /// USCC is already valid by construction.
+    /// field over its [`TEXT_LIMITS`]; `published_on`, `disclosure_until`, `valid_until`,
+    /// `repaired_on` or `revoked_on` before `decided_on` (the same day is fine); a
+    /// `SECTOR_GRADE` record without a `grade`. The USCC is already valid by construction.
     pub fn validate(&self) -> Result<(), Vec<RecordError>> {
         let mut errors = Vec::new();
         if self.id.trim().is_empty() {
             errors.push(RecordError::EmptyId);
         }
         let decided_on = self.decided_on;
+        if let Some(published_on) = self.published_on.filter(|d| *d < decided_on) {
+            errors.push(RecordError::PublishedBeforeDecision {
+                decided_on,
+                published_on,
+            });
+        }
         if let Some(disclosure_until) = self.disclosure_until.filter(|d| *d < decided_on) {
             errors.push(RecordError::DisclosureBeforeDecision {
                 decided_on,
                 disclosure_until,
+            });
+        }
+        if let Some(valid_until) = self.valid_until.filter(|d| *d < decided_on) {
+            errors.push(RecordError::ValidUntilBeforeDecision {
+                decided_on,
+                valid_until,
             });
         }
         if let Some(repaired_on) = self.repaired_on.filter(|d| *d < decided_on) {
@@ -921,25 +982,54 @@ impl CreditRecord {
     /// 1. **Revoked** (已撤销) if `revoked_on ≤ as_of`. A revoked decision counts as never
     ///    valid from the revocation day on, even for periods before that day; an evaluation
     ///    as of a day before the revocation still sees the record (reproducibility).
-    /// 2. **NotYetEffective** (尚未生效) if `decided_on > as_of`.
+    /// 2. **NotYetEffective** (尚未生效) if `decided_on > as_of` or `published_on > as_of`:
+    ///    a record decided on one day and published (公示) days later is unknown to the
+    ///    platform in between. The publication day itself counts.
     /// 3. **Repaired** (已信用修复) if `repaired_on ≤ as_of`: the record stops counting from
     ///    its repair day on.
-    /// 4. **Expired** (已过公示期) if `disclosure_until < as_of`. The last day of disclosure
-    ///    still counts: `as_of == disclosure_until` is Active. No `disclosure_until` means the
-    ///    record never expires by itself.
-    /// 5. Otherwise **Active** (有效). The decision day itself counts.
+    /// 4. **Expired** (已过公示期) if `disclosure_until < as_of` or `valid_until < as_of`. The
+    ///    last day of disclosure, and the last day of validity, still count:
+    ///    `as_of == disclosure_until` is Active. No `disclosure_until` and no `valid_until`
+    ///    means the record never expires by itself.
+    /// 5. Otherwise **Active** (有效). The publication day (the decision day when the record
+    ///    has no later publication date) itself counts.
     pub fn status_on(&self, as_of: NaiveDate) -> RecordStatus {
         if self.revoked_on.is_some_and(|d| d <= as_of) {
             RecordStatus::Revoked
-        } else if self.decided_on > as_of {
+        } else if self.counts_from() > as_of {
             RecordStatus::NotYetEffective
         } else if self.repaired_on.is_some_and(|d| d <= as_of) {
             RecordStatus::Repaired
-        } else if self.disclosure_until.is_some_and(|d| d < as_of) {
+        } else if self.ends_before(as_of) {
             RecordStatus::Expired
         } else {
             RecordStatus::Active
         }
+    }
+
+    /// The publication day: `published_on`, or `decided_on` when the source sent none.
+    pub fn published_day(&self) -> NaiveDate {
+        self.published_on.unwrap_or(self.decided_on)
+    }
+
+    /// The first day the record can count: the later of its decision and publication days.
+    pub fn counts_from(&self) -> NaiveDate {
+        self.published_day().max(self.decided_on)
+    }
+
+    /// The last day the record can count by its own dates: the earlier of its disclosure
+    /// end and validity end; `None` when it has neither.
+    pub fn counts_until(&self) -> Option<NaiveDate> {
+        match (self.disclosure_until, self.valid_until) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the disclosure or the validity ended before `as_of`.
+    fn ends_before(&self, as_of: NaiveDate) -> bool {
+        self.disclosure_until.is_some_and(|d| d < as_of)
+            || self.valid_until.is_some_and(|d| d < as_of)
     }
 
     /// Whether the record counts on `as_of`: its [`CreditRecord::status_on`] is
@@ -1434,6 +1524,95 @@ mod tests {
         assert!(!odd.counts_on(day("2021-01-01")));
     }
 
+    #[test]
+    fn status_publication_boundary() {
+        let mut r = sample();
+        r.published_on = Some(day("2023-01-20"));
+        assert_eq!(r.validate(), Ok(()));
+        // Decided but not yet published: the platform does not know it yet.
+        assert_eq!(
+            r.status_on(day("2023-01-10")),
+            RecordStatus::NotYetEffective
+        );
+        assert!(!r.counts_on(day("2023-01-19")));
+        // The publication day itself counts.
+        assert_eq!(r.status_on(day("2023-01-20")), RecordStatus::Active);
+        assert!(r.counts_on(day("2023-01-21")));
+        assert_eq!(r.published_day(), day("2023-01-20"));
+        // Without a publication date the decision day counts.
+        assert_eq!(sample().published_day(), day("2023-01-10"));
+        assert!(sample().counts_on(day("2023-01-10")));
+    }
+
+    #[test]
+    fn published_before_decision_is_rejected() {
+        let mut r = sample();
+        r.published_on = Some(day("2023-01-09"));
+        let errors = r.validate().expect_err("published before decided");
+        assert_eq!(
+            errors,
+            vec![RecordError::PublishedBeforeDecision {
+                decided_on: day("2023-01-10"),
+                published_on: day("2023-01-09"),
+            }]
+        );
+        assert_eq!(errors[0].field(), "published_on");
+        assert!(errors[0].to_string().contains("2023-01-09"));
+        r.published_on = Some(r.decided_on);
+        assert_eq!(r.validate(), Ok(()));
+    }
+
+    fn grade() -> CreditRecord {
+        let mut r = CreditRecord::new(
+            "GRADE-00004-2023",
+            uscc("91420105419483507B"),
+            RecordKind::SectorGrade,
+            day("2024-04-15"),
+        );
+        r.grade = Some("B".into());
+        r.valid_until = Some(day("2025-04-14"));
+        r
+    }
+
+    #[test]
+    fn status_validity_boundary() {
+        let r = grade();
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(r.status_on(day("2025-04-14")), RecordStatus::Active);
+        assert_eq!(r.status_on(day("2025-04-15")), RecordStatus::Expired);
+        // Validity and disclosure both bound it: the earlier end wins.
+        let mut short = grade();
+        short.disclosure_until = Some(day("2024-12-31"));
+        assert_eq!(short.status_on(day("2025-01-01")), RecordStatus::Expired);
+        assert_eq!(short.counts_until(), Some(day("2024-12-31")));
+        let mut long = grade();
+        long.disclosure_until = Some(day("2026-12-31"));
+        assert_eq!(long.status_on(day("2025-04-15")), RecordStatus::Expired);
+        assert_eq!(long.counts_until(), Some(day("2025-04-14")));
+        let mut bad = grade();
+        bad.valid_until = Some(day("2024-04-14"));
+        assert_eq!(
+            bad.validate(),
+            Err(vec![RecordError::ValidUntilBeforeDecision {
+                decided_on: day("2024-04-15"),
+                valid_until: day("2024-04-14"),
+            }])
+        );
+    }
+
+    #[test]
+    fn record_dates_json() {
+        let mut r = grade();
+        r.published_on = Some(day("2024-04-20"));
+        let json = serde_json::to_string(&r).expect("serialise");
+        assert!(json.contains("\"published_on\":\"2024-04-20\""), "{json}");
+        assert!(json.contains("\"valid_until\":\"2025-04-14\""), "{json}");
+        let back: CreditRecord = serde_json::from_str(&json).expect("deserialise");
+        assert_eq!(back, r);
+        let plain = serde_json::to_string(&sample()).expect("serialise");
+        assert!(!plain.contains("published_on") && !plain.contains("valid_until"));
+    }
+
     // --- date windows ---------------------------------------------------------------------
 
     #[test]
@@ -1480,6 +1659,47 @@ mod tests {
                 code.push(check);
                 code
             })
+    }
+
+    fn any_day() -> impl Strategy<Value = NaiveDate> {
+        (0i32..4000).prop_map(|n| day("2015-01-01") + chrono::Duration::days(i64::from(n)))
+    }
+
+    proptest! {
+        /// A record published after the as-of day never counts; published on it, it counts
+        /// unless repaired, revoked or past its disclosure or validity.
+        #[test]
+        fn publication_rule(
+            decided in any_day(),
+            delay in 0u64..400,
+            as_of in any_day(),
+            until in proptest::option::of(any_day()),
+            valid in proptest::option::of(any_day()),
+        ) {
+            let mut r = sample();
+            r.decided_on = decided;
+            let published = decided + Days::new(delay);
+            r.published_on = Some(published);
+            r.disclosure_until = until.map(|d| d.max(decided));
+            r.valid_until = valid.map(|d| d.max(decided));
+            prop_assert_eq!(r.validate(), Ok(()));
+            if published > as_of {
+                prop_assert!(!r.counts_on(as_of));
+                prop_assert_eq!(r.status_on(as_of), RecordStatus::NotYetEffective);
+            }
+            if published == as_of {
+                let open = r.counts_until().is_none_or(|end| end >= as_of);
+                prop_assert_eq!(r.counts_on(as_of), open);
+            }
+            if r.valid_until.is_some_and(|v| v < as_of) {
+                prop_assert!(!r.counts_on(as_of));
+            }
+            // Counting is monotone in the publication day: publishing later never makes a
+            // record count on a day it did not count before.
+            let mut earlier = r.clone();
+            earlier.published_on = None;
+            prop_assert!(!r.counts_on(as_of) || earlier.counts_on(as_of));
+        }
     }
 
     proptest! {

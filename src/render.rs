@@ -1391,6 +1391,8 @@ fn field_cn(field: Field) -> &'static str {
         Field::Kind => "类别",
         Field::Date => "认定日期",
         Field::Until => "公示截止日期",
+        Field::PublishedOn => "公示日期",
+        Field::ValidUntil => "有效期至",
         Field::Severity => "失信严重程度",
         Field::Sector => "行业",
         Field::Authority => "认定机关",

@@ -60,9 +60,9 @@
 //! | `meta` | `"format_version"` | `u32` BE: the schema version, [`FORMAT_VERSION`] |
 //! | `meta` | `"decision_journal_indexed"` | `{generation, offset}`: how far the decision journal is in the `decisions*` trees |
 //! | `entities` | `uscc` | `{name?, kind}`: latest entity name seen, [`EntityKind`] code |
-//! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?}`: the record as the source sent it plus the repair / revocation events applied to it |
+//! | `records` | `uscc ‖ 0x00 ‖ id` | `{rev, stored_at, body, repair?, revoke?, dates: {published_on?, valid_until?}}`: the record as the source sent it plus the repair / revocation events applied to it; `dates` comes last so that a value written before it (without it) still decodes, as no dates |
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
-//! | `entity_eval` | `uscc` | `0x01 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?}`; `0x01` is the value layout |
+//! | `entity_eval` | `uscc` | `0x02 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?, dates: {published_on?, valid_until?}}`; `0x02` is the value layout; layout `0x01` (the same without `dates`) is still read and rewritten as `0x02` when the entity changes |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
 //! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `store/disclosure.rs` |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
@@ -175,7 +175,7 @@ use sled::transaction::{
 
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
 use codec::{
-    EvalRecord, EventMark, RecordBody, RuleSetHead, StoredEntity, StoredRecord,
+    EvalRecord, EventMark, RecordBody, RecordDates, RuleSetHead, StoredEntity, StoredRecord,
     StoredRuleSetVersion,
 };
 use journal::{Journal, JournalItem, Location, Watermark};
@@ -789,8 +789,8 @@ impl RawEntity {
         let records = entries
             .iter()
             .map(|(key, bytes)| {
-                let view: codec::StoredRecordView<'_> =
-                    codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))?;
+                let view = codec::decode_stored_view(bytes)
+                    .map_err(|e| SledStore::corrupt("records", key, e))?;
                 view.evaluation_record(&uscc)
                     .map_err(|e| SledStore::corrupt("records", key, e))
             })
@@ -1606,7 +1606,7 @@ impl SledStore {
     }
 
     fn decode_stored(key: &[u8], bytes: &[u8]) -> Result<StoredRecord, StoreError> {
-        codec::decode(bytes).map_err(|e| SledStore::corrupt("records", key, e))
+        codec::decode_stored_record(bytes).map_err(|e| SledStore::corrupt("records", key, e))
     }
 
     fn effective(key: &[u8], stored: &StoredRecord) -> Result<CreditRecord, StoreError> {
@@ -1682,6 +1682,7 @@ impl SledStore {
         };
         let key = codec::record_key(&record.uscc, &record.id);
         let body = RecordBody::from_record(record);
+        let dates = RecordDates::of(record);
         // The id index and the records tree are written together, so an id that is not
         // indexed has no record: skip the lookup (it is most of a bulk load's reads).
         let old_bytes = if known {
@@ -1694,7 +1695,7 @@ impl SledStore {
             None => None,
         };
         let (new, old_effective) = match old {
-            Some(old) if old.body == body => {
+            Some(old) if old.body == body && old.dates == dates => {
                 summary.unchanged += 1;
                 return Ok(Ok(()));
             }
@@ -1706,6 +1707,7 @@ impl SledStore {
                     body,
                     repair: old.repair.clone(),
                     revoke: old.revoke.clone(),
+                    dates,
                 };
                 (new, Some((old, old_effective)))
             }
@@ -1716,6 +1718,7 @@ impl SledStore {
                     body,
                     repair: None,
                     revoke: None,
+                    dates,
                 },
                 None,
             ),
@@ -2121,7 +2124,7 @@ impl RecordStore for SledStore {
             .filter(move |item| item.as_ref().map_or(true, |(key, _)| key.len() == exact))
             .map(|item| {
                 let (key, bytes) = item.map_err(|e| self.backend(e))?;
-                let stored: StoredRecord = codec::decode(&bytes)
+                let stored = codec::decode_stored_record(&bytes)
                     .map_err(|e| SledStore::corrupt("record_history", &key, e))?;
                 let record = stored
                     .effective()
@@ -3003,6 +3006,78 @@ mod tests {
         let after = store.records_of_shared(&uscc).expect("read");
         assert_eq!(after[0].repaired_on, Some(day(20)));
         assert_eq!(after.to_vec(), store.records_of(&uscc).expect("read"));
+    }
+
+    /// A store whose records and evaluation view were written by the previous release (no
+    /// publication or validity dates: the older byte layouts) opens and reads back with the
+    /// defaults, and a record written again gets the current layout with its dates.
+    #[test]
+    fn a_store_written_before_the_record_dates_reads_back_with_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let day = |d: u32| NaiveDate::from_ymd_opt(2024, 3, d).expect("date");
+        let mut record = CreditRecord::new("B1", uscc.clone(), RecordKind::BiddingBan, day(1));
+        record.disclosure_until = Some(day(30));
+        let key = codec::record_key(&uscc, "B1");
+        {
+            let store = SledStore::open(dir.path()).expect("open");
+            store
+                .put_records(std::slice::from_ref(&record))
+                .expect("put");
+            // Rewrite both values in the previous release's layouts.
+            let bytes = store.records.get(&key).expect("read").expect("stored");
+            let stored = codec::decode_stored_record(&bytes).expect("decodes");
+            store
+                .records
+                .insert(&key, codec::encode_record_v1(&stored))
+                .expect("write");
+            let view = store
+                .entity_eval
+                .get(uscc.as_str())
+                .expect("read")
+                .expect("view");
+            let view = codec::decode_eval_view(&view).expect("decodes");
+            store
+                .entity_eval
+                .insert(uscc.as_str(), codec::encode_eval_view_v1(&view))
+                .expect("write");
+            store.db.flush().expect("flush");
+        }
+        let store = SledStore::open(dir.path()).expect("reopen");
+        assert_eq!(store.records_of(&uscc).expect("read"), vec![record.clone()]);
+        let scanned: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_for_evaluation()
+            .map(|e| e.and_then(EvaluationEntity::decode))
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        assert_eq!(scanned[0].1[0].published_on, None);
+        assert_eq!(scanned[0].1[0].decided_on, day(1));
+        // Written again with a publication date: the old version goes to the history,
+        // readable, and the new one keeps its dates in both forms.
+        let mut published = record.clone();
+        published.published_on = Some(day(5));
+        published.valid_until = Some(day(20));
+        store
+            .put_records(std::slice::from_ref(&published))
+            .expect("put");
+        assert_eq!(
+            store.records_of(&uscc).expect("read"),
+            vec![published.clone()]
+        );
+        let history = store.record_history(&uscc, "B1").expect("history");
+        assert_eq!(history[0].record, record);
+        let scanned: Vec<(Uscc, Vec<CreditRecord>)> = store
+            .scan_for_evaluation()
+            .map(|e| e.and_then(EvaluationEntity::decode))
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        assert_eq!(scanned[0].1[0].published_on, Some(day(5)));
+        assert_eq!(scanned[0].1[0].valid_until, Some(day(20)));
+        // The same record again is unchanged; only the dates changed is a change.
+        let summary = store
+            .put_records(std::slice::from_ref(&published))
+            .expect("put");
+        assert_eq!(summary.unchanged, 1);
     }
 
     /// The compact report is the full report less each clause's wording, basis and

@@ -11,6 +11,16 @@
 //!
 //! Ranking: eligible bids by total, highest first; equal totals share a rank
 //! (1, 2, 2, 4) and are listed by bidder id, so the order is deterministic.
+//!
+//! Bids invalid whatever the records (招标投标法实施条例): an entity that appears in
+//! more than one bid — on its own and in a consortium, or in two consortia — makes every
+//! bid it appears in invalid (第三十七条第三款; 第三十四条 for units bidding twice in one
+//! tender), and so does an entity listed twice in one consortium. Such a bid is
+//! `disqualified` with its [`BidProblem`]s, and is not ranked.
+//!
+//! Each bid lists the vetoes and flags that fired on any member ([`BidFinding`]), with
+//! the members they fired on; a member for whom no record was found is marked
+//! `no_records` (a new entity, or a mistyped USCC).
 
 use crate::compile::CompiledRuleSet;
 use crate::eval::{Decision, Report};
@@ -90,15 +100,69 @@ pub struct BidResult {
     /// Rank among eligible bids (1 = best); none when not eligible.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rank: Option<u32>,
+    /// Since 1.1. Why the bid is invalid whatever its records (the same entity in several
+    /// bids, or twice in one consortium); empty for a valid bid.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<BidProblem>,
+    /// Since 1.1. The vetoes that fired (or failed) on any member.
+    pub vetoes: Vec<BidFinding>,
+    /// Since 1.1. The flags that fired on any member.
+    pub flags: Vec<BidFinding>,
     /// Each member's full report, in the order given.
     pub members: Vec<MemberResult>,
 }
+
+/// A veto or flag of a bid: which clause, and on which members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct BidFinding {
+    /// Clause id.
+    pub clause: String,
+    /// The members it fired on, in the bid's order.
+    pub members: Vec<Uscc>,
+}
+
+/// Why a bid is invalid whatever its members' records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum BidProblem {
+    /// The entity also appears in other bids of the tender.
+    EntityInSeveralBids {
+        /// The entity.
+        uscc: Uscc,
+        /// The other bids it appears in.
+        other_bids: Vec<String>,
+        /// The rule, e.g. 招标投标法实施条例 第三十七条第三款.
+        basis: String,
+        /// A sentence for the bidder.
+        message: String,
+    },
+    /// The entity is listed more than once in this consortium.
+    MemberRepeated {
+        /// The entity.
+        uscc: Uscc,
+        /// The rule.
+        basis: String,
+        /// A sentence for the bidder.
+        message: String,
+    },
+}
+
+/// The legal basis of [`BidProblem::EntityInSeveralBids`].
+const SEVERAL_BIDS_BASIS: &str = "招标投标法实施条例 第三十四条、第三十七条第三款";
+
+/// The legal basis of [`BidProblem::MemberRepeated`].
+const MEMBER_REPEATED_BASIS: &str = "招标投标法实施条例 第三十七条";
 
 /// One consortium member's evaluation.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MemberResult {
     /// The member.
     pub uscc: Uscc,
+    /// Since 1.1. True when no record of the member was found: a new entity, or a mistyped USCC
+    /// (check it against the business licence). Its report is then the one of an entity
+    /// with a clean record.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub no_records: bool,
     /// Its report.
     pub report: Report,
 }
@@ -163,6 +227,7 @@ pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
         })?,
         _ => evaluate_bids(program, bidders, as_of, &records_of)?,
     };
+    mark_invalid_bids(bidders, &mut bids);
     let ranking = rank(&mut bids);
     Ok(TenderResult {
         ruleset: program.meta.id.clone(),
@@ -189,6 +254,7 @@ fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
             let report = program.evaluate(records, as_of).report(program, records);
             members.push(MemberResult {
                 uscc: uscc.clone(),
+                no_records: records.is_empty(),
                 report,
             });
         }
@@ -215,6 +281,21 @@ fn combine(bidder: &Bidder, members: Vec<MemberResult>) -> BidResult {
         Decision::Eligible
     };
     let total = CONSORTIUM.score.of(members.iter().map(|m| m.report.total));
+    let findings = |pick: fn(&Report) -> &[crate::eval::ClauseReport]| {
+        let mut found: Vec<BidFinding> = Vec::new();
+        for member in &members {
+            for clause in pick(&member.report) {
+                match found.iter_mut().find(|f| f.clause == clause.clause) {
+                    Some(f) => f.members.push(member.uscc.clone()),
+                    None => found.push(BidFinding {
+                        clause: clause.clause.clone(),
+                        members: vec![member.uscc.clone()],
+                    }),
+                }
+            }
+        }
+        found
+    };
     BidResult {
         bidder: bidder.id.clone(),
         name: bidder.name.clone(),
@@ -222,7 +303,64 @@ fn combine(bidder: &Bidder, members: Vec<MemberResult>) -> BidResult {
         decision_label: decision.label(),
         total,
         rank: None,
+        problems: Vec::new(),
+        vetoes: findings(|r| &r.vetoes),
+        flags: findings(|r| &r.flags),
         members,
+    }
+}
+
+/// Finds the entities that appear in several bids or twice in one bid, and makes those
+/// bids disqualified with a [`BidProblem`] each.
+fn mark_invalid_bids(bidders: &[Bidder], bids: &mut [BidResult]) {
+    let mut bids_of: std::collections::HashMap<&Uscc, Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, bidder) in bidders.iter().enumerate() {
+        for uscc in &bidder.members {
+            let seen = bids_of.entry(uscc).or_default();
+            if seen.last() != Some(&i) {
+                seen.push(i);
+            }
+        }
+    }
+    for (i, (bidder, bid)) in bidders.iter().zip(bids.iter_mut()).enumerate() {
+        let mut reported: Vec<&Uscc> = Vec::new();
+        for (at, uscc) in bidder.members.iter().enumerate() {
+            if reported.contains(&uscc) {
+                continue;
+            }
+            if bidder.members[at + 1..].contains(uscc) {
+                bid.problems.push(BidProblem::MemberRepeated {
+                    uscc: uscc.clone(),
+                    basis: MEMBER_REPEATED_BASIS.to_string(),
+                    message: format!(
+                        "{uscc} 在联合体中列出不止一次，投标无效；请核对联合体协议中的成员"
+                    ),
+                });
+            }
+            let others: Vec<String> = bids_of[uscc]
+                .iter()
+                .filter(|j| **j != i)
+                .map(|j| bidders[*j].id.clone())
+                .collect();
+            if !others.is_empty() {
+                bid.problems.push(BidProblem::EntityInSeveralBids {
+                    uscc: uscc.clone(),
+                    message: format!(
+                        "{uscc} 同时出现在投标 {} 中：同一单位在同一招标项目中单独投标又参加联合体投标，\
+                         或参加多个联合体投标的，相关投标均无效",
+                        others.join("、")
+                    ),
+                    other_bids: others,
+                    basis: SEVERAL_BIDS_BASIS.to_string(),
+                });
+            }
+            reported.push(uscc);
+        }
+        if !bid.problems.is_empty() {
+            bid.decision = Decision::Disqualified;
+            bid.decision_label = Decision::Disqualified.label();
+        }
     }
 }
 
@@ -324,6 +462,89 @@ mod tests {
         };
         let result = run(&[bid], &records);
         assert_eq!(result.bids[0].decision, Decision::Disqualified);
+        assert!(result.ranking.is_empty());
+        // The bid names its veto and the member it fired on; the other member, with no
+        // veto record, is not named.
+        let b = uscc("MA4K3Q7U");
+        assert_eq!(
+            result.bids[0].vetoes,
+            vec![BidFinding {
+                clause: "失信".into(),
+                members: vec![b],
+            }]
+        );
+        assert!(result.bids[0].flags.is_empty());
+        assert!(result.bids[0].members.iter().all(|m| !m.no_records));
+    }
+
+    #[test]
+    fn an_entity_in_two_bids_makes_both_invalid_and_a_third_bid_stays_valid() {
+        let (a, b, c) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"), uscc("MA4K3Q7W"));
+        let records = HashMap::from([(c.clone(), awards(&c, 1))]);
+        let bid = |id: &str, members: Vec<Uscc>| Bidder {
+            id: id.into(),
+            name: None,
+            members,
+        };
+        let result = run(
+            &[
+                bid("B1", vec![a.clone()]),
+                bid("B2", vec![b.clone(), a.clone()]),
+                bid("B3", vec![c.clone()]),
+            ],
+            &records,
+        );
+        for i in [0, 1] {
+            let found = &result.bids[i];
+            assert_eq!(found.decision, Decision::Disqualified, "{}", found.bidder);
+            assert!(found.rank.is_none());
+            match &found.problems[..] {
+                [
+                    BidProblem::EntityInSeveralBids {
+                        uscc, other_bids, ..
+                    },
+                ] => {
+                    assert_eq!(uscc, &a);
+                    assert_eq!(other_bids, &[if i == 0 { "B2" } else { "B1" }]);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(result.ranking, ["B3"]);
+        assert!(result.bids[2].problems.is_empty());
+        // Members without any record are marked: they may be new, or mistyped.
+        assert!(result.bids[0].members[0].no_records);
+        assert!(!result.bids[2].members[0].no_records);
+        let json = serde_json::to_value(&result.bids[1]).expect("serialises");
+        assert_eq!(json["problems"][0]["code"], "entity_in_several_bids");
+        assert!(
+            json["problems"][0]["basis"]
+                .as_str()
+                .is_some_and(|b| b.contains("第三十七条")),
+            "{json}"
+        );
+    }
+
+    #[test]
+    fn an_entity_twice_in_one_consortium_makes_the_bid_invalid() {
+        let (a, b) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"));
+        let bid = Bidder {
+            id: "B1".into(),
+            name: None,
+            members: vec![a.clone(), b, a.clone()],
+        };
+        let result = run(&[bid], &HashMap::new());
+        assert_eq!(result.bids[0].decision, Decision::Disqualified);
+        assert_eq!(
+            result.bids[0].problems.len(),
+            1,
+            "{:?}",
+            result.bids[0].problems
+        );
+        assert!(matches!(
+            &result.bids[0].problems[0],
+            BidProblem::MemberRepeated { uscc, .. } if uscc == &a
+        ));
         assert!(result.ranking.is_empty());
     }
 

@@ -290,6 +290,8 @@ fn set_field(
         "until" | "disclosure_until" | "公示截止" | "公示截止日期" => {
             record.disclosure_until = Some(want_date()?)
         }
+        "published" | "published_on" | "公示日期" => record.published_on = Some(want_date()?),
+        "valid_until" | "有效期至" => record.valid_until = Some(want_date()?),
         "repaired" | "repaired_on" | "修复日期" => record.repaired_on = Some(want_date()?),
         "revoked" | "revoked_on" | "撤销日期" => record.revoked_on = Some(want_date()?),
         "severity" | "严重程度" => {
@@ -321,7 +323,7 @@ fn set_field(
             return Err((
                 key.span,
                 format!("unknown record field `{other}`"),
-                "fields: kind, date, until, severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked",
+                "fields: kind, date, published (公示日期), until, valid_until (有效期至), severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked",
             ));
         }
     }

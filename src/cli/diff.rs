@@ -25,12 +25,12 @@ use crate::store::{RecordStore, RuleSetVersion, SledStore};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::version_ref::VersionRef;
+
 /// Exit status when the versions differ.
 const DIFFERENT: u8 = 1;
 /// Exit status when they could not be compared.
 const TROUBLE: u8 = 2;
-/// Shortest hash prefix accepted in `ID@HASH`.
-const MIN_PREFIX: usize = 4;
 /// Hex digits of a hash shown in names and messages.
 const SHORT_HASH: usize = 12;
 
@@ -147,8 +147,8 @@ fn parse_spec(arg: &str) -> Result<Spec, Diagnostic> {
 fn stored_spec(arg: &str, id: &str, rev: &str) -> Result<Spec, Diagnostic> {
     let bad = |why: &str| {
         Diagnostic::error("E0800", format!("`{arg}` is not a stored version: {why}")).with_help(
-            "write ID@HASH with at least 4 hex digits of the version's hash (e.g. water@3f9a1c), \
-             or ID@latest",
+            "write ID@HASH with at least 8 hex digits of the version's hash (e.g. water@3f9a1c07), \
+             or ID@active for the version in force (ID@latest and ID@head mean the same)",
         )
     };
     if id.is_empty() {
@@ -156,12 +156,17 @@ fn stored_spec(arg: &str, id: &str, rev: &str) -> Result<Spec, Diagnostic> {
     }
     let revision = if rev == "latest" {
         Revision::Latest
-    } else if rev.len() < MIN_PREFIX || !rev.chars().all(|c| c.is_ascii_hexdigit()) {
-        return Err(bad(
-            "the part after `@` is not `latest` or at least 4 hex digits",
-        ));
     } else {
-        Revision::HashPrefix(rev.to_ascii_lowercase())
+        match VersionRef::parse(rev) {
+            Ok(VersionRef::Active) => Revision::Latest,
+            Ok(VersionRef::Prefix(p)) => Revision::HashPrefix(p),
+            Err(_) => {
+                return Err(bad(
+                    "the part after `@` is not `active` (or `latest` / `head`) or 8 to 64 hex \
+                     digits",
+                ));
+            }
+        }
     };
     Ok(Spec::Stored {
         id: id.to_string(),
@@ -488,12 +493,22 @@ mod tests {
     fn specs_are_files_ids_or_stored_versions() {
         assert_eq!(parse_spec("water"), Ok(Spec::Id("water".into())));
         assert_eq!(
-            parse_spec("water@3F9A1C"),
+            parse_spec("water@3F9A1C07"),
             Ok(Spec::Stored {
                 id: "water".into(),
-                revision: Revision::HashPrefix("3f9a1c".into())
+                revision: Revision::HashPrefix("3f9a1c07".into())
             })
         );
+        for active in ["active", "head", "latest"] {
+            assert_eq!(
+                parse_spec(&format!("water@{active}")),
+                Ok(Spec::Stored {
+                    id: "water".into(),
+                    revision: Revision::Latest
+                }),
+                "{active}"
+            );
+        }
         assert_eq!(
             parse_spec("city.base@latest"),
             Ok(Spec::Stored {
@@ -505,10 +520,10 @@ mod tests {
 
     #[test]
     fn bad_specs_say_how_to_write_them() {
-        for bad in ["water@3f", "water@head", "@3f9a1c"] {
+        for bad in ["water@3f", "water@3f9a1c", "water@newest", "@3f9a1c07"] {
             let d = parse_spec(bad).expect_err(bad);
             assert_eq!(d.code, "E0800", "{bad}");
-            assert!(d.help.as_deref().is_some_and(|h| h.contains("ID@latest")));
+            assert!(d.help.as_deref().is_some_and(|h| h.contains("ID@active")));
         }
         let missing = parse_spec("no/such/file.rules").expect_err("missing file");
         assert_eq!(missing.code, "E0004");

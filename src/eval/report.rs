@@ -115,9 +115,16 @@ pub struct RecordRef {
     pub authority: Option<String>,
     /// Decision date.
     pub decided_on: NaiveDate,
+    /// Since 1.1. Publication date, when the record gives one (else it counts from
+    /// `decided_on`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub published_on: Option<NaiveDate>,
     /// End of disclosure.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disclosure_until: Option<NaiveDate>,
+    /// Since 1.1. End of validity (有效期至), e.g. of a grade.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<NaiveDate>,
 }
 
 impl RecordRef {
@@ -129,7 +136,9 @@ impl RecordRef {
             document_no: record.document_no.clone(),
             authority: record.authority.clone(),
             decided_on: record.decided_on,
+            published_on: record.published_on,
             disclosure_until: record.disclosure_until,
+            valid_until: record.valid_until,
         }
     }
 
@@ -143,10 +152,16 @@ impl RecordRef {
             parts.push(authority.clone());
         }
         parts.push(format!("{} 认定", self.decided_on));
+        if let Some(published) = self.published_on {
+            parts.push(format!("{published} 公示"));
+        }
         parts.push(match self.disclosure_until {
             Some(until) => format!("公示至 {until}"),
             None => "未设公示截止日期".to_string(),
         });
+        if let Some(valid) = self.valid_until {
+            parts.push(format!("有效期至 {valid}"));
+        }
         format!(
             "{}〔记录 {}〕（{}）",
             self.kind_label,

@@ -10,13 +10,15 @@ use crate::eval::Report;
 use crate::record::{CreditRecord, Uscc};
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
-use crate::store::DecisionEntry;
+use crate::store::{DecisionEntry, RuleSetVersion};
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
+use crate::version_ref::{VersionRef, VersionRefError};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most bids in one tender call.
@@ -62,6 +64,11 @@ pub struct TenderRequest {
     pub as_of: NaiveDate,
     /// The bids; a consortium lists all its members.
     pub bidders: Vec<Bidder>,
+    /// Since 1.1. Records to evaluate instead of the stored ones: each member is evaluated on the
+    /// records given with its USCC (none given: no record, and the member is marked
+    /// `no_records`). Validated like `/evaluate`'s inline records.
+    #[serde(default)]
+    pub records: Option<Vec<CreditRecord>>,
 }
 
 /// Evaluates one entity under a rule set as of a date.
@@ -131,17 +138,27 @@ pub async fn evaluate_tender(
     body: Result<AppJson<TenderRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
-    let AppJson(request) = body?;
+    let AppJson(mut request) = body?;
     check_bidders(&request.bidders)?;
+    let inline = inline_by_member(request.records.take())?;
     let worker = state.clone();
     // Evaluate, hand the log entries to the writer, and serialise the answer while the
     // journal syncs, all off the async workers.
     let (body, logged) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
-        let result = run_tender(&program, &request.bidders, request.as_of, |uscc| {
-            store.records_of_shared(uscc)
-        })
+        let result = run_tender(
+            &program,
+            &request.bidders,
+            request.as_of,
+            |uscc| match &inline {
+                Some(by_member) => Ok(by_member
+                    .get(uscc)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from([]))),
+                None => store.records_of_shared(uscc),
+            },
+        )
         .map_err(ApiError::internal)?;
         let asked = (request_id.0.as_str(), caller.actor());
         let logged = worker
@@ -175,6 +192,38 @@ fn log_entries(
         }),
         _ => members.iter().map(entry).collect(),
     }
+}
+
+/// Inline records grouped by entity.
+type RecordsByMember = HashMap<Uscc, Arc<[CreditRecord]>>;
+
+/// A tender's inline records, checked and grouped by entity.
+fn inline_by_member(
+    records: Option<Vec<CreditRecord>>,
+) -> Result<Option<RecordsByMember>, ApiError> {
+    let Some(records) = records else {
+        return Ok(None);
+    };
+    if records.len() > MAX_INLINE_RECORDS {
+        return Err(ApiError::bad_request(
+            "records",
+            format!(
+                "at most {MAX_INLINE_RECORDS} inline records, got {}",
+                records.len()
+            ),
+        ));
+    }
+    validate_inline(&records)?;
+    let mut grouped: HashMap<Uscc, Vec<CreditRecord>> = HashMap::new();
+    for record in records {
+        grouped.entry(record.uscc.clone()).or_default().push(record);
+    }
+    Ok(Some(
+        grouped
+            .into_iter()
+            .map(|(uscc, list)| (uscc, Arc::from(list)))
+            .collect(),
+    ))
 }
 
 fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
@@ -225,6 +274,48 @@ fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
     }
 }
 
+/// The stored version of rule set `id` that `text` names ([`crate::version_ref`]: `@active`
+/// or its aliases, or 8 to 64 hex digits of a version id), `None` for the active version.
+///
+/// A version id is a stored version's source hash (as `/rulesets/{id}/versions` lists them)
+/// or the `hash` an evaluation answer reports for the active version (its rules and the
+/// versions of its bases). A prefix that several of them start with is refused (400
+/// `ambiguous_version`); one that none starts with is 404 `version_not_found`.
+pub(super) fn named_version(
+    state: &AppState,
+    id: &str,
+    text: &str,
+) -> Result<Option<RuleSetVersion>, ApiError> {
+    let reference =
+        VersionRef::parse(text).map_err(|e| ApiError::bad_request("version", e.to_string()))?;
+    if reference == VersionRef::Active {
+        return Ok(None);
+    }
+    let versions = state
+        .store
+        .ruleset_versions(id)
+        .map_err(ApiError::internal)?;
+    // Each candidate: its id, and the stored version (`None`: the active version).
+    let mut candidates: Vec<(String, Option<RuleSetVersion>)> = versions
+        .into_iter()
+        .map(|v| (v.hash.clone(), Some(v)))
+        .collect();
+    if let Some(head) = state.registry.get(id) {
+        candidates.push((head.meta.hash.clone(), None));
+    }
+    match reference.pick(id, &candidates, None, |(hash, _)| hash.as_str()) {
+        Ok((_, version)) => Ok(version.clone()),
+        Err(e @ VersionRefError::NotFound { .. }) => Err(ApiError::not_found(
+            "version_not_found",
+            format!("{e}; GET /api/v1/rulesets/{id}/versions lists them"),
+        )),
+        Err(e @ VersionRefError::Ambiguous { .. }) => {
+            Err(ApiError::bad_request("ambiguous_version", e.to_string()))
+        }
+        Err(e) => Err(ApiError::bad_request("version", e.to_string())),
+    }
+}
+
 /// The program to evaluate with: the live head, or a published version
 /// compiled against the current heads of the rule sets it extends.
 pub(super) fn program_for(
@@ -241,24 +332,17 @@ pub(super) fn program_for(
     let Some(version) = version else {
         return Ok(head);
     };
+    let Some(stored) = named_version(state, id, version)? else {
+        return Ok(head);
+    };
     let head_source = state
         .registry
         .source(id)
         .map(|f| crate::store::source_hash(&f.text));
-    if head_source.as_deref() == Some(version) {
+    if head_source.as_deref() == Some(stored.hash.as_str()) {
         return Ok(head);
     }
-    let stored = state
-        .store
-        .ruleset_version(version)
-        .map_err(|e| ApiError::bad_request("version", e.to_string()))?
-        .filter(|v| v.ruleset_id == id)
-        .ok_or_else(|| {
-            ApiError::not_found(
-                "version_not_found",
-                format!("rule set `{id}` has no version `{version}`"),
-            )
-        })?;
+    let version = stored.hash.clone();
     let mut workspace = Workspace::new();
     for other in state.registry.list() {
         if other.id != id

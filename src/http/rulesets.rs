@@ -263,12 +263,14 @@ pub async fn get_version(
     caller.require(readers())?;
     check_ruleset_id(&id)?;
     blocking(move || {
-        let version = state
-            .store
-            .ruleset_version(&hash)
-            .ok()
-            .flatten()
-            .filter(|v| v.ruleset_id == id);
+        let version = match super::evaluate::named_version(&state, &id, &hash)? {
+            Some(v) => Some(v),
+            None => state
+                .registry
+                .source(&id)
+                .and_then(|f| state.store.ruleset_version(&source_hash(&f.text)).ok())
+                .flatten(),
+        };
         match version {
             Some(v) => Ok(AppJson(VersionView::of(v, true))),
             None => Err(ApiError::not_found(
@@ -335,33 +337,22 @@ pub async fn diff_versions(
     let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
         let active = state.registry.sources();
-        let version_source = |hash: &str| -> Result<(String, String), ApiError> {
-            let found = state
-                .store
-                .ruleset_version(hash)
-                .ok()
-                .flatten()
-                .filter(|v| v.ruleset_id == id);
-            match found {
+        let active_source = || {
+            let file = active.get(&id).ok_or_else(|| {
+                ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
+            })?;
+            Ok::<_, ApiError>((source_hash(&file.text), file.text.to_string()))
+        };
+        let version_source = |text: &str| -> Result<(String, String), ApiError> {
+            match super::evaluate::named_version(&state, &id, text)? {
                 Some(v) => Ok((v.hash, v.source)),
-                None => Err(ApiError::not_found(
-                    "version_not_found",
-                    format!(
-                        "rule set `{id}` has no version `{hash}`; \
-                         GET /api/v1/rulesets/{id}/versions lists them"
-                    ),
-                )),
+                None => active_source(),
             }
         };
         let (from_hash, from_source) = version_source(&query.from)?;
         let (to_hash, to_source) = match &query.to {
-            Some(hash) => version_source(hash)?,
-            None => {
-                let file = active.get(&id).ok_or_else(|| {
-                    ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
-                })?;
-                (source_hash(&file.text), file.text.to_string())
-            }
+            Some(text) => version_source(text)?,
+            None => active_source()?,
         };
         let side = |hash: &str, source: String| {
             let mut files = active.clone();

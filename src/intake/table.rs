@@ -30,8 +30,13 @@ pub enum Target {
     DocumentNo,
     /// `decided_on`: the decision date (认定日期); the record counts from this day.
     DecidedOn,
+    /// `published_on`: the publication date (公示日期 / 发布日期); the record counts from
+    /// this day. A feed without one leaves it out, and the record counts from `decided_on`.
+    PublishedOn,
     /// `disclosure_until`: the last day of disclosure (公示截止期), inclusive.
     DisclosureUntil,
+    /// `valid_until`: the last day of validity (有效期至), inclusive, e.g. of a credit grade.
+    ValidUntil,
     /// `sector`: the sector (行业), e.g. 水利.
     Sector,
     /// `penalty_type`: the penalty category (处罚类别); also decides a penalty's severity.
@@ -76,7 +81,9 @@ impl Target {
             Target::Authority => "authority",
             Target::DocumentNo => "document_no",
             Target::DecidedOn => "decided_on",
+            Target::PublishedOn => "published_on",
             Target::DisclosureUntil => "disclosure_until",
+            Target::ValidUntil => "valid_until",
             Target::Sector => "sector",
             Target::PenaltyType => "penalty_type",
             Target::Amount => "amount",
@@ -99,7 +106,9 @@ impl Target {
             Target::Authority => "认定机关",
             Target::DocumentNo => "决定文书号",
             Target::DecidedOn => "认定日期",
+            Target::PublishedOn => "公示日期",
             Target::DisclosureUntil => "公示截止日期",
+            Target::ValidUntil => "有效期至",
             Target::Sector => "行业",
             Target::PenaltyType => "处罚类别",
             Target::Amount => "金额(万元)",
@@ -116,7 +125,11 @@ impl Target {
     pub(crate) const fn value_type(self) -> ValueType {
         match self {
             Target::Uscc => ValueType::Uscc,
-            Target::DecidedOn | Target::DisclosureUntil | Target::EventDate => ValueType::Date,
+            Target::DecidedOn
+            | Target::PublishedOn
+            | Target::DisclosureUntil
+            | Target::ValidUntil
+            | Target::EventDate => ValueType::Date,
             Target::Amount => ValueType::Amount,
             Target::Id
             | Target::EntityName
@@ -379,6 +392,11 @@ const COURT_FIELDS: &[FieldMap] = &[
         "发布时间 (the day the entity was published as 失信被执行人); \
          立案时间 only when publishDate is absent",
     ),
+    FieldMap::optional(
+        T::PublishedOn,
+        &["publishDate"],
+        "发布时间: the record counts from this day (the same day as decided_on when present)",
+    ),
     FieldMap::optional(T::Description, &["disruptTypeName"], "失信情形"),
 ];
 
@@ -415,11 +433,21 @@ const GRADE_FIELDS: &[FieldMap] = &[
         &["信用等级"],
         "checked against the sector's scale (grade-scale table)",
     ),
-    FieldMap::required(T::DecidedOn, &["发布日期"], "发布日期"),
+    FieldMap::required(
+        T::DecidedOn,
+        &["发布日期"],
+        "发布日期 (the feed sends no separate rating date)",
+    ),
     FieldMap::optional(
-        T::DisclosureUntil,
+        T::PublishedOn,
+        &["发布日期"],
+        "发布日期: the grade counts from its publication",
+    ),
+    FieldMap::optional(
+        T::ValidUntil,
         &["有效期至"],
-        "有效期至; absent = no end",
+        "有效期至: the grade counts only through this day (validity, separate from \
+         disclosure); absent = no end",
     ),
     FieldMap::optional(T::Authority, &["评价机关"], "评价机关"),
     FieldMap::optional(T::Description, &["评价年度"], "becomes `评价年度 N`")
@@ -464,7 +492,10 @@ pub const HUBEI: MappingTable = MappingTable {
                 later: "cf_gsjzq",
                 note: "disclosure cannot end before the decision",
             }],
-            note: "双公示 行政处罚 (XZCF) → ADMIN_PENALTY; severity from 处罚类别",
+            note: "双公示 行政处罚 (XZCF) → ADMIN_PENALTY; severity from 处罚类别; the feed \
+                   sends no publication date, so `published_on` is left out and the record \
+                   counts from 处罚决定日期 (SAMR Order 45 allows up to 20 working days between \
+                   decision and publication)",
         },
         FeedMap {
             feed: FeedKind::Court,
@@ -503,7 +534,8 @@ pub const HUBEI: MappingTable = MappingTable {
                 later: "公示截止日期",
                 note: "disclosure cannot end before the listing",
             }],
-            note: "named lists → kind, severity and sector from 名单类型 (list-type table)",
+            note: "named lists → kind, severity and sector from 名单类型 (list-type table); \
+                   the feed sends no publication date, so the record counts from 列入日期",
         },
         FeedMap {
             feed: FeedKind::Grade,
@@ -519,7 +551,8 @@ pub const HUBEI: MappingTable = MappingTable {
                 later: "有效期至",
                 note: "a grade cannot expire before it was published",
             }],
-            note: "sector credit grades → SECTOR_GRADE, no severity",
+            note: "sector credit grades → SECTOR_GRADE, no severity; counted from 发布日期 \
+                   through 有效期至 (validity, not disclosure: the feed sends no disclosure end)",
         },
         FeedMap {
             feed: FeedKind::Event,

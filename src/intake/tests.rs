@@ -220,8 +220,18 @@ fn court_maps_to_a_serious_open_ended_dishonest_debtor() {
 
 #[test]
 fn court_falls_back_to_the_filing_date() {
+    let r = record(court_row(), FeedKind::Court);
+    assert_eq!(
+        r.published_on,
+        Some(r.decided_on),
+        "publishDate is the publication day"
+    );
     let r = record(without(court_row(), "publishDate"), FeedKind::Court);
     assert_eq!(r.decided_on, day("2022-02-27"));
+    assert_eq!(
+        r.published_on, None,
+        "no publication date: counts from the filing date"
+    );
     let r = record(
         with(court_row(), "publishDate", Value::Null),
         FeedKind::Court,
@@ -323,7 +333,10 @@ fn grade_maps_sector_grade_and_year() {
     assert_eq!(r.sector.as_deref(), Some("水利"));
     assert_eq!(r.grade.as_deref(), Some("B"));
     assert_eq!(r.decided_on, day("2024-04-15"));
-    assert_eq!(r.disclosure_until, Some(day("2025-04-14")));
+    // 发布日期 is the publication day; 有效期至 is the validity, not a disclosure end.
+    assert_eq!(r.published_on, Some(day("2024-04-15")));
+    assert_eq!(r.valid_until, Some(day("2025-04-14")));
+    assert_eq!(r.disclosure_until, None);
     assert_eq!(r.authority.as_deref(), Some("湖北省水利厅"));
     assert_eq!(r.description.as_deref(), Some("评价年度 2023"));
     assert_eq!(r.severity, None);
@@ -491,6 +504,7 @@ fn end_before_start_names_both_fields() {
     );
     assert_eq!(e.field, "有效期至");
     assert!(e.to_string().contains("`发布日期`"), "{e}");
+    assert!(e.to_string().contains("有效期至 (2001-01-01)"), "{e}");
     // The same day is fine.
     let r = record(
         with(list_row(), "公示截止日期", json!("2022-07-19")),

@@ -107,7 +107,9 @@ impl CreditRecord {
     pub fn check_dates(&self, today: NaiveDate) -> Vec<RecordError> {
         let dated = [
             ("decided_on", Some(self.decided_on), true),
+            ("published_on", self.published_on, true),
             ("disclosure_until", self.disclosure_until, false),
+            ("valid_until", self.valid_until, false),
             ("repaired_on", self.repaired_on, true),
             ("revoked_on", self.revoked_on, true),
         ];
@@ -290,6 +292,14 @@ pub(super) fn disclosure_until<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<NaiveDate>, D::Error> {
     read_optional_date(d, "disclosure_until")
+}
+
+pub(super) fn published_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    read_optional_date(d, "published_on")
+}
+
+pub(super) fn valid_until<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    read_optional_date(d, "valid_until")
 }
 
 pub(super) fn repaired_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {

@@ -180,7 +180,9 @@ impl RecordBody {
             authority: self.authority.clone(),
             document_no: self.document_no.clone(),
             decided_on: date(self.decided_on, "decided_on")?,
+            published_on: None,
             disclosure_until: opt_date(self.disclosure_until, "disclosure_until")?,
+            valid_until: None,
             severity,
             sector: self.sector.clone(),
             penalty_type: self.penalty_type.clone(),
@@ -217,6 +219,89 @@ pub(super) struct StoredRecord {
     pub repair: Option<EventMark>,
     /// Revocation applied by an event, if any.
     pub revoke: Option<EventMark>,
+    /// The record's dates added after the first layout (the source's, like `body`). Last,
+    /// so that a value written without it still decodes: see [`decode_stored_record`].
+    pub dates: RecordDates,
+}
+
+/// Record dates that the store's first layout did not have, appended after every older field
+/// of [`StoredRecord`] and [`EvalRecord`] (day numbers like the other dates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct RecordDates {
+    /// `published_on`.
+    pub published_on: Option<i32>,
+    /// `valid_until`.
+    pub valid_until: Option<i32>,
+}
+
+impl RecordDates {
+    /// The dates of a record.
+    pub fn of(record: &CreditRecord) -> RecordDates {
+        RecordDates {
+            published_on: record.published_on.map(day_number),
+            valid_until: record.valid_until.map(day_number),
+        }
+    }
+
+    /// Sets the record's dates; `Err` names the field that does not decode.
+    fn apply(self, record: &mut CreditRecord) -> Result<(), String> {
+        let date = |d: Option<i32>, field: &str| {
+            d.map(|d| {
+                from_day_number(d).ok_or_else(|| format!("field `{field}` holds day number {d}"))
+            })
+            .transpose()
+        };
+        record.published_on = date(self.published_on, "published_on")?;
+        record.valid_until = date(self.valid_until, "valid_until")?;
+        Ok(())
+    }
+}
+
+/// [`StoredRecord`] as written before [`RecordDates`] existed.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct StoredRecordV1 {
+    rev: u32,
+    stored_at_ms: i64,
+    body: RecordBody,
+    repair: Option<EventMark>,
+    revoke: Option<EventMark>,
+}
+
+/// Decodes a value of `records` or `record_history`, in the current layout or the one
+/// before [`RecordDates`] (which then reads as no dates).
+///
+/// Postcard ignores bytes after a value, so the current layout is tried first: an older
+/// value is shorter and fails it (its dates are missing), and then decodes as the older one.
+pub(super) fn decode_stored_record(bytes: &[u8]) -> Result<StoredRecord, String> {
+    match decode::<StoredRecord>(bytes) {
+        Ok(stored) => Ok(stored),
+        Err(current) => {
+            let old: StoredRecordV1 = decode(bytes).map_err(|_| current)?;
+            Ok(StoredRecord {
+                rev: old.rev,
+                stored_at_ms: old.stored_at_ms,
+                body: old.body,
+                repair: old.repair,
+                revoke: old.revoke,
+                dates: RecordDates::default(),
+            })
+        }
+    }
+}
+
+/// The bytes the previous release wrote for `stored` (no [`RecordDates`]), for tests of
+/// reading an older store.
+#[cfg(test)]
+pub(super) fn encode_record_v1(stored: &StoredRecord) -> Vec<u8> {
+    let old = StoredRecordV1 {
+        rev: stored.rev,
+        stored_at_ms: stored.stored_at_ms,
+        body: stored.body.clone(),
+        repair: stored.repair.clone(),
+        revoke: stored.revoke.clone(),
+    };
+    encode(&old).expect("a record encodes")
 }
 
 impl StoredRecord {
@@ -224,6 +309,7 @@ impl StoredRecord {
     /// from the events where the source itself gives none.
     pub fn effective(&self) -> Result<CreditRecord, String> {
         let mut record = self.body.to_record()?;
+        self.dates.apply(&mut record)?;
         if record.repaired_on.is_none()
             && let Some(mark) = &self.repair
         {
@@ -260,6 +346,38 @@ pub(super) struct StoredRecordView<'a> {
     pub repair: Option<EventMarkView<'a>>,
     #[serde(borrow)]
     pub revoke: Option<EventMarkView<'a>>,
+    pub dates: RecordDates,
+}
+
+/// Borrowed [`StoredRecordV1`].
+#[derive(Debug, Deserialize)]
+struct StoredRecordViewV1<'a> {
+    rev: u32,
+    stored_at_ms: i64,
+    #[serde(borrow)]
+    body: RecordBodyView<'a>,
+    #[serde(borrow)]
+    repair: Option<EventMarkView<'a>>,
+    #[serde(borrow)]
+    revoke: Option<EventMarkView<'a>>,
+}
+
+/// Decodes a [`StoredRecordView`] in either layout, as [`decode_stored_record`].
+pub(super) fn decode_stored_view(bytes: &[u8]) -> Result<StoredRecordView<'_>, String> {
+    match decode::<StoredRecordView<'_>>(bytes) {
+        Ok(view) => Ok(view),
+        Err(current) => {
+            let old: StoredRecordViewV1<'_> = decode(bytes).map_err(|_| current)?;
+            Ok(StoredRecordView {
+                rev: old.rev,
+                stored_at_ms: old.stored_at_ms,
+                body: old.body,
+                repair: old.repair,
+                revoke: old.revoke,
+                dates: RecordDates::default(),
+            })
+        }
+    }
 }
 
 /// Borrowed [`RecordBody`].
@@ -348,7 +466,9 @@ impl StoredRecordView<'_> {
             authority: owned(body.authority),
             document_no: owned(body.document_no),
             decided_on: date(body.decided_on, "decided_on")?,
+            published_on: opt_date(self.dates.published_on, "published_on")?,
             disclosure_until: opt_date(body.disclosure_until, "disclosure_until")?,
+            valid_until: opt_date(self.dates.valid_until, "valid_until")?,
             severity,
             sector: owned(body.sector),
             penalty_type: owned(body.penalty_type),
@@ -373,6 +493,8 @@ pub(super) const fn kept_for_evaluation(field: crate::ir::Field) -> &'static str
         Field::Kind => "kind",
         Field::Date => "decided_on",
         Field::Until => "disclosure_until",
+        Field::PublishedOn => "published_on",
+        Field::ValidUntil => "valid_until",
         Field::Severity => "severity",
         Field::Sector => "sector",
         Field::Authority => "authority",
@@ -386,7 +508,11 @@ pub(super) const fn kept_for_evaluation(field: crate::ir::Field) -> &'static str
 
 /// First byte of an `entity_eval` value: the layout of what follows (a later layout gets
 /// another tag, so a reader can tell them apart).
-pub(super) const EVAL_VIEW_LAYOUT: u8 = 1;
+pub(super) const EVAL_VIEW_LAYOUT: u8 = 2;
+
+/// The layout before [`RecordDates`]: [`EvalRecordV1`] records, still read (as no dates),
+/// never written.
+const EVAL_VIEW_LAYOUT_V1: u8 = 1;
 
 /// One record in an `entity_eval` value: the record as it counts (events applied) with only
 /// the fields rules can read, i.e. what [`StoredRecordView::evaluation_record`] keeps. The
@@ -409,6 +535,8 @@ pub(super) struct EvalRecord {
     pub repaired_on: Option<i32>,
     /// Effective: the source's date, else the revocation event's.
     pub revoked_on: Option<i32>,
+    /// Publication and validity dates (layout 2 on).
+    pub dates: RecordDates,
 }
 
 /// Borrowed [`EvalRecord`] (same positional layout), which the scan decodes through.
@@ -432,6 +560,75 @@ pub(super) struct EvalRecordView<'a> {
     pub grade: Option<&'a str>,
     pub repaired_on: Option<i32>,
     pub revoked_on: Option<i32>,
+    pub dates: RecordDates,
+}
+
+/// An [`EvalRecordView`] of layout 1: the same fields without the dates.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct EvalRecordViewV1<'a> {
+    id: &'a str,
+    kind: u8,
+    #[serde(borrow)]
+    authority: Option<&'a str>,
+    #[serde(borrow)]
+    document_no: Option<&'a str>,
+    decided_on: i32,
+    disclosure_until: Option<i32>,
+    severity: Option<u8>,
+    #[serde(borrow)]
+    sector: Option<&'a str>,
+    #[serde(borrow)]
+    penalty_type: Option<&'a str>,
+    amount: Option<[u8; 16]>,
+    #[serde(borrow)]
+    grade: Option<&'a str>,
+    repaired_on: Option<i32>,
+    revoked_on: Option<i32>,
+}
+
+impl<'a> From<EvalRecordViewV1<'a>> for EvalRecordView<'a> {
+    fn from(v: EvalRecordViewV1<'a>) -> Self {
+        EvalRecordView {
+            id: v.id,
+            kind: v.kind,
+            authority: v.authority,
+            document_no: v.document_no,
+            decided_on: v.decided_on,
+            disclosure_until: v.disclosure_until,
+            severity: v.severity,
+            sector: v.sector,
+            penalty_type: v.penalty_type,
+            amount: v.amount,
+            grade: v.grade,
+            repaired_on: v.repaired_on,
+            revoked_on: v.revoked_on,
+            dates: RecordDates::default(),
+        }
+    }
+}
+
+impl EvalRecordView<'_> {
+    /// The owned record.
+    fn to_owned_record(&self) -> EvalRecord {
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        EvalRecord {
+            id: self.id.to_owned(),
+            kind: self.kind,
+            authority: owned(self.authority),
+            document_no: owned(self.document_no),
+            decided_on: self.decided_on,
+            disclosure_until: self.disclosure_until,
+            severity: self.severity,
+            sector: owned(self.sector),
+            penalty_type: owned(self.penalty_type),
+            amount: self.amount,
+            grade: owned(self.grade),
+            repaired_on: self.repaired_on,
+            revoked_on: self.revoked_on,
+            dates: self.dates,
+        }
+    }
 }
 
 impl EvalRecord {
@@ -451,6 +648,7 @@ impl EvalRecord {
             grade: record.grade.clone(),
             repaired_on: record.repaired_on.map(day_number),
             revoked_on: record.revoked_on.map(day_number),
+            dates: RecordDates::of(record),
         }
     }
 }
@@ -489,7 +687,9 @@ impl EvalRecordView<'_> {
             authority: owned(self.authority),
             document_no: owned(self.document_no),
             decided_on: date(self.decided_on, "decided_on")?,
+            published_on: opt_date(self.dates.published_on, "published_on")?,
             disclosure_until: opt_date(self.disclosure_until, "disclosure_until")?,
+            valid_until: opt_date(self.dates.valid_until, "valid_until")?,
             severity,
             sector: owned(self.sector),
             penalty_type: owned(self.penalty_type),
@@ -508,30 +708,77 @@ pub(super) fn encode_eval_view(records: &[EvalRecord]) -> Result<Vec<u8>, String
     postcard::to_extend(records, vec![EVAL_VIEW_LAYOUT]).map_err(|e| e.to_string())
 }
 
-/// The payload of an `entity_eval` value, after its layout tag.
-fn eval_view_payload(bytes: &[u8]) -> Result<&[u8], String> {
+/// An `entity_eval` value in layout 1, as the previous release wrote it, for tests of
+/// reading an older store.
+#[cfg(test)]
+pub(super) fn encode_eval_view_v1(records: &[EvalRecord]) -> Vec<u8> {
+    let old: Vec<EvalRecordViewV1<'_>> = records
+        .iter()
+        .map(|r| EvalRecordViewV1 {
+            id: &r.id,
+            kind: r.kind,
+            authority: r.authority.as_deref(),
+            document_no: r.document_no.as_deref(),
+            decided_on: r.decided_on,
+            disclosure_until: r.disclosure_until,
+            severity: r.severity,
+            sector: r.sector.as_deref(),
+            penalty_type: r.penalty_type.as_deref(),
+            amount: r.amount,
+            grade: r.grade.as_deref(),
+            repaired_on: r.repaired_on,
+            revoked_on: r.revoked_on,
+        })
+        .collect();
+    postcard::to_extend(&old, vec![EVAL_VIEW_LAYOUT_V1]).expect("a view encodes")
+}
+
+/// The layout tag and payload of an `entity_eval` value.
+fn eval_view_payload(bytes: &[u8]) -> Result<(u8, &[u8]), String> {
     match bytes.split_first() {
-        Some((&EVAL_VIEW_LAYOUT, rest)) => Ok(rest),
+        Some((&tag, rest)) if tag == EVAL_VIEW_LAYOUT || tag == EVAL_VIEW_LAYOUT_V1 => {
+            Ok((tag, rest))
+        }
         Some((tag, _)) => Err(format!("unknown evaluation-view layout {tag}")),
         None => Err("empty evaluation-view value".into()),
     }
 }
 
-/// The records of an `entity_eval` value, owned (to change and write back).
+/// The borrowed records of an `entity_eval` value in either layout.
+fn eval_view_views(bytes: &[u8]) -> Result<Vec<EvalRecordView<'_>>, String> {
+    match eval_view_payload(bytes)? {
+        (EVAL_VIEW_LAYOUT_V1, payload) => {
+            let old: Vec<EvalRecordViewV1<'_>> = decode(payload)?;
+            Ok(old.into_iter().map(EvalRecordView::from).collect())
+        }
+        (_, payload) => decode(payload),
+    }
+}
+
+/// The records of an `entity_eval` value, owned (to change and write back, always in the
+/// current layout).
 pub(super) fn decode_eval_view(bytes: &[u8]) -> Result<Vec<EvalRecord>, String> {
-    decode(eval_view_payload(bytes)?)
+    match eval_view_payload(bytes)? {
+        (EVAL_VIEW_LAYOUT_V1, _) => Ok(eval_view_views(bytes)?
+            .iter()
+            .map(EvalRecordView::to_owned_record)
+            .collect()),
+        (_, payload) => decode(payload),
+    }
 }
 
 /// The records of an `entity_eval` value for evaluation.
 pub(super) fn eval_view_records(uscc: &Uscc, bytes: &[u8]) -> Result<Vec<CreditRecord>, String> {
-    let views: Vec<EvalRecordView<'_>> = decode(eval_view_payload(bytes)?)?;
-    views.iter().map(|v| v.to_record(uscc)).collect()
+    eval_view_views(bytes)?
+        .iter()
+        .map(|v| v.to_record(uscc))
+        .collect()
 }
 
 /// How many records an `entity_eval` value holds (postcard's varint length prefix), without
 /// decoding them; 0 if the value is malformed.
 pub(super) fn eval_view_len(bytes: &[u8]) -> usize {
-    let Ok(payload) = eval_view_payload(bytes) else {
+    let Ok((_, payload)) = eval_view_payload(bytes) else {
         return 0;
     };
     let mut n: usize = 0;
@@ -634,6 +881,8 @@ mod tests {
         record.grade = Some("A".into());
         record.legal_basis = Some("《水法》".into());
         record.description = Some("违法事实".into());
+        record.published_on = Some(record.decided_on + chrono::Days::new(5));
+        record.valid_until = Some(record.decided_on + chrono::Days::new(400));
         record
     }
 
@@ -656,9 +905,11 @@ mod tests {
             body: RecordBody::from_record(&record),
             repair: Some(mark.clone()),
             revoke: Some(mark),
+            dates: RecordDates::of(&record),
         };
         let bytes = encode(&stored).expect("encodes");
-        let view: StoredRecordView<'_> = decode(&bytes).expect("the view decodes");
+        let view = decode_stored_view(&bytes).expect("the view decodes");
+        assert!(view.dates.published_on.is_some() && view.dates.valid_until.is_some());
         assert_eq!((view.rev, view.stored_at_ms), (3, 42));
         let full = stored.effective().expect("decodes");
         let expected = CreditRecord {
@@ -725,6 +976,89 @@ mod tests {
             eval_view_len(&encode_eval_view(&long).expect("encodes")),
             300
         );
+    }
+
+    /// A record value as the store wrote it before the record dates (the layout of
+    /// `StoredRecordV1`, byte for byte what the previous release encoded) decodes, as a
+    /// record and as a view, with no publication or validity date.
+    #[test]
+    fn a_record_written_before_the_dates_decodes_without_them() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let mut record = penalty_with_every_field("XZCF-9", Severity::General, Decimal::new(5, 0));
+        let old = StoredRecordV1 {
+            rev: 2,
+            stored_at_ms: 1_700_000_000_000,
+            body: RecordBody::from_record(&record),
+            repair: None,
+            revoke: Some(EventMark {
+                date: record.decided_on.num_days_from_ce() + 30,
+                applied_at_ms: 9,
+                authority: None,
+                note: None,
+            }),
+        };
+        let bytes = encode(&old).expect("encodes");
+        let stored = decode_stored_record(&bytes).expect("the old layout decodes");
+        assert_eq!(stored.dates, RecordDates::default());
+        assert_eq!((stored.rev, stored.stored_at_ms), (2, 1_700_000_000_000));
+        let effective = stored.effective().expect("decodes");
+        record.published_on = None;
+        record.valid_until = None;
+        record.revoked_on = Some(record.decided_on + chrono::Days::new(30));
+        assert_eq!(effective, record);
+        let view = decode_stored_view(&bytes).expect("the old layout decodes as a view");
+        assert_eq!(view.dates, RecordDates::default());
+        assert_eq!(
+            view.evaluation_record(&uscc).expect("decodes").revoked_on,
+            record.revoked_on
+        );
+        // The current layout round-trips its dates, and is longer than the old one.
+        let current = StoredRecord {
+            dates: RecordDates {
+                published_on: Some(100),
+                valid_until: None,
+            },
+            ..stored
+        };
+        let new_bytes = encode(&current).expect("encodes");
+        assert!(new_bytes.len() > bytes.len());
+        assert_eq!(decode_stored_record(&new_bytes), Ok(current));
+        assert!(decode_stored_record(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    /// An evaluation-view value of layout 1 (the previous release's) is still read, as no
+    /// dates, and is rewritten in the current layout.
+    #[test]
+    fn an_evaluation_view_of_layout_1_is_read() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let mut record =
+            penalty_with_every_field("XZCF-7", Severity::Serious, Decimal::new(125, 1));
+        record.published_on = None;
+        record.valid_until = None;
+        let current = EvalRecord::of(&record);
+        let old = vec![EvalRecordViewV1 {
+            id: &current.id,
+            kind: current.kind,
+            authority: current.authority.as_deref(),
+            document_no: current.document_no.as_deref(),
+            decided_on: current.decided_on,
+            disclosure_until: current.disclosure_until,
+            severity: current.severity,
+            sector: current.sector.as_deref(),
+            penalty_type: current.penalty_type.as_deref(),
+            amount: current.amount,
+            grade: current.grade.as_deref(),
+            repaired_on: current.repaired_on,
+            revoked_on: current.revoked_on,
+        }];
+        let bytes = postcard::to_extend(&old, vec![EVAL_VIEW_LAYOUT_V1]).expect("encodes");
+        assert_eq!(eval_view_len(&bytes), 1);
+        assert_eq!(decode_eval_view(&bytes), Ok(vec![current.clone()]));
+        let decoded = eval_view_records(&uscc, &bytes).expect("decodes");
+        assert_eq!(decoded[0].published_on, None);
+        assert_eq!(decoded[0].decided_on, record.decided_on);
+        let rewritten = encode_eval_view(&[current]).expect("encodes");
+        assert_eq!(rewritten[0], EVAL_VIEW_LAYOUT);
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!    after D. Showing it for a day before its repair would undo the repair; a revoked
 //!    decision counts as never valid. Staff keep the full history behind their roles
 //!    (`GET /api/v1/entities/{uscc}`, the evaluation and its as-of semantics are unchanged);
-//! 3. it was decided on or before `as_of`;
+//! 3. it was published (公示) on or before `as_of`: its publication day, which is its
+//!    decision day unless the record carries a later `published_on`
+//!    ([`CreditRecord::counts_from`]); before that the platform did not know it;
 //! 4. its disclosure period (公示截止期, inclusive) has not ended before `as_of` **nor before
 //!    `today`**: a past day may be looked up only for what is still public now.
 //!
@@ -369,7 +371,7 @@ pub fn is_publishable(record: &CreditRecord) -> bool {
 /// asking on `today`.
 pub fn is_public_on(record: &CreditRecord, as_of: NaiveDate, today: NaiveDate) -> bool {
     is_publishable(record)
-        && record.decided_on <= as_of
+        && record.counts_from() <= as_of
         && record
             .disclosure_until
             .is_none_or(|until| until >= as_of.max(today))
@@ -598,6 +600,8 @@ struct LineTexts<'a> {
     authority: Option<&'a str>,
     document_no: Option<&'a str>,
     legal_basis: Option<&'a str>,
+    /// The publication day (day number) when it is later than the decision day.
+    published_on: Option<i32>,
 }
 
 #[derive(Deserialize)]
@@ -610,6 +614,7 @@ struct LineTextsView<'a> {
     document_no: Option<&'a str>,
     #[serde(borrow)]
     legal_basis: Option<&'a str>,
+    published_on: Option<i32>,
 }
 
 /// `kind ‖ disclosure end`: the first five bytes of both values.
@@ -626,6 +631,8 @@ fn line_value(record: &CreditRecord) -> Result<Vec<u8>, String> {
         authority: record.authority.as_deref(),
         document_no: record.document_no.as_deref(),
         legal_basis: record.legal_basis.as_deref(),
+        published_on: (record.counts_from() > record.decided_on)
+            .then(|| codec::day_number(record.counts_from())),
     };
     let mut value = head(record).to_vec();
     value.extend(codec::encode(&texts)?);
@@ -699,6 +706,8 @@ struct Walk<'a> {
     mask: u32,
     until_key: [u8; 4],
     oldest: Option<[u8; 4]>,
+    /// `as_of` as a day number: a line published later is not shown.
+    as_of_day: i32,
     authority: Option<&'a str>,
     limit: usize,
     items: Vec<DisclosureEntry>,
@@ -724,6 +733,7 @@ impl<'a> Walk<'a> {
             mask: filter.kind_mask(),
             until_key: codec::date_key(filter.shown_until()),
             oldest: filter.decided_from.map(inv_day),
+            as_of_day: codec::day_number(filter.as_of),
             authority: filter.authority(),
             limit,
             items: Vec::new(),
@@ -780,6 +790,9 @@ impl<'a> Walk<'a> {
         if let Some(wanted) = self.authority
             && !texts.authority.is_some_and(|a| a.contains(wanted))
         {
+            return Ok(Step::Go);
+        }
+        if texts.published_on.is_some_and(|day| day > self.as_of_day) {
             return Ok(Step::Go);
         }
         if self.items.len() == self.limit {

@@ -206,16 +206,20 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
         "the base saved in between: {out}"
     );
 
-    let (code, _, err) = run(&["diff", "water@ffff", "water@latest", "--data", data]);
+    let (code, _, err) = run(&["diff", "water@ffffffff", "water@active", "--data", data]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("rule set `water` has no stored version `ffff`"),
+        err.contains("rule set `water` has no stored version `ffffffff`"),
         "{err}"
     );
     assert!(
         err.contains(&hashes[3][..12]),
         "the stored versions are listed: {err}"
     );
+    // Fewer than 8 hex digits are refused, the same as in the API.
+    let (code, _, short) = run(&["diff", "water@ffff", "water@head", "--data", data]);
+    assert_eq!(code, 2);
+    assert!(short.contains("ID@active"), "{short}");
 }
 
 /// A record store holding the impact fixture's records and its old version (stored).

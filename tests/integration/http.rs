@@ -226,12 +226,13 @@ async fn a_tender_ranks_bidders_and_a_consortium_shares_its_members_vetoes() {
     let s = state();
     seed_bidder(&s).await;
     let clean = "91420100MA4K3Q7T13";
+    let partner = "91230500MA1B3N1N2M";
     let body = json!({
         "ruleset": "water",
         "as_of": "2024-06-01",
         "bidders": [
             { "id": "B1", "members": [clean] },
-            { "id": "B2", "name": "联合体", "members": [clean, BIDDER] },
+            { "id": "B2", "name": "联合体", "members": [partner, BIDDER] },
         ]
     });
     let r = call(
@@ -246,6 +247,11 @@ async fn a_tender_ranks_bidders_and_a_consortium_shares_its_members_vetoes() {
     assert_eq!(r.body["bids"][0]["decision"], "eligible");
     assert_eq!(r.body["bids"][1]["decision"], "disqualified");
     assert_eq!(r.body["ranking"], json!(["B1"]));
+    // The bid names its veto and the member it fired on; members without stored records
+    // are marked.
+    assert_eq!(r.body["bids"][1]["vetoes"][0]["members"], json!([BIDDER]));
+    assert_eq!(r.body["bids"][0]["members"][0]["no_records"], true);
+    assert!(r.body["bids"][1]["members"][1].get("no_records").is_none());
 }
 
 #[tokio::test]

@@ -35,3 +35,5 @@ mod store;
 mod store_drafts;
 mod sync;
 mod tender_document;
+mod tender_rules;
+mod version_identity;

@@ -55,7 +55,9 @@ prop_compose! {
         id in "[A-Z]{1,3}[0-9]{1,3}",
         kind in prop::sample::select(RecordKind::ALL.to_vec()),
         decided_on in date(),
+        published_after in prop::option::of(0u64..60),
         until in prop::option::of(date()),
+        valid in prop::option::of(date()),
         repaired in prop::option::of(date()),
         revoked in prop::option::of(date()),
         severity in prop::option::of(prop::sample::select(Severity::ALL.to_vec())),
@@ -66,7 +68,9 @@ prop_compose! {
     ) -> CreditRecord {
         let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
         let mut r = CreditRecord::new(id, uscc, kind, decided_on);
+        r.published_on = published_after.and_then(|d| decided_on.checked_add_days(chrono::Days::new(d)));
         r.disclosure_until = until;
+        r.valid_until = valid;
         r.repaired_on = repaired;
         r.revoked_on = revoked;
         r.severity = severity;

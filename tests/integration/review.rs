@@ -932,7 +932,7 @@ async fn two_published_versions_are_compared_by_hash() {
     let missing = call(
         &s,
         "GET",
-        "/api/v1/rulesets/water/diff?from=abcdef",
+        "/api/v1/rulesets/water/diff?from=abcdef01",
         Some(EVALUATOR),
         None,
     )

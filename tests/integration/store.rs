@@ -367,6 +367,8 @@ fn history_record(n: u8, variant: u8) -> CreditRecord {
         .then(|| "武汉市水务局".to_string());
     r.amount = (variant == 1).then(|| Decimal::new(12_550, 2));
     r.disclosure_until = (variant == 2).then(|| day("2027-01-01"));
+    r.published_on = (variant == 1).then(|| decided + chrono::Days::new(9));
+    r.valid_until = (variant == 3).then(|| decided + chrono::Days::new(365));
     r.severity = (variant == 0).then_some(credit_rules::record::Severity::Serious);
     if variant == 2 && n.is_multiple_of(3) {
         // The source itself says repaired: an event must not override it.
