@@ -366,6 +366,7 @@ fn public_routes(state: AppState) -> Router<AppState> {
             "/api/v1/disclosure/entities/{uscc}/records/{id}",
             get(disclosure::record),
         )
+        .route("/api/v1/rulesets/{id}/document", get(rulesets::document))
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             protect::rate_limit,
@@ -397,7 +398,6 @@ pub fn router(state: AppState) -> Router {
             get(rulesets::get_version),
         )
         .route("/api/v1/rulesets/{id}/diff", get(rulesets::diff_versions))
-        .route("/api/v1/rulesets/{id}/document", get(rulesets::document))
         .route("/api/v1/records", post(records::intake))
         .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))

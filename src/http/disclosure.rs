@@ -387,6 +387,7 @@ fn store_error(e: StoreError) -> ApiError {
     responses(
         (status = 200, description = "a page of the list", body = DisclosureListView),
         (status = 400, description = "a malformed parameter (`errors[0].at` names it)", body = super::Problem),
+        (status = 429, description = "too many requests from this client (`Retry-After` says when to try again)", body = super::Problem),
     ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -418,6 +419,7 @@ fn uscc_param(text: &str) -> Result<Uscc, ApiError> {
         (status = 200, description = "the entity's name and its public entries, newest first (possibly none)", body = EntityDisclosure),
         (status = 400, description = "not a valid USCC, or a malformed `as_of`", body = super::Problem),
         (status = 404, description = "no record names this entity", body = super::Problem),
+        (status = 429, description = "too many requests from this client (`Retry-After` says when to try again)", body = super::Problem),
     ))]
 pub async fn entity(
     State(state): State<AppState>,
@@ -454,6 +456,7 @@ pub async fn entity(
         (status = 200, description = "the record's public fields", body = DisclosureRecord),
         (status = 400, description = "not a valid USCC, or a malformed `as_of`", body = super::Problem),
         (status = 404, description = "no such record is public on the day", body = super::Problem),
+        (status = 429, description = "too many requests from this client (`Retry-After` says when to try again)", body = super::Problem),
     ))]
 pub async fn record(
     State(state): State<AppState>,

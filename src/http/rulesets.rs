@@ -479,6 +479,7 @@ pub struct DocumentQuery {
         (status = 400, description = "bad query", body = super::Problem),
         (status = 404, description = "no such rule set or version", body = super::Problem),
         (status = 422, description = "the version no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
+        (status = 429, description = "too many requests from this client (`Retry-After` says when to try again)", body = super::Problem),
     ))]
 pub async fn document(
     State(state): State<AppState>,

@@ -650,11 +650,7 @@ fn a_keyboard_user_searches_and_reaches_an_entity_with_visible_focus() {
             press(c, Key::Tab).await?;
             hops += 1;
             let now = focused(c).await?;
-            // A date field's focus is on one of its parts, which Chromium
-            // highlights; the field itself matches no :focus-visible rule.
-            if now.input_type != "date" {
-                assert!(now.indicator_visible(), "focus is invisible on {now:?}");
-            }
+            assert!(now.indicator_visible(), "focus is invisible on {now:?}");
             if now.href.starts_with("/entity/") {
                 assert_eq!(now.text, name);
                 break;
