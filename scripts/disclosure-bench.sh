@@ -17,8 +17,8 @@
 #
 # Usage: scripts/disclosure-bench.sh [DURATION_SECONDS=15]
 #   CREDIT_RULES_BIN=path   use this binary instead of building target/release/credit-rules
-#   EXTRA_URLS=file         more "name<TAB>path" lines to measure (e.g. the HTML pages `/`,
-#                           `/?q=...` once the site is served)
+#   EXTRA_URLS=file         more "name<TAB>path" lines to measure
+# The list covers the JSON API and the HTML site's pages (same filters, same cursor).
 # Needs wrk (apt-get -o DPkg::Lock::Timeout=600 install -y wrk), curl and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,6 +84,10 @@ urls = [
     ("name 宏达 (common)", "/api/v1/disclosure?q=" + q("宏达")),
     ("name 江夏宏达市政 (narrow)", "/api/v1/disclosure?q=" + q("江夏宏达市政")),
     ("page 1,000", f"/api/v1/disclosure?limit=50&cursor={cursor}"),
+    ("site: first page", "/"),
+    ("site: kind ADMIN_PENALTY", "/?kind=ADMIN_PENALTY"),
+    ("site: name (narrow)", "/?q=" + q("江夏宏达市政")),
+    ("site: page 1,000", f"/?limit=50&cursor={cursor}"),
 ]
 with open(out, "w") as f:
     for name, path in urls:

@@ -1,4 +1,4 @@
-//! Impact analysis of a rule change (影响分析, issue #6): before a new version of a rule set
+//! Impact analysis of a rule change (影响分析): before a new version of a rule set
 //! is published, reviewers see what it changes in *outcomes*. Every entity is evaluated under
 //! the old and the new compiled version as of one date, and the two [`Outcome`]s are compared
 //! directly (no [`crate::eval::Report`] is built: its Chinese sentences are the slow part).

@@ -1,4 +1,4 @@
-//! Review before publishing (审核后发布, issue #6): a new version of a rule set is submitted
+//! Review before publishing (审核后发布): a new version of a rule set is submitted
 //! as a **draft**; the city office (市公管局) sees what it changes and approves or rejects it
 //! with a comment; only an approved draft becomes the active version, at once or from a
 //! later day; drafts, decisions and comments stay in the history.

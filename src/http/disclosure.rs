@@ -1,9 +1,10 @@
 //! The public disclosure list (向社会公示) as JSON, no token needed: the list with its
 //! filters and keyset paging, one entity's public entries, one record's public page.
 //!
-//! The query-string parsing ([`parse_list_query`], [`parse_day_query`]) is shared with the
-//! HTML site: every malformed parameter becomes a [`ParamError`] naming the parameter and
-//! how to fix it, which the API answers as problem+json (`code` `bad_query`).
+//! The query-string parsing ([`parse_list_query`], [`parse_day_query`]): every malformed
+//! parameter becomes a [`ParamError`] naming the parameter and how to fix it, which the API
+//! answers as problem+json (`code` `bad_query`). (The HTML site parses its forms itself, in
+//! Chinese, where an empty form field means "not given".)
 //!
 //! What the public sees follows the store's publication rule
 //! ([`crate::store::is_public_on`]): a repaired or revoked record is never shown, for any
@@ -52,7 +53,12 @@ impl ParamError {
 
     /// The problem+json answer, listing the parameters the route takes.
     pub fn into_api_error(self, parameters: &str) -> ApiError {
-        let detail = format!("{self} (the parameters are {parameters})");
+        // An unknown parameter's message already lists the parameters.
+        let detail = if self.message.contains(parameters) {
+            self.to_string()
+        } else {
+            format!("{self} (the parameters are {parameters})")
+        };
         ApiError::bad_request("bad_query", detail).with_errors(vec![ItemError {
             at: self.parameter,
             message: self.message,
@@ -73,12 +79,15 @@ pub struct ListRequest {
     pub legacy_page: Option<(usize, usize)>,
 }
 
-/// The query-string pairs, decoded; empty values count as absent (an HTML form sends every
-/// field).
+/// The free-text parameters, where an empty value means "not given".
+const TEXT_PARAMETERS: [&str; 2] = ["q", "authority"];
+
+/// The query-string pairs, decoded. An empty free-text value counts as absent; an empty
+/// date, kind, number or cursor is an error when it is read (it is none of those).
 fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
     form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.trim().to_owned()))
-        .filter(|(_, v)| !v.is_empty())
+        .filter(|(k, v)| !(v.is_empty() && TEXT_PARAMETERS.contains(&k.as_str())))
         .collect()
 }
 

@@ -501,6 +501,7 @@ pub async fn list(
         (status = 200, description = "the draft", body = DraftView),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 400, description = "a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
     ))]
 pub async fn get_draft(
@@ -529,6 +530,7 @@ pub async fn get_draft(
         (status = 200, description = "the diff", body = DraftDiffView),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "a role that does not review", body = super::Problem),
+        (status = 400, description = "a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
         (status = 422, description = "the draft no longer checks with the active rule sets (`diagnostics`)", body = super::Problem),
     ))]
@@ -575,7 +577,7 @@ pub async fn diff(
     params(("id" = u64, Path, description = "draft id"), ImpactQuery),
     responses(
         (status = 200, description = "the impact report, as JSON (`report`) and text (`text`)", body = DraftImpactView),
-        (status = 400, description = "bad `as_of` or `top`", body = super::Problem),
+        (status = 400, description = "bad `as_of` or `top`, or a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "a role that does not review", body = super::Problem),
         (status = 404, description = "no such draft, or another sector's draft (the same answer)", body = super::Problem),
@@ -651,6 +653,7 @@ pub async fn impact(
         (status = 200, description = "approved: `active`, or `approved` until its `activate_on`", body = ApprovedView),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "only the city office approves", body = super::Problem),
+        (status = 400, description = "a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 404, description = "no such draft", body = super::Problem),
         (status = 409, description = "not pending (`draft_status`), its base moved (`stale_version`: now marked stale), it no longer checks (`draft_stale`), or another approved draft of the rule set waits (`activation_pending`)", body = super::Problem),
         (status = 422, description = "the comment is missing or blank, or `activate_on` is before today", body = super::Problem),
@@ -689,6 +692,7 @@ pub async fn approve(
         (status = 200, description = "rejected", body = DraftView),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "only the city office rejects", body = super::Problem),
+        (status = 400, description = "a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 404, description = "no such draft", body = super::Problem),
         (status = 409, description = "already active, rejected, withdrawn or stale", body = super::Problem),
         (status = 422, description = "the comment is missing or blank", body = super::Problem),
@@ -722,6 +726,7 @@ pub async fn reject(
         (status = 200, description = "withdrawn", body = DraftView),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "not the draft's author", body = super::Problem),
+        (status = 400, description = "a draft id that is not a number (`invalid_id`)", body = super::Problem),
         (status = 404, description = "no such draft", body = super::Problem),
         (status = 409, description = "not pending", body = super::Problem),
     ))]

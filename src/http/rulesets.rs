@@ -438,6 +438,7 @@ pub(super) fn check_ruleset_id(id: &str) -> Result<(), ApiError> {
 
 /// The query of `GET /api/v1/rulesets/{id}/document`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentQuery {
     /// `md`, `html` (an embeddable fragment) or `docx`; default `html`.

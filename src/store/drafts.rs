@@ -1,4 +1,4 @@
-//! Drafts of rule-set versions under review (issue #6, review before publishing): the
+//! Drafts of rule-set versions under review (review before publishing): the
 //! source a bureau submitted, the version it was written against, and the append-only list
 //! of what happened to it (submitted, approved, rejected, withdrawn, activated, stale).
 //!

@@ -216,6 +216,9 @@ async fn every_malformed_query_is_a_problem_naming_the_parameter() {
         ("q=a&q=b", "q"),
         ("page=2&limit=10", "page"),
         ("pagesize=10", "pagesize"),
+        // An empty date is no date; an empty free text is "not given".
+        ("decided_to=", "decided_to"),
+        ("as_of=&q=", "as_of"),
     ];
     for (query, parameter) in cases {
         let r = call(
@@ -232,7 +235,8 @@ async fn every_malformed_query_is_a_problem_naming_the_parameter() {
         assert_eq!(r.body["errors"][0]["at"], parameter, "{query}: {}", r.body);
         let detail = r.body["detail"].as_str().expect("detail");
         assert!(
-            detail.contains(&format!("`{parameter}`")) && detail.contains("the parameters are"),
+            detail.contains(&format!("`{parameter}`"))
+                && detail.contains("q, kind, authority, decided_from, decided_to, as_of, limit"),
             "{query}: {detail}"
         );
     }
@@ -243,11 +247,12 @@ async fn every_malformed_query_is_a_problem_naming_the_parameter() {
             .expect("detail")
             .contains("next_cursor")
     );
-    // Empty form fields count as absent.
+    // Empty free-text fields (and an empty kind list) count as absent; an empty date or
+    // cursor is refused above.
     let form = call(
         &s,
         "GET",
-        "/api/v1/disclosure?q=&kind=&authority=&as_of=&cursor=",
+        "/api/v1/disclosure?q=&kind=&authority=",
         None,
         None,
     )
