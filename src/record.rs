@@ -27,7 +27,7 @@ mod limits;
 
 pub use limits::{
     DATE_FLOOR, FUTURE_TOLERANCE_DAYS, MAX_DISCLOSURE_YEARS, TEXT_LIMITS, check_event_date,
-    control_character, parse_amount,
+    control_character, is_storable_id, parse_amount,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -708,6 +708,20 @@ pub enum RecordError {
         /// The validity end given.
         valid_until: NaiveDate,
     },
+    /// `disclosure_until` or `valid_until` is before a later `published_on`: the record
+    /// would never count on any day.
+    #[error(
+        "field `{field}` ({end}) is before `published_on` ({published_on}); the record would \
+         end before it was published and never count, so check both dates"
+    )]
+    EndsBeforePublication {
+        /// `disclosure_until` or `valid_until`.
+        field: &'static str,
+        /// The end given.
+        end: NaiveDate,
+        /// The publication date.
+        published_on: NaiveDate,
+    },
     /// `repaired_on` is before `decided_on`.
     #[error(
         "field `repaired_on` ({repaired_on}) is before `decided_on` ({decided_on}); \
@@ -823,6 +837,7 @@ impl RecordError {
             RecordError::RevokedBeforeDecision { .. } => "revoked_on",
             RecordError::MissingGrade => "grade",
             RecordError::NegativeAmount { .. } => "amount",
+            RecordError::EndsBeforePublication { field, .. } => field,
             RecordError::TooLong { field, .. }
             | RecordError::BeforeFloor { field, .. }
             | RecordError::TooFarAhead { field, .. } => field,
@@ -941,6 +956,21 @@ impl CreditRecord {
                 valid_until,
             });
         }
+        if let Some(published_on) = self.published_on.filter(|p| *p > decided_on) {
+            // Ending before its publication, the record would never count on any day.
+            for (field, end) in [
+                ("disclosure_until", self.disclosure_until),
+                ("valid_until", self.valid_until),
+            ] {
+                if let Some(end) = end.filter(|end| *end < published_on) {
+                    errors.push(RecordError::EndsBeforePublication {
+                        field,
+                        end,
+                        published_on,
+                    });
+                }
+            }
+        }
         if let Some(repaired_on) = self.repaired_on.filter(|d| *d < decided_on) {
             errors.push(RecordError::RepairedBeforeDecision {
                 decided_on,
@@ -972,6 +1002,27 @@ impl CreditRecord {
         } else {
             Err(errors)
         }
+    }
+
+    /// The problems a repair or revocation event can cause: its date before `decided_on`.
+    /// Events are checked with this, not [`CreditRecord::validate`], so that a record stored
+    /// before a limit was introduced can still be repaired or revoked.
+    pub fn event_date_errors(&self) -> Vec<RecordError> {
+        let decided_on = self.decided_on;
+        let mut errors = Vec::new();
+        if let Some(repaired_on) = self.repaired_on.filter(|d| *d < decided_on) {
+            errors.push(RecordError::RepairedBeforeDecision {
+                decided_on,
+                repaired_on,
+            });
+        }
+        if let Some(revoked_on) = self.revoked_on.filter(|d| *d < decided_on) {
+            errors.push(RecordError::RevokedBeforeDecision {
+                decided_on,
+                revoked_on,
+            });
+        }
+        errors
     }
 
     /// The record's status as of the day `as_of`. This is the product's definition of
@@ -1665,6 +1716,35 @@ mod tests {
         (0i32..4000).prop_map(|n| day("2015-01-01") + chrono::Duration::days(i64::from(n)))
     }
 
+    #[test]
+    fn an_event_is_checked_only_for_what_it_can_break() {
+        let mut r = sample();
+        r.description = Some("长".repeat(5_000));
+        r.repaired_on = Some(r.decided_on);
+        assert!(r.validate().is_err(), "over the description limit");
+        assert_eq!(r.event_date_errors(), Vec::new());
+        r.revoked_on = r.decided_on.pred_opt();
+        assert_eq!(r.event_date_errors().len(), 1);
+    }
+
+    #[test]
+    fn a_record_cannot_end_before_it_is_published() {
+        let mut r = sample();
+        r.published_on = Some(r.decided_on + Days::new(30));
+        r.disclosure_until = Some(r.decided_on + Days::new(10));
+        let errors = r.validate().expect_err("ends before publication");
+        assert!(
+            errors.iter().any(|e| matches!(
+                e,
+                RecordError::EndsBeforePublication {
+                    field: "disclosure_until",
+                    ..
+                }
+            )),
+            "{errors:?}"
+        );
+    }
+
     proptest! {
         /// A record published after the as-of day never counts; published on it, it counts
         /// unless repaired, revoked or past its disclosure or validity.
@@ -1680,8 +1760,9 @@ mod tests {
             r.decided_on = decided;
             let published = decided + Days::new(delay);
             r.published_on = Some(published);
-            r.disclosure_until = until.map(|d| d.max(decided));
-            r.valid_until = valid.map(|d| d.max(decided));
+            // A record cannot end before it is published (validate refuses it).
+            r.disclosure_until = until.map(|d| d.max(published));
+            r.valid_until = valid.map(|d| d.max(published));
             prop_assert_eq!(r.validate(), Ok(()));
             if published > as_of {
                 prop_assert!(!r.counts_on(as_of));

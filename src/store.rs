@@ -1726,8 +1726,8 @@ impl SledStore {
         let mut new = new;
         if !known {
             let attached = pending::attach(trees, &record.id, &mut new, |candidate| {
-                let errors = SledStore::effective(&key, candidate)?.validate().err();
-                Ok(errors.map(|errors| {
+                let errors = SledStore::effective(&key, candidate)?.event_date_errors();
+                Ok((!errors.is_empty()).then(|| {
                     let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
                     reasons.join("; ")
                 }))
@@ -1800,7 +1800,10 @@ impl SledStore {
         view: &mut ViewChanges,
     ) -> TxResult<Result<EventOutcome, StoreError>> {
         let Some(owner) = trees.ids.get(event.record_id.as_bytes())? else {
-            if event.record_id.contains('\0') || event.record_id.len() > MAX_ID_LEN {
+            // An id no record can have: waiting for its record would keep the event forever.
+            if !crate::record::is_storable_id(&event.record_id)
+                || event.record_id.len() > MAX_ID_LEN
+            {
                 return Ok(Err(StoreError::UnknownRecord {
                     id: event.record_id.clone(),
                     kind: event.kind,
@@ -1846,7 +1849,10 @@ impl SledStore {
         }
         let old_effective = SledStore::effective(&key, &old).map_err(tx_abort)?;
         let new_effective = SledStore::effective(&key, &new).map_err(tx_abort)?;
-        if let Err(errors) = new_effective.validate() {
+        // Only what the event can break: a record stored before a limit was introduced must
+        // still be repairable.
+        let errors = new_effective.event_date_errors();
+        if !errors.is_empty() {
             let reasons: Vec<String> = errors.iter().map(RecordError::to_string).collect();
             return Ok(Err(StoreError::InvalidEvent {
                 id: event.record_id.clone(),

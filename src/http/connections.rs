@@ -35,6 +35,11 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time a keep-alive connection may stay without a request.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a closing connection (idle, or the server shutting down) may take to finish
+/// writing its answer to a client that does not read it; then it is dropped, so such a
+/// client can hold neither a connection slot nor the shutdown.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(30);
+
 /// Upper bound of the default connection limit.
 pub const MAX_CONNECTIONS: usize = 10_000;
 
@@ -197,6 +202,9 @@ async fn serve_one(
         .serve_connection(TokioIo::new(stream), service)
         .with_upgrades();
     let mut connection = std::pin::pin!(connection);
+    // Once closing, a client that does not read its answer may hold the connection at most
+    // CLOSE_GRACE longer (hyper waits for the answer to be written): then it is dropped.
+    let mut close_deadline = std::pin::pin!(tokio::time::sleep(CLOSE_GRACE));
     let mut closing = *stopped.borrow();
     if closing {
         connection.as_mut().graceful_shutdown();
@@ -217,12 +225,18 @@ async fn serve_one(
                 if changed.is_err() || *stopped.borrow() {
                     closing = true;
                     connection.as_mut().graceful_shutdown();
+                    close_deadline.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
                 }
+            }
+            () = &mut close_deadline, if closing => {
+                tracing::debug!("a closing connection did not finish in time: dropped");
+                return;
             }
             () = tokio::time::sleep(wait), if !closing => {
                 if activity.idle_for().is_some_and(|idle| idle >= limits.idle_timeout) {
                     closing = true;
                     connection.as_mut().graceful_shutdown();
+                    close_deadline.as_mut().reset(tokio::time::Instant::now() + CLOSE_GRACE);
                 }
             }
         }

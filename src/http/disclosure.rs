@@ -207,7 +207,7 @@ pub fn parse_list_query(raw: Option<&str>, today: NaiveDate) -> Result<ListReque
         "page_size",
     ];
     unknown(&pairs, &known, LIST_PARAMETERS)?;
-    let mut filter = DisclosureFilter::new(day(&pairs, "as_of")?.unwrap_or(today), today);
+    let mut filter = DisclosureFilter::new(as_of(&pairs, today)?, today);
     filter.query = once(&pairs, "q")?.map(str::to_owned);
     filter.kinds = kinds(&pairs)?;
     filter.authority = once(&pairs, "authority")?.map(str::to_owned);
@@ -264,7 +264,13 @@ pub fn parse_list_query(raw: Option<&str>, today: NaiveDate) -> Result<ListReque
 pub fn parse_day_query(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate, ParamError> {
     let pairs = pairs(raw);
     unknown(&pairs, &["as_of"], "as_of")?;
-    Ok(day(&pairs, "as_of")?.unwrap_or(today))
+    as_of(&pairs, today)
+}
+
+/// The day asked for: today when not given. A later day shows what will still be public
+/// then among what is published today (never what is published later).
+fn as_of(pairs: &[(String, String)], today: NaiveDate) -> Result<NaiveDate, ParamError> {
+    Ok(day(pairs, "as_of")?.unwrap_or(today))
 }
 
 /// The entries of a request, following cursors where the store stopped early: at most

@@ -87,16 +87,34 @@ impl PublicLimiter {
 
     /// `Ok` when `ip` may make a request now; else the seconds to wait (at least 1).
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.limiter.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        })
+        self.limiter
+            .check_key(&client_key(ip))
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+            })
     }
 
     /// Forgets clients that are back to a full burst (keeps the table small).
     pub fn forget_idle_clients(&self) {
         self.limiter.retain_recent();
         self.limiter.shrink_to_fit();
+    }
+}
+
+/// The client a limit applies to: an IPv4 address (also when written as an IPv4-mapped
+/// IPv6 address), or an IPv6 address's /64 network, which one client holds whole (keying by
+/// the full address would give it 2^64 fresh bursts).
+fn client_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let network = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(std::net::Ipv6Addr::from(network))
+            }
+        },
     }
 }
 
@@ -211,6 +229,20 @@ pub fn cached(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_ipv6_client_is_its_64_network_and_a_mapped_ipv4_is_the_ipv4() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        assert_eq!(
+            super::client_key(ip("2001:db8:1:2:aaaa::1")),
+            super::client_key(ip("2001:db8:1:2:bbbb::9"))
+        );
+        assert_ne!(
+            super::client_key(ip("2001:db8:1:2::1")),
+            super::client_key(ip("2001:db8:1:3::1"))
+        );
+        assert_eq!(super::client_key(ip("::ffff:10.0.0.7")), ip("10.0.0.7"));
+    }
+
     use super::*;
 
     #[test]

@@ -65,6 +65,16 @@ pub fn control_character(id: &str) -> Option<(usize, char)> {
     id.chars().enumerate().find(|(_, c)| c.is_control())
 }
 
+/// Whether a record with this id could be stored: not blank, no control character, within
+/// the id's [`TEXT_LIMITS`] length. An event naming any other id can never find its record.
+pub fn is_storable_id(id: &str) -> bool {
+    let max_chars = TEXT_LIMITS
+        .iter()
+        .find(|(field, _)| *field == "id")
+        .map_or(usize::MAX, |(_, max)| *max);
+    !id.trim().is_empty() && control_character(id).is_none() && id.chars().count() <= max_chars
+}
+
 /// A control character in human terms, e.g. `U+0000`.
 pub(super) fn describe_char(c: char) -> String {
     format!("U+{:04X}", u32::from(c))

@@ -12,8 +12,9 @@ use chrono::{Datelike, NaiveDate};
 /// Longest accepted search text or authority, in characters.
 pub const MAX_TEXT_CHARS: usize = 100;
 
-/// Longest accepted cursor, in bytes.
-pub const MAX_CURSOR_BYTES: usize = 512;
+/// Longest accepted cursor, in hex digits: a position is the day (4 bytes), the USCC (18)
+/// and a record id of up to [`crate::store::MAX_ID_LEN`] bytes.
+pub const MAX_CURSOR_BYTES: usize = 2 * (4 + 18 + crate::store::MAX_ID_LEN);
 
 /// A validated search.
 #[derive(Debug, Clone, PartialEq, Eq)]

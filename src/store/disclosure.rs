@@ -14,9 +14,10 @@
 //!    after D. Showing it for a day before its repair would undo the repair; a revoked
 //!    decision counts as never valid. Staff keep the full history behind their roles
 //!    (`GET /api/v1/entities/{uscc}`, the evaluation and its as-of semantics are unchanged);
-//! 3. it was published (公示) on or before `as_of`: its publication day, which is its
-//!    decision day unless the record carries a later `published_on`
-//!    ([`CreditRecord::counts_from`]); before that the platform did not know it;
+//! 3. it was published (公示) on or before `as_of` **and on or before `today`**: its
+//!    publication day, which is its decision day unless the record carries a later
+//!    `published_on` ([`CreditRecord::counts_from`]); before that the platform did not know
+//!    it, and a later day asked for never shows what is published after today;
 //! 4. its disclosure period (公示截止期, inclusive) has not ended before `as_of` **nor before
 //!    `today`**: a past day may be looked up only for what is still public now.
 //!
@@ -213,7 +214,8 @@ impl DisclosureFilter {
 
     /// The newest decision day listed.
     fn newest(&self) -> NaiveDate {
-        self.decided_to.map_or(self.as_of, |to| to.min(self.as_of))
+        let as_of = self.as_of.min(self.today);
+        self.decided_to.map_or(as_of, |to| to.min(as_of))
     }
 
     /// The oldest disclosure end still shown.
@@ -371,7 +373,9 @@ pub fn is_publishable(record: &CreditRecord) -> bool {
 /// asking on `today`.
 pub fn is_public_on(record: &CreditRecord, as_of: NaiveDate, today: NaiveDate) -> bool {
     is_publishable(record)
-        && record.counts_from() <= as_of
+        // Published by the day asked for, and already today: what the platform publishes
+        // later is not public yet, whatever day is asked for.
+        && record.counts_from() <= as_of.min(today)
         && record
             .disclosure_until
             .is_none_or(|until| until >= as_of.max(today))
@@ -733,7 +737,7 @@ impl<'a> Walk<'a> {
             mask: filter.kind_mask(),
             until_key: codec::date_key(filter.shown_until()),
             oldest: filter.decided_from.map(inv_day),
-            as_of_day: codec::day_number(filter.as_of),
+            as_of_day: codec::day_number(filter.as_of.min(filter.today)),
             authority: filter.authority(),
             limit,
             items: Vec::new(),

@@ -711,3 +711,39 @@ fn an_authority_filter_finds_long_authority_names_too() {
         .expect("revoke");
     assert_eq!(ids(&all_pages(&store, &filter, 1)), ["L3"]);
 }
+
+#[test]
+fn a_record_is_public_only_from_its_publication_day_and_never_before_today() {
+    let store = store();
+    let uscc = code(77);
+    // Decided on 2024-05-01, published (公示) on 2024-07-01.
+    let mut late = record("P1", &uscc, RecordKind::Blacklist, "2024-05-01");
+    late.published_on = Some(day("2024-07-01"));
+    let plain = record("P2", &uscc, RecordKind::Blacklist, "2024-05-02");
+    store.put_records(&[late, plain]).expect("put");
+    let listed = |as_of: &str, today: &str| {
+        let filter = DisclosureFilter::new(day(as_of), day(today));
+        let mut found: Vec<String> = all_pages(&store, &filter, 10)
+            .iter()
+            .map(|e| e.id.clone())
+            .collect();
+        found.sort();
+        found
+    };
+    // Before its publication day the platform did not know it.
+    assert_eq!(listed("2024-06-01", "2024-06-01"), ["P2"]);
+    assert_eq!(listed("2024-07-01", "2024-07-01"), ["P1", "P2"]);
+    // A later day asked for on 2024-06-01 never shows what is published after today.
+    assert_eq!(listed("2024-08-01", "2024-06-01"), ["P2"]);
+    let entity = store
+        .disclosure_of_entity(&uscc, day("2024-08-01"), day("2024-06-01"))
+        .expect("entity")
+        .expect("public entries");
+    assert_eq!(ids(&entity.entries), ["P2"]);
+    assert!(
+        store
+            .disclosure_record(&uscc, "P1", day("2024-08-01"), day("2024-06-01"))
+            .expect("record")
+            .is_none()
+    );
+}

@@ -939,3 +939,36 @@ fn import_fails_clearly_on_a_missing_file_or_a_locked_database() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(&data.display().to_string()), "{stderr}");
 }
+
+#[test]
+fn an_event_for_an_id_no_record_can_have_is_refused_not_kept_waiting() {
+    let store = SledStore::open_temporary().expect("store");
+    let event = |id: String| RecordEvent {
+        record_id: id,
+        kind: EventKind::Repair,
+        date: NaiveDate::from_ymd_opt(2024, 1, 1).expect("day"),
+        authority: None,
+        note: None,
+    };
+    let outcomes = store
+        .apply_events(&[
+            event(String::new()),
+            event("x".repeat(200)),
+            event("A\tB".into()),
+            event("R-1".into()),
+        ])
+        .expect("applied");
+    for outcome in &outcomes[..3] {
+        assert!(
+            matches!(outcome, Err(StoreError::UnknownRecord { .. })),
+            "{outcome:?}"
+        );
+    }
+    assert!(
+        matches!(outcomes[3], Ok(EventOutcome::Pending)),
+        "{:?}",
+        outcomes[3]
+    );
+    let pending = store.pending_events(None, 10).expect("listed");
+    assert_eq!(pending.items.len(), 1);
+}

@@ -202,7 +202,6 @@ pub(crate) async fn type_keys(c: &Client, text: &str) -> Res<()> {
 pub(crate) struct Focused {
     pub(crate) tag: String,
     pub(crate) id: String,
-    pub(crate) input_type: String,
     pub(crate) href: String,
     pub(crate) text: String,
     pub(crate) outline_style: String,
@@ -227,7 +226,6 @@ pub(crate) async fn focused(c: &Client) -> Res<Focused> {
         return {
             tag: el.tagName.toLowerCase(),
             id: el.id || '',
-            input_type: el.tagName === 'INPUT' ? el.type : '',
             href: el.getAttribute('href') || '',
             text: (el.textContent || '').trim(),
             outline_style: style.outlineStyle,
