@@ -140,7 +140,7 @@ pub async fn evaluate_tender(
     caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
     let AppJson(mut request) = body?;
     check_bidders(&request.bidders)?;
-    let inline = inline_by_member(request.records.take())?;
+    let inline = inline_by_member(request.records.take(), &request.bidders)?;
     let worker = state.clone();
     // Evaluate, hand the log entries to the writer, and serialise the answer while the
     // journal syncs, all off the async workers.
@@ -198,8 +198,11 @@ fn log_entries(
 type RecordsByMember = HashMap<Uscc, Arc<[CreditRecord]>>;
 
 /// A tender's inline records, checked and grouped by entity.
+/// Inline records grouped by member. A record of a USCC that is in no bid is refused: it is
+/// most likely a mistyped member, who would otherwise be judged with no records.
 fn inline_by_member(
     records: Option<Vec<CreditRecord>>,
+    bidders: &[Bidder],
 ) -> Result<Option<RecordsByMember>, ApiError> {
     let Some(records) = records else {
         return Ok(None);
@@ -217,6 +220,22 @@ fn inline_by_member(
     let mut grouped: HashMap<Uscc, Vec<CreditRecord>> = HashMap::new();
     for record in records {
         grouped.entry(record.uscc.clone()).or_default().push(record);
+    }
+    let mut strangers: Vec<&str> = grouped
+        .keys()
+        .filter(|uscc| !bidders.iter().any(|b| b.members.contains(uscc)))
+        .map(Uscc::as_str)
+        .collect();
+    if !strangers.is_empty() {
+        strangers.sort_unstable();
+        return Err(ApiError::bad_request(
+            "records",
+            format!(
+                "inline records name {} that is in no bid: check the USCC of the records and \
+                 of the bidders' members",
+                strangers.join(", ")
+            ),
+        ));
     }
     Ok(Some(
         grouped

@@ -88,4 +88,31 @@ async fn a_tender_is_evaluated_on_inline_records() {
     .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     assert_eq!(bad.content_type, "application/problem+json");
+    // Records of a USCC in no bid (a mistyped member) are refused, not ignored: the member
+    // would otherwise be judged with no records.
+    let body = json!({
+        "ruleset": "water",
+        "as_of": "2024-06-01",
+        "bidders": [{ "id": "B1", "members": [CLEAN] }],
+        "records": sample_records(),
+    });
+    let stranger = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(body),
+    )
+    .await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        stranger.body
+    );
+    let detail = stranger.body["detail"].as_str().expect("detail");
+    assert!(
+        detail.contains(BIDDER) && detail.contains("in no bid"),
+        "{detail}"
+    );
 }
