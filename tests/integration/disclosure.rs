@@ -63,16 +63,8 @@ fn all_pages(
     }
 }
 
-/// Opens the database with sled itself, waiting for a store dropped a moment ago to
-/// release its lock.
 fn raw_open(dir: &std::path::Path) -> sled::Db {
-    for _ in 0..40 {
-        if let Ok(db) = sled::open(dir) {
-            return db;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    sled::open(dir).expect("raw open")
+    crate::common::raw_sled_open(dir)
 }
 
 fn ids(entries: &[DisclosureEntry]) -> Vec<&str> {

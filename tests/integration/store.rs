@@ -452,7 +452,7 @@ fn store_with_history(dir: &std::path::Path) -> SledStore {
 /// `stale` puts a wrong view value first, as an interrupted migration followed by writes
 /// of a version-1 build could leave.
 fn make_version_1(dir: &std::path::Path, stale: bool) {
-    let db = sled::open(dir).expect("raw open");
+    let db = crate::common::raw_sled_open(dir);
     db.drop_tree("entity_eval").expect("drop the view");
     db.drop_tree("public_disclosure")
         .expect("drop the disclosure index");
@@ -471,7 +471,7 @@ fn make_version_1(dir: &std::path::Path, stale: bool) {
 }
 
 fn format_version_on_disk(dir: &std::path::Path) -> u32 {
-    let db = sled::open(dir).expect("raw open");
+    let db = crate::common::raw_sled_open(dir);
     let bytes = db
         .open_tree("meta")
         .expect("meta")
@@ -539,7 +539,7 @@ fn a_database_of_another_format_version_is_refused() {
     }
     {
         // Pretend a newer release wrote this database.
-        let db = sled::open(dir.path()).expect("raw open");
+        let db = crate::common::raw_sled_open(dir.path());
         let meta = db.open_tree("meta").expect("meta");
         meta.insert("format_version", &(FORMAT_VERSION + 1).to_be_bytes())
             .expect("write");
@@ -566,7 +566,7 @@ fn a_database_of_another_format_version_is_refused() {
 fn a_foreign_database_without_version_is_refused_and_a_fresh_one_reopens() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let db = sled::open(dir.path()).expect("raw open");
+        let db = crate::common::raw_sled_open(dir.path());
         db.open_tree("records")
             .expect("tree")
             .insert("x", "y")

@@ -117,3 +117,16 @@ pub fn test_inputs(
         .collect();
     (records, test.as_of.as_ref().expect("test has as_of").value)
 }
+
+/// Opens a database directory with sled itself (to write what an older or newer release
+/// would have), waiting for a store dropped a moment ago to release its lock: sled's
+/// background threads hold it a little longer.
+pub fn raw_sled_open(dir: &Path) -> sled::Db {
+    for _ in 0..40 {
+        if let Ok(db) = sled::open(dir) {
+            return db;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    sled::open(dir).expect("raw open")
+}
