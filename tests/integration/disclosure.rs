@@ -5,33 +5,14 @@
 //! and the migration of a version-2 database.
 
 use chrono::NaiveDate;
-use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
+use credit_rules::record::{CreditRecord, RecordKind};
 use credit_rules::store::{
     DisclosureCursor, DisclosureEntry, DisclosureFilter, EventKind, FORMAT_VERSION, RecordStore,
     SledStore, disclosure_scan_page,
 };
 use rust_decimal::Decimal;
 
-fn day(s: &str) -> NaiveDate {
-    s.parse().expect("test date")
-}
-
-/// A valid enterprise USCC (`91420100…`) built from a number.
-fn code(n: u32) -> Uscc {
-    let body = format!("{:08}", n % 100_000_000);
-    let mut text = format!("91420100{body}");
-    text.push(org_code_check_char(&body).expect("digits"));
-    text.push(uscc_check_char(&text).expect("charset"));
-    Uscc::parse(&text).expect("generated code is valid")
-}
-
-fn record(id: &str, uscc: &Uscc, kind: RecordKind, decided: &str) -> CreditRecord {
-    let mut r = CreditRecord::new(id, uscc.clone(), kind, day(decided));
-    if kind == RecordKind::SectorGrade {
-        r.grade = Some("AA".into());
-    }
-    r
-}
+use crate::common::{code, day, record};
 
 fn store() -> SledStore {
     SledStore::open_temporary().expect("temporary store")

@@ -31,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{Days, NaiveDate};
-use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
+use credit_rules::record::{CreditRecord, RecordKind, Uscc};
 use credit_rules::store::{RecordStore, SledStore};
 
 /// xorshift64*: small and deterministic for a given seed.
@@ -50,13 +50,7 @@ impl Rng {
     }
 }
 
-fn code(n: u32) -> Uscc {
-    let body = format!("{:08}", n % 100_000_000);
-    let mut text = format!("91420100{body}");
-    text.push(org_code_check_char(&body).expect("digits"));
-    text.push(uscc_check_char(&text).expect("charset"));
-    Uscc::parse(&text).expect("generated code is valid")
-}
+use crate::common::code;
 
 fn base_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2023, 1, 1).expect("date")

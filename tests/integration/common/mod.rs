@@ -130,3 +130,32 @@ pub fn raw_sled_open(dir: &Path) -> sled::Db {
     }
     sled::open(dir).expect("raw open")
 }
+
+/// A calendar day written `YYYY-MM-DD`.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().expect("test date")
+}
+
+/// A valid enterprise USCC (`91420100…`) built from a number.
+pub fn code(n: u32) -> credit_rules::record::Uscc {
+    use credit_rules::record::{Uscc, org_code_check_char, uscc_check_char};
+    let body = format!("{:08}", n % 100_000_000);
+    let mut text = format!("91420100{body}");
+    text.push(org_code_check_char(&body).expect("digits"));
+    text.push(uscc_check_char(&text).expect("charset"));
+    Uscc::parse(&text).expect("generated code is valid")
+}
+
+/// A record of `kind` decided on `decided` (a sector grade gets the grade it needs).
+pub fn record(
+    id: &str,
+    uscc: &credit_rules::record::Uscc,
+    kind: credit_rules::record::RecordKind,
+    decided: &str,
+) -> credit_rules::record::CreditRecord {
+    let mut r = credit_rules::record::CreditRecord::new(id, uscc.clone(), kind, day(decided));
+    if kind == credit_rules::record::RecordKind::SectorGrade {
+        r.grade = Some("AA".into());
+    }
+    r
+}
