@@ -53,12 +53,7 @@ impl ParamError {
 
     /// The problem+json answer, listing the parameters the route takes.
     pub fn into_api_error(self, parameters: &str) -> ApiError {
-        // An unknown parameter's message already lists the parameters.
-        let detail = if self.message.contains(parameters) {
-            self.to_string()
-        } else {
-            format!("{self} (the parameters are {parameters})")
-        };
+        let detail = format!("{self} (the parameters are {parameters})");
         ApiError::bad_request("bad_query", detail).with_errors(vec![ItemError {
             at: self.parameter,
             message: self.message,
@@ -106,12 +101,10 @@ fn once<'a>(pairs: &'a [(String, String)], name: &str) -> Result<Option<&'a str>
     Ok(first)
 }
 
-fn unknown(pairs: &[(String, String)], known: &[&str], parameters: &str) -> Result<(), ParamError> {
+/// Refuses a parameter the route does not take (the answer lists those it takes).
+fn unknown(pairs: &[(String, String)], known: &[&str]) -> Result<(), ParamError> {
     match pairs.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        Some((k, _)) => Err(ParamError::new(
-            k,
-            format!("is not a parameter of this route; use {parameters}"),
-        )),
+        Some((k, _)) => Err(ParamError::new(k, "is not a parameter of this route")),
         None => Ok(()),
     }
 }
@@ -206,7 +199,7 @@ pub fn parse_list_query(raw: Option<&str>, today: NaiveDate) -> Result<ListReque
         "page",
         "page_size",
     ];
-    unknown(&pairs, &known, LIST_PARAMETERS)?;
+    unknown(&pairs, &known)?;
     let mut filter = DisclosureFilter::new(as_of(&pairs, today)?, today);
     filter.query = once(&pairs, "q")?.map(str::to_owned);
     filter.kinds = kinds(&pairs)?;
@@ -263,7 +256,7 @@ pub fn parse_list_query(raw: Option<&str>, today: NaiveDate) -> Result<ListReque
 /// Parses the query string of an entity or record page (`as_of` only): the day.
 pub fn parse_day_query(raw: Option<&str>, today: NaiveDate) -> Result<NaiveDate, ParamError> {
     let pairs = pairs(raw);
-    unknown(&pairs, &["as_of"], "as_of")?;
+    unknown(&pairs, &["as_of"])?;
     as_of(&pairs, today)
 }
 
