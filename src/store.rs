@@ -141,13 +141,17 @@
 //! * Entities are created by their first record; the entity name follows the latest record
 //!   that gives one.
 
+mod changes;
 mod codec;
 mod disclosure;
 mod drafts;
 mod journal;
 mod pending;
+pub mod postgres;
 
+pub use changes::StoreChange;
 pub use pending::{PendingEvent, PendingPage};
+pub use postgres::PgStore;
 
 pub use disclosure::{
     CursorError, DisclosureCursor, DisclosureEntry, DisclosureFilter, DisclosurePage,
@@ -774,7 +778,18 @@ impl RawEntity {
     /// the allocations; the impact analysis decodes this way.
     pub fn decode_for_evaluation(self) -> EntityRecords {
         let entries = match self.0 {
-            RawRecords::Decoded(uscc, records) => return Ok((uscc, records)),
+            RawRecords::Decoded(uscc, records) => {
+                let records = records
+                    .into_iter()
+                    .map(|r| CreditRecord {
+                        entity_name: None,
+                        legal_basis: None,
+                        description: None,
+                        ..r
+                    })
+                    .collect();
+                return Ok((uscc, records));
+            }
             RawRecords::Sled(entries) => entries,
         };
         let Some((first_key, _)) = entries.first() else {
@@ -1080,6 +1095,13 @@ pub trait RecordStore: DraftStore + Send + Sync {
             items: Vec::new(),
             next_cursor: None,
         })
+    }
+
+    /// Calls `watcher` for every change another process makes to the same database (the
+    /// PostgreSQL store, shared by server replicas); a store that no other process can open
+    /// never calls it.
+    fn watch_changes(&self, watcher: Box<dyn Fn(StoreChange) + Send + Sync>) {
+        let _ = watcher;
     }
 }
 

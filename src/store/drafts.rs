@@ -455,6 +455,69 @@ fn draft_id(key: &[u8]) -> Option<u64> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Backend-neutral encoding (a backend keeps the value as bytes beside its own columns)
+// ---------------------------------------------------------------------------------------------
+
+/// The stored value of a new draft (status `pending`, its `submitted` event), postcard.
+pub(super) fn new_draft_value(draft: &NewDraft<'_>) -> Result<Vec<u8>, String> {
+    let mut submitted = ReviewEvent::new(
+        draft.time,
+        draft.author.clone(),
+        ReviewAction::Submitted,
+        None,
+    );
+    submitted.activate_on = draft.activate_on;
+    let stored = StoredDraft {
+        ruleset_id: draft.ruleset_id.to_owned(),
+        source: draft.source.to_owned(),
+        sector: draft.sector.map(str::to_owned),
+        base_hash: draft.base_hash.map(str::to_owned),
+        author: StoredActor::of(draft.author),
+        submitted_ms: draft.time.timestamp_millis(),
+        message: draft.message.to_owned(),
+        activate_on: draft.activate_on.map(codec::day_number),
+        status: DraftStatus::Pending.code(),
+        published_hash: None,
+        events: vec![StoredEvent::of(&submitted)],
+    };
+    codec::encode(&stored)
+}
+
+/// Decodes a stored draft value.
+pub(super) fn decode_draft_value(id: u64, bytes: &[u8]) -> Result<Draft, String> {
+    codec::decode::<StoredDraft>(bytes)?.decode(id)
+}
+
+/// The value after `transition`, or why it cannot happen: `Ok(Err(..))` is a refusal
+/// ([`StoreError::DraftStatus`]), `Err` a value that does not decode.
+pub(super) fn transition_value(
+    id: u64,
+    bytes: &[u8],
+    transition: &DraftTransition<'_>,
+) -> Result<Result<(Vec<u8>, Draft), StoreError>, String> {
+    let mut stored: StoredDraft = codec::decode(bytes)?;
+    let status = DraftStatus::from_code(stored.status)
+        .ok_or_else(|| format!("status code {}", stored.status))?;
+    if !transition.from.contains(&status) {
+        return Ok(Err(StoreError::DraftStatus {
+            id,
+            status,
+            to: transition.to,
+        }));
+    }
+    stored.status = transition.to.code();
+    stored.events.push(StoredEvent::of(&transition.event));
+    if let Some(date) = transition.activate_on {
+        stored.activate_on = Some(codec::day_number(date));
+    }
+    if transition.published_hash.is_some() {
+        stored.published_hash = transition.published_hash.clone();
+    }
+    let value = codec::encode(&stored)?;
+    Ok(Ok((value, stored.decode(id)?)))
+}
+
+// ---------------------------------------------------------------------------------------------
 // SledStore
 // ---------------------------------------------------------------------------------------------
 
@@ -481,7 +544,7 @@ impl SledStore {
     }
 }
 
-fn refuse_bad_id(ruleset_id: &str) -> Result<(), StoreError> {
+pub(super) fn refuse_bad_id(ruleset_id: &str) -> Result<(), StoreError> {
     if ruleset_id.trim().is_empty() || ruleset_id.contains('\0') {
         return Err(StoreError::RuleSetConflict(format!(
             "rule-set id `{ruleset_id}` is empty or contains a NUL character"

@@ -12,11 +12,7 @@ use credit_rules::store::{
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use crate::common::{code, day, record};
-
-fn store() -> SledStore {
-    SledStore::open_temporary().expect("temporary store")
-}
+use crate::common::{PgTestStore, code, day, on_each_reopened_store, on_each_store, record};
 
 fn ts(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s)
@@ -28,256 +24,262 @@ fn ts(s: &str) -> DateTime<Utc> {
 
 #[test]
 fn put_is_idempotent_and_records_come_back_sorted() {
-    let store = store();
-    let a = code(1);
-    let mut records = vec![
-        record("R3", &a, RecordKind::AdminPenalty, "2023-01-01"),
-        record("R1", &a, RecordKind::BadBehaviour, "2023-02-01"),
-        record("R2", &a, RecordKind::Commendation, "2023-03-01"),
-    ];
-    records[0].amount = Some(Decimal::new(250, 2));
-    records[0].entity_name = Some("江城建设有限公司".into());
-    let first = store.put_records(&records).expect("put");
-    assert_eq!((first.inserted, first.updated, first.unchanged), (3, 0, 0));
-    assert!(first.rejected.is_empty());
-    let again = store.put_records(&records).expect("put again");
-    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3));
-    let stored = store.records_of(&a).expect("records");
-    let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["R1", "R2", "R3"]);
-    assert_eq!(stored[2], records[0], "stored intact, amount scale kept");
-    assert_eq!(
-        store.record("R3").expect("lookup"),
-        Some(records[0].clone())
-    );
-    assert_eq!(store.record("nope").expect("lookup"), None);
-    assert!(store.record_history(&a, "R3").expect("history").is_empty());
-    let entity = store.entity(&a).expect("entity").expect("exists");
-    assert_eq!(entity.name.as_deref(), Some("江城建设有限公司"));
-    assert_eq!(entity.kind.label(), "企业");
-    assert_eq!(store.entity(&code(2)).expect("entity"), None);
+    on_each_store(|store| {
+        let a = code(1);
+        let mut records = vec![
+            record("R3", &a, RecordKind::AdminPenalty, "2023-01-01"),
+            record("R1", &a, RecordKind::BadBehaviour, "2023-02-01"),
+            record("R2", &a, RecordKind::Commendation, "2023-03-01"),
+        ];
+        records[0].amount = Some(Decimal::new(250, 2));
+        records[0].entity_name = Some("江城建设有限公司".into());
+        let first = store.put_records(&records).expect("put");
+        assert_eq!((first.inserted, first.updated, first.unchanged), (3, 0, 0));
+        assert!(first.rejected.is_empty());
+        let again = store.put_records(&records).expect("put again");
+        assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 3));
+        let stored = store.records_of(&a).expect("records");
+        let ids: Vec<&str> = stored.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["R1", "R2", "R3"]);
+        assert_eq!(stored[2], records[0], "stored intact, amount scale kept");
+        assert_eq!(
+            store.record("R3").expect("lookup"),
+            Some(records[0].clone())
+        );
+        assert_eq!(store.record("nope").expect("lookup"), None);
+        assert!(store.record_history(&a, "R3").expect("history").is_empty());
+        let entity = store.entity(&a).expect("entity").expect("exists");
+        assert_eq!(entity.name.as_deref(), Some("江城建设有限公司"));
+        assert_eq!(entity.kind.label(), "企业");
+        assert_eq!(store.entity(&code(2)).expect("entity"), None);
+    });
 }
 
 #[test]
 fn a_changed_record_is_an_update_that_keeps_history() {
-    let store = store();
-    let a = code(7);
-    let v1 = record("X1", &a, RecordKind::AdminPenalty, "2023-01-01");
-    store
-        .put_records(std::slice::from_ref(&v1))
-        .expect("put v1");
-    let mut v2 = v1.clone();
-    v2.disclosure_until = Some(day("2026-01-01"));
-    v2.entity_name = Some("新名称有限公司".into());
-    let mut v3 = v2.clone();
-    v3.kind = RecordKind::BadBehaviour;
-    let summary = store.put_records(&[v2.clone(), v3.clone()]).expect("put");
-    assert_eq!((summary.inserted, summary.updated), (0, 2));
-    assert_eq!(store.records_of(&a).expect("records"), vec![v3.clone()]);
-    let history = store.record_history(&a, "X1").expect("history");
-    assert_eq!(history.len(), 2);
-    assert_eq!((history[0].rev, history[1].rev), (1, 2));
-    assert_eq!(history[0].record, v1);
-    assert_eq!(history[1].record, v2);
-    // The kind index follows the update.
-    let penalties: Vec<_> = store
-        .records_of_kind(RecordKind::AdminPenalty)
-        .collect::<Result<_, _>>()
-        .expect("scan");
-    assert!(penalties.is_empty());
-    let bad: Vec<_> = store
-        .records_of_kind(RecordKind::BadBehaviour)
-        .collect::<Result<_, _>>()
-        .expect("scan");
-    assert_eq!(bad, vec![v3]);
-    assert_eq!(
+    on_each_store(|store| {
+        let a = code(7);
+        let v1 = record("X1", &a, RecordKind::AdminPenalty, "2023-01-01");
         store
-            .entity(&a)
-            .expect("entity")
-            .expect("exists")
-            .name
-            .as_deref(),
-        Some("新名称有限公司")
-    );
+            .put_records(std::slice::from_ref(&v1))
+            .expect("put v1");
+        let mut v2 = v1.clone();
+        v2.disclosure_until = Some(day("2026-01-01"));
+        v2.entity_name = Some("新名称有限公司".into());
+        let mut v3 = v2.clone();
+        v3.kind = RecordKind::BadBehaviour;
+        let summary = store.put_records(&[v2.clone(), v3.clone()]).expect("put");
+        assert_eq!((summary.inserted, summary.updated), (0, 2));
+        assert_eq!(store.records_of(&a).expect("records"), vec![v3.clone()]);
+        let history = store.record_history(&a, "X1").expect("history");
+        assert_eq!(history.len(), 2);
+        assert_eq!((history[0].rev, history[1].rev), (1, 2));
+        assert_eq!(history[0].record, v1);
+        assert_eq!(history[1].record, v2);
+        // The kind index follows the update.
+        let penalties: Vec<_> = store
+            .records_of_kind(RecordKind::AdminPenalty)
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        assert!(penalties.is_empty());
+        let bad: Vec<_> = store
+            .records_of_kind(RecordKind::BadBehaviour)
+            .collect::<Result<_, _>>()
+            .expect("scan");
+        assert_eq!(bad, vec![v3]);
+        assert_eq!(
+            store
+                .entity(&a)
+                .expect("entity")
+                .expect("exists")
+                .name
+                .as_deref(),
+            Some("新名称有限公司")
+        );
+    });
 }
 
 #[test]
 fn invalid_records_and_id_conflicts_are_rejected_alone() {
-    let store = store();
-    let (a, b) = (code(11), code(12));
-    let mut bad = record("BAD", &a, RecordKind::AdminPenalty, "2024-05-01");
-    bad.disclosure_until = Some(day("2024-04-30"));
-    let nul = record("N\0UL", &a, RecordKind::AdminPenalty, "2024-05-01");
-    let ok = record("SAME", &a, RecordKind::AdminPenalty, "2024-05-01");
-    let clash = record("SAME", &b, RecordKind::AdminPenalty, "2024-05-01");
-    let summary = store
-        .put_records(&[bad, ok.clone(), nul, clash])
-        .expect("put");
-    assert_eq!(summary.inserted, 1);
-    let rejected: Vec<usize> = summary.rejected.iter().map(|(i, _)| *i).collect();
-    assert_eq!(rejected, [0, 2, 3]);
-    let message = summary.rejected[0].1.to_string();
-    assert!(
-        message.contains("`BAD`") && message.contains("disclosure_until"),
-        "{message}"
-    );
-    assert!(matches!(
-        summary.rejected[2].1,
-        StoreError::IdConflict { .. }
-    ));
-    let message = summary.rejected[2].1.to_string();
-    assert!(
-        message.contains(a.as_str()) && message.contains(b.as_str()),
-        "{message}"
-    );
-    assert_eq!(store.records_of(&a).expect("records"), vec![ok]);
-    assert!(store.records_of(&b).expect("records").is_empty());
+    on_each_store(|store| {
+        let (a, b) = (code(11), code(12));
+        let mut bad = record("BAD", &a, RecordKind::AdminPenalty, "2024-05-01");
+        bad.disclosure_until = Some(day("2024-04-30"));
+        let nul = record("N\0UL", &a, RecordKind::AdminPenalty, "2024-05-01");
+        let ok = record("SAME", &a, RecordKind::AdminPenalty, "2024-05-01");
+        let clash = record("SAME", &b, RecordKind::AdminPenalty, "2024-05-01");
+        let summary = store
+            .put_records(&[bad, ok.clone(), nul, clash])
+            .expect("put");
+        assert_eq!(summary.inserted, 1);
+        let rejected: Vec<usize> = summary.rejected.iter().map(|(i, _)| *i).collect();
+        assert_eq!(rejected, [0, 2, 3]);
+        let message = summary.rejected[0].1.to_string();
+        assert!(
+            message.contains("`BAD`") && message.contains("disclosure_until"),
+            "{message}"
+        );
+        assert!(matches!(
+            summary.rejected[2].1,
+            StoreError::IdConflict { .. }
+        ));
+        let message = summary.rejected[2].1.to_string();
+        assert!(
+            message.contains(a.as_str()) && message.contains(b.as_str()),
+            "{message}"
+        );
+        assert_eq!(store.records_of(&a).expect("records"), vec![ok]);
+        assert!(store.records_of(&b).expect("records").is_empty());
+    });
 }
 
 #[test]
 fn scan_entities_groups_records_by_entity() {
-    let store = store();
-    let (a, b) = (code(21), code(22));
-    store
-        .put_records(&[
-            record("B2", &b, RecordKind::AdminPenalty, "2023-01-01"),
-            record("A1", &a, RecordKind::AdminPenalty, "2023-01-01"),
-            record("B1", &b, RecordKind::AdminPenalty, "2023-01-01"),
-        ])
-        .expect("put");
-    let groups: Vec<(Uscc, Vec<String>)> = store
-        .scan_entities()
-        .map(|g| {
-            let (uscc, records) = g.expect("scan");
-            (uscc, records.into_iter().map(|r| r.id).collect())
-        })
-        .collect();
-    assert_eq!(
-        groups,
-        vec![
-            (a, vec!["A1".to_owned()]),
-            (b, vec!["B1".to_owned(), "B2".to_owned()])
-        ]
-    );
+    on_each_store(|store| {
+        let (a, b) = (code(21), code(22));
+        store
+            .put_records(&[
+                record("B2", &b, RecordKind::AdminPenalty, "2023-01-01"),
+                record("A1", &a, RecordKind::AdminPenalty, "2023-01-01"),
+                record("B1", &b, RecordKind::AdminPenalty, "2023-01-01"),
+            ])
+            .expect("put");
+        let groups: Vec<(Uscc, Vec<String>)> = store
+            .scan_entities()
+            .map(|g| {
+                let (uscc, records) = g.expect("scan");
+                (uscc, records.into_iter().map(|r| r.id).collect())
+            })
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                (a, vec!["A1".to_owned()]),
+                (b, vec!["B1".to_owned(), "B2".to_owned()])
+            ]
+        );
+    });
 }
 
 // --- events --------------------------------------------------------------------------------
 
 #[test]
 fn repair_and_revocation_events() {
-    let store = store();
-    let a = code(31);
-    let mut r = record("E1", &a, RecordKind::AdminPenalty, "2023-01-10");
-    r.disclosure_until = Some(day("2026-01-10"));
-    store.put_records(std::slice::from_ref(&r)).expect("put");
+    on_each_store(|store| {
+        let a = code(31);
+        let mut r = record("E1", &a, RecordKind::AdminPenalty, "2023-01-10");
+        r.disclosure_until = Some(day("2026-01-10"));
+        store.put_records(std::slice::from_ref(&r)).expect("put");
 
-    let outcome = store
-        .apply_event("E1", EventKind::Repair, day("2024-06-13"))
-        .expect("repair");
-    assert_eq!(outcome, EventOutcome::Applied);
-    let again = store
-        .apply_event("E1", EventKind::Repair, day("2024-06-13"))
-        .expect("repair again");
-    assert_eq!(again, EventOutcome::Unchanged);
-    let repaired = store.record("E1").expect("lookup").expect("exists");
-    assert_eq!(repaired.repaired_on, Some(day("2024-06-13")));
-    assert_eq!(repaired.status_on(day("2024-06-12")), RecordStatus::Active);
-    assert_eq!(
-        repaired.status_on(day("2024-06-13")),
-        RecordStatus::Repaired
-    );
+        let outcome = store
+            .apply_event("E1", EventKind::Repair, day("2024-06-13"))
+            .expect("repair");
+        assert_eq!(outcome, EventOutcome::Applied);
+        let again = store
+            .apply_event("E1", EventKind::Repair, day("2024-06-13"))
+            .expect("repair again");
+        assert_eq!(again, EventOutcome::Unchanged);
+        let repaired = store.record("E1").expect("lookup").expect("exists");
+        assert_eq!(repaired.repaired_on, Some(day("2024-06-13")));
+        assert_eq!(repaired.status_on(day("2024-06-12")), RecordStatus::Active);
+        assert_eq!(
+            repaired.status_on(day("2024-06-13")),
+            RecordStatus::Repaired
+        );
 
-    // Re-sending the source's record (which knows nothing of the repair) keeps the repair.
-    let summary = store
-        .put_records(std::slice::from_ref(&r))
-        .expect("re-send");
-    assert_eq!(summary.unchanged, 1);
-    let mut changed = r.clone();
-    changed.document_no = Some("武水罚〔2023〕41号".into());
-    store
-        .put_records(std::slice::from_ref(&changed))
-        .expect("update");
-    let after = store.record("E1").expect("lookup").expect("exists");
-    assert_eq!(after.repaired_on, Some(day("2024-06-13")));
-    assert_eq!(after.document_no, changed.document_no);
+        // Re-sending the source's record (which knows nothing of the repair) keeps the repair.
+        let summary = store
+            .put_records(std::slice::from_ref(&r))
+            .expect("re-send");
+        assert_eq!(summary.unchanged, 1);
+        let mut changed = r.clone();
+        changed.document_no = Some("武水罚〔2023〕41号".into());
+        store
+            .put_records(std::slice::from_ref(&changed))
+            .expect("update");
+        let after = store.record("E1").expect("lookup").expect("exists");
+        assert_eq!(after.repaired_on, Some(day("2024-06-13")));
+        assert_eq!(after.document_no, changed.document_no);
 
-    let revoked = store
-        .apply_events(&[RecordEvent {
-            record_id: "E1".into(),
-            kind: EventKind::Revoke,
-            date: day("2024-07-01"),
-            authority: Some("原决定机关".into()),
-            note: Some("原处罚决定被依法撤销".into()),
-        }])
-        .expect("revoke");
-    assert_eq!(revoked, vec![Ok(EventOutcome::Applied)]);
-    let after = store.record("E1").expect("lookup").expect("exists");
-    assert_eq!(after.revoked_on, Some(day("2024-07-01")));
-    assert_eq!(after.status_on(day("2024-07-01")), RecordStatus::Revoked);
-    // Every change left the previous version in the history.
-    let revs: Vec<u32> = store
-        .record_history(&a, "E1")
-        .expect("history")
-        .iter()
-        .map(|v| v.rev)
-        .collect();
-    assert_eq!(revs, [1, 2, 3]);
+        let revoked = store
+            .apply_events(&[RecordEvent {
+                record_id: "E1".into(),
+                kind: EventKind::Revoke,
+                date: day("2024-07-01"),
+                authority: Some("原决定机关".into()),
+                note: Some("原处罚决定被依法撤销".into()),
+            }])
+            .expect("revoke");
+        assert_eq!(revoked, vec![Ok(EventOutcome::Applied)]);
+        let after = store.record("E1").expect("lookup").expect("exists");
+        assert_eq!(after.revoked_on, Some(day("2024-07-01")));
+        assert_eq!(after.status_on(day("2024-07-01")), RecordStatus::Revoked);
+        // Every change left the previous version in the history.
+        let revs: Vec<u32> = store
+            .record_history(&a, "E1")
+            .expect("history")
+            .iter()
+            .map(|v| v.rev)
+            .collect();
+        assert_eq!(revs, [1, 2, 3]);
+    });
 }
 
 #[test]
 fn events_on_unknown_records_wait_and_bad_dates_are_refused() {
-    let store = store();
-    let a = code(41);
-    store
-        .put_records(&[record("K1", &a, RecordKind::AdminPenalty, "2023-05-01")])
-        .expect("put");
-    let outcome = store
-        .apply_event("NO-SUCH-ID", EventKind::Repair, day("2024-01-01"))
-        .expect("kept until its record arrives");
-    assert_eq!(outcome, EventOutcome::Pending);
-    let pending = store.pending_events(None, 10).expect("pending");
-    assert_eq!(pending.items.len(), 1);
-    assert_eq!(pending.items[0].record_id, "NO-SUCH-ID");
-    let err = store
-        .apply_event("K1", EventKind::Revoke, day("2023-04-30"))
-        .expect_err("before decision");
-    assert!(matches!(err, StoreError::InvalidEvent { .. }));
-    assert!(err.to_string().contains("revoked_on"), "{err}");
-    assert_eq!(
+    on_each_store(|store| {
+        let a = code(41);
         store
-            .record("K1")
-            .expect("lookup")
-            .expect("exists")
-            .revoked_on,
-        None
-    );
-    // In a batch, a refused event does not stop the others.
-    let results = store
-        .apply_events(&[
-            RecordEvent {
-                record_id: "GONE".into(),
-                kind: EventKind::Repair,
-                date: day("2024-01-01"),
-                authority: None,
-                note: None,
-            },
-            RecordEvent {
-                record_id: "K1".into(),
-                kind: EventKind::Repair,
-                date: day("2024-01-01"),
-                authority: None,
-                note: None,
-            },
-        ])
-        .expect("batch");
-    assert_eq!(results[0], Ok(EventOutcome::Pending));
-    assert_eq!(results[1], Ok(EventOutcome::Applied));
+            .put_records(&[record("K1", &a, RecordKind::AdminPenalty, "2023-05-01")])
+            .expect("put");
+        let outcome = store
+            .apply_event("NO-SUCH-ID", EventKind::Repair, day("2024-01-01"))
+            .expect("kept until its record arrives");
+        assert_eq!(outcome, EventOutcome::Pending);
+        let pending = store.pending_events(None, 10).expect("pending");
+        assert_eq!(pending.items.len(), 1);
+        assert_eq!(pending.items[0].record_id, "NO-SUCH-ID");
+        let err = store
+            .apply_event("K1", EventKind::Revoke, day("2023-04-30"))
+            .expect_err("before decision");
+        assert!(matches!(err, StoreError::InvalidEvent { .. }));
+        assert!(err.to_string().contains("revoked_on"), "{err}");
+        assert_eq!(
+            store
+                .record("K1")
+                .expect("lookup")
+                .expect("exists")
+                .revoked_on,
+            None
+        );
+        // In a batch, a refused event does not stop the others.
+        let results = store
+            .apply_events(&[
+                RecordEvent {
+                    record_id: "GONE".into(),
+                    kind: EventKind::Repair,
+                    date: day("2024-01-01"),
+                    authority: None,
+                    note: None,
+                },
+                RecordEvent {
+                    record_id: "K1".into(),
+                    kind: EventKind::Repair,
+                    date: day("2024-01-01"),
+                    authority: None,
+                    note: None,
+                },
+            ])
+            .expect("batch");
+        assert_eq!(results[0], Ok(EventOutcome::Pending));
+        assert_eq!(results[1], Ok(EventOutcome::Applied));
+    });
 }
 
 // --- the evaluation view ------------------------------------------------------------------
 
 /// Every entity's records as the impact analysis reads them (`scan_for_evaluation`).
-fn evaluation_view(store: &SledStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
+fn evaluation_view(store: &dyn RecordStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
     store
         .scan_for_evaluation()
         .map(|item| item.and_then(|entity| entity.decode()))
@@ -286,7 +288,7 @@ fn evaluation_view(store: &SledStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
 }
 
 /// What the view must hold: every entity's `records_of`, less the free texts no rule reads.
-fn expected_view(store: &SledStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
+fn expected_view(store: &dyn RecordStore) -> Vec<(Uscc, Vec<CreditRecord>)> {
     let entities: Vec<Uscc> = store
         .scan_entities()
         .map(|item| item.expect("scan").0)
@@ -372,7 +374,9 @@ proptest! {
     /// decodes to exactly the records evaluation would read record by record.
     #[test]
     fn the_evaluation_view_always_equals_the_records(steps in prop::collection::vec(step(), 1..12)) {
-        let store = store();
+        let sled = SledStore::open_temporary().expect("temporary store");
+        let pg = PgTestStore::new();
+        for store in [&sled as &dyn RecordStore, &*pg] {
         for step in &steps {
             match step {
                 Step::Put(batch) => {
@@ -396,7 +400,7 @@ proptest! {
                     store.apply_events(&events).expect("events");
                 }
             }
-            prop_assert_eq!(evaluation_view(&store), expected_view(&store));
+            prop_assert_eq!(evaluation_view(store), expected_view(store));
         }
         // The record-by-record path agrees too.
         let by_record: Vec<(Uscc, Vec<CreditRecord>)> = store
@@ -404,7 +408,8 @@ proptest! {
             .map(|item| item.and_then(|raw| raw.decode_for_evaluation()))
             .collect::<Result<_, _>>()
             .expect("decodes");
-        prop_assert_eq!(evaluation_view(&store), by_record);
+        prop_assert_eq!(evaluation_view(store), by_record);
+        }
     }
 }
 
@@ -579,95 +584,97 @@ fn a_foreign_database_without_version_is_refused_and_a_fresh_one_reopens() {
 
 #[test]
 fn rule_set_versions_are_content_addressed_and_listed_in_order() {
-    let store = store();
-    let v1 = "ruleset water { version \"1\" }";
-    let v2 = "ruleset water { version \"2\" }";
-    let new = |source: &'static str, message: &'static str| NewRuleSetVersion {
-        ruleset_id: "water",
-        source,
-        author: "水务局 张三",
-        message,
-        time: ts("2024-05-01T08:00:00Z"),
-    };
-    let first = store.put_ruleset_version(&new(v1, "first")).expect("v1");
-    assert_eq!((first.seq, first.created), (1, true));
-    assert_eq!(first.hash, source_hash(v1));
-    let same = store
-        .put_ruleset_version(&new(v1, "again"))
-        .expect("v1 again");
-    assert_eq!((same.seq, same.created), (1, false));
-    let second = store.put_ruleset_version(&new(v2, "second")).expect("v2");
-    assert_eq!((second.seq, second.created), (2, true));
+    on_each_store(|store| {
+        let v1 = "ruleset water { version \"1\" }";
+        let v2 = "ruleset water { version \"2\" }";
+        let new = |source: &'static str, message: &'static str| NewRuleSetVersion {
+            ruleset_id: "water",
+            source,
+            author: "水务局 张三",
+            message,
+            time: ts("2024-05-01T08:00:00Z"),
+        };
+        let first = store.put_ruleset_version(&new(v1, "first")).expect("v1");
+        assert_eq!((first.seq, first.created), (1, true));
+        assert_eq!(first.hash, source_hash(v1));
+        let same = store
+            .put_ruleset_version(&new(v1, "again"))
+            .expect("v1 again");
+        assert_eq!((same.seq, same.created), (1, false));
+        let second = store.put_ruleset_version(&new(v2, "second")).expect("v2");
+        assert_eq!((second.seq, second.created), (2, true));
 
-    let got = store
-        .ruleset_version(&second.hash)
-        .expect("get")
-        .expect("stored");
-    assert_eq!(got.source, v2);
-    assert_eq!(got.parent.as_deref(), Some(first.hash.as_str()));
-    assert_eq!(got.author, "水务局 张三");
-    assert_eq!(got.message, "second");
-    assert_eq!(got.time, ts("2024-05-01T08:00:00Z"));
+        let got = store
+            .ruleset_version(&second.hash)
+            .expect("get")
+            .expect("stored");
+        assert_eq!(got.source, v2);
+        assert_eq!(got.parent.as_deref(), Some(first.hash.as_str()));
+        assert_eq!(got.author, "水务局 张三");
+        assert_eq!(got.message, "second");
+        assert_eq!(got.time, ts("2024-05-01T08:00:00Z"));
 
-    // Saving the old source again is a revert: the log grows, the version is the old one.
-    let revert = store
-        .put_ruleset_version(&new(v1, "revert"))
-        .expect("revert");
-    assert_eq!((revert.seq, revert.hash.as_str()), (3, first.hash.as_str()));
-    let listed: Vec<String> = store
-        .ruleset_versions("water")
-        .expect("list")
-        .into_iter()
-        .map(|v| v.hash)
-        .collect();
-    assert_eq!(
-        listed,
-        [first.hash.clone(), second.hash.clone(), first.hash.clone()]
-    );
-    assert!(store.ruleset_versions("wat").expect("list").is_empty());
-    store
-        .put_ruleset_version(&NewRuleSetVersion {
-            ruleset_id: "city.base",
-            ..new("ruleset city.base { version \"1\" }", "base")
-        })
-        .expect("another rule set");
-    assert_eq!(store.ruleset_ids().expect("ids"), ["city.base", "water"]);
+        // Saving the old source again is a revert: the log grows, the version is the old one.
+        let revert = store
+            .put_ruleset_version(&new(v1, "revert"))
+            .expect("revert");
+        assert_eq!((revert.seq, revert.hash.as_str()), (3, first.hash.as_str()));
+        let listed: Vec<String> = store
+            .ruleset_versions("water")
+            .expect("list")
+            .into_iter()
+            .map(|v| v.hash)
+            .collect();
+        assert_eq!(
+            listed,
+            [first.hash.clone(), second.hash.clone(), first.hash.clone()]
+        );
+        assert!(store.ruleset_versions("wat").expect("list").is_empty());
+        store
+            .put_ruleset_version(&NewRuleSetVersion {
+                ruleset_id: "city.base",
+                ..new("ruleset city.base { version \"1\" }", "base")
+            })
+            .expect("another rule set");
+        assert_eq!(store.ruleset_ids().expect("ids"), ["city.base", "water"]);
 
-    let clash = store
-        .put_ruleset_version(&NewRuleSetVersion {
-            ruleset_id: "transport",
-            ..new(v1, "copy")
-        })
-        .expect_err("same source, other rule set");
-    assert!(clash.to_string().contains("`water`"), "{clash}");
-    assert!(store.ruleset_version("not-a-hash").is_err());
-    assert_eq!(
-        store.ruleset_version(&source_hash("unknown")).expect("get"),
-        None
-    );
+        let clash = store
+            .put_ruleset_version(&NewRuleSetVersion {
+                ruleset_id: "transport",
+                ..new(v1, "copy")
+            })
+            .expect_err("same source, other rule set");
+        assert!(clash.to_string().contains("`water`"), "{clash}");
+        assert!(store.ruleset_version("not-a-hash").is_err());
+        assert_eq!(
+            store.ruleset_version(&source_hash("unknown")).expect("get"),
+            None
+        );
+    });
 }
 
 // --- cursors -------------------------------------------------------------------------------
 
 #[test]
 fn cursors_are_named_and_persist() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    {
-        let store = SledStore::open(dir.path()).expect("open");
-        assert_eq!(store.cursor("hubei").expect("get"), None);
-        store.set_cursor("hubei", "XZCF-00100-0").expect("set");
-        store.set_cursor("hubei", "XZCF-00200-0").expect("set");
-        store.set_cursor("court", "2024-06-01").expect("set");
-    }
-    let store = SledStore::open(dir.path()).expect("reopen");
-    assert_eq!(
-        store.cursor("hubei").expect("get").as_deref(),
-        Some("XZCF-00200-0")
-    );
-    assert_eq!(
-        store.cursor("court").expect("get").as_deref(),
-        Some("2024-06-01")
-    );
+    on_each_reopened_store(|open| {
+        {
+            let store = open();
+            assert_eq!(store.cursor("hubei").expect("get"), None);
+            store.set_cursor("hubei", "XZCF-00100-0").expect("set");
+            store.set_cursor("hubei", "XZCF-00200-0").expect("set");
+            store.set_cursor("court", "2024-06-01").expect("set");
+        }
+        let store = open();
+        assert_eq!(
+            store.cursor("hubei").expect("get").as_deref(),
+            Some("XZCF-00200-0")
+        );
+        assert_eq!(
+            store.cursor("court").expect("get").as_deref(),
+            Some("2024-06-01")
+        );
+    });
 }
 
 // --- decision log --------------------------------------------------------------------------
@@ -689,96 +696,97 @@ fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> Decis
 
 #[test]
 fn the_decision_log_is_append_only_and_queryable() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (a, b, c) = (code(201), code(202), code(203));
-    let entries = [
-        decision("2024-06-01T09:00:00Z", "water", &[&a], "eligible"),
-        decision("2024-06-01T10:00:00Z", "water", &[&a, &b], "disqualified"),
-        decision("2024-06-02T09:00:00Z", "transport", &[&b], "eligible"),
-        decision("2024-06-03T09:00:00Z", "water", &[&c], "review"),
-    ];
-    let mut seqs = Vec::new();
-    {
-        let store = SledStore::open(dir.path()).expect("open");
-        for e in &entries[..2] {
-            seqs.push(store.append_decision(e).expect("append"));
+    on_each_reopened_store(|open| {
+        let (a, b, c) = (code(201), code(202), code(203));
+        let entries = [
+            decision("2024-06-01T09:00:00Z", "water", &[&a], "eligible"),
+            decision("2024-06-01T10:00:00Z", "water", &[&a, &b], "disqualified"),
+            decision("2024-06-02T09:00:00Z", "transport", &[&b], "eligible"),
+            decision("2024-06-03T09:00:00Z", "water", &[&c], "review"),
+        ];
+        let mut seqs = Vec::new();
+        {
+            let store = open();
+            for e in &entries[..2] {
+                seqs.push(store.append_decision(e).expect("append"));
+            }
+            // Group commit: several entries, one flush.
+            seqs.extend(
+                store
+                    .append_decisions(&entries[2..])
+                    .expect("append several"),
+            );
         }
-        // Group commit: several entries, one flush.
-        seqs.extend(
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+        let store = open();
+        let run = |q: DecisionQuery| -> Vec<u64> {
             store
-                .append_decisions(&entries[2..])
-                .expect("append several"),
+                .decisions(&q)
+                .expect("query")
+                .into_iter()
+                .map(|d| d.seq)
+                .collect()
+        };
+        assert_eq!(run(DecisionQuery::default()), seqs);
+        let all = store.decisions(&DecisionQuery::default()).expect("all");
+        assert_eq!(all[1].entry, entries[1], "entries come back intact");
+        assert_eq!(
+            run(DecisionQuery {
+                uscc: Some(b.clone()),
+                ..Default::default()
+            }),
+            [seqs[1], seqs[2]]
         );
-    }
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
-    let store = SledStore::open(dir.path()).expect("reopen");
-    let run = |q: DecisionQuery| -> Vec<u64> {
-        store
-            .decisions(&q)
-            .expect("query")
-            .into_iter()
-            .map(|d| d.seq)
-            .collect()
-    };
-    assert_eq!(run(DecisionQuery::default()), seqs);
-    let all = store.decisions(&DecisionQuery::default()).expect("all");
-    assert_eq!(all[1].entry, entries[1], "entries come back intact");
-    assert_eq!(
-        run(DecisionQuery {
-            uscc: Some(b.clone()),
-            ..Default::default()
-        }),
-        [seqs[1], seqs[2]]
-    );
-    assert_eq!(
-        run(DecisionQuery {
-            ruleset_id: Some("water".into()),
-            ..Default::default()
-        }),
-        [seqs[0], seqs[1], seqs[3]]
-    );
-    assert_eq!(
-        run(DecisionQuery {
-            from: Some(ts("2024-06-01T10:00:00Z")),
-            until: Some(ts("2024-06-03T09:00:00Z")),
-            ..Default::default()
-        }),
-        [seqs[1], seqs[2]],
-        "from is inclusive, until exclusive"
-    );
-    assert_eq!(
-        run(DecisionQuery {
-            uscc: Some(a.clone()),
-            ruleset_id: Some("water".into()),
-            from: Some(ts("2024-06-01T09:30:00Z")),
-            ..Default::default()
-        }),
-        [seqs[1]]
-    );
-    assert_eq!(
-        run(DecisionQuery {
-            after_seq: Some(seqs[0]),
-            limit: 2,
-            ..Default::default()
-        }),
-        [seqs[1], seqs[2]]
-    );
-    assert_eq!(
-        run(DecisionQuery {
-            ruleset_id: Some("water".into()),
-            after_seq: Some(seqs[0]),
-            limit: 1,
-            ..Default::default()
-        }),
-        [seqs[1]]
-    );
-    assert!(
-        run(DecisionQuery {
-            ruleset_id: Some("wat".into()),
-            ..Default::default()
-        })
-        .is_empty()
-    );
+        assert_eq!(
+            run(DecisionQuery {
+                ruleset_id: Some("water".into()),
+                ..Default::default()
+            }),
+            [seqs[0], seqs[1], seqs[3]]
+        );
+        assert_eq!(
+            run(DecisionQuery {
+                from: Some(ts("2024-06-01T10:00:00Z")),
+                until: Some(ts("2024-06-03T09:00:00Z")),
+                ..Default::default()
+            }),
+            [seqs[1], seqs[2]],
+            "from is inclusive, until exclusive"
+        );
+        assert_eq!(
+            run(DecisionQuery {
+                uscc: Some(a.clone()),
+                ruleset_id: Some("water".into()),
+                from: Some(ts("2024-06-01T09:30:00Z")),
+                ..Default::default()
+            }),
+            [seqs[1]]
+        );
+        assert_eq!(
+            run(DecisionQuery {
+                after_seq: Some(seqs[0]),
+                limit: 2,
+                ..Default::default()
+            }),
+            [seqs[1], seqs[2]]
+        );
+        assert_eq!(
+            run(DecisionQuery {
+                ruleset_id: Some("water".into()),
+                after_seq: Some(seqs[0]),
+                limit: 1,
+                ..Default::default()
+            }),
+            [seqs[1]]
+        );
+        assert!(
+            run(DecisionQuery {
+                ruleset_id: Some("wat".into()),
+                ..Default::default()
+            })
+            .is_empty()
+        );
+    });
 }
 
 // --- the importer (`credit-rules import`) --------------------------------------------------
@@ -921,33 +929,34 @@ fn import_fails_clearly_on_a_missing_file_or_a_locked_database() {
 
 #[test]
 fn an_event_for_an_id_no_record_can_have_is_refused_not_kept_waiting() {
-    let store = SledStore::open_temporary().expect("store");
-    let event = |id: String| RecordEvent {
-        record_id: id,
-        kind: EventKind::Repair,
-        date: NaiveDate::from_ymd_opt(2024, 1, 1).expect("day"),
-        authority: None,
-        note: None,
-    };
-    let outcomes = store
-        .apply_events(&[
-            event(String::new()),
-            event("x".repeat(200)),
-            event("A\tB".into()),
-            event("R-1".into()),
-        ])
-        .expect("applied");
-    for outcome in &outcomes[..3] {
+    on_each_store(|store| {
+        let event = |id: String| RecordEvent {
+            record_id: id,
+            kind: EventKind::Repair,
+            date: NaiveDate::from_ymd_opt(2024, 1, 1).expect("day"),
+            authority: None,
+            note: None,
+        };
+        let outcomes = store
+            .apply_events(&[
+                event(String::new()),
+                event("x".repeat(200)),
+                event("A\tB".into()),
+                event("R-1".into()),
+            ])
+            .expect("applied");
+        for outcome in &outcomes[..3] {
+            assert!(
+                matches!(outcome, Err(StoreError::UnknownRecord { .. })),
+                "{outcome:?}"
+            );
+        }
         assert!(
-            matches!(outcome, Err(StoreError::UnknownRecord { .. })),
-            "{outcome:?}"
+            matches!(outcomes[3], Ok(EventOutcome::Pending)),
+            "{:?}",
+            outcomes[3]
         );
-    }
-    assert!(
-        matches!(outcomes[3], Ok(EventOutcome::Pending)),
-        "{:?}",
-        outcomes[3]
-    );
-    let pending = store.pending_events(None, 10).expect("listed");
-    assert_eq!(pending.items.len(), 1);
+        let pending = store.pending_events(None, 10).expect("listed");
+        assert_eq!(pending.items.len(), 1);
+    });
 }

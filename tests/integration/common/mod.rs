@@ -159,3 +159,105 @@ pub fn record(
     }
     r
 }
+
+/// The PostgreSQL server the tests use: `CREDIT_RULES_TEST_PG`, by default the machine's
+/// PostgreSQL 15 (`scripts/test` starts it). A test never skips when it is down: it fails.
+pub fn pg_url() -> String {
+    std::env::var("CREDIT_RULES_TEST_PG")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A PostgreSQL store in a schema of its own (`t_<pid>_<n>`), dropped with it: tests run
+/// in parallel on one database without seeing each other.
+pub struct PgTestStore {
+    store: Option<credit_rules::store::PgStore>,
+}
+
+impl PgTestStore {
+    /// A fresh store in a new schema.
+    pub fn new() -> PgTestStore {
+        let schema = fresh_schema_name();
+        let store = credit_rules::store::PgStore::open_in_schema(&pg_url(), &schema)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "PostgreSQL is needed for this test and is not reachable: {e}\n\
+                     start it (scripts/test does: pg_ctlcluster --skip-systemctl-redirect 15 \
+                     main start) or set CREDIT_RULES_TEST_PG"
+                )
+            });
+        PgTestStore { store: Some(store) }
+    }
+
+    /// The URL a second process opens the same store with (the schema in its options).
+    pub fn url(&self) -> String {
+        let url = pg_url();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-csearch_path%3D{}", self.schema())
+    }
+}
+
+/// A schema name no other test (in this or another process) uses.
+pub fn fresh_schema_name() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!(
+        "t_{}_{}_{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl Default for PgTestStore {
+    fn default() -> Self {
+        PgTestStore::new()
+    }
+}
+
+impl std::ops::Deref for PgTestStore {
+    type Target = credit_rules::store::PgStore;
+
+    fn deref(&self) -> &Self::Target {
+        self.store.as_ref().expect("open until dropped")
+    }
+}
+
+impl Drop for PgTestStore {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            let _ = store.drop_schema();
+        }
+    }
+}
+
+/// Runs a store test on each backend: a temporary sled store, then a PostgreSQL store in
+/// a schema of its own. The body names the backend in its assertions' context.
+pub fn on_each_store(test: impl Fn(&dyn credit_rules::store::RecordStore)) {
+    let sled = credit_rules::store::SledStore::open_temporary().expect("temporary sled store");
+    test(&sled);
+    drop(sled);
+    let pg = PgTestStore::new();
+    test(&*pg);
+}
+
+/// Runs a test that reopens its store on each backend: `open` opens the same database
+/// again each time it is called (the sled directory; the PostgreSQL schema).
+pub fn on_each_reopened_store(
+    test: impl Fn(&dyn Fn() -> Box<dyn credit_rules::store::RecordStore>),
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().to_owned();
+    test(&move || {
+        Box::new(credit_rules::store::SledStore::open(&path).expect("open sled"))
+            as Box<dyn credit_rules::store::RecordStore>
+    });
+    let pg = PgTestStore::new();
+    let schema = pg.schema().to_owned();
+    test(&move || {
+        Box::new(credit_rules::store::PgStore::open_in_schema(&pg_url(), &schema).expect("open pg"))
+            as Box<dyn credit_rules::store::RecordStore>
+    });
+    drop(pg);
+}

@@ -1,0 +1,836 @@
+//! Records, events, history and entities on PostgreSQL: the batch writes (the same rules
+//! as the sled store's, decided in memory over what one read of the batch's rows returned)
+//! and the reads, the scans streamed from a portal in portions.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Row;
+
+use super::super::codec::{self, EvalRecord, EventMark, RecordBody, RecordDates, StoredRecord};
+use super::super::{
+    Entity, EntityKind, EntityRecords, EvaluationEntity, EventKind, EventOutcome, MAX_ID_LEN,
+    PutSummary, RawEntity, RecordEvent, RecordVersion, StoreChange, StoreError, check_record,
+    time_from_ms,
+};
+use super::{PgStore, sql};
+use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
+
+/// Rows fetched from a scan's portal at a time.
+const SCAN_PORTION: i32 = 2_000;
+
+fn corrupt(table: &'static str, key: &str, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        tree: table,
+        key: format!("`{key}`"),
+        reason: reason.into(),
+    }
+}
+
+fn decode_stored(table: &'static str, key: &str, bytes: &[u8]) -> Result<StoredRecord, StoreError> {
+    codec::decode_stored_record(bytes).map_err(|e| corrupt(table, key, e))
+}
+
+fn effective(
+    table: &'static str,
+    key: &str,
+    stored: &StoredRecord,
+) -> Result<CreditRecord, StoreError> {
+    stored.effective().map_err(|e| corrupt(table, key, e))
+}
+
+fn reasons(errors: &[RecordError]) -> String {
+    errors
+        .iter()
+        .map(RecordError::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// One record's state while a batch is decided.
+struct Slot {
+    uscc: String,
+    current: Option<StoredRecord>,
+    /// Written by this batch: to be upserted.
+    dirty: bool,
+}
+
+/// The rows a batch writes, gathered while deciding it.
+#[derive(Default)]
+struct Writes {
+    new_ids: Vec<(String, String)>,
+    history: Vec<(String, String, StoredRecord)>,
+    /// uscc → (latest name given, kind).
+    entities: HashMap<String, (Option<String>, i16)>,
+}
+
+impl PgStore {
+    /// Stores a batch of records (see [`super::super::RecordStore::put_records`]).
+    pub(super) async fn put_records_async(
+        &self,
+        records: &[CreditRecord],
+    ) -> Result<PutSummary, StoreError> {
+        let now_ms = Utc::now().timestamp_millis();
+        let mut summary = PutSummary::default();
+        let mut valid = Vec::with_capacity(records.len());
+        for (index, record) in records.iter().enumerate() {
+            match check_record(record) {
+                Ok(()) => valid.push((index, record)),
+                Err(e) => summary.rejected.push((index, e)),
+            }
+        }
+        if valid.is_empty() {
+            return Ok(summary);
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(|e| self.backend(e))?;
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        let ids: Vec<&str> = valid.iter().map(|(_, r)| r.id.as_str()).collect();
+        let owners = self.owners(&tx, &ids).await?;
+        let mut slots = self.slots_of(&tx, &owners).await?;
+        let new_ids: Vec<&str> = ids
+            .iter()
+            .copied()
+            .filter(|id| !owners.contains_key(*id))
+            .collect();
+        let mut pending = take_pending(&tx, &new_ids).await.map_err(db)?;
+        let mut writes = Writes::default();
+        for (index, record) in valid {
+            if let Err(e) = put_one(
+                record,
+                now_ms,
+                &mut slots,
+                &mut pending,
+                &mut writes,
+                &mut summary,
+            )? {
+                summary.rejected.push((index, e));
+            }
+        }
+        summary.rejected.sort_by_key(|(index, _)| *index);
+        self.write_batch(&tx, &slots, &writes).await?;
+        self.notify(&tx, StoreChange::Records).await?;
+        tx.commit().await.map_err(db)?;
+        self.cache.forget(records.iter().map(|r| &r.uscc));
+        Ok(summary)
+    }
+
+    /// Applies events (see [`super::super::RecordStore::apply_events`]).
+    pub(super) async fn apply_events_async(
+        &self,
+        events: &[RecordEvent],
+    ) -> Result<Vec<Result<EventOutcome, StoreError>>, StoreError> {
+        let now_ms = Utc::now().timestamp_millis();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(|e| self.backend(e))?;
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        let ids: Vec<&str> = events.iter().map(|e| e.record_id.as_str()).collect();
+        let owners = self.owners(&tx, &ids).await?;
+        let mut slots = self.slots_of(&tx, &owners).await?;
+        let mut writes = Writes::default();
+        let mut results = Vec::with_capacity(events.len());
+        for event in events {
+            let Some(slot) = slots.get_mut(&event.record_id) else {
+                if !crate::record::is_storable_id(&event.record_id)
+                    || event.record_id.len() > MAX_ID_LEN
+                {
+                    results.push(Err(StoreError::UnknownRecord {
+                        id: event.record_id.clone(),
+                        kind: event.kind,
+                    }));
+                    continue;
+                }
+                let received = time_from_ms(now_ms);
+                tx.execute(
+                    sql::HOLD_PENDING,
+                    &[
+                        &event.record_id,
+                        &kind_code(event.kind),
+                        &codec::day_number(event.date),
+                        &received,
+                        &event.authority,
+                        &event.note,
+                    ],
+                )
+                .await
+                .map_err(db)?;
+                results.push(Ok(EventOutcome::Pending));
+                continue;
+            };
+            results.push(apply_one(event, now_ms, slot, &mut writes)?);
+        }
+        self.write_batch(&tx, &slots, &writes).await?;
+        self.notify(&tx, StoreChange::Records).await?;
+        tx.commit().await.map_err(db)?;
+        self.cache.forget_all();
+        Ok(results)
+    }
+
+    /// The owners of these ids.
+    async fn owners(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        ids: &[&str],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let rows = tx
+            .query(sql::OWNERS_OF_IDS, &[&ids])
+            .await
+            .map_err(|e| self.backend(e))?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get::<_, String>(0), row.get::<_, String>(1)))
+            .collect())
+    }
+
+    /// The stored versions of the records with these owners, locked, by id.
+    async fn slots_of(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        owners: &HashMap<String, String>,
+    ) -> Result<HashMap<String, Slot>, StoreError> {
+        let (ids, usccs): (Vec<&str>, Vec<&str>) = owners
+            .iter()
+            .map(|(id, uscc)| (id.as_str(), uscc.as_str()))
+            .unzip();
+        let rows = tx
+            .query(sql::STORED_OF_KEYS, &[&usccs, &ids])
+            .await
+            .map_err(|e| self.backend(e))?;
+        let mut slots = HashMap::with_capacity(owners.len());
+        for row in rows {
+            let uscc: String = row.get(0);
+            let id: String = row.get(1);
+            let stored = decode_stored("records", &id, row.get::<_, &[u8]>(2))?;
+            slots.insert(
+                id,
+                Slot {
+                    uscc,
+                    current: Some(stored),
+                    dirty: false,
+                },
+            );
+        }
+        for (id, uscc) in owners {
+            if !slots.contains_key(id) {
+                return Err(corrupt(
+                    "record_ids",
+                    id,
+                    format!("the index names a record of {uscc} that is not stored"),
+                ));
+            }
+        }
+        Ok(slots)
+    }
+
+    /// Writes what a batch decided: the id index, the history, the records, the entities.
+    async fn write_batch(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        slots: &HashMap<String, Slot>,
+        writes: &Writes,
+    ) -> Result<(), StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        if !writes.new_ids.is_empty() {
+            let (ids, usccs): (Vec<&str>, Vec<&str>) = writes
+                .new_ids
+                .iter()
+                .filter(|(id, _)| slots.get(id).is_some_and(|s| s.current.is_some()))
+                .map(|(id, uscc)| (id.as_str(), uscc.as_str()))
+                .unzip();
+            tx.execute(sql::INSERT_IDS, &[&ids, &usccs])
+                .await
+                .map_err(db)?;
+        }
+        if !writes.history.is_empty() {
+            let mut rows = HistoryRows::default();
+            for (uscc, id, stored) in &writes.history {
+                rows.push(uscc, id, stored)?;
+            }
+            tx.execute(
+                sql::INSERT_HISTORY,
+                &[
+                    &rows.usccs,
+                    &rows.ids,
+                    &rows.revs,
+                    &rows.times,
+                    &rows.values,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        let mut rows = RecordRows::default();
+        for (id, slot) in slots {
+            if let (true, Some(stored)) = (slot.dirty, &slot.current) {
+                rows.push(&slot.uscc, id, stored)?;
+            }
+        }
+        if !rows.ids.is_empty() {
+            tx.execute(
+                sql::UPSERT_RECORDS,
+                &[
+                    &rows.usccs,
+                    &rows.ids,
+                    &rows.revs,
+                    &rows.kinds,
+                    &rows.days,
+                    &rows.times,
+                    &rows.values,
+                    &rows.evals,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !writes.entities.is_empty() {
+            let mut usccs = Vec::new();
+            let mut names = Vec::new();
+            let mut kinds = Vec::new();
+            for (uscc, (name, kind)) in &writes.entities {
+                usccs.push(uscc.as_str());
+                names.push(name.as_deref());
+                kinds.push(*kind);
+            }
+            tx.execute(sql::UPSERT_ENTITIES, &[&usccs, &names, &kinds])
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn record_async(&self, id: &str) -> Result<Option<CreditRecord>, StoreError> {
+        let client = self.client().await?;
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        let ids = [id];
+        let Some(owner) = client
+            .query_opt(sql::OWNERS_OF_IDS, &[&&ids[..]])
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let uscc: String = owner.get(1);
+        let Some(row) = client
+            .query_opt(sql::RECORD, &[&uscc, &id])
+            .await
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let stored = decode_stored("records", id, row.get::<_, &[u8]>(0))?;
+        effective("records", id, &stored).map(Some)
+    }
+
+    pub(super) async fn records_of_async(
+        &self,
+        uscc: &Uscc,
+    ) -> Result<Vec<CreditRecord>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(sql::RECORDS_OF, &[&uscc.as_str()])
+            .await
+            .map_err(|e| self.backend(e))?;
+        rows.iter()
+            .map(|row| {
+                let id: &str = row.get(0);
+                let stored = decode_stored("records", id, row.get::<_, &[u8]>(1))?;
+                effective("records", id, &stored)
+            })
+            .collect()
+    }
+
+    pub(super) fn records_of_cached(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
+        let (cached, epoch) = self.cache.get(uscc);
+        if let Some(records) = cached {
+            return Ok(records);
+        }
+        let records: Arc<[CreditRecord]> = self.run(self.records_of_async(uscc))?.into();
+        self.cache.put(uscc, records.clone(), epoch);
+        Ok(records)
+    }
+
+    pub(super) async fn entity_async(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(sql::ENTITY, &[&uscc.as_str()])
+            .await
+            .map_err(|e| self.backend(e))?;
+        Ok(row.map(|row| Entity {
+            uscc: uscc.clone(),
+            name: row.get(0),
+            kind: EntityKind::from_index(u8::try_from(row.get::<_, i16>(1)).unwrap_or(u8::MAX)),
+        }))
+    }
+
+    pub(super) async fn history_async(
+        &self,
+        uscc: &Uscc,
+        id: &str,
+    ) -> Result<Vec<RecordVersion>, StoreError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(sql::HISTORY, &[&uscc.as_str(), &id])
+            .await
+            .map_err(|e| self.backend(e))?;
+        rows.iter()
+            .map(|row| {
+                let stored = decode_stored("record_history", id, row.get::<_, &[u8]>(1))?;
+                Ok(RecordVersion {
+                    rev: stored.rev,
+                    stored_at: time_from_ms(stored.stored_at_ms),
+                    record: effective("record_history", id, &stored)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Streams the rows of a scan query (at most one `$1`, a kind index) from a portal in a
+    /// read-only transaction, in portions, on the store's runtime.
+    pub(super) fn stream(&self, query: &'static str, kind: Option<i16>) -> RowStream<'_> {
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        let pool = self.pool.clone();
+        let location = self.location.clone();
+        let task = async move {
+            let backend = |e: String| StoreError::Backend {
+                path: location.clone(),
+                message: e,
+            };
+            let run = async {
+                let mut client = pool.get().await.map_err(|e| e.to_string())?;
+                let tx = client
+                    .build_transaction()
+                    .read_only(true)
+                    .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                    .start()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let portal = match kind {
+                    Some(kind) => tx.bind(query, &[&kind]).await,
+                    None => tx.bind(query, &[]).await,
+                }
+                .map_err(|e| e.to_string())?;
+                loop {
+                    let rows = tx
+                        .query_portal(&portal, SCAN_PORTION)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if rows.is_empty() {
+                        return Ok::<(), String>(());
+                    }
+                    if sender.send(Ok(rows)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+            };
+            if let Err(e) = run.await {
+                let _ = sender.send(Err(backend(e))).await;
+            }
+        };
+        if let Some(runtime) = self.runtime.as_ref() {
+            runtime.spawn(task);
+        }
+        RowStream {
+            store: self,
+            receiver,
+            portion: Vec::new().into_iter(),
+        }
+    }
+}
+
+/// The rows of [`PgStore::stream`].
+pub(super) struct RowStream<'a> {
+    store: &'a PgStore,
+    receiver: tokio::sync::mpsc::Receiver<Result<Vec<Row>, StoreError>>,
+    portion: std::vec::IntoIter<Row>,
+}
+
+impl Iterator for RowStream<'_> {
+    type Item = Result<Row, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(row) = self.portion.next() {
+                return Some(Ok(row));
+            }
+            match self.store.run(self.receiver.recv())? {
+                Ok(rows) => self.portion = rows.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Groups `(uscc, …)` rows in USCC order into entities.
+pub(super) struct Grouped<I, T> {
+    rows: I,
+    decode: fn(&Row) -> Result<(String, T), StoreError>,
+    held: Option<(String, T)>,
+    done: bool,
+}
+
+impl<I, T> Grouped<I, T> {
+    pub(super) fn new(rows: I, decode: fn(&Row) -> Result<(String, T), StoreError>) -> Self {
+        Grouped {
+            rows,
+            decode,
+            held: None,
+            done: false,
+        }
+    }
+}
+
+impl<I: Iterator<Item = Result<Row, StoreError>>, T> Iterator for Grouped<I, T> {
+    type Item = Result<(Uscc, Vec<T>), StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut group: Vec<T> = Vec::new();
+        let mut uscc = None;
+        if let Some((key, item)) = self.held.take() {
+            uscc = Some(key);
+            group.push(item);
+        }
+        loop {
+            let row = match self.rows.next() {
+                Some(Ok(row)) => row,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.done = true;
+                    break;
+                }
+            };
+            let (key, item) = match (self.decode)(&row) {
+                Ok(decoded) => decoded,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            };
+            match &uscc {
+                Some(current) if *current != key => {
+                    self.held = Some((key, item));
+                    break;
+                }
+                Some(_) => group.push(item),
+                None => {
+                    uscc = Some(key);
+                    group.push(item);
+                }
+            }
+        }
+        let key = uscc?;
+        Some(
+            Uscc::parse(&key)
+                .map_err(|e| corrupt("records", &key, e.to_string()))
+                .map(|uscc| (uscc, group)),
+        )
+    }
+}
+
+/// A `(uscc, id, stored)` row as the record it counts as.
+pub(super) fn record_row(row: &Row) -> Result<(String, CreditRecord), StoreError> {
+    let uscc: String = row.get(0);
+    let id: &str = row.get(1);
+    let stored = decode_stored("records", id, row.get::<_, &[u8]>(2))?;
+    Ok((uscc, effective("records", id, &stored)?))
+}
+
+/// A `(uscc, eval)` row as the record's evaluation form.
+pub(super) fn eval_row(row: &Row) -> Result<(String, CreditRecord), StoreError> {
+    let uscc_text: String = row.get(0);
+    let uscc =
+        Uscc::parse(&uscc_text).map_err(|e| corrupt("records", &uscc_text, e.to_string()))?;
+    let mut records = codec::eval_view_records(&uscc, row.get::<_, &[u8]>(1))
+        .map_err(|e| corrupt("records", &uscc_text, e))?;
+    let record = records
+        .pop()
+        .ok_or_else(|| corrupt("records", &uscc_text, "an empty evaluation form"))?;
+    Ok((uscc_text, record))
+}
+
+/// Entities of a record scan.
+pub(super) fn entities(
+    rows: impl Iterator<Item = Result<Row, StoreError>>,
+) -> impl Iterator<Item = EntityRecords> {
+    Grouped::new(rows, record_row)
+}
+
+/// Entities of an evaluation scan.
+pub(super) fn evaluation_entities(
+    rows: impl Iterator<Item = Result<Row, StoreError>>,
+) -> impl Iterator<Item = Result<EvaluationEntity, StoreError>> {
+    Grouped::new(rows, eval_row).map(|item| {
+        item.map(|(uscc, records)| EvaluationEntity::from_raw(RawEntity::decoded(uscc, records)))
+    })
+}
+
+/// The kind code of a stored pending event.
+fn kind_code(kind: EventKind) -> i16 {
+    match kind {
+        EventKind::Repair => 0,
+        EventKind::Revoke => 1,
+    }
+}
+
+/// Takes (deletes and returns) the pending events of these ids, by id.
+async fn take_pending(
+    tx: &tokio_postgres::Transaction<'_>,
+    ids: &[&str],
+) -> Result<HashMap<String, Vec<(EventKind, EventMark)>>, tokio_postgres::Error> {
+    let mut out: HashMap<String, Vec<(EventKind, EventMark)>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    for row in tx.query(sql::TAKE_PENDING, &[&ids]).await? {
+        let kind = if row.get::<_, i16>(1) == 0 {
+            EventKind::Repair
+        } else {
+            EventKind::Revoke
+        };
+        let received: DateTime<Utc> = row.get(3);
+        let mark = EventMark {
+            date: row.get(2),
+            applied_at_ms: received.timestamp_millis(),
+            authority: row.get(4),
+            note: row.get(5),
+        };
+        out.entry(row.get(0)).or_default().push((kind, mark));
+    }
+    for marks in out.values_mut() {
+        marks.sort_by_key(|(kind, _)| kind_code(*kind));
+    }
+    Ok(out)
+}
+
+/// Decides one record of a batch (the sled store's `put_one`): `Ok(Err(..))` refuses it.
+fn put_one(
+    record: &CreditRecord,
+    now_ms: i64,
+    slots: &mut HashMap<String, Slot>,
+    pending: &mut HashMap<String, Vec<(EventKind, EventMark)>>,
+    writes: &mut Writes,
+    summary: &mut PutSummary,
+) -> Result<Result<(), StoreError>, StoreError> {
+    let uscc = record.uscc.as_str();
+    let known = match slots.get(&record.id) {
+        Some(slot) if slot.uscc != uscc => {
+            return Ok(Err(StoreError::IdConflict {
+                id: record.id.clone(),
+                existing: slot.uscc.clone(),
+                given: uscc.to_owned(),
+            }));
+        }
+        Some(slot) => slot.current.is_some(),
+        None => false,
+    };
+    let body = RecordBody::from_record(record);
+    let dates = RecordDates::of(record);
+    let old = slots.get(&record.id).and_then(|s| s.current.clone());
+    let mut new = match &old {
+        Some(old) if old.body == body && old.dates == dates => {
+            summary.unchanged += 1;
+            return Ok(Ok(()));
+        }
+        Some(old) => StoredRecord {
+            rev: old.rev.saturating_add(1),
+            stored_at_ms: now_ms,
+            body,
+            repair: old.repair.clone(),
+            revoke: old.revoke.clone(),
+            dates,
+        },
+        None => StoredRecord {
+            rev: 1,
+            stored_at_ms: now_ms,
+            body,
+            repair: None,
+            revoke: None,
+            dates,
+        },
+    };
+    if !known {
+        for (kind, mark) in pending.remove(&record.id).unwrap_or_default() {
+            let mut candidate = new.clone();
+            match kind {
+                EventKind::Repair => candidate.repair = Some(mark),
+                EventKind::Revoke => candidate.revoke = Some(mark),
+            }
+            let errors = effective("records", &record.id, &candidate)?.event_date_errors();
+            if errors.is_empty() {
+                new = candidate;
+                summary.pending_applied += 1;
+            } else {
+                summary.pending_refused.push(StoreError::InvalidEvent {
+                    id: record.id.clone(),
+                    kind,
+                    reason: reasons(&errors),
+                });
+            }
+        }
+    }
+    let new_effective = effective("records", &record.id, &new)?;
+    if let Err(errors) = new_effective.validate() {
+        return Ok(Err(StoreError::InvalidRecord {
+            id: record.id.clone(),
+            reason: format!(
+                "with the events already applied to it: {}",
+                reasons(&errors)
+            ),
+        }));
+    }
+    if let Some(old) = old {
+        writes
+            .history
+            .push((uscc.to_owned(), record.id.clone(), old));
+        summary.updated += 1;
+    } else {
+        writes.new_ids.push((record.id.clone(), uscc.to_owned()));
+        summary.inserted += 1;
+    }
+    slots.insert(
+        record.id.clone(),
+        Slot {
+            uscc: uscc.to_owned(),
+            current: Some(new),
+            dirty: true,
+        },
+    );
+    let entity = writes
+        .entities
+        .entry(uscc.to_owned())
+        .or_insert((None, i16::from(EntityKind::of(&record.uscc).index())));
+    if record.entity_name.is_some() {
+        entity.0.clone_from(&record.entity_name);
+    }
+    Ok(Ok(()))
+}
+
+/// Applies one event to a stored record (the sled store's `apply_one`).
+fn apply_one(
+    event: &RecordEvent,
+    now_ms: i64,
+    slot: &mut Slot,
+    writes: &mut Writes,
+) -> Result<Result<EventOutcome, StoreError>, StoreError> {
+    let id = event.record_id.as_str();
+    let Some(old) = slot.current.clone() else {
+        return Err(corrupt(
+            "record_ids",
+            id,
+            "the index names a record that is not stored",
+        ));
+    };
+    let day = codec::day_number(event.date);
+    let current = match event.kind {
+        EventKind::Repair => &old.repair,
+        EventKind::Revoke => &old.revoke,
+    };
+    if current.as_ref().is_some_and(|m| m.date == day) {
+        return Ok(Ok(EventOutcome::Unchanged));
+    }
+    let mark = Some(EventMark {
+        date: day,
+        applied_at_ms: now_ms,
+        authority: event.authority.clone(),
+        note: event.note.clone(),
+    });
+    let mut new = StoredRecord {
+        rev: old.rev.saturating_add(1),
+        stored_at_ms: now_ms,
+        ..old.clone()
+    };
+    match event.kind {
+        EventKind::Repair => new.repair = mark,
+        EventKind::Revoke => new.revoke = mark,
+    }
+    let errors = effective("records", id, &new)?.event_date_errors();
+    if !errors.is_empty() {
+        return Ok(Err(StoreError::InvalidEvent {
+            id: id.to_owned(),
+            kind: event.kind,
+            reason: reasons(&errors),
+        }));
+    }
+    writes.history.push((slot.uscc.clone(), id.to_owned(), old));
+    slot.current = Some(new);
+    slot.dirty = true;
+    Ok(Ok(EventOutcome::Applied))
+}
+
+/// Columns of `record_history` rows, for one `unnest` insert.
+#[derive(Default)]
+struct HistoryRows<'a> {
+    usccs: Vec<&'a str>,
+    ids: Vec<&'a str>,
+    revs: Vec<i32>,
+    times: Vec<DateTime<Utc>>,
+    values: Vec<Vec<u8>>,
+}
+
+impl<'a> HistoryRows<'a> {
+    fn push(
+        &mut self,
+        uscc: &'a str,
+        id: &'a str,
+        stored: &StoredRecord,
+    ) -> Result<(), StoreError> {
+        self.usccs.push(uscc);
+        self.ids.push(id);
+        self.revs
+            .push(i32::try_from(stored.rev).unwrap_or(i32::MAX));
+        self.times.push(time_from_ms(stored.stored_at_ms));
+        self.values
+            .push(codec::encode(stored).map_err(|e| corrupt("record_history", id, e))?);
+        Ok(())
+    }
+}
+
+/// Columns of `records` rows, for one `unnest` upsert.
+#[derive(Default)]
+struct RecordRows<'a> {
+    usccs: Vec<&'a str>,
+    ids: Vec<&'a str>,
+    revs: Vec<i32>,
+    kinds: Vec<i16>,
+    days: Vec<chrono::NaiveDate>,
+    times: Vec<DateTime<Utc>>,
+    values: Vec<Vec<u8>>,
+    evals: Vec<Vec<u8>>,
+}
+
+impl<'a> RecordRows<'a> {
+    fn push(
+        &mut self,
+        uscc: &'a str,
+        id: &'a str,
+        stored: &StoredRecord,
+    ) -> Result<(), StoreError> {
+        let record = effective("records", id, stored)?;
+        let eval = codec::encode_eval_view(std::slice::from_ref(&EvalRecord::of(&record)))
+            .map_err(|e| corrupt("records", id, e))?;
+        self.usccs.push(uscc);
+        self.ids.push(id);
+        self.revs
+            .push(i32::try_from(stored.rev).unwrap_or(i32::MAX));
+        self.kinds.push(i16::from(record.kind.index()));
+        self.days.push(record.decided_on);
+        self.times.push(time_from_ms(stored.stored_at_ms));
+        self.values
+            .push(codec::encode(stored).map_err(|e| corrupt("records", id, e))?);
+        self.evals.push(eval);
+        Ok(())
+    }
+}
+
+/// The kind index as the `records.kind` column holds it.
+pub(super) fn kind_column(kind: RecordKind) -> i16 {
+    i16::from(kind.index())
+}

@@ -1,0 +1,262 @@
+//! Every SQL statement of the PostgreSQL backend, in one place: the schema migrations and
+//! the queries. Keeping them here lets a test read them all and check the scale-out rule of
+//! `docs/deployment.md`: every statement on a per-entity table (distributed by `uscc` under
+//! Citus) names `uscc` in its `WHERE` clause or its key, so that it can be routed to one shard.
+
+/// The schema, as numbered migrations applied in order at start (never edit a shipped one:
+/// append a new one). The database records the versions applied in `schema_migrations`.
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1)];
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Version 1: records, history, entities, id index, pending events, rule-set versions and
+/// log, cursors, drafts, the decision log partitioned by month.
+const MIGRATION_1: &str = r#"
+CREATE TABLE entities (
+    uscc text COLLATE "C" PRIMARY KEY,
+    name text,
+    kind smallint NOT NULL
+);
+
+CREATE TABLE record_ids (
+    id text COLLATE "C" PRIMARY KEY,
+    uscc text COLLATE "C" NOT NULL
+);
+
+CREATE TABLE records (
+    uscc text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    rev integer NOT NULL,
+    kind smallint NOT NULL,
+    decided_on date NOT NULL,
+    stored_at timestamptz NOT NULL,
+    known_at timestamptz NOT NULL DEFAULT now(),
+    stored bytea NOT NULL,
+    eval bytea NOT NULL,
+    PRIMARY KEY (uscc, id)
+);
+CREATE INDEX records_by_kind ON records (kind, uscc, id);
+
+CREATE TABLE record_history (
+    uscc text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    rev integer NOT NULL,
+    stored_at timestamptz NOT NULL,
+    known_at timestamptz NOT NULL DEFAULT now(),
+    stored bytea NOT NULL,
+    PRIMARY KEY (uscc, id, rev)
+);
+
+CREATE TABLE pending_events (
+    record_id text COLLATE "C" NOT NULL,
+    kind smallint NOT NULL,
+    day integer NOT NULL,
+    received_at timestamptz NOT NULL,
+    known_at timestamptz NOT NULL DEFAULT now(),
+    authority text,
+    note text,
+    PRIMARY KEY (record_id, kind)
+);
+
+CREATE TABLE ruleset_versions (
+    hash bytea PRIMARY KEY,
+    ruleset_id text COLLATE "C" NOT NULL,
+    source text NOT NULL,
+    author text NOT NULL,
+    time timestamptz NOT NULL,
+    message text NOT NULL,
+    parent bytea
+);
+
+CREATE TABLE ruleset_log (
+    ruleset_id text COLLATE "C" NOT NULL,
+    seq integer NOT NULL,
+    hash bytea NOT NULL REFERENCES ruleset_versions (hash),
+    PRIMARY KEY (ruleset_id, seq)
+);
+
+CREATE TABLE cursors (
+    name text COLLATE "C" PRIMARY KEY,
+    value text NOT NULL
+);
+
+CREATE SEQUENCE draft_ids;
+CREATE TABLE drafts (
+    id bigint PRIMARY KEY,
+    row_version bigint NOT NULL,
+    ruleset_id text COLLATE "C" NOT NULL,
+    status smallint NOT NULL,
+    value bytea NOT NULL
+);
+
+CREATE SEQUENCE decision_seq;
+CREATE TABLE decisions (
+    seq bigint NOT NULL,
+    time timestamptz NOT NULL,
+    ruleset_id text COLLATE "C" NOT NULL,
+    usccs text[] NOT NULL,
+    entry text NOT NULL,
+    PRIMARY KEY (seq, time)
+) PARTITION BY RANGE (time);
+CREATE INDEX decisions_by_ruleset ON decisions (ruleset_id, seq);
+CREATE INDEX decisions_by_entity ON decisions USING gin (usccs);
+CREATE INDEX decisions_by_seq ON decisions (seq);
+"#;
+
+/// The table of applied migrations.
+pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+     version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
+/// Serialises migrations of one schema across processes (transaction-scoped).
+pub const LOCK_MIGRATIONS: &str =
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':migrations'))";
+/// The newest version applied.
+pub const SCHEMA_VERSION_APPLIED: &str = "SELECT max(version) FROM schema_migrations";
+/// Notes a migration as applied.
+pub const NOTE_MIGRATION: &str = "INSERT INTO schema_migrations (version) VALUES ($1)";
+/// Creates the schema named in a test or deployment URL.
+pub const CURRENT_SCHEMA: &str = "SELECT current_schema()";
+
+/// Serialises the record writes of one schema across processes (transaction-scoped): the
+/// id index, the pending events and the records change together.
+pub const LOCK_RECORD_WRITES: &str =
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':records'))";
+
+// --- records (per entity: `uscc` in every key and filter) --------------------------------
+
+/// The owners of record ids (the id index is keyed by id, a single-shard lookup too).
+pub const OWNERS_OF_IDS: &str = "SELECT id, uscc FROM record_ids WHERE id = ANY($1)";
+/// Adds ids to the index.
+pub const INSERT_IDS: &str = "INSERT INTO record_ids (id, uscc) \
+     SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (id) DO NOTHING";
+/// The stored versions of records, by (uscc, id), locked for the transaction.
+pub const STORED_OF_KEYS: &str = "SELECT r.uscc, r.id, r.stored FROM records r \
+     JOIN unnest($1::text[], $2::text[]) AS k(uscc, id) ON r.uscc = k.uscc AND r.id = k.id \
+     WHERE r.uscc = ANY($1) FOR UPDATE OF r";
+/// Writes new record versions.
+pub const UPSERT_RECORDS: &str = "INSERT INTO records \
+     (uscc, id, rev, kind, decided_on, stored_at, stored, eval) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::smallint[], $5::date[], \
+     $6::timestamptz[], $7::bytea[], $8::bytea[]) \
+     ON CONFLICT (uscc, id) DO UPDATE SET rev = EXCLUDED.rev, kind = EXCLUDED.kind, \
+     decided_on = EXCLUDED.decided_on, stored_at = EXCLUDED.stored_at, known_at = now(), \
+     stored = EXCLUDED.stored, eval = EXCLUDED.eval";
+/// Keeps previous record versions.
+pub const INSERT_HISTORY: &str = "INSERT INTO record_history (uscc, id, rev, stored_at, stored) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bytea[]) \
+     ON CONFLICT (uscc, id, rev) DO NOTHING";
+/// Creates entities or renames them (a record without a name keeps the stored one).
+pub const UPSERT_ENTITIES: &str = "INSERT INTO entities (uscc, name, kind) \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::smallint[]) \
+     ON CONFLICT (uscc) DO UPDATE SET name = coalesce(EXCLUDED.name, entities.name)";
+/// One record.
+pub const RECORD: &str = "SELECT stored FROM records WHERE uscc = $1 AND id = $2";
+/// An entity's records.
+pub const RECORDS_OF: &str = "SELECT id, stored FROM records WHERE uscc = $1 ORDER BY id";
+/// An entity.
+pub const ENTITY: &str = "SELECT name, kind FROM entities WHERE uscc = $1";
+/// A record's previous versions.
+pub const HISTORY: &str =
+    "SELECT rev, stored FROM record_history WHERE uscc = $1 AND id = $2 ORDER BY rev";
+/// Every record, in (uscc, id) order, for the scans (read in portions through a cursor).
+pub const SCAN_RECORDS: &str = "SELECT uscc, id, stored FROM records ORDER BY uscc, id";
+/// Every record's evaluation form, in (uscc, id) order.
+pub const SCAN_EVAL: &str = "SELECT uscc, eval FROM records ORDER BY uscc, id";
+/// Every record of a kind, in (uscc, id) order.
+pub const RECORDS_OF_KIND: &str =
+    "SELECT uscc, id, stored FROM records WHERE kind = $1 ORDER BY uscc, id";
+
+// --- pending events (keyed by record id) --------------------------------------------------
+
+/// Keeps an event whose record is not stored yet (a later one of the same kind replaces it).
+pub const HOLD_PENDING: &str = "INSERT INTO pending_events \
+     (record_id, kind, day, received_at, authority, note) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (record_id, kind) DO UPDATE SET day = EXCLUDED.day, \
+     received_at = EXCLUDED.received_at, known_at = now(), authority = EXCLUDED.authority, \
+     note = EXCLUDED.note";
+/// Takes the pending events of records stored for the first time.
+pub const TAKE_PENDING: &str = "DELETE FROM pending_events WHERE record_id = ANY($1) \
+     RETURNING record_id, kind, day, received_at, authority, note";
+/// A page of pending events after a (record id, kind) position.
+pub const PENDING_PAGE: &str = "SELECT record_id, kind, day, received_at, authority, note \
+     FROM pending_events WHERE (record_id, kind) > ($1, $2) ORDER BY record_id, kind LIMIT $3";
+
+// --- rule-set versions, cursors (reference tables) ----------------------------------------
+
+/// Serialises the versions of one rule set across processes.
+pub const LOCK_RULESET: &str =
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':ruleset:' || $1))";
+/// The newest log entry of a rule set.
+pub const RULESET_HEAD: &str =
+    "SELECT seq, hash FROM ruleset_log WHERE ruleset_id = $1 ORDER BY seq DESC LIMIT 1";
+/// A version by hash.
+pub const RULESET_VERSION: &str = "SELECT hash, ruleset_id, source, author, time, message, \
+     parent FROM ruleset_versions WHERE hash = $1";
+/// Stores a version.
+pub const INSERT_RULESET_VERSION: &str = "INSERT INTO ruleset_versions \
+     (hash, ruleset_id, source, author, time, message, parent) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// Appends to a rule set's log.
+pub const APPEND_RULESET_LOG: &str =
+    "INSERT INTO ruleset_log (ruleset_id, seq, hash) VALUES ($1, $2, $3)";
+/// A rule set's versions in log order.
+pub const RULESET_VERSIONS: &str = "SELECT v.hash, v.ruleset_id, v.source, v.author, v.time, \
+     v.message, v.parent FROM ruleset_log l JOIN ruleset_versions v ON v.hash = l.hash \
+     WHERE l.ruleset_id = $1 ORDER BY l.seq";
+/// The rule sets with a version.
+pub const RULESET_IDS: &str = "SELECT DISTINCT ruleset_id FROM ruleset_log ORDER BY ruleset_id";
+/// A cursor.
+pub const CURSOR: &str = "SELECT value FROM cursors WHERE name = $1";
+/// Sets a cursor.
+pub const SET_CURSOR: &str = "INSERT INTO cursors (name, value) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value";
+
+// --- drafts (reference table, compare-and-swap on row_version) ----------------------------
+
+/// A new draft id.
+pub const NEXT_DRAFT_ID: &str = "SELECT nextval('draft_ids')::bigint";
+/// Stores a new draft.
+pub const INSERT_DRAFT: &str = "INSERT INTO drafts (id, row_version, ruleset_id, status, value) \
+     VALUES ($1, 1, $2, $3, $4)";
+/// A draft and its row version.
+pub const DRAFT: &str = "SELECT row_version, value FROM drafts WHERE id = $1";
+/// Every draft, by id (filtered by rule set and status when given).
+pub const DRAFTS: &str = "SELECT id, value FROM drafts \
+     WHERE ($1::text IS NULL OR ruleset_id = $1) AND ($2::smallint IS NULL OR status = $2) \
+     ORDER BY id";
+/// The compare-and-swap: writes only if nobody changed the draft since it was read.
+pub const SWAP_DRAFT: &str = "UPDATE drafts SET row_version = row_version + 1, status = $3, \
+     value = $4 WHERE id = $1 AND row_version = $2";
+
+// --- decision log (partitioned by month) --------------------------------------------------
+
+/// Serialises the creation of monthly partitions.
+pub const LOCK_PARTITIONS: &str =
+    "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':decision-partitions'))";
+/// Sequence numbers for new entries.
+pub const NEXT_DECISION_SEQS: &str =
+    "SELECT nextval('decision_seq')::bigint FROM generate_series(1, $1::int)";
+/// Appends entries.
+pub const INSERT_DECISIONS: &str = "INSERT INTO decisions (seq, time, ruleset_id, usccs, entry) \
+     SELECT s, t, r, string_to_array(u, ','), e \
+     FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) \
+     AS x(s, t, r, u, e)";
+/// The start of a decision query; the filters below are appended with `AND`.
+pub const DECISIONS_SELECT: &str = "SELECT seq, entry FROM decisions WHERE seq > $1";
+/// Filter: about this entity (the GIN index on `usccs`).
+pub const DECISIONS_BY_ENTITY: &str = "usccs @> ARRAY[$2::text]";
+/// Filter: under this rule set.
+pub const DECISIONS_BY_RULESET: &str = "ruleset_id = $3";
+/// Filter: made at or after.
+pub const DECISIONS_FROM: &str = "time >= $4";
+/// Filter: made before.
+pub const DECISIONS_UNTIL: &str = "time < $5";
+/// The order and the limit.
+pub const DECISIONS_ORDER: &str = "ORDER BY seq LIMIT $6";
+
+// --- notifications between replicas --------------------------------------------------------
+
+/// The channel every change is announced on (payload: `records`, `versions`, `drafts`).
+pub const CHANNEL: &str = "credit_rules_changes";
+/// Announces a change; sent when the transaction commits.
+pub const NOTIFY: &str = "SELECT pg_notify('credit_rules_changes', current_schema() || ':' || $1)";
