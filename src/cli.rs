@@ -83,9 +83,12 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// Database folder.
+        /// Database folder (with --store: the folder of the token file only).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+        #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+        store: Option<String>,
         /// Rule sets that seed a fresh database.
         #[arg(long, default_value = "rulesets")]
         rulesets: PathBuf,
@@ -206,6 +209,9 @@ pub enum Command {
         /// Database folder of `credit-rules serve`, for stored versions (ID@HASH).
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+        #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+        store: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -226,6 +232,9 @@ pub enum Command {
         /// The database directory.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+        #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+        store: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -293,6 +302,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve {
             addr,
             data,
+            store,
             rulesets,
             tokens,
             demo_entities,
@@ -316,6 +326,7 @@ pub fn run(cli: Cli) -> ExitCode {
             let config = crate::http::ServeConfig {
                 addr,
                 data,
+                store,
                 rulesets,
                 tokens,
                 demo_entities,
@@ -374,6 +385,7 @@ pub fn run(cli: Cli) -> ExitCode {
             old_lib,
             new_lib,
             data,
+            store,
             format,
         } => {
             let old = diff::Side {
@@ -384,13 +396,15 @@ pub fn run(cli: Cli) -> ExitCode {
                 arg: &new,
                 lib: new_lib.as_deref().unwrap_or(&lib),
             };
-            diff::run(old, new, &data, format)
+            diff::run(old, new, &data, store.as_deref(), format)
         }
         Command::Draft(args) => draft::run(args),
         Command::Import(args) => crate::import::run(&args),
-        Command::Pending { data, format } => {
-            crate::import::run_pending(&data, format == Format::Json)
-        }
+        Command::Pending {
+            data,
+            store,
+            format,
+        } => crate::import::run_pending(&data, store.as_deref(), format == Format::Json),
         Command::Sync(args) => crate::sync::run(&args),
         Command::Decisions(DecisionsCommand::Compact { data, before }) => {
             compact_decisions(&data, before)

@@ -55,7 +55,7 @@ use serde::Deserialize;
 use crate::intake::{self, FeedKind, IntakeItem};
 use crate::record::CreditRecord;
 use crate::store::{
-    EventKind, EventOutcome, RecordEvent, RecordStore, SledStore, StoreError, check_record,
+    EventKind, EventOutcome, RecordEvent, RecordStore, StoreError, StoreLocation, check_record,
 };
 
 /// Arguments of `credit-rules import`.
@@ -68,6 +68,9 @@ pub struct ImportArgs {
     /// The database directory.
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+    #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// Lines per batch: one transaction and one flush per batch.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub batch_size: u32,
@@ -686,7 +689,14 @@ pub fn run(args: &ImportArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let store = match SledStore::open(&args.data) {
+    let location = match StoreLocation::choose(&args.data, args.store.as_deref()) {
+        Ok(location) => location,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match location.open() {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: {e}");
@@ -703,14 +713,14 @@ pub fn run(args: &ImportArgs) -> ExitCode {
         progress: true,
     };
     let started = Instant::now();
-    match import(&store, &source, &options) {
+    match import(&*store, &source, &options) {
         Ok(summary) => {
             let elapsed = started.elapsed().as_secs_f64();
             let rate = summary.lines as f64 / elapsed.max(1e-9);
             eprintln!(
                 "imported {} lines in {elapsed:.1} s ({rate:.0} lines/s) into {}",
                 summary.lines,
-                args.data.display()
+                location.describe()
             );
             eprintln!(
                 "  records: {} inserted, {} updated, {} unchanged",
@@ -751,8 +761,8 @@ pub fn run(args: &ImportArgs) -> ExitCode {
 
 /// Runs `credit-rules pending`: lists the events kept in the store at `data` because their
 /// record has not arrived, one per line (or as JSON lines), then a count on standard error.
-pub fn run_pending(data: &Path, json: bool) -> ExitCode {
-    let store = match SledStore::open(data) {
+pub fn run_pending(data: &Path, store: Option<&str>, json: bool) -> ExitCode {
+    let store = match StoreLocation::choose(data, store).and_then(|l| l.open()) {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: {e}");

@@ -185,6 +185,28 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Replaces the live rule sets with those `load` gives (e.g. the newest versions in a
+    /// store that another server replica published to), when they differ; publications of
+    /// this registry wait meanwhile, so an older load cannot replace a newer publication.
+    /// Returns whether anything changed.
+    pub fn reload_with<E>(&self, load: impl FnOnce() -> Result<Registry, E>) -> Result<bool, E> {
+        // INVARIANT: the guard protects no data, so a poisoned lock is still usable.
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let loaded = load()?.snapshot.load_full();
+        let current = self.snapshot.load_full();
+        let same = loaded.sources.len() == current.sources.len()
+            && loaded
+                .sources
+                .iter()
+                .all(|(id, file)| current.sources.get(id).is_some_and(|f| f.text == file.text));
+        if !same {
+            self.snapshot.store(loaded);
+        }
+        Ok(!same)
+    }
+}
+
 /// A checked new version: the snapshot that would go live and what it changes.
 struct Candidate {
     snapshot: Snapshot,

@@ -146,10 +146,12 @@ mod codec;
 mod disclosure;
 mod drafts;
 mod journal;
+mod location;
 mod pending;
 pub mod postgres;
 
 pub use changes::StoreChange;
+pub use location::{STORE_ENV, StoreLocation};
 pub use pending::{PendingEvent, PendingPage};
 pub use postgres::PgStore;
 

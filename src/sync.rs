@@ -161,6 +161,9 @@ pub struct SyncArgs {
     /// The database folder.
     #[arg(long, default_value = "data")]
     pub data: std::path::PathBuf,
+    /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+    #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// The cursor's name (one per feed).
     #[arg(long, default_value = "provincial")]
     pub name: String,
@@ -174,7 +177,8 @@ pub struct SyncArgs {
 
 /// Runs `credit-rules sync`.
 pub fn run(args: &SyncArgs) -> std::process::ExitCode {
-    let store = match crate::store::SledStore::open(&args.data) {
+    let location = crate::store::StoreLocation::choose(&args.data, args.store.as_deref());
+    let store = match location.and_then(|l| l.open()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -189,7 +193,7 @@ pub fn run(args: &SyncArgs) -> std::process::ExitCode {
         timeout: Duration::from_secs(30),
     };
     loop {
-        match sync(&store, &options) {
+        match sync(&*store, &options) {
             Ok(summary) => report(&summary),
             Err(e) => {
                 eprintln!("error: {e}");

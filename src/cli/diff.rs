@@ -21,7 +21,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::diff::{DiffError, RuleSetDiff, diff_workspaces};
 use crate::ruleset::{RULES_EXTENSION, Workspace};
 use crate::source::SourceFile;
-use crate::store::{RecordStore, RuleSetVersion, SledStore};
+use crate::store::{RecordStore, RuleSetVersion, StoreLocation};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -43,8 +43,14 @@ pub(super) struct Side<'a> {
 }
 
 /// Runs `credit-rules diff`.
-pub(super) fn run(old: Side<'_>, new: Side<'_>, data: &Path, format: Format) -> ExitCode {
-    let mut store = LazyStore::new(data);
+pub(super) fn run(
+    old: Side<'_>,
+    new: Side<'_>,
+    data: &Path,
+    store: Option<&str>,
+    format: Format,
+) -> ExitCode {
+    let mut store = LazyStore::new(data, store);
     let old_version = match load_version(old.arg, old.lib, &mut store) {
         Ok(v) => v,
         Err(d) => return trouble(on_side("old", old.arg, d)),
@@ -318,42 +324,48 @@ fn cannot_read(path: &Path, e: &std::io::Error) -> Diagnostic {
 /// The record store, opened the first time a stored version is named.
 struct LazyStore {
     dir: PathBuf,
-    store: Option<SledStore>,
+    url: Option<String>,
+    store: Option<Box<dyn RecordStore>>,
 }
 
 impl LazyStore {
-    fn new(dir: &Path) -> Self {
+    fn new(dir: &Path, url: Option<&str>) -> Self {
         Self {
             dir: dir.to_path_buf(),
+            url: url.map(str::to_owned),
             store: None,
         }
     }
 
-    fn get(&mut self) -> Result<&SledStore, Diagnostic> {
+    fn get(&mut self) -> Result<&dyn RecordStore, Diagnostic> {
         if self.store.is_none() {
-            self.store = Some(open_store(&self.dir)?);
+            self.store = Some(open_store(&self.dir, self.url.as_deref())?);
         }
         self.store
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| Diagnostic::error("E0802", "the record store is not open"))
     }
 }
 
 /// Opens an existing database only: a read-only command must not create one.
-fn open_store(dir: &Path) -> Result<SledStore, Diagnostic> {
+fn open_store(dir: &Path, url: Option<&str>) -> Result<Box<dyn RecordStore>, Diagnostic> {
+    let location =
+        StoreLocation::choose(dir, url).map_err(|e| Diagnostic::error("E0802", e.to_string()))?;
     // sled keeps its configuration in `conf`; without it there is no database here.
-    if !dir.join("conf").is_file() {
+    if !location.exists() {
         return Err(Diagnostic::error(
             "E0802",
             format!("there is no record store at `{}`", dir.display()),
         )
         .with_help(
-            "pass --data with the database folder of `credit-rules serve` (default `data`)",
+            "pass --data with the database folder of `credit-rules serve` (default `data`), \
+             or --store with its PostgreSQL URL",
         ));
     }
-    SledStore::open(dir).map_err(|e| {
+    location.open().map_err(|e| {
         Diagnostic::error("E0802", format!("cannot open the record store: {e}")).with_help(
-            "if `credit-rules serve` is running on this folder, stop it or compare a copy of the folder",
+            "if `credit-rules serve` is running on this sled folder, stop it or compare a copy \
+             of the folder (a PostgreSQL store has no such limit)",
         )
     })
 }
@@ -367,7 +379,7 @@ fn load_stored(
     id: &str,
     revision: &Revision,
     lib: &Path,
-    store: &SledStore,
+    store: &dyn RecordStore,
 ) -> Result<Loaded, Diagnostics> {
     let versions = store.ruleset_versions(id).map_err(store_error)?;
     let version = pick_version(id, revision, &versions, store)?;
@@ -418,7 +430,7 @@ fn pick_version<'v>(
     id: &str,
     revision: &Revision,
     versions: &'v [RuleSetVersion],
-    store: &SledStore,
+    store: &dyn RecordStore,
 ) -> Result<&'v RuleSetVersion, Diagnostic> {
     if versions.is_empty() {
         let ids = store.ruleset_ids().map_err(store_error)?;

@@ -28,7 +28,7 @@ use crate::impact_store::{
 };
 use crate::record::Uscc;
 use crate::source::SourceFile;
-use crate::store::{RecordStore, SledStore};
+use crate::store::{RecordStore, StoreLocation};
 use chrono::NaiveDate;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -55,6 +55,9 @@ pub struct ImpactArgs {
     /// The record store (database directory).
     #[arg(long, default_value = "data")]
     pub data: PathBuf,
+    /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+    #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+    pub store: Option<String>,
     /// Folder of rule files for the rule sets a version extends that the store does not hold.
     #[arg(long, visible_alias = "rulesets", default_value = "rulesets")]
     pub lib: PathBuf,
@@ -81,7 +84,7 @@ pub fn run(args: &ImpactArgs) -> ExitCode {
 
 /// Everything loaded before the analysis starts.
 struct Prepared {
-    store: SledStore,
+    store: Box<dyn RecordStore>,
     as_of: NaiveDate,
     old: CompiledRuleSet,
     new: CompiledRuleSet,
@@ -91,10 +94,10 @@ struct Prepared {
 fn prepare(args: &ImpactArgs) -> Result<Prepared, Diagnostics> {
     let as_of = parse_date(&args.as_of)?;
     let entities = args.entities.as_deref().map(read_entities).transpose()?;
-    let store = open_store(&args.data)?;
-    let context = compile_context(&store, &args.lib)?;
-    let old = load_version(&store, &args.ruleset, &args.old, "--old", &context)?;
-    let new = load_version(&store, &args.ruleset, &args.new, "--new", &context)?;
+    let store = open_store(&args.data, args.store.as_deref())?;
+    let context = compile_context(&*store, &args.lib)?;
+    let old = load_version(&*store, &args.ruleset, &args.old, "--old", &context)?;
+    let new = load_version(&*store, &args.ruleset, &args.new, "--new", &context)?;
     Ok(Prepared {
         store,
         as_of,
@@ -126,8 +129,8 @@ fn analyse(args: &ImpactArgs, prepared: Prepared) -> Result<(), Diagnostics> {
     let mut progress = |evaluated: u64| bar.set_position(evaluated);
     let started = Instant::now();
     let result = match &entities {
-        Some(list) => impact_of_entities(&store, list, &old, &new, as_of, &options, &mut progress),
-        None => impact_of_store(&store, &old, &new, as_of, &options, &mut progress),
+        Some(list) => impact_of_entities(&*store, list, &old, &new, as_of, &options, &mut progress),
+        None => impact_of_store(&*store, &old, &new, as_of, &options, &mut progress),
     };
     bar.finish_and_clear();
     let report = result.map_err(|e| {
@@ -160,8 +163,10 @@ fn parse_date(text: &str) -> Result<NaiveDate, Diagnostic> {
 }
 
 /// Opens an existing store; a missing directory is an error, not a new empty store.
-fn open_store(dir: &Path) -> Result<SledStore, Diagnostic> {
-    if !dir.is_dir() {
+fn open_store(dir: &Path, url: Option<&str>) -> Result<Box<dyn RecordStore>, Diagnostic> {
+    let location =
+        StoreLocation::choose(dir, url).map_err(|e| Diagnostic::error("E0712", e.to_string()))?;
+    if location.is_sled() && !dir.is_dir() {
         return Err(Diagnostic::error(
             "E0712",
             format!("there is no record store at `{}`", dir.display()),
@@ -171,7 +176,9 @@ fn open_store(dir: &Path) -> Result<SledStore, Diagnostic> {
              load records first with `credit-rules import FILE --data DIR`",
         ));
     }
-    SledStore::open(dir).map_err(|e| Diagnostic::error("E0712", e.to_string()))
+    location
+        .open()
+        .map_err(|e| Diagnostic::error("E0712", e.to_string()))
 }
 
 /// The rule sets versions may extend: the store's newest versions first, then `--lib`.

@@ -23,7 +23,7 @@ use super::{App, AppState, serve_with};
 use crate::registry::Registry;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
-use crate::store::{NewRuleSetVersion, RecordStore, SledStore};
+use crate::store::{NewRuleSetVersion, RecordStore, StoreChange, StoreLocation};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -35,8 +35,10 @@ use std::sync::Arc;
 pub struct ServeConfig {
     /// Address to listen on.
     pub addr: SocketAddr,
-    /// The sled database folder.
+    /// The sled database folder (with `store`: the token file's folder only).
     pub data: PathBuf,
+    /// A PostgreSQL store's URL, used instead of the sled folder.
+    pub store: Option<String>,
     /// The shipped rule sets, used to seed a fresh database.
     pub rulesets: PathBuf,
     /// The token file; created with fresh tokens when absent.
@@ -73,12 +75,12 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         .install_recorder()
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let (store, tokens) = open_data(&config)?;
-    let registry = load_registry(&store)?;
+    let registry = load_registry(&*store)?;
     let main_metrics = config.metrics_addr.is_none().then(|| metrics.clone());
     let state = AppState(Arc::new(
-        App::new(registry, Arc::new(store), tokens, main_metrics)
-            .with_rate_limit(config.rate_limit),
+        App::new(registry, store, tokens, main_metrics).with_rate_limit(config.rate_limit),
     ));
+    follow_other_replicas(&state);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -90,7 +92,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         let limits = config.limits;
         tracing::info!(
             addr = %config.addr,
-            data = %config.data.display(),
+            store = %store_location(&config).map(|l| l.describe()).unwrap_or_default(),
             header_read_timeout_s = limits.header_read_timeout.as_secs_f64(),
             idle_timeout_s = limits.idle_timeout.as_secs_f64(),
             max_connections = limits.max_connections,
@@ -130,16 +132,44 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     })
 }
 
+/// Where the store is: `--store` when given, else the sled folder `--data`.
+fn store_location(config: &ServeConfig) -> Result<StoreLocation, String> {
+    StoreLocation::choose(&config.data, config.store.as_deref()).map_err(|e| e.to_string())
+}
+
 /// Opens (or creates and seeds) the database and the token file, private to this user:
-/// the data folder 0700, every file in it 0600.
-pub fn open_data(config: &ServeConfig) -> Result<(SledStore, Tokens), String> {
+/// the data folder 0700, every file in it 0600. With a PostgreSQL store the folder holds
+/// only the token file (tokens are never in the database).
+pub fn open_data(config: &ServeConfig) -> Result<(Arc<dyn RecordStore>, Tokens), String> {
     create_private_dir(&config.data)?;
-    let store = SledStore::open(&config.data).map_err(|e| e.to_string())?;
-    seed(&store, config)?;
+    let store: Arc<dyn RecordStore> = store_location(config)?
+        .open()
+        .map_err(|e| e.to_string())?
+        .into();
+    seed(&*store, config)?;
     let tokens = load_or_create_tokens(&config.tokens)?;
     store.flush().map_err(|e| e.to_string())?;
     make_private(&config.data);
     Ok((store, tokens))
+}
+
+/// With a store that other replicas share: a rule-set version another replica published
+/// (or activated) is made live here as soon as the store announces it.
+fn follow_other_replicas(state: &AppState) {
+    let app = Arc::downgrade(&state.0);
+    state.store.watch_changes(Box::new(move |change| {
+        if change != StoreChange::Versions {
+            return;
+        }
+        let Some(app) = app.upgrade() else {
+            return;
+        };
+        match app.registry.reload_with(|| load_registry(&*app.store)) {
+            Ok(true) => tracing::info!("live rule sets reloaded: another replica published"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "cannot reload the live rule sets"),
+        }
+    }));
 }
 
 fn init_tracing(format: LogFormat) {
@@ -280,7 +310,7 @@ async fn shutdown_signal() {
 
 /// On first start, saves every shipped rule set as its first version and
 /// loads demo records; later starts change nothing.
-fn seed(store: &SledStore, config: &ServeConfig) -> Result<(), String> {
+fn seed(store: &dyn RecordStore, config: &ServeConfig) -> Result<(), String> {
     if store.cursor(SEEDED).map_err(|e| e.to_string())?.is_some() {
         return Ok(());
     }
@@ -322,7 +352,7 @@ fn seed(store: &SledStore, config: &ServeConfig) -> Result<(), String> {
 }
 
 /// The live rule sets: the newest stored version of every rule set.
-fn load_registry(store: &SledStore) -> Result<Registry, String> {
+fn load_registry(store: &dyn RecordStore) -> Result<Registry, String> {
     let mut heads: BTreeMap<String, String> = BTreeMap::new();
     for id in store.ruleset_ids().map_err(|e| e.to_string())? {
         let versions = store.ruleset_versions(&id).map_err(|e| e.to_string())?;

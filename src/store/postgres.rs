@@ -153,7 +153,7 @@ fn park_on<F: Future>(future: F) -> F::Output {
 }
 
 /// The URL without its password.
-fn redacted(url: &str) -> String {
+pub(super) fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -409,7 +409,7 @@ async fn listen_once(
     config: &tokio_postgres::Config,
     schema: &str,
     cache: &EntityCache,
-    watchers: &RwLock<Vec<Watcher>>,
+    watchers: &Arc<RwLock<Vec<Watcher>>>,
     ready: &mut Option<std::sync::mpsc::Sender<Result<(), String>>>,
 ) -> Result<(), String> {
     let (client, mut connection) = config.connect(NoTls).await.map_err(|e| e.to_string())?;
@@ -448,10 +448,14 @@ async fn listen_once(
         if change == StoreChange::Records {
             cache.forget_all();
         }
-        let watchers = watchers.read().unwrap_or_else(|p| p.into_inner());
-        for watcher in watchers.iter() {
-            watcher(change);
-        }
+        // Watchers call the store (blocking): off the runtime's worker threads.
+        let watchers = watchers.clone();
+        tokio::task::spawn_blocking(move || {
+            let watchers = watchers.read().unwrap_or_else(|p| p.into_inner());
+            for watcher in watchers.iter() {
+                watcher(change);
+            }
+        });
     }
     driver.abort();
     drop(client);

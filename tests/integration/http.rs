@@ -47,6 +47,23 @@ pub(crate) fn state() -> AppState {
     )))
 }
 
+/// The app on each backend: a temporary sled store, then a PostgreSQL store in a schema of
+/// its own (the guard drops the schema when the test ends). The same HTTP test runs on both.
+pub(crate) fn states_on_each_store() -> Vec<(AppState, Option<crate::common::PgTestStore>)> {
+    let pg = crate::common::PgTestStore::new();
+    let store = credit_rules::store::PgStore::open_in_schema(&crate::common::pg_url(), pg.schema())
+        .expect("PostgreSQL store");
+    let workspace = crate::common::shipped();
+    let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
+    let on_pg = AppState(Arc::new(App::new(
+        registry,
+        Arc::new(store),
+        tokens(),
+        None,
+    )));
+    vec![(state(), None), (on_pg, Some(pg))]
+}
+
 pub(crate) struct Response {
     pub(crate) status: StatusCode,
     pub(crate) content_type: String,
@@ -172,36 +189,37 @@ async fn the_openapi_document_lists_exactly_the_served_routes() {
 
 #[tokio::test]
 async fn evaluating_a_stored_entity_explains_the_veto_and_logs_the_decision() {
-    let s = state();
-    seed_bidder(&s).await;
-    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": BIDDER });
-    let r = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["decision"], "disqualified");
-    assert_eq!(r.body["vetoes"][0]["records"][0]["id"], "ZXGK-00008");
-    insta::assert_json_snapshot!("evaluate_stored_entity", r.body, { ".hash" => "[hash]" });
-    let after_repair = json!({ "ruleset": "water", "as_of": "2024-08-01", "uscc": BIDDER });
-    let r = call(
-        &s,
-        "POST",
-        "/api/v1/evaluate",
-        Some(EVALUATOR),
-        Some(after_repair),
-    )
-    .await;
-    assert_eq!(r.body["decision"], "eligible");
-    let log = call(
-        &s,
-        "GET",
-        &format!("/api/v1/decisions?uscc={BIDDER}"),
-        Some(CITY),
-        None,
-    )
-    .await;
-    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
-    assert_eq!(log.body["items"].as_array().expect("list").len(), 2);
-    assert_eq!(log.body["next_cursor"], Value::Null);
-    assert_eq!(log.body["items"][0]["decision"], "disqualified");
+    for (s, _schema) in states_on_each_store() {
+        seed_bidder(&s).await;
+        let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": BIDDER });
+        let r = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert_eq!(r.body["decision"], "disqualified");
+        assert_eq!(r.body["vetoes"][0]["records"][0]["id"], "ZXGK-00008");
+        insta::assert_json_snapshot!("evaluate_stored_entity", r.body, { ".hash" => "[hash]" });
+        let after_repair = json!({ "ruleset": "water", "as_of": "2024-08-01", "uscc": BIDDER });
+        let r = call(
+            &s,
+            "POST",
+            "/api/v1/evaluate",
+            Some(EVALUATOR),
+            Some(after_repair),
+        )
+        .await;
+        assert_eq!(r.body["decision"], "eligible");
+        let log = call(
+            &s,
+            "GET",
+            &format!("/api/v1/decisions?uscc={BIDDER}"),
+            Some(CITY),
+            None,
+        )
+        .await;
+        assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+        assert_eq!(log.body["items"].as_array().expect("list").len(), 2);
+        assert_eq!(log.body["next_cursor"], Value::Null);
+        assert_eq!(log.body["items"][0]["decision"], "disqualified");
+    }
 }
 
 #[tokio::test]
@@ -354,167 +372,169 @@ async fn bad_bodies_get_problem_details() {
 
 #[tokio::test]
 async fn put_on_a_rule_set_submits_a_draft_checked_first_and_never_publishes_it() {
-    let s = state();
-    let current = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
-    assert_eq!(current.status, StatusCode::OK);
-    let hash = current.body["meta"]["hash"]
-        .as_str()
-        .expect("hash")
-        .to_string();
-    let source = current.body["source"].as_str().expect("source").to_string();
+    for (s, _schema) in states_on_each_store() {
+        let current = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
+        assert_eq!(current.status, StatusCode::OK);
+        let hash = current.body["meta"]["hash"]
+            .as_str()
+            .expect("hash")
+            .to_string();
+        let source = current.body["source"].as_str().expect("source").to_string();
 
-    let broken = source.replacen("when", "when any(records where kind = 行政处法) or", 1);
-    let r = call(
-        &s,
-        "PUT",
-        "/api/v1/rulesets/water",
-        Some(WATER),
-        Some(json!({ "source": broken, "base_hash": hash })),
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    let diagnostics = r.body["diagnostics"].as_array().expect("diagnostics");
-    let unknown = diagnostics
-        .iter()
-        .find(|d| d["code"] == "E0201")
-        .expect("the unknown kind is reported");
-    assert!(
-        unknown["line"].as_u64().is_some() && unknown["col"].as_u64().is_some(),
-        "{unknown}"
-    );
-    assert!(unknown["help"].as_str().expect("help").contains("行政处罚"));
+        let broken = source.replacen("when", "when any(records where kind = 行政处法) or", 1);
+        let r = call(
+            &s,
+            "PUT",
+            "/api/v1/rulesets/water",
+            Some(WATER),
+            Some(json!({ "source": broken, "base_hash": hash })),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let diagnostics = r.body["diagnostics"].as_array().expect("diagnostics");
+        let unknown = diagnostics
+            .iter()
+            .find(|d| d["code"] == "E0201")
+            .expect("the unknown kind is reported");
+        assert!(
+            unknown["line"].as_u64().is_some() && unknown["col"].as_u64().is_some(),
+            "{unknown}"
+        );
+        assert!(unknown["help"].as_str().expect("help").contains("行政处罚"));
 
-    let edited = source.replacen("version", "version \"2026.1\" // was:", 1);
-    let edited = if edited == source {
-        source.clone() + "\n"
-    } else {
-        edited
-    };
-    let other = call(
-        &s,
-        "PUT",
-        "/api/v1/rulesets/water",
-        Some(TRANSPORT),
-        Some(json!({ "source": edited, "base_hash": hash })),
-    )
-    .await;
-    assert_eq!(other.status, StatusCode::FORBIDDEN);
+        let edited = source.replacen("version", "version \"2026.1\" // was:", 1);
+        let edited = if edited == source {
+            source.clone() + "\n"
+        } else {
+            edited
+        };
+        let other = call(
+            &s,
+            "PUT",
+            "/api/v1/rulesets/water",
+            Some(TRANSPORT),
+            Some(json!({ "source": edited, "base_hash": hash })),
+        )
+        .await;
+        assert_eq!(other.status, StatusCode::FORBIDDEN);
 
-    let accepted = call(
-        &s,
-        "PUT",
-        "/api/v1/rulesets/water",
-        Some(WATER),
-        Some(json!({ "source": edited, "base_hash": hash, "message": "test" })),
-    )
-    .await;
-    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
-    assert_eq!(accepted.body["status"], "pending");
-    let still = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
-    assert_eq!(
-        still.body["meta"]["hash"],
-        hash.as_str(),
-        "a draft is not live"
-    );
+        let accepted = call(
+            &s,
+            "PUT",
+            "/api/v1/rulesets/water",
+            Some(WATER),
+            Some(json!({ "source": edited, "base_hash": hash, "message": "test" })),
+        )
+        .await;
+        assert_eq!(accepted.status, StatusCode::ACCEPTED, "{}", accepted.body);
+        assert_eq!(accepted.body["status"], "pending");
+        let still = call(&s, "GET", "/api/v1/rulesets/water", Some(WATER), None).await;
+        assert_eq!(
+            still.body["meta"]["hash"],
+            hash.as_str(),
+            "a draft is not live"
+        );
 
-    let draft = accepted.body["id"].as_u64().expect("draft id");
-    let approved = call(
-        &s,
-        "POST",
-        &format!("/api/v1/drafts/{draft}/approve"),
-        Some(CITY),
-        Some(json!({ "comment": "同意" })),
-    )
-    .await;
-    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
-    let stale = call(
-        &s,
-        "PUT",
-        "/api/v1/rulesets/water",
-        Some(WATER),
-        Some(json!({ "source": edited, "base_hash": hash })),
-    )
-    .await;
-    assert_eq!(stale.status, StatusCode::CONFLICT);
-    assert_eq!(stale.body["code"], "stale_version");
+        let draft = accepted.body["id"].as_u64().expect("draft id");
+        let approved = call(
+            &s,
+            "POST",
+            &format!("/api/v1/drafts/{draft}/approve"),
+            Some(CITY),
+            Some(json!({ "comment": "同意" })),
+        )
+        .await;
+        assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+        let stale = call(
+            &s,
+            "PUT",
+            "/api/v1/rulesets/water",
+            Some(WATER),
+            Some(json!({ "source": edited, "base_hash": hash })),
+        )
+        .await;
+        assert_eq!(stale.status, StatusCode::CONFLICT);
+        assert_eq!(stale.body["code"], "stale_version");
 
-    let versions = call(
-        &s,
-        "GET",
-        "/api/v1/rulesets/water/versions",
-        Some(EVALUATOR),
-        None,
-    )
-    .await;
-    assert_eq!(versions.status, StatusCode::OK);
-    let log = versions.body["items"].as_array().expect("list");
-    let newest = log.last().expect("one version");
-    assert_eq!(newest["author"], "市水务局");
-    let one = call(
-        &s,
-        "GET",
-        &format!(
-            "/api/v1/rulesets/water/versions/{}",
-            newest["hash"].as_str().expect("hash")
-        ),
-        Some(EVALUATOR),
-        None,
-    )
-    .await;
-    assert_eq!(one.status, StatusCode::OK);
-    assert_eq!(one.body["source"], edited);
+        let versions = call(
+            &s,
+            "GET",
+            "/api/v1/rulesets/water/versions",
+            Some(EVALUATOR),
+            None,
+        )
+        .await;
+        assert_eq!(versions.status, StatusCode::OK);
+        let log = versions.body["items"].as_array().expect("list");
+        let newest = log.last().expect("one version");
+        assert_eq!(newest["author"], "市水务局");
+        let one = call(
+            &s,
+            "GET",
+            &format!(
+                "/api/v1/rulesets/water/versions/{}",
+                newest["hash"].as_str().expect("hash")
+            ),
+            Some(EVALUATOR),
+            None,
+        )
+        .await;
+        assert_eq!(one.status, StatusCode::OK);
+        assert_eq!(one.body["source"], edited);
+    }
 }
 
 #[tokio::test]
 async fn intake_is_idempotent_and_reports_bad_rows() {
-    let s = state();
-    let rows = json!([
-        {"xxbh": "XZCF-T-1", "cf_xdr_mc": "青山水利科技有限公司", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": BIDDER, "cf_wsh": "武水罚〔2024〕1号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": 2.5, "cf_jdrq": "2024-01-10", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
-        {"xxbh": "XZCF-T-2", "cf_xdr_mc": "坏", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": "914201158544006810", "cf_wsh": "武水罚〔2024〕2号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": null, "cf_jdrq": "2024-02-30", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
-        {"xxbh": "XZCF-T-1", "事件": "信用修复", "日期": "2024-05-01", "机关": "武汉市发展和改革委员会", "说明": "已履行"}
-    ]);
-    let first = call(
-        &s,
-        "POST",
-        "/api/v1/records",
-        Some(INTAKE),
-        Some(json!({ "items": rows })),
-    )
-    .await;
-    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    assert_eq!(first.body["inserted"], 1);
-    assert_eq!(first.body["events_applied"], 1);
-    assert_eq!(first.body["rejected"].as_array().expect("list").len(), 1);
-    assert!(
-        first.body["rejected"][0]["at"]
-            .as_str()
-            .expect("at")
-            .contains("XZCF-T-2"),
-        "{}",
-        first.body
-    );
-    let again = call(
-        &s,
-        "POST",
-        "/api/v1/records",
-        Some(INTAKE),
-        Some(json!({ "items": rows })),
-    )
-    .await;
-    assert_eq!(again.body["inserted"], 0);
-    assert_eq!(again.body["unchanged"], 1);
-    let entity = call(
-        &s,
-        "GET",
-        &format!("/api/v1/entities/{BIDDER}"),
-        Some(EVALUATOR),
-        None,
-    )
-    .await;
-    assert_eq!(entity.status, StatusCode::OK);
-    assert_eq!(entity.body["records"][0]["repaired_on"], "2024-05-01");
-    let bad = call(&s, "GET", "/api/v1/entities/12345", Some(EVALUATOR), None).await;
-    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    for (s, _schema) in states_on_each_store() {
+        let rows = json!([
+            {"xxbh": "XZCF-T-1", "cf_xdr_mc": "青山水利科技有限公司", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": BIDDER, "cf_wsh": "武水罚〔2024〕1号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": 2.5, "cf_jdrq": "2024-01-10", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
+            {"xxbh": "XZCF-T-2", "cf_xdr_mc": "坏", "cf_xdr_lb": "法人及非法人组织", "cf_xdr_shxym": "914201158544006810", "cf_wsh": "武水罚〔2024〕2号", "cf_wfxw": "x", "cf_cflb": "罚款", "cf_nr_fk": null, "cf_jdrq": "2024-02-30", "cf_gsjzq": "2027-01-10", "cf_cfjg": "武汉市水务局", "cf_sjly": "武汉市水务局"},
+            {"xxbh": "XZCF-T-1", "事件": "信用修复", "日期": "2024-05-01", "机关": "武汉市发展和改革委员会", "说明": "已履行"}
+        ]);
+        let first = call(
+            &s,
+            "POST",
+            "/api/v1/records",
+            Some(INTAKE),
+            Some(json!({ "items": rows })),
+        )
+        .await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+        assert_eq!(first.body["inserted"], 1);
+        assert_eq!(first.body["events_applied"], 1);
+        assert_eq!(first.body["rejected"].as_array().expect("list").len(), 1);
+        assert!(
+            first.body["rejected"][0]["at"]
+                .as_str()
+                .expect("at")
+                .contains("XZCF-T-2"),
+            "{}",
+            first.body
+        );
+        let again = call(
+            &s,
+            "POST",
+            "/api/v1/records",
+            Some(INTAKE),
+            Some(json!({ "items": rows })),
+        )
+        .await;
+        assert_eq!(again.body["inserted"], 0);
+        assert_eq!(again.body["unchanged"], 1);
+        let entity = call(
+            &s,
+            "GET",
+            &format!("/api/v1/entities/{BIDDER}"),
+            Some(EVALUATOR),
+            None,
+        )
+        .await;
+        assert_eq!(entity.status, StatusCode::OK);
+        assert_eq!(entity.body["records"][0]["repaired_on"], "2024-05-01");
+        let bad = call(&s, "GET", "/api/v1/entities/12345", Some(EVALUATOR), None).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    }
 }
 
 #[test]

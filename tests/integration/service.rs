@@ -211,6 +211,7 @@ fn secrets_and_data_on_disk_are_readable_by_the_service_user_only() {
     let config = credit_rules::http::ServeConfig {
         addr: "127.0.0.1:0".parse().expect("address"),
         data: data.clone(),
+        store: None,
         rulesets: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets"),
         tokens: data.join("tokens.json"),
         demo_entities: 3,
