@@ -18,6 +18,10 @@
 //! from four client threads and is killed at a random moment, four times; every evaluation
 //! answered 200 must be in the log when the store is opened again.
 //!
+//! Both tests run on each backend: the sled folder, and a PostgreSQL schema (`--store`),
+//! where the check first waits for the killed process's sessions to end (the server
+//! finishes a COMMIT it had received, so the end state is only known then).
+//!
 //! What this proves and what it does not: a killed process leaves its written data in the OS
 //! page cache, so this test proves that sled recovers every flushed batch after a process
 //! crash, with its multi-tree transactions intact; it cannot simulate a power loss.
@@ -32,7 +36,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use chrono::{Days, NaiveDate};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc};
-use credit_rules::store::{RecordStore, SledStore};
 
 /// xorshift64*: small and deterministic for a given seed.
 struct Rng(u64);
@@ -50,7 +53,7 @@ impl Rng {
     }
 }
 
-use crate::common::code;
+use crate::common::{StoreTarget, code};
 
 fn base_day() -> NaiveDate {
     NaiveDate::from_ymd_opt(2023, 1, 1).expect("date")
@@ -92,10 +95,11 @@ struct Acked {
     total_lines: usize,
 }
 
-fn spawn(data: &Path, batch_size: u64, stderr: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_credit-rules"))
-        .args(["import", "-", "--ack", "--data"])
-        .arg(data)
+fn spawn(target: &StoreTarget, batch_size: u64, stderr: &Path) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_credit-rules"));
+    command.args(["import", "-", "--ack"]);
+    target
+        .apply(&mut command)
         .args(["--batch-size", &batch_size.to_string()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -210,8 +214,8 @@ fn read_acks(stdout: std::process::ChildStdout, sent: &Mutex<Sent>, acked: &Mute
 }
 
 /// Opens the database and checks every acknowledged record and event.
-fn verify(data: &Path, sent: &Sent, acked: &Acked) -> usize {
-    let store = SledStore::open(data).unwrap_or_else(|e| panic!("reopen after kill: {e}"));
+fn verify(target: &StoreTarget, sent: &Sent, acked: &Acked) -> usize {
+    let store = target.open();
     let mut entities: HashMap<Uscc, Vec<CreditRecord>> = HashMap::new();
     for (id, &version) in &acked.version {
         let versions = &sent.versions[id];
@@ -273,6 +277,17 @@ fn verify(data: &Path, sent: &Sent, acked: &Acked) -> usize {
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    importer_kill_cycles(&dir, &StoreTarget::sled(&dir.path().join("db")));
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9_on_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    importer_kill_cycles(&dir, &StoreTarget::postgres(&dir.path().join("db")));
+}
+
+fn importer_kill_cycles(dir: &tempfile::TempDir, target: &StoreTarget) {
     let cycles: usize = std::env::var("DURABILITY_CYCLES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -288,8 +303,6 @@ fn acknowledged_writes_survive_kill_9() {
         })
         | 1;
     println!("durability: {cycles} cycles, DURABILITY_SEED={seed}");
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("db");
     let sent = Arc::new(Mutex::new(Sent::default()));
     let acked = Arc::new(Mutex::new(Acked::default()));
     let mut rng = Rng(seed);
@@ -307,7 +320,7 @@ fn acknowledged_writes_survive_kill_9() {
         }
         let batch_size = 1 + rng.below(40);
         let stderr = dir.path().join(format!("stderr-{cycle}.txt"));
-        let mut child = spawn(&data, batch_size, &stderr);
+        let mut child = spawn(target, batch_size, &stderr);
         let stdin = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
         let stop = Arc::new(AtomicBool::new(false));
@@ -351,7 +364,7 @@ fn acknowledged_writes_survive_kill_9() {
         let sent = sent.lock().expect("lock");
         let acked = acked.lock().expect("lock");
         let verify_started = Instant::now();
-        let checked = verify(&data, &sent, &acked);
+        let checked = verify(target, &sent, &acked);
         println!(
             "cycle {cycle:2}: batch size {batch_size:2}, {} lines sent, {} acknowledged; \
              {checked} acknowledged records intact (checked in {} ms)",
@@ -385,29 +398,29 @@ fn acknowledged_writes_survive_kill_9() {
 
 // --- decision log under kill -9 ------------------------------------------------------------
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().expect("addr").port()
 }
 
-fn spawn_server(data: &Path, port: u16, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_credit-rules"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--demo-entities",
-            "20",
-        ])
-        .arg("--data")
-        .arg(data)
+pub(crate) fn spawn_server(target: &StoreTarget, port: u16, log: &Path) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_credit-rules"));
+    command.args([
+        "serve",
+        "--addr",
+        &format!("127.0.0.1:{port}"),
+        "--demo-entities",
+        "20",
+    ]);
+    target
+        .apply(&mut command)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("start credit-rules serve")
 }
 
-fn wait_healthy(agent: &ureq::Agent, base: &str) {
+pub(crate) fn wait_healthy(agent: &ureq::Agent, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while agent.get(format!("{base}/healthz")).call().is_err() {
         assert!(Instant::now() < deadline, "the server did not come up");
@@ -421,7 +434,17 @@ fn wait_healthy(agent: &ureq::Agent, base: &str) {
 #[test]
 fn answered_evaluations_survive_kill_9() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("db");
+    server_kill_cycles(&dir, &StoreTarget::sled(&dir.path().join("db")));
+}
+
+#[test]
+fn answered_evaluations_survive_kill_9_on_postgres() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    server_kill_cycles(&dir, &StoreTarget::postgres(&dir.path().join("db")));
+}
+
+fn server_kill_cycles(dir: &tempfile::TempDir, target: &StoreTarget) {
+    let data = target.data();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(5)))
         .build()
@@ -432,7 +455,7 @@ fn answered_evaluations_survive_kill_9() {
     for cycle in 0..4 {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
-        let mut server = spawn_server(&data, port, &dir.path().join(format!("serve-{cycle}.log")));
+        let mut server = spawn_server(target, port, &dir.path().join(format!("serve-{cycle}.log")));
         wait_healthy(&agent, &base);
         let tokens = std::fs::read_to_string(data.join("dev-tokens.txt")).expect("tokens");
         let token = tokens
@@ -483,7 +506,7 @@ fn answered_evaluations_survive_kill_9() {
         for client in clients {
             client.join().expect("client");
         }
-        let store = SledStore::open(&data).expect("reopen after kill");
+        let store = target.open();
         let query = credit_rules::store::DecisionQuery {
             uscc: Some(entity.clone()),
             ..Default::default()

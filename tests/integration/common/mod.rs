@@ -192,7 +192,45 @@ impl PgTestStore {
     pub fn url(&self) -> String {
         let url = pg_url();
         let sep = if url.contains('?') { '&' } else { '?' };
-        format!("{url}{sep}options=-csearch_path%3D{}", self.schema())
+        let schema = self.schema();
+        format!("{url}{sep}options=-csearch_path%3D{schema}&application_name={schema}")
+    }
+
+    /// Waits until no session that [`PgTestStore::url`] opened is left on the server: a
+    /// killed child's last transaction may still be committing when the kill returns (the
+    /// server finishes a COMMIT it received), and a check must see the end state.
+    pub fn wait_for_children(&self) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            let driver = tokio::spawn(connection);
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            loop {
+                let left: i64 = client
+                    .query_one(
+                        "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                        &[&self.schema()],
+                    )
+                    .await
+                    .expect("pg_stat_activity")
+                    .get(0);
+                if left == 0 {
+                    break;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{left} session(s) of a killed process are still open"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            drop(client);
+            let _ = driver.await;
+        });
     }
 }
 
@@ -260,4 +298,62 @@ pub fn on_each_reopened_store(
             as Box<dyn credit_rules::store::RecordStore>
     });
     drop(pg);
+}
+
+/// Where a child `credit-rules` process keeps its store, for the tests that run the binary
+/// on each backend: a sled folder, or a PostgreSQL schema (with a folder for the token file).
+pub enum StoreTarget {
+    /// `--data DIR`.
+    Sled(std::path::PathBuf),
+    /// `--data DIR --store URL` (the folder holds the tokens only).
+    Postgres(std::path::PathBuf, PgTestStore),
+}
+
+impl StoreTarget {
+    /// A sled folder `dir`.
+    pub fn sled(dir: &Path) -> StoreTarget {
+        StoreTarget::Sled(dir.to_owned())
+    }
+
+    /// A fresh PostgreSQL schema, tokens in `dir`.
+    pub fn postgres(dir: &Path) -> StoreTarget {
+        StoreTarget::Postgres(dir.to_owned(), PgTestStore::new())
+    }
+
+    /// The folder `--data` names.
+    pub fn data(&self) -> &Path {
+        match self {
+            StoreTarget::Sled(dir) | StoreTarget::Postgres(dir, _) => dir,
+        }
+    }
+
+    /// Sets a command's store options (and never inherits `CREDIT_RULES_STORE`).
+    pub fn apply<'c>(
+        &self,
+        command: &'c mut std::process::Command,
+    ) -> &'c mut std::process::Command {
+        command.env_remove(credit_rules::store::STORE_ENV);
+        command.arg("--data").arg(self.data());
+        if let StoreTarget::Postgres(_, pg) = self {
+            command.arg("--store").arg(pg.url());
+        }
+        command
+    }
+
+    /// Opens the store as the child left it.
+    pub fn open(&self) -> Box<dyn credit_rules::store::RecordStore> {
+        match self {
+            StoreTarget::Sled(dir) => Box::new(
+                credit_rules::store::SledStore::open(dir)
+                    .unwrap_or_else(|e| panic!("reopen sled: {e}")),
+            ),
+            StoreTarget::Postgres(_, pg) => {
+                pg.wait_for_children();
+                Box::new(
+                    credit_rules::store::PgStore::open_in_schema(&pg_url(), pg.schema())
+                        .unwrap_or_else(|e| panic!("reopen PostgreSQL: {e}")),
+                )
+            }
+        }
+    }
 }
