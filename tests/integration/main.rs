@@ -30,6 +30,7 @@ mod props;
 mod render;
 mod replicas;
 mod review;
+mod scale_out;
 mod service;
 mod site;
 mod store;

@@ -151,7 +151,7 @@ fn two_replicas_on_one_database_serve_publish_approve_once_and_survive_a_kill() 
     );
     assert_eq!(status, 201, "{submitted}");
     let id = submitted["id"].as_u64().expect("draft id");
-    let decided_at = Instant::now();
+    let sent_at = Instant::now();
     let statuses: Vec<(u16, Value)> = std::thread::scope(|scope| {
         let approvals: Vec<_> = [&a.base, &replica_b.base]
             .into_iter()
@@ -174,6 +174,11 @@ fn two_replicas_on_one_database_serve_publish_approve_once_and_survive_a_kill() 
             .map(|t| t.join().expect("approval"))
             .collect()
     });
+    let decided_at = Instant::now();
+    println!(
+        "replicas: the two approvals were answered in {} ms",
+        sent_at.elapsed().as_millis()
+    );
     let approved = statuses.iter().filter(|(s, _)| *s == 200).count();
     assert_eq!(approved, 1, "exactly one approval succeeds: {statuses:?}");
     let (_, final_draft) = send(
@@ -205,7 +210,7 @@ fn two_replicas_on_one_database_serve_publish_approve_once_and_survive_a_kill() 
         std::thread::sleep(Duration::from_millis(10));
     }
     println!(
-        "replicas: the approved version is live on both {} ms after the approvals were sent",
+        "replicas: the approved version is live on both {} ms after the approval was answered",
         decided_at.elapsed().as_millis()
     );
 

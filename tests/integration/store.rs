@@ -960,3 +960,30 @@ fn an_event_for_an_id_no_record_can_have_is_refused_not_kept_waiting() {
         assert_eq!(pending.items.len(), 1);
     });
 }
+
+#[test]
+fn a_postgres_schema_newer_than_the_binary_is_refused_naming_both_versions() {
+    let store = PgTestStore::new();
+    credit_rules::store::PgStore::open_in_schema(&crate::common::pg_url(), store.schema())
+        .expect("a second opening of the same version is fine");
+    crate::common::pg_execute(
+        store.schema(),
+        "INSERT INTO schema_migrations (version) VALUES (99)",
+    );
+    let err =
+        credit_rules::store::PgStore::open_in_schema(&crate::common::pg_url(), store.schema())
+            .expect_err("newer schema");
+    assert!(
+        matches!(
+            err,
+            StoreError::UnsupportedFormat {
+                found: 99,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(text.contains("99") && text.contains('1'), "{text}");
+}

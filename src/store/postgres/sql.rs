@@ -260,3 +260,144 @@ pub const DECISIONS_ORDER: &str = "ORDER BY seq LIMIT $6";
 pub const CHANNEL: &str = "credit_rules_changes";
 /// Announces a change; sent when the transaction commits.
 pub const NOTIFY: &str = "SELECT pg_notify('credit_rules_changes', current_schema() || ':' || $1)";
+
+// --- scale-out (Citus) ----------------------------------------------------------------------
+
+/// The tables distributed by USCC (co-located: one entity's records, history and entity row
+/// are on one shard), then the others: the id index and the pending events by record id
+/// (an event names only the id), the decision log by sequence number (append-only, read for
+/// audits), and the small tables every node reads as reference tables.
+pub const CITUS_DISTRIBUTION: &[&str] = &[
+    "SELECT create_distributed_table('entities', 'uscc')",
+    "SELECT create_distributed_table('records', 'uscc', colocate_with => 'entities')",
+    "SELECT create_distributed_table('record_history', 'uscc', colocate_with => 'entities')",
+    "SELECT create_distributed_table('record_ids', 'id')",
+    "SELECT create_distributed_table('pending_events', 'record_id', colocate_with => 'record_ids')",
+    "SELECT create_distributed_table('decisions', 'seq')",
+    "SELECT create_reference_table('ruleset_versions')",
+    "SELECT create_reference_table('ruleset_log')",
+    "SELECT create_reference_table('cursors')",
+    "SELECT create_reference_table('drafts')",
+    "SELECT create_reference_table('schema_migrations')",
+];
+
+/// The tables distributed by `uscc`.
+pub const BY_USCC: &[&str] = &["entities", "records", "record_history"];
+
+/// The statements of the per-entity paths (evaluation, entity pages, record writes): each
+/// names `uscc` in its filter or key, so Citus routes it to the entity's shard.
+pub const PER_ENTITY: &[(&str, &str)] = &[
+    ("STORED_OF_KEYS", STORED_OF_KEYS),
+    ("UPSERT_RECORDS", UPSERT_RECORDS),
+    ("INSERT_HISTORY", INSERT_HISTORY),
+    ("UPSERT_ENTITIES", UPSERT_ENTITIES),
+    ("RECORD", RECORD),
+    ("RECORDS_OF", RECORDS_OF),
+    ("ENTITY", ENTITY),
+    ("HISTORY", HISTORY),
+];
+
+/// The whole-table scans (the impact analysis, exports): every shard in parallel, by design.
+pub const SCANS: &[(&str, &str)] = &[
+    ("SCAN_RECORDS", SCAN_RECORDS),
+    ("SCAN_EVAL", SCAN_EVAL),
+    ("RECORDS_OF_KIND", RECORDS_OF_KIND),
+];
+
+/// The per-entity statements that do not name the USCC in their filter or key (none: a
+/// test checks it), which Citus could not route to one shard.
+pub fn unrouted_statements() -> Vec<&'static str> {
+    PER_ENTITY
+        .iter()
+        .filter(|(_, statement)| {
+            !(statement.contains("WHERE uscc = $1")
+                || statement.contains("WHERE r.uscc = ANY($1)")
+                || statement.contains("ON CONFLICT (uscc"))
+        })
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The statements on a table distributed by USCC: `FROM t`, `INTO t`, `UPDATE t`, `JOIN t`.
+    fn touches_entity_table(statement: &str) -> bool {
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        words
+            .windows(2)
+            .any(|w| matches!(w[0], "FROM" | "INTO" | "UPDATE" | "JOIN") && BY_USCC.contains(&w[1]))
+    }
+
+    #[test]
+    fn every_per_entity_statement_filters_by_uscc() {
+        for (name, statement) in PER_ENTITY {
+            assert!(touches_entity_table(statement), "{name} is not per entity");
+        }
+        assert_eq!(unrouted_statements(), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn every_statement_on_an_entity_table_is_classified() {
+        let all = [
+            OWNERS_OF_IDS,
+            INSERT_IDS,
+            STORED_OF_KEYS,
+            UPSERT_RECORDS,
+            INSERT_HISTORY,
+            UPSERT_ENTITIES,
+            RECORD,
+            RECORDS_OF,
+            ENTITY,
+            HISTORY,
+            SCAN_RECORDS,
+            SCAN_EVAL,
+            RECORDS_OF_KIND,
+            HOLD_PENDING,
+            TAKE_PENDING,
+            PENDING_PAGE,
+            RULESET_HEAD,
+            RULESET_VERSION,
+            INSERT_RULESET_VERSION,
+            APPEND_RULESET_LOG,
+            RULESET_VERSIONS,
+            RULESET_IDS,
+            CURSOR,
+            SET_CURSOR,
+            NEXT_DRAFT_ID,
+            INSERT_DRAFT,
+            DRAFT,
+            DRAFTS,
+            SWAP_DRAFT,
+            NEXT_DECISION_SEQS,
+            INSERT_DECISIONS,
+            DECISIONS_SELECT,
+        ];
+        for statement in all.into_iter().filter(|s| touches_entity_table(s)) {
+            let known = PER_ENTITY.iter().chain(SCANS).any(|(_, s)| *s == statement);
+            assert!(
+                known,
+                "classify this statement as per entity or a scan: {statement}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_distribution_covers_every_table_of_the_schema() {
+        for (_, migration) in MIGRATIONS {
+            for table in migration
+                .split("CREATE TABLE ")
+                .skip(1)
+                .filter_map(|rest| rest.split_whitespace().next())
+            {
+                assert!(
+                    CITUS_DISTRIBUTION
+                        .iter()
+                        .any(|s| s.contains(&format!("'{table}'"))),
+                    "{table} is neither distributed nor a reference table"
+                );
+            }
+        }
+    }
+}

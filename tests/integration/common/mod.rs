@@ -357,3 +357,24 @@ impl StoreTarget {
         }
     }
 }
+
+/// Runs SQL in a test store's schema with a connection of its own (to write what another
+/// release would have written).
+pub fn pg_execute(schema: &str, statements: &str) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        let driver = tokio::spawn(connection);
+        client
+            .batch_execute(&format!("SET search_path = {schema}; {statements}"))
+            .await
+            .unwrap_or_else(|e| panic!("{statements}: {e}"));
+        drop(client);
+        let _ = driver.await;
+    });
+}
