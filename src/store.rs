@@ -3,8 +3,11 @@
 //! [sled](https://docs.rs/sled/0.34).
 //!
 //! This is the only module that names sled types. Everything else talks to the
-//! [`RecordStore`] trait, so a server database can replace sled later; [`SledStore`] is the
-//! implementation shipped today.
+//! [`RecordStore`] trait (with [`DraftStore`] for the drafts under review), which has two
+//! implementations: [`SledStore`], embedded, the default (`--data DIR`), described below, and
+//! [`PgStore`] on PostgreSQL (`--store postgres://…`, module `store/postgres.rs`: its schema,
+//! the bridge from this synchronous trait to its async driver, and replicas).
+//! [`StoreLocation`] opens either for the commands.
 //!
 //! # Durability
 //!

@@ -306,7 +306,7 @@ pub enum StoreTarget {
     /// `--data DIR`.
     Sled(std::path::PathBuf),
     /// `--data DIR --store URL` (the folder holds the tokens only).
-    Postgres(std::path::PathBuf, PgTestStore),
+    Postgres(std::path::PathBuf, Box<PgTestStore>),
 }
 
 impl StoreTarget {
@@ -317,7 +317,7 @@ impl StoreTarget {
 
     /// A fresh PostgreSQL schema, tokens in `dir`.
     pub fn postgres(dir: &Path) -> StoreTarget {
-        StoreTarget::Postgres(dir.to_owned(), PgTestStore::new())
+        StoreTarget::Postgres(dir.to_owned(), Box::default())
     }
 
     /// The folder `--data` names.
