@@ -23,8 +23,7 @@ use crate::compile::CompiledRuleSet;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::impact::{ImpactOptions, MAX_TOP, render_text};
 use crate::impact_store::{
-    StoredRef, compile_version, find_stored_version, impact_of_entities, impact_of_store,
-    stored_heads, version_file,
+    StoredRef, compile_version, find_version, impact_of_entities, impact_of_store, stored_heads,
 };
 use crate::record::Uscc;
 use crate::source::SourceFile;
@@ -191,8 +190,11 @@ fn load_version(
     flag: &str,
     context: &[SourceFile],
 ) -> Result<CompiledRuleSet, Diagnostics> {
-    let source = version_source(store, ruleset, spec, flag)?;
-    compile_version(ruleset, source, context).map_err(|mut d| {
+    let (source, bases) = version_source(store, ruleset, spec, flag)?;
+    // A stored version is compiled on the base versions its identity names; a rule file on
+    // the newest stored bases (then --lib).
+    let context: Vec<SourceFile> = bases.into_iter().chain(context.iter().cloned()).collect();
+    compile_version(ruleset, source, &context).map_err(|mut d| {
         // A file of another rule set is explained by its own error.
         if d.0.iter().any(|e| e.code == "E0711") {
             return d;
@@ -209,19 +211,23 @@ fn load_version(
     })
 }
 
-/// The source text `spec` names: a rule file, or `[ID]@head` / `[ID]@HASH` in the store.
+/// The source text `spec` names: a rule file, or `[ID]@active` / `[ID]@VERSION` in the
+/// store (then also the stored sources of the bases the version identity names).
 fn version_source(
     store: &dyn RecordStore,
     ruleset: &str,
     spec: &str,
     flag: &str,
-) -> Result<SourceFile, Diagnostic> {
+) -> Result<(SourceFile, Vec<SourceFile>), Diagnostic> {
     let path = Path::new(spec);
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))
         })?;
-        return Ok(SourceFile::new(path.display().to_string(), text));
+        return Ok((
+            SourceFile::new(path.display().to_string(), text),
+            Vec::new(),
+        ));
     }
     let Some((id, reference)) = spec.rsplit_once('@') else {
         return Err(Diagnostic::error(
@@ -241,9 +247,11 @@ fn version_source(
         .with_help("compare two versions of the same rule set: fix the id before `@`"));
     }
     let version = StoredRef::parse(reference)
-        .and_then(|r| find_stored_version(store, ruleset, &r))
+        .and_then(|r| find_version(store, ruleset, &r))
         .map_err(|e| Diagnostic::error("E0713", format!("{flag} `{spec}`: {e}")))?;
-    Ok(version_file(&version))
+    let mut files = version.files();
+    let own = files.pop().expect("a chain holds the rule set itself");
+    Ok((own, files))
 }
 
 /// Reads a list of USCCs, one per line; every bad line is reported.

@@ -7,10 +7,9 @@ use super::ops::RequestId;
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
 use crate::eval::Report;
+use crate::impact_store::{StoredChain, StoredRef, VersionError, find_version_or};
 use crate::record::{CreditRecord, Uscc};
-use crate::ruleset::Workspace;
-use crate::source::SourceFile;
-use crate::store::{DecisionEntry, RuleSetVersion};
+use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use crate::version_ref::{VersionRef, VersionRefError};
 use axum::extract::State;
@@ -38,7 +37,8 @@ pub const MAX_INLINE_RECORDS: usize = 2_000;
 pub struct EvaluateRequest {
     /// Rule-set id, e.g. `water`.
     pub ruleset: String,
-    /// A published version (the source hash from `/rulesets/{id}/versions`); the current one when absent.
+    /// A version: `@active`, or its version identity (the `hash` of an answer), whole or at
+    /// least 8 of its first hex digits; the active one when absent.
     #[serde(default)]
     pub version: Option<String>,
     /// Evaluation date (bid opening), YYYY-MM-DD.
@@ -293,50 +293,64 @@ fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
     }
 }
 
-/// The stored version of rule set `id` that `text` names ([`crate::version_ref`]: `@active`
-/// or its aliases, or 8 to 64 hex digits of a version id), `None` for the active version.
+/// The compiled version of rule set `id` that `text` names ([`crate::version_ref`]: `@active`
+/// or its aliases, or 8 to 64 hex digits of a version identity), `None` for the active
+/// version.
 ///
-/// A version id is a stored version's source hash (as `/rulesets/{id}/versions` lists them)
-/// or the `hash` an evaluation answer reports for the active version (its rules and the
-/// versions of its bases). A prefix that several of them start with is refused (400
-/// `ambiguous_version`); one that none starts with is 404 `version_not_found`.
+/// A version identity ([`crate::compile::version_id`]) names the rule set's source and the
+/// versions of its bases; every identity the store can rebuild is accepted
+/// ([`crate::impact_store::find_version`]), and so is the active version's even when the
+/// store does not hold it. For older clients, a stored version's source hash (as
+/// `/rulesets/{id}/versions` lists them) that no identity starts with names that source on
+/// the newest bases. A prefix of several is refused (400 `ambiguous_version`); one of none
+/// is 404 `version_not_found`.
 pub(super) fn named_version(
     state: &AppState,
     id: &str,
     text: &str,
-) -> Result<Option<RuleSetVersion>, ApiError> {
+) -> Result<Option<StoredChain>, ApiError> {
     let reference =
         VersionRef::parse(text).map_err(|e| ApiError::bad_request("version", e.to_string()))?;
-    if reference == VersionRef::Active {
+    let VersionRef::Prefix(prefix) = reference else {
         return Ok(None);
-    }
-    let versions = state
-        .store
-        .ruleset_versions(id)
-        .map_err(ApiError::internal)?;
-    // Each candidate: its id, and the stored version (`None`: the active version).
-    let mut candidates: Vec<(String, Option<RuleSetVersion>)> = versions
-        .into_iter()
-        .map(|v| (v.hash.clone(), Some(v)))
-        .collect();
-    if let Some(head) = state.registry.get(id) {
-        candidates.push((head.meta.hash.clone(), None));
-    }
-    match reference.pick(id, &candidates, None, |(hash, _)| hash.as_str()) {
-        Ok((_, version)) => Ok(version.clone()),
-        Err(e @ VersionRefError::NotFound { .. }) => Err(ApiError::not_found(
-            "version_not_found",
-            format!("{e}; GET /api/v1/rulesets/{id}/versions lists them"),
+    };
+    let head = state.registry.get(id).map(|h| h.meta.hash.clone());
+    let head_matches = head.as_deref().is_some_and(|h| h.starts_with(&prefix));
+    // A rule set the store holds no version of (a service started on rule files) counts
+    // with its active source.
+    let active = |ruleset: &str| state.registry.source(ruleset);
+    let reference = StoredRef::Hash(prefix.clone());
+    match find_version_or(state.store.as_ref(), id, &reference, &active) {
+        Ok(chain) if head.as_deref() == Some(chain.id.as_str()) => Ok(None),
+        Ok(_) if head_matches => Err(ApiError::bad_request(
+            "ambiguous_version",
+            format!(
+                "`{prefix}` is the start of several versions of `{id}`; give more hex digits of the version id"
+            ),
         )),
-        Err(e @ VersionRefError::Ambiguous { .. }) => {
+        Ok(chain) => Ok(Some(chain)),
+        Err(VersionError::NotFound { .. } | VersionError::NoVersions { .. }) if head_matches => {
+            Ok(None)
+        }
+        Err(e @ (VersionError::NotFound { .. } | VersionError::NoVersions { .. })) => {
+            Err(ApiError::not_found(
+                "version_not_found",
+                format!("{e}; GET /api/v1/rulesets/{id} shows the active version's id"),
+            ))
+        }
+        Err(e @ VersionError::Ambiguous { .. }) => {
             Err(ApiError::bad_request("ambiguous_version", e.to_string()))
         }
-        Err(e) => Err(ApiError::bad_request("version", e.to_string())),
+        Err(VersionError::BadReference(text)) => Err(ApiError::bad_request(
+            "version",
+            VersionRefError::Malformed(text).to_string(),
+        )),
+        Err(VersionError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
 
-/// The program to evaluate with: the live head, or a published version
-/// compiled against the current heads of the rule sets it extends.
+/// The program to evaluate with: the live head, or a stored version compiled on exactly
+/// the base versions its identity names.
 pub(super) fn program_for(
     state: &AppState,
     id: &str,
@@ -354,28 +368,8 @@ pub(super) fn program_for(
     let Some(stored) = named_version(state, id, version)? else {
         return Ok(head);
     };
-    let head_source = state
-        .registry
-        .source(id)
-        .map(|f| crate::store::source_hash(&f.text));
-    if head_source.as_deref() == Some(stored.hash.as_str()) {
-        return Ok(head);
-    }
-    let version = stored.hash.clone();
-    let mut workspace = Workspace::new();
-    for other in state.registry.list() {
-        if other.id != id
-            && let Some(file) = state.registry.source(&other.id)
-        {
-            workspace.add_source(file, None);
-        }
-    }
-    workspace.add_source(
-        SourceFile::new(format!("{id}@{version}.rules"), stored.source),
-        None,
-    );
-    workspace
-        .compile(id)
+    stored
+        .compile()
         .map(Arc::new)
         .map_err(|d| ApiError::invalid_rules(&d))
 }

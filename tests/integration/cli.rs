@@ -156,9 +156,9 @@ fn diff_exits_2_with_a_clear_error() {
     );
 }
 
-/// Stored versions are diffed with the base that was in force when each was saved.
+/// A stored version is diffed on the base versions its version identity names.
 #[test]
-fn diff_reads_stored_versions_with_their_bases_of_the_time() {
+fn diff_reads_stored_versions_with_the_bases_their_identity_names() {
     use chrono::{TimeZone, Utc};
     use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
     let dir = tempfile::tempdir().expect("temp dir");
@@ -194,7 +194,9 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
             .collect()
     };
     let data = dir.path().to_str().expect("utf-8");
-    let old = format!("water@{}", &hashes[1][..8]);
+    // The first water on the first base, as an answer of the time showed its version.
+    let first = credit_rules::compile::extend_version_id(&hashes[1], &hashes[0]);
+    let old = format!("water@{}", &first[..8]);
     let (code, out, err) = run(&["diff", &old, "water@latest", "--data", data]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -209,12 +211,13 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
     let (code, _, err) = run(&["diff", "water@ffffffff", "water@active", "--data", data]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("rule set `water` has no stored version `ffffffff`"),
+        err.contains("rule set `water` has no version whose id starts with `ffffffff`"),
         "{err}"
     );
+    let active = credit_rules::compile::extend_version_id(&hashes[3], &hashes[2]);
     assert!(
-        err.contains(&hashes[3][..12]),
-        "the stored versions are listed: {err}"
+        err.contains(&active[..8]),
+        "the newest version ids are listed: {err}"
     );
     // Fewer than 8 hex digits are refused, the same as in the API.
     let (code, _, short) = run(&["diff", "water@ffff", "water@head", "--data", data]);
