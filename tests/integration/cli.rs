@@ -540,6 +540,8 @@ fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
         report: serde_json::json!({}).into(),
         request_id: None,
         caller: None,
+        known_at: None,
+        inline_records: false,
     };
     {
         let store = SledStore::open(&data).expect("open");
