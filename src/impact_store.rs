@@ -17,7 +17,7 @@ use crate::ruleset::Workspace;
 use crate::source::SourceFile;
 use crate::store::{EvaluationEntity, RecordStore, RuleSetVersion, StoreError};
 use crate::version_ref::VersionRef;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Shortest hash prefix accepted for a stored version (the same everywhere).
 pub const MIN_HASH_PREFIX: usize = crate::version_ref::MIN_VERSION_PREFIX;
@@ -59,6 +59,44 @@ pub fn impact_of_entities(
     wanted.dedup();
     let entities = wanted.into_iter().map(|uscc| {
         let records = store.records_of(&uscc)?;
+        Ok::<_, StoreError>((uscc, records))
+    });
+    analyse(old, new, as_of, entities, options, progress)
+}
+
+/// Compares `old` and `new` as of day `as_of` on the records as the store knew them at
+/// `known_at` ([`RecordStore::records_known_at`]): over the given entities, or over every
+/// stored entity. Slower than [`impact_of_store`]: each entity's records and history are read
+/// instead of the evaluation view (which holds today's records only).
+pub fn impact_known_at(
+    store: &dyn RecordStore,
+    usccs: Option<&[Uscc]>,
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    (as_of, known_at): (NaiveDate, DateTime<Utc>),
+    options: &ImpactOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImpactReport, ImpactError> {
+    let wanted: Vec<Uscc> = match usccs {
+        Some(list) => {
+            let mut list = list.to_vec();
+            list.sort();
+            list.dedup();
+            list
+        }
+        None => store
+            .scan_entities()
+            .enumerate()
+            .map(|(i, item)| {
+                item.map(|(uscc, _)| uscc).map_err(|e| ImpactError::Input {
+                    index: i as u64 + 1,
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<_, ImpactError>>()?,
+    };
+    let entities = wanted.into_iter().map(|uscc| {
+        let records = store.records_known_at(&uscc, known_at)?;
         Ok::<_, StoreError>((uscc, records))
     });
     analyse(old, new, as_of, entities, options, progress)

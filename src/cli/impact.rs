@@ -23,7 +23,8 @@ use crate::compile::CompiledRuleSet;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::impact::{ImpactOptions, MAX_TOP, render_text};
 use crate::impact_store::{
-    StoredRef, compile_version, find_version, impact_of_entities, impact_of_store, stored_heads,
+    StoredRef, compile_version, find_version, impact_known_at, impact_of_entities, impact_of_store,
+    stored_heads,
 };
 use crate::record::Uscc;
 use crate::source::SourceFile;
@@ -68,6 +69,11 @@ pub struct ImpactArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Take the records as the store knew them at this time (RFC 3339, e.g.
+    /// 2024-06-01T08:00:00Z; default: now). Slower: each entity's records and history are
+    /// read instead of the evaluation view.
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Runs `credit-rules impact`.
@@ -124,9 +130,20 @@ fn analyse(args: &ImpactArgs, prepared: Prepared) -> Result<(), Diagnostics> {
     let bar = progress_bar(entities.as_ref().map(|e| e.len() as u64));
     let mut progress = |evaluated: u64| bar.set_position(evaluated);
     let started = Instant::now();
-    let result = match &entities {
-        Some(list) => impact_of_entities(&store, list, &old, &new, as_of, &options, &mut progress),
-        None => impact_of_store(&store, &old, &new, as_of, &options, &mut progress),
+    let result = match (&entities, args.known_at) {
+        (list, Some(at)) => impact_known_at(
+            &store,
+            list.as_deref(),
+            &old,
+            &new,
+            (as_of, at),
+            &options,
+            &mut progress,
+        ),
+        (Some(list), None) => {
+            impact_of_entities(&store, list, &old, &new, as_of, &options, &mut progress)
+        }
+        (None, None) => impact_of_store(&store, &old, &new, as_of, &options, &mut progress),
     };
     bar.finish_and_clear();
     let report = result.map_err(|e| {
