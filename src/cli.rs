@@ -63,6 +63,22 @@ pub enum DecisionsCommand {
     },
 }
 
+/// `credit-rules receipt …`.
+#[derive(Debug, Subcommand)]
+pub enum ReceiptCommand {
+    /// Check a decision receipt offline: its ed25519 signature over its canonical bytes
+    /// (exit 0: valid; 1: altered or signed by another key; 2: not a receipt).
+    Verify {
+        /// A receipt (JSON), or an evaluation answer holding one as `receipt`.
+        file: PathBuf,
+        /// The service's public key (64 hex digits, `GET /api/v1/receipts/public-key`):
+        /// without it only the receipt's own key is checked, which proves it unaltered
+        /// since signing but not who signed it.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -219,6 +235,22 @@ pub enum Command {
     /// The decision log's retention: `decisions compact --before DATE` (the server stopped).
     #[command(subcommand)]
     Decisions(DecisionsCommand),
+    /// Recompute a logged decision from its stored rule version and the records as the
+    /// store knew them then; print "identical" or every difference (exit 0 identical, 1
+    /// different, 2 on errors). Run it with the server stopped (one process per database).
+    Replay {
+        /// The decision id (an answer's `decision_id`).
+        id: u64,
+        /// Database folder of `credit-rules serve`.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Signed decision receipts.
+    #[command(subcommand)]
+    Receipt(ReceiptCommand),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -410,6 +442,110 @@ pub fn run(cli: Cli) -> ExitCode {
             compact_decisions(&data, before)
         }
         Command::Impact(args) => impact::run(&args),
+        Command::Replay { id, data, format } => replay(id, &data, format),
+        Command::Receipt(ReceiptCommand::Verify { file, public_key }) => {
+            verify_receipt(&file, public_key.as_deref())
+        }
+    }
+}
+
+/// `credit-rules replay ID`.
+fn replay(id: u64, data: &Path, format: Format) -> ExitCode {
+    if !data.is_dir() {
+        eprintln!("error: there is no record store at `{}`", data.display());
+        return ExitCode::from(2);
+    }
+    let store = match crate::store::SledStore::open(data) {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let replay = match crate::replay::replay(&store, id, &|_| None) {
+        Ok(replay) => replay,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&replay).unwrap_or_default()
+        ),
+        Format::Text => {
+            println!(
+                "decision {}: {} (rules {} version {}, as of {}, records as known at {})",
+                replay.decision_id,
+                replay.outcome,
+                replay.ruleset,
+                replay.version_id,
+                replay.as_of,
+                crate::receipt::receipt_time(replay.known_at)
+            );
+            for d in &replay.differences {
+                println!(
+                    "  {}: logged {} → replayed {}",
+                    d.path, d.logged, d.replayed
+                );
+            }
+        }
+    }
+    if replay.identical {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// `credit-rules receipt verify FILE`.
+fn verify_receipt(file: &Path, public_key: Option<&str>) -> ExitCode {
+    use crate::receipt::{ReceiptError, parse, verify};
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let receipt = match parse(&text) {
+        Ok(receipt) => receipt,
+        Err(e) => {
+            eprintln!("error: `{}`: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    match verify(&receipt, public_key) {
+        Ok(()) => {
+            let b = &receipt.body;
+            println!(
+                "valid: decision {} — {} {} under {} (version {}) as of {}: {}, total {}",
+                b.decision_id,
+                b.uscc.as_deref().unwrap_or("-"),
+                b.entity_name.as_deref().unwrap_or(""),
+                b.ruleset,
+                b.version_id,
+                b.as_of,
+                b.decision,
+                b.total
+            );
+            if public_key.is_none() {
+                println!(
+                    "note: signed by key {}; give --public-key to check it is the service's",
+                    receipt.public_key
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ ReceiptError::Malformed(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("INVALID: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

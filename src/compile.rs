@@ -40,7 +40,7 @@ pub struct RuleSetMeta {
     pub total: Option<Decimal>,
     /// The `extends` chain, base first, ending with this id.
     pub chain: Vec<String>,
-    /// SHA-256 over the source texts of the chain: the exact rules applied.
+    /// The version identity ([`version_id`]): names the source texts of the whole chain.
     pub hash: String,
 }
 
@@ -197,7 +197,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         basis: checked.basis,
         total: checked.total,
         chain: checked.chain_ids,
-        hash: chain_hash(&checked.chain),
+        hash: version_id(&checked.chain),
     };
     CompiledRuleSet {
         meta,
@@ -242,18 +242,33 @@ fn presence(expr: &IrExpr, funcs: &[Aggregate]) -> Option<Presence> {
     }
 }
 
-/// SHA-256 over each file's text, in chain order, length-prefixed.
-pub(crate) fn chain_hash(chain: &[SourceFile]) -> String {
-    let mut hasher = Sha256::new();
+/// The **version identity** of a compiled rule set, from its `extends` chain (base first):
+/// a rule set that extends nothing is identified by the SHA-256 of its source text (so its
+/// identity is its stored version's source hash); one that extends a base by
+/// [`extend_version_id`] of its own source hash and the base's identity. Each identity thus
+/// names exactly the source texts of the whole chain: 64 lower-case hex digits.
+pub fn version_id(chain: &[SourceFile]) -> String {
+    let mut id: Option<String> = None;
     for file in chain {
-        hasher.update((file.text.len() as u64).to_be_bytes());
-        hasher.update(file.text.as_bytes());
+        let own = hex(&Sha256::digest(file.text.as_bytes()));
+        id = Some(match id {
+            None => own,
+            Some(base) => extend_version_id(&own, &base),
+        });
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    id.unwrap_or_default()
+}
+
+/// The identity of a rule set whose own source has the hash `own_source_hash` and whose
+/// base version has the identity `base_id` (both 64 lower-case hex digits): the SHA-256 of
+/// the ASCII text `credit-rules version\n{own_source_hash}\n{base_id}\n`.
+pub fn extend_version_id(own_source_hash: &str, base_id: &str) -> String {
+    let text = format!("credit-rules version\n{own_source_hash}\n{base_id}\n");
+    hex(&Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {

@@ -481,7 +481,7 @@ impl<'a> Side<'a> {
         VersionSummary {
             id: self.checked.id.clone(),
             version: self.checked.version.clone(),
-            hash: crate::compile::chain_hash(&self.checked.chain),
+            hash: crate::compile::version_id(&self.checked.chain),
             chain,
         }
     }

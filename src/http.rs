@@ -30,6 +30,7 @@ mod evaluate;
 mod ops;
 mod paging;
 mod protect;
+mod receipts;
 mod records;
 mod rulesets;
 mod scheduler;
@@ -107,6 +108,10 @@ pub struct App {
     pub check_budget: Duration,
     /// Per-client rate limit of the public routes; `None`: unlimited.
     pub limiter: Option<Arc<PublicLimiter>>,
+    /// The key that signs decision receipts (`serve`: kept in the data folder; otherwise a
+    /// fresh key in memory). `None` only when no random numbers could be had: answers then
+    /// carry no receipt.
+    pub receipts: Option<Arc<crate::receipt::ReceiptKey>>,
 }
 
 impl App {
@@ -118,6 +123,13 @@ impl App {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     ) -> App {
         let decisions = decision_log::DecisionLog::start(store.clone());
+        let receipts = match crate::receipt::ReceiptKey::generate() {
+            Ok(key) => Some(Arc::new(key)),
+            Err(e) => {
+                tracing::error!(%e, "no receipt key: answers carry no receipt");
+                None
+            }
+        };
         App {
             registry,
             store,
@@ -127,7 +139,14 @@ impl App {
             clock: Arc::new(SystemClock),
             check_budget: CHECK_TIME_BUDGET,
             limiter: PublicLimiter::new(RateLimit::default()),
+            receipts,
         }
+    }
+
+    /// Replaces the receipt key (`serve`: the one kept in the data folder).
+    pub fn with_receipt_key(mut self, key: crate::receipt::ReceiptKey) -> App {
+        self.receipts = Some(Arc::new(key));
+        self
     }
 
     /// Replaces the time allowed for checking a rule set sent in a request.
@@ -163,7 +182,7 @@ impl std::ops::Deref for AppState {
 /// The version of the API's JSON shapes, in the OpenAPI document's `info.version`: the minor
 /// number grows when fields are added (old requests stay valid), the major when a shape
 /// changes incompatibly. Each changed shape says `Since 1.1` on what it added.
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 
 /// The OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]
@@ -176,7 +195,16 @@ pub const API_VERSION: &str = "1.1.0";
             `CreditRecord` gains `published_on` and `valid_until`; `RecordRef` gains \
             `published_on` and `valid_until`; `TenderRequest` gains `records`; `BidResult` gains \
             `problems`, `vetoes` and `flags`; `MemberResult` gains `no_records`; a `version` \
-            (evaluate, tender, diff, versions/{hash}) is `@active` or 8 to 64 hex digits."
+            (evaluate, tender, diff, versions/{hash}) is `@active` or 8 to 64 hex digits.\n\n\
+            Changes in 1.2.0 (added fields, one changed meaning): a version id is the version \
+            identity (`Report.hash`: a content hash over the rule set's source and its bases' \
+            identities; it changed for every rule set, and older versions keep theirs); \
+            `EvaluateRequest` and `TenderRequest` gain `known_at`; the evaluate answer \
+            (`EvaluateAnswer`) is the `Report` plus `decision_id`, `uscc`, `entity_name`, \
+            `known_at` and `receipt`; `MemberResult` gains `decision_id`, `entity_name` and \
+            `receipt`; `TenderResult` gains `known_at`; `VersionView` gains `version_id`; \
+            `VersionDiffView.from`/`to` are version identities (were source hashes); new routes \
+            `GET /api/v1/decisions/{id}/replay` and `GET /api/v1/receipts/public-key`."
     ),
     paths(
         ops::healthz,
@@ -197,6 +225,8 @@ pub const API_VERSION: &str = "1.1.0";
         disclosure::entity,
         disclosure::record,
         records::decisions,
+        receipts::replay_decision,
+        receipts::public_key,
         drafts::submit,
         drafts::list,
         drafts::get_draft,
@@ -338,6 +368,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/disclosure/entities/{uscc}"),
     ("get", "/api/v1/disclosure/entities/{uscc}/records/{id}"),
     ("get", "/api/v1/decisions"),
+    ("get", "/api/v1/decisions/{id}/replay"),
+    ("get", "/api/v1/receipts/public-key"),
     ("post", "/api/v1/drafts"),
     ("get", "/api/v1/drafts"),
     ("get", "/api/v1/drafts/{id}"),
@@ -402,6 +434,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/records/pending", get(records::pending_events))
         .route("/api/v1/entities/{uscc}", get(records::entity))
         .route("/api/v1/decisions", get(records::decisions))
+        .route(
+            "/api/v1/decisions/{id}/replay",
+            get(receipts::replay_decision),
+        )
+        .route("/api/v1/receipts/public-key", get(receipts::public_key))
         .route("/api/v1/drafts", post(drafts::submit).get(drafts::list))
         .route("/api/v1/drafts/{id}", get(drafts::get_draft))
         .route("/api/v1/drafts/{id}/diff", get(drafts::diff))

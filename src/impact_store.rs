@@ -17,7 +17,7 @@ use crate::ruleset::Workspace;
 use crate::source::SourceFile;
 use crate::store::{EvaluationEntity, RecordStore, RuleSetVersion, StoreError};
 use crate::version_ref::VersionRef;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// Shortest hash prefix accepted for a stored version (the same everywhere).
 pub const MIN_HASH_PREFIX: usize = crate::version_ref::MIN_VERSION_PREFIX;
@@ -64,6 +64,44 @@ pub fn impact_of_entities(
     analyse(old, new, as_of, entities, options, progress)
 }
 
+/// Compares `old` and `new` as of day `as_of` on the records as the store knew them at
+/// `known_at` ([`RecordStore::records_known_at`]): over the given entities, or over every
+/// stored entity. Slower than [`impact_of_store`]: each entity's records and history are read
+/// instead of the evaluation view (which holds today's records only).
+pub fn impact_known_at(
+    store: &dyn RecordStore,
+    usccs: Option<&[Uscc]>,
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    (as_of, known_at): (NaiveDate, DateTime<Utc>),
+    options: &ImpactOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImpactReport, ImpactError> {
+    let wanted: Vec<Uscc> = match usccs {
+        Some(list) => {
+            let mut list = list.to_vec();
+            list.sort();
+            list.dedup();
+            list
+        }
+        None => store
+            .scan_entities()
+            .enumerate()
+            .map(|(i, item)| {
+                item.map(|(uscc, _)| uscc).map_err(|e| ImpactError::Input {
+                    index: i as u64 + 1,
+                    message: e.to_string(),
+                })
+            })
+            .collect::<Result<_, ImpactError>>()?,
+    };
+    let entities = wanted.into_iter().map(|uscc| {
+        let records = store.records_known_at(&uscc, known_at)?;
+        Ok::<_, StoreError>((uscc, records))
+    });
+    analyse(old, new, as_of, entities, options, progress)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Versions
 // ---------------------------------------------------------------------------------------------
@@ -73,7 +111,7 @@ pub fn impact_of_entities(
 pub enum StoredRef {
     /// The newest stored version (the one in force).
     Head,
-    /// The version whose source hash (SHA-256, hex) starts with these digits.
+    /// The version whose identity ([`crate::compile::version_id`]) starts with these digits.
     Hash(String),
 }
 
@@ -96,7 +134,7 @@ pub enum VersionError {
     #[error(
         "`{0}` is not a version reference; give `@active` (the newest stored version; \
          `@head` and `@latest` mean the same) or {MIN_HASH_PREFIX} to 64 hex digits of a stored \
-         version's hash"
+         version id"
     )]
     BadReference(String),
     /// The store holds no version of the rule set.
@@ -108,10 +146,10 @@ pub enum VersionError {
         /// Rule-set id.
         ruleset: String,
     },
-    /// No stored version's hash starts with the digits given.
+    /// No version id (nor stored source hash) starts with the digits given.
     #[error(
-        "rule set `{ruleset}` has no stored version whose hash starts with `{prefix}`; its \
-         versions, newest first: {known}"
+        "rule set `{ruleset}` has no version whose id starts with `{prefix}`; its newest \
+         version ids: {known}"
     )]
     NotFound {
         /// Rule-set id.
@@ -142,63 +180,194 @@ pub enum VersionError {
 /// How many versions a [`VersionError::NotFound`] lists.
 const LISTED_VERSIONS: usize = 5;
 
-/// The stored version of `ruleset` that `reference` names.
-pub fn find_stored_version(
+/// A compiled version of a rule set as the store can rebuild it: its version identity
+/// ([`crate::compile::version_id`]) and the stored source versions of its `extends` chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredChain {
+    /// The version identity, 64 lower-case hex digits.
+    pub id: String,
+    /// The stored versions of the chain, base first, ending with the rule set's own.
+    pub chain: Vec<RuleSetVersion>,
+}
+
+impl StoredChain {
+    /// The rule set's own stored version.
+    pub fn own(&self) -> &RuleSetVersion {
+        self.chain
+            .last()
+            .expect("a chain holds the rule set itself")
+    }
+
+    /// The chain's sources as files named `ID@HASH12.rules`, base first.
+    pub fn files(&self) -> Vec<SourceFile> {
+        self.chain.iter().map(version_file).collect()
+    }
+
+    /// Compiles the version from exactly these sources: its `meta.hash` is [`StoredChain::id`].
+    pub fn compile(&self) -> Result<CompiledRuleSet, Diagnostics> {
+        let mut workspace = Workspace::new();
+        for file in self.files() {
+            workspace.add_source(file, None);
+        }
+        workspace.compile(&self.own().ruleset_id)
+    }
+}
+
+/// Longest `extends` chain followed through the store (a cycle stops here; `check` reports it).
+const MAX_CHAIN: usize = 16;
+
+/// Every compiled version the store can rebuild for `ruleset`: each distinct stored version
+/// of it (in log order; a version saved again counts at its last place) on each such version
+/// of the rule set it extends, recursively. The last one is the version in force (the newest
+/// source on the newest bases). Each identity names the exact sources of its chain, so
+/// identities shown by any earlier answer are among them as long as the versions are stored.
+pub fn stored_chains(
+    store: &dyn RecordStore,
+    ruleset: &str,
+) -> Result<Vec<StoredChain>, StoreError> {
+    chains_of(store, ruleset, &|_| None, 0)
+}
+
+/// Where [`find_version_or`] takes the source of a rule set the store holds no version of
+/// (the service: its active source).
+pub type Unstored<'a> = &'a dyn Fn(&str) -> Option<SourceFile>;
+
+fn chains_of(
+    store: &dyn RecordStore,
+    ruleset: &str,
+    unstored: Unstored<'_>,
+    depth: usize,
+) -> Result<Vec<StoredChain>, StoreError> {
+    if depth > MAX_CHAIN {
+        return Ok(Vec::new());
+    }
+    let mut versions = store.ruleset_versions(ruleset)?;
+    if versions.is_empty()
+        && let Some(file) = unstored(ruleset)
+    {
+        versions.push(RuleSetVersion {
+            hash: crate::store::source_hash(&file.text),
+            ruleset_id: ruleset.to_string(),
+            source: file.text.to_string(),
+            author: String::new(),
+            time: chrono::DateTime::<chrono::Utc>::UNIX_EPOCH,
+            message: "active, not stored".to_string(),
+            parent: None,
+        });
+    }
+    // A revert appends an older version again: keep each version at its last place.
+    let mut seen = std::collections::HashSet::new();
+    versions.reverse();
+    versions.retain(|v| seen.insert(v.hash.clone()));
+    versions.reverse();
+    let mut bases: std::collections::HashMap<String, Vec<StoredChain>> = Default::default();
+    let mut out = Vec::new();
+    for version in versions {
+        let Some(base) = extends_of(&version) else {
+            out.push(StoredChain {
+                id: version.hash.clone(),
+                chain: vec![version],
+            });
+            continue;
+        };
+        if !bases.contains_key(&base) {
+            let found = chains_of(store, &base, unstored, depth + 1)?;
+            bases.insert(base.clone(), found);
+        }
+        for under in &bases[&base] {
+            let mut chain = under.chain.clone();
+            chain.push(version.clone());
+            out.push(StoredChain {
+                id: crate::compile::extend_version_id(&version.hash, &under.id),
+                chain,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The rule set a stored version extends, if any (a source that does not parse extends nothing
+/// here; compiling it reports why).
+fn extends_of(version: &RuleSetVersion) -> Option<String> {
+    crate::syntax::parse(&version_file(version))
+        .ok()
+        .and_then(|ast| ast.header.extends.map(|e| e.value))
+}
+
+/// The compiled version of `ruleset` that `reference` names: `@active` is the newest stored
+/// source on the newest stored bases; a prefix names the one version identity starting with
+/// it. For clients of the older API, a prefix that no identity starts with may be a stored
+/// version's source hash (as `GET rulesets/{id}/versions` lists it): it names that source on
+/// the newest bases.
+pub fn find_version(
     store: &dyn RecordStore,
     ruleset: &str,
     reference: &StoredRef,
-) -> Result<RuleSetVersion, VersionError> {
-    let mut versions = store.ruleset_versions(ruleset)?;
-    if versions.is_empty() {
-        return Err(VersionError::NoVersions {
-            ruleset: ruleset.to_string(),
-        });
-    }
+) -> Result<StoredChain, VersionError> {
+    find_version_or(store, ruleset, reference, &|_| None)
+}
+
+/// [`find_version`], with the source `unstored` gives for a rule set (or base) the store
+/// holds no version of.
+pub fn find_version_or(
+    store: &dyn RecordStore,
+    ruleset: &str,
+    reference: &StoredRef,
+    unstored: Unstored<'_>,
+) -> Result<StoredChain, VersionError> {
+    let mut chains = chains_of(store, ruleset, unstored, 0)?;
+    let no_versions = || VersionError::NoVersions {
+        ruleset: ruleset.to_string(),
+    };
     let prefix = match reference {
-        StoredRef::Head => {
-            return versions.pop().ok_or_else(|| VersionError::NoVersions {
-                ruleset: ruleset.to_string(),
-            });
-        }
+        StoredRef::Head => return chains.pop().ok_or_else(no_versions),
         StoredRef::Hash(prefix) => prefix,
     };
-    // The log may name one version twice (a revert); count distinct hashes.
-    let mut matching: Vec<RuleSetVersion> = Vec::new();
-    for version in versions
+    if chains.is_empty() {
+        return Err(no_versions());
+    }
+    let mut matching: Vec<&StoredChain> = chains
         .iter()
-        .filter(|v| v.hash.starts_with(prefix.as_str()))
-    {
-        if !matching.iter().any(|m| m.hash == version.hash) {
-            matching.push(version.clone());
+        .filter(|c| c.id.starts_with(prefix.as_str()))
+        .collect();
+    if matching.is_empty() {
+        // The newest chain of each stored source whose hash starts with the prefix.
+        let mut sources: Vec<&str> = Vec::new();
+        for chain in chains.iter().rev() {
+            let hash = chain.own().hash.as_str();
+            if hash.starts_with(prefix.as_str()) && !sources.contains(&hash) {
+                sources.push(hash);
+                matching.push(chain);
+            }
         }
     }
-    match matching.len() {
-        1 => Ok(matching.remove(0)),
-        0 => Err(VersionError::NotFound {
+    match matching.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(VersionError::NotFound {
             ruleset: ruleset.to_string(),
             prefix: prefix.clone(),
-            known: describe_versions(&versions),
+            known: describe_chains(&chains),
         }),
-        count => Err(VersionError::Ambiguous {
+        many => Err(VersionError::Ambiguous {
             ruleset: ruleset.to_string(),
             prefix: prefix.clone(),
-            count,
+            count: many.len(),
         }),
     }
 }
 
 /// `0123abcd (2024-05-01, "message"); …` for the newest versions.
-fn describe_versions(versions: &[RuleSetVersion]) -> String {
-    versions
+fn describe_chains(chains: &[StoredChain]) -> String {
+    chains
         .iter()
         .rev()
         .take(LISTED_VERSIONS)
-        .map(|v| {
+        .map(|c| {
             format!(
                 "{} ({}, {:?})",
-                v.hash.get(..MIN_HASH_PREFIX).unwrap_or(&v.hash),
-                v.time.date_naive(),
-                v.message
+                c.id.get(..MIN_HASH_PREFIX).unwrap_or(&c.id),
+                c.own().time.date_naive(),
+                c.own().message
             )
         })
         .collect::<Vec<_>>()
@@ -273,9 +442,14 @@ veto v { wording "w" when any(records where kind = 黑名单) }
         let hashes = sources
             .iter()
             .map(|source| {
+                let id = crate::syntax::parse(&SourceFile::new("t.rules", *source))
+                    .expect("parses")
+                    .header
+                    .id
+                    .value;
                 store
                     .put_ruleset_version(&NewRuleSetVersion {
-                        ruleset_id: "s",
+                        ruleset_id: &id,
                         source,
                         author: "test",
                         message: "m",
@@ -412,12 +586,15 @@ veto v { wording "w" when any(records where kind = 黑名单) }
     fn stored_versions_are_found_by_head_or_prefix() {
         let v2 = V1.replace("version \"1\"", "version \"2\"");
         let (store, hashes) = store_with_versions(&[V1, &v2]);
-        let head = find_stored_version(&store, "s", &StoredRef::Head).expect("head");
-        assert_eq!(head.hash, hashes[1]);
-        let first = find_stored_version(&store, "s", &StoredRef::Hash(hashes[0][..10].into()))
-            .expect("by prefix");
-        assert_eq!(first.source, V1);
-        let missing = find_stored_version(&store, "s", &StoredRef::Hash("00000000".into()));
+        let head = find_version(&store, "s", &StoredRef::Head).expect("head");
+        assert_eq!(
+            head.id, hashes[1],
+            "a rule set with no base: its source hash"
+        );
+        let first =
+            find_version(&store, "s", &StoredRef::Hash(hashes[0][..10].into())).expect("by prefix");
+        assert_eq!(first.own().source, V1);
+        let missing = find_version(&store, "s", &StoredRef::Hash("00000000".into()));
         match missing {
             Err(e @ VersionError::NotFound { .. }) => {
                 assert!(e.to_string().contains(&hashes[1][..8]), "{e}")
@@ -425,9 +602,50 @@ veto v { wording "w" when any(records where kind = 黑名单) }
             other => panic!("unexpected {other:?}"),
         }
         assert!(matches!(
-            find_stored_version(&store, "other", &StoredRef::Head),
+            find_version(&store, "other", &StoredRef::Head),
             Err(VersionError::NoVersions { .. })
         ));
+    }
+
+    #[test]
+    fn a_version_with_a_base_is_named_by_its_own_source_and_its_bases_identity() {
+        const BASE: &str = r#"ruleset b { title "t" version "1" effective 2020-01-01 unit "u" }
+veto v { wording "w" when any(records where kind = 黑名单) }
+"#;
+        const SECTOR: &str = r#"ruleset s { title "t" version "1" effective 2020-01-01 unit "u" extends b }
+flag f { wording "w" when any(records where kind = 行政处罚) }
+"#;
+        let base2 = BASE.replace("version \"1\"", "version \"2\"");
+        let (store, hashes) = store_with_versions(&[BASE, SECTOR, &base2]);
+        let chains = stored_chains(&store, "s").expect("chains");
+        assert_eq!(
+            chains.len(),
+            2,
+            "the sector's one source on each base version"
+        );
+        for chain in &chains {
+            let program = chain.compile().expect("compiles");
+            assert_eq!(
+                program.meta.hash, chain.id,
+                "the compiled identity is the chain's"
+            );
+            assert_eq!(
+                chain.id,
+                crate::compile::extend_version_id(&hashes[1], &chain.chain[0].hash)
+            );
+        }
+        let head = find_version(&store, "s", &StoredRef::Head).expect("head");
+        assert_eq!(
+            head.chain[0].hash, hashes[2],
+            "in force: on the newest base"
+        );
+        let old = find_version(&store, "s", &StoredRef::Hash(chains[0].id[..8].into()))
+            .expect("the older identity");
+        assert_eq!(old.chain[0].source, BASE);
+        // The sector's source hash (the older API's version id) names it on the newest base.
+        let legacy =
+            find_version(&store, "s", &StoredRef::Hash(hashes[1].clone())).expect("legacy");
+        assert_eq!(legacy, head);
     }
 
     #[test]

@@ -571,6 +571,15 @@ pub struct DecisionEntry {
     /// Who asked: the token holder's name and role; absent in older entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<Actor>,
+    /// The records were taken as the store knew them at this time
+    /// ([`RecordStore::records_known_at`]); absent in older entries (replay then takes
+    /// `time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_at: Option<DateTime<Utc>>,
+    /// The records were given with the request, not read from the store (such a decision
+    /// cannot be replayed from the store).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inline_records: bool,
 }
 
 /// A report as JSON text, kept as written (no parsing into a tree on the hot path).
@@ -626,7 +635,17 @@ impl DecisionEntry {
             report: compact_report(report),
             request_id: None,
             caller: None,
+            known_at: None,
+            inline_records: false,
         }
+    }
+
+    /// Records how the records were taken: as the store knew them at `known_at`, or given
+    /// with the request (`inline`).
+    pub fn records_from(mut self, known_at: DateTime<Utc>, inline: bool) -> DecisionEntry {
+        self.known_at = Some(known_at);
+        self.inline_records = inline;
+        self
     }
 
     /// Records the request and the caller that asked for the decision.
@@ -962,6 +981,19 @@ pub trait RecordStore: DraftStore + Send + Sync {
 
     /// The previous versions of a record, oldest first (the current one is not included).
     fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError>;
+
+    /// An entity's records **as the store knew them at `known_at`**, sorted by id: of each
+    /// record, the newest version written at or before `known_at` (its `stored_at`: the
+    /// store's clock when it wrote that version — a record, a correction, or an event applied
+    /// to it), with the events applied as they were then; a record first written after
+    /// `known_at` is left out. With `known_at` at or after the last write this is
+    /// [`RecordStore::records_of`]. A correction or an event never changes what an earlier
+    /// `known_at` gives, as long as the store keeps the history (it never deletes it).
+    fn records_known_at(
+        &self,
+        uscc: &Uscc,
+        known_at: DateTime<Utc>,
+    ) -> Result<Vec<CreditRecord>, StoreError>;
 
     /// Every entity with records, in USCC order, with its records sorted by id.
     fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_>;
@@ -2171,6 +2203,34 @@ impl RecordStore for SledStore {
             .collect()
     }
 
+    fn records_known_at(
+        &self,
+        uscc: &Uscc,
+        known_at: DateTime<Utc>,
+    ) -> Result<Vec<CreditRecord>, StoreError> {
+        let at_ms = known_at.timestamp_millis();
+        let prefix = codec::entity_prefix(uscc);
+        let mut records = Vec::new();
+        for item in self.records.scan_prefix(&prefix) {
+            let (key, bytes) = item.map_err(|e| self.backend(e))?;
+            let stored = SledStore::decode_stored(&key, &bytes)?;
+            if stored.stored_at_ms <= at_ms {
+                records.push(SledStore::effective(&key, &stored)?);
+                continue;
+            }
+            // Written since: the newest earlier version the store had by then, if any.
+            let id = std::str::from_utf8(&key[prefix.len()..])
+                .map_err(|e| SledStore::corrupt("records", &key, e.to_string()))?;
+            let then = self
+                .record_history(uscc, id)?
+                .into_iter()
+                .filter(|v| v.stored_at.timestamp_millis() <= at_ms)
+                .max_by_key(|v| v.rev);
+            records.extend(then.map(|v| v.record));
+        }
+        Ok(records)
+    }
+
     fn scan_entities(&self) -> Box<dyn Iterator<Item = EntityRecords> + '_> {
         Box::new(EntityScan {
             records: Box::new(self.records_in(self.records.iter())),
@@ -2897,6 +2957,8 @@ mod tests {
             total: Decimal::new(i64::from(n), 0),
             request_id: None,
             caller: None,
+            known_at: None,
+            inline_records: false,
             report: serde_json::json!({ "n": n }).into(),
         }
     }

@@ -165,6 +165,16 @@ pub struct MemberResult {
     pub no_records: bool,
     /// Its report.
     pub report: Report,
+    /// Since 1.2. The member's decision id (its decision-log sequence number; set by the
+    /// service once the decision is logged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision_id: Option<u64>,
+    /// Since 1.2. The member's name as the records give it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_name: Option<String>,
+    /// Since 1.2. The signed receipt of the member's decision (set by the service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<crate::receipt::Receipt>,
 }
 
 /// The whole tender's result.
@@ -182,6 +192,19 @@ pub struct TenderResult {
     pub bids: Vec<BidResult>,
     /// Eligible bid ids, best first.
     pub ranking: Vec<String>,
+    /// Since 1.2. The records were taken as the store knew them at this time (set by the
+    /// service).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// An entity's name as its records give it: the newest decision's record that names it.
+pub fn entity_name(records: &[CreditRecord]) -> Option<String> {
+    records
+        .iter()
+        .filter(|r| r.entity_name.is_some())
+        .max_by_key(|r| r.decided_on)
+        .and_then(|r| r.entity_name.clone())
 }
 
 /// Fewest bids worth splitting over threads: below this the hand-off costs more than it
@@ -236,6 +259,7 @@ pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
         as_of,
         bids,
         ranking,
+        known_at: None,
     })
 }
 
@@ -256,6 +280,9 @@ fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
                 uscc: uscc.clone(),
                 no_records: records.is_empty(),
                 report,
+                decision_id: None,
+                entity_name: entity_name(records),
+                receipt: None,
             });
         }
         bids.push(combine(bidder, members));

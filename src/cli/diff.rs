@@ -10,18 +10,18 @@
 //!   then `--lib`; the nearer file wins when two declare the same id, so a
 //!   draft folder can hold its own copy of the base;
 //! - a **rule-set id**: `--lib`;
-//! - a **stored version**: the store as it was when that version was saved
-//!   (for each base, its newest version saved no later — or its first, if it
-//!   was saved only afterwards), then `--lib` for bases never stored.
+//! - a **stored version**: the stored base versions its version identity names
+//!   (`ID@active`: the newest of each), then `--lib` for bases never stored.
 //!
 //! `--old-lib` and `--new-lib` replace `--lib` for one side.
 
 use super::Format;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::diff::{DiffError, RuleSetDiff, diff_workspaces};
+use crate::impact_store::{StoredRef, VersionError, find_version};
 use crate::ruleset::{RULES_EXTENSION, Workspace};
 use crate::source::SourceFile;
-use crate::store::{RecordStore, RuleSetVersion, StoreLocation};
+use crate::store::{RecordStore, StoreLocation};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -31,8 +31,6 @@ use crate::version_ref::VersionRef;
 const DIFFERENT: u8 = 1;
 /// Exit status when they could not be compared.
 const TROUBLE: u8 = 2;
-/// Hex digits of a hash shown in names and messages.
-const SHORT_HASH: usize = 12;
 
 /// One version as named on the command line, with its rule-set folder.
 pub(super) struct Side<'a> {
@@ -381,22 +379,14 @@ fn load_stored(
     lib: &Path,
     store: &dyn RecordStore,
 ) -> Result<Loaded, Diagnostics> {
-    let versions = store.ruleset_versions(id).map_err(store_error)?;
-    let version = pick_version(id, revision, &versions, store)?;
+    let reference = match revision {
+        Revision::Latest => StoredRef::Head,
+        Revision::HashPrefix(p) => StoredRef::Hash(p.clone()),
+    };
+    let version = find_version(store, id, &reference).map_err(|e| version_error(id, e, store))?;
     let mut workspace = Workspace::new();
-    let mut next = add_stored(&mut workspace, version);
-    // Follow `extends` through the store; a chain is a few rule sets long, and
-    // the bound stops a cycle (which `check` then reports).
-    let mut hops = 0;
-    while let Some(parent) = next.take().filter(|_| hops < 16) {
-        hops += 1;
-        if workspace.library.get(&parent).is_some() {
-            break;
-        }
-        let stored = store.ruleset_versions(&parent).map_err(store_error)?;
-        if let Some(base) = as_of(&stored, version) {
-            next = add_stored(&mut workspace, base);
-        }
+    for file in version.files() {
+        add_if_new(&mut workspace, file, None);
     }
     add_folder(&mut workspace, lib)?;
     Ok(Loaded {
@@ -405,96 +395,30 @@ fn load_stored(
     })
 }
 
-/// Adds a stored version (named `ID@HASH`); returns the id it extends.
-fn add_stored(workspace: &mut Workspace, version: &RuleSetVersion) -> Option<String> {
-    let short = version.hash.get(..SHORT_HASH).unwrap_or(&version.hash);
-    let name = format!("{}@{short}", version.ruleset_id);
-    let file = SourceFile::new(name, version.source.clone());
-    let extends = crate::syntax::parse(&file)
-        .ok()
-        .and_then(|ast| ast.header.extends.map(|e| e.value));
-    add_if_new(workspace, file, None);
-    extends
-}
-
-/// The base version in force when `version` was saved: the newest saved no
-/// later, or else the first one.
-fn as_of<'v>(base: &'v [RuleSetVersion], version: &RuleSetVersion) -> Option<&'v RuleSetVersion> {
-    base.iter()
-        .filter(|b| b.time <= version.time)
-        .max_by_key(|b| b.time)
-        .or_else(|| base.first())
-}
-
-fn pick_version<'v>(
-    id: &str,
-    revision: &Revision,
-    versions: &'v [RuleSetVersion],
-    store: &dyn RecordStore,
-) -> Result<&'v RuleSetVersion, Diagnostic> {
-    if versions.is_empty() {
-        let ids = store.ruleset_ids().map_err(store_error)?;
-        return Err(Diagnostic::error(
-            "E0801",
-            format!("the record store has no versions of rule set `{id}`"),
-        )
-        .with_help(match ids.is_empty() {
-            true => "the store holds no rule sets; publish one with `credit-rules serve`".into(),
-            false => format!("stored rule sets: {}", ids.join(", ")),
-        }));
-    }
-    let prefix = match revision {
-        Revision::Latest => {
-            return versions
-                .last()
-                .ok_or_else(|| no_match(id, "latest", versions));
-        }
-        Revision::HashPrefix(p) => p,
-    };
-    let mut matching: Vec<&RuleSetVersion> = Vec::new();
-    for v in versions
-        .iter()
-        .filter(|v| v.hash.starts_with(prefix.as_str()))
-    {
-        if !matching.iter().any(|m| m.hash == v.hash) {
-            matching.push(v);
-        }
-    }
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => Err(no_match(id, prefix, versions)),
-        many => Err(Diagnostic::error(
-            "E0801",
-            format!("`{id}@{prefix}` matches {} stored versions", many.len()),
-        )
-        .with_help("give more digits of the hash")
-        .with_note(version_list(many.iter().copied()))),
-    }
-}
-
-fn no_match(id: &str, rev: &str, versions: &[RuleSetVersion]) -> Diagnostic {
-    Diagnostic::error(
-        "E0801",
-        format!("rule set `{id}` has no stored version `{rev}`"),
-    )
-    .with_help("pick one of the stored versions listed below (newest last)")
-    .with_note(version_list(versions.iter().rev().take(10).rev()))
-}
-
-/// `3f9a1c2b7d10  2024-05-01 08:00  author: message` per version.
-fn version_list<'v>(versions: impl Iterator<Item = &'v RuleSetVersion>) -> String {
-    let lines: Vec<String> = versions
-        .map(|v| {
-            format!(
-                "{}  {}  {}: {}",
-                v.hash.get(..SHORT_HASH).unwrap_or(&v.hash),
-                v.time.format("%Y-%m-%d %H:%M"),
-                v.author,
-                v.message
+/// E0801 for a version the store does not hold (with the stored rule sets when it holds
+/// none of this one), E0802 for a failing store.
+fn version_error(id: &str, error: VersionError, store: &dyn RecordStore) -> Diagnostic {
+    match error {
+        VersionError::Store(e) => store_error(e),
+        VersionError::NoVersions { .. } => {
+            let ids = match store.ruleset_ids() {
+                Ok(ids) => ids,
+                Err(e) => return store_error(e),
+            };
+            Diagnostic::error(
+                "E0801",
+                format!("the record store has no versions of rule set `{id}`"),
             )
-        })
-        .collect();
-    format!("versions:\n    {}", lines.join("\n    "))
+            .with_help(match ids.is_empty() {
+                true => {
+                    "the store holds no rule sets; publish one with `credit-rules serve`".into()
+                }
+                false => format!("stored rule sets: {}", ids.join(", ")),
+            })
+        }
+        other => Diagnostic::error("E0801", other.to_string())
+            .with_help("name a version by at least 8 hex digits of its id, or ID@active"),
+    }
 }
 
 #[cfg(test)]

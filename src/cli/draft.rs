@@ -666,10 +666,11 @@ fn approved_text(answer: &Value) -> String {
     let id = &draft["id"];
     match text(draft, "status") {
         "active" => {
-            let version = answer["published"]["source_hash"]
+            // The version identity (`meta.hash`), as evaluation answers show it and every
+            // command accepts it back.
+            let version = answer["published"]["meta"]["hash"]
                 .as_str()
                 .or_else(|| draft["published_hash"].as_str())
-                .map(short)
                 .unwrap_or("?");
             let dependents = answer["published"]["dependents"]
                 .as_array()

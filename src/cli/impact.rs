@@ -23,8 +23,8 @@ use crate::compile::CompiledRuleSet;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::impact::{ImpactOptions, MAX_TOP, render_text};
 use crate::impact_store::{
-    StoredRef, compile_version, find_stored_version, impact_of_entities, impact_of_store,
-    stored_heads, version_file,
+    StoredRef, compile_version, find_version, impact_known_at, impact_of_entities, impact_of_store,
+    stored_heads,
 };
 use crate::record::Uscc;
 use crate::source::SourceFile;
@@ -72,6 +72,11 @@ pub struct ImpactArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
+    /// Take the records as the store knew them at this time (RFC 3339, e.g.
+    /// 2024-06-01T08:00:00Z; default: now). Slower: each entity's records and history are
+    /// read instead of the evaluation view.
+    #[arg(long, value_name = "TIME")]
+    pub known_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Runs `credit-rules impact`.
@@ -128,9 +133,20 @@ fn analyse(args: &ImpactArgs, prepared: Prepared) -> Result<(), Diagnostics> {
     let bar = progress_bar(entities.as_ref().map(|e| e.len() as u64));
     let mut progress = |evaluated: u64| bar.set_position(evaluated);
     let started = Instant::now();
-    let result = match &entities {
-        Some(list) => impact_of_entities(&*store, list, &old, &new, as_of, &options, &mut progress),
-        None => impact_of_store(&*store, &old, &new, as_of, &options, &mut progress),
+    let result = match (&entities, args.known_at) {
+        (list, Some(at)) => impact_known_at(
+            &*store,
+            list.as_deref(),
+            &old,
+            &new,
+            (as_of, at),
+            &options,
+            &mut progress,
+        ),
+        (Some(list), None) => {
+            impact_of_entities(&*store, list, &old, &new, as_of, &options, &mut progress)
+        }
+        (None, None) => impact_of_store(&*store, &old, &new, as_of, &options, &mut progress),
     };
     bar.finish_and_clear();
     let report = result.map_err(|e| {
@@ -198,8 +214,11 @@ fn load_version(
     flag: &str,
     context: &[SourceFile],
 ) -> Result<CompiledRuleSet, Diagnostics> {
-    let source = version_source(store, ruleset, spec, flag)?;
-    compile_version(ruleset, source, context).map_err(|mut d| {
+    let (source, bases) = version_source(store, ruleset, spec, flag)?;
+    // A stored version is compiled on the base versions its identity names; a rule file on
+    // the newest stored bases (then --lib).
+    let context: Vec<SourceFile> = bases.into_iter().chain(context.iter().cloned()).collect();
+    compile_version(ruleset, source, &context).map_err(|mut d| {
         // A file of another rule set is explained by its own error.
         if d.0.iter().any(|e| e.code == "E0711") {
             return d;
@@ -216,19 +235,23 @@ fn load_version(
     })
 }
 
-/// The source text `spec` names: a rule file, or `[ID]@head` / `[ID]@HASH` in the store.
+/// The source text `spec` names: a rule file, or `[ID]@active` / `[ID]@VERSION` in the
+/// store (then also the stored sources of the bases the version identity names).
 fn version_source(
     store: &dyn RecordStore,
     ruleset: &str,
     spec: &str,
     flag: &str,
-) -> Result<SourceFile, Diagnostic> {
+) -> Result<(SourceFile, Vec<SourceFile>), Diagnostic> {
     let path = Path::new(spec);
     if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| {
             Diagnostic::error("E0004", format!("cannot read `{}`: {e}", path.display()))
         })?;
-        return Ok(SourceFile::new(path.display().to_string(), text));
+        return Ok((
+            SourceFile::new(path.display().to_string(), text),
+            Vec::new(),
+        ));
     }
     let Some((id, reference)) = spec.rsplit_once('@') else {
         return Err(Diagnostic::error(
@@ -248,9 +271,11 @@ fn version_source(
         .with_help("compare two versions of the same rule set: fix the id before `@`"));
     }
     let version = StoredRef::parse(reference)
-        .and_then(|r| find_stored_version(store, ruleset, &r))
+        .and_then(|r| find_version(store, ruleset, &r))
         .map_err(|e| Diagnostic::error("E0713", format!("{flag} `{spec}`: {e}")))?;
-    Ok(version_file(&version))
+    let mut files = version.files();
+    let own = files.pop().expect("a chain holds the rule set itself");
+    Ok((own, files))
 }
 
 /// Reads a list of USCCs, one per line; every bad line is reported.

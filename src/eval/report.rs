@@ -50,7 +50,8 @@ pub struct Report {
     pub ruleset: String,
     /// Rule-set version label.
     pub version: String,
-    /// Hash of the rule texts applied.
+    /// The version identity of the rules applied (`crate::compile::version_id`): accepted
+    /// back as `version`, whole or by a prefix of at least 8 digits.
     pub hash: String,
     /// Evaluation date.
     pub as_of: NaiveDate,

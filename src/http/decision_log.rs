@@ -14,7 +14,8 @@ const MAX_GROUP: usize = 1024;
 
 struct Job {
     entries: Vec<DecisionEntry>,
-    done: oneshot::Sender<Result<(), String>>,
+    /// Gets the entries' sequence numbers (their decision ids), in order.
+    done: oneshot::Sender<Result<Vec<u64>, String>>,
 }
 
 /// The decision log's writer.
@@ -34,8 +35,8 @@ impl DecisionLog {
         DecisionLog { jobs }
     }
 
-    /// Appends `entries`; returns once they are durable.
-    pub async fn append(&self, entries: Vec<DecisionEntry>) -> Result<(), ApiError> {
+    /// Appends `entries`; returns their sequence numbers once they are durable.
+    pub async fn append(&self, entries: Vec<DecisionEntry>) -> Result<Vec<u64>, ApiError> {
         self.submit(entries)?.durable().await
     }
 
@@ -55,16 +56,17 @@ impl DecisionLog {
 
 /// Entries handed to the writer and not yet known to be durable.
 #[must_use = "an evaluation may be answered only once its log entry is durable"]
-pub struct Pending(Option<oneshot::Receiver<Result<(), String>>>);
+pub struct Pending(Option<oneshot::Receiver<Result<Vec<u64>, String>>>);
 
 impl Pending {
-    /// Waits until the entries are durable.
-    pub async fn durable(self) -> Result<(), ApiError> {
+    /// Waits until the entries are durable; gives their sequence numbers (decision ids), in
+    /// the order they were submitted.
+    pub async fn durable(self) -> Result<Vec<u64>, ApiError> {
         let Some(wait) = self.0 else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         match wait.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(seqs)) => Ok(seqs),
             Ok(Err(e)) => Err(ApiError::internal(format!("decision log: {e}"))),
             Err(_) => Err(ApiError::internal("the decision-log writer has stopped")),
         }
@@ -87,20 +89,25 @@ fn write_groups(store: &dyn RecordStore, queue: &mpsc::Receiver<Job>) {
         let mut entries = Vec::with_capacity(size);
         let mut waiting = Vec::with_capacity(group.len());
         for job in group {
+            waiting.push((job.entries.len(), job.done));
             entries.extend(job.entries);
-            waiting.push(job.done);
         }
-        // Waiting requests are released as soon as the entries are durable; the store
-        // indexes them afterwards.
-        let mut release = |result: Result<(), String>| {
-            for done in waiting.drain(..) {
+        // Waiting requests are released as soon as the entries are durable (each with the
+        // sequence numbers of its own entries); the store indexes them afterwards.
+        let mut release = |result: Result<&[u64], String>| {
+            let mut from = 0;
+            for (count, done) in waiting.drain(..) {
+                let mine = result
+                    .clone()
+                    .map(|seqs| seqs.get(from..from + count).unwrap_or_default().to_vec());
+                from += count;
                 // A request that gave up waiting no longer needs the answer.
-                let _ = done.send(result.clone());
+                let _ = done.send(mine);
             }
         };
-        let result = store.append_decisions_notify(&entries, &mut |_| release(Ok(())));
+        let result = store.append_decisions_notify(&entries, &mut |seqs| release(Ok(seqs)));
         match result {
-            Ok(_) => release(Ok(())),
+            Ok(seqs) => release(Ok(&seqs)),
             Err(e) => {
                 tracing::error!(%e, "decision log");
                 release(Err(e.to_string()));

@@ -7,17 +7,17 @@ use super::ops::RequestId;
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
 use crate::eval::Report;
+use crate::impact_store::{StoredChain, StoredRef, VersionError, find_version_or};
+use crate::receipt::{Receipt, ReceiptBody, ReceiptKey};
 use crate::record::{CreditRecord, Uscc};
-use crate::ruleset::Workspace;
-use crate::source::SourceFile;
-use crate::store::{DecisionEntry, RuleSetVersion};
+use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
 use crate::version_ref::{VersionRef, VersionRefError};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
-use serde::Deserialize;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -38,7 +38,8 @@ pub const MAX_INLINE_RECORDS: usize = 2_000;
 pub struct EvaluateRequest {
     /// Rule-set id, e.g. `water`.
     pub ruleset: String,
-    /// A published version (the source hash from `/rulesets/{id}/versions`); the current one when absent.
+    /// A version: `@active`, or its version identity (the `hash` of an answer), whole or at
+    /// least 8 of its first hex digits; the active one when absent.
     #[serde(default)]
     pub version: Option<String>,
     /// Evaluation date (bid opening), YYYY-MM-DD.
@@ -49,6 +50,10 @@ pub struct EvaluateRequest {
     /// Records to evaluate instead of the stored ones.
     #[serde(default)]
     pub records: Option<Vec<CreditRecord>>,
+    /// Since 1.2. Take the stored records as the store knew them at this time (RFC 3339;
+    /// default: now): corrections and events stored later are not seen. Not with `records`.
+    #[serde(default)]
+    pub known_at: Option<DateTime<Utc>>,
 }
 
 /// Evaluate a whole tender's bidders.
@@ -69,13 +74,40 @@ pub struct TenderRequest {
     /// `no_records`). Validated like `/evaluate`'s inline records.
     #[serde(default)]
     pub records: Option<Vec<CreditRecord>>,
+    /// Since 1.2. Take the stored records as the store knew them at this time (RFC 3339;
+    /// default: now). Not with `records`.
+    #[serde(default)]
+    pub known_at: Option<DateTime<Utc>>,
+}
+
+/// The answer for one entity: the report, and since 1.2 the decision's receipt.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct EvaluateAnswer {
+    /// The report (all its fields, as before 1.2).
+    #[serde(flatten)]
+    pub report: Report,
+    /// Since 1.2. The decision id (decision-log sequence number):
+    /// `GET /api/v1/decisions/{id}/replay` recomputes it.
+    pub decision_id: u64,
+    /// Since 1.2. The entity evaluated (absent for inline records of no single entity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<Uscc>,
+    /// Since 1.2. Its name as the records give it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_name: Option<String>,
+    /// Since 1.2. The records were taken as the store knew them at this time.
+    pub known_at: DateTime<Utc>,
+    /// Since 1.2. The signed receipt (ed25519; verify offline with `credit-rules receipt
+    /// verify`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
 }
 
 /// Evaluates one entity under a rule set as of a date.
 #[utoipa::path(post, path = "/api/v1/evaluate", tag = "evaluate", request_body = EvaluateRequest,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "the entity's decision, score, and the records and reasons behind them", body = Report),
+        (status = 200, description = "the entity's decision, score, and the records and reasons behind them, with the decision's id and signed receipt", body = EvaluateAnswer),
         (status = 400, description = "bad request", body = super::Problem),
         (status = 401, description = "no or bad token", body = super::Problem),
         (status = 403, description = "wrong role", body = super::Problem),
@@ -93,20 +125,49 @@ pub async fn evaluate_one(
     // One entity is a few microseconds of work and one sled read (served from
     // its cache): cheaper inline than handing it to the blocking pool.
     let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
-    let (records, usccs) = records_for(&state, request.uscc, request.records)?;
+    let inline = request.records.is_some();
+    let taken = records_for(&state, request.uscc, request.records, request.known_at)?;
     let report = program
-        .evaluate(&records, request.as_of)
-        .report(&program, &records);
-    let entry = DecisionEntry::from_report(&report, usccs, Utc::now())
-        .asked_by(Some(&request_id.0), Some(caller.actor()));
+        .evaluate(&taken.records, request.as_of)
+        .report(&program, &taken.records);
+    let decided_at = Utc::now();
+    let entry = DecisionEntry::from_report(&report, taken.usccs.clone(), decided_at)
+        .asked_by(Some(&request_id.0), Some(caller.actor()))
+        .records_from(taken.known_at, inline);
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
-    let body = json_body(&report)?;
-    logged.durable().await?;
-    Ok(body)
+    let uscc = match taken.usccs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+    let entity_name = crate::tender::entity_name(&taken.records);
+    let decision_id = logged
+        .durable()
+        .await?
+        .first()
+        .copied()
+        .ok_or_else(|| ApiError::internal("the decision log assigned no id"))?;
+    let receipt = state.receipts.as_ref().map(|key| {
+        key.sign(ReceiptBody::of(
+            &report,
+            decision_id,
+            uscc.as_ref().map(|u| u.to_string()),
+            entity_name.clone(),
+            taken.known_at,
+            decided_at,
+        ))
+    });
+    json_body(&EvaluateAnswer {
+        report,
+        decision_id,
+        uscc,
+        entity_name,
+        known_at: taken.known_at,
+        receipt,
+    })
 }
 
-/// The answer serialised now, while the decision log syncs; sent once the log is durable.
+/// The answer as JSON bytes.
 fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
     let bytes = sonic_rs::to_vec(value)
         .map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
@@ -141,34 +202,88 @@ pub async fn evaluate_tender(
     let AppJson(mut request) = body?;
     check_bidders(&request.bidders)?;
     let inline = inline_by_member(request.records.take(), &request.bidders)?;
+    if inline.is_some() && request.known_at.is_some() {
+        return Err(known_at_with_inline());
+    }
+    let known_at_asked = request.known_at.map(millis);
     let worker = state.clone();
-    // Evaluate, hand the log entries to the writer, and serialise the answer while the
-    // journal syncs, all off the async workers.
-    let (body, logged) = blocking(move || {
+    // Evaluate and hand the log entries to the writer off the async workers.
+    let (mut result, logged, decided_at) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
-        let result = run_tender(
-            &program,
-            &request.bidders,
-            request.as_of,
-            |uscc| match &inline {
-                Some(by_member) => Ok(by_member
+        let mut result = run_tender(&program, &request.bidders, request.as_of, |uscc| {
+            match (&inline, known_at_asked) {
+                (Some(by_member), _) => Ok(by_member
                     .get(uscc)
                     .cloned()
                     .unwrap_or_else(|| Arc::from([]))),
-                None => store.records_of_shared(uscc),
-            },
-        )
+                (None, Some(at)) => store.records_known_at(uscc, at).map(Arc::from),
+                (None, None) => store.records_of_shared(uscc),
+            }
+        })
         .map_err(ApiError::internal)?;
+        // Read after the records: every record version used was written by then.
+        result.known_at = Some(known_at_asked.unwrap_or_else(now_millis));
+        let decided_at = Utc::now();
         let asked = (request_id.0.as_str(), caller.actor());
-        let logged = worker
-            .decisions
-            .submit(log_entries(&result, Utc::now(), &asked))?;
-        Ok((json_body(&result)?, logged))
+        let logged =
+            worker
+                .decisions
+                .submit(log_entries(&result, decided_at, &asked, inline.is_some()))?;
+        Ok((result, logged, decided_at))
     })
     .await?;
-    logged.durable().await?;
-    Ok(body)
+    let seqs = logged.durable().await?;
+    let receipts = state.receipts.clone();
+    blocking(move || {
+        sign_members(&mut result, &seqs, receipts.as_deref(), decided_at);
+        json_body(&result)
+    })
+    .await
+}
+
+/// Gives every member its decision id (in log order) and signed receipt.
+fn sign_members(
+    result: &mut TenderResult,
+    seqs: &[u64],
+    key: Option<&ReceiptKey>,
+    decided_at: DateTime<Utc>,
+) {
+    let known_at = result.known_at.unwrap_or(decided_at);
+    let members = result
+        .bids
+        .iter_mut()
+        .flat_map(|bid| bid.members.iter_mut());
+    for (member, seq) in members.zip(seqs.iter().copied()) {
+        member.decision_id = Some(seq);
+        member.receipt = key.map(|key| {
+            key.sign(ReceiptBody::of(
+                &member.report,
+                seq,
+                Some(member.uscc.to_string()),
+                member.entity_name.clone(),
+                known_at,
+                decided_at,
+            ))
+        });
+    }
+}
+
+/// The time truncated to milliseconds (the precision the store keeps write times in).
+fn millis(time: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(time.timestamp_millis()).unwrap_or(time)
+}
+
+fn now_millis() -> DateTime<Utc> {
+    millis(Utc::now())
+}
+
+fn known_at_with_inline() -> ApiError {
+    ApiError::bad_request(
+        "known_at",
+        "`known_at` chooses among the stored records as the store knew them; it cannot go \
+         with `records` given inline: leave one out",
+    )
 }
 
 /// One decision-log entry per member evaluated, built over the machine's cores.
@@ -176,7 +291,9 @@ fn log_entries(
     result: &TenderResult,
     now: chrono::DateTime<Utc>,
     (request_id, caller): &(&str, crate::store::Actor),
+    inline: bool,
 ) -> Vec<DecisionEntry> {
+    let known_at = result.known_at.unwrap_or(now);
     let members: Vec<_> = result.bids.iter().flat_map(|bid| &bid.members).collect();
     for member in &members {
         count_evaluation(&member.report);
@@ -184,6 +301,7 @@ fn log_entries(
     let entry = |member: &&crate::tender::MemberResult| {
         DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
             .asked_by(Some(request_id), Some(caller.clone()))
+            .records_from(known_at, inline)
     };
     match crate::tender::pool() {
         Some(pool) if members.len() >= 8 => pool.install(|| {
@@ -293,50 +411,64 @@ fn check_bidders(bidders: &[Bidder]) -> Result<(), ApiError> {
     }
 }
 
-/// The stored version of rule set `id` that `text` names ([`crate::version_ref`]: `@active`
-/// or its aliases, or 8 to 64 hex digits of a version id), `None` for the active version.
+/// The compiled version of rule set `id` that `text` names ([`crate::version_ref`]: `@active`
+/// or its aliases, or 8 to 64 hex digits of a version identity), `None` for the active
+/// version.
 ///
-/// A version id is a stored version's source hash (as `/rulesets/{id}/versions` lists them)
-/// or the `hash` an evaluation answer reports for the active version (its rules and the
-/// versions of its bases). A prefix that several of them start with is refused (400
-/// `ambiguous_version`); one that none starts with is 404 `version_not_found`.
+/// A version identity ([`crate::compile::version_id`]) names the rule set's source and the
+/// versions of its bases; every identity the store can rebuild is accepted
+/// ([`crate::impact_store::find_version`]), and so is the active version's even when the
+/// store does not hold it. For older clients, a stored version's source hash (as
+/// `/rulesets/{id}/versions` lists them) that no identity starts with names that source on
+/// the newest bases. A prefix of several is refused (400 `ambiguous_version`); one of none
+/// is 404 `version_not_found`.
 pub(super) fn named_version(
     state: &AppState,
     id: &str,
     text: &str,
-) -> Result<Option<RuleSetVersion>, ApiError> {
+) -> Result<Option<StoredChain>, ApiError> {
     let reference =
         VersionRef::parse(text).map_err(|e| ApiError::bad_request("version", e.to_string()))?;
-    if reference == VersionRef::Active {
+    let VersionRef::Prefix(prefix) = reference else {
         return Ok(None);
-    }
-    let versions = state
-        .store
-        .ruleset_versions(id)
-        .map_err(ApiError::internal)?;
-    // Each candidate: its id, and the stored version (`None`: the active version).
-    let mut candidates: Vec<(String, Option<RuleSetVersion>)> = versions
-        .into_iter()
-        .map(|v| (v.hash.clone(), Some(v)))
-        .collect();
-    if let Some(head) = state.registry.get(id) {
-        candidates.push((head.meta.hash.clone(), None));
-    }
-    match reference.pick(id, &candidates, None, |(hash, _)| hash.as_str()) {
-        Ok((_, version)) => Ok(version.clone()),
-        Err(e @ VersionRefError::NotFound { .. }) => Err(ApiError::not_found(
-            "version_not_found",
-            format!("{e}; GET /api/v1/rulesets/{id}/versions lists them"),
+    };
+    let head = state.registry.get(id).map(|h| h.meta.hash.clone());
+    let head_matches = head.as_deref().is_some_and(|h| h.starts_with(&prefix));
+    // A rule set the store holds no version of (a service started on rule files) counts
+    // with its active source.
+    let active = |ruleset: &str| state.registry.source(ruleset);
+    let reference = StoredRef::Hash(prefix.clone());
+    match find_version_or(state.store.as_ref(), id, &reference, &active) {
+        Ok(chain) if head.as_deref() == Some(chain.id.as_str()) => Ok(None),
+        Ok(_) if head_matches => Err(ApiError::bad_request(
+            "ambiguous_version",
+            format!(
+                "`{prefix}` is the start of several versions of `{id}`; give more hex digits of the version id"
+            ),
         )),
-        Err(e @ VersionRefError::Ambiguous { .. }) => {
+        Ok(chain) => Ok(Some(chain)),
+        Err(VersionError::NotFound { .. } | VersionError::NoVersions { .. }) if head_matches => {
+            Ok(None)
+        }
+        Err(e @ (VersionError::NotFound { .. } | VersionError::NoVersions { .. })) => {
+            Err(ApiError::not_found(
+                "version_not_found",
+                format!("{e}; GET /api/v1/rulesets/{id} shows the active version's id"),
+            ))
+        }
+        Err(e @ VersionError::Ambiguous { .. }) => {
             Err(ApiError::bad_request("ambiguous_version", e.to_string()))
         }
-        Err(e) => Err(ApiError::bad_request("version", e.to_string())),
+        Err(VersionError::BadReference(text)) => Err(ApiError::bad_request(
+            "version",
+            VersionRefError::Malformed(text).to_string(),
+        )),
+        Err(VersionError::Store(e)) => Err(ApiError::internal(e)),
     }
 }
 
-/// The program to evaluate with: the live head, or a published version
-/// compiled against the current heads of the rule sets it extends.
+/// The program to evaluate with: the live head, or a stored version compiled on exactly
+/// the base versions its identity names.
 pub(super) fn program_for(
     state: &AppState,
     id: &str,
@@ -354,39 +486,29 @@ pub(super) fn program_for(
     let Some(stored) = named_version(state, id, version)? else {
         return Ok(head);
     };
-    let head_source = state
-        .registry
-        .source(id)
-        .map(|f| crate::store::source_hash(&f.text));
-    if head_source.as_deref() == Some(stored.hash.as_str()) {
-        return Ok(head);
-    }
-    let version = stored.hash.clone();
-    let mut workspace = Workspace::new();
-    for other in state.registry.list() {
-        if other.id != id
-            && let Some(file) = state.registry.source(&other.id)
-        {
-            workspace.add_source(file, None);
-        }
-    }
-    workspace.add_source(
-        SourceFile::new(format!("{id}@{version}.rules"), stored.source),
-        None,
-    );
-    workspace
-        .compile(id)
+    stored
+        .compile()
         .map(Arc::new)
         .map_err(|d| ApiError::invalid_rules(&d))
 }
 
-/// The records to evaluate and the entities they belong to.
+/// The records an evaluation uses, the entities they belong to, and when the store knew them.
+struct Taken {
+    records: Arc<[CreditRecord]>,
+    usccs: Vec<Uscc>,
+    known_at: DateTime<Utc>,
+}
+
+/// The records to evaluate: inline, or the entity's stored records as the store knows them
+/// now or knew them at `known_at`.
 fn records_for(
     state: &AppState,
     uscc: Option<Uscc>,
     inline: Option<Vec<CreditRecord>>,
-) -> Result<(Arc<[CreditRecord]>, Vec<Uscc>), ApiError> {
+    known_at: Option<DateTime<Utc>>,
+) -> Result<Taken, ApiError> {
     match (uscc, inline) {
+        (_, Some(_)) if known_at.is_some() => Err(known_at_with_inline()),
         (_, Some(records)) if records.len() > MAX_INLINE_RECORDS => Err(ApiError::bad_request(
             "records",
             format!(
@@ -402,14 +524,35 @@ fn records_for(
                 .collect();
             usccs.sort();
             usccs.dedup();
-            Ok((records.into(), usccs))
+            Ok(Taken {
+                records: records.into(),
+                usccs,
+                known_at: now_millis(),
+            })
         }
         (Some(uscc), None) => {
-            let records = state
-                .store
-                .records_of_shared(&uscc)
-                .map_err(ApiError::internal)?;
-            Ok((records, vec![uscc]))
+            let (records, known_at) = match known_at.map(millis) {
+                Some(at) => {
+                    let records = state
+                        .store
+                        .records_known_at(&uscc, at)
+                        .map_err(ApiError::internal)?;
+                    (records.into(), at)
+                }
+                None => {
+                    let records = state
+                        .store
+                        .records_of_shared(&uscc)
+                        .map_err(ApiError::internal)?;
+                    // Read after the records: every record version used was written by then.
+                    (records, now_millis())
+                }
+            };
+            Ok(Taken {
+                records,
+                usccs: vec![uscc],
+                known_at,
+            })
         }
         (None, None) => Err(ApiError::bad_request(
             "missing_entity",

@@ -11,6 +11,7 @@ use super::paging::{self, Page};
 use super::{AppState, blocking, blocking_within};
 use crate::compile::RuleSetMeta;
 use crate::registry::Published;
+use crate::source::SourceFile;
 use crate::store::{RuleSetVersion, source_hash};
 use axum::extract::Query;
 use axum::extract::rejection::QueryRejection;
@@ -34,7 +35,8 @@ pub struct RuleSetView {
 /// One entry of a rule set's version log.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct VersionView {
-    /// The version id: SHA-256 of the source.
+    /// SHA-256 of the source: the stored source version. (The version identity of a compiled
+    /// version, `version_id`, names this source and its bases' versions.)
     pub hash: String,
     /// Rule-set id.
     pub ruleset_id: String,
@@ -50,6 +52,11 @@ pub struct VersionView {
     /// The source text (only when one version is asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// Since 1.2. The version identity asked for (only when one version is asked for): this
+    /// source with the base versions the identity names. For a rule set without a base it is
+    /// `hash`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
 }
 
 impl VersionView {
@@ -62,6 +69,7 @@ impl VersionView {
             message: v.message,
             parent: v.parent,
             source: with_source.then_some(v.source),
+            version_id: None,
         }
     }
 }
@@ -86,9 +94,9 @@ pub struct PublishRequest {
 /// What a version going live changed (an approved draft).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PublishResponse {
-    /// The new version.
+    /// The new version; `meta.hash` is its version identity.
     pub meta: RuleSetMeta,
-    /// Its source hash.
+    /// The SHA-256 of its source (the stored source version).
     pub source_hash: String,
     /// Rule sets recompiled because they extend it.
     pub dependents: Vec<RuleSetMeta>,
@@ -264,15 +272,22 @@ pub async fn get_version(
     check_ruleset_id(&id)?;
     blocking(move || {
         let version = match super::evaluate::named_version(&state, &id, &hash)? {
-            Some(v) => Some(v),
-            None => state
-                .registry
-                .source(&id)
-                .and_then(|f| state.store.ruleset_version(&source_hash(&f.text)).ok())
-                .flatten(),
+            Some(chain) => Some((chain.own().clone(), chain.id)),
+            None => state.registry.get(&id).and_then(|head| {
+                let file = state.registry.source(&id)?;
+                let stored = state
+                    .store
+                    .ruleset_version(&source_hash(&file.text))
+                    .ok()??;
+                Some((stored, head.meta.hash.clone()))
+            }),
         };
         match version {
-            Some(v) => Ok(AppJson(VersionView::of(v, true))),
+            Some((v, version_id)) => {
+                let mut view = VersionView::of(v, true);
+                view.version_id = Some(version_id);
+                Ok(AppJson(view))
+            }
             None => Err(ApiError::not_found(
                 "version_not_found",
                 format!("rule set `{id}` has no version `{hash}`"),
@@ -299,9 +314,9 @@ pub struct DiffQuery {
 pub struct VersionDiffView {
     /// Rule-set id.
     pub ruleset: String,
-    /// Source hash of the older version.
+    /// The older version's identity (since 1.2; before, its source hash).
     pub from: String,
-    /// Source hash of the newer version.
+    /// The newer version's identity (since 1.2; before, its source hash).
     pub to: String,
     /// True when the two versions mean the same.
     pub identical: bool,
@@ -315,7 +330,7 @@ pub struct VersionDiffView {
 /// What changed between two versions of a rule set.
 ///
 /// Clauses are matched by id, regardless of order, layout, comments and keyword language;
-/// both versions are compiled with the active versions of the rule sets they extend.
+/// each version is compiled on the base versions its identity names.
 #[utoipa::path(get, path = "/api/v1/rulesets/{id}/diff", tag = "rulesets", security(("bearer" = [])),
     params(("id" = String, Path, description = "rule-set id"), DiffQuery),
     responses(
@@ -337,34 +352,30 @@ pub async fn diff_versions(
     let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
         let active = state.registry.sources();
-        let active_source = || {
-            let file = active.get(&id).ok_or_else(|| {
+        // Each side: its version identity and its files (a stored version's chain replaces
+        // the active rule sets of the same ids).
+        let side = |text: Option<&str>| -> Result<(String, Vec<SourceFile>), ApiError> {
+            let head = state.registry.get(&id).ok_or_else(|| {
                 ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
             })?;
-            Ok::<_, ApiError>((source_hash(&file.text), file.text.to_string()))
-        };
-        let version_source = |text: &str| -> Result<(String, String), ApiError> {
-            match super::evaluate::named_version(&state, &id, text)? {
-                Some(v) => Ok((v.hash, v.source)),
-                None => active_source(),
-            }
-        };
-        let (from_hash, from_source) = version_source(&query.from)?;
-        let (to_hash, to_source) = match &query.to {
-            Some(text) => version_source(text)?,
-            None => active_source()?,
-        };
-        let side = |hash: &str, source: String| {
+            let named = match text {
+                Some(text) => super::evaluate::named_version(&state, &id, text)?,
+                None => None,
+            };
             let mut files = active.clone();
-            let file = crate::source::SourceFile::new(
-                format!("{id}@{}.rules", &hash[..12.min(hash.len())]),
-                source,
-            );
-            files.insert(id.clone(), file);
-            files.into_values().collect::<Vec<_>>()
+            let version_id = match named {
+                Some(chain) => {
+                    for (version, file) in chain.chain.iter().zip(chain.files()) {
+                        files.insert(version.ruleset_id.clone(), file);
+                    }
+                    chain.id
+                }
+                None => head.meta.hash.clone(),
+            };
+            Ok((version_id, files.into_values().collect()))
         };
-        let old = side(&from_hash, from_source);
-        let new = side(&to_hash, to_source);
+        let (from_hash, old) = side(Some(&query.from))?;
+        let (to_hash, new) = side(query.to.as_deref())?;
         let diff = crate::diff::diff_sources(&old, &id, &new, &id)
             .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
         Ok(AppJson(VersionDiffView {

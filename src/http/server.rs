@@ -77,8 +77,13 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
     let (store, tokens) = open_data(&config)?;
     let registry = load_registry(&*store)?;
     let main_metrics = config.metrics_addr.is_none().then(|| metrics.clone());
+    // Created on first start beside the database (owner-only file), then kept.
+    let receipt_key =
+        crate::receipt::ReceiptKey::load_or_create(&config.data).map_err(|e| e.to_string())?;
     let state = AppState(Arc::new(
-        App::new(registry, store, tokens, main_metrics).with_rate_limit(config.rate_limit),
+        App::new(registry, store, tokens, main_metrics)
+            .with_rate_limit(config.rate_limit)
+            .with_receipt_key(receipt_key),
     ));
     follow_other_replicas(&state);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -40,7 +40,7 @@ pub struct VersionInfo {
     pub ruleset: String,
     /// Version label from the header.
     pub version: String,
-    /// Hash of the rule texts of the whole `extends` chain (as in evaluation reports).
+    /// The version identity (`crate::compile::version_id`, as in evaluation reports).
     pub hash: String,
     /// The `extends` chain, base first.
     pub chain: Vec<String>,

@@ -64,6 +64,7 @@ mod records;
 pub mod sql;
 mod versions;
 
+use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
@@ -494,6 +495,14 @@ impl super::RecordStore for PgStore {
 
     fn entity(&self, uscc: &Uscc) -> Result<Option<Entity>, StoreError> {
         self.run(self.entity_async(uscc))
+    }
+
+    fn records_known_at(
+        &self,
+        uscc: &Uscc,
+        known_at: DateTime<Utc>,
+    ) -> Result<Vec<CreditRecord>, StoreError> {
+        self.run(self.records_known_at_async(uscc, known_at))
     }
 
     fn record_history(&self, uscc: &Uscc, id: &str) -> Result<Vec<RecordVersion>, StoreError> {

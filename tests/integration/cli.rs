@@ -156,9 +156,9 @@ fn diff_exits_2_with_a_clear_error() {
     );
 }
 
-/// Stored versions are diffed with the base that was in force when each was saved.
+/// A stored version is diffed on the base versions its version identity names.
 #[test]
-fn diff_reads_stored_versions_with_their_bases_of_the_time() {
+fn diff_reads_stored_versions_with_the_bases_their_identity_names() {
     use chrono::{TimeZone, Utc};
     use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
     let dir = tempfile::tempdir().expect("temp dir");
@@ -194,7 +194,9 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
             .collect()
     };
     let data = dir.path().to_str().expect("utf-8");
-    let old = format!("water@{}", &hashes[1][..8]);
+    // The first water on the first base, as an answer of the time showed its version.
+    let first = credit_rules::compile::extend_version_id(&hashes[1], &hashes[0]);
+    let old = format!("water@{}", &first[..8]);
     let (code, out, err) = run(&["diff", &old, "water@latest", "--data", data]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -209,12 +211,13 @@ fn diff_reads_stored_versions_with_their_bases_of_the_time() {
     let (code, _, err) = run(&["diff", "water@ffffffff", "water@active", "--data", data]);
     assert_eq!(code, 2);
     assert!(
-        err.contains("rule set `water` has no stored version `ffffffff`"),
+        err.contains("rule set `water` has no version whose id starts with `ffffffff`"),
         "{err}"
     );
+    let active = credit_rules::compile::extend_version_id(&hashes[3], &hashes[2]);
     assert!(
-        err.contains(&hashes[3][..12]),
-        "the stored versions are listed: {err}"
+        err.contains(&active[..8]),
+        "the newest version ids are listed: {err}"
     );
     // Fewer than 8 hex digits are refused, the same as in the API.
     let (code, _, short) = run(&["diff", "water@ffff", "water@head", "--data", data]);
@@ -537,6 +540,8 @@ fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
         report: serde_json::json!({}).into(),
         request_id: None,
         caller: None,
+        known_at: None,
+        inline_records: false,
     };
     {
         let store = SledStore::open(&data).expect("open");
@@ -639,4 +644,108 @@ fn serve_with_a_metrics_address_and_json_logs() {
             && l["fields"]["request_id"].is_string()),
         "{log}"
     );
+}
+
+/// `credit-rules replay ID` recomputes a logged decision from the store; `receipt verify`
+/// checks a receipt offline and refuses an altered one; `impact --known-at` reads the records
+/// as known then.
+#[test]
+fn replay_receipt_verify_and_impact_as_known_then() {
+    use credit_rules::receipt::{ReceiptBody, ReceiptKey};
+    use credit_rules::store::{DecisionEntry, NewRuleSetVersion, RecordStore, SledStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let workspace = crate::common::shipped();
+    let program = workspace.compile("water").expect("water");
+    let uscc = crate::common::code(77);
+    let as_of = crate::common::day("2024-06-01");
+    let before_records = chrono::Utc::now() - chrono::Duration::days(1);
+    let (report, known_at) = {
+        let store = SledStore::open(&data).expect("store");
+        for id in workspace.ids() {
+            let (file, _) = workspace.library.get(&id).expect("source");
+            store
+                .put_ruleset_version(&NewRuleSetVersion {
+                    ruleset_id: &id,
+                    source: &file.text,
+                    author: "seed",
+                    message: "shipped",
+                    time: chrono::Utc::now(),
+                })
+                .expect("version");
+        }
+        let records = [crate::common::record(
+            "B-1",
+            &uscc,
+            credit_rules::record::RecordKind::Blacklist,
+            "2024-03-01",
+        )];
+        store.put_records(&records).expect("stored");
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let known_at = chrono::Utc::now();
+        let records = store.records_of(&uscc).expect("records");
+        let report = program.evaluate(&records, as_of).report(&program, &records);
+        let entry = DecisionEntry::from_report(&report, vec![uscc.clone()], known_at)
+            .records_from(known_at, false);
+        assert_eq!(store.append_decision(&entry).expect("logged"), 1);
+        (report, known_at)
+    };
+    let data_arg = data.to_str().expect("utf-8");
+    let (code, out, err) = run(&["replay", "1", "--data", data_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("decision 1: identical"), "{out}");
+    let (code, _, err) = run(&["replay", "9", "--data", data_arg]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no decision 9"), "{err}");
+
+    // Before the record was stored the entity had none: nothing to change either way.
+    let at = credit_rules::receipt::receipt_time(before_records);
+    let (code, out, err) = run(&[
+        "impact",
+        "--ruleset",
+        "water",
+        "--old",
+        "water@active",
+        "--new",
+        "water@active",
+        "--as-of",
+        "2024-06-01",
+        "--data",
+        data_arg,
+        "--known-at",
+        &at,
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let impact: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(impact["decisions"]["old"]["disqualified"], 0, "{out}");
+
+    let key = ReceiptKey::generate().expect("key");
+    let receipt = key.sign(ReceiptBody::of(
+        &report,
+        1,
+        Some(uscc.to_string()),
+        None,
+        known_at,
+        known_at,
+    ));
+    let file = dir.path().join("receipt.json");
+    let answer = serde_json::json!({ "decision": report.decision.code(), "receipt": receipt });
+    std::fs::write(&file, answer.to_string()).expect("written");
+    let file_arg = file.to_str().expect("utf-8");
+    let public = key.public_key_hex();
+    let (code, out, err) = run(&["receipt", "verify", file_arg, "--public-key", &public]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("valid: decision 1"), "{out}");
+    let altered = answer
+        .to_string()
+        .replace("\"decision_id\":1", "\"decision_id\":2");
+    assert_ne!(altered, answer.to_string());
+    std::fs::write(&file, altered).expect("written");
+    let (code, _, err) = run(&["receipt", "verify", file_arg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("INVALID"), "{err}");
+    std::fs::write(&file, "{}").expect("written");
+    assert_eq!(run(&["receipt", "verify", file_arg]).0, 2);
 }

@@ -25,6 +25,7 @@ const PUBLIC: &[&str] = &[
     "/api/v1/disclosure/entities/{uscc}",
     "/api/v1/disclosure/entities/{uscc}/records/{id}",
     "/api/v1/rulesets/{id}/document",
+    "/api/v1/receipts/public-key",
 ];
 
 fn concrete(path: &str) -> String {

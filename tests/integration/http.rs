@@ -196,7 +196,15 @@ async fn evaluating_a_stored_entity_explains_the_veto_and_logs_the_decision() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(r.body["decision"], "disqualified");
         assert_eq!(r.body["vetoes"][0]["records"][0]["id"], "ZXGK-00008");
-        insta::assert_json_snapshot!("evaluate_stored_entity", r.body, { ".hash" => "[hash]" });
+        insta::assert_json_snapshot!("evaluate_stored_entity", r.body, {
+            ".hash" => "[hash]",
+            ".known_at" => "[time]",
+            ".receipt.version_id" => "[hash]",
+            ".receipt.known_at" => "[time]",
+            ".receipt.decided_at" => "[time]",
+            ".receipt.public_key" => "[key]",
+            ".receipt.signature" => "[signature]",
+        });
         let after_repair = json!({ "ruleset": "water", "as_of": "2024-08-01", "uscc": BIDDER });
         let r = call(
             &s,

@@ -28,6 +28,7 @@ mod limits;
 mod parse;
 mod props;
 mod render;
+mod replay;
 mod replicas;
 mod review;
 mod scale_out;

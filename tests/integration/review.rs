@@ -900,7 +900,17 @@ async fn two_published_versions_are_compared_by_hash() {
     let diff = call(&s, "GET", &uri, Some(EVALUATOR), None).await;
     assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
     assert_eq!(diff.body["identical"], false);
-    assert_eq!(diff.body["to"], original_src.as_str());
+    let (active_id, _) = active_water(&s).await;
+    assert_eq!(
+        diff.body["to"],
+        active_id.as_str(),
+        "the active version's identity"
+    );
+    assert_ne!(
+        diff.body["from"],
+        stricter_src.as_str(),
+        "an identity, not a source hash"
+    );
     let constants = diff.body["diff"]["constants"].to_string();
     assert!(constants.contains("每次处罚扣分"), "{constants}");
     assert!(
@@ -942,7 +952,7 @@ async fn two_published_versions_are_compared_by_hash() {
         missing.body["detail"]
             .as_str()
             .expect("detail")
-            .contains("versions lists them")
+            .contains("GET /api/v1/rulesets/water shows the active version's id")
     );
     let other = format!("/api/v1/rulesets/transport/diff?from={stricter_src}");
     assert_eq!(
@@ -1052,4 +1062,68 @@ async fn an_approved_draft_keeps_its_diff_and_reviewers_see_competing_drafts() {
         "{}",
         diff.body["text"]
     );
+}
+
+/// An answer's version id names its rules for good: after the base rule set changed (so the
+/// sector's identity changed too, its own source unchanged), the old id is still accepted and
+/// gives the old answer, in the API and in the decision log.
+#[tokio::test]
+async fn an_answers_version_id_still_names_its_rules_after_the_base_changed() {
+    use credit_rules::store::{NewRuleSetVersion, RecordStore};
+    let workspace = crate::common::shipped();
+    let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
+    let store = SledStore::open_temporary().expect("temporary store");
+    for id in workspace.ids() {
+        let (file, _) = workspace.library.get(&id).expect("source");
+        store
+            .put_ruleset_version(&NewRuleSetVersion {
+                ruleset_id: &id,
+                source: &file.text,
+                author: "seed",
+                message: "shipped",
+                time: at(START),
+            })
+            .expect("seeded");
+    }
+    let clock = Arc::new(ManualClock::new(at(START)));
+    let app = App::new(registry, Arc::new(store), tokens(), None).with_clock(clock);
+    let s = AppState(Arc::new(app));
+
+    let (old_total, old_id) = evaluate_sample(&s).await;
+    let base = call(&s, "GET", "/api/v1/rulesets/city.base", Some(CITY), None).await;
+    let base_id = base.body["meta"]["hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    let source = base.body["source"].as_str().expect("source");
+    let edited = source.replacen("\"2019.2\"", "\"2019.3\"", 1);
+    assert_ne!(edited, source);
+    let draft = submit(
+        &s,
+        CITY,
+        json!({ "ruleset": "city.base", "source": edited, "base_hash": base_id }),
+    )
+    .await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.body);
+    let id = draft.body["id"].as_u64().expect("draft id");
+    let approved = act(&s, CITY, id, "approve", json!({ "comment": "同意" })).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+
+    let (_, new_id) = evaluate_sample(&s).await;
+    assert_ne!(
+        new_id, old_id,
+        "the base changed, so did the sector's version identity"
+    );
+    for version in [old_id.as_str(), &old_id[..8]] {
+        let body = json!({ "ruleset": "water", "as_of": "2024-08-01",
+            "records": sample_records(), "version": version });
+        let r = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+        assert_eq!(r.status, StatusCode::OK, "{version}: {}", r.body);
+        assert_eq!(r.body["hash"], old_id.as_str(), "{version}");
+        assert_eq!(r.body["total"], old_total.as_str(), "{version}");
+    }
+    let one = format!("/api/v1/rulesets/water/versions/{}", &old_id[..10]);
+    let r = call(&s, "GET", &one, Some(EVALUATOR), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["version_id"], old_id.as_str());
 }

@@ -691,6 +691,8 @@ fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> Decis
         report: serde_json::json!({ "ruleset": ruleset, "decision": decision }).into(),
         request_id: None,
         caller: None,
+        known_at: None,
+        inline_records: false,
     }
 }
 

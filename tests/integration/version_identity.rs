@@ -16,6 +16,17 @@ fn body(version: Option<&str>) -> Value {
     body
 }
 
+/// An answer less what differs between two calls: its decision id, time and receipt.
+fn without_receipt(answer: &Value) -> Value {
+    let mut answer = answer.clone();
+    if let Some(object) = answer.as_object_mut() {
+        for field in ["decision_id", "known_at", "receipt"] {
+            object.remove(field);
+        }
+    }
+    answer
+}
+
 #[tokio::test]
 async fn the_answers_version_id_is_accepted_back_whole_or_by_prefix() {
     let s = state();
@@ -49,7 +60,11 @@ async fn the_answers_version_id_is_accepted_back_whole_or_by_prefix() {
         .await;
         assert_eq!(r.status, StatusCode::OK, "{version}: {}", r.body);
         assert_eq!(r.body["hash"], hash.as_str(), "{version}");
-        assert_eq!(r.body, first.body, "{version}: the same answer");
+        assert_eq!(
+            without_receipt(&r.body),
+            without_receipt(&first.body),
+            "{version}: the same answer"
+        );
     }
 }
 

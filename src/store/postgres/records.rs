@@ -342,6 +342,42 @@ impl PgStore {
             .collect()
     }
 
+    /// An entity's records as the store knew them at `known_at` (the contract of
+    /// `RecordStore::records_known_at`): of each record the newest version whose write time
+    /// is at or before `known_at`, read from `records` and, for those written since, from
+    /// `record_history` — the same rule as the sled store's.
+    pub(super) async fn records_known_at_async(
+        &self,
+        uscc: &Uscc,
+        known_at: DateTime<Utc>,
+    ) -> Result<Vec<CreditRecord>, StoreError> {
+        let at_ms = known_at.timestamp_millis();
+        let client = self.client().await?;
+        let rows = client
+            .query(sql::RECORDS_OF, &[&uscc.as_str()])
+            .await
+            .map_err(|e| self.backend(e))?;
+        drop(client);
+        let mut records = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: &str = row.get(0);
+            let stored = decode_stored("records", id, row.get::<_, &[u8]>(1))?;
+            if stored.stored_at_ms <= at_ms {
+                records.push(effective("records", id, &stored)?);
+                continue;
+            }
+            // Written since: the newest earlier version the store had by then, if any.
+            let then = self
+                .history_async(uscc, id)
+                .await?
+                .into_iter()
+                .filter(|v| v.stored_at.timestamp_millis() <= at_ms)
+                .max_by_key(|v| v.rev);
+            records.extend(then.map(|v| v.record));
+        }
+        Ok(records)
+    }
+
     pub(super) fn records_of_cached(&self, uscc: &Uscc) -> Result<Arc<[CreditRecord]>, StoreError> {
         let (cached, epoch) = self.cache.get(uscc);
         if let Some(records) = cached {
