@@ -13,7 +13,7 @@ use expr::{Ctx, Typer};
 
 use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
 use crate::diagnostic::{Diagnostic, Diagnostics, MAX_DIAGNOSTICS};
-use crate::eval::const_eval;
+use crate::fold::const_eval;
 use crate::ir::{Base, IrExpr, Lit, QueryDef};
 use crate::record::RecordKind;
 use crate::source::{SourceFile, Span};
