@@ -126,6 +126,14 @@ pub struct CompiledRuleSet {
     pub(crate) queries_by_kind: Vec<Vec<usize>>,
 }
 
+impl CompiledRuleSet {
+    /// How many distinct record queries one evaluation computes: a query
+    /// written several times, directly or through a definition, counts once.
+    pub fn query_count(&self) -> usize {
+        self.queries.len()
+    }
+}
+
 pub(crate) const SEVERITY_MISSING_BIT: u8 = 1 << 3;
 const ALL_SEVERITIES: u8 = 0b1111;
 const VISIBLE_STATUSES: u8 = status_bit(RecordStatus::Active)

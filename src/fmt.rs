@@ -5,7 +5,7 @@
 //! version, effective, unit, basis, extends, total, query_channel (as
 //! written, one line each), query_day, query_evidence, commitment, note with
 //! their values aligned; clause fields in the order wording, basis, note,
-//! when, points, cap, floor, weight; test blocks as `as_of`, then records (one line each), then
+//! let (as written), when, points, cap, floor, weight; test blocks as `as_of`, then records (one line each), then
 //! expectations; two spaces of indentation; expressions with the fewest
 //! parentheses their precedence needs, plus a few for readability (`a or (b
 //! and c)`, `not (a in b)`, an `if` inside an operator or condition).

@@ -170,6 +170,7 @@ const CLAUSE_FIELDS: &[Rule] = &[
     Rule::kw_wording,
     Rule::kw_basis,
     Rule::kw_note,
+    Rule::kw_let,
     Rule::kw_when,
     Rule::kw_points,
     Rule::kw_weight,
@@ -210,7 +211,7 @@ fn describe_expected(positives: &[Rule]) -> String {
     grouped(
         &mut names,
         CLAUSE_FIELDS,
-        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
+        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `let` 设, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
     );
     let group_of = |r: &Rule| {
         let count = |g: &[Rule]| positives.iter().filter(|p| g.contains(p)).count();

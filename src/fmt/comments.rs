@@ -168,7 +168,7 @@ pub(super) fn trim_anchor(text: &str, comments: &[Comment], span: Span) -> Span 
 pub(super) fn item_slots(w: &Words, text: &str, i: usize, item: &Item, slots: &mut Vec<Slot>) {
     let mut push = |key, anchor| slots.push(Slot { key, anchor });
     match item {
-        Item::Const(c) => push(SlotKey::Item(i), c.span),
+        Item::Const(c) | Item::Define(c) => push(SlotKey::Item(i), c.span),
         Item::Remove(name) => push(SlotKey::Item(i), name.span),
         Item::Clause(c) => {
             push(SlotKey::Item(i), Span::new(c.span.start, c.id.span.end));
@@ -304,6 +304,7 @@ pub(super) fn describe(slot: Option<SlotKey>, ast: &RuleSetAst) -> (&'static str
         Some(SlotKey::Clause(..)) => ("a clause field", "the clause"),
         Some(SlotKey::Item(i)) => match ast.items.get(i) {
             Some(Item::Const(_)) => ("an expression", "the constant"),
+            Some(Item::Define(_)) => ("an expression", "the definition"),
             Some(Item::Remove(_)) => ("a `remove` line", "that line"),
             Some(Item::Clause(_)) => ("the first line of a clause", "the clause"),
             _ => ("the first line of a test", "the test"),

@@ -30,6 +30,8 @@ pub(super) enum ClauseKey {
     Wording,
     Basis,
     Note,
+    /// The clause's `let` number `.0`, in written order.
+    Let(usize),
     When,
     Points,
     Cap,
@@ -52,6 +54,8 @@ pub(super) enum Value<'a> {
     Text(String),
     /// Laid out to fit the line width, starting where the keyword's padding ends.
     Expr(&'a Expr),
+    /// `name = expression` (a clause's `let`).
+    Named(&'a str, &'a Expr),
 }
 
 /// One `keyword value` line of a header or clause.
@@ -146,18 +150,31 @@ pub(super) fn clause_fields<'a>(w: &Words, c: &'a Clause) -> Vec<Field<'a, Claus
             span: e.span,
         })
     };
+    let lets = c.lets.iter().enumerate().map(|(i, l)| Field {
+        key: ClauseKey::Let(i),
+        keyword: w.let_,
+        value: Value::Named(&l.name.value, &l.value),
+        span: l.span,
+    });
     [
         text(ClauseKey::Wording, w.wording, &c.wording),
         text(ClauseKey::Basis, w.basis, &c.basis),
         text(ClauseKey::Note, w.note, &c.note),
-        expr(ClauseKey::When, w.when, &c.when),
-        expr(ClauseKey::Points, w.points, &c.points),
-        expr(ClauseKey::Cap, w.cap, &c.cap),
-        expr(ClauseKey::Floor, w.floor, &c.floor),
-        expr(ClauseKey::Weight, w.weight, &c.weight),
     ]
     .into_iter()
     .flatten()
+    .chain(lets)
+    .chain(
+        [
+            expr(ClauseKey::When, w.when, &c.when),
+            expr(ClauseKey::Points, w.points, &c.points),
+            expr(ClauseKey::Cap, w.cap, &c.cap),
+            expr(ClauseKey::Floor, w.floor, &c.floor),
+            expr(ClauseKey::Weight, w.weight, &c.weight),
+        ]
+        .into_iter()
+        .flatten(),
+    )
     .collect()
 }
 

@@ -67,6 +67,10 @@ impl<'a> Printer<'a> {
                     i = self.constants(&ast.items, i, &apart);
                     continue;
                 }
+                Item::Define(d) => {
+                    let line = self.definition(d);
+                    self.line(SlotKey::Item(i), 0, &line);
+                }
                 Item::Remove(name) => {
                     let line = format!("{} {}", self.words.remove, name.value);
                     self.line(SlotKey::Item(i), 0, &line);
@@ -84,7 +88,7 @@ impl<'a> Printer<'a> {
     /// lines among and after those are kept by [`Printer::leading`]).
     pub(super) fn apart(&self, items: &[Item]) -> Vec<bool> {
         let extent = |item: &Item| match item {
-            Item::Const(c) => trim_anchor(self.source, self.comments, c.span),
+            Item::Const(c) | Item::Define(c) => trim_anchor(self.source, self.comments, c.span),
             Item::Remove(name) => name.span,
             Item::Clause(c) => c.span,
             Item::Test(t) => t.span,
@@ -159,6 +163,13 @@ impl<'a> Printer<'a> {
         head + &render(&value, col, 0)
     }
 
+    /// `define name = value`.
+    pub(super) fn definition(&self, d: &ConstDef) -> String {
+        let head = format!("{} {} = ", self.words.define, d.name.value);
+        let col = head.width();
+        head + &render(&const_value_doc(self.words, &d.value), col, 0)
+    }
+
     pub(super) fn header(&mut self, h: &Header) {
         self.leading(SlotKey::HeaderOpen, 0, true);
         let open = format!("{} {} {{", self.words.ruleset, h.id.value);
@@ -196,6 +207,12 @@ impl<'a> Printer<'a> {
             match &f.value {
                 Value::Text(text) => line.push_str(text),
                 Value::Expr(e) => {
+                    let col = INDENT + line.width();
+                    line.push_str(&render(&expr_doc(self.words, e, ANY), col, col));
+                }
+                Value::Named(name, e) => {
+                    line.push_str(name);
+                    line.push_str(" = ");
                     let col = INDENT + line.width();
                     line.push_str(&render(&expr_doc(self.words, e, ANY), col, col));
                 }

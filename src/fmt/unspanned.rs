@@ -52,14 +52,19 @@ fn header(h: &Header) -> Header {
 
 fn item(item: &Item) -> Item {
     match item {
-        Item::Const(c) => Item::Const(ConstDef {
-            name: bare(&c.name),
-            value: expr(&c.value),
-            span: Span::default(),
-        }),
+        Item::Const(c) => Item::Const(definition(c)),
+        Item::Define(d) => Item::Define(definition(d)),
         Item::Remove(name) => Item::Remove(bare(name)),
         Item::Clause(c) => Item::Clause(Box::new(clause(c))),
         Item::Test(t) => Item::Test(test(t)),
+    }
+}
+
+fn definition(c: &ConstDef) -> ConstDef {
+    ConstDef {
+        name: bare(&c.name),
+        value: expr(&c.value),
+        span: Span::default(),
     }
 }
 
@@ -72,6 +77,7 @@ fn clause(c: &Clause) -> Clause {
         wording: bare_opt(&c.wording),
         basis: bare_opt(&c.basis),
         note: bare_opt(&c.note),
+        lets: c.lets.iter().map(definition).collect(),
         when: opt(&c.when),
         points: opt(&c.points),
         weight: opt(&c.weight),

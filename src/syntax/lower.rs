@@ -203,6 +203,7 @@ impl Lowerer<'_> {
     fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
         match pair.as_rule() {
             Rule::const_def => Item::Const(self.const_def(pair)),
+            Rule::define_def => Item::Define(self.const_def(pair)),
             Rule::remove_stmt => {
                 let name = pair.into_inner().nth(1).expect("grammar guarantees a name");
                 Item::Remove(self.name(&name))
@@ -220,7 +221,7 @@ impl Lowerer<'_> {
     fn const_def(&mut self, pair: Pair<'_, Rule>) -> ConstDef {
         let at = span(&pair);
         let mut inner = pair.into_inner();
-        inner.next(); // kw_const
+        inner.next(); // kw_const, kw_define or kw_let
         let name = self.name(&inner.next().expect("grammar guarantees a name"));
         let value = self.expr(inner.next().expect("grammar guarantees a value"));
         // End at the value: the pair's span also covers the blanks after it.
@@ -251,6 +252,7 @@ impl Lowerer<'_> {
             wording: None,
             basis: None,
             note: None,
+            lets: Vec::new(),
             when: None,
             points: None,
             weight: None,
@@ -267,6 +269,11 @@ impl Lowerer<'_> {
     fn clause_field(&mut self, clause: &mut Clause, field: Pair<'_, Rule>) {
         let at = span(&field);
         let rule = field.as_rule();
+        if rule == Rule::let_field {
+            let local = self.const_def(field);
+            clause.lets.push(local);
+            return;
+        }
         let value = field
             .into_inner()
             .nth(1)
