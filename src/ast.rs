@@ -348,6 +348,8 @@ pub enum BinaryOp {
     And,
     /// `in`
     In,
+    /// `contains`: the left text has the right one inside it.
+    Contains,
     /// `=`
     Eq,
     /// `!=`
@@ -378,6 +380,7 @@ impl BinaryOp {
             BinaryOp::Or => "or",
             BinaryOp::And => "and",
             BinaryOp::In => "in",
+            BinaryOp::Contains => "contains",
             BinaryOp::Eq => "=",
             BinaryOp::Ne => "!=",
             BinaryOp::Lt => "<",
@@ -398,6 +401,7 @@ impl BinaryOp {
             BinaryOp::Or => 2,
             BinaryOp::And => 3,
             BinaryOp::In
+            | BinaryOp::Contains
             | BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::Lt

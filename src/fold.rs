@@ -134,7 +134,7 @@ pub(crate) fn lookup<'a>(
 }
 
 /// A binary operator that needs both operands (every one but `and`, `or`,
-/// `otherwise` and `in`): comparisons with a missing value are false,
+/// `otherwise` and `in`): comparisons and `contains` with a missing value are false,
 /// arithmetic with one is missing.
 pub(crate) fn strict_binary<'a>(
     op: BinaryOp,
@@ -144,7 +144,7 @@ pub(crate) fn strict_binary<'a>(
     use BinaryOp::*;
     if matches!(x, Value::Missing) || matches!(y, Value::Missing) {
         return Ok(match op {
-            Eq | Ne | Lt | Le | Gt | Ge => Value::Bool(false),
+            Eq | Ne | Lt | Le | Gt | Ge | Contains => Value::Bool(false),
             _ => Value::Missing,
         });
     }
@@ -161,6 +161,9 @@ pub(crate) fn strict_binary<'a>(
             x.compare(&y),
             Some(Ordering::Greater | Ordering::Equal)
         )),
+        Contains => {
+            Value::Bool(matches!((x, y), (Value::Text(a), Value::Text(b)) if a.contains(b)))
+        }
         Add | Sub | Mul | Div => arithmetic(op, x, y)?,
         And | Or | Otherwise | In => Value::Missing,
     })

@@ -193,10 +193,12 @@ const OPERATORS: &[Rule] = &[
     Rule::kw_and,
     Rule::kw_or,
     Rule::kw_in,
+    Rule::kw_contains,
     Rule::kw_otherwise,
     Rule::op_and,
     Rule::op_or,
     Rule::op_in,
+    Rule::op_contains,
     Rule::op_otherwise,
 ];
 

@@ -372,6 +372,19 @@ impl Typer<'_> {
                     Ty::of(Base::Bool),
                 ))
             }
+            Contains => {
+                let left = self.expr(lhs, ctx, Some(Base::Text));
+                let right = self.expect(rhs, ctx, Base::Text, "the text after `contains`");
+                let ((a, ta), b) = (left?, right?);
+                if ta.base != Base::Text {
+                    self.mismatch("the left side of `contains`", Base::Text, ta, lhs.span);
+                    return None;
+                }
+                Some((
+                    IrExpr::Binary(op, Box::new(a), Box::new(b)),
+                    Ty::of(Base::Bool),
+                ))
+            }
             Add | Sub => self.additive(op, lhs, rhs, ctx, at),
             Mul | Div => {
                 let left = self.number_operand(lhs, ctx, op);

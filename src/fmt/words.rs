@@ -42,6 +42,7 @@ pub(super) struct Words {
     pub(super) or: &'static str,
     pub(super) not: &'static str,
     pub(super) in_: &'static str,
+    pub(super) contains: &'static str,
     pub(super) if_: &'static str,
     pub(super) then: &'static str,
     pub(super) else_: &'static str,
@@ -105,6 +106,7 @@ pub(super) const ENGLISH: Words = Words {
     or: "or",
     not: "not",
     in_: "in",
+    contains: "contains",
     if_: "if",
     then: "then",
     else_: "else",
@@ -167,6 +169,7 @@ pub(super) const CHINESE: Words = Words {
     or: "或",
     not: "非",
     in_: "属于",
+    contains: "包含",
     if_: "如果",
     then: "则",
     else_: "否则",
@@ -216,6 +219,7 @@ impl Words {
             BinaryOp::Or => self.or,
             BinaryOp::And => self.and,
             BinaryOp::In => self.in_,
+            BinaryOp::Contains => self.contains,
             other => other.symbol(),
         }
     }

@@ -21,6 +21,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::infix(Rule::op_and, Assoc::Left))
         .op(Op::prefix(Rule::op_not))
         .op(Op::infix(Rule::op_in, Assoc::Left)
+            | Op::infix(Rule::op_contains, Assoc::Left)
             | Op::infix(Rule::op_eq, Assoc::Left)
             | Op::infix(Rule::op_ne, Assoc::Left)
             | Op::infix(Rule::op_lt, Assoc::Left)
@@ -747,6 +748,7 @@ fn binary_op(rule: Rule) -> BinaryOp {
         Rule::op_or => BinaryOp::Or,
         Rule::op_and => BinaryOp::And,
         Rule::op_in => BinaryOp::In,
+        Rule::op_contains => BinaryOp::Contains,
         Rule::op_eq => BinaryOp::Eq,
         Rule::op_ne => BinaryOp::Ne,
         Rule::op_lt => BinaryOp::Lt,

@@ -45,6 +45,8 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::define_def => "a definition (`define name = …`, 定义)",
         Rule::let_field => "`let name = …` (设)",
         Rule::kw_define => "`define` / `定义`",
+        Rule::kw_contains => "`contains` / `包含`",
+        Rule::op_contains => "`contains` / `包含`",
         Rule::kw_let => "`let` / `设`",
         Rule::remove_stmt => "`remove clause-id`",
         Rule::clause => "a clause (`veto`/`score`/`flag`, 否决/评分/提示)",

@@ -58,6 +58,8 @@ fn binary_op() -> impl Strategy<Value = &'static str> {
         "且",
         "并且",
         "in",
+        "contains",
+        "包含",
         "属于",
         "=",
         "==",
