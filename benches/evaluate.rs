@@ -4,6 +4,12 @@
 //! and 6 scores) over entities of 0, 5, 20 and 50 records, records already
 //! decoded; JSON decoding of a 20-record entity is measured separately, and so
 //! is compiling the rule set from source.
+//!
+//! `shared_query/*` evaluates a capped score line that mentions one penalty
+//! count eight times, over 50 records: written out eight times (`repeated`),
+//! named once with `define` (`defined`), and, for comparison, as eight
+//! different queries (`separate`: each window spelt differently, so nothing
+//! can be shared), which is what each mention would cost on its own.
 
 use chrono::NaiveDate;
 use credit_rules::record::{CreditRecord, RecordKind, Severity, Uscc};
@@ -116,5 +122,68 @@ fn bench_compile(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_evaluate, bench_decode, bench_compile);
+/// The score line of `shared_query/*`, with `q(i)` as its i-th mention.
+fn shared_line(q: impl Fn(usize) -> String) -> String {
+    format!(
+        "score s {{ wording \"w\" points if {} = 0 then 4 else if {} = 1 then 3 else if {} = 2 then 2 \
+         else if {} = 3 then 1 else 0 - {} + {} - {} + {} cap 4 }}",
+        q(0),
+        q(1),
+        q(2),
+        q(3),
+        q(4),
+        q(5),
+        q(6),
+        q(7)
+    )
+}
+
+fn bench_shared_query(c: &mut Criterion) {
+    const WINDOWS: [&str; 8] = [
+        "3 years",
+        "36 months",
+        "1096 days",
+        "1095 days",
+        "1094 days",
+        "1093 days",
+        "1092 days",
+        "1091 days",
+    ];
+    let query = |window: &str| format!("count(records where kind = 行政处罚 and within {window})");
+    let variants = [
+        ("repeated", shared_line(|_| query("3 years"))),
+        (
+            "defined",
+            format!(
+                "define 处罚数 = {}\n{}",
+                query("3 years"),
+                shared_line(|_| "处罚数".into())
+            ),
+        ),
+        ("separate", shared_line(|i| query(WINDOWS[i]))),
+    ];
+    let as_of = NaiveDate::from_ymd_opt(2024, 6, 1).expect("valid");
+    let recs = records(50);
+    let mut group = c.benchmark_group("shared_query");
+    for (name, body) in variants {
+        let text = format!(
+            "ruleset bench.shared {{ title \"t\" version \"1\" effective 2020-01-01 unit \"u\" }}\n{body}"
+        );
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("shared.rules", text), None);
+        let program = w.compile("bench.shared").expect("compiles");
+        group.bench_function(format!("{name}/{}-queries", program.query_count()), |b| {
+            b.iter(|| program.evaluate(black_box(&recs), black_box(as_of)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_evaluate,
+    bench_decode,
+    bench_compile,
+    bench_shared_query
+);
 criterion_main!(benches);

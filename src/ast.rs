@@ -66,6 +66,14 @@ impl RuleSetAst {
         })
     }
 
+    /// The definitions (`define 名 = …`), in file order.
+    pub fn definitions(&self) -> impl Iterator<Item = &ConstDef> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Define(d) => Some(d),
+            _ => None,
+        })
+    }
+
     /// The removals of inherited clauses.
     pub fn removals(&self) -> impl Iterator<Item = &Name> {
         self.items.iter().filter_map(|item| match item {
@@ -134,6 +142,8 @@ pub struct Channel {
 pub enum Item {
     /// `const 名 = expr`
     Const(ConstDef),
+    /// `define 名 = expr`: a named sub-expression that may read records.
+    Define(ConstDef),
     /// `remove 条款`
     Remove(Name),
     /// A clause (boxed: it is much larger than the other items).
@@ -146,7 +156,7 @@ impl Item {
     /// The span of the whole item.
     pub fn span(&self) -> Span {
         match self {
-            Item::Const(c) => c.span,
+            Item::Const(c) | Item::Define(c) => c.span,
             Item::Remove(n) => n.span,
             Item::Clause(c) => c.span,
             Item::Test(t) => t.span,
@@ -154,12 +164,13 @@ impl Item {
     }
 }
 
-/// A named constant.
+/// `name = value`: a named constant (`const`), a rule-set definition
+/// (`define`) or a clause's local name (`let`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConstDef {
     /// Its name.
     pub name: Name,
-    /// Its value (must be constant).
+    /// Its value (a constant must be constant; a definition may read records).
     pub value: Expr,
     /// The whole definition.
     pub span: Span,
@@ -203,6 +214,8 @@ pub struct Clause {
     pub basis: Option<Spanned<String>>,
     /// Internal note for the authors (备注); never printed in a tender document.
     pub note: Option<Spanned<String>>,
+    /// Local names (`let 名 = …`) the clause's expressions may use, in written order.
+    pub lets: Vec<ConstDef>,
     /// Condition (veto, flag).
     pub when: Option<Expr>,
     /// Points (score).
@@ -215,6 +228,24 @@ pub struct Clause {
     pub floor: Option<Expr>,
     /// The whole clause.
     pub span: Span,
+}
+
+impl Clause {
+    /// The clause's expressions: its `let` values in order, then condition,
+    /// points, cap, floor and weight.
+    pub fn expressions(&self) -> impl Iterator<Item = &Expr> {
+        self.lets.iter().map(|l| &l.value).chain(
+            [
+                &self.when,
+                &self.points,
+                &self.cap,
+                &self.floor,
+                &self.weight,
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    }
 }
 
 /// A test block.
@@ -317,6 +348,8 @@ pub enum BinaryOp {
     And,
     /// `in`
     In,
+    /// `contains`: the left text has the right one inside it.
+    Contains,
     /// `=`
     Eq,
     /// `!=`
@@ -347,6 +380,7 @@ impl BinaryOp {
             BinaryOp::Or => "or",
             BinaryOp::And => "and",
             BinaryOp::In => "in",
+            BinaryOp::Contains => "contains",
             BinaryOp::Eq => "=",
             BinaryOp::Ne => "!=",
             BinaryOp::Lt => "<",
@@ -367,6 +401,7 @@ impl BinaryOp {
             BinaryOp::Or => 2,
             BinaryOp::And => 3,
             BinaryOp::In
+            | BinaryOp::Contains
             | BinaryOp::Eq
             | BinaryOp::Ne
             | BinaryOp::Lt
@@ -521,6 +556,38 @@ impl Expr {
     /// A new expression node.
     pub fn new(kind: ExprKind, span: Span) -> Self {
         Self { kind, span }
+    }
+
+    /// Every name the expression mentions (constants, definitions, fields,
+    /// kinds …), the names in its tables included.
+    pub fn names(&self) -> std::collections::BTreeSet<&str> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut stack = vec![self];
+        while let Some(e) = stack.pop() {
+            match &e.kind {
+                ExprKind::Name(n) => {
+                    out.insert(n.as_str());
+                }
+                ExprKind::Table {
+                    entries, default, ..
+                } => {
+                    let values = entries.iter().map(|(_, v)| v).chain(default.iter());
+                    for v in values {
+                        if let TableValue::Name(n) = &v.value {
+                            out.insert(n.as_str());
+                        }
+                    }
+                    for (k, _) in entries {
+                        if let TableKey::Name(n) = &k.value {
+                            out.insert(n.as_str());
+                        }
+                    }
+                }
+                _ => {}
+            }
+            stack.extend(e.children());
+        }
+        out
     }
 
     /// Direct sub-expressions, in order.

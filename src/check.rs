@@ -8,18 +8,19 @@
 mod expr;
 pub mod suggest;
 
+use expr::Defined;
 pub(crate) use expr::{ConstValue, Constants};
 use expr::{Ctx, Typer};
 
 use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
 use crate::diagnostic::{Diagnostic, Diagnostics, MAX_DIAGNOSTICS};
-use crate::eval::const_eval;
+use crate::fold::const_eval;
 use crate::ir::{Base, IrExpr, Lit, QueryDef};
 use crate::record::RecordKind;
 use crate::source::{SourceFile, Span};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Parsed rule files, addressable by rule-set id, so that `extends` can be resolved.
 #[derive(Debug, Default, Clone)]
@@ -216,7 +217,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         check_header(file, ast, &mut diagnostics);
         terms.extend_with(&ast.header);
         let constants = check_constants(file, ast, &state.constants, &mut diagnostics);
-        state.constants = constants;
+        state.constants = check_definitions(file, ast, constants, &mut diagnostics);
         merge_clauses(file, ast, &mut state, &mut diagnostics);
     }
     let (leaf_file, leaf) = chain
@@ -238,6 +239,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         );
     }
     lint_clauses(&state.clauses, &mut diagnostics);
+    lint_unused_definitions(&chain, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
     diagnostics.truncate_to(MAX_DIAGNOSTICS);
@@ -493,6 +495,258 @@ fn check_constants(
     constants
 }
 
+/// Types the rule file's definitions (`define 名 = …`) on top of its
+/// constants and what it inherits. A definition may use another wherever it
+/// is written in the file; they are typed in the order their uses require,
+/// and a definition that uses itself, directly or through others, is an error.
+fn check_definitions(
+    file: &SourceFile,
+    ast: &RuleSetAst,
+    mut scope: Constants,
+    diagnostics: &mut Diagnostics,
+) -> Constants {
+    let own_constants: HashMap<&str, Span> = ast
+        .constants()
+        .map(|c| (c.name.value.as_str(), c.name.span))
+        .collect();
+    let mut defs: BTreeMap<&str, &crate::ast::ConstDef> = BTreeMap::new();
+    for def in ast.definitions() {
+        let name = def.name.value.as_str();
+        let first = own_constants
+            .get(name)
+            .copied()
+            .or_else(|| defs.get(name).map(|d| d.name.span));
+        if let Some(first) = first {
+            diagnostics.push(
+                Diagnostic::error("E0303", format!("the name `{name}` is defined twice"))
+                    .at(file, def.name.span)
+                    .with_help("rename one of them or delete the second")
+                    .with_note(format!(
+                        "first defined on line {}",
+                        crate::source::LineIndex::new(&file.text)
+                            .line_col(&file.text, first.start)
+                            .line
+                    )),
+            );
+            continue;
+        }
+        if scope.contains_key(name) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "W0101",
+                    format!("the definition `{name}` hides a name of the base rule set"),
+                )
+                .at(file, def.name.span)
+                .with_help("inherited clauses keep the base meaning; rename it to avoid confusion"),
+            );
+        }
+        if let Some(hidden) = hidden_meaning(name) {
+            diagnostics.push(
+                Diagnostic::warning(
+                    "W0103",
+                    format!("the definition `{name}` hides the {hidden} of the same name"),
+                )
+                .at(file, def.name.span)
+                .with_help("rename the definition, e.g. add a suffix such as `数`"),
+            );
+        }
+        defs.insert(name, def);
+    }
+    for name in definition_order(file, ast, &defs, diagnostics) {
+        let def = defs[name];
+        if let Some(value) = define(file, &def.value, &scope, diagnostics) {
+            scope.insert(name.to_string(), value);
+        }
+    }
+    scope
+}
+
+/// The definitions in an order where each comes after those it uses; those
+/// caught in a cycle are reported (`E0220`) and left out.
+fn definition_order<'a>(
+    file: &SourceFile,
+    ast: &'a RuleSetAst,
+    defs: &BTreeMap<&'a str, &'a crate::ast::ConstDef>,
+    diagnostics: &mut Diagnostics,
+) -> Vec<&'a str> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        Visiting,
+        Done,
+    }
+    fn visit<'a>(
+        name: &'a str,
+        defs: &BTreeMap<&'a str, &'a crate::ast::ConstDef>,
+        marks: &mut HashMap<&'a str, Mark>,
+        path: &mut Vec<&'a str>,
+        order: &mut Vec<&'a str>,
+        cycles: &mut Vec<Vec<&'a str>>,
+    ) {
+        match marks.get(name) {
+            Some(Mark::Done) => return,
+            Some(Mark::Visiting) => {
+                let start = path.iter().position(|n| *n == name).unwrap_or(0);
+                let mut cycle = path[start..].to_vec();
+                cycle.push(name);
+                cycles.push(cycle);
+                return;
+            }
+            None => {}
+        }
+        marks.insert(name, Mark::Visiting);
+        path.push(name);
+        for used in defs[name].value.names() {
+            if let Some((key, _)) = defs.get_key_value(used) {
+                visit(key, defs, marks, path, order, cycles);
+            }
+        }
+        path.pop();
+        marks.insert(name, Mark::Done);
+        order.push(name);
+    }
+    let mut marks = HashMap::new();
+    let mut order = Vec::new();
+    let mut cycles = Vec::new();
+    // Visit in file order, so that errors and typing follow the text.
+    for def in ast.definitions() {
+        if let Some((key, _)) = defs.get_key_value(def.name.value.as_str()) {
+            visit(
+                key,
+                defs,
+                &mut marks,
+                &mut Vec::new(),
+                &mut order,
+                &mut cycles,
+            );
+        }
+    }
+    let mut in_cycle: BTreeSet<&str> = BTreeSet::new();
+    for cycle in cycles {
+        in_cycle.extend(cycle.iter().copied());
+        let def = defs[cycle[0]];
+        let path = cycle.join(" → ");
+        diagnostics.push(
+            Diagnostic::error(
+                "E0220",
+                format!("the definition `{}` uses itself ({path})", cycle[0]),
+            )
+            .at(file, def.name.span)
+            .with_help("a definition cannot use itself, directly or through other definitions; write the value of one of them without the other"),
+        );
+    }
+    // A definition that uses one caught in a cycle cannot be typed either.
+    order.retain(|n| {
+        !in_cycle.contains(n) && !defs[n].value.names().iter().any(|u| in_cycle.contains(u))
+    });
+    order
+}
+
+/// Types one definition's value: a constant when it reads neither records nor
+/// the evaluation date, otherwise an expression with the queries it reads.
+fn define(
+    file: &SourceFile,
+    value: &crate::ast::Expr,
+    scope: &Constants,
+    diagnostics: &mut Diagnostics,
+) -> Option<ConstValue> {
+    let mut queries = Vec::new();
+    let mut typer = Typer {
+        file,
+        constants: scope,
+        queries: &mut queries,
+        diagnostics,
+    };
+    let (ir, ty) = typer.expr(value, Ctx { in_record: false }, None)?;
+    if queries.is_empty()
+        && !ty.optional
+        && let Ok(Some(lit)) = const_eval(&ir)
+    {
+        return Some(ConstValue::Scalar(lit));
+    }
+    Some(ConstValue::Defined(std::rc::Rc::new(Defined {
+        ir,
+        ty,
+        queries,
+    })))
+}
+
+/// The clause's own scope: what it inherits plus its `let`s, each typed in
+/// written order and seeing those before it. `None` when it has no `let`.
+fn clause_scope(
+    file: &SourceFile,
+    clause: &Clause,
+    outer: &Constants,
+    diagnostics: &mut Diagnostics,
+) -> Option<Constants> {
+    if clause.lets.is_empty() {
+        return None;
+    }
+    let mut scope = outer.clone();
+    let mut own: HashMap<&str, Span> = HashMap::new();
+    for (i, local) in clause.lets.iter().enumerate() {
+        let name = local.name.value.as_str();
+        if let Some(first) = own.insert(name, local.name.span) {
+            diagnostics.push(
+                Diagnostic::error("E0303", format!("`{name}` is defined twice in the clause"))
+                    .at(file, local.name.span)
+                    .with_help("rename one of them or delete the second")
+                    .with_note(format!(
+                        "first defined on line {}",
+                        crate::source::LineIndex::new(&file.text)
+                            .line_col(&file.text, first.start)
+                            .line
+                    )),
+            );
+            continue;
+        }
+        let used = clause.lets[i + 1..]
+            .iter()
+            .map(|l| &l.value)
+            .chain(clause.expressions().skip(clause.lets.len()))
+            .any(|e| e.names().contains(name));
+        if !used {
+            diagnostics.push(
+                Diagnostic::warning("W0110", format!("`{name}` is defined but never used"))
+                    .at(file, local.name.span)
+                    .with_help("use it in the clause's condition or points, or delete the `let`"),
+            );
+        }
+        if let Some(value) = define(file, &local.value, &scope, diagnostics) {
+            scope.insert(name.to_string(), value);
+        }
+    }
+    Some(scope)
+}
+
+/// Warns about definitions that neither their own rule file nor a rule set
+/// of the chain extending it uses.
+fn lint_unused_definitions(chain: &[&(SourceFile, RuleSetAst)], diagnostics: &mut Diagnostics) {
+    for (i, (file, ast)) in chain.iter().enumerate() {
+        for def in ast.definitions() {
+            let name = def.name.value.as_str();
+            let used = chain[i..].iter().any(|(_, later)| {
+                later.items.iter().any(|item| match item {
+                    crate::ast::Item::Const(c) => c.value.names().contains(name),
+                    crate::ast::Item::Define(d) => {
+                        !std::ptr::eq(d, def) && d.value.names().contains(name)
+                    }
+                    crate::ast::Item::Clause(c) => {
+                        c.expressions().any(|e| e.names().contains(name))
+                    }
+                    crate::ast::Item::Remove(_) | crate::ast::Item::Test(_) => false,
+                })
+            });
+            if !used {
+                diagnostics.push(
+                    Diagnostic::warning("W0110", format!("the definition `{name}` is never used"))
+                        .at(file, def.name.span)
+                        .with_help("use it in a clause, or delete it"),
+                );
+            }
+        }
+    }
+}
+
 /// What a constant's name would otherwise mean, if anything.
 fn hidden_meaning(name: &str) -> Option<&'static str> {
     if crate::ir::Field::from_name(name).is_some() {
@@ -687,9 +941,10 @@ fn check_clause(
         }
     };
     let field_span = |e: &Option<crate::ast::Expr>| e.as_ref().map_or(clause.id.span, |e| e.span);
+    let local = clause_scope(file, clause, &state.constants, diagnostics);
     let mut typer = Typer {
         file,
-        constants: &state.constants,
+        constants: local.as_ref().unwrap_or(&state.constants),
         queries: &mut state.queries,
         diagnostics,
     };

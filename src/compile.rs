@@ -6,7 +6,7 @@
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, TestBlock};
 use crate::check::CheckedRuleSet;
 use crate::diagnostic::Diagnostics;
-use crate::eval::const_eval;
+use crate::fold::fold;
 use crate::ir::{Field, IrExpr, Lit, QueryDef};
 use crate::record::{RecordKind, RecordStatus, Severity};
 use crate::source::SourceFile;
@@ -124,6 +124,14 @@ pub struct CompiledRuleSet {
     pub(crate) windows: Vec<Duration>,
     /// For each record kind (by index), the queries whose kind mask admits it.
     pub(crate) queries_by_kind: Vec<Vec<usize>>,
+}
+
+impl CompiledRuleSet {
+    /// How many distinct record queries one evaluation computes: a query
+    /// written several times, directly or through a definition, counts once.
+    pub fn query_count(&self) -> usize {
+        self.queries.len()
+    }
 }
 
 pub(crate) const SEVERITY_MISSING_BIT: u8 = 1 << 3;
@@ -422,23 +430,4 @@ fn restrict(query: &mut CompiledQuery, field: Field, mask: u32, negate: bool) ->
         _ => return false,
     }
     true
-}
-
-/// Replaces constant sub-expressions by their value.
-pub(crate) fn fold(expr: IrExpr) -> IrExpr {
-    let expr = match expr {
-        IrExpr::Not(e) => IrExpr::Not(Box::new(fold(*e))),
-        IrExpr::Neg(e) => IrExpr::Neg(Box::new(fold(*e))),
-        IrExpr::Binary(op, a, b) => IrExpr::Binary(op, Box::new(fold(*a)), Box::new(fold(*b))),
-        IrExpr::In(e, items) => IrExpr::In(Box::new(fold(*e)), items),
-        IrExpr::If(c, a, b) => {
-            IrExpr::If(Box::new(fold(*c)), Box::new(fold(*a)), Box::new(fold(*b)))
-        }
-        IrExpr::Table(k, rows, d) => IrExpr::Table(Box::new(fold(*k)), rows, d),
-        leaf => return leaf,
-    };
-    match const_eval(&expr) {
-        Ok(Some(lit)) => IrExpr::Lit(lit),
-        _ => expr,
-    }
 }

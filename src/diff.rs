@@ -26,6 +26,11 @@
 //!   meaning a constant change alters is also listed as changed (its text may
 //!   be the same) and names the changed constants it uses, directly or
 //!   through another constant.
+//! - **Definitions** (`define`) are expanded into the clauses that use them,
+//!   like constants; one given a new value is listed in the constants
+//!   section, marked as a definition, with the clauses that use it. Adding
+//!   or dropping a definition changes nothing by itself, so it is not listed
+//!   (rewriting repeated queries as a definition shows no difference).
 //! - **`remove`** directives show as their effect: the inherited clause is
 //!   listed as removed, with the rule set whose `remove` dropped it.
 //! - **Header** fields are compared for the rule set itself and for every
@@ -46,7 +51,7 @@
 mod meaning;
 mod text;
 
-use crate::ast::{Clause, ClauseKind, Dialect, Duration, DurationUnit, Expr, ExprKind, RuleSetAst};
+use crate::ast::{Clause, ClauseKind, Dialect, Duration, DurationUnit, Expr, RuleSetAst};
 use crate::check::{CheckedClause, CheckedRuleSet, check};
 use crate::diagnostic::Diagnostics;
 use crate::ir::QueryDef;
@@ -180,6 +185,9 @@ pub struct ConstantChange {
     pub new: Option<String>,
     /// Clauses (of either version) that name it, in evaluation order.
     pub used_by: Vec<String>,
+    /// A definition (`define`) rather than a constant.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub definition: bool,
 }
 
 /// The clause lists of a diff.
@@ -580,8 +588,8 @@ fn compare_header(
 // Constants
 // ---------------------------------------------------------------------------
 
-/// `(rank, defining rule set, name)` → value, over the whole chain.
-type ConstTable<'a> = BTreeMap<(usize, &'a str, &'a str), &'a Expr>;
+/// `(rank, defining rule set, name)` → (value, is it a definition), over the whole chain.
+type ConstTable<'a> = BTreeMap<(usize, &'a str, &'a str), (&'a Expr, bool)>;
 
 /// Every constant of a side, keyed by the position of its rule set in the
 /// new chain (so the section reads base first; rule sets only the old chain
@@ -590,11 +598,15 @@ fn constant_table<'a>(side: &'a Side<'_>, order: &[&str]) -> ConstTable<'a> {
     let mut table = BTreeMap::new();
     for (id, ast) in side.chain() {
         let rank = order.iter().position(|o| *o == id).unwrap_or(order.len());
-        for def in ast.constants() {
+        let named = ast
+            .constants()
+            .map(|c| (c, false))
+            .chain(ast.definitions().map(|d| (d, true)));
+        for (def, definition) in named {
             // A second definition of a name is an error `check` reports; keep the first.
             table
                 .entry((rank, id, def.name.value.as_str()))
-                .or_insert(&def.value);
+                .or_insert((&def.value, definition));
         }
     }
     table
@@ -607,20 +619,27 @@ fn diff_constants(old: &Side<'_>, new: &Side<'_>, dialect: Dialect) -> Vec<Const
     let keys: BTreeSet<_> = before.keys().chain(after.keys()).copied().collect();
     let mut out = Vec::new();
     for key in keys {
-        let (a, b) = (before.get(&key), after.get(&key));
+        let (a, b) = (before.get(&key).copied(), after.get(&key).copied());
+        let definition = a.or(b).is_some_and(|(_, d)| d);
         let change = match (a, b) {
+            // A definition added or dropped changes no clause by itself (a
+            // clause that starts or stops using it shows as changed, if its
+            // meaning does); only a definition given a new value is listed.
+            (Some(_), None) | (None, Some(_)) if definition => continue,
             (Some(_), None) => Change::Removed,
             (None, Some(_)) => Change::Added,
-            (Some(x), Some(y)) if !same_syntax(x, y) => Change::Changed,
+            (Some((x, _)), Some((y, _))) if !same_syntax(x, y) => Change::Changed,
             _ => continue,
         };
+        let (a, b) = (a.map(|(e, _)| e), b.map(|(e, _)| e));
         let (_, origin, name) = key;
-        let print = |v: Option<&&Expr>| v.map(|e| crate::fmt::format_expr(e, dialect));
+        let print = |v: Option<&Expr>| v.map(|e| crate::fmt::format_expr(e, dialect));
         out.push(ConstantChange {
             name: name.to_string(),
             origin: origin.to_string(),
             inherited: old.is_inherited(origin) && new.is_inherited(origin),
             used_by: clauses_naming(name, old, new),
+            definition,
             change,
             old: print(a),
             new: print(b),
@@ -659,7 +678,7 @@ fn changed_constant_names(
     let definitions: Vec<(&str, BTreeSet<&str>)> = [old, new]
         .iter()
         .flat_map(|side| side.chain().map(|(_, ast)| ast).collect::<Vec<_>>())
-        .flat_map(|ast| ast.constants())
+        .flat_map(|ast| ast.constants().chain(ast.definitions()))
         .map(|def| (def.name.value.as_str(), names_in(&def.value)))
         .collect();
     // Each round adds at least one name or stops, so this ends.
@@ -680,47 +699,12 @@ fn changed_constant_names(
 
 /// Every name an expression mentions (constants, fields, kinds …), tables' values included.
 fn names_in(expr: &Expr) -> BTreeSet<&str> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![expr];
-    while let Some(e) = stack.pop() {
-        match &e.kind {
-            ExprKind::Name(n) => {
-                out.insert(n.as_str());
-            }
-            ExprKind::Table {
-                entries, default, ..
-            } => {
-                let values = entries.iter().map(|(_, v)| v).chain(default.iter());
-                for v in values {
-                    if let crate::ast::TableValue::Name(n) = &v.value {
-                        out.insert(n.as_str());
-                    }
-                }
-                for (k, _) in entries {
-                    if let crate::ast::TableKey::Name(n) = &k.value {
-                        out.insert(n.as_str());
-                    }
-                }
-            }
-            _ => {}
-        }
-        stack.extend(e.children());
-    }
-    out
+    expr.names()
 }
 
+/// Every name the clause's expressions (its `let`s included) mention.
 fn names_in_clause(clause: &Clause) -> BTreeSet<&str> {
-    [
-        &clause.when,
-        &clause.points,
-        &clause.cap,
-        &clause.floor,
-        &clause.weight,
-    ]
-    .into_iter()
-    .flatten()
-    .flat_map(names_in)
-    .collect()
+    clause.expressions().flat_map(Expr::names).collect()
 }
 
 // ---------------------------------------------------------------------------

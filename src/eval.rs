@@ -38,26 +38,14 @@ pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
 
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit};
 use crate::compile::{CompiledQuery, CompiledRuleSet, severity_bit, status_bit};
-use crate::ir::{IrExpr, Lit, Value};
+use crate::fold;
+use crate::ir::{IrExpr, Value};
 use crate::record::{CreditRecord, RecordStatus, days_before, months_before, years_before};
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::cmp::Ordering;
 
-/// Why an expression could not be evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, utoipa::ToSchema)]
-#[serde(tag = "code", rename_all = "snake_case")]
-pub enum EvalError {
-    /// Occurs when a result exceeds the decimal range (about 7.9 × 10^28).
-    #[error("a number grew too large")]
-    Overflow,
-    /// Occurs when dividing by a value that is 0 for this entity.
-    #[error("division by zero")]
-    DivisionByZero,
-    /// Occurs when a date moves outside the supported calendar.
-    #[error("a date fell outside the calendar")]
-    DateOutOfRange,
-}
+pub use crate::fold::EvalError;
 
 /// The start of a window ending on `as_of`.
 pub fn window_start(as_of: NaiveDate, window: Duration) -> NaiveDate {
@@ -75,33 +63,6 @@ struct Env<'a> {
     queries: &'a [Acc<'a>],
     window_starts: &'a [NaiveDate],
     windows: &'a [Duration],
-}
-
-/// Evaluates an expression without records or date; `Ok(None)` when it is not constant.
-pub(crate) fn const_eval(expr: &IrExpr) -> Result<Option<Lit>, EvalError> {
-    if !is_constant(expr) {
-        return Ok(None);
-    }
-    let env = Env {
-        as_of: None,
-        record: None,
-        queries: &[],
-        window_starts: &[],
-        windows: &[],
-    };
-    Ok(Lit::from_value(eval_expr(expr, &env)?))
-}
-
-fn is_constant(expr: &IrExpr) -> bool {
-    match expr {
-        IrExpr::Lit(_) => true,
-        IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::Query(_) => false,
-        IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
-            is_constant(e)
-        }
-        IrExpr::Binary(_, a, b) => is_constant(a) && is_constant(b),
-        IrExpr::If(c, a, b) => is_constant(c) && is_constant(a) && is_constant(b),
-    }
 }
 
 fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
@@ -125,31 +86,15 @@ fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError
             _ => false,
         }),
         IrExpr::Query(q) => env.queries.get(*q).map_or(Value::Missing, Acc::result),
-        IrExpr::Not(e) => match eval_expr(e, env)? {
-            Value::Bool(b) => Value::Bool(!b),
-            _ => Value::Missing,
-        },
-        IrExpr::Neg(e) => match eval_expr(e, env)? {
-            Value::Number(n) => Value::Number(-n),
-            _ => Value::Missing,
-        },
+        IrExpr::Not(e) => fold::not(eval_expr(e, env)?),
+        IrExpr::Neg(e) => fold::neg(eval_expr(e, env)?),
         IrExpr::Binary(op, a, b) => binary(*op, a, b, env)?,
-        IrExpr::In(e, items) => {
-            let v = eval_expr(e, env)?;
-            Value::Bool(items.iter().any(|item| v.equals(&item.as_value())))
-        }
+        IrExpr::In(e, items) => fold::member(eval_expr(e, env)?, items),
         IrExpr::If(c, a, b) => match eval_expr(c, env)? {
             Value::Bool(true) => eval_expr(a, env)?,
             _ => eval_expr(b, env)?,
         },
-        IrExpr::Table(key, rows, default) => {
-            let k = eval_expr(key, env)?;
-            rows.iter()
-                .find(|(lit, _)| k.equals(&lit.as_value()))
-                .map(|(_, v)| Value::Number(*v))
-                .or(default.map(Value::Number))
-                .unwrap_or(Value::Missing)
-        }
+        IrExpr::Table(key, rows, default) => fold::lookup(eval_expr(key, env)?, rows, *default),
     })
 }
 
@@ -182,69 +127,7 @@ fn binary<'a>(
         }
         _ => {}
     }
-    let (x, y) = (eval_expr(a, env)?, eval_expr(b, env)?);
-    if matches!(x, Value::Missing) || matches!(y, Value::Missing) {
-        return Ok(match op {
-            Eq | Ne | Lt | Le | Gt | Ge => Value::Bool(false),
-            _ => Value::Missing,
-        });
-    }
-    Ok(match op {
-        Eq => Value::Bool(x.equals(&y)),
-        Ne => Value::Bool(!x.equals(&y)),
-        Lt => Value::Bool(x.compare(&y) == Some(Ordering::Less)),
-        Le => Value::Bool(matches!(
-            x.compare(&y),
-            Some(Ordering::Less | Ordering::Equal)
-        )),
-        Gt => Value::Bool(x.compare(&y) == Some(Ordering::Greater)),
-        Ge => Value::Bool(matches!(
-            x.compare(&y),
-            Some(Ordering::Greater | Ordering::Equal)
-        )),
-        Add | Sub | Mul | Div => arithmetic(op, x, y)?,
-        And | Or | Otherwise | In => unreachable!("handled above"),
-    })
-}
-
-fn arithmetic<'a>(op: BinaryOp, x: Value<'a>, y: Value<'a>) -> Result<Value<'a>, EvalError> {
-    Ok(match (op, x, y) {
-        (BinaryOp::Add, Value::Number(a), Value::Number(b)) => {
-            Value::Number(a.checked_add(b).ok_or(EvalError::Overflow)?)
-        }
-        (BinaryOp::Sub, Value::Number(a), Value::Number(b)) => {
-            Value::Number(a.checked_sub(b).ok_or(EvalError::Overflow)?)
-        }
-        (BinaryOp::Mul, Value::Number(a), Value::Number(b)) => {
-            Value::Number(a.checked_mul(b).ok_or(EvalError::Overflow)?)
-        }
-        (BinaryOp::Div, Value::Number(a), Value::Number(b)) => {
-            if b.is_zero() {
-                return Err(EvalError::DivisionByZero);
-            }
-            Value::Number(a.checked_div(b).ok_or(EvalError::Overflow)?)
-        }
-        (BinaryOp::Sub, Value::Date(d), Value::Duration(w)) => Value::Date(shift(d, w, false)?),
-        (BinaryOp::Add, Value::Date(d), Value::Duration(w))
-        | (BinaryOp::Add, Value::Duration(w), Value::Date(d)) => Value::Date(shift(d, w, true)?),
-        _ => Value::Missing,
-    })
-}
-
-fn shift(date: NaiveDate, by: Duration, forward: bool) -> Result<NaiveDate, EvalError> {
-    use chrono::{Days, Months};
-    let months = match by.unit {
-        DurationUnit::Years => Some(by.amount.checked_mul(12).ok_or(EvalError::DateOutOfRange)?),
-        DurationUnit::Months => Some(by.amount),
-        DurationUnit::Days => None,
-    };
-    let result = match (months, forward) {
-        (Some(m), true) => date.checked_add_months(Months::new(m)),
-        (Some(m), false) => date.checked_sub_months(Months::new(m)),
-        (None, true) => date.checked_add_days(Days::new(by.amount.into())),
-        (None, false) => date.checked_sub_days(Days::new(by.amount.into())),
-    };
-    result.ok_or(EvalError::DateOutOfRange)
+    fold::strict_binary(op, eval_expr(a, env)?, eval_expr(b, env)?)
 }
 
 /// Running result of one query over the records.

@@ -52,6 +52,7 @@ pub mod diagnostic;
 pub mod diff;
 pub mod eval;
 pub mod fmt;
+pub mod fold;
 pub mod http;
 pub mod impact;
 pub mod impact_store;

@@ -911,6 +911,11 @@ impl Describer<'_> {
             IrExpr::Binary(op, a, b) if is_comparison(*op) => {
                 atom(self.comparison(*op, a, b, in_record)?)
             }
+            IrExpr::Binary(BinaryOp::Contains, a, b) => atom(format!(
+                "{}含有{}",
+                self.value(a, in_record)?,
+                self.value(b, in_record)?
+            )),
             IrExpr::In(value, items) => {
                 let value = self.value(value, in_record)?;
                 let items: Vec<String> = items.iter().map(lit).collect();

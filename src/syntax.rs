@@ -170,6 +170,7 @@ const CLAUSE_FIELDS: &[Rule] = &[
     Rule::kw_wording,
     Rule::kw_basis,
     Rule::kw_note,
+    Rule::kw_let,
     Rule::kw_when,
     Rule::kw_points,
     Rule::kw_weight,
@@ -192,10 +193,12 @@ const OPERATORS: &[Rule] = &[
     Rule::kw_and,
     Rule::kw_or,
     Rule::kw_in,
+    Rule::kw_contains,
     Rule::kw_otherwise,
     Rule::op_and,
     Rule::op_or,
     Rule::op_in,
+    Rule::op_contains,
     Rule::op_otherwise,
 ];
 
@@ -210,7 +213,7 @@ fn describe_expected(positives: &[Rule]) -> String {
     grouped(
         &mut names,
         CLAUSE_FIELDS,
-        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
+        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `let` 设, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
     );
     let group_of = |r: &Rule| {
         let count = |g: &[Rule]| positives.iter().filter(|p| g.contains(p)).count();

@@ -18,6 +18,56 @@ pub(crate) enum ConstValue {
     Scalar(Lit),
     /// A list, usable after `in`.
     List(Vec<Lit>),
+    /// A definition (`define`, or a clause's `let`): an expression that may
+    /// read records, typed once where it is written.
+    Defined(std::rc::Rc<Defined>),
+}
+
+/// A checked definition. Its queries are kept with it, so each use adds
+/// them to the using rule set's query table, where an identical query is
+/// the same entry: however often a definition is used, each distinct query
+/// is computed once per evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Defined {
+    /// The value, with `Query(n)` indexing `queries`.
+    pub ir: IrExpr,
+    /// Its type.
+    pub ty: Ty,
+    /// The record queries it reads.
+    pub queries: Vec<QueryDef>,
+}
+
+/// Copies `ir` with each `Query(n)` (an index into `from`) re-pointed at the
+/// same query in `into`, adding the queries `into` does not have yet.
+pub(crate) fn relocate(ir: &IrExpr, from: &[QueryDef], into: &mut Vec<QueryDef>) -> IrExpr {
+    let again = |e: &IrExpr, into: &mut Vec<QueryDef>| Box::new(relocate(e, from, into));
+    match ir {
+        IrExpr::Query(q) => {
+            let query = &from[*q];
+            let index = match into.iter().position(|known| known == query) {
+                Some(i) => i,
+                None => {
+                    into.push(query.clone());
+                    into.len() - 1
+                }
+            };
+            IrExpr::Query(index)
+        }
+        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) => ir.clone(),
+        IrExpr::Not(e) => IrExpr::Not(again(e, into)),
+        IrExpr::Neg(e) => IrExpr::Neg(again(e, into)),
+        IrExpr::In(e, items) => IrExpr::In(again(e, into), items.clone()),
+        IrExpr::Table(e, rows, d) => IrExpr::Table(again(e, into), rows.clone(), *d),
+        IrExpr::Binary(op, a, b) => {
+            let a = again(a, into);
+            IrExpr::Binary(*op, a, again(b, into))
+        }
+        IrExpr::If(c, a, b) => {
+            let c = again(c, into);
+            let a = again(a, into);
+            IrExpr::If(c, a, again(b, into))
+        }
+    }
 }
 
 /// Constants visible to an expression.
@@ -137,6 +187,21 @@ impl Typer<'_> {
                         format!("write `kind in {name}`"),
                     );
                     None
+                }
+                ConstValue::Defined(d) => {
+                    if ctx.in_record && !d.queries.is_empty() {
+                        self.error(
+                            "E0204",
+                            format!(
+                                "`{name}` reads records, so it cannot be used inside a record query"
+                            ),
+                            at,
+                            "use it outside the query, e.g. `if 处罚数 > 0 then …`",
+                        );
+                        return None;
+                    }
+                    let ir = relocate(&d.ir, &d.queries, self.queries);
+                    Some((ir, d.ty))
                 }
             };
         }
@@ -300,6 +365,19 @@ impl Typer<'_> {
                         at,
                         "use `=` or `!=`; only numbers, dates, durations and severities have an order",
                     );
+                    return None;
+                }
+                Some((
+                    IrExpr::Binary(op, Box::new(a), Box::new(b)),
+                    Ty::of(Base::Bool),
+                ))
+            }
+            Contains => {
+                let left = self.expr(lhs, ctx, Some(Base::Text));
+                let right = self.expect(rhs, ctx, Base::Text, "the text after `contains`");
+                let ((a, ta), b) = (left?, right?);
+                if ta.base != Base::Text {
+                    self.mismatch("the left side of `contains`", Base::Text, ta, lhs.span);
                     return None;
                 }
                 Some((

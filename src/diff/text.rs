@@ -112,7 +112,12 @@ fn constants_section(out: &mut String, changes: &[ConstantChange]) {
                 shown(c.new.as_deref())
             ),
         };
-        let _ = writeln!(out, "  {} {} {origin}{value}", sign(c.change), c.name);
+        let what = if c.definition {
+            "定义 definition "
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  {} {what}{} {origin}{value}", sign(c.change), c.name);
         if !c.used_by.is_empty() {
             let _ = writeln!(out, "{BODY}用于 used by: {}", c.used_by.join(", "));
         }

@@ -21,6 +21,7 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         .op(Op::infix(Rule::op_and, Assoc::Left))
         .op(Op::prefix(Rule::op_not))
         .op(Op::infix(Rule::op_in, Assoc::Left)
+            | Op::infix(Rule::op_contains, Assoc::Left)
             | Op::infix(Rule::op_eq, Assoc::Left)
             | Op::infix(Rule::op_ne, Assoc::Left)
             | Op::infix(Rule::op_lt, Assoc::Left)
@@ -203,6 +204,7 @@ impl Lowerer<'_> {
     fn item(&mut self, pair: Pair<'_, Rule>) -> Item {
         match pair.as_rule() {
             Rule::const_def => Item::Const(self.const_def(pair)),
+            Rule::define_def => Item::Define(self.const_def(pair)),
             Rule::remove_stmt => {
                 let name = pair.into_inner().nth(1).expect("grammar guarantees a name");
                 Item::Remove(self.name(&name))
@@ -220,7 +222,7 @@ impl Lowerer<'_> {
     fn const_def(&mut self, pair: Pair<'_, Rule>) -> ConstDef {
         let at = span(&pair);
         let mut inner = pair.into_inner();
-        inner.next(); // kw_const
+        inner.next(); // kw_const, kw_define or kw_let
         let name = self.name(&inner.next().expect("grammar guarantees a name"));
         let value = self.expr(inner.next().expect("grammar guarantees a value"));
         // End at the value: the pair's span also covers the blanks after it.
@@ -251,6 +253,7 @@ impl Lowerer<'_> {
             wording: None,
             basis: None,
             note: None,
+            lets: Vec::new(),
             when: None,
             points: None,
             weight: None,
@@ -267,6 +270,11 @@ impl Lowerer<'_> {
     fn clause_field(&mut self, clause: &mut Clause, field: Pair<'_, Rule>) {
         let at = span(&field);
         let rule = field.as_rule();
+        if rule == Rule::let_field {
+            let local = self.const_def(field);
+            clause.lets.push(local);
+            return;
+        }
         let value = field
             .into_inner()
             .nth(1)
@@ -740,6 +748,7 @@ fn binary_op(rule: Rule) -> BinaryOp {
         Rule::op_or => BinaryOp::Or,
         Rule::op_and => BinaryOp::And,
         Rule::op_in => BinaryOp::In,
+        Rule::op_contains => BinaryOp::Contains,
         Rule::op_eq => BinaryOp::Eq,
         Rule::op_ne => BinaryOp::Ne,
         Rule::op_lt => BinaryOp::Lt,

@@ -42,12 +42,18 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::kw_query_evidence => "`query_evidence` (查询留存)",
         Rule::kw_commitment => "`commitment` (信用承诺)",
         Rule::const_def => "a constant (`const name = …`)",
+        Rule::define_def => "a definition (`define name = …`, 定义)",
+        Rule::let_field => "`let name = …` (设)",
+        Rule::kw_define => "`define` / `定义`",
+        Rule::kw_contains => "`contains` / `包含`",
+        Rule::op_contains => "`contains` / `包含`",
+        Rule::kw_let => "`let` / `设`",
         Rule::remove_stmt => "`remove clause-id`",
         Rule::clause => "a clause (`veto`/`score`/`flag`, 否决/评分/提示)",
         Rule::clause_kind => "`veto`, `score` or `flag` (否决, 评分, 提示)",
         Rule::mandatory => "`mandatory` (强制)",
         Rule::clause_field => {
-            "a clause field (`wording`, `basis`, `note`, `when`, `points`, `weight`, `cap`, `floor`)"
+            "a clause field (`wording`, `basis`, `note`, `let`, `when`, `points`, `weight`, `cap`, `floor`)"
         }
         Rule::wording_field => "`wording \"…\"`",
         Rule::when_field => "`when <condition>`",

@@ -58,6 +58,8 @@ fn binary_op() -> impl Strategy<Value = &'static str> {
         "且",
         "并且",
         "in",
+        "contains",
+        "包含",
         "属于",
         "=",
         "==",
@@ -235,10 +237,20 @@ fn expressions(ast: &RuleSetAst) -> Vec<String> {
     for item in &ast.items {
         match item {
             Item::Const(c) => out.push(format!("const {} {}", c.name.value, c.value)),
+            Item::Define(d) => out.push(format!("define {} {}", d.name.value, d.value)),
             Item::Clause(c) => {
                 let fields = [&c.when, &c.points, &c.weight, &c.cap, &c.floor];
                 let shown = fields.iter().map(|e| e.as_ref().map(Expr::to_string));
-                out.push(format!("{} {:?}", c.id.value, shown.collect::<Vec<_>>()));
+                let lets: Vec<String> = c
+                    .lets
+                    .iter()
+                    .map(|l| format!("{} {}", l.name.value, l.value))
+                    .collect();
+                out.push(format!(
+                    "{} {lets:?} {:?}",
+                    c.id.value,
+                    shown.collect::<Vec<_>>()
+                ));
             }
             Item::Remove(_) | Item::Test(_) => {}
         }

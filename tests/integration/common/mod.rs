@@ -52,10 +52,14 @@ pub fn dump(ast: &RuleSetAst) -> String {
     for item in &ast.items {
         match item {
             Item::Const(c) => out.push_str(&format!("const {} = {}\n", c.name.value, c.value)),
+            Item::Define(d) => out.push_str(&format!("define {} = {}\n", d.name.value, d.value)),
             Item::Remove(n) => out.push_str(&format!("remove {}\n", n.value)),
             Item::Clause(c) => {
                 let mandatory = if c.mandatory { " mandatory" } else { "" };
                 out.push_str(&format!("{}{mandatory} {}\n", c.kind.keyword(), c.id.value));
+                for l in &c.lets {
+                    out.push_str(&format!("  let {} = {}\n", l.name.value, l.value));
+                }
                 let exprs = [
                     ("when", &c.when),
                     ("points", &c.points),
