@@ -4,8 +4,11 @@
 //! axum: the handlers live in `http::console`, and every console action goes through the
 //! same authorisation code as the API (`http::auth`).
 
+pub mod highlight;
+pub mod ops;
 pub mod pages;
 pub mod review;
+pub mod rulesets;
 pub mod session;
 
 /// The console's stylesheet (on top of the site's), embedded in the binary.
