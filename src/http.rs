@@ -439,6 +439,10 @@ fn console_routes() -> Router<AppState> {
         .route("/console/drafts", get(console::list_drafts))
         .route("/console/drafts/{id}", get(console::show_draft))
         .route("/console/drafts/{id}/decide", post(console::decide_draft))
+        .route(
+            "/console/evaluate",
+            get(console::evaluate_form).post(console::evaluate),
+        )
         .route("/console/ops", get(console::ops_overview))
         .route(
             "/console/ops/tokens",

@@ -10,10 +10,12 @@
 //! * Pages are the models of [`crate::console::pages`]; a page asked without a session
 //!   redirects to the sign-in page, a refusal is a Chinese page with the API's reason.
 
+mod evaluate;
 mod ops;
 mod review;
 mod rulesets;
 
+pub use evaluate::{evaluate, form as evaluate_form};
 pub use ops::{change_tokens, overview as ops_overview, tokens as list_tokens};
 pub use review::{decide as decide_draft, list as list_drafts, show as show_draft};
 pub use rulesets::{diff as diff_versions, list as list_rulesets, show as show_ruleset};
@@ -52,6 +54,8 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("get", "/console/drafts"),
     ("get", "/console/drafts/{id}"),
     ("post", "/console/drafts/{id}/decide"),
+    ("get", "/console/evaluate"),
+    ("post", "/console/evaluate"),
     ("get", "/console/ops"),
     ("get", "/console/ops/tokens"),
     ("post", "/console/ops/tokens"),

@@ -543,6 +543,8 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
             [P, P, P, P, R],
         ),
         ("GET", "/console/drafts", [P, P, P, R, R]),
+        ("GET", "/console/evaluate", [P, P, P, P, R]),
+        ("POST", "/console/evaluate", [P, P, P, P, R]),
         ("GET", "/console/ops", [P, R, R, R, R]),
         ("GET", "/console/ops/tokens", [P, R, R, R, R]),
         ("POST", "/console/ops/tokens", [P, R, R, R, R]),
@@ -565,6 +567,9 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
                 ("decision", "reject"),
                 ("comment", "理由"),
                 ("action", "list"),
+                ("ruleset", "water"),
+                ("as_of", "2024-08-01"),
+                ("uscc", crate::http::BIDDER),
             ];
             let form = (*method == "POST").then_some(&fields[..]);
             let page = send(&s, method, uri, Some(&browser), form).await;
@@ -1029,5 +1034,61 @@ async fn the_office_creates_rotates_and_revokes_tokens_and_sessions_follow() {
     assert!(
         listed.contains("第二评标系统") && !listed.contains(&cli_token),
         "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn an_evaluation_from_the_console_shows_each_clause_with_its_records_and_is_logged() {
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let evaluator = sign_in(&s, EVALUATOR).await;
+    let form = send(&s, "GET", "/console/evaluate", Some(&evaluator), None).await;
+    assert!(form.body.contains("2024-06-01"), "today is the default day");
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("version", ""),
+        ("as_of", "2024-08-01"),
+        ("uscc", crate::http::BIDDER),
+        ("records", ""),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("评价结果") && page.body.contains("合格") && page.body.contains("4.40"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("评分"), "score clauses listed");
+    let log = crate::http::call(&s, "GET", "/api/v1/decisions", Some(CITY), None).await;
+    let items = log.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "logged like an API evaluation");
+
+    let bad = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("uscc", "123"),
+    ];
+    let refused = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("统一社会信用代码有误"),
+        "{}",
+        refused.body
     );
 }
