@@ -48,7 +48,9 @@ pub(crate) fn console_state() -> (AppState, Arc<ManualClock>) {
                 source: &source.text,
                 author: "seed",
                 message: "shipped rule set",
-                time: chrono::DateTime::UNIX_EPOCH,
+                time: chrono::DateTime::parse_from_rfc3339("2024-03-01T02:00:00Z")
+                    .expect("time")
+                    .to_utc(),
             })
             .expect("seeded like serve");
     }
