@@ -6,6 +6,7 @@
 
 mod diff;
 mod draft;
+mod tokens;
 
 pub use draft::{DraftArgs, DraftCommand, TOKEN_VARIABLE};
 
@@ -138,6 +139,10 @@ pub enum Command {
         /// Requests one client may make at once before --rate-limit applies.
         #[arg(long, default_value_t = 60)]
         rate_burst: u32,
+        /// Mark the console's session cookies `Secure`: set it when the service is reached
+        /// over HTTPS (a TLS proxy in front); a proxy's `X-Forwarded-Proto: https` does too.
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -251,6 +256,10 @@ pub enum Command {
     /// Signed decision receipts.
     #[command(subcommand)]
     Receipt(ReceiptCommand),
+    /// The service's tokens: create, list, rotate, revoke (the file `serve` reads; a running
+    /// serve uses the changes at once). Plain tokens are printed once and stored nowhere.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -345,6 +354,7 @@ pub fn run(cli: Cli) -> ExitCode {
             log_format,
             rate_limit,
             rate_burst,
+            secure_cookies,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
@@ -356,6 +366,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     .max(1),
             };
             let config = crate::http::ServeConfig {
+                secure_cookies,
                 addr,
                 data,
                 store,
@@ -446,6 +457,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Receipt(ReceiptCommand::Verify { file, public_key }) => {
             verify_receipt(&file, public_key.as_deref())
         }
+        Command::Tokens(command) => tokens::run(&command),
     }
 }
 

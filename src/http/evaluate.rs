@@ -120,19 +120,37 @@ pub async fn evaluate_one(
     request_id: RequestId,
     body: Result<AppJson<EvaluateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    caller.require(evaluators())?;
     let AppJson(request) = body?;
+    let answer = evaluate_logged(&state, &caller, Some(&request_id.0), request).await?;
+    json_body(&answer)
+}
+
+/// The roles that evaluate.
+pub(super) fn evaluators() -> &'static [Role] {
+    &[Role::Evaluator, Role::CityOffice, Role::Bureau]
+}
+
+/// Evaluates one entity for `caller`, logs the decision and signs its receipt (the console's
+/// evaluation page goes through here too): the answer, once the log entry is durable.
+pub(super) async fn evaluate_logged(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<&str>,
+    request: EvaluateRequest,
+) -> Result<EvaluateAnswer, ApiError> {
+    caller.require(evaluators())?;
     // One entity is a few microseconds of work and one sled read (served from
     // its cache): cheaper inline than handing it to the blocking pool.
-    let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
+    let program = program_for(state, &request.ruleset, request.version.as_deref())?;
     let inline = request.records.is_some();
-    let taken = records_for(&state, request.uscc, request.records, request.known_at)?;
+    let taken = records_for(state, request.uscc, request.records, request.known_at)?;
     let report = program
         .evaluate(&taken.records, request.as_of)
         .report(&program, &taken.records);
     let decided_at = Utc::now();
     let entry = DecisionEntry::from_report(&report, taken.usccs.clone(), decided_at)
-        .asked_by(Some(&request_id.0), Some(caller.actor()))
+        .asked_by(request_id, Some(caller.actor()))
         .records_from(taken.known_at, inline);
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
@@ -157,7 +175,7 @@ pub async fn evaluate_one(
             decided_at,
         ))
     });
-    json_body(&EvaluateAnswer {
+    Ok(EvaluateAnswer {
         report,
         decision_id,
         uscc,

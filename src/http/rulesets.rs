@@ -122,7 +122,7 @@ impl PublishResponse {
     }
 }
 
-fn readers() -> &'static [Role] {
+pub(super) fn readers() -> &'static [Role] {
     &[Role::CityOffice, Role::Bureau, Role::Evaluator]
 }
 
@@ -351,33 +351,8 @@ pub async fn diff_versions(
     check_ruleset_id(&id)?;
     let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
-        let active = state.registry.sources();
-        // Each side: its version identity and its files (a stored version's chain replaces
-        // the active rule sets of the same ids).
-        let side = |text: Option<&str>| -> Result<(String, Vec<SourceFile>), ApiError> {
-            let head = state.registry.get(&id).ok_or_else(|| {
-                ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
-            })?;
-            let named = match text {
-                Some(text) => super::evaluate::named_version(&state, &id, text)?,
-                None => None,
-            };
-            let mut files = active.clone();
-            let version_id = match named {
-                Some(chain) => {
-                    for (version, file) in chain.chain.iter().zip(chain.files()) {
-                        files.insert(version.ruleset_id.clone(), file);
-                    }
-                    chain.id
-                }
-                None => head.meta.hash.clone(),
-            };
-            Ok((version_id, files.into_values().collect()))
-        };
-        let (from_hash, old) = side(Some(&query.from))?;
-        let (to_hash, new) = side(query.to.as_deref())?;
-        let diff = crate::diff::diff_sources(&old, &id, &new, &id)
-            .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
+        let (from_hash, to_hash, diff) =
+            version_diff(&state, &id, &query.from, query.to.as_deref())?;
         Ok(AppJson(VersionDiffView {
             identical: diff.is_empty(),
             text: diff.render_text(),
@@ -388,6 +363,45 @@ pub async fn diff_versions(
         }))
     })
     .await
+}
+
+/// The diff of two versions of rule set `id` (`from` and `to`: `@active` or a version
+/// identity; `to` absent: the active version), both compiled with the active versions of the
+/// rule sets they extend: (from identity, to identity, diff).
+pub(super) fn version_diff(
+    state: &AppState,
+    id: &str,
+    from: &str,
+    to: Option<&str>,
+) -> Result<(String, String, crate::diff::RuleSetDiff), ApiError> {
+    let active = state.registry.sources();
+    // Each side: its version identity and its files (a stored version's chain replaces
+    // the active rule sets of the same ids).
+    let side = |text: Option<&str>| -> Result<(String, Vec<SourceFile>), ApiError> {
+        let head = state.registry.get(id).ok_or_else(|| {
+            ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
+        })?;
+        let named = match text {
+            Some(text) => super::evaluate::named_version(state, id, text)?,
+            None => None,
+        };
+        let mut files = active.clone();
+        let version_id = match named {
+            Some(chain) => {
+                for (version, file) in chain.chain.iter().zip(chain.files()) {
+                    files.insert(version.ruleset_id.clone(), file);
+                }
+                chain.id
+            }
+            None => head.meta.hash.clone(),
+        };
+        Ok((version_id, files.into_values().collect()))
+    };
+    let (from_hash, old) = side(Some(from))?;
+    let (to_hash, new) = side(to)?;
+    let diff = crate::diff::diff_sources(&old, id, &new, id)
+        .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
+    Ok((from_hash, to_hash, diff))
 }
 
 /// Submits a new version for review (does not publish it).

@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod connections;
 mod definitions;
+mod console;
 mod diff;
 mod disclosure;
 mod disclosure_http;
