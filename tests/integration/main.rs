@@ -11,6 +11,7 @@ mod browser;
 mod check;
 mod cli;
 mod connections;
+mod diagnostics_zh;
 mod diff;
 mod disclosure;
 mod disclosure_http;
