@@ -246,6 +246,30 @@ pub struct DiagnosticJson {
     pub lang: Lang,
 }
 
+impl DiagnosticJson {
+    /// The same diagnostic with its texts in `lang` (diagnostics are raised in English;
+    /// see [`Diagnostic::localized`]).
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        if self.lang == lang || lang == Lang::En {
+            return self;
+        }
+        let original = Diagnostic {
+            severity: self.severity,
+            code: self.code,
+            message: std::mem::take(&mut self.message),
+            location: None,
+            help: self.help.take(),
+            notes: std::mem::take(&mut self.notes),
+        };
+        let shown = original.localized(lang);
+        self.message = shown.message;
+        self.help = shown.help;
+        self.notes = shown.notes;
+        self.lang = lang;
+        self
+    }
+}
+
 /// Widest part of a source line shown under a diagnostic, in bytes on each side of the
 /// marked text: a huge one-line file does not copy the whole line into every diagnostic.
 pub const SNIPPET_CONTEXT_BYTES: usize = 160;

@@ -27,6 +27,7 @@ mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
+mod lang;
 mod ops;
 mod paging;
 mod protect;
