@@ -478,10 +478,12 @@ fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagn
         if !seen.insert(key) {
             continue;
         }
-        let id = workspace.add_source(
-            crate::source::SourceFile::new(file.display().to_string(), text),
-            Some(file.clone()),
-        );
+        let source = crate::source::SourceFile::new(file.display().to_string(), text);
+        let id = if is_given {
+            workspace.add_source(source, Some(file.clone()))
+        } else {
+            workspace.add_library_source(source, file.clone())
+        };
         if let (true, Some(id)) = (is_given, id) {
             wanted.push(id);
         }

@@ -682,3 +682,27 @@ fn a_file_with_chinese_keywords_gets_chinese_diagnostics() {
     let (_, _, err) = run(&["check", "--lang", "en", file.to_str().expect("utf-8")]);
     assert!(err.contains("error[E0201]"), "{err}");
 }
+
+#[test]
+fn a_copy_of_a_library_rule_file_is_checked_without_a_duplicate_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("water.rules");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets/water/water.rules");
+    std::fs::copy(&shipped, &copy).expect("copy");
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    let (code, _, err) = run(&[
+        "check",
+        "--lib",
+        lib.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("E0300"), "{err}");
+    let (code, out, err) = run(&[
+        "test",
+        "--lib",
+        lib.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
