@@ -7,6 +7,7 @@
 
 mod expr;
 pub mod suggest;
+mod wording;
 
 pub(crate) use expr::{ConstValue, Constants};
 use expr::{Ctx, Typer};
@@ -238,6 +239,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         );
     }
     lint_clauses(&state.clauses, &mut diagnostics);
+    wording::lint(&state.clauses, &state.queries, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
     diagnostics.truncate_to(MAX_DIAGNOSTICS);

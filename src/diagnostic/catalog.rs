@@ -39,7 +39,6 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0011", "日期不存在或写法不对"),
     ("E0012", "数字过大或过于精确"),
     ("E0013", "时间窗口过长"),
-    ("E0014", "写法无法识别"),
     ("E0100", "文件头缺少必填项"),
     ("E0101", "查询渠道中的记录类别不存在"),
     ("E0102", "同一类别写在两个查询渠道中"),
@@ -73,7 +72,6 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0401", "测试中记录编号重复"),
     ("E0402", "测试预期的条款不存在"),
     ("E0403", "测试预期与条款类别不符"),
-    ("E0404", "测试记录写法不对"),
     ("E0500", "格式化无法保留注释"),
     ("E0501", "格式化会改变规则含义（程序缺陷）"),
     ("E0600", "规则集检查不通过"),
@@ -91,7 +89,6 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0802", "记录库不存在或无法打开"),
     ("E0803", "该版本无法比较"),
     ("E0804", "无法输出 JSON（程序缺陷）"),
-    ("E0900", "违反招标投标公平竞争规定"),
     ("T0001", "测试未通过"),
     ("W0100", "文件头未写责任单位"),
     ("W0101", "常量与继承的常量同名"),
@@ -105,8 +102,6 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("W0203", "两条条款条件相同"),
     ("W0204", "多余的“默认”"),
     ("W0300", "测试说明重复"),
-    ("W0900", "可能违反招标投标公平竞争规定"),
-    ("W0901", "豁免理由不足"),
 ];
 
 /// Messages.
@@ -194,11 +189,6 @@ pub(crate) const MESSAGES: &[Entry] = &[
         "E0013",
         "the duration `{}` is too long",
         "时间窗口 `{0}` 过长",
-    ),
-    e(
-        "E0014",
-        "the full-width character `{}` is not accepted here",
-        "此处不能使用全角字符 `{0}`",
     ),
     // Header.
     e("E0100", "the header has no `{}`", "文件头缺少 `{0}`"),
@@ -422,7 +412,7 @@ pub(crate) const MESSAGES: &[Entry] = &[
     e(
         "W0106",
         "the wording of `{}` says {}, but the clause {}",
-        "条款 `{0}` 的表述写的是“{1}”，规则却是{2}",
+        "条款 `{0}` 的表述写的是{1}，规则却是{2}",
     ),
     e(
         "W0201",
@@ -460,25 +450,6 @@ pub(crate) const MESSAGES: &[Entry] = &[
         "E0403",
         "`{}` is a {} clause, but the test expects a {} clause",
         "`{0}` 是{1}条款，测试却按{2}条款预期",
-    ),
-    e("E0404", "unknown record field `{}`", "未知的记录字段 `{0}`"),
-    e("E0404", "unknown record kind `{}`", "未知的记录类别 `{0}`"),
-    e("E0404", "unknown severity `{}`", "未知的严重程度 `{0}`"),
-    e("E0404", "`{}` needs a date", "`{0}` 需要写日期"),
-    e(
-        "E0404",
-        "`amount` needs a number",
-        "`金额`（amount）需要写数字",
-    ),
-    e(
-        "E0404",
-        "the record `{}` has no `kind`",
-        "记录 `{0}` 缺少“类别”",
-    ),
-    e(
-        "E0404",
-        "the record `{}` has no `date`",
-        "记录 `{0}` 缺少“认定日期”",
     ),
     e(
         "T0001",
@@ -1196,27 +1167,18 @@ pub(crate) const HINTS: &[Entry] = &[
         "the wording is printed in the tender document: make it say what the rule does ({}), or correct the rule",
         "表述会印在招标文件中：请让表述与规则一致（{0}），或改正规则",
     ),
-    e("*", "legal basis: {}", "法律依据：{0}"),
-    e(
-        "*",
-        "if the clause is lawful for a reason the checker cannot see, justify it in the rule set: `allow {} \"reason\"`",
-        "如确有检查器无法判断的合法理由，请在规则集中写明：`豁免 {0} \"理由\"`",
-    ),
-    e(
-        "*",
-        "an error where the law is explicit cannot be allowed: change the clause",
-        "法律明文禁止的情形不能豁免：请修改条款",
-    ),
-    e(
-        "*",
-        "write the reason in a sentence or two (at least {} characters), naming the document that allows it",
-        "请用一两句话写明理由（不少于 {0} 个字），并写明允许这样做的文件",
-    ),
 ];
 
 /// Phrases inside messages: types, clause kinds, roles, expected tokens.
 pub(crate) const TERMS: &[Entry] = &[
     e("", "{} that may be missing", "可能缺失的{0}"),
+    e("", "counts records within {}", "统计{0}内的记录"),
+    e("", "deducts at most {} points", "最多扣{0}分"),
+    e("", "gives at most {} points", "最多加{0}分"),
+    e("", "deducts {} points per record", "每起（条）扣{0}分"),
+    e("", "adds {} points per record", "每项（条）加{0}分"),
+    e("", "{} years", "{0}年"),
+    e("", "{} months", "{0}个月"),
     e("", "a yes/no condition", "“是/否”判断"),
     e("", "count", "计数"),
     e("", "any", "存在"),
