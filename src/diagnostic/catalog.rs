@@ -1418,6 +1418,26 @@ mod tests {
     }
 
     #[test]
+    fn the_authoring_guide_lists_every_code_in_both_languages() {
+        let guide = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/authoring-guide.md"),
+        )
+        .expect("the guide is readable");
+        for (code, _) in SUMMARIES {
+            let row = guide
+                .lines()
+                .find(|l| l.starts_with(&format!("| {code} |")))
+                .unwrap_or_else(|| panic!("docs/authoring-guide.md §13 does not list {code}"));
+            let cells = row.split(" | ").count();
+            assert!(cells >= 4, "{code}: the row needs English, Chinese and the fix: {row}");
+            assert!(
+                row.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{code}: no Chinese in {row}"
+            );
+        }
+    }
+
+    #[test]
     fn every_template_names_a_known_code_and_keeps_its_parts() {
         for entry in MESSAGES.iter().chain(HINTS) {
             assert!(
