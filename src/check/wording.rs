@@ -264,7 +264,7 @@ fn count_factor(e: &IrExpr) -> Option<Decimal> {
 }
 
 fn describe_months(months: u32) -> String {
-    if months % 12 == 0 {
+    if months.is_multiple_of(12) {
         format!("{} years", months / 12)
     } else {
         format!("{months} months")
