@@ -1429,7 +1429,10 @@ mod tests {
                 .find(|l| l.starts_with(&format!("| {code} |")))
                 .unwrap_or_else(|| panic!("docs/authoring-guide.md §13 does not list {code}"));
             let cells = row.split(" | ").count();
-            assert!(cells >= 4, "{code}: the row needs English, Chinese and the fix: {row}");
+            assert!(
+                cells >= 4,
+                "{code}: the row needs English, Chinese and the fix: {row}"
+            );
             assert!(
                 row.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
                 "{code}: no Chinese in {row}"
