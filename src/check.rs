@@ -7,6 +7,7 @@
 
 mod expr;
 pub mod suggest;
+mod wording;
 
 use expr::Defined;
 pub(crate) use expr::{ConstValue, Constants};
@@ -240,6 +241,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     }
     lint_clauses(&state.clauses, &mut diagnostics);
     lint_unused_definitions(&chain, &mut diagnostics);
+    wording::lint(&state.clauses, &state.queries, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
     diagnostics.truncate_to(MAX_DIAGNOSTICS);
@@ -281,6 +283,14 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     })
 }
 
+/// The closest of `candidates` to a misspelt `name` ("did you mean"), if any is close.
+pub fn suggest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    suggest::closest(name, candidates)
+}
+
 /// The `extends` chain of `id`, base first.
 fn resolve_chain<'l>(
     library: &'l Library,
@@ -304,7 +314,17 @@ fn resolve_chain<'l>(
                         .into()
                 }
             };
-            return Err(d.with_help(help));
+            let mut known: Vec<&str> = library.ids().collect();
+            known.sort_unstable();
+            known.truncate(20);
+            let d = d.with_help(help).with_note(
+                "the base rule sets are looked up in the rule-set folder given by `--lib` (default `rulesets`): e.g. `credit-rules check --lib rulesets FILE`",
+            );
+            return Err(if known.is_empty() {
+                d.with_note("no rule set was found there")
+            } else {
+                d.with_note(format!("the rule sets found there: {}", known.join(", ")))
+            });
         };
         if chain.iter().any(|e| e.1.header.id.value == current) {
             let names: Vec<&str> = chain.iter().map(|e| e.1.header.id.value.as_str()).collect();
@@ -488,9 +508,10 @@ fn check_constants(
                 .with_help("rename the constant, e.g. add a suffix such as `值`"),
             );
         }
-        if let Some(value) = const_value(file, &def.value, &constants, diagnostics) {
-            constants.insert(name.to_string(), value);
-        }
+        // A constant whose definition is wrong is reported there, once: its uses are not
+        // reported again as unknown names.
+        let value = const_value(file, &def.value, &constants, diagnostics);
+        constants.insert(name.to_string(), value.unwrap_or(ConstValue::Invalid));
     }
     constants
 }
@@ -1310,6 +1331,9 @@ fn check_tests(
                         .with_help("use `expect veto`/`expect not veto` for vetoes, `expect flag`/`expect not flag` for flags, `expect points` for scores"),
                     );
                 }
+            } else if ast.clauses().any(|c| &c.id.value == id) {
+                // The clause is written but has errors of its own, reported there.
+                continue;
             } else {
                 let help = match suggest_within_budget(diagnostics, || {
                     suggest::closest(id, clauses.iter().map(|c| c.id.as_str()))

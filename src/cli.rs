@@ -10,7 +10,7 @@ mod tokens;
 
 pub use draft::{DraftArgs, DraftCommand, TOKEN_VARIABLE};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Lang};
 use crate::record::CreditRecord;
 use crate::ruleset::Workspace;
 use crate::testing::run_tests;
@@ -28,6 +28,57 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// Language of diagnostics: `zh` (中文) or `en`. Default: the language of the rule
+    /// file's keywords (a file written with `规则集 …` gets Chinese), English for problems
+    /// that concern no rule file. `draft` asks the server for it (`Accept-Language`).
+    #[arg(long, global = true, value_parser = parse_lang)]
+    pub lang: Option<Lang>,
+}
+
+fn parse_lang(text: &str) -> Result<Lang, String> {
+    Lang::parse(text).ok_or_else(|| format!("`{text}` is not a language: use `zh` or `en`"))
+}
+
+/// The `--lang` of this run (set once by [`run`]).
+static OUTPUT_LANG: std::sync::OnceLock<Option<Lang>> = std::sync::OnceLock::new();
+
+/// The language asked for with `--lang`, if any.
+pub(crate) fn chosen_lang() -> Option<Lang> {
+    OUTPUT_LANG.get().copied().flatten()
+}
+
+/// Diagnostics as the user reads them: in `--lang`, else each in the dialect of its own
+/// rule file and the rest (and the summary) in `fallback`.
+pub(crate) fn show(diagnostics: &Diagnostics, fallback: Lang) -> String {
+    match chosen_lang() {
+        Some(lang) => diagnostics.render_in(lang),
+        None => diagnostics.render_auto(fallback),
+    }
+}
+
+/// One diagnostic as the user reads it (see [`show`]).
+pub(crate) fn show_one(diagnostic: &Diagnostic, fallback: Lang) -> String {
+    match chosen_lang() {
+        Some(lang) => diagnostic.render_in(lang),
+        None => diagnostic.render_auto(fallback),
+    }
+}
+
+/// The language of output that concerns no single rule file: `--lang`, else the dialect
+/// of the first given rule file, else English.
+fn lang_of_paths(paths: &[PathBuf]) -> Lang {
+    chosen_lang().unwrap_or_else(|| {
+        paths
+            .iter()
+            .filter_map(|p| crate::ruleset::rule_files(p).ok())
+            .flatten()
+            .find_map(|f| {
+                std::fs::read_to_string(f)
+                    .ok()
+                    .and_then(|t| Lang::of_source(&t))
+            })
+            .unwrap_or(Lang::En)
+    })
 }
 
 /// Output formats.
@@ -336,6 +387,7 @@ reached or the command line is wrong.";
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    let _ = OUTPUT_LANG.set(cli.lang);
     match cli.command {
         Command::Check { paths, lib, format } => check(&paths, &lib, format),
         Command::Test { paths, lib } => test(&paths, &lib),
@@ -562,7 +614,10 @@ fn verify_receipt(file: &Path, public_key: Option<&str>) -> ExitCode {
 }
 
 fn fail(diagnostics: impl Into<Diagnostics>) -> ExitCode {
-    eprint!("{}", diagnostics.into().render());
+    eprint!(
+        "{}",
+        show(&diagnostics.into(), chosen_lang().unwrap_or(Lang::En))
+    );
     ExitCode::FAILURE
 }
 
@@ -585,10 +640,12 @@ fn load(paths: &[PathBuf], lib: &Path) -> Result<(Workspace, Vec<String>), Diagn
         if !seen.insert(key) {
             continue;
         }
-        let id = workspace.add_source(
-            crate::source::SourceFile::new(file.display().to_string(), text),
-            Some(file.clone()),
-        );
+        let source = crate::source::SourceFile::new(file.display().to_string(), text);
+        let id = if is_given {
+            workspace.add_source(source, Some(file.clone()))
+        } else {
+            workspace.add_library_source(source, file.clone())
+        };
         if let (true, Some(id)) = (is_given, id) {
             wanted.push(id);
         }
@@ -609,9 +666,13 @@ fn check(paths: &[PathBuf], lib: &Path, format: Format) -> ExitCode {
         }
     }
     dedup(&mut all);
+    let lang = lang_of_paths(paths);
     match format {
         Format::Json => {
-            let list: Vec<_> = all.iter().map(Diagnostic::to_json).collect();
+            let list: Vec<_> = all
+                .iter()
+                .map(|d| d.to_json_in(chosen_lang().unwrap_or_else(|| d.lang_or(lang))))
+                .collect();
             println!(
                 "{}",
                 serde_json::to_string_pretty(&list).unwrap_or_default()
@@ -619,14 +680,19 @@ fn check(paths: &[PathBuf], lib: &Path, format: Format) -> ExitCode {
         }
         Format::Text => {
             for d in all.iter() {
-                eprintln!("{}", d.render());
+                eprintln!("{}", show_one(d, lang));
             }
-            eprintln!(
-                "checked {} rule set(s): {} error(s), {} warning(s)",
-                ids.len(),
-                all.error_count(),
-                all.0.len() - all.error_count()
-            );
+            let (errors, warnings) = (all.error_count(), all.0.len() - all.error_count());
+            match lang {
+                Lang::En => eprintln!(
+                    "checked {} rule set(s): {errors} error(s), {warnings} warning(s)",
+                    ids.len()
+                ),
+                Lang::Zh => eprintln!(
+                    "已检查 {} 个规则集：{errors} 个错误，{warnings} 个警告",
+                    ids.len()
+                ),
+            }
         }
     }
     if all.has_errors() {
@@ -655,14 +721,15 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
             failed += 1;
         }
     }
+    let lang = lang_of_paths(paths);
     if !workspace.errors.is_empty() {
-        eprint!("{}", workspace.errors.render());
+        eprint!("{}", show(&workspace.errors, lang));
     }
     for id in &ids {
         let program = match workspace.compile(id) {
             Ok(p) => p,
             Err(d) => {
-                eprint!("{}", d.render());
+                eprint!("{}", show(&d, lang));
                 failed += 1;
                 continue;
             }
@@ -675,7 +742,7 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
                 failed += 1;
                 println!("test {id} :: {} ... FAILED", result.name);
                 for d in result.failures.iter() {
-                    println!("{}", d.render());
+                    println!("{}", show_one(d, lang));
                 }
             }
         }
@@ -711,7 +778,7 @@ fn fmt(paths: &[PathBuf], check_only: bool) -> ExitCode {
         let formatted = match crate::fmt::format_source(&source) {
             Ok(f) => f,
             Err(d) => {
-                eprint!("{}", d.render());
+                eprint!("{}", show(&d, Lang::of_source(&text).unwrap_or(Lang::En)));
                 failed += 1;
                 continue;
             }

@@ -13,6 +13,12 @@
 //!    = help: did you mean `行政处罚`?
 //! ```
 
+mod catalog;
+mod lang;
+mod translate;
+
+pub use lang::Lang;
+
 use crate::source::{LineIndex, SourceFile, Span, floor_char_boundary};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -90,30 +96,95 @@ impl Diagnostic {
         self.severity == Severity::Error
     }
 
-    /// Renders the diagnostic as plain text with carets.
+    /// Renders the diagnostic as plain text with carets, in English.
     pub fn render(&self) -> String {
+        self.render_in(Lang::En)
+    }
+
+    /// Renders the diagnostic as plain text with carets, in `lang`.
+    pub fn render_in(&self, lang: Lang) -> String {
+        let shown = self.localized(lang);
         let mut out = String::new();
-        let level = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
+        let (level, help, note, colon) = match (lang, self.severity) {
+            (Lang::En, Severity::Error) => ("error", "help", "note", ": "),
+            (Lang::En, Severity::Warning) => ("warning", "help", "note", ": "),
+            (Lang::Zh, Severity::Error) => ("错误", "修改建议", "说明", "："),
+            (Lang::Zh, Severity::Warning) => ("警告", "修改建议", "说明", "："),
         };
-        let _ = writeln!(out, "{level}[{}]: {}", self.code, self.message);
+        let _ = writeln!(out, "{level}[{}]{colon}{}", self.code, shown.message);
         let gutter = match self.location.as_deref() {
             Some((file, span)) => render_snippet(&mut out, file, *span),
             None => 0,
         };
         let pad = " ".repeat(gutter);
-        if let Some(help) = &self.help {
-            let _ = writeln!(out, "{pad} = help: {help}");
+        if let Some(text) = &shown.help {
+            let _ = writeln!(out, "{pad} = {help}{colon}{text}");
         }
-        for note in &self.notes {
-            let _ = writeln!(out, "{pad} = note: {note}");
+        for text in &shown.notes {
+            let _ = writeln!(out, "{pad} = {note}{colon}{text}");
         }
         out
     }
 
-    /// The JSON shape used by the CLI (`--format json`) and the HTTP API.
+    /// Renders in the language the diagnostic's own rule file is written in (its header
+    /// keyword), or in `fallback` when it concerns no rule file.
+    pub fn render_auto(&self, fallback: Lang) -> String {
+        self.render_in(self.lang_or(fallback))
+    }
+
+    /// The dialect of the rule file the diagnostic points into, else `fallback`.
+    pub fn lang_or(&self, fallback: Lang) -> Lang {
+        self.location
+            .as_deref()
+            .and_then(|(file, _)| Lang::of_source(&file.text))
+            .unwrap_or(fallback)
+    }
+
+    /// The same diagnostic with its message, help and notes in `lang`. English is how
+    /// diagnostics are raised; the Chinese comes from the catalog (a message no template
+    /// fits is shown as the code's Chinese summary followed by the English text).
+    pub fn localized(&self, lang: Lang) -> Diagnostic {
+        let mut out = self.clone();
+        if lang == Lang::En {
+            return out;
+        }
+        out.message =
+            translate::message(self.code, &self.message).unwrap_or_else(
+                || match translate::summary(self.code) {
+                    Some(summary) => format!("{summary}（{}）", self.message),
+                    None => self.message.clone(),
+                },
+            );
+        let hint = |text: &String| translate::hint(self.code, text).unwrap_or(text.clone());
+        out.help = self.help.as_ref().map(hint);
+        out.notes = self.notes.iter().map(hint).collect();
+        out
+    }
+
+    /// Is there a Chinese template for this diagnostic's message, help and every note?
+    /// (Tests use it to find texts the catalog lacks.)
+    pub fn fully_translated(&self) -> bool {
+        translate::message(self.code, &self.message).is_some()
+            && self
+                .help
+                .iter()
+                .chain(&self.notes)
+                .all(|t| translate::hint(self.code, t).is_some())
+    }
+
+    /// The Chinese summary of `code` (what the code means), if the catalog has one.
+    pub fn summary_zh(code: &str) -> Option<&'static str> {
+        translate::summary(code)
+    }
+
+    /// The JSON shape used by the CLI (`--format json`) and the HTTP API, in English.
     pub fn to_json(&self) -> DiagnosticJson {
+        self.to_json_in(Lang::En)
+    }
+
+    /// The JSON shape in `lang`.
+    pub fn to_json_in(&self, lang: Lang) -> DiagnosticJson {
+        let shown = self.localized(lang);
         let (file, start, end) = match self.location.as_deref() {
             Some((file, span)) => {
                 let index = LineIndex::new(&file.text);
@@ -128,14 +199,15 @@ impl Diagnostic {
         DiagnosticJson {
             severity: self.severity,
             code: self.code,
-            message: self.message.clone(),
+            message: shown.message,
             file,
             line: start.map(|p| p.line),
             col: start.map(|p| p.col),
             end_line: end.map(|p| p.line),
             end_col: end.map(|p| p.col),
-            help: self.help.clone(),
-            notes: self.notes.clone(),
+            help: shown.help,
+            notes: shown.notes,
+            lang,
         }
     }
 }
@@ -170,6 +242,32 @@ pub struct DiagnosticJson {
     /// Further context.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// The language of `message`, `help` and `notes`.
+    pub lang: Lang,
+}
+
+impl DiagnosticJson {
+    /// The same diagnostic with its texts in `lang` (diagnostics are raised in English;
+    /// see [`Diagnostic::localized`]).
+    pub fn in_lang(mut self, lang: Lang) -> Self {
+        if self.lang == lang || lang == Lang::En {
+            return self;
+        }
+        let original = Diagnostic {
+            severity: self.severity,
+            code: self.code,
+            message: std::mem::take(&mut self.message),
+            location: None,
+            help: self.help.take(),
+            notes: std::mem::take(&mut self.notes),
+        };
+        let shown = original.localized(lang);
+        self.message = shown.message;
+        self.help = shown.help;
+        self.notes = shown.notes;
+        self.lang = lang;
+        self
+    }
 }
 
 /// Widest part of a source line shown under a diagnostic, in bytes on each side of the
@@ -305,17 +403,42 @@ impl Diagnostics {
         )));
     }
 
-    /// Renders every diagnostic, separated by blank lines, plus a summary line.
+    /// Renders every diagnostic, separated by blank lines, plus a summary line (English).
     pub fn render(&self) -> String {
+        self.render_in(Lang::En)
+    }
+
+    /// Renders every diagnostic in `lang`, plus a summary line.
+    pub fn render_in(&self, lang: Lang) -> String {
+        self.render_with(lang, |d| d.render_in(lang))
+    }
+
+    /// Renders each diagnostic in the dialect of its own rule file ([`Diagnostic::render_auto`]);
+    /// the summary line is in `fallback`.
+    pub fn render_auto(&self, fallback: Lang) -> String {
+        self.render_with(fallback, |d| d.render_auto(fallback))
+    }
+
+    fn render_with(&self, lang: Lang, one: impl Fn(&Diagnostic) -> String) -> String {
         let mut out = String::new();
         for d in &self.0 {
-            out.push_str(&d.render());
+            out.push_str(&one(d));
             out.push('\n');
         }
-        let errors = self.error_count();
-        let warnings = self.0.len() - errors;
-        let _ = writeln!(out, "{errors} error(s), {warnings} warning(s)");
+        out.push_str(&summary_line(
+            lang,
+            self.error_count(),
+            self.0.len() - self.error_count(),
+        ));
         out
+    }
+}
+
+/// "N error(s), M warning(s)" in `lang`, with a newline.
+pub fn summary_line(lang: Lang, errors: usize, warnings: usize) -> String {
+    match lang {
+        Lang::En => format!("{errors} error(s), {warnings} warning(s)\n"),
+        Lang::Zh => format!("{errors} 个错误，{warnings} 个警告\n"),
     }
 }
 
@@ -370,7 +493,7 @@ mod tests {
     #[test]
     fn json_has_one_based_positions() {
         let file = SourceFile::new("t.rules", "ab\ncd");
-        let d = Diagnostic::warning("W0001", "x").at(&file, Span::new(3, 5));
+        let d = Diagnostic::warning("W0100", "x").at(&file, Span::new(3, 5));
         let json = d.to_json();
         assert_eq!(
             (json.line, json.col, json.end_col),

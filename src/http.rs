@@ -28,6 +28,7 @@ mod disclosure;
 mod drafts;
 mod error;
 mod evaluate;
+mod lang;
 mod ops;
 mod paging;
 mod protect;

@@ -44,7 +44,7 @@ use crate::check::Library;
 use crate::compile::{
     CompiledClause, CompiledQuery, CompiledRuleSet, SEVERITY_MISSING_BIT, status_bit,
 };
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Lang};
 use crate::eval::window_start;
 use crate::ir::{Field, IrExpr, Lit};
 use crate::record::{RecordKind, RecordStatus, Severity};
@@ -178,7 +178,13 @@ pub fn run(ruleset: &str, lib: &Path, out: Option<&Path>, options: &RenderOption
         }
     };
     if !program.warnings.is_empty() {
-        eprint!("{}", program.warnings.render());
+        eprint!(
+            "{}",
+            crate::cli::show(
+                &program.warnings,
+                crate::cli::chosen_lang().unwrap_or(Lang::En)
+            )
+        );
     }
     let bytes = render(&program, &workspace.library, options);
     match out {
@@ -238,7 +244,10 @@ fn unknown_rule_set(workspace: &Workspace, id: &str, lib: &Path) -> Diagnostic {
 }
 
 fn fail(diagnostics: Diagnostics) -> ExitCode {
-    eprint!("{}", diagnostics.render());
+    eprint!(
+        "{}",
+        crate::cli::show(&diagnostics, crate::cli::chosen_lang().unwrap_or(Lang::En))
+    );
     ExitCode::FAILURE
 }
 

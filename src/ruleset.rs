@@ -68,6 +68,18 @@ impl Workspace {
         }
     }
 
+    /// Adds a file of the library folder (`--lib`) unless a rule file given explicitly
+    /// already declares its id: checking a copy of a library rule set (an edited
+    /// `water.rules` outside the folder) uses the copy, not a duplicate-id error.
+    pub fn add_library_source(&mut self, file: SourceFile, path: PathBuf) -> Option<String> {
+        if let Ok(ast) = parse(&file)
+            && self.library.get(&ast.header.id.value).is_some()
+        {
+            return None;
+        }
+        self.add_source(file, Some(path))
+    }
+
     /// Checks and compiles rule set `id` (with everything it extends).
     pub fn compile(&self, id: &str) -> Result<CompiledRuleSet, Diagnostics> {
         check(&self.library, id).map(compile)

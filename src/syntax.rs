@@ -146,8 +146,18 @@ fn syntax_error(file: &SourceFile, error: pest::error::Error<Rule>) -> Diagnosti
         Some(tok) if end == start => start + tok.len(),
         _ => end,
     };
+    if let Some(d) = short_date(file, start) {
+        return d;
+    }
+    if let Some(d) = unclosed_block(file, start, found.as_deref()) {
+        return d;
+    }
     let mut d = Diagnostic::error("E0001", message).at(file, Span::new(start, end));
-    if let Some(help) = found.as_deref().and_then(glued_keyword_help) {
+    if let Some((written, half)) = full_width_run(&file.text, start) {
+        d = d.with_help(format!(
+            "write `{half}` (half-width) instead of `{written}`"
+        ));
+    } else if let Some(help) = found.as_deref().and_then(glued_keyword_help) {
         d = d.with_help(help);
     } else if let Some(word) = found.as_deref().filter(|w| is_reserved(w)) {
         d = d.with_help(format!(
@@ -246,6 +256,161 @@ fn is_reserved(word: &str) -> bool {
     looks_like_name && DslParser::parse(Rule::name, word).map_or(true, |p| p.as_str() != word)
 }
 
+/// A date written without leading zeros (`2024-1-10`) around `offset`: explained as a
+/// date, with the form to write.
+fn short_date(file: &SourceFile, offset: usize) -> Option<Diagnostic> {
+    let text = &file.text;
+    let is_part = |c: char| c.is_ascii_digit() || c == '-';
+    let start = text.get(..offset)?.trim_end_matches(is_part).len();
+    let end = offset + text.get(offset..)?.len() - text[offset..].trim_start_matches(is_part).len();
+    let written = &text[start..end];
+    let parts: Vec<&str> = written.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return None;
+    };
+    let digits = |p: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !(digits(year, 4..=4) && digits(month, 1..=2) && digits(day, 1..=2)) {
+        return None;
+    }
+    if month.len() == 2 && day.len() == 2 {
+        return None;
+    }
+    let fixed = format!("{year}-{month:0>2}-{day:0>2}");
+    Some(
+        Diagnostic::error(
+            "E0011",
+            format!("`{written}` is not a date in the form YYYY-MM-DD"),
+        )
+        .at(file, Span::new(start, end))
+        .with_help(format!(
+            "write a date as YYYY-MM-DD, with two-digit months and days: `{fixed}`"
+        )),
+    )
+}
+
+/// Full-width digits and operators at `offset` (`３`, `＞＝`): what was written and its
+/// half-width form. (Full-width brackets, commas and colons are accepted by the grammar.)
+fn full_width_run(text: &str, offset: usize) -> Option<(String, String)> {
+    let written: String = text
+        .get(offset..)?
+        .chars()
+        .take_while(|c| {
+            matches!(
+                c,
+                '０'..='９' | '＜' | '＞' | '＝' | '！' | '＋' | '－' | '＊' | '／' | '．'
+            )
+        })
+        .collect();
+    if written.is_empty() {
+        return None;
+    }
+    let half = written
+        .chars()
+        .filter_map(|c| char::from_u32(u32::from(c) - 0xFEE0))
+        .collect();
+    Some((written, half))
+}
+
+/// Words that start a top-level item: a clause, constant, removal or test.
+const ITEM_STARTS: &[&str] = &[
+    "veto", "score", "flag", "const", "remove", "test", "否决", "评分", "提示", "常量", "删除",
+    "测试",
+];
+
+/// An item keyword at the start of a line while a `{` is still open: the block before
+/// it lacks its `}`. The error names that block, not the next one.
+fn unclosed_block(file: &SourceFile, offset: usize, found: Option<&str>) -> Option<Diagnostic> {
+    let text = &file.text;
+    let found = found?;
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    if !ITEM_STARTS.contains(&found) || !text[line_start..offset].trim().is_empty() {
+        return None;
+    }
+    let open = innermost_open_brace(text, line_start)?;
+    let open_line_start = text[..open].rfind('\n').map_or(0, |i| i + 1);
+    let header = text[open_line_start..open].trim();
+    let mut words = header.split_whitespace();
+    let kind_word = words.next()?;
+    let what = match kind_word {
+        "veto" | "否决" => "veto clause",
+        "score" | "评分" => "score clause",
+        "flag" | "提示" => "flag clause",
+        "test" | "测试" => "test",
+        "record" | "记录" => "test record",
+        _ => return None,
+    };
+    let name = words
+        .filter(|w| !matches!(*w, "mandatory" | "强制"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = name.trim_matches(['"', '“', '”']);
+    let line = text[..open].matches('\n').count() + 1;
+    let name_at = open_line_start + text[open_line_start..open].find(kind_word).unwrap_or(0);
+    Some(
+        Diagnostic::error(
+            "E0001",
+            format!("the {what} `{name}` (line {line}) is not closed: its `}}` is missing"),
+        )
+        .at(file, Span::new(name_at, open))
+        .with_help(format!(
+            "add `}}` at the end of `{name}`, before the next clause"
+        ))
+        .with_note(format!(
+            "the next item starts on line {}",
+            text[..offset].matches('\n').count() + 1
+        )),
+    )
+}
+
+/// The offset of the innermost `{` (or `｛`) still open at `offset`, outside texts and comments.
+fn innermost_open_brace(text: &str, offset: usize) -> Option<usize> {
+    let mut open = Vec::new();
+    let mut chars = text.get(..offset)?.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => skip_until(&mut chars, |c| c == '"', true),
+            '“' => skip_until(&mut chars, |c| c == '”', false),
+            '#' => skip_until(&mut chars, |c| c == '\n', false),
+            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => {
+                skip_until(&mut chars, |c| c == '\n', false)
+            }
+            '{' | '｛' => open.push(i),
+            '}' | '｝' => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.last().copied()
+}
+
+/// Is the bracket open at `offset` closed further on, before its clause's `}`? Then the
+/// error is elsewhere and "never closed" would be false.
+fn closed_later(text: &str, offset: usize) -> bool {
+    let (mut depth, mut braces) = (0usize, 0usize);
+    let mut chars = text[offset..].char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
+        match c {
+            '"' => skip_until(&mut chars, |c| c == '"', true),
+            '“' => skip_until(&mut chars, |c| c == '”', false),
+            '#' => skip_until(&mut chars, |c| c == '\n', false),
+            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => {
+                skip_until(&mut chars, |c| c == '\n', false)
+            }
+            '(' | '（' | '[' | '【' => depth += 1,
+            ')' | '）' | ']' | '】' if depth == 0 => return true,
+            ')' | '）' | ']' | '】' => depth -= 1,
+            '{' | '｛' => braces += 1,
+            '}' | '｝' if braces == 0 => return false,
+            '}' | '｝' => braces -= 1,
+            _ => {}
+        }
+    }
+    false
+}
+
 /// Names the innermost bracket still open at `offset`, if any.
 fn unclosed_bracket_help(text: &str, offset: usize) -> Option<String> {
     let mut open: Vec<(usize, char)> = Vec::new();
@@ -263,6 +428,9 @@ fn unclosed_bracket_help(text: &str, offset: usize) -> Option<String> {
         }
     }
     let (at, bracket) = open.last()?;
+    if closed_later(text, offset) {
+        return None;
+    }
     let line = text[..*at].matches('\n').count() + 1;
     Some(format!("the `{bracket}` on line {line} is never closed"))
 }

@@ -61,7 +61,7 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             Ok(record) => records.push(record),
             Err(problems) => {
                 for (at, message, help) in problems {
-                    fail(&mut failures, at, message, help);
+                    fail(&mut failures, at, message, &help);
                 }
             }
         }
@@ -198,7 +198,7 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
     }
 }
 
-type Problem = (crate::source::Span, String, &'static str);
+type Problem = (crate::source::Span, String, std::borrow::Cow<'static, str>);
 
 /// Builds a credit record from a test's `record id { field value … }`.
 pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
@@ -227,14 +227,14 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
                 problems.push((
                     r.span,
                     format!("the record `{}` has no `kind`", r.id.value),
-                    "add e.g. `kind 行政处罚` (类别)",
+                    "add e.g. `kind 行政处罚` (类别)".into(),
                 ));
             }
             if d.is_none() {
                 problems.push((
                     r.span,
                     format!("the record `{}` has no `date`", r.id.value),
-                    "add e.g. `date 2023-01-01` (认定日期)",
+                    "add e.g. `date 2023-01-01` (认定日期)".into(),
                 ));
             }
         }
@@ -246,7 +246,7 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
             problems.push((
                 r.span,
                 e.to_string(),
-                "correct the record's dates or fields",
+                "correct the record's dates or fields".into(),
             ));
         }
     }
@@ -256,6 +256,52 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
         Err(problems)
     }
 }
+
+/// Help listing the fields a test record may have.
+const FIELDS_HELP: &str = "fields: kind, date, published (公示日期), until, valid_until (有效期至), severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked";
+
+/// The field names `set_field` accepts, for "did you mean".
+const TEST_RECORD_FIELDS: &[&str] = &[
+    "kind",
+    "类别",
+    "date",
+    "decided_on",
+    "认定日期",
+    "until",
+    "disclosure_until",
+    "公示截止",
+    "公示截止日期",
+    "published",
+    "published_on",
+    "公示日期",
+    "valid_until",
+    "有效期至",
+    "repaired",
+    "repaired_on",
+    "修复日期",
+    "revoked",
+    "revoked_on",
+    "撤销日期",
+    "severity",
+    "严重程度",
+    "amount",
+    "金额",
+    "sector",
+    "行业",
+    "authority",
+    "认定机关",
+    "document_no",
+    "文书号",
+    "penalty",
+    "penalty_type",
+    "处罚类别",
+    "grade",
+    "等级",
+    "basis",
+    "依据",
+    "description",
+    "说明",
+];
 
 fn set_field(
     record: &mut CreditRecord,
@@ -274,7 +320,7 @@ fn set_field(
         _ => Err((
             at,
             format!("`{}` needs a date", key.value),
-            "write YYYY-MM-DD",
+            "write YYYY-MM-DD".into(),
         )),
     };
     match key.value.as_str() {
@@ -283,7 +329,7 @@ fn set_field(
             *kind = Some(RecordKind::from_name(&name).ok_or((
                 at,
                 format!("unknown record kind `{name}`"),
-                "use a kind from the authoring guide, e.g. 行政处罚",
+                "use a kind from the authoring guide, e.g. 行政处罚".into(),
             ))?);
         }
         "date" | "decided_on" | "认定日期" => *date = Some(want_date()?),
@@ -299,7 +345,7 @@ fn set_field(
             record.severity = Some(Severity::from_name(&name).ok_or((
                 at,
                 format!("unknown severity `{name}`"),
-                "use 轻微, 一般 or 严重",
+                "use 轻微, 一般 or 严重".into(),
             ))?);
         }
         "amount" | "金额" => match value.value {
@@ -308,7 +354,7 @@ fn set_field(
                 return Err((
                     at,
                     "`amount` needs a number".into(),
-                    "write e.g. `amount 5` (万元)",
+                    "write e.g. `amount 5` (万元)".into(),
                 ));
             }
         },
@@ -320,11 +366,12 @@ fn set_field(
         "basis" | "依据" => record.legal_basis = Some(text()?),
         "description" | "说明" => record.description = Some(text()?),
         other => {
-            return Err((
-                key.span,
-                format!("unknown record field `{other}`"),
-                "fields: kind, date, published (公示日期), until, valid_until (有效期至), severity, sector, authority, document_no, penalty, amount, grade, repaired, revoked",
-            ));
+            let known = TEST_RECORD_FIELDS.iter().copied();
+            let help = match crate::check::suggest_name(other, known) {
+                Some(close) => format!("did you mean `{close}`?").into(),
+                None => FIELDS_HELP.into(),
+            };
+            return Err((key.span, format!("unknown record field `{other}`"), help));
         }
     }
     Ok(())

@@ -21,6 +21,8 @@ pub(crate) enum ConstValue {
     /// A definition (`define`, or a clause's `let`): an expression that may
     /// read records, typed once where it is written.
     Defined(std::rc::Rc<Defined>),
+    /// A constant whose definition has an error (reported there): uses are not checked.
+    Invalid,
 }
 
 /// A checked definition. Its queries are kept with it, so each use adds
@@ -203,6 +205,7 @@ impl Typer<'_> {
                     let ir = relocate(&d.ir, &d.queries, self.queries);
                     Some((ir, d.ty))
                 }
+                ConstValue::Invalid => None,
             };
         }
         if let Some(field) = Field::from_name(name) {
@@ -264,8 +267,17 @@ impl Typer<'_> {
                 ("name", self.suggest(|| closest(name, all)))
             }
         };
+        let english = match hint {
+            Some(Base::Kind) | None => super::suggest::english_kind(name),
+            _ => None,
+        };
         let help = match suggestion {
             _ if let Some(glued) = crate::syntax::glued_keyword_help(name) => glued,
+            _ if let Some(kind) = english => format!(
+                "`{name}` is the English name of the record kind `{}`: write `{}`",
+                kind.label(),
+                kind.label()
+            ),
             None if what == "status" && matches!(name, "revoked" | "已撤销" | "撤销") => {
                 "revoked records never count and cannot be queried; statuses are `有效` (active), `已修复` (repaired) and `已过公示期` (expired)".to_string()
             }
@@ -275,7 +287,17 @@ impl Typer<'_> {
             }
             None => "define it with `const` (常量), or check the spelling".to_string(),
         };
+        let what = if english.is_some() {
+            "record kind"
+        } else {
+            what
+        };
         self.error("E0201", format!("unknown {what} `{name}`"), at, help);
+        if let Some(allowed) = allowed_values(what, ctx)
+            && let Some(last) = self.diagnostics.0.last_mut()
+        {
+            last.notes.push(allowed);
+        }
     }
 
     fn unary(&mut self, op: UnaryOp, inner: &Expr, ctx: Ctx) -> Typed {
@@ -455,6 +477,7 @@ impl Typer<'_> {
             ExprKind::List(items) => self.list_items(items, hint)?,
             ExprKind::Name(name) => match self.constants.get(name) {
                 Some(ConstValue::List(items)) => items.clone(),
+                Some(ConstValue::Invalid) => return None,
                 _ => {
                     self.error(
                         "E0207",
@@ -602,6 +625,7 @@ impl Typer<'_> {
             TableValue::Number(n) => Some(*n),
             TableValue::Name(name) => match self.constants.get(name) {
                 Some(ConstValue::Scalar(Lit::Number(n))) => Some(*n),
+                Some(ConstValue::Invalid) => None,
                 _ => {
                     self.error(
                         "E0201",
@@ -723,6 +747,27 @@ impl Typer<'_> {
             }
         }
     }
+}
+
+/// The values a misspelt severity, status or field could have been, as a note.
+fn allowed_values(what: &str, ctx: Ctx) -> Option<String> {
+    let (plural, names): (&str, Vec<&str>) = match what {
+        "severity" => (
+            "severities",
+            Severity::ALL.iter().map(|s| s.label()).collect(),
+        ),
+        "status" => ("statuses", STATUS_NAMES.iter().map(|(n, _)| *n).collect()),
+        "name" if ctx.in_record => (
+            "record fields",
+            FIELD_NAMES
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| !n.is_ascii())
+                .collect(),
+        ),
+        _ => return None,
+    };
+    Some(format!("the allowed {plural} are: {}", names.join(", ")))
 }
 
 fn aggregate_result(func: Aggregate, value: Option<Base>) -> Ty {

@@ -13,12 +13,16 @@ pub const MAX_SUGGESTED_PROBLEMS: usize = 100;
 
 /// The closest candidate to `name`, if one is close enough to be a likely typo:
 /// at most one edit for short names, about a third of the length for longer ones.
+/// A Chinese character carries a word's worth of meaning, and a four-character name
+/// misremembered usually differs in its second word (`严重等级` for `严重程度`): names
+/// in Chinese characters allow half their length.
 pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let len = name.chars().count();
-    let limit = (len / 3).max(1);
+    let chinese = name.chars().any(is_cjk);
+    let limit = if chinese { len / 2 } else { len / 3 }.max(1);
     candidates
         .into_iter()
         .filter(|c| *c != name)
@@ -26,13 +30,84 @@ pub(crate) fn closest<'a>(
         .take(MAX_CANDIDATES)
         .map(|c| (strsim::levenshtein(name, c), c))
         .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, c)| (*distance, c.chars().count()))
+        .min_by_key(|(distance, c)| {
+            let count = c.chars().count();
+            (*distance, count.abs_diff(len), count)
+        })
         .map(|(_, c)| c)
+}
+
+/// Is `c` a Chinese character?
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
+}
+
+/// English names authors reach for, with the record kind's code they mean.
+const ENGLISH_KIND_NAMES: &[(&str, &str)] = &[
+    ("credit_grade", "SECTOR_GRADE"),
+    ("credit_rating", "SECTOR_GRADE"),
+    ("grade", "SECTOR_GRADE"),
+    ("blacklist", "BLACKLIST"),
+    ("black_list", "BLACKLIST"),
+    ("penalty", "ADMIN_PENALTY"),
+    ("administrative_penalty", "ADMIN_PENALTY"),
+    ("license", "ADMIN_LICENSE"),
+    ("licence", "ADMIN_LICENSE"),
+    ("bad_record", "BAD_BEHAVIOUR"),
+    ("bad_behavior", "BAD_BEHAVIOUR"),
+    ("bad_conduct", "BAD_BEHAVIOUR"),
+    ("award", "COMMENDATION"),
+    ("honour", "COMMENDATION"),
+    ("honor", "COMMENDATION"),
+    ("watchlist", "WATCH_LIST"),
+    ("abnormal_operations", "ABNORMAL_OPERATION"),
+    ("abnormal", "ABNORMAL_OPERATION"),
+    ("judgment_defaulter", "DISHONEST_DEBTOR"),
+    ("dishonest_person", "DISHONEST_DEBTOR"),
+    ("bribery", "BRIBERY_CRIME"),
+    ("wage_arrears_list", "WAGE_ARREARS"),
+    ("tax_violation", "TAX_MAJOR_VIOLATION"),
+    ("debarment", "BIDDING_BAN"),
+];
+
+/// The record kind an English name stands for: a code in any case (`credit_grade` is
+/// not a code, `sector_grade` is) or a common English name; `None` for other names.
+pub(crate) fn english_kind(name: &str) -> Option<crate::record::RecordKind> {
+    if !name.is_ascii() {
+        return None;
+    }
+    let key = name.to_ascii_lowercase().replace(['-', ' '], "_");
+    let code = ENGLISH_KIND_NAMES
+        .iter()
+        .find(|(english, _)| *english == key)
+        .map_or_else(|| key.to_ascii_uppercase(), |(_, code)| code.to_string());
+    crate::record::RecordKind::ALL
+        .iter()
+        .copied()
+        .find(|k| k.code() == code)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{MAX_CANDIDATES, closest};
+    use super::{MAX_CANDIDATES, closest, english_kind};
+
+    #[test]
+    fn four_character_chinese_names_allow_two_edits() {
+        assert_eq!(
+            closest("严重等级", ["严重程度", "认定日期"]),
+            Some("严重程度")
+        );
+        assert_eq!(closest("重大", ["轻微", "一般", "严重"]), None);
+    }
+
+    #[test]
+    fn english_kind_names_find_the_kind() {
+        let label = |n| english_kind(n).map(|k| k.label());
+        assert_eq!(label("credit_grade"), Some("信用等级"));
+        assert_eq!(label("Blacklist"), Some("黑名单"));
+        assert_eq!(label("admin_penalty"), Some("行政处罚"));
+        assert_eq!(label("amount"), None);
+    }
 
     #[test]
     fn one_wrong_character_is_found() {

@@ -16,7 +16,7 @@
 //! `--old-lib` and `--new-lib` replace `--lib` for one side.
 
 use super::Format;
-use crate::diagnostic::{Diagnostic, Diagnostics};
+use crate::diagnostic::{Diagnostic, Diagnostics, Lang};
 use crate::diff::{DiffError, RuleSetDiff, diff_workspaces};
 use crate::impact_store::{StoredRef, VersionError, find_version};
 use crate::ruleset::{RULES_EXTENSION, Workspace};
@@ -91,7 +91,10 @@ fn report(diff: &RuleSetDiff, format: Format) -> ExitCode {
 }
 
 fn trouble(diagnostics: Diagnostics) -> ExitCode {
-    eprint!("{}", diagnostics.render());
+    eprint!(
+        "{}",
+        super::show(&diagnostics, super::chosen_lang().unwrap_or(Lang::En))
+    );
     ExitCode::from(TROUBLE)
 }
 

@@ -175,7 +175,7 @@ pub(super) fn run(args: DraftArgs) -> ExitCode {
 }
 
 fn run_command(args: &DraftArgs) -> Result<String, DraftCliError> {
-    let client = Client::new(&args.server, token(args.token.as_deref())?)?;
+    let mut client = Client::new(&args.server, token(args.token.as_deref())?)?;
     let json = args.format == Format::Json;
     match &args.command {
         DraftCommand::Submit {
@@ -186,6 +186,9 @@ fn run_command(args: &DraftArgs) -> Result<String, DraftCliError> {
             activate_on,
         } => {
             let source = read_source(file)?;
+            if client.lang.is_none() {
+                client.lang = crate::diagnostic::Lang::of_source(&source);
+            }
             let ruleset = match ruleset {
                 Some(id) => id.clone(),
                 None => declared_id(file, &source)?,
@@ -313,7 +316,10 @@ fn declared_id(file: &Path, source: &str) -> Result<String, DraftCliError> {
             "`{}` does not parse, so its rule-set id is unknown (give --ruleset ID to let the \
              server report every error):\n{}",
             file.display(),
-            d.render()
+            super::show(
+                &d,
+                crate::diagnostic::Lang::of_source(source).unwrap_or_default()
+            )
         ))),
     }
 }
@@ -372,6 +378,8 @@ struct Client {
     agent: ureq::Agent,
     base: String,
     token: String,
+    /// Sent as `Accept-Language`, so the server's diagnostics come in this language.
+    lang: Option<crate::diagnostic::Lang>,
 }
 
 impl Client {
@@ -388,24 +396,37 @@ impl Client {
             .timeout_global(Some(REQUEST_TIMEOUT))
             .build()
             .into();
-        Ok(Client { agent, base, token })
+        Ok(Client {
+            agent,
+            base,
+            token,
+            lang: super::chosen_lang(),
+        })
     }
 
     /// Sends a request and returns the JSON answer of a 2xx response.
     fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, DraftCliError> {
         let url = format!("{}{path}", self.base);
         let auth = format!("Bearer {}", self.token);
+        let lang = self.lang.unwrap_or_default().code();
         let response = match (method, body) {
-            ("GET", _) => self.agent.get(&url).header("Authorization", &auth).call(),
+            ("GET", _) => self
+                .agent
+                .get(&url)
+                .header("Authorization", &auth)
+                .header("Accept-Language", lang)
+                .call(),
             (_, Some(body)) => self
                 .agent
                 .post(&url)
                 .header("Authorization", &auth)
+                .header("Accept-Language", lang)
                 .send_json(body),
             (_, None) => self
                 .agent
                 .post(&url)
                 .header("Authorization", &auth)
+                .header("Accept-Language", lang)
                 .send_empty(),
         };
         let mut response = response.map_err(|e| DraftCliError::Unreachable {

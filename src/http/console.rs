@@ -571,7 +571,7 @@ pub async fn author_submit(
         super::blocking_within(state.check_budget, move || {
             super::rulesets::check_ruleset_id(&request.ruleset)?;
             super::drafts::authorize_change(&state, &caller, &request.ruleset, &request.source)?;
-            super::drafts::submit_draft(&state, &caller, &request)
+            super::drafts::submit_draft(&state, &caller, &request, crate::diagnostic::Lang::Zh)
         })
         .await
     };

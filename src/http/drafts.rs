@@ -14,6 +14,7 @@
 
 use super::auth::{Caller, Role, forbidden};
 use super::error::{ApiError, AppJson};
+use super::lang::AcceptLanguage;
 use super::paging::{self, Page};
 use super::rulesets::PublishResponse;
 use super::{AppState, blocking, blocking_within};
@@ -334,6 +335,7 @@ pub(super) fn submit_draft(
     state: &AppState,
     caller: &Caller,
     request: &SubmitRequest,
+    lang: crate::diagnostic::Lang,
 ) -> Result<DraftView, ApiError> {
     let review = review(state);
     let submitted = review
@@ -347,7 +349,11 @@ pub(super) fn submit_draft(
         })
         .map_err(review_error)?;
     let mut view = DraftView::of(submitted.draft, &review, false);
-    view.warnings = submitted.warnings.iter().map(|d| d.to_json()).collect();
+    view.warnings = submitted
+        .warnings
+        .iter()
+        .map(|d| d.to_json_in(lang))
+        .collect();
     Ok(view)
 }
 
@@ -417,6 +423,7 @@ pub(super) fn query_error(rejection: QueryRejection, parameters: &str) -> ApiErr
 /// extending it (422 with every diagnostic). A bureau submits only its own sector's rule
 /// sets. The draft goes live only when the city office approves it.
 #[utoipa::path(post, path = "/api/v1/drafts", tag = "review", security(("bearer" = [])),
+    params(("Accept-Language" = Option<String>, Header, description = "language of the diagnostics: `zh` (default) or `en`")),
     request_body = SubmitRequest,
     responses(
         (status = 201, description = "saved as a pending draft (header `Location`); `warnings` lists the checker's warnings", body = DraftView),
@@ -429,6 +436,7 @@ pub(super) fn query_error(rejection: QueryRejection, parameters: &str) -> ApiErr
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
+    AcceptLanguage(lang): AcceptLanguage,
     body: Result<AppJson<SubmitRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     caller.require(editors())?;
@@ -436,10 +444,11 @@ pub async fn submit(
     let budget = state.check_budget;
     blocking_within(budget, move || {
         authorize_change(&state, &caller, &request.ruleset, &request.source)?;
-        let view = submit_draft(&state, &caller, &request)?;
+        let view = submit_draft(&state, &caller, &request, lang)?;
         Ok(created(view, StatusCode::CREATED))
     })
     .await
+    .map_err(|e| e.in_lang(lang))
 }
 
 /// Lists drafts with their histories.

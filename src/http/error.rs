@@ -93,6 +93,15 @@ impl ApiError {
         e
     }
 
+    /// The same error with its diagnostics in `lang` (the client's `Accept-Language`).
+    pub fn in_lang(mut self, lang: crate::diagnostic::Lang) -> Self {
+        self.diagnostics = std::mem::take(&mut self.diagnostics)
+            .into_iter()
+            .map(|d| d.in_lang(lang))
+            .collect();
+        self
+    }
+
     /// 500; the detail goes to the log only.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");

@@ -7,6 +7,7 @@ use super::auth::{Caller, Role};
 use super::drafts::query_error;
 use super::drafts::{SubmitRequest, authorize_change, created, submit_draft};
 use super::error::{ApiError, AppJson};
+use super::lang::AcceptLanguage;
 use super::paging::{self, Page};
 use super::{AppState, blocking, blocking_within};
 use crate::compile::RuleSetMeta;
@@ -410,7 +411,8 @@ pub(super) fn version_diff(
 /// published here: a version becomes active only when the city office approves its draft
 /// (`POST /api/v1/drafts/{id}/approve`), for bureaus and the city office alike.
 #[utoipa::path(put, path = "/api/v1/rulesets/{id}", tag = "rulesets", security(("bearer" = [])),
-    params(("id" = String, Path, description = "rule-set id (must match the source's header)")),
+    params(("id" = String, Path, description = "rule-set id (must match the source's header)"),
+        ("Accept-Language" = Option<String>, Header, description = "language of the diagnostics: `zh` (default) or `en`")),
     request_body = PublishRequest,
     responses(
         (status = 202, description = "accepted for review: saved as a pending draft (header `Location`); not yet active", body = super::drafts::DraftView),
@@ -423,6 +425,7 @@ pub(super) fn version_diff(
 pub async fn publish(
     State(state): State<AppState>,
     caller: Caller,
+    AcceptLanguage(lang): AcceptLanguage,
     Path(id): Path<String>,
     body: Result<AppJson<PublishRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
@@ -438,10 +441,11 @@ pub async fn publish(
     let budget = state.check_budget;
     blocking_within(budget, move || {
         authorize_change(&state, &caller, &request.ruleset, &request.source)?;
-        let view = submit_draft(&state, &caller, &request)?;
+        let view = submit_draft(&state, &caller, &request, lang)?;
         Ok(created(view, StatusCode::ACCEPTED))
     })
     .await
+    .map_err(|e| e.in_lang(lang))
 }
 
 /// Refuses a rule-set id in a path that holds a control character (`water%00`): ids are

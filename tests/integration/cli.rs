@@ -749,3 +749,69 @@ fn replay_receipt_verify_and_impact_as_known_then() {
     std::fs::write(&file, "{}").expect("written");
     assert_eq!(run(&["receipt", "verify", file_arg]).0, 2);
 }
+
+#[test]
+fn lang_chooses_the_language_of_diagnostics() {
+    let bad =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/check/err/unknown-kind.rules");
+    let bad = bad.to_str().expect("utf-8 path");
+    // The case is written with English keywords: English by default.
+    let (_, _, err) = run(&["check", bad]);
+    assert!(err.contains("error[E0201]: unknown record kind"), "{err}");
+    let (code, _, err) = run(&["check", "--lang", "zh", bad]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("错误[E0201]：未知的记录类别 `行政处法`"),
+        "{err}"
+    );
+    assert!(err.contains("修改建议：是不是要写 `行政处罚`？"), "{err}");
+    assert!(err.contains("个错误"), "{err}");
+    let (_, out, _) = run(&["check", "--lang", "zh", "--format", "json", bad]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(json[0]["lang"], "zh", "{out}");
+    let (code, _, err) = run(&["check", "--lang", "fr", bad]);
+    assert_eq!(code, 2, "{err}");
+}
+
+#[test]
+fn a_file_with_chinese_keywords_gets_chinese_diagnostics() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("zh.rules");
+    std::fs::write(
+        &file,
+        "规则集 示例.中文 {\n  标题 \"示例\"\n  版本 \"1\"\n  生效日期 2024-01-01\n  责任单位 \"某局\"\n}\n否决 甲 {\n  表述 \"…\"\n  条件 存在(记录 满足 类别 = 行政处法)\n}\n",
+    )
+    .expect("write");
+    let (code, _, err) = run(&["check", file.to_str().expect("utf-8")]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("错误[E0201]：未知的记录类别 `行政处法`"),
+        "{err}"
+    );
+    let (_, _, err) = run(&["check", "--lang", "en", file.to_str().expect("utf-8")]);
+    assert!(err.contains("error[E0201]"), "{err}");
+}
+
+#[test]
+fn a_copy_of_a_library_rule_file_is_checked_without_a_duplicate_id() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let copy = dir.path().join("water.rules");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets/water/water.rules");
+    std::fs::copy(&shipped, &copy).expect("copy");
+    let lib = Path::new(env!("CARGO_MANIFEST_DIR")).join("rulesets");
+    let (code, _, err) = run(&[
+        "check",
+        "--lib",
+        lib.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("E0300"), "{err}");
+    let (code, out, err) = run(&[
+        "test",
+        "--lib",
+        lib.to_str().expect("utf-8"),
+        copy.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}

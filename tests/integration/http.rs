@@ -413,6 +413,35 @@ async fn put_on_a_rule_set_submits_a_draft_checked_first_and_never_publishes_it(
             "{unknown}"
         );
         assert!(unknown["help"].as_str().expect("help").contains("行政处罚"));
+        // Without Accept-Language the diagnostics are in Chinese; `en` gets English.
+        assert_eq!(unknown["lang"], "zh", "{unknown}");
+        assert_eq!(unknown["message"], "未知的记录类别 `行政处法`", "{unknown}");
+        let english = raw(
+            &s,
+            Request::builder()
+                .method("PUT")
+                .uri("/api/v1/rulesets/water")
+                .header(header::AUTHORIZATION, format!("Bearer {WATER}"))
+                .header(header::ACCEPT_LANGUAGE, "en-GB,en;q=0.9,zh;q=0.5")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(
+                    json!({ "source": broken, "base_hash": hash }).to_string(),
+                ))
+                .expect("request builds"),
+        )
+        .await;
+        let unknown = english.body["diagnostics"]
+            .as_array()
+            .expect("diagnostics")
+            .iter()
+            .find(|d| d["code"] == "E0201")
+            .expect("the unknown kind is reported")
+            .clone();
+        assert_eq!(
+            unknown["message"], "unknown record kind `行政处法`",
+            "{unknown}"
+        );
+        assert_eq!(unknown["lang"], "en");
 
         let edited = source.replacen("version", "version \"2026.1\" // was:", 1);
         let edited = if edited == source {
