@@ -1304,8 +1304,8 @@ pub(crate) const TERMS: &[Entry] = &[
     ),
     e(
         "",
-        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
-        "条款字段（表述、依据、备注、条件、得分、权重、上限、下限）",
+        "a clause field (`wording` 表述, `basis` 依据, `note` 备注, `let` 设, `when` 条件, `points` 得分, `weight` 权重, `cap` 上限, `floor` 下限)",
+        "条款字段（表述、依据、备注、设、条件、得分、权重、上限、下限）",
     ),
     e("", "something else", "其他内容"),
     e("", "a space", "空格"),
@@ -1340,8 +1340,8 @@ pub(crate) const TERMS: &[Entry] = &[
     ),
     e(
         "",
-        "a clause field (`wording`, `basis`, `note`, `when`, `points`, `weight`, `cap`, `floor`)",
-        "条款字段（表述、依据、备注、条件、得分、权重、上限、下限）",
+        "a clause field (`wording`, `basis`, `note`, `let`, `when`, `points`, `weight`, `cap`, `floor`)",
+        "条款字段（表述、依据、备注、设、条件、得分、权重、上限、下限）",
     ),
     e(
         "",
