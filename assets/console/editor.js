@@ -12,7 +12,7 @@
 
   var CHECK_DELAY_MS = 400;
   var MAX_HIGHLIGHTED = 200000; // characters; longer texts are shown without colours
-  var LOGIN_PATH = '/console/login';
+  var SIGNIN_PATH = '/console/signin';
 
   var textarea = document.querySelector('textarea[data-editor]');
   if (!textarea) {
@@ -178,7 +178,7 @@
       } else if (keywordSet[match[5]]) {
         kind = 'keyword';
       } else if (unitSet[match[5]]) {
-        kind = 'unit';
+        kind = 'duration';
       }
       if (kind) {
         out.push({ start: match.index, end: match.index + match[0].length, kind: kind });
@@ -338,7 +338,7 @@
   }
 
   function sessionExpired() {
-    var link = el('a', { href: LOGIN_PATH, target: '_blank', rel: 'noopener', text: '在新标签页中重新登录' });
+    var link = el('a', { href: SIGNIN_PATH, target: '_blank', rel: 'noopener', text: '在新标签页中重新登录' });
     say(
       el('span', {}, [
         '登录已过期。您输入的内容已保存在本浏览器中，不会丢失：请',
@@ -542,8 +542,8 @@
         parts.push(el('table', { class: 'cr-test-checks' }, [
           el('thead', {}, [el('tr', {}, [
             el('th', { scope: 'col', text: '位置' }),
-            el('th', { scope: 'col', text: '预期' }),
-            el('th', { scope: 'col', text: '实际' }),
+            el('th', { scope: 'col', text: '预期结果' }),
+            el('th', { scope: 'col', text: '实际结果' }),
             el('th', { scope: 'col', text: '结果' })
           ])]),
           el('tbody', {}, rows)
@@ -686,14 +686,16 @@
       body: body
     })
       .then(function (response) {
+        // The console redirects to the new draft once it is saved, to the sign-in page when
+        // the session is gone, and answers a refusal with this page again (no redirect).
         var landed = new URL(response.url, window.location.href);
         var elsewhere = landed.pathname !== window.location.pathname;
-        if (response.ok && response.redirected && elsewhere && landed.pathname !== LOGIN_PATH) {
+        if (response.redirected && elsewhere && landed.pathname !== SIGNIN_PATH) {
           forget();
           window.location.assign(response.url);
           return null;
         }
-        if (response.status === 401 || landed.pathname === LOGIN_PATH) {
+        if (response.status === 401 || landed.pathname === SIGNIN_PATH) {
           sessionExpired();
           return null;
         }
