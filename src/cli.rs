@@ -119,6 +119,10 @@ pub enum Command {
         /// Requests one client may make at once before --rate-limit applies.
         #[arg(long, default_value_t = 60)]
         rate_burst: u32,
+        /// Mark the console's session cookies `Secure`: set it when the service is reached
+        /// over HTTPS (a TLS proxy in front); a proxy's `X-Forwarded-Proto: https` does too.
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Format rule files in place (or only report with --check).
     Fmt {
@@ -303,6 +307,7 @@ pub fn run(cli: Cli) -> ExitCode {
             log_format,
             rate_limit,
             rate_burst,
+            secure_cookies,
         } => {
             let tokens = tokens.unwrap_or_else(|| data.join("tokens.json"));
             let seconds = |s: f64| std::time::Duration::from_secs_f64(s.clamp(0.001, 86_400.0));
@@ -314,6 +319,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     .max(1),
             };
             let config = crate::http::ServeConfig {
+                secure_cookies,
                 addr,
                 data,
                 rulesets,

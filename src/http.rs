@@ -23,6 +23,7 @@
 mod auth;
 mod authoring;
 mod connections;
+mod console;
 mod decision_log;
 mod disclosure;
 mod drafts;
@@ -45,6 +46,7 @@ pub use connections::{
     ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_DESCRIPTORS,
     default_max_connections, descriptor_limit, serve_connections,
 };
+pub use console::CONSOLE_ROUTES;
 pub use disclosure::{
     ListRequest, MAX_LEGACY_OFFSET, ParamError, fetch as fetch_disclosure, parse_day_query,
     parse_list_query,
@@ -53,7 +55,8 @@ pub use error::{ApiError, AppJson, ItemError, Problem};
 pub use ops::{REQUEST_ID_HEADER, RequestId};
 pub use paging::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 pub use protect::{
-    CONTENT_SECURITY_POLICY, PublicLimiter, RateLimit, SECURITY_HEADERS, etag_of, not_modified,
+    CONSOLE_CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY, PublicLimiter, RateLimit,
+    SECURITY_HEADERS, etag_of, not_modified,
 };
 pub use site::SITE_ROUTES;
 
@@ -64,7 +67,7 @@ pub mod evaluate_limits {
     pub use super::records::MAX_INTAKE_ITEMS;
 }
 pub use scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
-pub use server::{LogFormat, ServeConfig, open_data, run as run_server};
+pub use server::{LogFormat, SESSION_KEY_FILE, ServeConfig, open_data, run as run_server};
 
 use crate::budget::Budget;
 use crate::registry::Registry;
@@ -111,6 +114,10 @@ pub struct App {
     pub check_budget: Duration,
     /// Per-client rate limit of the public routes; `None`: unlimited.
     pub limiter: Option<Arc<PublicLimiter>>,
+    /// Signs the console's session cookies and derives their CSRF tokens.
+    pub session_key: crate::console::session::SessionKey,
+    /// Whether session cookies carry `Secure` (the service is reached over TLS).
+    pub secure_cookies: bool,
 }
 
 impl App {
@@ -131,7 +138,22 @@ impl App {
             clock: Arc::new(SystemClock),
             check_budget: CHECK_TIME_BUDGET,
             limiter: PublicLimiter::new(RateLimit::default()),
+            session_key: fresh_session_key(),
+            secure_cookies: false,
         }
+    }
+
+    /// Replaces the session key (`serve`: the key file of the data folder, shared by every
+    /// process serving that data).
+    pub fn with_session_key(mut self, key: crate::console::session::SessionKey) -> App {
+        self.session_key = key;
+        self
+    }
+
+    /// Marks session cookies `Secure` (the service is reached over TLS only).
+    pub fn with_secure_cookies(mut self, secure: bool) -> App {
+        self.secure_cookies = secure;
+        self
     }
 
     /// Replaces the time allowed for checking a rule set sent in a request.
@@ -151,6 +173,17 @@ impl App {
         self.clock = clock;
         self
     }
+}
+
+/// A random session key for an application without a key file; when the system has no
+/// random source, a key from the clock and the process id (sessions then end with it).
+fn fresh_session_key() -> crate::console::session::SessionKey {
+    use sha2::Digest;
+    crate::console::session::SessionKey::generate().unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "no random source for the session key");
+        let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        crate::console::session::SessionKey::from_bytes(sha2::Sha256::digest(seed).into())
+    })
 }
 
 /// Shared application state.
@@ -371,12 +404,31 @@ fn public_routes(state: AppState) -> Router<AppState> {
             get(disclosure::record),
         )
         .route("/api/v1/rulesets/{id}/document", get(rulesets::document))
+        .route(
+            "/console/signin",
+            get(console::signin_form).post(console::signin),
+        )
         .route_layer(axum::middleware::from_fn_with_state(
             state,
             protect::rate_limit,
         ))
         .route("/assets/site.css", get(site::stylesheet))
         .route("/assets/favicon.svg", get(site::favicon))
+        .route("/assets/console.css", get(console::stylesheet))
+}
+
+/// The staff console's pages (a session cookie; see [`console`]).
+fn console_routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(console::home))
+        .route("/console/logout", post(console::logout))
+        .route(
+            "/console/rulesets/{id}/draft",
+            get(console::author_form).post(console::author_submit),
+        )
+        .route("/console/drafts", get(console::list_drafts))
+        .route("/console/drafts/{id}", get(console::show_draft))
+        .route("/console/drafts/{id}/decide", post(console::decide_draft))
 }
 
 /// The browser editor's calls and assets ([`AUTHORING_ROUTES`]).
@@ -397,6 +449,7 @@ fn authoring_routes() -> Router<AppState> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(public_routes(state.clone()))
+        .merge(console_routes())
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/openapi.json", get(ops::openapi_json))
@@ -431,6 +484,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(site::fallback)
         .method_not_allowed_fallback(site::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            console::session_layer,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -48,6 +48,7 @@ pub mod budget;
 pub mod check;
 pub mod cli;
 pub mod compile;
+pub mod console;
 pub mod demo;
 pub mod diagnostic;
 pub mod diff;

@@ -6,6 +6,12 @@
 //! (bid-evaluation systems: evaluate and read), `intake` (the provincial
 //! platform: push records). Without a token only the public routes answer
 //! (disclosure list, health, metrics, the OpenAPI document).
+//!
+//! The staff console authenticates with a session cookie instead of the header: the
+//! session layer (`http::console::session_layer`) checks the cookie and, for anything but
+//! GET and HEAD, the session's CSRF token (form field `_csrf` or header `X-CSRF-Token`), then
+//! hands the request the same [`Caller`] a bearer token would give, so console pages and
+//! script calls are authorised by exactly the code of the API routes.
 
 use super::AppState;
 use super::error::ApiError;
@@ -148,19 +154,33 @@ impl Tokens {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-        match self.by_hash.get(&hash_token(token)) {
-            Some(entry) => Ok(Some(Caller {
-                name: entry.name.clone(),
-                role: entry.role,
-                sector: entry.sector.clone(),
-            })),
-            None => Err(unauthorized("the token is not valid")),
-        }
+        self.by_hash(&hash_token(token))
+            .map(Some)
+            .ok_or_else(|| unauthorized("the token is not valid"))
+    }
+
+    /// The caller whose token has SHA-256 `hash` (a session's token), if still configured.
+    pub fn by_hash(&self, hash: &str) -> Option<Caller> {
+        self.by_hash.get(hash).map(|entry| Caller {
+            name: entry.name.clone(),
+            role: entry.role,
+            sector: entry.sector.clone(),
+        })
+    }
+
+    /// The configured tokens, sorted by role, sector and name.
+    pub fn entries(&self) -> Vec<TokenEntry> {
+        let mut entries: Vec<TokenEntry> = self.by_hash.values().cloned().collect();
+        entries.sort_by(|a, b| {
+            (a.role.as_str(), &a.sector, &a.name).cmp(&(b.role.as_str(), &b.sector, &b.name))
+        });
+        entries
     }
 }
 
 /// An authenticated route's first extractor: the token is checked (401 without a valid
-/// one) before anything else of the request, its body included, is read.
+/// one) before anything else of the request, its body included, is read. A console
+/// session's caller was put into the request's extensions by the session layer.
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 

@@ -250,7 +250,7 @@ pub struct DraftListQuery {
     pub cursor: Option<String>,
 }
 
-fn review(state: &AppState) -> Review<'_> {
+pub(super) fn review(state: &AppState) -> Review<'_> {
     Review {
         registry: &state.registry,
         store: state.store.as_ref(),
@@ -258,7 +258,7 @@ fn review(state: &AppState) -> Review<'_> {
     }
 }
 
-fn editors() -> &'static [Role] {
+pub(super) fn editors() -> &'static [Role] {
     &[Role::CityOffice, Role::Bureau]
 }
 
@@ -290,12 +290,12 @@ pub(super) fn authorize_change(
 }
 
 /// May `caller` see `draft`? The city office every one; a bureau its own sector's.
-fn may_see(caller: &Caller, draft: &Draft) -> bool {
+pub(super) fn may_see(caller: &Caller, draft: &Draft) -> bool {
     caller.role == Role::CityOffice
         || (caller.sector.is_some() && caller.sector == draft.sector && caller.role == Role::Bureau)
 }
 
-fn parse_id(text: &str) -> Result<u64, ApiError> {
+pub(super) fn parse_id(text: &str) -> Result<u64, ApiError> {
     if let Some((position, c)) = crate::record::control_character(text) {
         return Err(ApiError::bad_request(
             "invalid_id",
@@ -315,7 +315,11 @@ fn parse_id(text: &str) -> Result<u64, ApiError> {
 }
 
 /// Loads a draft the caller may see.
-fn visible_draft(review: &Review<'_>, caller: &Caller, id: u64) -> Result<Draft, ApiError> {
+pub(super) fn visible_draft(
+    review: &Review<'_>,
+    caller: &Caller,
+    id: u64,
+) -> Result<Draft, ApiError> {
     let draft = review.draft(id).map_err(review_error)?;
     if !may_see(caller, &draft) {
         // The same answer as for a draft that does not exist: neither ids nor sectors of
@@ -750,7 +754,7 @@ pub async fn withdraw(
     .await
 }
 
-fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn require_reviewer(caller: &Caller) -> Result<(), ApiError> {
     if caller.role != Role::CityOffice {
         return Err(forbidden(
             "only the city office (市公管局, role city_office) approves or rejects drafts",

@@ -27,7 +27,13 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'none'
      style-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'; \
      base-uri 'none'; form-action 'self'";
 
-/// Every response gets these headers.
+/// The Content-Security-Policy of the staff console's pages (`/console…`): scripts, styles,
+/// images and script requests from this server only — no inline script, no inline handler.
+pub const CONSOLE_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+     connect-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// Every response gets these headers (console pages with [`CONSOLE_CONTENT_SECURITY_POLICY`]).
 pub const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("content-security-policy", CONTENT_SECURITY_POLICY),
     ("x-content-type-options", "nosniff"),
@@ -38,12 +44,19 @@ pub const SECURITY_HEADERS: [(&str, &str); 5] = [
 
 /// Adds [`SECURITY_HEADERS`] to a response (a middleware over the whole router).
 pub async fn security_headers(request: Request, next: Next) -> Response {
+    let console = request.uri().path().starts_with("/console");
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers.insert(
             HeaderName::from_static(name),
             HeaderValue::from_static(value),
+        );
+    }
+    if console {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONSOLE_CONTENT_SECURITY_POLICY),
         );
     }
     response

@@ -20,6 +20,7 @@ use super::connections::{
 use super::protect::RateLimit;
 use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
 use super::{App, AppState, serve_with};
+use crate::console::session::SessionKey;
 use crate::registry::Registry;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
@@ -51,7 +52,12 @@ pub struct ServeConfig {
     pub log_format: LogFormat,
     /// Per-client rate limit of the public routes.
     pub rate_limit: RateLimit,
+    /// Whether the console's session cookies carry `Secure` (served over TLS).
+    pub secure_cookies: bool,
 }
+
+/// The file in the data folder holding the key that signs console sessions.
+pub const SESSION_KEY_FILE: &str = "session.key";
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -74,10 +80,14 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
     let (store, tokens) = open_data(&config)?;
     let registry = load_registry(&store)?;
+    let session_key = SessionKey::load_or_create(&config.data.join(SESSION_KEY_FILE))
+        .map_err(|e| e.to_string())?;
     let main_metrics = config.metrics_addr.is_none().then(|| metrics.clone());
     let state = AppState(Arc::new(
         App::new(registry, Arc::new(store), tokens, main_metrics)
-            .with_rate_limit(config.rate_limit),
+            .with_rate_limit(config.rate_limit)
+            .with_session_key(session_key)
+            .with_secure_cookies(config.secure_cookies),
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

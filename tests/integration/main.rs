@@ -12,6 +12,7 @@ mod browser;
 mod check;
 mod cli;
 mod connections;
+mod console;
 mod diff;
 mod disclosure;
 mod disclosure_http;

@@ -218,6 +218,7 @@ fn secrets_and_data_on_disk_are_readable_by_the_service_user_only() {
         metrics_addr: None,
         log_format: credit_rules::http::LogFormat::Text,
         rate_limit: credit_rules::http::RateLimit::default(),
+        secure_cookies: false,
     };
     let (store, _tokens) = credit_rules::http::open_data(&config).expect("opens");
     let mode =

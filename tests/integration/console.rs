@@ -1,0 +1,736 @@
+//! The staff console in-process: signing in with a role token for a session cookie (its
+//! flags, expiry, logout revoking it), CSRF refusals of forms and script calls, the
+//! authoring page's contract with the rule editor, submitting a draft from the form, and
+//! every console route for every role (authorised by the API's own code).
+
+use crate::http::{CITY, EVALUATOR, INTAKE, TRANSPORT, WATER, tokens};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use credit_rules::http::{App, AppState, router};
+use credit_rules::registry::Registry;
+use credit_rules::review::ManualClock;
+use credit_rules::store::{RecordStore, SledStore};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// A console answer: status, headers and the body as text.
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: String,
+}
+
+impl Page {
+    pub(crate) fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+/// A signed-in browser: its session cookie and the CSRF token its pages carry.
+#[derive(Clone)]
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
+}
+
+/// The shipped rule sets, a temporary store, the test tokens and a clock at
+/// 2024-06-01 10:00 Shanghai.
+pub(crate) fn console_state() -> (AppState, Arc<ManualClock>) {
+    let registry = Registry::from_workspace(&crate::common::shipped()).expect("rulesets compile");
+    let store = SledStore::open_temporary().expect("temporary store");
+    for (id, source) in registry.sources() {
+        store
+            .put_ruleset_version(&credit_rules::store::NewRuleSetVersion {
+                ruleset_id: &id,
+                source: &source.text,
+                author: "seed",
+                message: "shipped rule set",
+                time: chrono::DateTime::UNIX_EPOCH,
+            })
+            .expect("seeded like serve");
+    }
+    let clock = Arc::new(ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2024-06-01T02:00:00Z")
+            .expect("time")
+            .to_utc(),
+    ));
+    let app = App::new(registry, Arc::new(store), tokens(), None).with_clock(clock.clone());
+    (AppState(Arc::new(app)), clock)
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish()
+}
+
+/// Sends a request with the browser's cookie (if any); `form` makes it a form POST.
+pub(crate) async fn send(
+    state: &AppState,
+    method: &str,
+    uri: &str,
+    browser: Option<&Browser>,
+    form: Option<&[(&str, &str)]>,
+) -> Page {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(b) = browser {
+        request = request.header(header::COOKIE, format!("cr_session={}", b.cookie));
+    }
+    let request = match form {
+        Some(fields) => request
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(encode(fields))),
+        None => request.body(Body::empty()),
+    }
+    .expect("request");
+    fetch(state, request).await
+}
+
+pub(crate) async fn fetch(state: &AppState, request: Request<Body>) -> Page {
+    let response = router(state.clone())
+        .oneshot(request)
+        .await
+        .expect("answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    Page {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// The value of `<meta name="csrf-token" content="…">`.
+fn csrf_of(html: &str) -> String {
+    let start = html
+        .find("<meta name=\"csrf-token\" content=\"")
+        .expect("a signed-in page carries the CSRF token")
+        + "<meta name=\"csrf-token\" content=\"".len();
+    html[start..]
+        .split('"')
+        .next()
+        .expect("closing quote")
+        .to_owned()
+}
+
+/// Signs in with `token` and returns the browser.
+pub(crate) async fn sign_in(state: &AppState, token: &str) -> Browser {
+    let page = send(
+        state,
+        "POST",
+        "/console/signin",
+        None,
+        Some(&[("token", token)]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.location(), "/console");
+    let set = page
+        .headers
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a session cookie");
+    let cookie = set
+        .strip_prefix("cr_session=")
+        .and_then(|rest| rest.split(';').next())
+        .expect("cookie value")
+        .to_owned();
+    let mut browser = Browser {
+        cookie,
+        csrf: String::new(),
+    };
+    let home = send(state, "GET", "/console", Some(&browser), None).await;
+    assert_eq!(home.status, StatusCode::OK, "{}", home.body);
+    browser.csrf = csrf_of(&home.body);
+    browser
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_without_the_token() {
+    let (s, _) = console_state();
+    let page = send(
+        &s,
+        "POST",
+        "/console/signin",
+        None,
+        Some(&[("token", WATER)]),
+    )
+    .await;
+    let set = page.headers[header::SET_COOKIE].to_str().expect("ascii");
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    assert!(
+        set.contains("Max-Age=28800") && set.contains("Path=/"),
+        "{set}"
+    );
+    assert!(!set.contains("Secure"), "plain HTTP: {set}");
+    assert!(!set.contains(WATER) && !page.location().contains(WATER));
+
+    let behind_tls = Request::builder()
+        .method("POST")
+        .uri("/console/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("x-forwarded-proto", "https")
+        .body(Body::from(encode(&[("token", WATER)])))
+        .expect("request");
+    let page = fetch(&s, behind_tls).await;
+    assert!(
+        page.headers[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii")
+            .ends_with("; Secure")
+    );
+
+    let browser = sign_in(&s, WATER).await;
+    let home = send(&s, "GET", "/console", Some(&browser), None).await;
+    assert!(home.body.contains("市水务局") && home.body.contains("行业主管部门（水务）"));
+    assert!(home.body.contains("编写规则"), "{}", home.body);
+    assert!(
+        !home.body.contains("/console/ops"),
+        "a bureau has no operations page"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_token_is_refused_with_a_chinese_page_and_no_cookie() {
+    let (s, _) = console_state();
+    let page = send(
+        &s,
+        "POST",
+        "/console/signin",
+        None,
+        Some(&[("token", "guess")]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED);
+    assert!(page.headers.get(header::SET_COOKIE).is_none());
+    assert!(page.body.contains("访问令牌无效"), "{}", page.body);
+    let cross = Request::builder()
+        .method("POST")
+        .uri("/console/signin")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::from(encode(&[("token", WATER)])))
+        .expect("request");
+    let page = fetch(&s, cross).await;
+    assert_eq!(
+        page.status,
+        StatusCode::FORBIDDEN,
+        "no sign-in from another site"
+    );
+    assert!(page.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn pages_without_a_session_lead_to_the_sign_in_form() {
+    let (s, _) = console_state();
+    let page = send(&s, "GET", "/console", None, None).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location(), "/console/signin");
+    let forged = Browser {
+        cookie: format!(
+            "{}.{}.9999999999.{}",
+            "a".repeat(32),
+            "b".repeat(64),
+            "c".repeat(64)
+        ),
+        csrf: String::new(),
+    };
+    let page = send(&s, "GET", "/console", Some(&forged), None).await;
+    assert_eq!(page.location(), "/console/signin?notice=expired");
+    let form = send(&s, "GET", "/console/signin?notice=expired", None, None).await;
+    assert!(form.body.contains("登录已过期"), "{}", form.body);
+    assert!(form.body.contains("type=\"password\""));
+}
+
+#[tokio::test]
+async fn a_session_ends_when_it_expires_and_when_its_holder_logs_out() {
+    let (s, clock) = console_state();
+    let browser = sign_in(&s, CITY).await;
+    clock.set(clock_plus(&clock, 8 * 3600 - 60));
+    assert_eq!(
+        send(&s, "GET", "/console", Some(&browser), None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    clock.set(clock_plus(&clock, 120));
+    let page = send(&s, "GET", "/console", Some(&browser), None).await;
+    assert_eq!(
+        page.location(),
+        "/console/signin?notice=expired",
+        "expired after 8 hours"
+    );
+
+    let browser = sign_in(&s, CITY).await;
+    let other = sign_in(&s, CITY).await;
+    let without_csrf = send(&s, "POST", "/console/logout", Some(&browser), Some(&[])).await;
+    assert_eq!(
+        without_csrf.status,
+        StatusCode::FORBIDDEN,
+        "logout needs the CSRF token too"
+    );
+    let out = send(
+        &s,
+        "POST",
+        "/console/logout",
+        Some(&browser),
+        Some(&[("_csrf", &browser.csrf)]),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/console/signin?notice=logout");
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .expect("ascii")
+            .contains("Max-Age=0")
+    );
+    let replayed = send(&s, "GET", "/console", Some(&browser), None).await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::SEE_OTHER,
+        "the old cookie is revoked"
+    );
+    let api = crate::http::raw(
+        &s,
+        Request::builder()
+            .uri("/api/v1/drafts")
+            .header(header::COOKIE, format!("cr_session={}", browser.cookie))
+            .body(Body::empty())
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(
+        api.status,
+        StatusCode::UNAUTHORIZED,
+        "nor does the API accept it"
+    );
+    let still = send(&s, "GET", "/console", Some(&other), None).await;
+    assert_eq!(
+        still.status,
+        StatusCode::OK,
+        "another session of the same token goes on"
+    );
+}
+
+fn clock_plus(clock: &ManualClock, seconds: i64) -> chrono::DateTime<chrono::Utc> {
+    use credit_rules::review::Clock;
+    clock.now() + chrono::Duration::seconds(seconds)
+}
+
+async fn water_source(s: &AppState) -> String {
+    s.registry.source("water").expect("water").text.to_string()
+}
+
+#[tokio::test]
+async fn the_authoring_page_is_a_plain_form_for_the_rule_editor() {
+    let (s, _) = console_state();
+    let browser = sign_in(&s, WATER).await;
+    let page = send(
+        &s,
+        "GET",
+        "/console/rulesets/water/draft",
+        Some(&browser),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let base = s.registry.head_hash("water").expect("active");
+    let body = &page.body;
+    assert!(body.contains(&format!(
+        "<textarea id=\"source\" name=\"source\" data-editor data-ruleset=\"water\" data-base=\"{base}\""
+    )), "{body}");
+    assert!(body.contains(&format!(
+        "<meta name=\"csrf-token\" content=\"{}\">",
+        browser.csrf
+    )));
+    assert!(body.contains(&format!("name=\"_csrf\" value=\"{}\"", browser.csrf)));
+    assert!(body.contains("<link rel=\"stylesheet\" href=\"/assets/console/editor.css\">"));
+    assert!(body.contains("<script src=\"/assets/console/editor.js\" defer></script>"));
+    assert!(body.contains("name=\"message\"") && body.contains("name=\"activate_on\""));
+    assert!(
+        body.contains("水务工程建设项目"),
+        "starts from the active text"
+    );
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("connect-src 'self'"),
+        "{csp}"
+    );
+    assert!(!csp.contains("unsafe-inline"));
+
+    let scratch = send(
+        &s,
+        "GET",
+        "/console/rulesets/water/draft?from=scratch",
+        Some(&browser),
+        None,
+    )
+    .await;
+    assert!(
+        scratch.body.contains("sector    &#34;水务&#34;")
+            || scratch.body.contains("sector    \"水务\""),
+        "{}",
+        scratch.body
+    );
+
+    let public = send(&s, "GET", "/", None, None).await;
+    let csp = public.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("script-src 'none'"),
+        "the public site still forbids scripts"
+    );
+}
+
+#[tokio::test]
+async fn a_draft_is_submitted_from_the_form_and_errors_keep_the_text() {
+    let (s, _) = console_state();
+    let browser = sign_in(&s, WATER).await;
+    let base = s.registry.head_hash("water").expect("active");
+    let source = water_source(&s).await;
+    let broken = source.replacen("kind = 行政处罚", "kind = 行政处法", 1);
+    assert_ne!(broken, source, "the water rules name 行政处罚");
+    let fields = |text: &str| {
+        vec![
+            ("_csrf", browser.csrf.clone()),
+            ("source", text.to_owned()),
+            ("base", base.clone()),
+            ("message", "处罚扣分调整".to_owned()),
+            ("activate_on", String::new()),
+        ]
+    };
+    let send_form = |text: String| {
+        let s = s.clone();
+        let browser = browser.clone();
+        let fields = fields(&text);
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            send(
+                &s,
+                "POST",
+                "/console/rulesets/water/draft",
+                Some(&browser),
+                Some(&borrowed),
+            )
+            .await
+        }
+    };
+    let refused = send_form(broken.clone()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("规则文本有错误"), "{}", refused.body);
+    assert!(refused.body.contains("行"), "the message names the line");
+    assert!(refused.body.contains("行政处法"), "the typed text is kept");
+
+    let stricter = source.replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    assert_ne!(stricter, source);
+    let saved = send_form(stricter).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    assert_eq!(saved.location(), "/console/drafts/1");
+    let draft = crate::http::call(&s, "GET", "/api/v1/drafts/1", Some(CITY), None).await;
+    assert_eq!(draft.body["author"]["name"], "市水务局");
+    assert_eq!(draft.body["message"], "处罚扣分调整");
+    assert_eq!(draft.body["status"], "pending");
+}
+
+#[tokio::test]
+async fn state_changes_without_the_csrf_token_are_refused_and_change_nothing() {
+    let (s, _) = console_state();
+    let browser = sign_in(&s, WATER).await;
+    let source = water_source(&s)
+        .await
+        .replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    for csrf in [None, Some("0".repeat(64))] {
+        let mut fields = vec![("source", source.as_str()), ("message", "m")];
+        if let Some(token) = &csrf {
+            fields.push(("_csrf", token.as_str()));
+        }
+        let page = send(
+            &s,
+            "POST",
+            "/console/rulesets/water/draft",
+            Some(&browser),
+            Some(&fields),
+        )
+        .await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+        assert!(page.body.contains("CSRF"), "{}", page.body);
+    }
+    let json =
+        serde_json::json!({ "ruleset": "water", "source": source, "message": "m" }).to_string();
+    let script_call = |token: Option<&str>| {
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/api/v1/drafts")
+            .header(header::COOKIE, format!("cr_session={}", browser.cookie))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header("x-csrf-token", token);
+        }
+        request.body(Body::from(json.clone())).expect("request")
+    };
+    let refused = crate::http::raw(&s, script_call(None)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.body["code"], "csrf");
+    let listed = crate::http::call(&s, "GET", "/api/v1/drafts", Some(CITY), None).await;
+    assert_eq!(
+        listed.body["items"].as_array().expect("items").len(),
+        0,
+        "nothing was saved"
+    );
+    let accepted = crate::http::raw(&s, script_call(Some(&browser.csrf))).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.body);
+    assert_eq!(
+        accepted.body["author"]["name"], "市水务局",
+        "the session's caller"
+    );
+    let other = sign_in(&s, WATER).await;
+    let crossed = crate::http::raw(&s, script_call(Some(&other.csrf))).await;
+    assert_eq!(
+        crossed.status,
+        StatusCode::FORBIDDEN,
+        "a token of another session"
+    );
+}
+
+/// What a role gets from a console page: the page, a refusal page, or sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gets {
+    Page,
+    Refused,
+    Hidden,
+}
+
+#[tokio::test]
+async fn every_console_route_for_every_role_follows_the_api_authorisation() {
+    use Gets::{Hidden as H, Page as P, Refused as R};
+    let (s, _) = console_state();
+    let source = water_source(&s)
+        .await
+        .replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    let body = serde_json::json!({ "ruleset": "water", "source": source, "message": "m" });
+    let submitted = crate::http::call(&s, "POST", "/api/v1/drafts", Some(WATER), Some(body)).await;
+    assert_eq!(submitted.status, StatusCode::CREATED);
+    let roles = [CITY, WATER, TRANSPORT, EVALUATOR, INTAKE];
+    // (method, uri, what each of roles gets)
+    let table: &[(&str, &str, [Gets; 5])] = &[
+        ("GET", "/console", [P, P, P, P, P]),
+        ("GET", "/console/rulesets/water/draft", [P, P, R, R, R]),
+        ("POST", "/console/rulesets/water/draft", [P, P, R, R, R]),
+        ("GET", "/console/drafts", [P, P, P, R, R]),
+        ("GET", "/console/drafts/1", [P, P, H, R, R]),
+        ("POST", "/console/drafts/1/decide", [P, R, R, R, R]),
+    ];
+    let mut covered: Vec<(&str, &str)> = vec![
+        ("get", "/console/signin"),
+        ("post", "/console/signin"),
+        ("post", "/console/logout"),
+        ("get", "/assets/console.css"),
+    ];
+    for (method, uri, expected) in table {
+        for (token, want) in roles.iter().zip(expected) {
+            let browser = sign_in(&s, token).await;
+            let fields = [
+                ("_csrf", browser.csrf.as_str()),
+                ("source", source.as_str()),
+                ("message", "x"),
+                ("decision", "reject"),
+                ("comment", "理由"),
+            ];
+            let form = (*method == "POST").then_some(&fields[..]);
+            let page = send(&s, method, uri, Some(&browser), form).await;
+            let got = match page.status {
+                StatusCode::FORBIDDEN => R,
+                StatusCode::NOT_FOUND => H,
+                StatusCode::OK | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::SEE_OTHER => P,
+                other => panic!("{method} {uri} as {token}: {other}\n{}", page.body),
+            };
+            assert_eq!(got, *want, "{method} {uri} as {token}: {}", page.body);
+            if got == R {
+                assert!(page.body.contains("无权"), "{}", page.body);
+            }
+            let anonymous = send(&s, method, uri, None, form).await;
+            assert!(
+                matches!(
+                    anonymous.status,
+                    StatusCode::SEE_OTHER | StatusCode::UNAUTHORIZED
+                ),
+                "{method} {uri} without a session: {}",
+                anonymous.status
+            );
+        }
+        let pattern = uri.replace("/water/", "/{id}/").replace("/1/", "/{id}/");
+        let pattern = if pattern.ends_with("/drafts/1") {
+            pattern.replace("/1", "/{id}")
+        } else {
+            pattern
+        };
+        covered.push((
+            if *method == "GET" { "get" } else { "post" },
+            console_route(&pattern),
+        ));
+    }
+    let mut listed: Vec<(&str, &str)> = credit_rules::http::CONSOLE_ROUTES.to_vec();
+    listed.sort();
+    covered.sort();
+    assert_eq!(covered, listed, "the table covers every console route");
+}
+
+fn console_route(pattern: &str) -> &'static str {
+    credit_rules::http::CONSOLE_ROUTES
+        .iter()
+        .map(|(_, p)| *p)
+        .find(|p| *p == pattern)
+        .unwrap_or_else(|| panic!("{pattern} is not a console route"))
+}
+
+#[tokio::test]
+async fn the_office_reviews_a_draft_with_its_diff_and_chart_and_the_bureau_sees_the_outcome() {
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let water = sign_in(&s, WATER).await;
+    let city = sign_in(&s, CITY).await;
+    let source = water_source(&s)
+        .await
+        .replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    let base = s.registry.head_hash("water").expect("active");
+    let fields = [
+        ("_csrf", water.csrf.as_str()),
+        ("source", source.as_str()),
+        ("base", base.as_str()),
+        ("message", "处罚扣分由 2 分调为 3 分"),
+    ];
+    let saved = send(
+        &s,
+        "POST",
+        "/console/rulesets/water/draft",
+        Some(&water),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(saved.location(), "/console/drafts/1");
+
+    let queue = send(&s, "GET", "/console/drafts", Some(&city), None).await;
+    assert!(
+        queue.body.contains("待审核（1）") && queue.body.contains("处罚扣分由 2 分调为 3 分"),
+        "{}",
+        queue.body
+    );
+    let draft = send(&s, "GET", "/console/drafts/1", Some(&city), None).await;
+    assert_eq!(draft.status, StatusCode::OK, "{}", draft.body);
+    for wanted in [
+        "与原版本的差异",
+        "参数",
+        "每次处罚扣分",
+        "影响分析",
+        "<svg class=\"chart\"",
+        "分数变化分布",
+        "受影响最大的主体",
+        "审核意见",
+    ] {
+        assert!(draft.body.contains(wanted), "{wanted}:\n{}", draft.body);
+    }
+    let other_bureau = sign_in(&s, TRANSPORT).await;
+    let hidden = send(&s, "GET", "/console/drafts/1", Some(&other_bureau), None).await;
+    assert_eq!(
+        hidden.status,
+        StatusCode::NOT_FOUND,
+        "another sector's draft is not found"
+    );
+
+    let blank = [
+        ("_csrf", city.csrf.as_str()),
+        ("decision", "reject"),
+        ("comment", "  "),
+    ];
+    let refused = send(
+        &s,
+        "POST",
+        "/console/drafts/1/decide",
+        Some(&city),
+        Some(&blank),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("请填写审核意见"), "{}", refused.body);
+    let reject = [
+        ("_csrf", city.csrf.as_str()),
+        ("decision", "reject"),
+        ("comment", "扣分过重，请说明依据"),
+    ];
+    let done = send(
+        &s,
+        "POST",
+        "/console/drafts/1/decide",
+        Some(&city),
+        Some(&reject),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let seen = send(&s, "GET", "/console/drafts/1", Some(&water), None).await;
+    assert!(
+        seen.body.contains("已驳回") && seen.body.contains("扣分过重，请说明依据"),
+        "{}",
+        seen.body
+    );
+    assert!(seen.body.contains("重新起草"), "the bureau may draft again");
+
+    let again = [
+        ("_csrf", water.csrf.as_str()),
+        ("source", source.as_str()),
+        ("base", base.as_str()),
+        ("message", "依据水建设〔2019〕307号调整"),
+    ];
+    let resubmitted = send(
+        &s,
+        "POST",
+        "/console/rulesets/water/draft",
+        Some(&water),
+        Some(&again),
+    )
+    .await;
+    assert_eq!(resubmitted.location(), "/console/drafts/2");
+    let approve = [
+        ("_csrf", city.csrf.as_str()),
+        ("decision", "approve"),
+        ("comment", "同意"),
+    ];
+    let done = send(
+        &s,
+        "POST",
+        "/console/drafts/2/decide",
+        Some(&city),
+        Some(&approve),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_ne!(
+        s.registry.head_hash("water").expect("active"),
+        base,
+        "the new version is live"
+    );
+    let after = send(&s, "GET", "/console/drafts/2", Some(&city), None).await;
+    assert!(
+        after.body.contains("已生效") && after.body.contains("每次处罚扣分"),
+        "the diff stays after activation:\n{}",
+        after.body
+    );
+}
