@@ -39,9 +39,7 @@ mod server;
 mod site;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
-pub use authoring::{
-    AUTHORING_ROUTES, EDITOR_SCRIPT, EDITOR_STYLESHEET, editor_script_href, editor_stylesheet_href,
-};
+pub use authoring::AUTHORING_ROUTES;
 pub use connections::{
     ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_DESCRIPTORS,
     default_max_connections, descriptor_limit, serve_connections,

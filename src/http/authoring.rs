@@ -15,39 +15,13 @@ use super::error::{ApiError, AppJson};
 use super::protect::cached;
 use super::{AppState, blocking_within};
 use crate::authoring::{self, AuthoringError, Checked, Placed, TestReport};
+use crate::console::editor::{EDITOR_SCRIPT, EDITOR_STYLESHEET};
 use crate::diagnostic::DiagnosticJson;
-use crate::site::pages::asset_version;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use std::sync::LazyLock;
-
-/// The editor's script: plain JavaScript, no build step.
-pub const EDITOR_SCRIPT: &str = include_str!("../../assets/console/editor.js");
-
-/// The editor's style sheet.
-pub const EDITOR_STYLESHEET: &str = include_str!("../../assets/console/editor.css");
-
-/// Content hash of [`EDITOR_SCRIPT`], the `?v=` of its URL.
-pub static EDITOR_SCRIPT_VERSION: LazyLock<String> = LazyLock::new(|| asset_version(EDITOR_SCRIPT));
-
-/// Content hash of [`EDITOR_STYLESHEET`], the `?v=` of its URL.
-pub static EDITOR_STYLESHEET_VERSION: LazyLock<String> =
-    LazyLock::new(|| asset_version(EDITOR_STYLESHEET));
-
-/// The URL of the editor's script, with its content hash (cached for a year).
-pub fn editor_script_href() -> String {
-    format!("/assets/console/editor.js?v={}", *EDITOR_SCRIPT_VERSION)
-}
-
-/// The URL of the editor's style sheet, with its content hash (cached for a year).
-pub fn editor_stylesheet_href() -> String {
-    format!(
-        "/assets/console/editor.css?v={}",
-        *EDITOR_STYLESHEET_VERSION
-    )
-}
 
 /// The editor's routes: `(method, path)`.
 pub const AUTHORING_ROUTES: &[(&str, &str)] = &[

@@ -210,6 +210,38 @@ async fn only_editors_of_the_sector_may_call_the_editor() {
     assert_eq!(r.content_type, "application/problem+json");
 }
 
+/// The page calls the editor with its session cookie and the page's CSRF token.
+#[tokio::test]
+async fn the_console_session_calls_the_editor_with_its_csrf_token() {
+    let (s, _) = crate::console::console_state();
+    let water = crate::console::sign_in(&s, WATER).await;
+    let request = |id: &str, csrf: Option<&str>| {
+        let mut request = Request::post(format!("/console/api/rulesets/{id}/check"))
+            .header(header::COOKIE, format!("cr_session={}", water.cookie))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        request
+            .body(Body::from(json!({ "source": water_source() }).to_string()))
+            .expect("request")
+    };
+    let ok = raw(&s, request("water", Some(&water.csrf))).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body["errors"], 0);
+    let no_csrf = raw(&s, request("water", None)).await;
+    assert_eq!(no_csrf.status, StatusCode::FORBIDDEN, "{}", no_csrf.body);
+    let wrong_csrf = raw(&s, request("water", Some("not-the-token"))).await;
+    assert_eq!(wrong_csrf.status, StatusCode::FORBIDDEN);
+    let other_sector = raw(&s, request("transport", Some(&water.csrf))).await;
+    assert_eq!(
+        other_sector.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        other_sector.body
+    );
+}
+
 #[tokio::test]
 async fn a_new_rule_set_and_a_rule_set_extending_a_changed_base_are_checked() {
     let new = "规则集 water.pilot { 标题 \"试点\" 行业 \"水务\" 版本 \"1\" 生效日期 2025-01-01 责任单位 \"市水务局\" 继承 city.base }\n";
@@ -258,9 +290,13 @@ async fn the_assets_are_served_with_their_types_and_a_year_of_cache() {
             "{path}"
         );
     }
-    assert!(credit_rules::http::editor_script_href().starts_with("/assets/console/editor.js?v="));
     assert!(
-        credit_rules::http::editor_stylesheet_href().starts_with("/assets/console/editor.css?v=")
+        credit_rules::console::editor::editor_script_href()
+            .starts_with("/assets/console/editor.js?v=")
+    );
+    assert!(
+        credit_rules::console::editor::editor_stylesheet_href()
+            .starts_with("/assets/console/editor.css?v=")
     );
     let routes: BTreeSet<&str> = AUTHORING_ROUTES.iter().map(|(_, p)| *p).collect();
     assert_eq!(routes.len(), AUTHORING_ROUTES.len());
@@ -283,7 +319,7 @@ async fn the_assets_are_served_with_their_types_and_a_year_of_cache() {
         for spelling in &keyword.spellings {
             for quoted in [format!("'{spelling}'"), format!("\"{spelling}\"")] {
                 assert!(
-                    !credit_rules::http::EDITOR_SCRIPT.contains(&quoted),
+                    !credit_rules::console::editor::EDITOR_SCRIPT.contains(&quoted),
                     "editor.js spells the keyword {quoted}"
                 );
             }

@@ -9,12 +9,8 @@
 use super::harness::{Shot, Site, screenshot};
 use super::page::{self, Res, click_to_page, field, navigating};
 use crate::http::{CITY, EVALUATOR, WATER};
-use credit_rules::http::{App, AppState};
-use credit_rules::registry::Registry;
-use credit_rules::store::SledStore;
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The session cookie of the console.
@@ -32,16 +28,10 @@ fn water_source() -> String {
     .expect("the shipped water rule set")
 }
 
+/// The console over the shipped rule sets (saved as their first versions, as `serve` does),
+/// the test tokens and a clock at 2024-06-01 10:00 Shanghai.
 fn console() -> Site {
-    let registry =
-        Registry::from_workspace(&crate::common::shipped()).expect("shipped rule sets compile");
-    let store = SledStore::open_temporary().expect("temporary store");
-    Site::start(AppState(Arc::new(App::new(
-        registry,
-        Arc::new(store),
-        crate::http::tokens(),
-        None,
-    ))))
+    Site::start(crate::console::console_state().0)
 }
 
 /// Signs in with a role token on the console's sign-in page.
@@ -61,7 +51,12 @@ async fn open_editor(site: &Site, id: &str) -> Res<()> {
     let c = site.client();
     c.goto(&site.url(&format!("/console/rulesets/{id}/draft")))
         .await?;
-    wait_for(c, "the editor", "return !!document.querySelector('.cr-editor-ready');").await?;
+    wait_for(
+        c,
+        "the editor",
+        "return !!document.querySelector('.cr-editor-ready');",
+    )
+    .await?;
     Ok(())
 }
 
@@ -125,8 +120,11 @@ async fn wait_for_summary(c: &Client, expect: &str) -> Res<String> {
 
 /// Takes the keyboard focus out of the editor (no blinking caret in a screenshot).
 async fn blur(c: &Client) -> Res<()> {
-    c.execute("document.activeElement && document.activeElement.blur();", vec![])
-        .await?;
+    c.execute(
+        "document.activeElement && document.activeElement.blur();",
+        vec![],
+    )
+    .await?;
     Ok(())
 }
 
@@ -134,7 +132,9 @@ async fn blur(c: &Client) -> Res<()> {
 async fn submit_draft(c: &Client, message: &str) -> Res<()> {
     field(c, "修改说明").await?.send_keys(message).await?;
     let button = c
-        .find(Locator::XPath("//form//button[normalize-space()='提交审核']"))
+        .find(Locator::XPath(
+            "//form//button[normalize-space()='提交审核']",
+        ))
         .await?;
     click_to_page(c, button).await
 }
@@ -159,7 +159,10 @@ fn api(site: &Site, method: &str, path: &str, token: &str, body: Option<Value>) 
     };
     let mut response = response.unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     let status = response.status().as_u16();
-    let body = response.body_mut().read_json::<Value>().unwrap_or(Value::Null);
+    let body = response
+        .body_mut()
+        .read_json::<Value>()
+        .unwrap_or(Value::Null);
     (status, body)
 }
 
