@@ -105,21 +105,21 @@ pub fn check(bases: &BTreeMap<String, SourceFile>, id: &str, text: &str) -> Chec
     let mut problems = Diagnostics::new();
     let declared = workspace.add_source(file.clone(), None);
     let mut sector = None;
-    if let Some(declared) = &declared {
-        if let Some((_, ast)) = workspace.library.get(declared) {
-            sector = ast.header.sector.as_ref().map(|s| s.value.clone());
-            if declared != id {
-                problems.push(
-                    Diagnostic::error(
-                        "E0307",
-                        format!("the header declares rule set `{declared}`, not `{id}`"),
-                    )
-                    .at(&file, ast.header.id.span)
-                    .with_help(format!(
-                        "this editor writes a new version of `{id}`: keep `ruleset {id}` in the header"
-                    )),
-                );
-            }
+    if let Some(declared) = &declared
+        && let Some((_, ast)) = workspace.library.get(declared)
+    {
+        sector = ast.header.sector.as_ref().map(|s| s.value.clone());
+        if declared != id {
+            problems.push(
+                Diagnostic::error(
+                    "E0307",
+                    format!("the header declares rule set `{declared}`, not `{id}`"),
+                )
+                .at(&file, ast.header.id.span)
+                .with_help(format!(
+                    "this editor writes a new version of `{id}`: keep `ruleset {id}` in the header"
+                )),
+            );
         }
     }
     // The draft's own syntax errors (the library's files are in force, so they parse).
