@@ -6,6 +6,7 @@
 
 mod diff;
 mod draft;
+mod tokens;
 
 pub use draft::{DraftArgs, DraftCommand, TOKEN_VARIABLE};
 
@@ -217,6 +218,10 @@ pub enum Command {
     /// The decision log's retention: `decisions compact --before DATE` (the server stopped).
     #[command(subcommand)]
     Decisions(DecisionsCommand),
+    /// The service's tokens: create, list, rotate, revoke (the file `serve` reads; a running
+    /// serve uses the changes at once). Plain tokens are printed once and stored nowhere.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -402,6 +407,7 @@ pub fn run(cli: Cli) -> ExitCode {
             compact_decisions(&data, before)
         }
         Command::Impact(args) => impact::run(&args),
+        Command::Tokens(command) => tokens::run(&command),
     }
 }
 

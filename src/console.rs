@@ -5,8 +5,12 @@
 //! same authorisation code as the API (`http::auth`).
 
 pub mod editor;
+pub mod evaluate;
+pub mod highlight;
+pub mod ops;
 pub mod pages;
 pub mod review;
+pub mod rulesets;
 pub mod session;
 
 /// The console's stylesheet (on top of the site's), embedded in the binary.

@@ -37,6 +37,7 @@ mod rulesets;
 mod scheduler;
 mod server;
 mod site;
+mod tokens;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
 pub use authoring::AUTHORING_ROUTES;
@@ -57,6 +58,10 @@ pub use protect::{
     SECURITY_HEADERS, etag_of, not_modified,
 };
 pub use site::SITE_ROUTES;
+pub use tokens::{
+    FINGERPRINT_DIGITS, TokenAdminError, TokenTable, create as create_token, fingerprint,
+    read_file as read_token_file, revoke as revoke_token, rotate as rotate_token,
+};
 
 /// The per-request limits of evaluation, tenders, intake and impact answers.
 pub mod evaluate_limits {
@@ -100,8 +105,8 @@ pub struct App {
     pub registry: Registry,
     /// Records, versions, the decision log.
     pub store: Arc<dyn RecordStore>,
-    /// Configured tokens.
-    pub tokens: Tokens,
+    /// Configured tokens (reloaded from their file when it changes).
+    pub tokens: TokenTable,
     /// Prometheus rendering of the metrics, if a recorder is installed.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Group-committing writer of the decision log.
@@ -130,7 +135,7 @@ impl App {
         App {
             registry,
             store,
-            tokens,
+            tokens: TokenTable::fixed(tokens),
             metrics,
             decisions,
             clock: Arc::new(SystemClock),
@@ -145,6 +150,12 @@ impl App {
     /// process serving that data).
     pub fn with_session_key(mut self, key: crate::console::session::SessionKey) -> App {
         self.session_key = key;
+        self
+    }
+
+    /// Replaces the tokens by a table that follows its file (`serve`).
+    pub fn with_token_table(mut self, tokens: TokenTable) -> App {
+        self.tokens = tokens;
         self
     }
 
@@ -424,9 +435,21 @@ fn console_routes() -> Router<AppState> {
             "/console/rulesets/{id}/draft",
             get(console::author_form).post(console::author_submit),
         )
+        .route("/console/rulesets", get(console::list_rulesets))
+        .route("/console/rulesets/{id}", get(console::show_ruleset))
+        .route("/console/rulesets/{id}/diff", get(console::diff_versions))
         .route("/console/drafts", get(console::list_drafts))
         .route("/console/drafts/{id}", get(console::show_draft))
         .route("/console/drafts/{id}/decide", post(console::decide_draft))
+        .route(
+            "/console/evaluate",
+            get(console::evaluate_form).post(console::evaluate),
+        )
+        .route("/console/ops", get(console::ops_overview))
+        .route(
+            "/console/ops/tokens",
+            get(console::list_tokens).post(console::change_tokens),
+        )
 }
 
 /// The browser editor's calls and assets ([`AUTHORING_ROUTES`]).

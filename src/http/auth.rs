@@ -190,6 +190,7 @@ impl FromRequestParts<AppState> for Caller {
         }
         let caller = state
             .tokens
+            .current()
             .caller(&parts.headers)?
             .ok_or_else(|| unauthorized("this route needs a bearer token"))?;
         parts.extensions.insert(caller.clone());

@@ -10,9 +10,15 @@
 //! * Pages are the models of [`crate::console::pages`]; a page asked without a session
 //!   redirects to the sign-in page, a refusal is a Chinese page with the API's reason.
 
+mod evaluate;
+mod ops;
 mod review;
+mod rulesets;
 
+pub use evaluate::{evaluate, form as evaluate_form};
+pub use ops::{change_tokens, overview as ops_overview, tokens as list_tokens};
 pub use review::{decide as decide_draft, list as list_drafts, show as show_draft};
+pub use rulesets::{diff as diff_versions, list as list_rulesets, show as show_ruleset};
 
 use super::AppState;
 use super::auth::Caller;
@@ -42,9 +48,17 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("post", "/console/logout"),
     ("get", "/console/rulesets/{id}/draft"),
     ("post", "/console/rulesets/{id}/draft"),
+    ("get", "/console/rulesets"),
+    ("get", "/console/rulesets/{id}"),
+    ("get", "/console/rulesets/{id}/diff"),
     ("get", "/console/drafts"),
     ("get", "/console/drafts/{id}"),
     ("post", "/console/drafts/{id}/decide"),
+    ("get", "/console/evaluate"),
+    ("post", "/console/evaluate"),
+    ("get", "/console/ops"),
+    ("get", "/console/ops/tokens"),
+    ("post", "/console/ops/tokens"),
     ("get", "/assets/console.css"),
 ];
 
@@ -99,7 +113,7 @@ async fn resolve(state: &AppState, cookie: &str) -> Result<Option<ConsoleSession
     let Some(session) = key.verify(cookie, state.clock.now()) else {
         return Ok(None);
     };
-    let Some(caller) = state.tokens.by_hash(&session.token_hash) else {
+    let Some(caller) = state.tokens.current().by_hash(&session.token_hash) else {
         return Ok(None);
     };
     let revoked = {
@@ -256,12 +270,7 @@ impl FromRequestParts<AppState> for ConsoleSession {
 }
 
 /// A console failure, answered as a Chinese page in the console's layout.
-pub struct ConsoleError {
-    status: StatusCode,
-    message: String,
-    fix: String,
-    layout: ConsoleLayout,
-}
+pub struct ConsoleError(Box<ConsoleErrorPage>);
 
 impl ConsoleError {
     /// The page for an API refusal (the reason the API gives is shown too).
@@ -279,26 +288,20 @@ impl ConsoleError {
             StatusCode::INTERNAL_SERVER_ERROR => ("系统错误，错误已记录。", "请稍后再试。"),
             _ => ("请求有误。", "请检查填写的内容后重试。"),
         };
-        ConsoleError {
-            status: e.status,
+        ConsoleError(Box::new(ConsoleErrorPage {
+            status: e.status.as_u16(),
             message: message.to_owned(),
             fix: format!("{fix}（{}）", e.detail),
             layout: session.layout("无法完成操作", ""),
-        }
+        }))
     }
 }
 
 impl IntoResponse for ConsoleError {
     fn into_response(self) -> Response {
-        html_page(
-            self.status,
-            &ConsoleErrorPage {
-                layout: self.layout,
-                status: self.status.as_u16(),
-                message: self.message,
-                fix: self.fix,
-            },
-        )
+        let status =
+            StatusCode::from_u16(self.0.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        html_page(status, self.0.as_ref())
     }
 }
 
@@ -381,7 +384,7 @@ pub async fn signin(
         return refuse(StatusCode::BAD_REQUEST, "请填写访问令牌。");
     };
     let hash = super::auth::hash_token(form.token.trim());
-    if form.token.trim().is_empty() || state.tokens.by_hash(&hash).is_none() {
+    if form.token.trim().is_empty() || state.tokens.current().by_hash(&hash).is_none() {
         tracing::info!(target: "console", "sign-in refused: unknown token");
         return refuse(
             StatusCode::UNAUTHORIZED,

@@ -88,22 +88,41 @@ pub async fn evaluate_one(
     request_id: RequestId,
     body: Result<AppJson<EvaluateRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
+    caller.require(evaluators())?;
     let AppJson(request) = body?;
+    let (report, logged) = evaluate_logged(&state, &caller, Some(&request_id.0), request)?;
+    let body = json_body(&report)?;
+    logged.durable().await?;
+    Ok(body)
+}
+
+/// The roles that evaluate.
+pub(super) fn evaluators() -> &'static [Role] {
+    &[Role::Evaluator, Role::CityOffice, Role::Bureau]
+}
+
+/// Evaluates one entity for `caller` and submits the decision-log entry (the console's
+/// evaluation page goes through here too): the report, and the pending log write to await
+/// before answering.
+pub(super) fn evaluate_logged(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<&str>,
+    request: EvaluateRequest,
+) -> Result<(Report, super::decision_log::Pending), ApiError> {
+    caller.require(evaluators())?;
     // One entity is a few microseconds of work and one sled read (served from
     // its cache): cheaper inline than handing it to the blocking pool.
-    let program = program_for(&state, &request.ruleset, request.version.as_deref())?;
-    let (records, usccs) = records_for(&state, request.uscc, request.records)?;
+    let program = program_for(state, &request.ruleset, request.version.as_deref())?;
+    let (records, usccs) = records_for(state, request.uscc, request.records)?;
     let report = program
         .evaluate(&records, request.as_of)
         .report(&program, &records);
     let entry = DecisionEntry::from_report(&report, usccs, Utc::now())
-        .asked_by(Some(&request_id.0), Some(caller.actor()));
+        .asked_by(request_id, Some(caller.actor()));
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
-    let body = json_body(&report)?;
-    logged.durable().await?;
-    Ok(body)
+    Ok((report, logged))
 }
 
 /// The answer serialised now, while the decision log syncs; sent once the log is durable.

@@ -114,7 +114,7 @@ impl PublishResponse {
     }
 }
 
-fn readers() -> &'static [Role] {
+pub(super) fn readers() -> &'static [Role] {
     &[Role::CityOffice, Role::Bureau, Role::Evaluator]
 }
 
@@ -336,37 +336,8 @@ pub async fn diff_versions(
     check_ruleset_id(&id)?;
     let axum::extract::Query(query) = query.map_err(|r| query_error(r, "`from` and `to`"))?;
     blocking(move || {
-        let active = state.registry.sources();
-        let active_source = || {
-            let file = active.get(&id).ok_or_else(|| {
-                ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
-            })?;
-            Ok::<_, ApiError>((source_hash(&file.text), file.text.to_string()))
-        };
-        let version_source = |text: &str| -> Result<(String, String), ApiError> {
-            match super::evaluate::named_version(&state, &id, text)? {
-                Some(v) => Ok((v.hash, v.source)),
-                None => active_source(),
-            }
-        };
-        let (from_hash, from_source) = version_source(&query.from)?;
-        let (to_hash, to_source) = match &query.to {
-            Some(text) => version_source(text)?,
-            None => active_source()?,
-        };
-        let side = |hash: &str, source: String| {
-            let mut files = active.clone();
-            let file = crate::source::SourceFile::new(
-                format!("{id}@{}.rules", &hash[..12.min(hash.len())]),
-                source,
-            );
-            files.insert(id.clone(), file);
-            files.into_values().collect::<Vec<_>>()
-        };
-        let old = side(&from_hash, from_source);
-        let new = side(&to_hash, to_source);
-        let diff = crate::diff::diff_sources(&old, &id, &new, &id)
-            .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
+        let (from_hash, to_hash, diff) =
+            version_diff(&state, &id, &query.from, query.to.as_deref())?;
         Ok(AppJson(VersionDiffView {
             identical: diff.is_empty(),
             text: diff.render_text(),
@@ -377,6 +348,50 @@ pub async fn diff_versions(
         }))
     })
     .await
+}
+
+/// The diff of two versions of rule set `id` (`from` and `to`: `@active` or a version
+/// hash; `to` absent: the active version), both compiled with the active versions of the
+/// rule sets they extend: (from hash, to hash, diff).
+pub(super) fn version_diff(
+    state: &AppState,
+    id: &str,
+    from: &str,
+    to: Option<&str>,
+) -> Result<(String, String, crate::diff::RuleSetDiff), ApiError> {
+    let id = id.to_owned();
+    let active = state.registry.sources();
+    let active_source = || {
+        let file = active.get(&id).ok_or_else(|| {
+            ApiError::not_found("ruleset_not_found", format!("there is no rule set `{id}`"))
+        })?;
+        Ok::<_, ApiError>((source_hash(&file.text), file.text.to_string()))
+    };
+    let version_source = |text: &str| -> Result<(String, String), ApiError> {
+        match super::evaluate::named_version(state, &id, text)? {
+            Some(v) => Ok((v.hash, v.source)),
+            None => active_source(),
+        }
+    };
+    let (from_hash, from_source) = version_source(from)?;
+    let (to_hash, to_source) = match to {
+        Some(text) => version_source(text)?,
+        None => active_source()?,
+    };
+    let side = |hash: &str, source: String| {
+        let mut files = active.clone();
+        let file = crate::source::SourceFile::new(
+            format!("{id}@{}.rules", &hash[..12.min(hash.len())]),
+            source,
+        );
+        files.insert(id.clone(), file);
+        files.into_values().collect::<Vec<_>>()
+    };
+    let old = side(&from_hash, from_source);
+    let new = side(&to_hash, to_source);
+    let diff = crate::diff::diff_sources(&old, &id, &new, &id)
+        .map_err(|e| ApiError::invalid_rules(e.diagnostics()))?;
+    Ok((from_hash, to_hash, diff))
 }
 
 /// Submits a new version for review (does not publish it).

@@ -19,6 +19,7 @@ use super::connections::{
 };
 use super::protect::RateLimit;
 use super::scheduler::{ACTIVATION_CHECK_PERIOD, spawn_activation_scheduler};
+use super::tokens::TokenTable;
 use super::{App, AppState, serve_with};
 use crate::console::session::SessionKey;
 use crate::registry::Registry;
@@ -87,6 +88,7 @@ pub fn run(config: ServeConfig) -> Result<(), String> {
         App::new(registry, Arc::new(store), tokens, main_metrics)
             .with_rate_limit(config.rate_limit)
             .with_session_key(session_key)
+            .with_token_table(TokenTable::from_file(&config.tokens)?)
             .with_secure_cookies(config.secure_cookies),
     ));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -146,7 +148,7 @@ pub fn open_data(config: &ServeConfig) -> Result<(SledStore, Tokens), String> {
     create_private_dir(&config.data)?;
     let store = SledStore::open(&config.data).map_err(|e| e.to_string())?;
     seed(&store, config)?;
-    let tokens = load_or_create_tokens(&config.tokens)?;
+    let tokens = load_or_create_tokens(&config.tokens, &config.rulesets)?;
     store.flush().map_err(|e| e.to_string())?;
     make_private(&config.data);
     Ok((store, tokens))
@@ -347,33 +349,38 @@ fn load_registry(store: &SledStore) -> Result<Registry, String> {
     Registry::from_workspace(&workspace).map_err(|d| d.render())
 }
 
-/// Loads the token file, or creates one with a fresh token per role (and one
-/// per sector bureau of the shipped rule sets) and writes the plain tokens
-/// once to `dev-tokens.txt` beside it for the operator to hand out.
-fn load_or_create_tokens(path: &Path) -> Result<Tokens, String> {
+/// Loads the token file, or creates one with a fresh token per role and one per sector
+/// bureau — every rule set of `rulesets` that extends another names a sector and its unit
+/// — and writes the plain tokens once to `dev-tokens.txt` beside it for the operator to
+/// hand out (labels `city_office`, `evaluator`, `intake`, `bureau_<rule-set id>`).
+fn load_or_create_tokens(path: &Path, rulesets: &Path) -> Result<Tokens, String> {
     if path.exists() {
         return Tokens::load(path);
     }
-    let mut plain = Vec::new();
-    let mut file = TokenFile::default();
-    let roles = [
-        ("city_office", "市公管局", Role::CityOffice, None),
-        ("evaluator", "评标系统", Role::Evaluator, None),
-        ("intake", "省公共信用信息平台", Role::Intake, None),
-        ("bureau_water", "市水务局", Role::Bureau, Some("水务")),
+    let mut roles: Vec<Holder> = vec![
         (
-            "bureau_construction",
-            "市城乡建设局",
-            Role::Bureau,
-            Some("城乡建设"),
+            "city_office".into(),
+            "市公管局".into(),
+            Role::CityOffice,
+            None,
+        ),
+        ("evaluator".into(), "评标系统".into(), Role::Evaluator, None),
+        (
+            "intake".into(),
+            "省公共信用信息平台".into(),
+            Role::Intake,
+            None,
         ),
     ];
+    roles.extend(sector_bureaus(rulesets)?);
+    let mut plain = Vec::new();
+    let mut file = TokenFile::default();
     for (label, name, role, sector) in roles {
         let token = random_token()?;
         file.tokens.push(TokenEntry {
-            name: name.to_string(),
+            name,
             role,
-            sector: sector.map(String::from),
+            sector,
             sha256: hash_token(&token),
         });
         plain.push(format!("{label} {token}"));
@@ -389,6 +396,35 @@ fn load_or_create_tokens(path: &Path) -> Result<Tokens, String> {
     write_private(&dev, &(plain.join("\n") + "\n"))?;
     tracing::warn!(tokens = %path.display(), plain = %dev.display(), "created tokens; hand them out and delete the plain file");
     Tokens::load(path)
+}
+
+/// A token to make on first start: (label in `dev-tokens.txt`, holder, role, sector).
+type Holder = (String, String, Role, Option<String>);
+
+/// A bureau token per sector rule set, held by the rule set's unit.
+fn sector_bureaus(rulesets: &Path) -> Result<Vec<Holder>, String> {
+    let workspace = Workspace::load(rulesets).map_err(|d| d.render())?;
+    let registry = Registry::from_workspace(&workspace).map_err(|d| d.render())?;
+    let mut bureaus: Vec<Holder> = Vec::new();
+    for meta in registry.list() {
+        let Some(sector) = meta.sector.clone() else {
+            continue;
+        };
+        if meta.chain.len() < 2 || bureaus.iter().any(|b| b.3.as_deref() == Some(&sector)) {
+            continue;
+        }
+        let name = meta
+            .unit
+            .clone()
+            .unwrap_or_else(|| format!("{sector}主管部门"));
+        bureaus.push((
+            format!("bureau_{}", meta.id),
+            name,
+            Role::Bureau,
+            Some(sector),
+        ));
+    }
+    Ok(bureaus)
 }
 
 fn random_token() -> Result<String, String> {

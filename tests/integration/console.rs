@@ -541,7 +541,19 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
         ("GET", "/console", [P, P, P, P, P]),
         ("GET", "/console/rulesets/water/draft", [P, P, R, R, R]),
         ("POST", "/console/rulesets/water/draft", [P, P, R, R, R]),
+        ("GET", "/console/rulesets", [P, P, P, P, R]),
+        ("GET", "/console/rulesets/water", [P, P, P, P, R]),
+        (
+            "GET",
+            "/console/rulesets/water/diff?from=@active",
+            [P, P, P, P, R],
+        ),
         ("GET", "/console/drafts", [P, P, P, R, R]),
+        ("GET", "/console/evaluate", [P, P, P, P, R]),
+        ("POST", "/console/evaluate", [P, P, P, P, R]),
+        ("GET", "/console/ops", [P, R, R, R, R]),
+        ("GET", "/console/ops/tokens", [P, R, R, R, R]),
+        ("POST", "/console/ops/tokens", [P, R, R, R, R]),
         ("GET", "/console/drafts/1", [P, P, H, R, R]),
         ("POST", "/console/drafts/1/decide", [P, R, R, R, R]),
     ];
@@ -560,13 +572,21 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
                 ("message", "x"),
                 ("decision", "reject"),
                 ("comment", "理由"),
+                ("action", "list"),
+                ("ruleset", "water"),
+                ("as_of", "2024-08-01"),
+                ("uscc", crate::http::BIDDER),
             ];
             let form = (*method == "POST").then_some(&fields[..]);
             let page = send(&s, method, uri, Some(&browser), form).await;
             let got = match page.status {
                 StatusCode::FORBIDDEN => R,
                 StatusCode::NOT_FOUND => H,
-                StatusCode::OK | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::SEE_OTHER => P,
+                // Authorised; a state conflict (no token file here) is past the checks.
+                StatusCode::OK
+                | StatusCode::UNPROCESSABLE_ENTITY
+                | StatusCode::SEE_OTHER
+                | StatusCode::CONFLICT => P,
                 other => panic!("{method} {uri} as {token}: {other}\n{}", page.body),
             };
             assert_eq!(got, *want, "{method} {uri} as {token}: {}", page.body);
@@ -583,12 +603,7 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
                 anonymous.status
             );
         }
-        let pattern = uri.replace("/water/", "/{id}/").replace("/1/", "/{id}/");
-        let pattern = if pattern.ends_with("/drafts/1") {
-            pattern.replace("/1", "/{id}")
-        } else {
-            pattern
-        };
+        let pattern = pattern_of(uri);
         covered.push((
             if *method == "GET" { "get" } else { "post" },
             console_route(&pattern),
@@ -598,6 +613,23 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
     listed.sort();
     covered.sort();
     assert_eq!(covered, listed, "the table covers every console route");
+}
+
+/// `/console/rulesets/water/diff?from=x` → `/console/rulesets/{id}/diff`.
+fn pattern_of(uri: &str) -> String {
+    let path = uri.split('?').next().unwrap_or(uri);
+    let segments: Vec<&str> = path
+        .split('/')
+        .enumerate()
+        .map(|(i, seg)| {
+            if i == 3 && !matches!(seg, "tokens") {
+                "{id}"
+            } else {
+                seg
+            }
+        })
+        .collect();
+    segments.join("/")
 }
 
 fn console_route(pattern: &str) -> &'static str {
@@ -738,5 +770,331 @@ async fn the_office_reviews_a_draft_with_its_diff_and_chart_and_the_bureau_sees_
         after.body.contains("已生效") && after.body.contains("每次处罚扣分"),
         "the diff stays after activation:\n{}",
         after.body
+    );
+}
+
+#[tokio::test]
+async fn a_rule_set_shows_its_clauses_highlighted_source_history_and_any_two_versions_diff() {
+    let (s, _) = console_state();
+    let city = sign_in(&s, CITY).await;
+    let water = sign_in(&s, WATER).await;
+    let list = send(&s, "GET", "/console/rulesets", Some(&water), None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert!(
+        list.body.contains("/console/rulesets/water/draft"),
+        "water may draft water"
+    );
+    assert!(
+        !list.body.contains("/console/rulesets/transport/draft"),
+        "but not transport"
+    );
+    assert!(list.body.contains("全市统一") && list.body.contains("seed"));
+
+    let old = s.registry.head_hash("water").expect("active");
+    let source = water_source(&s)
+        .await
+        .replace("const 每次处罚扣分     = 2", "const 每次处罚扣分     = 3");
+    let body =
+        serde_json::json!({ "ruleset": "water", "source": source, "message": "加重处罚扣分" });
+    let submitted = crate::http::call(&s, "POST", "/api/v1/drafts", Some(WATER), Some(body)).await;
+    assert_eq!(submitted.status, StatusCode::CREATED);
+    let approve = [
+        ("_csrf", city.csrf.as_str()),
+        ("decision", "approve"),
+        ("comment", "同意执行"),
+    ];
+    send(
+        &s,
+        "POST",
+        "/console/drafts/1/decide",
+        Some(&city),
+        Some(&approve),
+    )
+    .await;
+    assert_ne!(s.registry.head_hash("water").expect("active"), old);
+
+    let page = send(&s, "GET", "/console/rulesets/water", Some(&water), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("<article class=\"cr-document\""),
+        "rendered clauses"
+    );
+    assert!(
+        page.body.contains("<span class=\"kw\">ruleset</span>"),
+        "highlighted source"
+    );
+    assert!(
+        page.body.contains("加重处罚扣分") && page.body.contains("市公管局：同意执行"),
+        "history with the approver"
+    );
+    assert!(page.body.contains("生效中"));
+    let versions = crate::http::call(
+        &s,
+        "GET",
+        "/api/v1/rulesets/water/versions",
+        Some(CITY),
+        None,
+    )
+    .await;
+    let hashes: Vec<&str> = versions.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|v| v["hash"].as_str().expect("hash"))
+        .collect();
+    assert_eq!(hashes.len(), 2);
+    let uri = format!(
+        "/console/rulesets/water/diff?from={}&to={}",
+        hashes[0], hashes[1]
+    );
+    let diff = send(&s, "GET", &uri, Some(&water), None).await;
+    assert_eq!(diff.status, StatusCode::OK, "{}", diff.body);
+    assert!(
+        diff.body.contains("参数") && diff.body.contains("每次处罚扣分"),
+        "{}",
+        diff.body
+    );
+    assert!(
+        diff.body.contains("class=\"del\"><code>2</code>") || diff.body.contains("= 2"),
+        "{}",
+        diff.body
+    );
+}
+
+/// A console whose tokens live in a file (as under `serve`), in `dir`.
+fn state_with_token_file(dir: &std::path::Path) -> AppState {
+    let path = dir.join("tokens.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string(&crate::http::token_file()).expect("json"),
+    )
+    .expect("write");
+    let (state, _) = console_state();
+    let app = Arc::into_inner(state.0).expect("the only reference");
+    let table = credit_rules::http::TokenTable::from_file(&path).expect("loads");
+    AppState(Arc::new(app.with_token_table(table)))
+}
+
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).expect("start") + start.len();
+    let rest = &text[from..];
+    &rest[..rest.find(end).expect("end")]
+}
+
+#[tokio::test]
+async fn the_office_creates_rotates_and_revokes_tokens_and_sessions_follow() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = state_with_token_file(dir.path());
+    let city = sign_in(&s, CITY).await;
+    let page = send(&s, "GET", "/console/ops/tokens", Some(&city), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("市交通运输局") && !page.body.contains(WATER),
+        "no secret shown"
+    );
+    assert!(
+        page.body.contains("园林和林业（尚无令牌）"),
+        "sectors without a bureau token are marked"
+    );
+
+    let create = [
+        ("_csrf", city.csrf.as_str()),
+        ("action", "create"),
+        ("name", "武汉市园林和林业局"),
+        ("role", "bureau"),
+        ("sector", "园林和林业"),
+    ];
+    let made = send(
+        &s,
+        "POST",
+        "/console/ops/tokens",
+        Some(&city),
+        Some(&create),
+    )
+    .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let plain = between(
+        &made.body,
+        "<p class=\"plain-token\" id=\"plain-token\">",
+        "</p>",
+    )
+    .to_owned();
+    assert_eq!(plain.len(), 48);
+    let gardens = sign_in(&s, &plain).await;
+    let home = send(&s, "GET", "/console", Some(&gardens), None).await;
+    assert!(home.body.contains("行业主管部门（园林和林业）"));
+    let again = send(&s, "GET", "/console/ops/tokens", Some(&city), None).await;
+    assert!(
+        !again.body.contains(&plain),
+        "the plain token is shown once"
+    );
+
+    let print = &credit_rules::http::hash_token(&plain)[..12];
+    let rotate = [
+        ("_csrf", city.csrf.as_str()),
+        ("action", "rotate"),
+        ("fingerprint", print),
+    ];
+    let rotated = send(
+        &s,
+        "POST",
+        "/console/ops/tokens",
+        Some(&city),
+        Some(&rotate),
+    )
+    .await;
+    let newer = between(
+        &rotated.body,
+        "<p class=\"plain-token\" id=\"plain-token\">",
+        "</p>",
+    )
+    .to_owned();
+    assert_ne!(newer, plain);
+    let ended = send(&s, "GET", "/console", Some(&gardens), None).await;
+    assert_eq!(
+        ended.status,
+        StatusCode::SEE_OTHER,
+        "the rotated token's session ended"
+    );
+    let refused = send(
+        &s,
+        "POST",
+        "/console/signin",
+        None,
+        Some(&[("token", plain.as_str())]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    let print = &credit_rules::http::hash_token(&newer)[..12];
+    let revoke = [
+        ("_csrf", city.csrf.as_str()),
+        ("action", "revoke"),
+        ("fingerprint", print),
+    ];
+    let revoked = send(
+        &s,
+        "POST",
+        "/console/ops/tokens",
+        Some(&city),
+        Some(&revoke),
+    )
+    .await;
+    assert!(
+        revoked.body.contains("已吊销 武汉市园林和林业局"),
+        "{}",
+        revoked.body
+    );
+    let refused = send(
+        &s,
+        "POST",
+        "/console/signin",
+        None,
+        Some(&[("token", newer.as_str())]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+
+    let bad = [
+        ("_csrf", city.csrf.as_str()),
+        ("action", "create"),
+        ("name", "x"),
+        ("role", "bureau"),
+        ("sector", ""),
+    ];
+    let page = send(&s, "POST", "/console/ops/tokens", Some(&city), Some(&bad)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("sector"), "{}", page.body);
+
+    // The CLI changes the same file; the running service sees it at once.
+    let file = dir.path().join("tokens.json");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args([
+            "tokens",
+            "create",
+            "--role",
+            "evaluator",
+            "--name",
+            "第二评标系统",
+            "--file",
+        ])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cli_token = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_owned();
+    sign_in(&s, &cli_token).await;
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+        .args(["tokens", "list", "--file"])
+        .arg(&file)
+        .output()
+        .expect("runs");
+    let listed = String::from_utf8(listed.stdout).expect("utf-8");
+    assert!(
+        listed.contains("第二评标系统") && !listed.contains(&cli_token),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
+async fn an_evaluation_from_the_console_shows_each_clause_with_its_records_and_is_logged() {
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let evaluator = sign_in(&s, EVALUATOR).await;
+    let form = send(&s, "GET", "/console/evaluate", Some(&evaluator), None).await;
+    assert!(form.body.contains("2024-06-01"), "today is the default day");
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("version", ""),
+        ("as_of", "2024-08-01"),
+        ("uscc", crate::http::BIDDER),
+        ("records", ""),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("评价结果") && page.body.contains("合格") && page.body.contains("4.40"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("评分"), "score clauses listed");
+    let log = crate::http::call(&s, "GET", "/api/v1/decisions", Some(CITY), None).await;
+    let items = log.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "logged like an API evaluation");
+
+    let bad = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("uscc", "123"),
+    ];
+    let refused = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&bad),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.body.contains("统一社会信用代码有误"),
+        "{}",
+        refused.body
     );
 }

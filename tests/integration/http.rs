@@ -17,13 +17,18 @@ pub(crate) const WATER: &str = "water-token";
 pub(crate) const TRANSPORT: &str = "transport-token";
 
 pub(crate) fn tokens() -> Tokens {
+    Tokens::new(token_file()).expect("valid tokens")
+}
+
+/// The test tokens as a token file.
+pub(crate) fn token_file() -> TokenFile {
     let entry = |name: &str, role, sector: Option<&str>, token: &str| TokenEntry {
         name: name.into(),
         role,
         sector: sector.map(String::from),
         sha256: hash_token(token),
     };
-    Tokens::new(TokenFile {
+    TokenFile {
         tokens: vec![
             entry("市公管局", Role::CityOffice, None, CITY),
             entry("评标系统", Role::Evaluator, None, EVALUATOR),
@@ -31,8 +36,7 @@ pub(crate) fn tokens() -> Tokens {
             entry("市水务局", Role::Bureau, Some("水务"), WATER),
             entry("市交通运输局", Role::Bureau, Some("交通运输"), TRANSPORT),
         ],
-    })
-    .expect("valid tokens")
+    }
 }
 
 pub(crate) fn state() -> AppState {
