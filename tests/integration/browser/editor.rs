@@ -200,7 +200,10 @@ fn a_bureau_writes_a_draft_in_the_editor_and_it_goes_live_after_review() {
     site.run(async {
         let c = site.client();
         sign_in(&site, WATER).await?;
-        open_editor(&site, "water").await?;
+        // From the rule set's page, as a person would.
+        c.goto(&site.url("/console/rulesets/water")).await?;
+        click_to_page(c, page::link(c, "起草新版本").await?).await?;
+        wait_for(c, "the editor", "return !!document.querySelector('.cr-editor-ready');").await?;
         assert_eq!(editor_text(c).await?, source, "the draft starts from the active version");
         wait_for_summary(c, "没有发现问题").await?;
 
