@@ -128,6 +128,18 @@ async fn blur(c: &Client) -> Res<()> {
     Ok(())
 }
 
+/// Waits until the editor's buttons are enabled again (a call has fully finished) and takes
+/// the focus out of the editor, so that a screenshot shows a settled page.
+async fn settle(c: &Client) -> Res<()> {
+    wait_for(
+        c,
+        "the editor's buttons",
+        "return !document.querySelector('.cr-editor-toolbar button:disabled');",
+    )
+    .await?;
+    blur(c).await
+}
+
 /// Submits the authoring form with a message and waits for the next page.
 async fn submit_draft(c: &Client, message: &str) -> Res<()> {
     field(c, "修改说明").await?.send_keys(message).await?;
@@ -276,8 +288,13 @@ fn a_bureau_writes_a_draft_in_the_editor_and_it_goes_live_after_review() {
         assert!(!rows.is_empty());
         let first_row = rows[0].text().await?;
         assert!(first_row.contains("符合"), "{first_row}");
-        blur(c).await?;
-        screenshot(c, "console-editor-tests", Shot::FullPage).await?;
+        settle(c).await?;
+        c.execute(
+            "document.querySelector('.cr-editor-tests').scrollIntoView({ block: 'start' });",
+            vec![],
+        )
+        .await?;
+        screenshot(c, "console-editor-tests", Shot::Window).await?;
 
         // The preview shows the changed wording as the tender document will.
         c.find(Locator::XPath("//button[normalize-space()='预览招标文件条款']"))
@@ -292,7 +309,7 @@ fn a_bureau_writes_a_draft_in_the_editor_and_it_goes_live_after_review() {
         .await?;
         let preview = preview.as_str().unwrap_or_default();
         assert!(preview.contains(&format!("{WORDING_END}{ADDED}")), "{preview}");
-        blur(c).await?;
+        settle(c).await?;
         screenshot(c, "console-editor-preview", Shot::FullPage).await?;
         assert!(saved_copy(c).await?.is_string(), "every change is saved in the browser");
 
