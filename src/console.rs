@@ -7,6 +7,7 @@
 pub mod editor;
 pub mod evaluate;
 pub mod highlight;
+pub mod log;
 pub mod ops;
 pub mod pages;
 pub mod review;

@@ -446,6 +446,7 @@ fn console_routes() -> Router<AppState> {
             get(console::evaluate_form).post(console::evaluate),
         )
         .route("/console/ops", get(console::ops_overview))
+        .route("/console/ops/decisions", get(console::search_decisions))
         .route(
             "/console/ops/tokens",
             get(console::list_tokens).post(console::change_tokens),

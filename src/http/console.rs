@@ -11,11 +11,13 @@
 //!   redirects to the sign-in page, a refusal is a Chinese page with the API's reason.
 
 mod evaluate;
+mod log;
 mod ops;
 mod review;
 mod rulesets;
 
 pub use evaluate::{evaluate, form as evaluate_form};
+pub use log::search as search_decisions;
 pub use ops::{change_tokens, overview as ops_overview, tokens as list_tokens};
 pub use review::{decide as decide_draft, list as list_drafts, show as show_draft};
 pub use rulesets::{diff as diff_versions, list as list_rulesets, show as show_ruleset};
@@ -57,6 +59,7 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("get", "/console/evaluate"),
     ("post", "/console/evaluate"),
     ("get", "/console/ops"),
+    ("get", "/console/ops/decisions"),
     ("get", "/console/ops/tokens"),
     ("post", "/console/ops/tokens"),
     ("get", "/assets/console.css"),

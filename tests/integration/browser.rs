@@ -7,6 +7,7 @@
 //! all by keyboard. The tests save the README's screenshots under
 //! `docs/screenshots/` (fixed `as_of` in every URL, fixed window size).
 
+mod console;
 mod editor;
 mod harness;
 mod page;

@@ -48,7 +48,9 @@ pub(crate) fn console_state() -> (AppState, Arc<ManualClock>) {
                 source: &source.text,
                 author: "seed",
                 message: "shipped rule set",
-                time: chrono::DateTime::UNIX_EPOCH,
+                time: chrono::DateTime::parse_from_rfc3339("2024-03-01T02:00:00Z")
+                    .expect("time")
+                    .to_utc(),
             })
             .expect("seeded like serve");
     }
@@ -552,6 +554,7 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
         ("GET", "/console/evaluate", [P, P, P, P, R]),
         ("POST", "/console/evaluate", [P, P, P, P, R]),
         ("GET", "/console/ops", [P, R, R, R, R]),
+        ("GET", "/console/ops/decisions", [P, R, R, R, R]),
         ("GET", "/console/ops/tokens", [P, R, R, R, R]),
         ("POST", "/console/ops/tokens", [P, R, R, R, R]),
         ("GET", "/console/drafts/1", [P, P, H, R, R]),
@@ -622,7 +625,7 @@ fn pattern_of(uri: &str) -> String {
         .split('/')
         .enumerate()
         .map(|(i, seg)| {
-            if i == 3 && !matches!(seg, "tokens") {
+            if i == 3 && !matches!(seg, "tokens" | "decisions") {
                 "{id}"
             } else {
                 seg
@@ -1076,6 +1079,41 @@ async fn an_evaluation_from_the_console_shows_each_clause_with_its_records_and_i
     let log = crate::http::call(&s, "GET", "/api/v1/decisions", Some(CITY), None).await;
     let items = log.body["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "logged like an API evaluation");
+    let city = sign_in(&s, CITY).await;
+    let uri = format!(
+        "/console/ops/decisions?uscc={}&ruleset=water&from=2024-01-01&to=2030-12-31",
+        crate::http::BIDDER
+    );
+    let log = send(&s, "GET", &uri, Some(&city), None).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    assert!(
+        log.body.contains("评价系统") || log.body.contains("评标系统"),
+        "who asked: {}",
+        log.body
+    );
+    assert!(
+        log.body.contains("该主体的信用记录") && log.body.contains("有效"),
+        "{}",
+        log.body
+    );
+    let none = send(
+        &s,
+        "GET",
+        "/console/ops/decisions?ruleset=transport",
+        Some(&city),
+        None,
+    )
+    .await;
+    assert!(none.body.contains("没有符合条件的评价记录"));
+    let bad = send(
+        &s,
+        "GET",
+        "/console/ops/decisions?from=yesterday",
+        Some(&city),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 
     let bad = [
         ("_csrf", evaluator.csrf.as_str()),

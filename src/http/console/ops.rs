@@ -72,9 +72,9 @@ pub async fn overview(State(state): State<AppState>, session: ConsoleSession) ->
                 help: "为各角色和各行业主管部门创建、更换、吊销访问令牌。",
             },
             OpsLink {
-                href: "/api/v1/decisions",
-                label: "评价记录（数据接口）",
-                help: "按主体、规则集和时间查询评价记录（JSON）。",
+                href: "/console/ops/decisions",
+                label: "评价记录与主体信用记录",
+                help: "按主体、规则集和时间查询评价记录；查询一个主体时列出其在库中的信用记录。",
             },
         ],
         cursors: cursor
