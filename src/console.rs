@@ -4,6 +4,7 @@
 //! axum: the handlers live in `http::console`, and every console action goes through the
 //! same authorisation code as the API (`http::auth`).
 
+pub mod editor;
 pub mod evaluate;
 pub mod highlight;
 pub mod log;

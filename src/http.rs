@@ -21,6 +21,7 @@
 //! * every answer carries an `x-request-id`, written to the access log and the decision log.
 
 mod auth;
+mod authoring;
 mod connections;
 mod console;
 mod decision_log;
@@ -41,6 +42,7 @@ mod site;
 mod tokens;
 
 pub use auth::{Caller, Role, TokenEntry, TokenFile, Tokens, hash_token};
+pub use authoring::AUTHORING_ROUTES;
 pub use connections::{
     ConnectionLimits, HEADER_READ_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS, RESERVED_DESCRIPTORS,
     default_max_connections, descriptor_limit, serve_connections,
@@ -484,6 +486,20 @@ fn console_routes() -> Router<AppState> {
         )
 }
 
+/// The browser editor's calls and assets ([`AUTHORING_ROUTES`]).
+fn authoring_routes() -> Router<AppState> {
+    Router::new()
+        .route("/console/api/rulesets/{id}/check", post(authoring::check))
+        .route("/console/api/rulesets/{id}/tests", post(authoring::tests))
+        .route(
+            "/console/api/rulesets/{id}/preview",
+            post(authoring::preview),
+        )
+        .route("/assets/console/editor.js", get(authoring::script))
+        .route("/assets/console/editor.css", get(authoring::stylesheet))
+        .route("/assets/console/keywords.json", get(authoring::keywords))
+}
+
 /// Builds the router.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -524,6 +540,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/drafts/{id}/approve", post(drafts::approve))
         .route("/api/v1/drafts/{id}/reject", post(drafts::reject))
         .route("/api/v1/drafts/{id}/withdraw", post(drafts::withdraw))
+        .merge(authoring_routes())
         .fallback(site::fallback)
         .method_not_allowed_fallback(site::method_not_allowed)
         .layer(axum::middleware::from_fn(ops::track_metrics))

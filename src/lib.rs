@@ -43,6 +43,7 @@
 #![warn(missing_docs)]
 
 pub mod ast;
+pub mod authoring;
 pub mod budget;
 pub mod check;
 pub mod cli;

@@ -7,6 +7,7 @@
 //! recursive-descent parser) would otherwise overflow the stack on them.
 
 mod grammar;
+pub mod keywords;
 mod lower;
 mod names;
 

@@ -19,6 +19,22 @@ pub struct TestResult {
     pub name: String,
     /// Every expectation that did not hold, and every bad record field.
     pub failures: Diagnostics,
+    /// Every `expect` line that was evaluated, held or not, with what it expected and what
+    /// the rule set gave (empty when the test could not run: no date, a bad record).
+    pub checks: Vec<ExpectCheck>,
+}
+
+/// One `expect` line of a test that ran: what it asked for and what came out, in Chinese.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExpectCheck {
+    /// The `expect …` line.
+    pub span: crate::source::Span,
+    /// What the line expects, e.g. `否决 失信被执行人 触发` or `总分 8.5`.
+    pub expected: String,
+    /// What the evaluation gave, in the same words.
+    pub actual: String,
+    /// Did it hold?
+    pub held: bool,
 }
 
 impl TestResult {
@@ -33,7 +49,8 @@ pub fn run_tests(program: &CompiledRuleSet) -> Vec<TestResult> {
     program.tests.iter().map(|t| run_test(program, t)).collect()
 }
 
-fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
+/// Runs one test block of `program`.
+pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
     let file = &program.file;
     let mut failures = Diagnostics::new();
     let fail = |failures: &mut Diagnostics, at, message: String, help: &str| {
@@ -53,6 +70,7 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
         return TestResult {
             name: test.name.value.clone(),
             failures,
+            checks: Vec::new(),
         };
     };
     let mut records = Vec::new();
@@ -70,6 +88,7 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
         return TestResult {
             name: test.name.value.clone(),
             failures,
+            checks: Vec::new(),
         };
     }
     let outcome = program.evaluate(&records, as_of);
@@ -192,9 +211,71 @@ fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             _ => {}
         }
     }
+    let checks = test
+        .expects
+        .iter()
+        .map(|expect| {
+            let (expected, actual) = compare(program, &outcome, decision, &expect.value);
+            ExpectCheck {
+                span: expect.span,
+                held: !failures.iter().any(|d| {
+                    d.location
+                        .as_deref()
+                        .is_some_and(|(_, s)| *s == expect.span)
+                }),
+                expected,
+                actual,
+            }
+        })
+        .collect();
     TestResult {
         name: test.name.value.clone(),
         failures,
+        checks,
+    }
+}
+
+/// What an expectation asks for and what the outcome gave, in the words of a tender
+/// document (决定 合格 / 否决 X 触发 / X 得分 2).
+fn compare(
+    program: &CompiledRuleSet,
+    outcome: &crate::eval::Outcome,
+    decision: Decision,
+    expect: &Expectation,
+) -> (String, String) {
+    let clause = |id: &str| program.clauses.iter().position(|c| c.id == id);
+    let fired = |id: &str, kind: &str| match clause(id) {
+        Some(i) if outcome.clauses[i].fired => format!("{kind} {id} 触发"),
+        Some(_) => format!("{kind} {id} 未触发"),
+        None => format!("没有条款 {id}"),
+    };
+    match expect {
+        Expectation::Eligible => ("决定 合格".into(), format!("决定 {}", decision.label())),
+        Expectation::Disqualified => ("决定 不合格".into(), format!("决定 {}", decision.label())),
+        Expectation::Veto(id) => (format!("否决 {id} 触发"), fired(id, "否决")),
+        Expectation::NoVeto(id) => (format!("否决 {id} 未触发"), fired(id, "否决")),
+        Expectation::Flag(id) => (format!("提示 {id} 触发"), fired(id, "提示")),
+        Expectation::NoFlag(id) => (format!("提示 {id} 未触发"), fired(id, "提示")),
+        Expectation::Total(want) => (
+            format!("总分 {}", want.normalize()),
+            format!("总分 {}", outcome.total().normalize()),
+        ),
+        Expectation::Points(id, want) => {
+            let got = match clause(id).map(|i| outcome.clauses[i].points) {
+                Some(Some(points)) => points.normalize().to_string(),
+                Some(None) => "无分值".into(),
+                None => {
+                    return (
+                        format!("{id} 得分 {}", want.normalize()),
+                        format!("没有条款 {id}"),
+                    );
+                }
+            };
+            (
+                format!("{id} 得分 {}", want.normalize()),
+                format!("{id} 得分 {got}"),
+            )
+        }
     }
 }
 

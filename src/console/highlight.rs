@@ -1,30 +1,20 @@
 //! Server-side highlighting of rule text for read-only views: keywords (English and
-//! Chinese), strings, numbers and dates, comments. The keyword list is read from the
-//! grammar itself (`grammar/credit.pest`, its quoted word literals outside comments), so
-//! it cannot drift from the language.
+//! Chinese), strings, numbers and dates, comments. The keywords are the grammar's keyword
+//! table ([`crate::syntax::keywords`]), so they cannot drift from the language.
 
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-/// The grammar the parser is generated from.
-const GRAMMAR: &str = include_str!("../../grammar/credit.pest");
-
-/// Every keyword of the language: the grammar's quoted literals made only of letters
-/// (ASCII or CJK) and `_`, at least one letter.
+/// Every keyword of the language and the duration units, both spellings: the grammar's
+/// keyword table ([`crate::syntax::keywords`], the one the browser editor receives too).
 pub static KEYWORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
-    let mut words = HashSet::new();
-    for line in GRAMMAR.lines() {
-        let code = line.split("//").next().unwrap_or_default();
-        let mut parts = code.split('"');
-        parts.next();
-        while let (Some(literal), _) = (parts.next(), parts.next()) {
-            let wordy = literal.chars().all(|c| c.is_alphabetic() || c == '_');
-            if wordy && literal.chars().any(char::is_alphabetic) {
-                words.insert(literal);
-            }
-        }
-    }
-    words
+    let table = crate::syntax::keywords::table();
+    table
+        .keywords
+        .iter()
+        .chain(&table.units)
+        .flat_map(|k| k.spellings.iter().map(String::as_str))
+        .collect()
 });
 
 fn escape(text: &str) -> String {

@@ -106,6 +106,10 @@ pub struct ConsoleLayout {
     pub csrf: String,
     /// Whether the page loads the rule editor's script and stylesheet.
     pub editor: bool,
+    /// URL of the rule editor's stylesheet (with its content hash).
+    pub editor_css_href: String,
+    /// URL of the rule editor's script (with its content hash).
+    pub editor_js_href: String,
     /// URL of the site's stylesheet.
     pub css_href: String,
     /// URL of the console's stylesheet.
@@ -132,6 +136,8 @@ impl ConsoleLayout {
             staff,
             csrf: csrf.into(),
             editor: false,
+            editor_css_href: super::editor::editor_stylesheet_href(),
+            editor_js_href: super::editor::editor_script_href(),
             css_href: format!("/assets/site.css?v={}", *STYLESHEET_VERSION),
             console_css_href: format!("/assets/console.css?v={}", *CONSOLE_STYLESHEET_VERSION),
             icon_href: format!("/assets/favicon.svg?v={}", *FAVICON_VERSION),

@@ -8,6 +8,7 @@
 //! `docs/screenshots/` (fixed `as_of` in every URL, fixed window size).
 
 mod console;
+mod editor;
 mod harness;
 mod page;
 

@@ -356,8 +356,14 @@ async fn the_authoring_page_is_a_plain_form_for_the_rule_editor() {
         browser.csrf
     )));
     assert!(body.contains(&format!("name=\"_csrf\" value=\"{}\"", browser.csrf)));
-    assert!(body.contains("<link rel=\"stylesheet\" href=\"/assets/console/editor.css\">"));
-    assert!(body.contains("<script src=\"/assets/console/editor.js\" defer></script>"));
+    assert!(body.contains(&format!(
+        "<link rel=\"stylesheet\" href=\"{}\">",
+        credit_rules::console::editor::editor_stylesheet_href()
+    )));
+    assert!(body.contains(&format!(
+        "<script src=\"{}\" defer></script>",
+        credit_rules::console::editor::editor_script_href()
+    )));
     assert!(body.contains("name=\"message\"") && body.contains("name=\"activate_on\""));
     assert!(
         body.contains("水务工程建设项目"),

@@ -7,6 +7,7 @@
 
 mod common;
 
+mod authoring;
 mod browser;
 mod check;
 mod cli;
