@@ -186,9 +186,15 @@ impl ReceiptKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = ReceiptKey::generate()?;
-                write_private(&path, &hex(&key.key.to_bytes()))
-                    .map_err(|e| failed(e.to_string()))?;
-                Ok(key)
+                match write_private(&path, &hex(&key.key.to_bytes())) {
+                    Ok(()) => Ok(key),
+                    // Another process starting on the same folder wrote it first: use its key.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        ReceiptKey::load_or_create(dir)
+                    }
+                    Err(e) => Err(failed(e.to_string())),
+                }
             }
             Err(e) => Err(failed(e.to_string())),
         }

@@ -99,6 +99,7 @@ pub async fn check(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<CheckResponse>, ApiError> {
+    super::rulesets::check_ruleset_id(&id)?;
     let AppJson(request) = body?;
     authorize(&state, &caller, &id)?;
     let budget = state.check_budget;
@@ -128,6 +129,7 @@ pub async fn tests(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<TestsResponse>, ApiError> {
+    super::rulesets::check_ruleset_id(&id)?;
     let AppJson(request) = body?;
     authorize(&state, &caller, &id)?;
     let budget = state.check_budget;
@@ -153,6 +155,7 @@ pub async fn preview(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<PreviewResponse>, ApiError> {
+    super::rulesets::check_ruleset_id(&id)?;
     let AppJson(request) = body?;
     authorize(&state, &caller, &id)?;
     let budget = state.check_budget;

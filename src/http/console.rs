@@ -179,6 +179,11 @@ pub async fn session_layer(
         request.extensions_mut().insert(StaleSession);
         return next.run(request).await;
     };
+    // Signing in again (say from an old tab) replaces the session: its form carries a
+    // role token, not the old session's CSRF token.
+    if !is_safe(request.method()) && request.uri().path() == "/console/signin" {
+        return next.run(request).await;
+    }
     let mut request = if is_safe(request.method()) {
         request
     } else {
@@ -577,7 +582,8 @@ pub async fn author_submit(
     };
     match submitted {
         Ok(view) => Ok(Redirect::to(&format!("/console/drafts/{}", view.id)).into_response()),
-        Err(e) if e.status == StatusCode::FORBIDDEN => Err(fail(e)),
+        // Refusals and failures of the service are error pages, not mistakes in the draft.
+        Err(e) if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() => Err(fail(e)),
         Err(e) => {
             let diagnostics = e
                 .diagnostics

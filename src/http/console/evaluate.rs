@@ -126,7 +126,10 @@ pub async fn evaluate(
     let evaluated = evaluate_logged(&state, &session.caller, Some(&request_id.0), request).await;
     let report = match evaluated {
         Ok(answer) => answer.report,
-        Err(e) if e.status == StatusCode::FORBIDDEN => return Err(fail(e)),
+        // Refusals and failures of the service are error pages, not mistakes in the form.
+        Err(e) if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() => {
+            return Err(fail(e));
+        }
         Err(e) => {
             return Ok(again(
                 format!("无法评价：{}", e.detail),
