@@ -194,6 +194,40 @@ fn check_fields(name: &str, role: Role, sector: Option<&str>) -> Result<(), Toke
     }
 }
 
+/// Holds an exclusive lock on `FILE.lock` beside the token file for the life of the value,
+/// so that two changes (the console and `credit-rules tokens`, or two console requests) do
+/// not each read the file and write back their own copy, losing the other's change (a
+/// revoked token coming back).
+struct ChangeLock(std::fs::File);
+
+impl ChangeLock {
+    fn take(path: &Path) -> Result<ChangeLock, TokenAdminError> {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let io = |e: std::io::Error| {
+            TokenAdminError::File(format!(
+                "cannot lock `{}` for a change: {e}",
+                Path::new(&name).display()
+            ))
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&name)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(ChangeLock(file))
+    }
+}
+
+impl Drop for ChangeLock {
+    fn drop(&mut self) {
+        // Closing the file releases the lock too; unlocking first says so.
+        let _ = self.0.unlock();
+    }
+}
+
 /// Adds a token to the file; returns the plain token (shown once) and its entry.
 pub fn create(
     path: &Path,
@@ -202,6 +236,7 @@ pub fn create(
     sector: Option<&str>,
 ) -> Result<(String, TokenEntry), TokenAdminError> {
     check_fields(name, role, sector)?;
+    let _lock = ChangeLock::take(path)?;
     let mut file = read_file(path)?;
     let plain = new_plain_token()?;
     let entry = TokenEntry {
@@ -239,6 +274,7 @@ fn position(file: &TokenFile, print: &str) -> Result<usize, TokenAdminError> {
 /// Replaces a token by a new one for the same holder; returns the new plain token. The old
 /// token (and every console session signed in with it) stops working.
 pub fn rotate(path: &Path, print: &str) -> Result<(String, TokenEntry), TokenAdminError> {
+    let _lock = ChangeLock::take(path)?;
     let mut file = read_file(path)?;
     let at = position(&file, print)?;
     let plain = new_plain_token()?;
@@ -250,6 +286,7 @@ pub fn rotate(path: &Path, print: &str) -> Result<(String, TokenEntry), TokenAdm
 
 /// Removes a token; it (and every session signed in with it) stops working.
 pub fn revoke(path: &Path, print: &str) -> Result<TokenEntry, TokenAdminError> {
+    let _lock = ChangeLock::take(path)?;
     let mut file = read_file(path)?;
     let at = position(&file, print)?;
     let entry = file.tokens.remove(at);
@@ -260,6 +297,33 @@ pub fn revoke(path: &Path, print: &str) -> Result<TokenEntry, TokenAdminError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn concurrent_changes_keep_every_change() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("tokens.json");
+        let made: Vec<TokenEntry> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = &path;
+                    scope.spawn(move || {
+                        create(path, &format!("系统{i}"), Role::Evaluator, None)
+                            .expect("made")
+                            .1
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().expect("joined"))
+                .collect()
+        });
+        let file = read_file(&path).expect("reads");
+        assert_eq!(file.tokens.len(), 8, "no change was lost");
+        for entry in &made {
+            assert!(file.tokens.iter().any(|t| t.sha256 == entry.sha256));
+        }
+    }
 
     #[test]
     fn create_rotate_and_revoke_change_the_file_and_a_running_table_sees_it() {
