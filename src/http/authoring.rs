@@ -99,12 +99,7 @@ pub async fn check(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<CheckResponse>, ApiError> {
-    super::rulesets::check_ruleset_id(&id)?;
-    let AppJson(request) = body?;
-    authorize(&state, &caller, &id)?;
-    let budget = state.check_budget;
-    blocking_within(budget, move || {
-        let checked = check_draft(&state, &id, &request.source);
+    with_checked_draft(state, caller, id, body, |state, id, request, checked| {
         let active_hash = state.registry.head_hash(&id);
         let base_is_current = request
             .base_hash
@@ -129,12 +124,7 @@ pub async fn tests(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<TestsResponse>, ApiError> {
-    super::rulesets::check_ruleset_id(&id)?;
-    let AppJson(request) = body?;
-    authorize(&state, &caller, &id)?;
-    let budget = state.check_budget;
-    blocking_within(budget, move || {
-        let checked = check_draft(&state, &id, &request.source);
+    with_checked_draft(state, caller, id, body, |_, id, _, checked| {
         let tests = authoring::run_tests(&checked).map_err(|e| refused(&id, e))?;
         let passed = tests.iter().filter(|t| t.passed).count();
         Ok(AppJson(TestsResponse {
@@ -155,12 +145,7 @@ pub async fn preview(
     Path(id): Path<String>,
     body: Result<AppJson<SourceRequest>, ApiError>,
 ) -> Result<AppJson<PreviewResponse>, ApiError> {
-    super::rulesets::check_ruleset_id(&id)?;
-    let AppJson(request) = body?;
-    authorize(&state, &caller, &id)?;
-    let budget = state.check_budget;
-    blocking_within(budget, move || {
-        let checked = check_draft(&state, &id, &request.source);
+    with_checked_draft(state, caller, id, body, |_, id, _, checked| {
         let html = authoring::preview(&checked).map_err(|e| refused(&id, e))?;
         Ok(AppJson(PreviewResponse { ruleset: id, html }))
     })
@@ -204,6 +189,29 @@ pub async fn keywords(headers: HeaderMap) -> Response {
 
 /// The city office may check any rule set; a bureau only one of its own sector (a new rule
 /// set's sector is checked when it is submitted).
+/// What the three editor calls share: the rule-set id and the caller checked, the body read,
+/// then `answer` run on the draft checked against the rule sets in force, off the async
+/// workers and within the checker's time budget.
+async fn with_checked_draft<T: Send + 'static>(
+    state: AppState,
+    caller: Caller,
+    id: String,
+    body: Result<AppJson<SourceRequest>, ApiError>,
+    answer: impl FnOnce(&AppState, String, SourceRequest, Checked) -> Result<T, ApiError>
+    + Send
+    + 'static,
+) -> Result<T, ApiError> {
+    super::rulesets::check_ruleset_id(&id)?;
+    let AppJson(request) = body?;
+    authorize(&state, &caller, &id)?;
+    let budget = state.check_budget;
+    blocking_within(budget, move || {
+        let checked = check_draft(&state, &id, &request.source);
+        answer(&state, id, request, checked)
+    })
+    .await
+}
+
 fn authorize(state: &AppState, caller: &Caller, id: &str) -> Result<(), ApiError> {
     caller.require(&[Role::CityOffice, Role::Bureau])?;
     if let Some(current) = state.registry.get(id) {
