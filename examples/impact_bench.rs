@@ -25,7 +25,7 @@ use credit_rules::impact_store::impact_of_store;
 use credit_rules::record::{CreditRecord, Uscc};
 use credit_rules::ruleset::Workspace;
 use credit_rules::source::SourceFile;
-use credit_rules::store::{RawEntity, RecordStore, SledStore};
+use credit_rules::store::{RawEntity, Records, SledStore};
 use rayon::prelude::*;
 use std::time::Instant;
 

@@ -2,7 +2,7 @@
 //! call, and the loading of the rule-set versions to compare (a rule file or a version stored
 //! by hash). The engine itself is [`crate::impact`]; this module only feeds it.
 //!
-//! [`impact_of_store`] scans every stored entity with [`RecordStore::scan_for_evaluation`]
+//! [`impact_of_store`] scans every stored entity with [`Records::scan_for_evaluation`](crate::store::Records::scan_for_evaluation)
 //! (on sled: the evaluation view, one item per entity) and decodes the records on the rayon
 //! workers ([`EvaluationEntity::decode`]: without the free texts no rule reads), so the
 //! scanning thread only walks the tree.
@@ -65,7 +65,7 @@ pub fn impact_of_entities(
 }
 
 /// Compares `old` and `new` as of day `as_of` on the records as the store knew them at
-/// `known_at` ([`RecordStore::records_known_at`]): over the given entities, or over every
+/// `known_at` ([`Records::records_known_at`](crate::store::Records::records_known_at)): over the given entities, or over every
 /// stored entity. Slower than [`impact_of_store`]: each entity's records and history are read
 /// instead of the evaluation view (which holds today's records only).
 pub fn impact_known_at(
@@ -431,7 +431,7 @@ pub fn compile_version(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewRuleSetVersion, SledStore};
+    use crate::store::{NewRuleSetVersion, Records, SledStore, Versions};
 
     const V1: &str = r#"ruleset s { title "t" version "1" effective 2020-01-01 unit "u" }
 veto v { wording "w" when any(records where kind = 黑名单) }

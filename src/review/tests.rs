@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::ruleset::Workspace;
-use crate::store::{DraftStore, SledStore};
+use crate::store::{DraftStore, SledStore, Versions};
 
 const BASE: &str = r#"ruleset base { title "b" version "1" effective 2020-01-01 unit "u" }
 veto mandatory 黑名单 { wording "w" when any(records where kind = 黑名单) }

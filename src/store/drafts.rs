@@ -25,7 +25,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{RecordStore, SledStore, StoreError, codec, source_hash, time_from_ms};
+use super::{StoreError, codec, source_hash, time_from_ms};
 
 // ---------------------------------------------------------------------------------------------
 // Public types
@@ -124,7 +124,7 @@ impl DraftStatus {
         }
     }
 
-    fn from_code(code: u8) -> Option<DraftStatus> {
+    pub(super) fn from_code(code: u8) -> Option<DraftStatus> {
         DraftStatus::ALL.into_iter().find(|s| s.code() == code)
     }
 }
@@ -192,7 +192,7 @@ impl ReviewAction {
         }
     }
 
-    fn from_code(code: u8) -> Option<ReviewAction> {
+    pub(super) fn from_code(code: u8) -> Option<ReviewAction> {
         ReviewAction::ALL.into_iter().find(|a| a.code() == code)
     }
 }
@@ -338,14 +338,14 @@ pub trait DraftStore: Send + Sync {
 /// An [`Actor`] as stored (postcard cannot skip fields, so the public form's serde
 /// attributes do not apply here).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredActor {
-    name: String,
-    role: String,
-    sector: Option<String>,
+pub(super) struct StoredActor {
+    pub(super) name: String,
+    pub(super) role: String,
+    pub(super) sector: Option<String>,
 }
 
 impl StoredActor {
-    fn of(actor: &Actor) -> StoredActor {
+    pub(super) fn of(actor: &Actor) -> StoredActor {
         StoredActor {
             name: actor.name.clone(),
             role: actor.role.clone(),
@@ -353,7 +353,7 @@ impl StoredActor {
         }
     }
 
-    fn decode(&self) -> Actor {
+    pub(super) fn decode(&self) -> Actor {
         Actor {
             name: self.name.clone(),
             role: self.role.clone(),
@@ -364,34 +364,34 @@ impl StoredActor {
 
 /// The value of `drafts` (postcard).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredDraft {
-    ruleset_id: String,
-    source: String,
-    sector: Option<String>,
-    base_hash: Option<String>,
-    author: StoredActor,
-    submitted_ms: i64,
-    message: String,
+pub(super) struct StoredDraft {
+    pub(super) ruleset_id: String,
+    pub(super) source: String,
+    pub(super) sector: Option<String>,
+    pub(super) base_hash: Option<String>,
+    pub(super) author: StoredActor,
+    pub(super) submitted_ms: i64,
+    pub(super) message: String,
     /// Day number ([`codec::day_number`]).
-    activate_on: Option<i32>,
-    status: u8,
-    published_hash: Option<String>,
-    events: Vec<StoredEvent>,
+    pub(super) activate_on: Option<i32>,
+    pub(super) status: u8,
+    pub(super) published_hash: Option<String>,
+    pub(super) events: Vec<StoredEvent>,
 }
 
 /// One history entry as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct StoredEvent {
-    time_ms: i64,
-    actor: StoredActor,
-    action: u8,
-    comment: Option<String>,
-    activate_on: Option<i32>,
-    version_hash: Option<String>,
+pub(super) struct StoredEvent {
+    pub(super) time_ms: i64,
+    pub(super) actor: StoredActor,
+    pub(super) action: u8,
+    pub(super) comment: Option<String>,
+    pub(super) activate_on: Option<i32>,
+    pub(super) version_hash: Option<String>,
 }
 
 impl StoredEvent {
-    fn of(event: &ReviewEvent) -> StoredEvent {
+    pub(super) fn of(event: &ReviewEvent) -> StoredEvent {
         StoredEvent {
             time_ms: event.time.timestamp_millis(),
             actor: StoredActor::of(&event.actor),
@@ -402,7 +402,7 @@ impl StoredEvent {
         }
     }
 
-    fn decode(&self) -> Result<ReviewEvent, String> {
+    pub(super) fn decode(&self) -> Result<ReviewEvent, String> {
         Ok(ReviewEvent {
             time: time_from_ms(self.time_ms),
             actor: self.actor.decode(),
@@ -420,7 +420,7 @@ fn day(number: i32) -> Result<NaiveDate, String> {
 }
 
 impl StoredDraft {
-    fn decode(self, id: u64) -> Result<Draft, String> {
+    pub(super) fn decode(self, id: u64) -> Result<Draft, String> {
         let status = DraftStatus::from_code(self.status)
             .ok_or_else(|| format!("unknown draft status code {}", self.status))?;
         let events = self
@@ -446,11 +446,11 @@ impl StoredDraft {
     }
 }
 
-fn draft_key(id: u64) -> [u8; 8] {
+pub(super) fn draft_key(id: u64) -> [u8; 8] {
     id.to_be_bytes()
 }
 
-fn draft_id(key: &[u8]) -> Option<u64> {
+pub(super) fn draft_id(key: &[u8]) -> Option<u64> {
     <[u8; 8]>::try_from(key).ok().map(u64::from_be_bytes)
 }
 
@@ -517,33 +517,6 @@ pub(super) fn transition_value(
     Ok(Ok((value, stored.decode(id)?)))
 }
 
-// ---------------------------------------------------------------------------------------------
-// SledStore
-// ---------------------------------------------------------------------------------------------
-
-impl SledStore {
-    fn decode_draft(key: &[u8], bytes: &[u8]) -> Result<Draft, StoreError> {
-        let corrupt = |reason: String| SledStore::corrupt("drafts", key, reason);
-        let id = draft_id(key).ok_or_else(|| corrupt("the key is not 8 bytes".into()))?;
-        let stored: StoredDraft = codec::decode(bytes).map_err(corrupt)?;
-        stored.decode(id).map_err(corrupt)
-    }
-
-    /// The id after the highest one stored.
-    fn next_draft_id(&self) -> Result<u64, StoreError> {
-        match self.drafts.last().map_err(|e| self.backend(e))? {
-            Some((key, _)) => draft_id(&key)
-                .map(|id| id.saturating_add(1))
-                .ok_or_else(|| SledStore::corrupt("drafts", &key, "the key is not 8 bytes")),
-            None => Ok(1),
-        }
-    }
-
-    fn encode_draft(key: &[u8], stored: &StoredDraft) -> Result<Vec<u8>, StoreError> {
-        codec::encode(stored).map_err(|e| SledStore::corrupt("drafts", key, e))
-    }
-}
-
 pub(super) fn refuse_bad_id(ruleset_id: &str) -> Result<(), StoreError> {
     if ruleset_id.trim().is_empty() || ruleset_id.contains('\0') {
         return Err(StoreError::RuleSetConflict(format!(
@@ -551,116 +524,6 @@ pub(super) fn refuse_bad_id(ruleset_id: &str) -> Result<(), StoreError> {
         )));
     }
     Ok(())
-}
-
-impl DraftStore for SledStore {
-    fn put_draft(&self, draft: &NewDraft<'_>) -> Result<Draft, StoreError> {
-        refuse_bad_id(draft.ruleset_id)?;
-        let mut submitted = ReviewEvent::new(
-            draft.time,
-            draft.author.clone(),
-            ReviewAction::Submitted,
-            None,
-        );
-        submitted.activate_on = draft.activate_on;
-        let stored = StoredDraft {
-            ruleset_id: draft.ruleset_id.to_owned(),
-            source: draft.source.to_owned(),
-            sector: draft.sector.map(str::to_owned),
-            base_hash: draft.base_hash.map(str::to_owned),
-            author: StoredActor::of(draft.author),
-            submitted_ms: draft.time.timestamp_millis(),
-            message: draft.message.to_owned(),
-            activate_on: draft.activate_on.map(codec::day_number),
-            status: DraftStatus::Pending.code(),
-            published_hash: None,
-            events: vec![StoredEvent::of(&submitted)],
-        };
-        // Take the next id with a compare-and-swap on an absent key: two submissions at
-        // once get different ids without a transaction.
-        loop {
-            let id = self.next_draft_id()?;
-            let key = draft_key(id);
-            let bytes = SledStore::encode_draft(&key, &stored)?;
-            let swapped = self
-                .drafts
-                .compare_and_swap(key, None::<&[u8]>, Some(bytes))
-                .map_err(|e| self.backend(e))?;
-            if swapped.is_ok() {
-                self.flush()?;
-                return stored
-                    .clone()
-                    .decode(id)
-                    .map_err(|e| SledStore::corrupt("drafts", &key, e));
-            }
-        }
-    }
-
-    fn draft(&self, id: u64) -> Result<Option<Draft>, StoreError> {
-        let key = draft_key(id);
-        match self.drafts.get(key).map_err(|e| self.backend(e))? {
-            Some(bytes) => SledStore::decode_draft(&key, &bytes).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn drafts(&self, query: &DraftQuery) -> Result<Vec<Draft>, StoreError> {
-        let mut out = Vec::new();
-        for item in self.drafts.iter() {
-            let (key, bytes) = item.map_err(|e| self.backend(e))?;
-            let draft = SledStore::decode_draft(&key, &bytes)?;
-            let wanted = query
-                .ruleset_id
-                .as_deref()
-                .is_none_or(|id| draft.ruleset_id == id)
-                && query.status.is_none_or(|s| draft.status == s);
-            if wanted {
-                out.push(draft);
-            }
-        }
-        Ok(out)
-    }
-
-    fn update_draft(&self, id: u64, transition: &DraftTransition<'_>) -> Result<Draft, StoreError> {
-        let key = draft_key(id);
-        loop {
-            let Some(old) = self.drafts.get(key).map_err(|e| self.backend(e))? else {
-                return Err(StoreError::UnknownDraft { id });
-            };
-            let mut stored: StoredDraft =
-                codec::decode(&old).map_err(|e| SledStore::corrupt("drafts", &key, e))?;
-            let status = DraftStatus::from_code(stored.status).ok_or_else(|| {
-                SledStore::corrupt("drafts", &key, format!("status code {}", stored.status))
-            })?;
-            if !transition.from.contains(&status) {
-                return Err(StoreError::DraftStatus {
-                    id,
-                    status,
-                    to: transition.to,
-                });
-            }
-            stored.status = transition.to.code();
-            stored.events.push(StoredEvent::of(&transition.event));
-            if let Some(date) = transition.activate_on {
-                stored.activate_on = Some(codec::day_number(date));
-            }
-            if transition.published_hash.is_some() {
-                stored.published_hash = transition.published_hash.clone();
-            }
-            let new = SledStore::encode_draft(&key, &stored)?;
-            let swapped = self
-                .drafts
-                .compare_and_swap(key, Some(old), Some(new))
-                .map_err(|e| self.backend(e))?;
-            if swapped.is_ok() {
-                self.flush()?;
-                return stored
-                    .decode(id)
-                    .map_err(|e| SledStore::corrupt("drafts", &key, e));
-            }
-            // Someone else changed the draft meanwhile: decide again on its new status.
-        }
-    }
 }
 
 #[cfg(test)]

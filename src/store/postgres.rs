@@ -463,7 +463,7 @@ async fn listen_once(
     Ok(())
 }
 
-impl super::RecordStore for PgStore {
+impl super::Records for PgStore {
     fn put_records(&self, records: &[CreditRecord]) -> Result<PutSummary, StoreError> {
         if records.is_empty() {
             return Ok(PutSummary::default());
@@ -529,6 +529,12 @@ impl super::RecordStore for PgStore {
         Box::new(rows.map(|row| records::record_row(&row?).map(|(_, record)| record)))
     }
 
+    fn pending_events(&self, after: Option<&str>, limit: usize) -> Result<PendingPage, StoreError> {
+        self.run(self.pending_page_async(after, limit))
+    }
+}
+
+impl super::Versions for PgStore {
     fn put_ruleset_version(
         &self,
         version: &NewRuleSetVersion<'_>,
@@ -547,7 +553,9 @@ impl super::RecordStore for PgStore {
     fn ruleset_ids(&self) -> Result<Vec<String>, StoreError> {
         self.run(self.ruleset_ids_async())
     }
+}
 
+impl super::Cursors for PgStore {
     fn cursor(&self, name: &str) -> Result<Option<String>, StoreError> {
         self.run(self.cursor_async(name))
     }
@@ -555,7 +563,9 @@ impl super::RecordStore for PgStore {
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.run(self.set_cursor_async(name, value))
     }
+}
 
+impl super::DecisionLog for PgStore {
     fn append_decisions(&self, entries: &[DecisionEntry]) -> Result<Vec<u64>, StoreError> {
         self.run(self.append_decisions_async(entries))
     }
@@ -563,14 +573,12 @@ impl super::RecordStore for PgStore {
     fn decisions(&self, query: &DecisionQuery) -> Result<Vec<LoggedDecision>, StoreError> {
         self.run(self.decisions_async(query))
     }
+}
 
+impl super::RecordStore for PgStore {
     fn flush(&self) -> Result<(), StoreError> {
         // Every write committed before it returned.
         Ok(())
-    }
-
-    fn pending_events(&self, after: Option<&str>, limit: usize) -> Result<PendingPage, StoreError> {
-        self.run(self.pending_page_async(after, limit))
     }
 
     fn watch_changes(&self, watcher: Box<dyn Fn(StoreChange) + Send + Sync>) {

@@ -17,7 +17,7 @@ use credit_rules::demo::DemoConfig;
 use credit_rules::http::{App, AppState};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc};
 use credit_rules::registry::Registry;
-use credit_rules::store::{RecordStore, SledStore};
+use credit_rules::store::{Records, SledStore};
 use fantoccini::Locator;
 use fantoccini::key::Key;
 use harness::{Shot, Site, screenshot};

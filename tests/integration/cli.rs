@@ -160,7 +160,7 @@ fn diff_exits_2_with_a_clear_error() {
 #[test]
 fn diff_reads_stored_versions_with_the_bases_their_identity_names() {
     use chrono::{TimeZone, Utc};
-    use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
+    use credit_rules::store::{NewRuleSetVersion, SledStore, Versions};
     let dir = tempfile::tempdir().expect("temp dir");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let base = std::fs::read_to_string(root.join("rulesets/city/base.rules")).expect("base");
@@ -227,7 +227,7 @@ fn diff_reads_stored_versions_with_the_bases_their_identity_names() {
 
 /// A record store holding the impact fixture's records and its old version (stored).
 fn impact_store(dir: &Path) -> (std::path::PathBuf, String) {
-    use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
+    use credit_rules::store::{NewRuleSetVersion, Records, SledStore, Versions};
     let data = dir.join("data");
     let store = SledStore::open(&data).expect("store");
     store
@@ -524,7 +524,7 @@ fn serve_seeds_a_fresh_store_outside_the_checkout() {
 
 #[test]
 fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
-    use credit_rules::store::{DecisionEntry, DecisionQuery, RecordStore, SledStore};
+    use credit_rules::store::{DecisionEntry, DecisionLog, DecisionQuery, RecordStore, SledStore};
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let entry = |time: &str| DecisionEntry {
@@ -652,7 +652,9 @@ fn serve_with_a_metrics_address_and_json_logs() {
 #[test]
 fn replay_receipt_verify_and_impact_as_known_then() {
     use credit_rules::receipt::{ReceiptBody, ReceiptKey};
-    use credit_rules::store::{DecisionEntry, NewRuleSetVersion, RecordStore, SledStore};
+    use credit_rules::store::{
+        DecisionEntry, DecisionLog, NewRuleSetVersion, Records, SledStore, Versions,
+    };
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let workspace = crate::common::shipped();

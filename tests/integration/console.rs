@@ -9,7 +9,7 @@ use axum::http::{Request, StatusCode, header};
 use credit_rules::http::{App, AppState, router};
 use credit_rules::registry::Registry;
 use credit_rules::review::ManualClock;
-use credit_rules::store::{RecordStore, SledStore};
+use credit_rules::store::{SledStore, Versions};
 use std::sync::Arc;
 use tower::ServiceExt;
 

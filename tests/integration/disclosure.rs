@@ -1,4 +1,4 @@
-//! Tests of the public disclosure list (`credit_rules::store::RecordStore::disclosure_page`
+//! Tests of the public disclosure list (`credit_rules::store::Records::disclosure_page`
 //! and the entity and record pages): order, public fields, filters, keyset paging with
 //! records arriving between pages, the publication rule (a repair or revocation ends
 //! publication for every day), the index against the record-by-record reference answer,
@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use credit_rules::record::{CreditRecord, RecordKind};
 use credit_rules::store::{
     DisclosureCursor, DisclosureEntry, DisclosureFilter, EventKind, FORMAT_VERSION, RecordStore,
-    SledStore, disclosure_scan_page,
+    Records, SledStore, disclosure_scan_page,
 };
 use rust_decimal::Decimal;
 

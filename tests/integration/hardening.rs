@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
 use credit_rules::intake::{FeedKind, FieldProblem, HUBEI, IntakeError, map_line_as};
-use credit_rules::store::{NewRuleSetVersion, RecordStore, SledStore};
+use credit_rules::store::{NewRuleSetVersion, Records, SledStore, Versions};
 use serde_json::{Value, json};
 
 use crate::http::{INTAKE, call, raw, state};

@@ -36,7 +36,7 @@ use credit_rules::impact::{ImpactOptions, ImpactReport, analyse, render_text};
 use credit_rules::impact_store::{compile_version, impact_of_entities, impact_of_store};
 use credit_rules::record::{CreditRecord, Uscc};
 use credit_rules::source::SourceFile;
-use credit_rules::store::{RecordStore, SledStore};
+use credit_rules::store::{RecordStore, Records, SledStore};
 use std::path::Path;
 
 fn case(name: &str) -> String {

@@ -11,7 +11,7 @@ use credit_rules::receipt::{Receipt, verify};
 use credit_rules::record::{CreditRecord, RecordKind};
 use credit_rules::replay::replay;
 use credit_rules::source::SourceFile;
-use credit_rules::store::{DecisionEntry, EventKind, RecordStore, SledStore};
+use credit_rules::store::{DecisionEntry, DecisionLog, EventKind, Records, SledStore};
 use proptest::prelude::*;
 use serde_json::json;
 

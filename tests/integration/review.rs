@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use credit_rules::http::{App, AppState};
 use credit_rules::registry::Registry;
 use credit_rules::review::ManualClock;
-use credit_rules::store::SledStore;
+use credit_rules::store::{SledStore, Versions};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -1069,7 +1069,7 @@ async fn an_approved_draft_keeps_its_diff_and_reviewers_see_competing_drafts() {
 /// gives the old answer, in the API and in the decision log.
 #[tokio::test]
 async fn an_answers_version_id_still_names_its_rules_after_the_base_changed() {
-    use credit_rules::store::{NewRuleSetVersion, RecordStore};
+    use credit_rules::store::NewRuleSetVersion;
     let workspace = crate::common::shipped();
     let registry = Registry::from_workspace(&workspace).expect("rulesets compile");
     let store = SledStore::open_temporary().expect("temporary store");

@@ -4,7 +4,7 @@
 //! paths names the USCC, so that Citus can route it to one shard.
 
 use credit_rules::record::RecordKind;
-use credit_rules::store::RecordStore;
+use credit_rules::store::Records;
 use credit_rules::store::postgres::sql;
 
 use crate::common::{PgTestStore, code, pg_url, record};

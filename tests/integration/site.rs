@@ -11,7 +11,7 @@ use chrono::{Days, NaiveDate};
 use credit_rules::http::{AppState, RateLimit, SITE_ROUTES, router};
 use credit_rules::record::{CreditRecord, RecordKind, Uscc, org_code_check_char, uscc_check_char};
 use credit_rules::site::today_in_shanghai;
-use credit_rules::store::RecordStore;
+use credit_rules::store::Records;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use credit_rules::record::{CreditRecord, RecordKind, RecordStatus, Uscc};
 use credit_rules::store::{
     DecisionEntry, DecisionQuery, EventKind, EventOutcome, FORMAT_VERSION, NewRuleSetVersion,
-    RecordEvent, RecordStore, SledStore, StoreError, source_hash,
+    RecordEvent, RecordStore, Records, SledStore, StoreError, source_hash,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;

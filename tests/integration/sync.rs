@@ -6,7 +6,7 @@ use axum::extract::{Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
 use credit_rules::demo::{DemoConfig, entities};
-use credit_rules::store::{RecordStore, SledStore};
+use credit_rules::store::{Cursors, Records, SledStore};
 use credit_rules::sync::{SyncOptions, cursor_key, sync};
 use serde::Deserialize;
 use serde_json::{Value, json};

@@ -2,8 +2,8 @@
 //! applied, in the same transaction, when the record arrives.
 //!
 //! A real-time feed does not guarantee order: a repair (信用修复) or revocation (撤销) may come
-//! before the record it is about. [`super::RecordStore::apply_events`] keeps such an event
-//! here instead of refusing it ([`super::EventOutcome::Pending`]); [`super::RecordStore::put_records`]
+//! before the record it is about. [`super::Records::apply_events`] keeps such an event
+//! here instead of refusing it ([`super::EventOutcome::Pending`]); [`super::Records::put_records`]
 //! looks for pending events of every record it stores for the first time and applies them
 //! to it in its own transaction, so after a crash either both are there or neither. Key:
 //! `record id ‖ 0x00 ‖ kind` (0 repair, 1 revocation), so a record has at most one pending
@@ -12,44 +12,18 @@
 //! whose date does not fit the record (e.g. repaired before the decision) is not applied: it
 //! is removed and reported with the record ([`super::PutSummary::pending_refused`]), as it
 //! would have been refused had it come after the record, so the order of arrival changes
-//! nothing in the end. [`super::RecordStore::pending_events`] lists what still waits. The tree was added without a
+//! nothing in the end. [`super::Records::pending_events`] lists what still waits. The tree was added without a
 //! format change: a database written before it opens with no pending events.
 
 use std::ops::Bound;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::codec::{self, EventMark, StoredRecord};
 use super::{
-    EventKind, RecordEvent, RecordTrees, SledStore, StoreError, TxResult, time_from_ms, tx_abort,
+    EventKind, PendingEvent, PendingPage, RecordEvent, RecordTrees, SledStore, StoreError,
+    TxResult, time_from_ms, tx_abort,
 };
-
-/// An event kept until its record arrives.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PendingEvent {
-    /// The id of the record it is about.
-    pub record_id: String,
-    /// Repair or revocation.
-    pub kind: EventKind,
-    /// The day it takes effect.
-    pub date: NaiveDate,
-    /// The authority that decided it, if known.
-    pub authority: Option<String>,
-    /// A free-text note, if any.
-    pub note: Option<String>,
-    /// When it was received.
-    pub received_at: DateTime<Utc>,
-}
-
-/// A page of pending events, in record-id order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingPage {
-    /// The events.
-    pub items: Vec<PendingEvent>,
-    /// The cursor of the next page (`None` at the end): opaque, pass it back as `after`.
-    pub next_cursor: Option<String>,
-}
 
 /// The stored value.
 #[derive(Debug, Serialize, Deserialize)]
