@@ -203,7 +203,10 @@ pub fn uscc_error_zh(e: &UsccError) -> String {
 /// One line's name and codes: `名称：A、B` or `A B`.
 fn split_line(line: &str) -> (Option<String>, Vec<&str>) {
     let (name, codes) = match line.split_once(['：', ':']) {
-        Some((name, codes)) => (Some(name.trim().to_owned()).filter(|n| !n.is_empty()), codes),
+        Some((name, codes)) => (
+            Some(name.trim().to_owned()).filter(|n| !n.is_empty()),
+            codes,
+        ),
         None => (None, line),
     };
     let codes = codes
@@ -219,7 +222,10 @@ fn split_line(line: &str) -> (Option<String>, Vec<&str>) {
 pub fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<Bidder>, String> {
     let mut bids = Vec::new();
     let mut errors = Vec::new();
-    let lists = [("投标人", "投标人", bidders, false), ("联合体", "联合体", consortia, true)];
+    let lists = [
+        ("投标人", "投标人", bidders, false),
+        ("联合体", "联合体", consortia, true),
+    ];
     for (list, prefix, text, consortium) in lists {
         let mut count = 0;
         for (index, line) in text.lines().enumerate() {
@@ -416,7 +422,11 @@ impl TenderView {
         // Ranked bids by rank (ties in the engine's order: by id), then the others as given.
         let position = |id: &str| result.ranking.iter().position(|r| r == id);
         bids.sort_by_key(|(rank, order, view)| {
-            (rank.is_none(), position(&view.id).unwrap_or(usize::MAX), *order)
+            (
+                rank.is_none(),
+                position(&view.id).unwrap_or(usize::MAX),
+                *order,
+            )
         });
         let mut unknown: Vec<String> = Vec::new();
         for bid in &result.bids {
@@ -450,8 +460,11 @@ mod tests {
 
     #[test]
     fn bids_are_read_one_a_line_with_names_and_the_lead_first() {
-        let bids = parse_bids(&format!("甲公司：{A}\n\n{B}\n"), &format!("联合体甲：{B}、{A}"))
-            .expect("valid");
+        let bids = parse_bids(
+            &format!("甲公司：{A}\n\n{B}\n"),
+            &format!("联合体甲：{B}、{A}"),
+        )
+        .expect("valid");
         assert_eq!(bids.len(), 3);
         assert_eq!(bids[0].id, "投标人1");
         assert_eq!(bids[0].name.as_deref(), Some("甲公司"));
@@ -465,7 +478,10 @@ mod tests {
     #[test]
     fn mistakes_are_named_by_list_and_line_in_chinese() {
         let error = parse_bids(&format!("{A}\n123"), "").expect_err("bad code");
-        assert!(error.contains("“投标人”第 2 行") && error.contains("123"), "{error}");
+        assert!(
+            error.contains("“投标人”第 2 行") && error.contains("123"),
+            "{error}"
+        );
         let error = parse_bids("", A).expect_err("one-member consortium");
         assert!(error.contains("至少要有两个成员"), "{error}");
         let error = parse_bids(&format!("{A} {B}"), "").expect_err("two codes on a bidder line");

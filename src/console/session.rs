@@ -37,7 +37,10 @@ pub const REVOKED_SLOTS: i64 = 24;
 /// The store cursor holding the revocations of the sessions that expire in the same hour as
 /// `expires`.
 pub fn revoked_key(expires: DateTime<Utc>) -> String {
-    let slot = expires.timestamp().div_euclid(3600).rem_euclid(REVOKED_SLOTS);
+    let slot = expires
+        .timestamp()
+        .div_euclid(3600)
+        .rem_euclid(REVOKED_SLOTS);
     format!("{REVOKED_PREFIX}{slot:02}")
 }
 
@@ -231,7 +234,10 @@ impl SessionKey {
 
     /// Whether `session` was signed in with the token of SHA-256 `token_hash`.
     pub fn binds(&self, session: &Session, token_hash: &str) -> bool {
-        same(self.binding(token_hash).as_bytes(), session.token.as_bytes())
+        same(
+            self.binding(token_hash).as_bytes(),
+            session.token.as_bytes(),
+        )
     }
 
     /// A new session for the token with hash `token_hash`, starting `now`: the cookie value.
@@ -445,7 +451,11 @@ mod tests {
                 .collect();
             started
                 .into_iter()
-                .map(|t| t.join().expect("no panic").expect("a key, never a half-written file"))
+                .map(|t| {
+                    t.join()
+                        .expect("no panic")
+                        .expect("a key, never a half-written file")
+                })
                 .collect()
         });
         assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
@@ -453,7 +463,11 @@ mod tests {
             .expect("dir")
             .map(|e| e.expect("entry").file_name())
             .collect();
-        assert_eq!(left, vec![std::ffi::OsString::from("session.key")], "nothing left aside");
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("session.key")],
+            "nothing left aside"
+        );
     }
 
     #[test]

@@ -42,8 +42,7 @@ const USCC_FIELDS: &[&str] = &["uscc", "cf_xdr_shxym", "cardNum", "统一社会�
 /// The id and USCC a row's JSON text names, as far as it can be read (for a row that was
 /// refused, so it may be anything).
 pub fn row_identity(text: &str) -> (Option<String>, Option<String>) {
-    let Ok(serde_json::Value::Object(row)) = serde_json::from_str::<serde_json::Value>(text)
-    else {
+    let Ok(serde_json::Value::Object(row)) = serde_json::from_str::<serde_json::Value>(text) else {
         return (None, None);
     };
     let text_of = |key: &&str| row.get(*key).and_then(|v| v.as_str()).map(str::to_owned);
@@ -91,7 +90,9 @@ pub fn record<S: RecordStore + ?Sized>(store: &S, added: Vec<Rejection>) -> Resu
     if added.is_empty() {
         return Ok(());
     }
-    let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut list: Vec<Rejection> = added.into_iter().rev().take(KEEP).collect();
     list.extend(recent(store)?);
     list.truncate(KEEP);
@@ -174,7 +175,10 @@ mod tests {
             (list[0].id.as_deref(), list[0].uscc.as_deref()),
             (Some("B"), Some("91X"))
         );
-        assert_eq!((list[1].id.as_deref(), list[1].reason.as_str()), (None, "late"));
+        assert_eq!(
+            (list[1].id.as_deref(), list[1].reason.as_str()),
+            (None, "late")
+        );
     }
 
     #[test]

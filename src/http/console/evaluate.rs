@@ -274,12 +274,12 @@ pub async fn tender(
             Ok(show(StatusCode::OK, Some(view), warning))
         }
         // Refusals and failures of the service are error pages, not mistakes in the form.
-        Err(e) if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() => {
-            Err(fail(e))
-        }
+        Err(e) if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() => Err(fail(e)),
         Err(e) => {
             let message = match e.status {
-                StatusCode::NOT_FOUND => format!("无法评价：没有这个规则集或版本（{}）。", e.detail),
+                StatusCode::NOT_FOUND => {
+                    format!("无法评价：没有这个规则集或版本（{}）。", e.detail)
+                }
                 _ => format!("无法评价：{}", e.detail),
             };
             Ok(show(StatusCode::UNPROCESSABLE_ENTITY, None, message))
