@@ -34,6 +34,9 @@ pub const REVOKED_PREFIX: &str = "console_sessions_revoked:";
 /// list is reused only once every session it held has expired.
 pub const REVOKED_SLOTS: i64 = 24;
 
+// A list is reused only after every session it held has expired.
+const _: () = assert!(REVOKED_SLOTS * 3600 > SESSION_LIFETIME_SECONDS + 3600);
+
 /// The store cursor holding the revocations of the sessions that expire in the same hour as
 /// `expires`.
 pub fn revoked_key(expires: DateTime<Utc>) -> String {
@@ -425,7 +428,6 @@ mod tests {
             revoked_key(a.expires + chrono::Duration::hours(REVOKED_SLOTS)),
             "slots are reused"
         );
-        assert!(REVOKED_SLOTS * 3600 > SESSION_LIFETIME_SECONDS + 3600);
         let stored = Revoked::add(Vec::new(), &a, now());
         let list = Revoked::list(Some(&stored)).expect("list");
         assert!(Revoked::contains(&list, &a) && !Revoked::contains(&list, &b));
