@@ -478,6 +478,10 @@ fn console_routes() -> Router<AppState> {
             "/console/evaluate",
             get(console::evaluate_form).post(console::evaluate),
         )
+        .route(
+            "/console/evaluate/tender",
+            get(console::evaluate_form).post(console::evaluate_tender),
+        )
         .route("/console/ops", get(console::ops_overview))
         .route("/console/ops/decisions", get(console::search_decisions))
         .route(

@@ -24,7 +24,8 @@
 //! lists the events still waiting.
 //!
 //! A bad line is reported on standard error as `FILE:LINE: rejected: REASON` and skipped;
-//! the load goes on. A summary (lines, inserted, updated, unchanged, events applied,
+//! the load goes on. The last [`rejections::KEEP`] of them are also added to the store's list
+//! of rejected rows at the end of the run (shown on the console's intake status). A summary (lines, inserted, updated, unchanged, events applied,
 //! rejected) ends the run. **Exit status**: 0 when the load ran to the end, even with
 //! rejected lines — for a bulk load of a feed that is known to carry a few defective rows,
 //! the listed rejects are more useful than a failure, and everything else is stored; 2 with
@@ -39,6 +40,8 @@
 //! hidden `--ack` flag prints `ACK <record id>` (and `ACK-EVENT <record id>`) on standard
 //! output for every line once its batch is durable; the kill -9 test (`tests/durability.rs`)
 //! uses it.
+
+pub mod rejections;
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -268,19 +271,59 @@ enum Fatal {
     Ack(io::Error),
 }
 
-/// Prints rejected lines above the progress bar and counts them.
+/// Prints rejected lines above the progress bar, and keeps the last
+/// [`rejections::KEEP`] for the store's list of rejected rows.
 #[derive(Clone)]
 struct Rejects {
     files: Vec<String>,
     progress: ProgressBar,
+    kept: std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<rejections::Rejection>>>,
 }
 
+/// A rejected row's id and USCC, when known.
+type RowIdentity = (Option<String>, Option<String>);
+
 impl Rejects {
-    fn report(&self, origin: &Origin, reason: &str) {
+    fn report(&self, origin: &Origin, reason: &str, row: RowIdentity) {
         let file = self.files.get(origin.file).map_or("?", String::as_str);
         let line = origin.line;
         self.progress
             .suspend(|| eprintln!("{file}:{line}: rejected: {reason}"));
+        self.keep(format!("import {file}:{line}"), reason, row);
+    }
+
+    fn keep(&self, source: String, reason: &str, (id, uscc): RowIdentity) {
+        let mut kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() == rejections::KEEP {
+            kept.pop_front();
+        }
+        kept.push_back(rejections::Rejection {
+            time: chrono::Utc::now(),
+            source,
+            id,
+            uscc,
+            reason: reason.to_owned(),
+        });
+    }
+
+    /// Adds the kept rejections to the store's list (a failure is reported, not fatal: the
+    /// rows were printed).
+    fn store<S: RecordStore + ?Sized>(&self, store: &S) {
+        let kept: Vec<_> = self
+            .kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        if kept.is_empty() {
+            return;
+        }
+        if let Err(e) = rejections::record(store, kept).and_then(|()| store.flush()) {
+            eprintln!("warning: the rejected lines could not be added to the store's list: {e}");
+        }
     }
 }
 
@@ -318,9 +361,9 @@ impl Reader {
         self.out.send(batch).map_err(|_| Hangup)
     }
 
-    fn reject(&mut self, origin: &Origin, reason: &str) {
+    fn reject(&mut self, origin: &Origin, reason: &str, row: RowIdentity) {
         self.rejected += 1;
-        self.rejects.report(origin, reason);
+        self.rejects.report(origin, reason, row);
     }
 
     /// Reads one file (or standard input for `-`) line by line.
@@ -361,7 +404,8 @@ impl Reader {
                 Ok(text) => text.trim(),
                 Err(e) => {
                     self.lines += 1;
-                    self.reject(&origin, &format!("the line is not UTF-8 text ({e})"));
+                    let reason = format!("the line is not UTF-8 text ({e})");
+                    self.reject(&origin, &reason, (None, None));
                     continue;
                 }
             };
@@ -375,7 +419,7 @@ impl Reader {
                         return Ok(Err(hangup));
                     }
                 }
-                Err(reason) => self.reject(&origin, &reason),
+                Err(reason) => self.reject(&origin, &reason, rejections::row_identity(text)),
             }
         }
         self.rejects.progress.inc(unreported);
@@ -392,9 +436,9 @@ struct Writer<'a, S: RecordStore + ?Sized> {
 }
 
 impl<S: RecordStore + ?Sized> Writer<'_, S> {
-    fn reject(&mut self, origin: &Origin, reason: &str) {
+    fn reject(&mut self, origin: &Origin, reason: &str, row: RowIdentity) {
         self.summary.rejected += 1;
-        self.rejects.report(origin, reason);
+        self.rejects.report(origin, reason, row);
     }
 
     /// Writes a batch's records, then its events; acknowledges what is durable.
@@ -423,14 +467,22 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
                 self.rejects
                     .progress
                     .suspend(|| eprintln!("(an event received earlier): rejected: {error}"));
+                self.rejects.keep(
+                    "import (an event received earlier)".to_owned(),
+                    &error.to_string(),
+                    (None, None),
+                );
             }
             let mut refused = vec![false; records.len()];
             for (index, error) in &put.rejected {
-                if let (Some(origin), Some(flag)) =
-                    (record_origins.get(*index), refused.get_mut(*index))
-                {
+                if let (Some(origin), Some(flag), Some(record)) = (
+                    record_origins.get(*index),
+                    refused.get_mut(*index),
+                    records.get(*index),
+                ) {
                     *flag = true;
-                    self.reject(origin, &error.to_string());
+                    let row = (Some(record.id.clone()), Some(record.uscc.to_string()));
+                    self.reject(origin, &error.to_string(), row);
                 }
             }
             if self.ack.is_some() {
@@ -485,7 +537,10 @@ impl<S: RecordStore + ?Sized> Writer<'_, S> {
                     self.summary.events_pending += 1;
                     done.push(event.record_id);
                 }
-                Err(e) => self.reject(&origin, &e.to_string()),
+                Err(e) => {
+                    let row = (Some(event.record_id.clone()), None);
+                    self.reject(&origin, &e.to_string(), row);
+                }
             }
         }
         Ok(done)
@@ -551,7 +606,11 @@ pub fn import<S: RecordStore + ?Sized>(
         _ => None,
     };
     let progress = progress_bar(total_bytes, options.ack || !options.progress);
-    let rejects = Rejects { files, progress };
+    let rejects = Rejects {
+        files,
+        progress,
+        kept: Default::default(),
+    };
     let (sender, receiver) = std::sync::mpsc::sync_channel::<Batch>(2);
     let mut writer = Writer {
         store,
@@ -628,6 +687,7 @@ pub fn import<S: RecordStore + ?Sized>(
         (read_result, write_result, lines, rejected)
     });
     writer.rejects.progress.finish_and_clear();
+    writer.rejects.store(store);
     let mut summary = writer.summary;
     summary.lines = lines;
     summary.rejected += read_rejected;

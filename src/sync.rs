@@ -14,9 +14,11 @@
 //! the two re-fetches that page after the restart, which is harmless because
 //! intake is idempotent by source record id; a crash before storing re-fetches
 //! it too. So a restarted sync resumes where the last durable page ended.
-//! Rejected rows are reported and skipped; they do not stop the sync.
+//! Rejected rows are reported and skipped; they do not stop the sync. Each is also added to
+//! the store's list of the last rejected rows ([`crate::import::rejections`], shown on the
+//! console's intake status) before the page's cursor is saved.
 
-use crate::import::{IngestSummary, ingest_values};
+use crate::import::{IngestSummary, ingest_values, rejections};
 use crate::store::{RecordStore, StoreError};
 use serde::Deserialize;
 use std::time::Duration;
@@ -113,6 +115,15 @@ pub fn sync<S: RecordStore + ?Sized>(
             return Ok(summary);
         }
         let stored = ingest_values(store, &page.items)?;
+        let source = format!(
+            "sync {}, page after cursor {}",
+            options.name,
+            summary.cursor.as_deref().unwrap_or("(start)")
+        );
+        rejections::record(
+            store,
+            rejections::of_batch(&source, &page.items, &stored.rejected, chrono::Utc::now()),
+        )?;
         add(&mut summary, page.items.len(), stored);
         store.set_cursor(&key, &page.next_cursor)?;
         summary.cursor = Some(page.next_cursor);

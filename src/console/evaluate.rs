@@ -1,9 +1,13 @@
-//! Page model of the evaluation page: the form (rule set, version, day, a USCC from the
-//! store or pasted records) and the decision with each veto, flag and score, its Chinese
-//! explanation and the records behind it.
+//! Page model of the evaluation page: the form for one entity (rule set, version, day, a
+//! USCC from the store or pasted records) and its decision with each veto, flag and score,
+//! its Chinese explanation and the records behind it; and the tender form (bidders and
+//! consortia, one bid a line, parsed by [`parse_bids`]) with the ranking of the bids and
+//! each member's decision.
 
 use super::pages::ConsoleLayout;
 use crate::eval::{ClauseReport, Report};
+use crate::record::{Uscc, UsccError};
+use crate::tender::{BidProblem, Bidder, TenderResult};
 use askama::Template;
 
 /// A record cited by a clause.
@@ -130,13 +134,13 @@ pub struct EvaluateForm {
     pub records: String,
 }
 
-/// `/console/evaluate`.
+/// `/console/evaluate`: one entity, and the tender form.
 #[derive(Template)]
 #[template(path = "console/evaluate.html")]
 pub struct EvaluatePage {
     /// Layout.
     pub layout: ConsoleLayout,
-    /// Rule sets.
+    /// Rule sets (of the one-entity form).
     pub rulesets: Vec<RuleSetChoice>,
     /// The form as filled.
     pub form: EvaluateForm,
@@ -144,4 +148,347 @@ pub struct EvaluatePage {
     pub result: Option<DecisionView>,
     /// Why the evaluation was refused.
     pub error: String,
+    /// Rule sets of the tender form.
+    pub tender_rulesets: Vec<RuleSetChoice>,
+    /// The tender form as filled.
+    pub tender: TenderForm,
+    /// The ranking, after a tender submission.
+    pub ranking: Option<TenderView>,
+    /// Why the tender was refused, or what to check in its result (members without records).
+    pub tender_error: String,
+}
+
+/// The tender form's values.
+#[derive(Debug, Clone, Default)]
+pub struct TenderForm {
+    /// Version (empty: active).
+    pub version: String,
+    /// Bid-opening day.
+    pub as_of: String,
+    /// Bidders on their own: one a line, `[名称：]USCC`.
+    pub bidders: String,
+    /// Consortia: one a line, `[名称：]牵头人USCC、成员USCC…`.
+    pub consortia: String,
+}
+
+/// Most lines of the tender form's two lists together (the API's bid limit).
+pub const MAX_FORM_BIDS: usize = 500;
+
+/// Most members of one consortium line (the API's limit).
+pub const MAX_FORM_MEMBERS: usize = 20;
+
+/// What is wrong with a typed 统一社会信用代码, in Chinese, with how to fix it.
+pub fn uscc_error_zh(e: &UsccError) -> String {
+    match e {
+        UsccError::Length { found } => format!(
+            "应为 18 位，这里是 {found} 位；请从营业执照重新抄录，注意多余、缺少的字符或空格。"
+        ),
+        UsccError::InvalidChar { ch, position } => format!(
+            "第 {position} 位的“{ch}”不能出现在统一社会信用代码中：只用数字 0-9 和大写字母 \
+             A-H、J-N、P、Q、R、T、U、W、X、Y（不用 I、O、S、V、Z），请检查是否把数字 0 输成了字母 O 等。"
+        ),
+        UsccError::RegistrationAuthority { ch } => format!(
+            "第 1 位“{ch}”不是登记管理部门代码：应为 1-9、A、G、J、N、Q 或 Y（企业为 9），请核对第 1 位。"
+        ),
+        UsccError::OrgCodeCheck { expected, found } => format!(
+            "第 9-17 位的组织机构代码校验不符：第 17 位是“{found}”，按第 9-16 位应为“{expected}”；\
+             请对照营业执照核对第 9-17 位。"
+        ),
+        UsccError::CheckChar { expected, found } => format!(
+            "第 18 位校验码是“{found}”，按前 17 位应为“{expected}”；有字符输错，请对照营业执照核对全部 18 位。"
+        ),
+    }
+}
+
+/// One line's name and codes: `名称：A、B` or `A B`.
+fn split_line(line: &str) -> (Option<String>, Vec<&str>) {
+    let (name, codes) = match line.split_once(['：', ':']) {
+        Some((name, codes)) => (
+            Some(name.trim().to_owned()).filter(|n| !n.is_empty()),
+            codes,
+        ),
+        None => (None, line),
+    };
+    let codes = codes
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；'))
+        .filter(|c| !c.is_empty())
+        .collect();
+    (name, codes)
+}
+
+/// The bids of the tender form: bidders on their own get ids 投标人1, 投标人2, …; consortia
+/// 联合体1, … (lead first, as the API takes them). Every line is checked; the error names
+/// the list and line of each mistake, in Chinese.
+pub fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<Bidder>, String> {
+    let mut bids = Vec::new();
+    let mut errors = Vec::new();
+    let lists = [
+        ("投标人", "投标人", bidders, false),
+        ("联合体", "联合体", consortia, true),
+    ];
+    for (list, prefix, text, consortium) in lists {
+        let mut count = 0;
+        for (index, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let at = format!("“{list}”第 {} 行", index + 1);
+            let (name, codes) = split_line(line);
+            let mut members = Vec::new();
+            for code in &codes {
+                match Uscc::parse(code) {
+                    Ok(uscc) => members.push(uscc),
+                    Err(e) => errors.push(format!(
+                        "{at}：统一社会信用代码 {code} 有误：{}",
+                        uscc_error_zh(&e)
+                    )),
+                }
+            }
+            match (consortium, codes.len()) {
+                (_, 0) => errors.push(format!("{at}：没有统一社会信用代码。")),
+                (false, n) if n > 1 => errors.push(format!(
+                    "{at}：有 {n} 个统一社会信用代码；单独投标的每行填一个，联合体请填在“联合体”中。"
+                )),
+                (true, 1) => errors.push(format!(
+                    "{at}：联合体至少要有两个成员（牵头人在前）；单独投标的请填在“投标人”中。"
+                )),
+                (true, n) if n > MAX_FORM_MEMBERS => errors.push(format!(
+                    "{at}：联合体最多 {MAX_FORM_MEMBERS} 个成员，这里有 {n} 个。"
+                )),
+                _ => {}
+            }
+            count += 1;
+            bids.push(Bidder {
+                id: format!("{prefix}{count}"),
+                name,
+                members,
+            });
+        }
+    }
+    if bids.is_empty() && errors.is_empty() {
+        errors.push("请至少填写一个投标人或联合体（每行一个）。".to_owned());
+    }
+    if bids.len() > MAX_FORM_BIDS {
+        errors.push(format!(
+            "一次最多评价 {MAX_FORM_BIDS} 个投标，这里有 {} 个；请分批评价。",
+            bids.len()
+        ));
+    }
+    if errors.is_empty() {
+        Ok(bids)
+    } else {
+        Err(errors.join("\n"))
+    }
+}
+
+/// One member of a bid, with its decision.
+#[derive(Debug, Clone)]
+pub struct MemberView {
+    /// The USCC.
+    pub uscc: String,
+    /// Its name as the records give it.
+    pub name: String,
+    /// 牵头人 for a consortium's first member, 成员 for the others, empty on its own.
+    pub role: &'static str,
+    /// No record was found (a new entity or a mistyped code).
+    pub no_records: bool,
+    /// The decision-log id.
+    pub decision_id: String,
+    /// Whether a signed receipt was issued.
+    pub receipt: bool,
+    /// The decision with each clause and its explanation.
+    pub decision: DecisionView,
+}
+
+/// One bid in the ranking.
+#[derive(Debug, Clone)]
+pub struct BidView {
+    /// 1, 2, 2, 4 for eligible bids; `—` otherwise.
+    pub rank: String,
+    /// The bid's id in the form (投标人1, 联合体1).
+    pub id: String,
+    /// The name given.
+    pub name: String,
+    /// Whether it is a consortium.
+    pub consortium: bool,
+    /// Decision label.
+    pub decision: &'static str,
+    /// CSS class of the decision.
+    pub class: &'static str,
+    /// The bid's score (the lowest member's).
+    pub total: String,
+    /// The vetoes that fired, each with the members it fired on.
+    pub vetoes: Vec<String>,
+    /// The flags that fired.
+    pub flags: Vec<String>,
+    /// Why the bid is invalid whatever the records.
+    pub problems: Vec<String>,
+    /// The members.
+    pub members: Vec<MemberView>,
+}
+
+/// The tender's result ready to show: bids ranked first, then the others in the order given.
+#[derive(Debug, Clone)]
+pub struct TenderView {
+    /// Rule set, version and hash applied.
+    pub rules: String,
+    /// The bid-opening day.
+    pub as_of: String,
+    /// The bids.
+    pub bids: Vec<BidView>,
+    /// How many are ranked.
+    pub ranked: usize,
+    /// Members for whom no record was found.
+    pub unknown: Vec<String>,
+}
+
+fn decision_class(code: &str) -> &'static str {
+    match code {
+        "eligible" => "active",
+        "disqualified" => "rejected",
+        _ => "pending",
+    }
+}
+
+fn finding(clause: &str, members: &[Uscc], consortium: bool) -> String {
+    if consortium {
+        let on: Vec<&str> = members.iter().map(Uscc::as_str).collect();
+        format!("{clause}（{}）", on.join("、"))
+    } else {
+        clause.to_owned()
+    }
+}
+
+impl TenderView {
+    /// The view of a tender's result.
+    pub fn of(result: &TenderResult) -> TenderView {
+        let mut bids: Vec<(Option<u32>, usize, BidView)> = result
+            .bids
+            .iter()
+            .enumerate()
+            .map(|(order, bid)| {
+                let consortium = bid.members.len() > 1;
+                let view = BidView {
+                    rank: bid.rank.map_or_else(|| "—".to_owned(), |r| r.to_string()),
+                    id: bid.bidder.clone(),
+                    name: bid.name.clone().unwrap_or_default(),
+                    consortium,
+                    decision: bid.decision_label,
+                    class: decision_class(bid.decision.code()),
+                    total: bid.total.to_string(),
+                    vetoes: bid
+                        .vetoes
+                        .iter()
+                        .map(|f| finding(&f.clause, &f.members, consortium))
+                        .collect(),
+                    flags: bid
+                        .flags
+                        .iter()
+                        .map(|f| finding(&f.clause, &f.members, consortium))
+                        .collect(),
+                    problems: bid
+                        .problems
+                        .iter()
+                        .map(|p| match p {
+                            BidProblem::EntityInSeveralBids { message, basis, .. }
+                            | BidProblem::MemberRepeated { message, basis, .. } => {
+                                format!("{message}（{basis}）")
+                            }
+                        })
+                        .collect(),
+                    members: bid
+                        .members
+                        .iter()
+                        .enumerate()
+                        .map(|(i, m)| MemberView {
+                            uscc: m.uscc.to_string(),
+                            name: m.entity_name.clone().unwrap_or_default(),
+                            role: match (consortium, i) {
+                                (false, _) => "",
+                                (true, 0) => "牵头人",
+                                (true, _) => "成员",
+                            },
+                            no_records: m.no_records,
+                            decision_id: m.decision_id.map(|d| d.to_string()).unwrap_or_default(),
+                            receipt: m.receipt.is_some(),
+                            decision: DecisionView::of(&m.report),
+                        })
+                        .collect(),
+                };
+                (bid.rank, order, view)
+            })
+            .collect();
+        // Ranked bids by rank (ties in the engine's order: by id), then the others as given.
+        let position = |id: &str| result.ranking.iter().position(|r| r == id);
+        bids.sort_by_key(|(rank, order, view)| {
+            (
+                rank.is_none(),
+                position(&view.id).unwrap_or(usize::MAX),
+                *order,
+            )
+        });
+        let mut unknown: Vec<String> = Vec::new();
+        for bid in &result.bids {
+            for m in bid.members.iter().filter(|m| m.no_records) {
+                if !unknown.contains(&m.uscc.to_string()) {
+                    unknown.push(m.uscc.to_string());
+                }
+            }
+        }
+        TenderView {
+            rules: format!(
+                "{} {}（{}）",
+                result.ruleset,
+                result.version,
+                result.hash.get(..12).unwrap_or(&result.hash)
+            ),
+            as_of: result.as_of.to_string(),
+            ranked: result.ranking.len(),
+            bids: bids.into_iter().map(|(_, _, view)| view).collect(),
+            unknown,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_bids;
+
+    const A: &str = "914201158544006819";
+    const B: &str = "91230500MA1B3N1N2M";
+
+    #[test]
+    fn bids_are_read_one_a_line_with_names_and_the_lead_first() {
+        let bids = parse_bids(
+            &format!("甲公司：{A}\n\n{B}\n"),
+            &format!("联合体甲：{B}、{A}"),
+        )
+        .expect("valid");
+        assert_eq!(bids.len(), 3);
+        assert_eq!(bids[0].id, "投标人1");
+        assert_eq!(bids[0].name.as_deref(), Some("甲公司"));
+        assert_eq!(bids[1].id, "投标人2");
+        assert_eq!(bids[1].name, None);
+        assert_eq!(bids[2].id, "联合体1");
+        assert_eq!(bids[2].members[0].as_str(), B, "the lead first");
+        assert_eq!(bids[2].members.len(), 2);
+    }
+
+    #[test]
+    fn mistakes_are_named_by_list_and_line_in_chinese() {
+        let error = parse_bids(&format!("{A}\n123"), "").expect_err("bad code");
+        assert!(
+            error.contains("“投标人”第 2 行") && error.contains("123"),
+            "{error}"
+        );
+        let error = parse_bids("", A).expect_err("one-member consortium");
+        assert!(error.contains("至少要有两个成员"), "{error}");
+        let error = parse_bids(&format!("{A} {B}"), "").expect_err("two codes on a bidder line");
+        assert!(error.contains("有 2 个统一社会信用代码"), "{error}");
+        let error = parse_bids(" \n", "").expect_err("empty");
+        assert!(error.contains("请至少填写一个投标人或联合体"), "{error}");
+        let error = parse_bids("甲公司：", "").expect_err("no code");
+        assert!(error.contains("没有统一社会信用代码"), "{error}");
+    }
 }

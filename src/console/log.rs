@@ -51,6 +51,8 @@ pub struct LogSearch {
     pub from: String,
     /// To day, inclusive.
     pub to: String,
+    /// The page after this decision sequence number (empty: the first page).
+    pub after: String,
 }
 
 /// `/console/ops/decisions`.
@@ -61,10 +63,10 @@ pub struct DecisionLogPage {
     pub layout: ConsoleLayout,
     /// The search.
     pub search: LogSearch,
-    /// Matching decisions, newest first.
+    /// Matching decisions of this page, in log order (oldest first).
     pub rows: Vec<LogRow>,
-    /// Whether more matched than shown.
-    pub more: bool,
+    /// The query string of the next page (empty: this is the last).
+    pub next: String,
     /// The searched entity's name, when known.
     pub entity_name: String,
     /// The searched entity's stored records.

@@ -1,4 +1,5 @@
-//! Page models of the city office's operations pages: the overview, and token management
+//! Page models of the city office's operations pages: the overview (intake cursors, pending
+//! events, the last rejected rows with their reasons), and token management
 //! (create, rotate, revoke tokens of every role and every sector bureau; a new plain token
 //! is shown once).
 
@@ -81,4 +82,23 @@ pub struct OpsPage {
     pub cursors: Vec<(String, String)>,
     /// Records waiting for an event (pending events).
     pub pending_events: String,
+    /// The last rows intake refused, newest first.
+    pub rejected: Vec<RejectedRow>,
+    /// How many the list keeps.
+    pub rejected_kept: usize,
+}
+
+/// A row intake refused.
+#[derive(Debug, Clone)]
+pub struct RejectedRow {
+    /// When (Beijing time).
+    pub time: String,
+    /// Where it came from (sync page, import file and line, push).
+    pub source: String,
+    /// The row's id, or empty.
+    pub id: String,
+    /// The row's USCC as written, or empty.
+    pub uscc: String,
+    /// Why, as printed by the command.
+    pub reason: String,
 }

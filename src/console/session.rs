@@ -1,12 +1,17 @@
 //! Console sessions without server memory: a signed, expiring cookie.
 //!
-//! Signing in with a role token gives a cookie `sid.token_hash.expires.mac`: a random
-//! session id, the SHA-256 of the token signed in with (never the token itself), the expiry
-//! (Unix seconds) and an HMAC-SHA256 of the three under the service's session key (a file in
-//! the data folder, so every `serve` process on that folder accepts the same cookies). The
-//! caller behind a cookie is looked up in the token table on every request, so a revoked or
-//! rotated token ends its sessions at once; logging out records the session id as revoked
-//! in the store until the cookie would have expired anyway.
+//! Signing in with a role token gives a cookie `sid.binding.expires.mac`: a random session
+//! id, the token's binding (an HMAC under the session key of the token's SHA-256 — never the
+//! token, nor its plain hash, which the token file and logs elsewhere could be matched
+//! against), the expiry (Unix seconds) and an HMAC-SHA256 of the three under the service's
+//! session key (a file in the data folder, so every `serve` process on that folder accepts
+//! the same cookies). The caller behind a cookie is looked up in the token table on every
+//! request, so a revoked or rotated token ends its sessions at once.
+//!
+//! Logging out records the session as revoked in the store until the cookie would have
+//! expired anyway: in a list of (id, expiry) under one store cursor per hour of expiry
+//! ([`revoked_key`], [`REVOKED_SLOTS`] of them, reused in turn), so a request reads one short
+//! list, and each logout drops the entries whose sessions have expired ([`Revoked::add`]).
 //!
 //! The CSRF token of a session is an HMAC of its id under the same key: pages put it in a
 //! hidden `_csrf` field and a `<meta name="csrf-token">`; scripts send it as `X-CSRF-Token`.
@@ -22,8 +27,63 @@ pub const COOKIE_NAME: &str = "cr_session";
 /// How long a session lasts after signing in (then sign in again).
 pub const SESSION_LIFETIME_SECONDS: i64 = 8 * 3600;
 
-/// The store cursor prefix under which logged-out session ids are kept.
-pub const REVOKED_PREFIX: &str = "console_session_revoked:";
+/// The store cursor prefix of the lists of logged-out sessions (one per hour of expiry).
+pub const REVOKED_PREFIX: &str = "console_sessions_revoked:";
+
+/// How many hourly revocation lists there are: more than a session's lifetime in hours, so a
+/// list is reused only once every session it held has expired.
+pub const REVOKED_SLOTS: i64 = 24;
+
+// A list is reused only after every session it held has expired.
+const _: () = assert!(REVOKED_SLOTS * 3600 > SESSION_LIFETIME_SECONDS + 3600);
+
+/// The store cursor holding the revocations of the sessions that expire in the same hour as
+/// `expires`.
+pub fn revoked_key(expires: DateTime<Utc>) -> String {
+    let slot = expires
+        .timestamp()
+        .div_euclid(3600)
+        .rem_euclid(REVOKED_SLOTS);
+    format!("{REVOKED_PREFIX}{slot:02}")
+}
+
+/// A logged-out session, kept until it would have expired.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Revoked {
+    /// The session id.
+    pub id: String,
+    /// When the session expires (Unix seconds).
+    pub expires: i64,
+}
+
+impl Revoked {
+    /// Reads a stored list (none stored: empty); `None` when the text is not such a list.
+    pub fn list(text: Option<&str>) -> Option<Vec<Revoked>> {
+        match text {
+            None => Some(Vec::new()),
+            Some(text) => serde_json::from_str(text).ok(),
+        }
+    }
+
+    /// Whether `session` is in the list.
+    pub fn contains(list: &[Revoked], session: &Session) -> bool {
+        list.iter().any(|r| r.id == session.id)
+    }
+
+    /// The list with `session` added and every session expired at `now` dropped, as stored.
+    pub fn add(list: Vec<Revoked>, session: &Session, now: DateTime<Utc>) -> String {
+        let now = now.timestamp();
+        let mut list: Vec<Revoked> = list
+            .into_iter()
+            .filter(|r| r.expires > now && r.id != session.id)
+            .collect();
+        list.push(Revoked {
+            id: session.id.clone(),
+            expires: session.expires.timestamp(),
+        });
+        serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
+    }
+}
 
 /// The form field that carries the CSRF token.
 pub const CSRF_FIELD: &str = "_csrf";
@@ -117,8 +177,8 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 pub struct Session {
     /// The random session id (32 hex digits).
     pub id: String,
-    /// SHA-256 (hex) of the token signed in with.
-    pub token_hash: String,
+    /// The binding of the token signed in with ([`SessionKey::binding`], 64 hex digits).
+    pub token: String,
     /// When it ends.
     pub expires: DateTime<Utc>,
 }
@@ -135,6 +195,9 @@ impl SessionKey {
     }
 
     /// Reads the key file, or writes a fresh key to it (mode 0600) when it does not exist.
+    /// Processes starting at once on one folder end up with the same key: the file appears
+    /// whole or not at all (written aside, then linked into place, which fails when another
+    /// process linked first; its key is then read).
     pub fn load_or_create(path: &Path) -> Result<SessionKey, SessionKeyError> {
         let io = |source| SessionKeyError::Io {
             path: path.display().to_string(),
@@ -149,9 +212,14 @@ impl SessionKey {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = SessionKey::generate().map_err(io)?;
-                write_new_private(path, &(hex(&key.0) + "\n")).map_err(io)?;
-                // Another process may have made the file first: use whatever is there.
-                SessionKey::load_or_create(path)
+                match write_new_private(path, &(hex(&key.0) + "\n")) {
+                    Ok(()) => Ok(key),
+                    // Another process made the file first: use its key.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        SessionKey::load_or_create(path)
+                    }
+                    Err(e) => Err(io(e)),
+                }
             }
             Err(e) => Err(io(e)),
         }
@@ -159,6 +227,20 @@ impl SessionKey {
 
     fn mac(&self, message: &str) -> String {
         hex(&hmac(&self.0, message.as_bytes()))
+    }
+
+    /// What a session cookie carries for the token with SHA-256 `token_hash`: an HMAC of it
+    /// under this key, so the cookie cannot be matched against the hash elsewhere.
+    pub fn binding(&self, token_hash: &str) -> String {
+        self.mac(&format!("token|{token_hash}"))
+    }
+
+    /// Whether `session` was signed in with the token of SHA-256 `token_hash`.
+    pub fn binds(&self, session: &Session, token_hash: &str) -> bool {
+        same(
+            self.binding(token_hash).as_bytes(),
+            session.token.as_bytes(),
+        )
     }
 
     /// A new session for the token with hash `token_hash`, starting `now`: the cookie value.
@@ -169,7 +251,7 @@ impl SessionKey {
     ) -> std::io::Result<(Session, String)> {
         let session = Session {
             id: hex(&random_bytes::<16>()?),
-            token_hash: token_hash.to_owned(),
+            token: self.binding(token_hash),
             expires: now + chrono::Duration::seconds(SESSION_LIFETIME_SECONDS),
         };
         let cookie = self.cookie_value(&session);
@@ -180,7 +262,7 @@ impl SessionKey {
         let body = format!(
             "{}.{}.{}",
             session.id,
-            session.token_hash,
+            session.token,
             session.expires.timestamp()
         );
         let mac = self.mac(&format!("session|{body}"));
@@ -191,12 +273,12 @@ impl SessionKey {
     /// at `now` (revocation is the caller's to check).
     pub fn verify(&self, cookie: &str, now: DateTime<Utc>) -> Option<Session> {
         let mut parts = cookie.split('.');
-        let (id, token_hash, expires, mac) =
+        let (id, token, expires, mac) =
             (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || id.len() != 32 || token_hash.len() != 64 {
+        if parts.next().is_some() || id.len() != 32 || token.len() != 64 {
             return None;
         }
-        let body = format!("{id}.{token_hash}.{expires}");
+        let body = format!("{id}.{token}.{expires}");
         if !same(
             self.mac(&format!("session|{body}")).as_bytes(),
             mac.as_bytes(),
@@ -206,7 +288,7 @@ impl SessionKey {
         let expires = DateTime::from_timestamp(expires.parse().ok()?, 0)?;
         (now < expires).then(|| Session {
             id: id.to_owned(),
-            token_hash: token_hash.to_owned(),
+            token: token.to_owned(),
             expires,
         })
     }
@@ -222,18 +304,27 @@ impl SessionKey {
     }
 }
 
-/// Creates `path` with `contents`, readable by this user only; fails when it exists.
+/// Creates `path` with `contents`, readable by this user only, whole or not at all: written
+/// to a file of its own beside it (`create_new`), then hard-linked into place, which fails
+/// with `AlreadyExists` when `path` exists.
 fn write_new_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let aside = path.with_file_name(format!(".{name}.{}.new", hex(&random_bytes::<8>()?)));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => file.write_all(contents.as_bytes()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e),
-    }
+    let written = options.open(&aside).and_then(|mut file| {
+        file.write_all(contents.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
+    let _ = std::fs::remove_file(&aside);
+    linked
 }
 
 /// The value of cookie `name` in `Cookie` header values.
@@ -295,7 +386,7 @@ mod tests {
         assert_eq!(key().verify(&cookie, later), None);
         let other = SessionKey::from_bytes([8; 32]);
         assert_eq!(other.verify(&cookie, now()), None);
-        let forged = cookie.replacen(&"ab".repeat(32), &"cd".repeat(32), 1);
+        let forged = cookie.replacen(&session.token, &"cd".repeat(32), 1);
         assert_eq!(key().verify(&forged, now()), None);
         let longer = cookie.replacen(
             &session.expires.timestamp().to_string(),
@@ -314,6 +405,71 @@ mod tests {
         assert!(key().csrf_matches(&a, &token));
         assert!(!key().csrf_matches(&b, &token));
         assert!(!key().csrf_matches(&a, ""));
+    }
+
+    #[test]
+    fn the_cookie_carries_a_keyed_binding_not_the_token_hash() {
+        let hash = "ab".repeat(32);
+        let (session, cookie) = key().issue(&hash, now()).expect("random");
+        assert!(!cookie.contains(&hash), "{cookie}");
+        assert!(key().binds(&session, &hash));
+        assert!(!key().binds(&session, &"cd".repeat(32)));
+        let other = SessionKey::from_bytes([8; 32]);
+        assert_ne!(other.binding(&hash), key().binding(&hash), "keyed");
+    }
+
+    #[test]
+    fn revocations_are_kept_until_the_session_expires() {
+        let (a, _) = key().issue(&"ab".repeat(32), now()).expect("random");
+        let later = now() + chrono::Duration::seconds(600);
+        let (b, _) = key().issue(&"ab".repeat(32), later).expect("random");
+        assert_eq!(
+            revoked_key(a.expires),
+            revoked_key(a.expires + chrono::Duration::hours(REVOKED_SLOTS)),
+            "slots are reused"
+        );
+        let stored = Revoked::add(Vec::new(), &a, now());
+        let list = Revoked::list(Some(&stored)).expect("list");
+        assert!(Revoked::contains(&list, &a) && !Revoked::contains(&list, &b));
+        let stored = Revoked::add(list.clone(), &b, now());
+        let list = Revoked::list(Some(&stored)).expect("list");
+        assert!(Revoked::contains(&list, &a) && Revoked::contains(&list, &b));
+        // Once `a` has expired, the next logout drops it.
+        let stored = Revoked::add(list, &b, a.expires);
+        let list = Revoked::list(Some(&stored)).expect("list");
+        assert_eq!(list.len(), 1);
+        assert!(!Revoked::contains(&list, &a) && Revoked::contains(&list, &b));
+        assert_eq!(Revoked::list(None), Some(Vec::new()));
+        assert_eq!(Revoked::list(Some("nonsense")), None);
+    }
+
+    #[test]
+    fn processes_making_the_key_at_once_share_one() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("session.key");
+        let keys: Vec<[u8; 32]> = std::thread::scope(|scope| {
+            let started: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SessionKey::load_or_create(&path).map(|k| k.0)))
+                .collect();
+            started
+                .into_iter()
+                .map(|t| {
+                    t.join()
+                        .expect("no panic")
+                        .expect("a key, never a half-written file")
+                })
+                .collect()
+        });
+        assert!(keys.iter().all(|k| *k == keys[0]), "one key for all");
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("session.key")],
+            "nothing left aside"
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!   but GET and HEAD, the session's CSRF token (`_csrf` form field or `X-CSRF-Token`
 //!   header). A request with a bearer token is left alone (no ambient credential, no CSRF).
 //! * Sign-in exchanges a role token (form body, never a URL) for the cookie; logout records
-//!   the session as revoked in the store, so every `serve` on that store refuses it.
+//!   the session as revoked in the store (in its hourly list, see
+//!   [`crate::console::session`]), so every `serve` on that store refuses it.
 //! * Pages are the models of [`crate::console::pages`]; a page asked without a session
 //!   redirects to the sign-in page, a refusal is a Chinese page with the API's reason.
 
@@ -16,7 +17,7 @@ mod ops;
 mod review;
 mod rulesets;
 
-pub use evaluate::{evaluate, form as evaluate_form};
+pub use evaluate::{evaluate, form as evaluate_form, tender as evaluate_tender};
 pub use log::search as search_decisions;
 pub use ops::{change_tokens, overview as ops_overview, tokens as list_tokens};
 pub use review::{decide as decide_draft, list as list_drafts, show as show_draft};
@@ -31,7 +32,7 @@ use crate::console::pages::{
     AuthorPage, ConsoleErrorPage, ConsoleLayout, HomePage, SignInPage, Staff, tasks_for,
 };
 use crate::console::session::{
-    self, COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, REVOKED_PREFIX, Session, SessionKey,
+    self, COOKIE_NAME, CSRF_FIELD, CSRF_HEADER, Revoked, Session, SessionKey,
 };
 use askama::Template;
 use axum::body::{Body, Bytes};
@@ -58,6 +59,8 @@ pub const CONSOLE_ROUTES: &[(&str, &str)] = &[
     ("post", "/console/drafts/{id}/decide"),
     ("get", "/console/evaluate"),
     ("post", "/console/evaluate"),
+    ("get", "/console/evaluate/tender"),
+    ("post", "/console/evaluate/tender"),
     ("get", "/console/ops"),
     ("get", "/console/ops/decisions"),
     ("get", "/console/ops/tokens"),
@@ -116,15 +119,30 @@ async fn resolve(state: &AppState, cookie: &str) -> Result<Option<ConsoleSession
     let Some(session) = key.verify(cookie, state.clock.now()) else {
         return Ok(None);
     };
-    let Some(caller) = state.tokens.current().by_hash(&session.token_hash) else {
+    let entry = state
+        .tokens
+        .current()
+        .entries()
+        .into_iter()
+        .find(|e| key.binds(&session, &e.sha256));
+    let Some(caller) = entry.map(|e| Caller {
+        name: e.name,
+        role: e.role,
+        sector: e.sector,
+    }) else {
         return Ok(None);
     };
     let revoked = {
         let state = state.clone();
-        let name = format!("{REVOKED_PREFIX}{}", session.id);
+        let name = session::revoked_key(session.expires);
         super::blocking(move || state.store.cursor(&name).map_err(ApiError::internal)).await?
     };
-    if revoked.is_some() {
+    let Some(revoked) = Revoked::list(revoked.as_deref()) else {
+        return Err(ApiError::internal(
+            "the stored list of logged-out console sessions does not read",
+        ));
+    };
+    if Revoked::contains(&revoked, &session) {
         return Ok(None);
     }
     let csrf = key.csrf_token(&session);
@@ -133,6 +151,26 @@ async fn resolve(state: &AppState, cookie: &str) -> Result<Option<ConsoleSession
         csrf,
         caller,
     }))
+}
+
+/// Logouts of this process take turns on their revocation list's read-modify-write.
+static REVOKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Adds `session` to its revocation list, dropping the sessions of that list that have
+/// expired.
+fn revoke(state: &AppState, session: &Session) -> Result<(), ApiError> {
+    let _turn = REVOKING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let name = session::revoked_key(session.expires);
+    let stored = state.store.cursor(&name).map_err(ApiError::internal)?;
+    // An unreadable list is replaced: its sessions end within hours anyway.
+    let list = Revoked::list(stored.as_deref()).unwrap_or_default();
+    let text = Revoked::add(list, session, state.clock.now());
+    state
+        .store
+        .set_cursor(&name, &text)
+        .map_err(ApiError::internal)
 }
 
 /// The CSRF token of a form body (`application/x-www-form-urlencoded`).
@@ -417,17 +455,10 @@ pub async fn logout(
     headers: HeaderMap,
     session: ConsoleSession,
 ) -> Response {
-    let name = format!("{REVOKED_PREFIX}{}", session.session.id);
-    let until = session.session.expires.to_rfc3339();
     let stored = {
         let state = state.clone();
-        super::blocking(move || {
-            state
-                .store
-                .set_cursor(&name, &until)
-                .map_err(ApiError::internal)
-        })
-        .await
+        let ended = session.session.clone();
+        super::blocking(move || revoke(&state, &ended)).await
     };
     if let Err(e) = stored {
         return ConsoleError::from_api(e, &session).into_response();

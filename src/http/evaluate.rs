@@ -131,17 +131,55 @@ pub(super) fn evaluators() -> &'static [Role] {
     &[Role::Evaluator, Role::CityOffice, Role::Bureau]
 }
 
-/// Evaluates one entity for `caller`, logs the decision and signs its receipt (the console's
-/// evaluation page goes through here too): the answer, once the log entry is durable.
+/// Evaluates one entity for `caller`, logs the decision and signs its receipt: the answer,
+/// once the log entry is durable. The store is read on the calling async worker: one entity
+/// is a few microseconds of work and one sled read (served from its cache), cheaper inline
+/// than handing it to the blocking pool.
 pub(super) async fn evaluate_logged(
     state: &AppState,
     caller: &Caller,
     request_id: Option<&str>,
     request: EvaluateRequest,
 ) -> Result<EvaluateAnswer, ApiError> {
+    let decided = decide_one(state, caller, request_id, request)?;
+    answer_one(state, decided).await
+}
+
+/// [`evaluate_logged`] with the store read and the evaluation on the blocking pool, for
+/// callers that may be slow to read (the console's evaluation page, whose PostgreSQL store
+/// or cold sled cache must not hold an async worker).
+pub(super) async fn evaluate_logged_blocking(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<String>,
+    request: EvaluateRequest,
+) -> Result<EvaluateAnswer, ApiError> {
+    let decided = {
+        let state = state.clone();
+        let caller = caller.clone();
+        blocking(move || decide_one(&state, &caller, request_id.as_deref(), request)).await?
+    };
+    answer_one(state, decided).await
+}
+
+/// One entity evaluated and its log entry handed to the writer, not yet durable.
+struct Decided {
+    report: Report,
+    usccs: Vec<Uscc>,
+    entity_name: Option<String>,
+    known_at: DateTime<Utc>,
+    decided_at: DateTime<Utc>,
+    logged: super::decision_log::Pending,
+}
+
+/// Reads the records, evaluates and submits the log entry (blocking: reads the store).
+fn decide_one(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<&str>,
+    request: EvaluateRequest,
+) -> Result<Decided, ApiError> {
     caller.require(evaluators())?;
-    // One entity is a few microseconds of work and one sled read (served from
-    // its cache): cheaper inline than handing it to the blocking pool.
     let program = program_for(state, &request.ruleset, request.version.as_deref())?;
     let inline = request.records.is_some();
     let taken = records_for(state, request.uscc, request.records, request.known_at)?;
@@ -154,11 +192,30 @@ pub(super) async fn evaluate_logged(
         .records_from(taken.known_at, inline);
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
-    let uscc = match taken.usccs.as_slice() {
+    Ok(Decided {
+        entity_name: crate::tender::entity_name(&taken.records),
+        report,
+        usccs: taken.usccs,
+        known_at: taken.known_at,
+        decided_at,
+        logged,
+    })
+}
+
+/// Waits for the decision to be durable and signs its receipt.
+async fn answer_one(state: &AppState, decided: Decided) -> Result<EvaluateAnswer, ApiError> {
+    let Decided {
+        report,
+        usccs,
+        entity_name,
+        known_at,
+        decided_at,
+        logged,
+    } = decided;
+    let uscc = match usccs.as_slice() {
         [one] => Some(one.clone()),
         _ => None,
     };
-    let entity_name = crate::tender::entity_name(&taken.records);
     let decision_id = logged
         .durable()
         .await?
@@ -171,7 +228,7 @@ pub(super) async fn evaluate_logged(
             decision_id,
             uscc.as_ref().map(|u| u.to_string()),
             entity_name.clone(),
-            taken.known_at,
+            known_at,
             decided_at,
         ))
     });
@@ -180,7 +237,7 @@ pub(super) async fn evaluate_logged(
         decision_id,
         uscc,
         entity_name,
-        known_at: taken.known_at,
+        known_at,
         receipt,
     })
 }
@@ -216,8 +273,25 @@ pub async fn evaluate_tender(
     request_id: RequestId,
     body: Result<AppJson<TenderRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
-    caller.require(&[Role::Evaluator, Role::CityOffice, Role::Bureau])?;
-    let AppJson(mut request) = body?;
+    caller.require(evaluators())?;
+    let AppJson(request) = body?;
+    tender_logged(&state, &caller, request_id.0, request, |result| {
+        json_body(&result)
+    })
+    .await
+}
+
+/// Evaluates a tender for `caller`, logs every member's decision and signs its receipt (the
+/// console's tender form goes through here too), then hands the result to `finish` off the
+/// async workers (the API writes its JSON there): once every log entry is durable.
+pub(super) async fn tender_logged<T: Send + 'static>(
+    state: &AppState,
+    caller: &Caller,
+    request_id: String,
+    mut request: TenderRequest,
+    finish: impl FnOnce(TenderResult) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    caller.require(evaluators())?;
     check_bidders(&request.bidders)?;
     let inline = inline_by_member(request.records.take(), &request.bidders)?;
     if inline.is_some() && request.known_at.is_some() {
@@ -225,6 +299,7 @@ pub async fn evaluate_tender(
     }
     let known_at_asked = request.known_at.map(millis);
     let worker = state.clone();
+    let actor = caller.actor();
     // Evaluate and hand the log entries to the writer off the async workers.
     let (mut result, logged, decided_at) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
@@ -243,7 +318,7 @@ pub async fn evaluate_tender(
         // Read after the records: every record version used was written by then.
         result.known_at = Some(known_at_asked.unwrap_or_else(now_millis));
         let decided_at = Utc::now();
-        let asked = (request_id.0.as_str(), caller.actor());
+        let asked = (request_id.as_str(), actor);
         let logged =
             worker
                 .decisions
@@ -255,7 +330,7 @@ pub async fn evaluate_tender(
     let receipts = state.receipts.clone();
     blocking(move || {
         sign_members(&mut result, &seqs, receipts.as_deref(), decided_at);
-        json_body(&result)
+        finish(result)
     })
     .await
 }

@@ -256,6 +256,16 @@ pub async fn intake(
         let summary = crate::import::ingest_values(state.store.as_ref(), &request.items)
             .map_err(ApiError::internal)?;
         metrics::counter!("intake_items_total").increment(request.items.len() as u64);
+        // Kept for the console's intake status; the caller has them in the answer anyway.
+        let kept = crate::import::rejections::of_batch(
+            &format!("push by {}", caller.name),
+            &request.items,
+            &summary.rejected,
+            chrono::Utc::now(),
+        );
+        if let Err(e) = crate::import::rejections::record(state.store.as_ref(), kept) {
+            tracing::warn!(%e, "the rejected items could not be added to the store's list");
+        }
         Ok(AppJson(IntakeResponse {
             received: request.items.len(),
             inserted: summary.inserted,

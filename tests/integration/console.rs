@@ -1,7 +1,9 @@
 //! The staff console in-process: signing in with a role token for a session cookie (its
 //! flags, expiry, logout revoking it), CSRF refusals of forms and script calls, the
-//! authoring page's contract with the rule editor, submitting a draft from the form, and
-//! every console route for every role (authorised by the API's own code).
+//! authoring page's contract with the rule editor, submitting a draft from the form, the
+//! tender form and its ranking (the API's tender path), the intake status's rejected rows,
+//! the decision log's pages, and every console route for every role (authorised by the
+//! API's own code).
 
 use crate::http::{CITY, EVALUATOR, INTAKE, TRANSPORT, WATER, tokens};
 use axum::body::Body;
@@ -553,6 +555,8 @@ async fn every_console_route_for_every_role_follows_the_api_authorisation() {
         ("GET", "/console/drafts", [P, P, P, R, R]),
         ("GET", "/console/evaluate", [P, P, P, P, R]),
         ("POST", "/console/evaluate", [P, P, P, P, R]),
+        ("GET", "/console/evaluate/tender", [P, P, P, P, R]),
+        ("POST", "/console/evaluate/tender", [P, P, P, P, R]),
         ("GET", "/console/ops", [P, R, R, R, R]),
         ("GET", "/console/ops/decisions", [P, R, R, R, R]),
         ("GET", "/console/ops/tokens", [P, R, R, R, R]),
@@ -625,7 +629,7 @@ fn pattern_of(uri: &str) -> String {
         .split('/')
         .enumerate()
         .map(|(i, seg)| {
-            if i == 3 && !matches!(seg, "tokens" | "decisions") {
+            if i == 3 && !matches!(seg, "tokens" | "decisions" | "tender") {
                 "{id}"
             } else {
                 seg
@@ -1135,4 +1139,352 @@ async fn an_evaluation_from_the_console_shows_each_clause_with_its_records_and_i
         "{}",
         refused.body
     );
+}
+
+/// The page's text with askama's escapes undone (to compare with texts printed elsewhere).
+fn unescaped(html: &str) -> String {
+    html.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// Codes of demo entities with records, stored in `s`.
+fn stored_demo_entities(s: &AppState, count: usize) -> Vec<String> {
+    let config = credit_rules::demo::DemoConfig {
+        seed: 11,
+        entities: count,
+        records_per_entity: (1, 4),
+    };
+    let mut codes = Vec::new();
+    for (uscc, _, records) in credit_rules::demo::entities(config) {
+        s.store.put_records(&records).expect("stored");
+        codes.push(uscc.to_string());
+    }
+    codes
+}
+
+#[tokio::test]
+async fn a_tender_from_the_console_is_ranked_like_the_api_and_every_member_is_logged() {
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let demo = stored_demo_entities(&s, 3);
+    let unknown = "91230500MA1B3N1N2M";
+    let evaluator = sign_in(&s, EVALUATOR).await;
+    let form = send(&s, "GET", "/console/evaluate", Some(&evaluator), None).await;
+    assert!(
+        form.body.contains("招标项目评价") && form.body.contains("评价并排名"),
+        "the tender form is on the evaluation page"
+    );
+    let bidders = format!("青山水利：{}\n{}\n{unknown}", crate::http::BIDDER, demo[0]);
+    let consortia = format!("某联合体：{}、{}", demo[1], demo[2]);
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("version", ""),
+        ("as_of", "2024-08-01"),
+        ("bidders", bidders.as_str()),
+        ("consortia", consortia.as_str()),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate/tender",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let html = unescaped(&page.body);
+    assert!(
+        html.contains("排名结果") && html.contains("开标日期 2024-08-01"),
+        "{html}"
+    );
+    assert!(
+        html.contains("牵头人 ") && html.contains("联合体1"),
+        "{html}"
+    );
+    assert!(
+        html.contains("库中没有以下单位的任何信用记录") && html.contains(unknown),
+        "an unknown entity is pointed out: {html}"
+    );
+    assert!(html.contains(&bidders), "the typed bidders are kept");
+
+    // The same bids through the API: the page ranks them the same way.
+    let api_bids = serde_json::json!([
+        { "id": "投标人1", "name": "青山水利", "members": [crate::http::BIDDER] },
+        { "id": "投标人2", "members": [demo[0]] },
+        { "id": "投标人3", "members": [unknown] },
+        { "id": "联合体1", "name": "某联合体", "members": [demo[1], demo[2]] },
+    ]);
+    let api = crate::http::call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(serde_json::json!({ "ruleset": "water", "as_of": "2024-08-01", "bidders": api_bids })),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let table = between(&html, "<table class=\"ranking\">", "</table>");
+    let rows: Vec<&str> = table.split("<tr>").skip(2).collect();
+    assert_eq!(rows.len(), 4, "{table}");
+    let ranking = api.body["ranking"].as_array().expect("ranking");
+    assert!(!ranking.is_empty(), "{}", api.body);
+    for (i, id) in ranking.iter().enumerate() {
+        let id = id.as_str().expect("id");
+        assert!(
+            rows[i].contains(id),
+            "ranked bids first, in order: row {i} is {id}: {}",
+            rows[i]
+        );
+    }
+    for bid in api.body["bids"].as_array().expect("bids") {
+        let id = bid["bidder"].as_str().expect("id");
+        let row = rows
+            .iter()
+            .find(|r| r.contains(id))
+            .expect("every bid listed");
+        assert!(
+            row.contains(bid["decision_label"].as_str().expect("label")),
+            "{id}: {row}"
+        );
+        let total = match &bid["total"] {
+            serde_json::Value::String(t) => t.clone(),
+            other => other.to_string(),
+        };
+        assert!(
+            row.contains(&format!("<td>{total}</td>")),
+            "{id} scores {total}: {row}"
+        );
+    }
+    // Every member's decision is logged, by the console as by the API.
+    let log = crate::http::call(&s, "GET", "/api/v1/decisions", Some(CITY), None).await;
+    assert_eq!(
+        log.body["items"].as_array().expect("items").len(),
+        10,
+        "5 members from the console, 5 from the API"
+    );
+    assert!(
+        html.contains("评价记录 1"),
+        "member decisions name their log entry"
+    );
+    assert!(
+        html.contains("<details class=\"member\">"),
+        "each member's decision expands"
+    );
+}
+
+#[tokio::test]
+async fn bad_tender_forms_get_chinese_errors_with_the_text_kept_and_no_evaluation() {
+    let (s, _) = console_state();
+    let evaluator = sign_in(&s, EVALUATOR).await;
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "9142011585440068",
+            "",
+            "“投标人”第 1 行：统一社会信用代码 9142011585440068 有误：应为 18 位",
+        ),
+        ("", "", "请至少填写一个投标人或联合体"),
+        ("", crate::http::BIDDER, "联合体至少要有两个成员"),
+        ("914201158544006810", "", "第 18 位校验码"),
+    ];
+    for (bidders, consortia, expected) in cases {
+        let fields = [
+            ("_csrf", evaluator.csrf.as_str()),
+            ("ruleset", "water"),
+            ("as_of", "2024-08-01"),
+            ("bidders", bidders),
+            ("consortia", consortia),
+        ];
+        let page = send(
+            &s,
+            "POST",
+            "/console/evaluate/tender",
+            Some(&evaluator),
+            Some(&fields),
+        )
+        .await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}",
+            page.body
+        );
+        let html = unescaped(&page.body);
+        assert!(html.contains(expected), "{expected}: {html}");
+        assert!(
+            html.contains(&format!("{bidders}</textarea>")),
+            "typed text kept: {html}"
+        );
+        assert!(
+            html.contains(&format!("{consortia}</textarea>")),
+            "typed text kept"
+        );
+    }
+    let unknown_rules = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "nosuch"),
+        ("as_of", "2024-08-01"),
+        ("bidders", crate::http::BIDDER),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate/tender",
+        Some(&evaluator),
+        Some(&unknown_rules),
+    )
+    .await;
+    assert_eq!(
+        page.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("没有这个规则集或版本"), "{}", page.body);
+    let without_csrf = [
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("bidders", crate::http::BIDDER),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate/tender",
+        Some(&evaluator),
+        Some(&without_csrf),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    let log = crate::http::call(&s, "GET", "/api/v1/decisions", Some(CITY), None).await;
+    assert!(
+        log.body["items"].as_array().expect("items").is_empty(),
+        "nothing refused was evaluated"
+    );
+}
+
+#[tokio::test]
+async fn the_intake_status_lists_the_last_rejected_rows_with_their_reasons() {
+    let (s, _) = console_state();
+    let city = sign_in(&s, CITY).await;
+    let page = send(&s, "GET", "/console/ops", Some(&city), None).await;
+    assert!(page.body.contains("没有被拒收的数据"), "{}", page.body);
+
+    let feed = crate::sync::Feed::default();
+    *feed.rows.lock().expect("lock") = crate::sync::rows();
+    let url = crate::sync::serve(feed.clone());
+    let store = s.store.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        credit_rules::sync::sync(store.as_ref(), &crate::sync::options(&url, None))
+    })
+    .await
+    .expect("joined")
+    .expect("synced");
+    assert_eq!(summary.rejected.len(), 1, "{:?}", summary.rejected);
+    let (_, reason) = &summary.rejected[0];
+    let page = send(&s, "GET", "/console/ops", Some(&city), None).await;
+    let html = unescaped(&page.body);
+    assert!(html.contains("最近被拒收的数据"), "{html}");
+    assert!(
+        html.contains(reason.as_str()),
+        "the reason as printed: {reason}\n{html}"
+    );
+    assert!(
+        html.contains("XZCF-SYNC-2") && html.contains("914201158544006810"),
+        "{html}"
+    );
+    assert!(html.contains("sync province, page after cursor"), "{html}");
+
+    // Many more bad rows: the newest are kept, and only so many.
+    let bad: Vec<serde_json::Value> = (0..230)
+        .map(|i| serde_json::json!({ "xxbh": format!("BAD-{i:03}") }))
+        .collect();
+    feed.rows.lock().expect("lock").extend(bad);
+    let store = s.store.clone();
+    let url = crate::sync::serve(feed);
+    let summary = tokio::task::spawn_blocking(move || {
+        credit_rules::sync::sync(store.as_ref(), &crate::sync::options(&url, None))
+    })
+    .await
+    .expect("joined")
+    .expect("synced");
+    assert_eq!(summary.rejected.len(), 230);
+    let page = send(&s, "GET", "/console/ops", Some(&city), None).await;
+    let table = between(&page.body, "最近被拒收的数据", "</table>");
+    let shown = table.matches("<tr><td class=\"date\">").count();
+    assert_eq!(shown, credit_rules::import::rejections::KEEP, "bounded");
+    let newest = table.find("BAD-229").expect("the newest is listed");
+    let older = table.find("BAD-228").expect("and the one before");
+    assert!(newest < older, "newest first");
+    assert!(
+        !table.contains("BAD-029") && !table.contains("XZCF-SYNC-2"),
+        "the oldest fell off"
+    );
+}
+
+#[tokio::test]
+async fn the_decision_log_is_paged_through_the_store_query() {
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let bidders: Vec<serde_json::Value> = (0..205)
+        .map(|i| serde_json::json!({ "id": format!("B{i}"), "members": [stored_code(i)] }))
+        .collect();
+    let api = crate::http::call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(serde_json::json!({ "ruleset": "water", "as_of": "2024-08-01", "bidders": bidders })),
+    )
+    .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let city = sign_in(&s, CITY).await;
+    let first = send(&s, "GET", "/console/ops/decisions", Some(&city), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let rows = |html: &str| html.matches("<tr><th scope=\"row\">").count();
+    assert_eq!(rows(&first.body), 200);
+    assert!(
+        first.body.contains("<th scope=\"row\">1</th>"),
+        "the log from its start"
+    );
+    let next = between(
+        &first.body,
+        "<a href=\"/console/ops/decisions?",
+        "\" rel=\"next\"",
+    )
+    .replace("&#38;", "&");
+    assert!(next.contains("after=200"), "{next}");
+    let second = send(
+        &s,
+        "GET",
+        &format!("/console/ops/decisions?{next}"),
+        Some(&city),
+        None,
+    )
+    .await;
+    assert_eq!(rows(&second.body), 5, "{}", second.body);
+    assert!(second.body.contains("<th scope=\"row\">201</th>"));
+    assert!(!second.body.contains("rel=\"next\""), "the last page");
+    let bad = send(
+        &s,
+        "GET",
+        "/console/ops/decisions?after=x",
+        Some(&city),
+        None,
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+/// A valid USCC for a number (demo entities' codes).
+fn stored_code(i: u32) -> String {
+    let config = credit_rules::demo::DemoConfig::default();
+    credit_rules::demo::entity(&config, i as usize)
+        .0
+        .to_string()
 }

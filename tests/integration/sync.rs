@@ -15,8 +15,8 @@ use std::time::Duration;
 
 /// The fake platform's feed and how many pages it served.
 #[derive(Clone, Default)]
-struct Feed {
-    rows: Arc<Mutex<Vec<Value>>>,
+pub(crate) struct Feed {
+    pub(crate) rows: Arc<Mutex<Vec<Value>>>,
     requests: Arc<Mutex<usize>>,
 }
 
@@ -40,7 +40,7 @@ async fn page(State(feed): State<Feed>, Query(q): Query<PageQuery>) -> Json<Valu
 }
 
 /// Serves `feed` on a loopback port from a background thread; returns its URL.
-fn serve(feed: Feed) -> String {
+pub(crate) fn serve(feed: Feed) -> String {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -64,7 +64,7 @@ fn serve(feed: Feed) -> String {
 }
 
 /// Records in the service's schema, plus two provincial rows and a repair event.
-fn rows() -> Vec<Value> {
+pub(crate) fn rows() -> Vec<Value> {
     let mut rows: Vec<Value> = entities(DemoConfig {
         seed: 7,
         entities: 40,
@@ -79,7 +79,7 @@ fn rows() -> Vec<Value> {
     rows
 }
 
-fn options(url: &str, max_pages: Option<usize>) -> SyncOptions {
+pub(crate) fn options(url: &str, max_pages: Option<usize>) -> SyncOptions {
     SyncOptions {
         url: url.to_string(),
         name: "province".into(),

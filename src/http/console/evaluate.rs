@@ -1,11 +1,18 @@
-//! The console's evaluation page: one entity under a rule set, version and day, through the
-//! API's own evaluation code (the decision is logged like an API call).
+//! The console's evaluation page: one entity under a rule set, version and day, and a whole
+//! tender (bidders and consortia) with its ranking, through the API's own evaluation code
+//! (`evaluate_logged_blocking`, `tender_logged`: every decision is logged like an API call,
+//! with its receipt).
 
 use super::{ConsoleError, ConsoleResult, ConsoleSession, page};
-use crate::console::evaluate::{DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice};
+use crate::console::evaluate::{
+    DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice, TenderForm, TenderView, parse_bids,
+    uscc_error_zh,
+};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::http::evaluate::{EvaluateRequest, evaluate_logged, evaluators};
+use crate::http::evaluate::{
+    EvaluateRequest, TenderRequest, evaluate_logged_blocking, evaluators, tender_logged,
+};
 use crate::http::ops::RequestId;
 use crate::http::protect::html_page;
 use axum::extract::State;
@@ -31,17 +38,40 @@ pub async fn form(State(state): State<AppState>, session: ConsoleSession) -> Con
         .caller
         .require(evaluators())
         .map_err(|e| ConsoleError::from_api(e, &session))?;
-    let today = crate::review::local_date(state.clock.now());
+    let today = crate::review::local_date(state.clock.now()).to_string();
     Ok(page(&EvaluatePage {
         layout: session.layout("信用评价", "evaluate"),
         rulesets: choices(&state, "city.base"),
         form: EvaluateForm {
-            as_of: today.to_string(),
+            as_of: today.clone(),
             ..EvaluateForm::default()
         },
         result: None,
         error: String::new(),
+        tender_rulesets: choices(&state, "city.base"),
+        tender: TenderForm {
+            as_of: today,
+            ..TenderForm::default()
+        },
+        ranking: None,
+        tender_error: String::new(),
     }))
+}
+
+/// The tender form when the one-entity form was used, and the other way round: empty, for
+/// today.
+fn blank_tender(state: &AppState) -> TenderForm {
+    TenderForm {
+        as_of: crate::review::local_date(state.clock.now()).to_string(),
+        ..TenderForm::default()
+    }
+}
+
+fn blank_form(state: &AppState) -> EvaluateForm {
+    EvaluateForm {
+        as_of: crate::review::local_date(state.clock.now()).to_string(),
+        ..EvaluateForm::default()
+    }
 }
 
 /// The submitted form.
@@ -67,7 +97,8 @@ fn request_of(fields: &EvaluateFields) -> Result<EvaluateRequest, String> {
     let uscc = match fields.uscc.trim() {
         "" => None,
         text => Some(
-            crate::record::Uscc::parse(text).map_err(|e| format!("统一社会信用代码有误：{e}"))?,
+            crate::record::Uscc::parse(text)
+                .map_err(|e| format!("统一社会信用代码有误：{}", uscc_error_zh(&e)))?,
         ),
     };
     let records = match fields.records.trim() {
@@ -116,6 +147,10 @@ pub async fn evaluate(
                 form: form.clone(),
                 result: None,
                 error,
+                tender_rulesets: choices(&state, "city.base"),
+                tender: blank_tender(&state),
+                ranking: None,
+                tender_error: String::new(),
             },
         )
     };
@@ -123,7 +158,8 @@ pub async fn evaluate(
         Ok(request) => request,
         Err(error) => return Ok(again(error, StatusCode::UNPROCESSABLE_ENTITY)),
     };
-    let evaluated = evaluate_logged(&state, &session.caller, Some(&request_id.0), request).await;
+    let evaluated =
+        evaluate_logged_blocking(&state, &session.caller, Some(request_id.0), request).await;
     let report = match evaluated {
         Ok(answer) => answer.report,
         // Refusals and failures of the service are error pages, not mistakes in the form.
@@ -143,5 +179,110 @@ pub async fn evaluate(
         form,
         result: Some(DecisionView::of(&report)),
         error: String::new(),
+        tender_rulesets: choices(&state, "city.base"),
+        tender: blank_tender(&state),
+        ranking: None,
+        tender_error: String::new(),
     }))
+}
+
+/// The submitted tender form.
+#[derive(Debug, Deserialize)]
+pub struct TenderFields {
+    ruleset: String,
+    #[serde(default)]
+    version: String,
+    as_of: String,
+    #[serde(default)]
+    bidders: String,
+    #[serde(default)]
+    consortia: String,
+}
+
+/// The API request of a tender form, or what is wrong with it (in Chinese).
+fn tender_request_of(fields: &TenderFields) -> Result<TenderRequest, String> {
+    let as_of = fields.as_of.trim().parse();
+    let bids = parse_bids(&fields.bidders, &fields.consortia);
+    let (as_of, bidders) = match (as_of, bids) {
+        (Ok(as_of), Ok(bids)) => (as_of, bids),
+        (Err(_), Ok(_)) => return Err("开标日期格式应为 YYYY-MM-DD。".to_owned()),
+        (Ok(_), Err(e)) => return Err(e),
+        (Err(_), Err(e)) => return Err(format!("开标日期格式应为 YYYY-MM-DD。\n{e}")),
+    };
+    Ok(TenderRequest {
+        ruleset: fields.ruleset.trim().to_owned(),
+        version: Some(fields.version.trim().to_owned()).filter(|v| !v.is_empty()),
+        as_of,
+        bidders,
+        records: None,
+        known_at: None,
+    })
+}
+
+/// `POST /console/evaluate/tender`: every bid evaluated through the API's tender code (each
+/// member's decision logged with its receipt), the eligible ones ranked.
+pub async fn tender(
+    State(state): State<AppState>,
+    session: ConsoleSession,
+    request_id: RequestId,
+    fields: Result<axum::Form<TenderFields>, axum::extract::rejection::FormRejection>,
+) -> ConsoleResult {
+    let fail = |e: ApiError| ConsoleError::from_api(e, &session);
+    session.caller.require(evaluators()).map_err(fail)?;
+    let axum::Form(fields) =
+        fields.map_err(|e| fail(ApiError::bad_request("bad_form", e.body_text())))?;
+    let tender_form = TenderForm {
+        version: fields.version.clone(),
+        as_of: fields.as_of.clone(),
+        bidders: fields.bidders.clone(),
+        consortia: fields.consortia.clone(),
+    };
+    let show = |status: StatusCode, ranking: Option<TenderView>, tender_error: String| {
+        html_page(
+            status,
+            &EvaluatePage {
+                layout: session.layout("信用评价", "evaluate"),
+                rulesets: choices(&state, "city.base"),
+                form: blank_form(&state),
+                result: None,
+                error: String::new(),
+                tender_rulesets: choices(&state, &fields.ruleset),
+                tender: tender_form.clone(),
+                ranking,
+                tender_error,
+            },
+        )
+    };
+    let request = match tender_request_of(&fields) {
+        Ok(request) => request,
+        Err(error) => return Ok(show(StatusCode::UNPROCESSABLE_ENTITY, None, error)),
+    };
+    let evaluated = tender_logged(&state, &session.caller, request_id.0, request, |result| {
+        Ok(TenderView::of(&result))
+    })
+    .await;
+    match evaluated {
+        Ok(view) => {
+            let warning = if view.unknown.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "库中没有以下单位的任何信用记录：{}。新设立的单位属正常情况；否则请对照营业执照核对代码——代码输错的单位会按无不良记录评价。",
+                    view.unknown.join("、")
+                )
+            };
+            Ok(show(StatusCode::OK, Some(view), warning))
+        }
+        // Refusals and failures of the service are error pages, not mistakes in the form.
+        Err(e) if e.status == StatusCode::FORBIDDEN || e.status.is_server_error() => Err(fail(e)),
+        Err(e) => {
+            let message = match e.status {
+                StatusCode::NOT_FOUND => {
+                    format!("无法评价：没有这个规则集或版本（{}）。", e.detail)
+                }
+                _ => format!("无法评价：{}", e.detail),
+            };
+            Ok(show(StatusCode::UNPROCESSABLE_ENTITY, None, message))
+        }
+    }
 }

@@ -1,5 +1,7 @@
 //! The city office's decision-log search (entity, rule set, time range) with the searched
-//! entity's stored records, over the store's own decision query (as `GET /api/v1/decisions`).
+//! entity's stored records, over the store's own decision query (as `GET /api/v1/decisions`):
+//! a page of [`SHOWN`] decisions at a time in log order, the next page after the last one
+//! shown (the store's query walks the log forward only, and stops once a page is full).
 
 use super::{ConsoleResult, ConsoleSession, page};
 use crate::console::log::{DecisionLogPage, LogRow, LogSearch, StoredRecord};
@@ -15,8 +17,8 @@ use axum::http::StatusCode;
 use chrono::{NaiveDate, Utc};
 use serde::Deserialize;
 
-/// Most decisions one search shows.
-const SHOWN: usize = 200;
+/// Most decisions one page shows.
+pub const SHOWN: usize = 200;
 
 /// The search form.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +31,9 @@ pub struct LogQuery {
     from: String,
     #[serde(default)]
     to: String,
+    /// The page after this decision (the last one of the page before).
+    #[serde(default)]
+    after: String,
 }
 
 fn decision_label(code: &str) -> &'static str {
@@ -64,14 +69,22 @@ fn filter_of(query: &LogQuery) -> Result<(DecisionQuery, Option<Uscc>), String> 
     };
     let from = day(&query.from, "起始日期")?;
     let to = day(&query.to, "截止日期")?;
+    let after = match query.after.trim() {
+        "" => None,
+        text => Some(
+            text.parse::<u64>()
+                .map_err(|_| "翻页位置应为评价记录的序号。".to_owned())?,
+        ),
+    };
     Ok((
         DecisionQuery {
             uscc: uscc.clone(),
             ruleset_id: Some(query.ruleset.trim().to_owned()).filter(|r| !r.is_empty()),
             from: from.and_then(start_of),
             until: to.and_then(|d| d.succ_opt()).and_then(start_of),
-            after_seq: None,
-            limit: 0,
+            after_seq: after,
+            // One more than shown tells whether there is a next page.
+            limit: SHOWN + 1,
         },
         uscc,
     ))
@@ -91,12 +104,13 @@ pub async fn search(
         ruleset: query.ruleset.clone(),
         from: query.from.clone(),
         to: query.to.clone(),
+        after: query.after.clone(),
     };
     let mut result = DecisionLogPage {
         layout: session.layout("评价记录", "ops"),
         search,
         rows: Vec::new(),
-        more: false,
+        next: String::new(),
         entity_name: String::new(),
         records: Vec::new(),
         error: String::new(),
@@ -125,10 +139,18 @@ pub async fn search(
     })
     .await
     .map_err(fail)?;
-    result.more = logged.len() > SHOWN;
+    if logged.len() > SHOWN {
+        let last = logged[SHOWN - 1].seq.to_string();
+        result.next = form_urlencoded::Serializer::new(String::new())
+            .append_pair("uscc", &query.uscc)
+            .append_pair("ruleset", &query.ruleset)
+            .append_pair("from", &query.from)
+            .append_pair("to", &query.to)
+            .append_pair("after", &last)
+            .finish();
+    }
     result.rows = logged
         .iter()
-        .rev()
         .take(SHOWN)
         .map(|d| LogRow {
             seq: d.seq,

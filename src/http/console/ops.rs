@@ -1,9 +1,12 @@
-//! The city office's operations pages: intake status and token management. Token changes
+//! The city office's operations pages: intake status (cursor, pending events, the last rows
+//! refused with their reasons) and token management. Token changes
 //! go through the same file operations as `credit-rules tokens` (atomic writes; the running
 //! table reloads the file).
 
 use super::{ConsoleError, ConsoleResult, ConsoleSession, page};
-use crate::console::ops::{NewToken, OpsLink, OpsPage, SectorOption, TokenRow, TokensPage};
+use crate::console::ops::{
+    NewToken, OpsLink, OpsPage, RejectedRow, SectorOption, TokenRow, TokensPage,
+};
 use crate::console::pages::role_label;
 use crate::http::AppState;
 use crate::http::auth::Role;
@@ -31,7 +34,7 @@ fn office_only(session: &ConsoleSession) -> Result<(), ConsoleError> {
 pub async fn overview(State(state): State<AppState>, session: ConsoleSession) -> ConsoleResult {
     office_only(&session)?;
     let fail = |e: ApiError| ConsoleError::from_api(e, &session);
-    let (cursor, pending) = crate::http::blocking(move || {
+    let (cursor, pending, rejected) = crate::http::blocking(move || {
         let cursor = state
             .store
             .cursor(&crate::sync::cursor_key(DEFAULT_FEED))
@@ -40,7 +43,9 @@ pub async fn overview(State(state): State<AppState>, session: ConsoleSession) ->
             .store
             .pending_events(None, PENDING_SHOWN)
             .map_err(ApiError::internal)?;
-        Ok((cursor, pending))
+        let rejected =
+            crate::import::rejections::recent(state.store.as_ref()).map_err(ApiError::internal)?;
+        Ok((cursor, pending, rejected))
     })
     .await
     .map_err(fail)?;
@@ -81,6 +86,17 @@ pub async fn overview(State(state): State<AppState>, session: ConsoleSession) ->
             .map(|c| vec![(DEFAULT_FEED.to_owned(), c)])
             .unwrap_or_default(),
         pending_events,
+        rejected: rejected
+            .into_iter()
+            .map(|r| RejectedRow {
+                time: crate::console::review::beijing(r.time),
+                source: r.source,
+                id: r.id.unwrap_or_default(),
+                uscc: r.uscc.unwrap_or_default(),
+                reason: r.reason,
+            })
+            .collect(),
+        rejected_kept: crate::import::rejections::KEEP,
     }))
 }
 

@@ -2,8 +2,8 @@
 //! authoring form; another sector's bureau cannot open it; the city office finds it in the
 //! queue with its side-by-side diff and the impact chart, is refused without the CSRF token,
 //! rejects it with a comment; the bureau drafts again; the office approves; an evaluation
-//! then applies the new version. Saves `docs/screenshots/console-*.png` (fixed clock, fixed
-//! data, fixed window).
+//! then applies the new version, and a tender's bidders and consortium are ranked with it.
+//! Saves `docs/screenshots/console-*.png` (fixed clock, fixed data, fixed window).
 
 use super::harness::{Shot, Site, screenshot};
 use super::page::{Res, click_to_page, field, type_into};
@@ -76,13 +76,37 @@ fn staff_review_a_draft_and_evaluate_with_the_approved_version() {
         entities: 60,
         records_per_entity: (0, 12),
     };
-    let demo: Vec<_> = credit_rules::demo::entities(demo)
+    let demo_entities: Vec<_> = credit_rules::demo::entities(demo).collect();
+    let codes: Vec<String> = demo_entities
+        .iter()
+        .map(|(uscc, _, _)| uscc.to_string())
+        .collect();
+    let demo: Vec<_> = demo_entities
+        .into_iter()
         .flat_map(|(_, _, records)| records)
         .collect();
     state
         .store
         .put_records(&demo)
         .expect("demo entities stored");
+    // A row the feed sent that intake refused, at a fixed time, for the intake status.
+    let bad_row = serde_json::json!({"xxbh": "XZCF-2024-0815", "cf_xdr_mc": "某建设有限公司", "cf_xdr_shxym": "914201158544006810"});
+    let refused =
+        credit_rules::import::ingest_values(state.store.as_ref(), std::slice::from_ref(&bad_row))
+            .expect("ingested");
+    let refused_at = chrono::DateTime::parse_from_rfc3339("2024-06-01T01:30:00Z")
+        .expect("time")
+        .to_utc();
+    credit_rules::import::rejections::record(
+        state.store.as_ref(),
+        credit_rules::import::rejections::of_batch(
+            "sync provincial, page after cursor 1200",
+            &[bad_row],
+            &refused.rejected,
+            refused_at,
+        ),
+    )
+    .expect("kept");
     let site = Site::start(state);
     site.run(async {
         let c = site.client();
@@ -155,12 +179,37 @@ fn staff_review_a_draft_and_evaluate_with_the_approved_version() {
         assert!(text.contains("评价结果") && text.contains(&active[..12]), "evaluated with the new version:\n{text}");
         screenshot(c, "console-evaluate", Shot::FullPage).await?;
 
+        // A tender: two bidders on their own and a consortium (lead first), ranked.
+        c.goto(&site.url("/console/evaluate")).await?;
+        c.execute(
+            "document.getElementById('t_ruleset').value = 'water'; document.getElementById('t_as_of').value = '2024-08-01';",
+            vec![],
+        )
+        .await?;
+        let bidders = format!("青山水利科技有限公司：{BIDDER}\n{}\n{}", codes[0], codes[1]);
+        type_into(c, "单独投标的投标人（每行一个统一社会信用代码）", &bidders).await?;
+        type_into(c, "联合体（每行一个，牵头人在前）", &format!("{}、{}", codes[2], codes[3])).await?;
+        click_to_page(c, button(c, "评价并排名").await?).await?;
+        let text = page_text(c).await?;
+        assert!(text.contains("排名结果") && text.contains(&active[..12]), "ranked with the new version:\n{text}");
+        assert!(text.contains("联合体1") && text.contains("牵头人"), "{text}");
+        let rows = c.find_all(Locator::Css("table.ranking tbody tr")).await?;
+        assert_eq!(rows.len(), 4, "every bid in the ranking");
+        let first_rank = c.find(Locator::Css("table.ranking tbody tr td.rank")).await?.text().await?;
+        assert_eq!(first_rank, "1", "ranked bids first");
+        c.find(Locator::Css("details.member summary")).await?.click().await?;
+        let opened = c.find(Locator::Css("details.member[open]")).await?.text().await?;
+        assert!(opened.contains("说明"), "a member's decision with its explanation: {opened}");
+        screenshot(c, "console-tender", Shot::FullPage).await?;
+
         c.goto(&site.url("/console/rulesets")).await?;
         screenshot(c, "console-rulesets", Shot::Window).await?;
         c.goto(&site.url("/console/rulesets/water")).await?;
         screenshot(c, "console-ruleset", Shot::Window).await?;
         c.goto(&site.url("/console/ops")).await?;
-        screenshot(c, "console-ops", Shot::Window).await?;
+        let text = page_text(c).await?;
+        assert!(text.contains("最近被拒收的数据") && text.contains("XZCF-2024-0815"), "{text}");
+        screenshot(c, "console-ops", Shot::FullPage).await?;
         c.goto(&site.url("/console/ops/tokens")).await?;
         assert!(page_text(c).await?.contains("市交通运输局"));
         screenshot(c, "console-tokens", Shot::Window).await?;
