@@ -122,6 +122,8 @@ pub struct Header {
     pub query_evidence: Option<Spanned<String>>,
     /// The credit commitment letter bidders sign (信用承诺).
     pub commitment: Option<Spanned<String>>,
+    /// How points are rounded (计分舍入); the default when absent.
+    pub rounding: Option<Spanned<RoundingPolicy>>,
     /// The whole header.
     pub span: Span,
 }
@@ -431,6 +433,8 @@ pub enum Aggregate {
     Min,
     /// The value of the most recent matching record.
     Latest,
+    /// Number of different per-record values (missing ones not counted).
+    CountDistinct,
 }
 
 impl Aggregate {
@@ -444,6 +448,85 @@ impl Aggregate {
             Aggregate::Max => "max",
             Aggregate::Min => "min",
             Aggregate::Latest => "latest",
+            Aggregate::CountDistinct => "count distinct",
+        }
+    }
+}
+
+/// A scalar function over values (not records): `min(a, b)`, `max(a, b)`,
+/// `clamp(x, lo, hi)`, `round(x, places, mode)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScalarFn {
+    /// The smallest argument (`min` / `最小`).
+    Min,
+    /// The largest argument (`max` / `最大`).
+    Max,
+    /// The first argument held between the second and the third (`clamp` / `限定`).
+    Clamp,
+    /// The first argument rounded to the second's number of places (`round` / `舍入`).
+    Round(RoundMode),
+}
+
+impl ScalarFn {
+    /// The English keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            ScalarFn::Min => "min",
+            ScalarFn::Max => "max",
+            ScalarFn::Clamp => "clamp",
+            ScalarFn::Round(_) => "round",
+        }
+    }
+}
+
+/// How a value exactly between two roundings is rounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RoundMode {
+    /// 四舍五入: half away from zero (2.345 → 2.35, −2.345 → −2.35).
+    #[default]
+    HalfUp,
+    /// 银行家舍入: half to the even digit (2.345 → 2.34, 2.355 → 2.36).
+    HalfEven,
+}
+
+impl RoundMode {
+    /// The English keyword.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            RoundMode::HalfUp => "half_up",
+            RoundMode::HalfEven => "half_even",
+        }
+    }
+
+    /// The Chinese keyword.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            RoundMode::HalfUp => "四舍五入",
+            RoundMode::HalfEven => "银行家舍入",
+        }
+    }
+}
+
+/// Where a rule set rounds points (`rounding …` / `计分舍入 …` in the header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoundingPolicy {
+    /// Round each clause's points (`per_clause` / `逐条`) or only the total
+    /// (`on_total` / `按总分`).
+    pub per_clause: bool,
+    /// Decimal places kept.
+    pub places: u32,
+    /// The rounding of a value exactly half-way.
+    pub mode: RoundMode,
+}
+
+impl Default for RoundingPolicy {
+    /// Each clause to 2 places, half away from zero: the behaviour of every
+    /// rule set that declares no rounding.
+    fn default() -> Self {
+        RoundingPolicy {
+            per_clause: true,
+            places: 2,
+            mode: RoundMode::HalfUp,
         }
     }
 }
@@ -550,6 +633,10 @@ pub enum ExprKind {
     },
     /// `within 3 years` (inside a record filter).
     Within(Box<Expr>),
+    /// `5%`: the number as written before the sign (5), worth a hundredth of it.
+    Percent(Decimal),
+    /// `min(a, b)`, `max(a, b, c)`, `clamp(x, lo, hi)`, `round(x, 2, half_up)`.
+    Call(ScalarFn, Vec<Expr>),
 }
 
 impl Expr {
@@ -599,8 +686,9 @@ impl Expr {
             | ExprKind::Date(_)
             | ExprKind::Duration(_)
             | ExprKind::AsOf
+            | ExprKind::Percent(_)
             | ExprKind::Name(_) => vec![],
-            ExprKind::List(items) => items.iter().collect(),
+            ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().collect(),
             ExprKind::Unary(_, e) | ExprKind::Within(e) => vec![e],
             ExprKind::Binary(_, a, b) => vec![a, b],
             ExprKind::If(c, a, b) => vec![c, a, b],
@@ -685,6 +773,17 @@ impl fmt::Display for Expr {
                 f.write_str(")")
             }
             ExprKind::Within(d) => write!(f, "(within {d})"),
+            ExprKind::Percent(n) => write!(f, "{n}%"),
+            ExprKind::Call(func, args) => {
+                write!(f, "({}", func.keyword())?;
+                if let ScalarFn::Round(mode) = func {
+                    write!(f, " {}", mode.keyword())?;
+                }
+                for arg in args {
+                    write!(f, " {arg}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

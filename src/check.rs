@@ -13,7 +13,7 @@ use expr::Defined;
 pub(crate) use expr::{ConstValue, Constants};
 use expr::{Ctx, Typer};
 
-use crate::ast::{Clause, ClauseKind, RuleSetAst, TestBlock};
+use crate::ast::{Clause, ClauseKind, RoundingPolicy, RuleSetAst, TestBlock};
 use crate::diagnostic::{Diagnostic, Diagnostics, MAX_DIAGNOSTICS};
 use crate::fold::const_eval;
 use crate::ir::{Base, IrExpr, Lit, QueryDef};
@@ -82,6 +82,9 @@ pub struct CheckedRuleSet {
     pub total: Option<Decimal>,
     /// This rule set's own internal note (备注); never printed.
     pub note: Option<String>,
+    /// How points are rounded (计分舍入), nearest in the `extends` chain; the
+    /// default (each clause to 2 places, half up) when no rule set states it.
+    pub rounding: RoundingPolicy,
     /// What a tender document says about credit queries and commitments,
     /// inherited through the chain (a nearer rule set wins).
     pub terms: TenderTerms,
@@ -270,6 +273,12 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
         basis: text(&header.basis),
         total: total.map(|t| t.value),
         note: text(&header.note),
+        rounding: chain
+            .iter()
+            .rev()
+            .find_map(|(_, a)| a.header.rounding.as_ref())
+            .map(|r| r.value)
+            .unwrap_or_default(),
         terms,
         chain: chain.iter().map(|(f, _)| f.clone()).collect(),
         chain_ids: chain
@@ -573,11 +582,17 @@ fn check_definitions(
         }
         defs.insert(name, def);
     }
-    for name in definition_order(file, ast, &defs, diagnostics) {
+    let ordered = definition_order(file, ast, &defs, diagnostics);
+    for name in &ordered {
         let def = defs[name];
-        if let Some(value) = define(file, &def.value, &scope, diagnostics) {
-            scope.insert(name.to_string(), value);
-        }
+        // A definition with an error (reported where it is written) still names
+        // something: its uses are not checked, so one mistake is one diagnostic.
+        let value = define(file, &def.value, &scope, diagnostics).unwrap_or(ConstValue::Invalid);
+        scope.insert(name.to_string(), value);
+    }
+    // Those caught in a cycle (reported as E0220) are left out of the order.
+    for name in defs.keys().filter(|n| !ordered.contains(n)) {
+        scope.insert(name.to_string(), ConstValue::Invalid);
     }
     scope
 }
@@ -732,9 +747,10 @@ fn clause_scope(
                     .with_help("use it in the clause's condition or points, or delete the `let`"),
             );
         }
-        if let Some(value) = define(file, &local.value, &scope, diagnostics) {
-            scope.insert(name.to_string(), value);
-        }
+        // A `let` with an error (reported where it is written) still names something:
+        // its uses are not checked, so one mistake is one diagnostic, not one per use.
+        let value = define(file, &local.value, &scope, diagnostics).unwrap_or(ConstValue::Invalid);
+        scope.insert(name.to_string(), value);
     }
     Some(scope)
 }

@@ -3,7 +3,7 @@
 //! bit masks (kinds, statuses, severities) and date windows that cost a few
 //! integer operations per record, plus a residual condition for the rest.
 
-use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, TestBlock};
+use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, RoundMode, RoundingPolicy, TestBlock};
 use crate::check::CheckedRuleSet;
 use crate::diagnostic::Diagnostics;
 use crate::fold::fold;
@@ -72,6 +72,9 @@ pub struct CompiledClause {
     pub(crate) queries: Vec<usize>,
     /// The condition when it is a bare `any(…)` / `none(…)`, read without the evaluator.
     pub(crate) presence: Option<Presence>,
+    /// Places and mode of each evaluation's rounding of the weighted points;
+    /// `None` when the rule set rounds only its total.
+    pub(crate) round: Option<(u32, RoundMode)>,
 }
 
 /// A condition that is just whether a query matched anything.
@@ -120,6 +123,8 @@ pub struct CompiledRuleSet {
     pub terms: crate::check::TenderTerms,
     /// The rule set's own internal note (备注); never printed.
     pub note: Option<String>,
+    /// How points are rounded (计分舍入).
+    pub rounding: RoundingPolicy,
     pub(crate) queries: Vec<CompiledQuery>,
     pub(crate) windows: Vec<Duration>,
     /// For each record kind (by index), the queries whose kind mask admits it.
@@ -156,6 +161,7 @@ pub(crate) fn severity_bit(severity: Option<Severity>) -> u8 {
 /// Compiles a checked rule set.
 pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
     let mut windows = Vec::new();
+    let rounding = checked.rounding;
     let checked_queries: Vec<Aggregate> = checked.queries.iter().map(|q| q.func).collect();
     let queries: Vec<CompiledQuery> = checked
         .queries
@@ -187,6 +193,9 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                 presence: presence(&expr, &checked_queries),
                 expr,
                 queries,
+                round: rounding
+                    .per_clause
+                    .then_some((rounding.places, rounding.mode)),
             }
         })
         .collect();
@@ -215,6 +224,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         warnings: checked.warnings,
         terms: checked.terms,
         note: checked.note,
+        rounding,
         queries_by_kind: queries_by_kind(&queries),
         queries,
         windows,

@@ -126,6 +126,8 @@ pub enum HeaderField {
     Extends,
     /// `total` (总分).
     Total,
+    /// `rounding` (计分舍入), as `per_clause 2 half_up`.
+    Rounding,
     /// `query_channel` lines (查询渠道), as `site [kinds]` joined by `；`.
     #[serde(rename = "query_channels")]
     QueryChannels,
@@ -506,7 +508,7 @@ fn sha256_hex(text: &str) -> String {
 // Header
 // ---------------------------------------------------------------------------
 
-fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 14] {
+fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 15] {
     let text = |v: &Option<crate::ast::Spanned<String>>| v.as_ref().map(|v| v.value.clone());
     [
         (HeaderField::Id, Some(h.id.value.clone())),
@@ -523,6 +525,18 @@ fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 14] 
         (
             HeaderField::Total,
             h.total.as_ref().map(|t| t.value.normalize().to_string()),
+        ),
+        (
+            HeaderField::Rounding,
+            h.rounding.as_ref().map(|r| {
+                let p = r.value;
+                let scope = if p.per_clause {
+                    "per_clause"
+                } else {
+                    "on_total"
+                };
+                format!("{scope} {} {}", p.places, p.mode.keyword())
+            }),
         ),
         (HeaderField::QueryChannels, channels_text(&h.channels)),
         (HeaderField::QueryDay, text(&h.query_day)),

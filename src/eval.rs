@@ -25,24 +25,28 @@
 //! A score clause's points are clamped to `[floor, cap]`, multiplied by the
 //! weight, and rounded to 2 decimal places, half away from zero (四舍五入).
 //! The total is the sum of the rounded clause points, so the breakdown always
-//! adds up to the total. All arithmetic is exact decimal arithmetic.
+//! adds up to the total. All arithmetic is exact decimal arithmetic. A rule
+//! set may say otherwise in its header (`rounding …`, 计分舍入): other places,
+//! half-even (银行家舍入), or rounding only the total (`on_total`, 按总分),
+//! when the clauses keep their exact points and the total is their sum rounded.
 //!
 //! # Failures
 //! A clause whose arithmetic fails (overflow, division by zero) is reported
 //! with its error; a failed veto makes the decision `review` (人工复核), never a
 //! silent pass.
 
+mod distinct;
 mod report;
 
 pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
 
-use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit};
+use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit, RoundMode};
 use crate::compile::{CompiledQuery, CompiledRuleSet, severity_bit, status_bit};
 use crate::fold;
 use crate::ir::{IrExpr, Value};
 use crate::record::{CreditRecord, RecordStatus, days_before, months_before, years_before};
 use chrono::NaiveDate;
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 pub use crate::fold::EvalError;
@@ -95,6 +99,9 @@ fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError
             _ => eval_expr(b, env)?,
         },
         IrExpr::Table(key, rows, default) => fold::lookup(eval_expr(key, env)?, rows, *default),
+        IrExpr::Scalar(op, args) => {
+            fold::scalar::apply(*op, args.iter().map(|a| eval_expr(a, env)))?
+        }
     })
 }
 
@@ -141,6 +148,8 @@ struct Acc<'a> {
     best: Value<'a>,
     /// The record that gave `best`, for `latest`'s tie-break.
     best_record: Option<&'a CreditRecord>,
+    /// The different values seen (`count distinct`).
+    distinct: Vec<Value<'a>>,
     error: Option<EvalError>,
 }
 
@@ -153,6 +162,7 @@ impl<'a> Acc<'a> {
             sum: Decimal::ZERO,
             best: Value::Missing,
             best_record: None,
+            distinct: Vec::new(),
             error: None,
         }
     }
@@ -164,6 +174,7 @@ impl<'a> Acc<'a> {
             Aggregate::None => Value::Bool(self.count == 0),
             Aggregate::Sum => Value::Number(self.sum),
             Aggregate::Max | Aggregate::Min | Aggregate::Latest => self.best,
+            Aggregate::CountDistinct => Value::Number(Decimal::from(self.distinct.len())),
         }
     }
 
@@ -192,6 +203,7 @@ impl<'a> Acc<'a> {
                     self.best_index = index as u32;
                 }
             }
+            (Aggregate::CountDistinct, v) => distinct::add(&mut self.distinct, v),
             (Aggregate::Latest, v) => {
                 let later = self.best_record.is_none_or(|best| {
                     (record.decided_on, record.id.as_str()) > (best.decided_on, best.id.as_str())
@@ -216,6 +228,9 @@ pub struct Outcome {
     pub clauses: Vec<ClauseOutcome>,
     /// Record indexes, sliced by `ClauseOutcome::evidence`.
     pub evidence: Vec<u32>,
+    /// Places and mode of the total's rounding, when the rule set rounds its
+    /// total rather than each clause (`rounding on_total …`).
+    pub total_rounding: Option<(u32, RoundMode)>,
 }
 
 /// One clause's result.
@@ -256,10 +271,15 @@ impl Outcome {
     /// Sum of the clauses' rounded points (the checker refuses rule sets whose caps and
     /// floors could overflow it; points without a floor saturate at the largest number).
     pub fn total(&self) -> Decimal {
-        self.clauses
+        let sum = self
+            .clauses
             .iter()
             .filter_map(|c| c.points)
-            .fold(Decimal::ZERO, Decimal::saturating_add)
+            .fold(Decimal::ZERO, Decimal::saturating_add);
+        match self.total_rounding {
+            Some((places, mode)) => fold::scalar::round(sum, places, mode),
+            None => sum,
+        }
     }
 
     /// The record indexes behind clause `i`.
@@ -434,6 +454,8 @@ impl CompiledRuleSet {
             as_of,
             clauses,
             evidence,
+            total_rounding: (!self.rounding.per_clause)
+                .then_some((self.rounding.places, self.rounding.mode)),
         }
     }
 }
@@ -457,10 +479,11 @@ impl crate::compile::CompiledClause {
         } else {
             points.checked_mul(self.weight).ok_or(EvalError::Overflow)?
         };
-        if weighted.scale() <= 2 {
-            return Ok(weighted);
+        match self.round {
+            Some((places, _)) if weighted.scale() <= places => Ok(weighted),
+            Some((places, mode)) => Ok(fold::scalar::round(weighted, places, mode)),
+            None => Ok(weighted),
         }
-        Ok(weighted.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero))
     }
 }
 

@@ -14,6 +14,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
+pub(crate) mod scalar;
+
 /// Why an expression could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "snake_case")]
@@ -49,6 +51,7 @@ pub(crate) fn fold(expr: IrExpr) -> IrExpr {
             IrExpr::If(Box::new(fold(*c)), Box::new(fold(*a)), Box::new(fold(*b)))
         }
         IrExpr::Table(k, rows, d) => IrExpr::Table(Box::new(fold(*k)), rows, d),
+        IrExpr::Scalar(op, args) => IrExpr::Scalar(op, args.into_iter().map(fold).collect()),
         leaf => return leaf,
     };
     match const_eval(&expr) {
@@ -66,6 +69,7 @@ fn is_constant(expr: &IrExpr) -> bool {
         }
         IrExpr::Binary(_, a, b) => is_constant(a) && is_constant(b),
         IrExpr::If(c, a, b) => is_constant(c) && is_constant(a) && is_constant(b),
+        IrExpr::Scalar(_, args) => args.iter().all(is_constant),
     }
 }
 
@@ -91,6 +95,7 @@ fn value_of(expr: &IrExpr) -> Result<Value<'_>, EvalError> {
             false => value_of(b)?,
         },
         IrExpr::Table(key, rows, default) => lookup(value_of(key)?, rows, *default),
+        IrExpr::Scalar(op, args) => scalar::apply(*op, args.iter().map(value_of))?,
     })
 }
 

@@ -490,13 +490,9 @@ impl Effect {
     }
 }
 
-/// Sum of the clause points; saturates instead of overflowing.
+/// Sum of the clause points, rounded by the rule set's policy; saturates instead of overflowing.
 fn total_of(outcome: &Outcome) -> Decimal {
-    outcome
-        .clauses
-        .iter()
-        .filter_map(|c| c.points)
-        .fold(Decimal::ZERO, Decimal::saturating_add)
+    outcome.total()
 }
 
 fn flagged(program: &CompiledRuleSet, outcome: &Outcome) -> bool {

@@ -2,7 +2,7 @@
 //! optimises and `eval` runs: names are resolved to constants, record fields,
 //! kinds, severities or statuses, and every node has a static type.
 
-use crate::ast::{Aggregate, BinaryOp, Duration};
+use crate::ast::{Aggregate, BinaryOp, Duration, RoundMode};
 use crate::record::{CreditRecord, RecordKind, RecordStatus, Severity};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -381,6 +381,26 @@ pub enum IrExpr {
     If(Box<IrExpr>, Box<IrExpr>, Box<IrExpr>),
     /// A static table lookup; `None` default gives a missing value.
     Table(Box<IrExpr>, Vec<(Lit, Decimal)>, Option<Decimal>),
+    /// A scalar function of its arguments (`min`, `max`, `clamp`, `round`).
+    Scalar(ScalarOp, Vec<IrExpr>),
+}
+
+/// A checked scalar function; evaluated by `fold::scalar`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScalarOp {
+    /// The smallest of two or more numbers or dates.
+    Min,
+    /// The largest of two or more numbers or dates.
+    Max,
+    /// `[x, lo, hi]`: x, but at least lo and at most hi.
+    Clamp,
+    /// `[x]` rounded to `places` decimal places.
+    Round {
+        /// Decimal places kept (0 to 10).
+        places: u32,
+        /// The rounding of a value exactly half-way.
+        mode: RoundMode,
+    },
 }
 
 /// A record query: which records, and what to compute over them.
@@ -414,6 +434,7 @@ impl IrExpr {
                 a.for_each_query(f);
                 b.for_each_query(f);
             }
+            IrExpr::Scalar(_, args) => args.iter().for_each(|a| a.for_each_query(f)),
         }
     }
 
@@ -429,6 +450,7 @@ impl IrExpr {
             IrExpr::If(c, a, b) => {
                 c.reads_field(field) || a.reads_field(field) || b.reads_field(field)
             }
+            IrExpr::Scalar(_, args) => args.iter().any(|a| a.reads_field(field)),
         }
     }
 }

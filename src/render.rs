@@ -39,14 +39,16 @@ pub mod html;
 pub mod markdown;
 pub mod model;
 
-use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit};
+use crate::ast::{
+    Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit, RoundMode, RoundingPolicy,
+};
 use crate::check::Library;
 use crate::compile::{
     CompiledClause, CompiledQuery, CompiledRuleSet, SEVERITY_MISSING_BIT, status_bit,
 };
 use crate::diagnostic::{Diagnostic, Diagnostics, Lang};
 use crate::eval::window_start;
-use crate::ir::{Field, IrExpr, Lit};
+use crate::ir::{Field, IrExpr, Lit, ScalarOp};
 use crate::record::{RecordKind, RecordStatus, Severity};
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
@@ -739,10 +741,7 @@ impl<'a> Builder<'a> {
             ));
         }
         if has_scores {
-            notes.push(Para::text(
-                "各评分项按计分规则计得分值后，先按该项上限、下限截取，再乘以权重，按四舍五入保留两位小数\
-                 （如2.345计为2.35，-2.345计为-2.35）；信用得分为各评分项得分之和，所有计算均按十进制精确计算。",
-            ));
+            notes.push(Para::text(rounding_note(program.rounding)));
         }
         let meta = &program.meta;
         notes.push(Para(vec![
@@ -998,6 +997,7 @@ impl Describer<'_> {
                     Aggregate::Max => format!("{subject}中{}的最大值", value()?),
                     Aggregate::Min => format!("{subject}中{}的最小值", value()?),
                     Aggregate::Latest => format!("最近一条{subject}的{}", value()?),
+                    Aggregate::CountDistinct => format!("{subject}中不同{}的个数", value()?),
                     Aggregate::Any | Aggregate::None => return None,
                 })
             }
@@ -1034,8 +1034,52 @@ impl Describer<'_> {
                     _ => format!("{a}除以{b}之商"),
                 })
             }
+            IrExpr::Scalar(op, args) => self.scalar(*op, args, in_record),
             _ => None,
         }
+    }
+
+    /// `min`, `max`, `clamp`, `round`: `A与B中的较大者`, `A（不低于0、不高于10）`,
+    /// `A（四舍五入保留2位小数）`.
+    fn scalar(&self, op: ScalarOp, args: &[IrExpr], in_record: bool) -> Option<String> {
+        let side = |e: &IrExpr| -> Option<String> {
+            let text = self.value(e, in_record)?;
+            Some(if matches!(e, IrExpr::Binary(..)) {
+                format!("（{text}）")
+            } else {
+                text
+            })
+        };
+        let texts = args.iter().map(side).collect::<Option<Vec<String>>>()?;
+        let (which, several) = match op {
+            ScalarOp::Min => ("较小者", "最小者"),
+            ScalarOp::Max => ("较大者", "最大者"),
+            ScalarOp::Clamp => {
+                let [x, lo, hi] = texts.as_slice() else {
+                    return None;
+                };
+                return Some(format!("{x}（不低于{lo}、不高于{hi}）"));
+            }
+            ScalarOp::Round { places, mode } => {
+                let [x] = texts.as_slice() else {
+                    return None;
+                };
+                let how = match mode {
+                    RoundMode::HalfUp => "四舍五入",
+                    RoundMode::HalfEven => "按银行家舍入法（五后成双）",
+                };
+                let kept = if places == 0 {
+                    "取整".to_string()
+                } else {
+                    format!("保留{places}位小数")
+                };
+                return Some(format!("{x}（{how}{kept}）"));
+            }
+        };
+        Some(match texts.as_slice() {
+            [a, b] => format!("{a}与{b}中的{which}"),
+            _ => format!("{}中的{several}", texts.join("、")),
+        })
     }
 
     /// Is the value an amount in 万元 (the `amount` field or an aggregate of it)?
@@ -1261,6 +1305,36 @@ impl Describer<'_> {
             (false, false) => format!("另加{value}{times}分"),
             (false, true) => format!("另扣{value}{times}分"),
         })
+    }
+}
+
+/// The note on how points are rounded, by the rule set's policy; the default
+/// policy keeps the wording every shipped tender document has.
+fn rounding_note(policy: RoundingPolicy) -> String {
+    if policy == RoundingPolicy::default() {
+        return "各评分项按计分规则计得分值后，先按该项上限、下限截取，再乘以权重，按四舍五入保留两位小数\
+                （如2.345计为2.35，-2.345计为-2.35）；信用得分为各评分项得分之和，所有计算均按十进制精确计算。"
+            .to_string();
+    }
+    let places = match policy.places {
+        0 => "取整".to_string(),
+        2 => "保留两位小数".to_string(),
+        n => format!("保留{n}位小数"),
+    };
+    let how = match policy.mode {
+        RoundMode::HalfUp => "四舍五入",
+        RoundMode::HalfEven => "银行家舍入法（五后成双，如0.25计为0.2、0.35计为0.4）",
+    };
+    if policy.per_clause {
+        format!(
+            "各评分项按计分规则计得分值后，先按该项上限、下限截取，再乘以权重，按{how}{places}；\
+             信用得分为各评分项得分之和，所有计算均按十进制精确计算。"
+        )
+    } else {
+        format!(
+            "各评分项按计分规则计得分值后，先按该项上限、下限截取，再乘以权重，各项得分不作舍入；\
+             信用得分为各评分项得分之和按{how}{places}，所有计算均按十进制精确计算。"
+        )
     }
 }
 

@@ -27,6 +27,9 @@ pub const MAX_NESTING: usize = 48;
 /// The deepest expression tree accepted after operator folding.
 pub const MAX_EXPR_DEPTH: u32 = 128;
 
+/// The most decimal places `round` and the header's `rounding` accept.
+pub const MAX_ROUND_PLACES: u32 = 10;
+
 /// Parses one rule file into its syntax tree, or returns every syntax problem.
 pub fn parse(file: &SourceFile) -> Result<RuleSetAst, Diagnostics> {
     check_bounds(file)?;

@@ -2,6 +2,8 @@
 //! typed `IrExpr`. Problems become diagnostics; a sub-expression with an error
 //! yields `None` so that one mistake is reported once, not at every parent.
 
+mod scalar;
+
 use super::suggest::{MAX_SUGGESTED_PROBLEMS, closest};
 use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, TableKey, TableValue, UnaryOp};
 use crate::diagnostic::{Diagnostic, Diagnostics};
@@ -68,6 +70,9 @@ pub(crate) fn relocate(ir: &IrExpr, from: &[QueryDef], into: &mut Vec<QueryDef>)
             let c = again(c, into);
             let a = again(a, into);
             IrExpr::If(c, a, again(b, into))
+        }
+        IrExpr::Scalar(op, args) => {
+            IrExpr::Scalar(*op, args.iter().map(|a| relocate(a, from, into)).collect())
         }
     }
 }
@@ -174,6 +179,11 @@ impl Typer<'_> {
                 value,
             } => self.aggregate(*func, filter.as_deref(), value.as_deref(), ctx, at),
             ExprKind::Within(duration) => self.within(duration, ctx, at),
+            ExprKind::Percent(n) => {
+                let value = n.checked_div(Decimal::ONE_HUNDRED).unwrap_or(Decimal::ZERO);
+                Some((IrExpr::Lit(Lit::Number(value)), Ty::of(Base::Number)))
+            }
+            ExprKind::Call(func, args) => self.call(*func, args, ctx, at),
         }
     }
 
@@ -663,7 +673,11 @@ impl Typer<'_> {
         };
         let needs_value = matches!(
             func,
-            Aggregate::Sum | Aggregate::Max | Aggregate::Min | Aggregate::Latest
+            Aggregate::Sum
+                | Aggregate::Max
+                | Aggregate::Min
+                | Aggregate::Latest
+                | Aggregate::CountDistinct
         );
         let (value_ir, result) = match (needs_value, value) {
             (false, None) => (None, aggregate_result(func, None)),
@@ -772,7 +786,7 @@ fn allowed_values(what: &str, ctx: Ctx) -> Option<String> {
 
 fn aggregate_result(func: Aggregate, value: Option<Base>) -> Ty {
     match func {
-        Aggregate::Count | Aggregate::Sum => Ty::of(Base::Number),
+        Aggregate::Count | Aggregate::Sum | Aggregate::CountDistinct => Ty::of(Base::Number),
         Aggregate::Any | Aggregate::None => Ty::of(Base::Bool),
         Aggregate::Max | Aggregate::Min | Aggregate::Latest => {
             Ty::maybe(value.unwrap_or(Base::Number))

@@ -240,6 +240,7 @@ fn windows(e: &IrExpr, out: &mut Vec<u32>) {
             windows(a, out);
             windows(b, out);
         }
+        IrExpr::Scalar(_, args) => args.iter().for_each(|a| windows(a, out)),
         IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Query(_) => {}
     }
 }

@@ -137,6 +137,7 @@ pub fn field_label(field: HeaderField) -> &'static str {
         HeaderField::Basis => "依据",
         HeaderField::Extends => "继承",
         HeaderField::Total => "总分",
+        HeaderField::Rounding => "计分舍入",
         HeaderField::QueryChannels => "查询渠道",
         HeaderField::QueryDay => "查询时点",
         HeaderField::QueryEvidence => "查询留存",

@@ -39,6 +39,7 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0011", "日期不存在或写法不对"),
     ("E0012", "数字过大或过于精确"),
     ("E0013", "时间窗口过长"),
+    ("E0014", "计分舍入的位数不对"),
     ("E0100", "文件头缺少必填项"),
     ("E0101", "查询渠道中的记录类别不存在"),
     ("E0102", "同一类别写在两个查询渠道中"),
@@ -54,6 +55,9 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0210", "对照表的键重复"),
     ("E0213", "此处必须是常量"),
     ("E0220", "定义绕回了自身"),
+    ("E0230", "函数的参数个数不对"),
+    ("E0231", "舍入位数必须是 0 到 10 的整数常量"),
+    ("E0232", "限定的下限高于上限"),
     ("E0300", "规则集编号重复"),
     ("E0301", "继承关系成环"),
     ("E0302", "规则集不存在"),
@@ -309,6 +313,36 @@ pub(crate) const MESSAGES: &[Entry] = &[
         "对照表中键 {0} 出现了两次",
     ),
     e("E0213", "this value must be a constant", "这里必须是常量"),
+    e(
+        "E0014",
+        "cannot round to `{}` decimal places",
+        "不能舍入到 `{0}` 位小数",
+    ),
+    e(
+        "E0230",
+        "`{}` needs at least two values, but is given {}",
+        "“{0}”至少需要两个值，这里只给了 {1} 个",
+    ),
+    e(
+        "E0230",
+        "`clamp` needs three values (x, lo, hi), but is given {}",
+        "“限定”（clamp）需要三个值（值、下限、上限），这里给了 {0} 个",
+    ),
+    e(
+        "E0231",
+        "the places of `round` must be a whole number from 0 to {}",
+        "“舍入”（round）的位数必须是 0 到 {0} 的整数",
+    ),
+    e(
+        "E0232",
+        "the lower bound {} of `clamp` is above its upper bound {}",
+        "“限定”（clamp）的下限 {0} 高于上限 {1}",
+    ),
+    e(
+        "E0202",
+        "the values of `{}` are {} and {}",
+        "“{0}”的各值应当同类，这里却有{1}和{2}",
+    ),
     e(
         "E0220",
         "the definition `{}` uses itself ({})",
@@ -638,6 +672,41 @@ pub(crate) const MESSAGES: &[Entry] = &[
 
 /// Help and note lines.
 pub(crate) const HINTS: &[Entry] = &[
+    e(
+        "E0014",
+        "write a whole number of places from 0 to 10, e.g. `rounding per_clause 2 half_up` (计分舍入 逐条 2 四舍五入)",
+        "写 0 到 10 之间的整数位数，例如 `计分舍入 逐条 2 四舍五入`",
+    ),
+    e(
+        "E0230",
+        "write `{}(a, b)`; for the {} over records write `{}(records where …, amount)`",
+        "写成 `{0}(甲, 乙)`；对记录求{1}值，写成 `{2}(记录 满足 …, 金额)`",
+    ),
+    e(
+        "E0230",
+        "write `clamp(x, 0, 10)` (限定(x, 0, 10)): x, held between 0 and 10",
+        "写成 `限定(值, 0, 10)`：值低于 0 取 0，高于 10 取 10",
+    ),
+    e(
+        "E0231",
+        "write how many decimal places to keep, e.g. `round(x, 2, half_up)` (舍入(x, 2, 四舍五入))",
+        "写出保留几位小数，例如 `舍入(值, 2, 四舍五入)`",
+    ),
+    e(
+        "E0232",
+        "write the lower bound first: `clamp(x, lo, hi)` (限定(x, 下限, 上限))",
+        "先写下限再写上限：`限定(值, 下限, 上限)`",
+    ),
+    e(
+        "E0202",
+        "take the smallest or largest of numbers or of dates",
+        "“最小”“最大”只能用于数或日期",
+    ),
+    e(
+        "E0202",
+        "compare numbers with numbers and dates with dates",
+        "数与数比较，日期与日期比较",
+    ),
     e("*", "did you mean `{}`?", "是不是要写 `{0}`？"),
     e(
         "*",
@@ -1244,6 +1313,8 @@ pub(crate) const TERMS: &[Entry] = &[
     e("", "sum", "合计"),
     e("", "max", "最大"),
     e("", "min", "最小"),
+    e("", "`clamp`", "“限定”（clamp）"),
+    e("", "`round`", "“舍入”（round）"),
     e("", "latest", "最近"),
     e("", "a number", "数"),
     e("", "a text", "文字"),
@@ -1325,9 +1396,40 @@ pub(crate) const TERMS: &[Entry] = &[
     ),
     e(
         "",
-        "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`)",
-        "文件头字段（标题、行业、版本、生效日期、责任单位、依据、继承、总分、查询渠道、查询时点、查询留存、信用承诺、备注）",
+        "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`, `rounding`)",
+        "文件头字段（标题、行业、版本、生效日期、责任单位、依据、继承、总分、查询渠道、查询时点、查询留存、信用承诺、备注、计分舍入）",
     ),
+    e(
+        "",
+        "`rounding per_clause|on_total [places] half_up|half_even`",
+        "`计分舍入 逐条|按总分 [位数] 四舍五入|银行家舍入`",
+    ),
+    e(
+        "",
+        "`per_clause` / `逐条` or `on_total` / `按总分`",
+        "“逐条”或“按总分”",
+    ),
+    e(
+        "",
+        "a function call (`min(a, b)`, `max(a, b)`, `clamp(x, lo, hi)`)",
+        "函数（`最小(甲, 乙)`、`最大(甲, 乙)`、`限定(值, 下限, 上限)`）",
+    ),
+    e(
+        "",
+        "`min`, `max` or `clamp` (最小, 最大, 限定)",
+        "最小、最大或限定",
+    ),
+    e(
+        "",
+        "`round(x, places, half_up)` / `舍入(x, 2, 四舍五入)`",
+        "`舍入(值, 位数, 四舍五入)`",
+    ),
+    e(
+        "",
+        "a rounding mode (`half_up` / `四舍五入`, `half_even` / `银行家舍入`)",
+        "舍入方式（四舍五入、银行家舍入）",
+    ),
+    e("", "a percentage (`5%`)", "百分数（`5%`）"),
     e(
         "",
         "a constant (`const name = …`)",
@@ -1394,9 +1496,12 @@ pub(crate) const TERMS: &[Entry] = &[
     ),
     e(
         "",
-        "`count`, `any`, `none`, `sum`, `max`, `min` or `latest`",
-        "计数、存在、不存在、合计、最大、最小或最近",
+        "`count`, `count distinct`, `any`, `none`, `sum`, `max`, `min` or `latest`",
+        "计数、计数 不同、存在、不存在、合计、最大、最小或最近",
     ),
+    e("", "`count distinct` / `计数 不同`", "`计数 不同`"),
+    e("", "`distinct` / `不同`", "`不同`"),
+    e("", "count distinct", "计数 不同"),
     e("", "a list (`[a, b]`)", "列表（`[甲, 乙]`）"),
     e("", "a date (YYYY-MM-DD)", "日期（YYYY-MM-DD）"),
     e(

@@ -51,6 +51,14 @@ impl<'a> Resolved<'a> {
             (E::Table(a, ea, da), E::Table(b, eb, db)) => {
                 ea == eb && da == db && self.with(a).same_as(other.with(b))
             }
+            (E::Scalar(op_a, xs), E::Scalar(op_b, ys)) => {
+                op_a == op_b
+                    && xs.len() == ys.len()
+                    && xs
+                        .iter()
+                        .zip(ys)
+                        .all(|(x, y)| self.with(x).same_as(other.with(y)))
+            }
             // Leaves (literals, `as_of`, fields, windows) have no queries inside.
             (a, b) => is_leaf(a) && a == b,
         }
@@ -85,6 +93,11 @@ impl<'a> Resolved<'a> {
             }
             IrExpr::If(c, a, b) => {
                 for e in [c, a, b] {
+                    self.with(e).collect_windows(out);
+                }
+            }
+            IrExpr::Scalar(_, args) => {
+                for e in args {
                     self.with(e).collect_windows(out);
                 }
             }

@@ -88,6 +88,7 @@ fn header_label(field: HeaderField) -> &'static str {
         HeaderField::Basis => "依据 basis",
         HeaderField::Extends => "继承 extends",
         HeaderField::Total => "总分 total",
+        HeaderField::Rounding => "计分舍入 rounding",
         HeaderField::QueryChannels => "查询渠道 query_channel",
         HeaderField::QueryDay => "查询时点 query_day",
         HeaderField::QueryEvidence => "查询留存 query_evidence",

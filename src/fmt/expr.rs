@@ -9,7 +9,9 @@ use super::layout::Doc;
 use super::text::*;
 use super::words::*;
 use super::*;
-use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, Spanned, TableKey, TableValue, UnaryOp};
+use crate::ast::{
+    Aggregate, BinaryOp, Expr, ExprKind, ScalarFn, Spanned, TableKey, TableValue, UnaryOp,
+};
 
 /// Binding strength of `not`: between `and` (3) and the comparisons (5).
 pub(super) const PREC_NOT: u8 = 4;
@@ -153,6 +155,8 @@ pub(super) fn operand_doc(w: &Words, e: &Expr) -> Doc {
     match &e.kind {
         ExprKind::Bool(b) => Doc::text(w.boolean(*b)),
         ExprKind::Number(n) => Doc::text(n.to_string()),
+        ExprKind::Percent(n) => Doc::text(format!("{n}%")),
+        ExprKind::Call(func, args) => call_doc(w, *func, args),
         ExprKind::Text(s) => Doc::text(quote(s)),
         ExprKind::Date(d) => Doc::text(d.to_string()),
         ExprKind::Duration(d) => Doc::text(w.duration(*d)),
@@ -309,6 +313,20 @@ pub(super) fn aggregate_doc(
     Doc::Concat(vec![
         Doc::text(format!("{}(", w.aggregate(func))),
         Doc::align(Doc::group(Doc::Concat(args))),
+        Doc::text(")"),
+    ])
+}
+
+/// `min(a, b)`, `clamp(x, 0, 10)`, `round(x, 2, half_up)`: the arguments
+/// filled onto lines under the first when too long.
+pub(super) fn call_doc(w: &Words, func: ScalarFn, args: &[Expr]) -> Doc {
+    let mut items: Vec<Doc> = args.iter().map(|a| expr_doc(w, a, ANY)).collect();
+    if let ScalarFn::Round(mode) = func {
+        items.push(Doc::text(w.fns.mode(mode)));
+    }
+    Doc::Concat(vec![
+        Doc::text(format!("{}(", w.scalar(func))),
+        Doc::align(Doc::group(fill_items(items))),
         Doc::text(")"),
     ])
 }

@@ -16,6 +16,7 @@ pub(super) enum HeaderKey {
     Basis,
     Extends,
     Total,
+    Rounding,
     Channel(usize),
     QueryDay,
     QueryEvidence,
@@ -94,6 +95,12 @@ pub(super) fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, Heade
         value: Value::Text(n.value.to_string()),
         span: n.span,
     });
+    let rounding = h.rounding.as_ref().map(|r| Field {
+        key: HeaderKey::Rounding,
+        keyword: w.fns.rounding,
+        value: Value::Text(w.fns.policy(&r.value)),
+        span: r.span,
+    });
     let channels = h.channels.iter().enumerate().map(|(i, c)| {
         let kinds: Vec<&str> = c.kinds.iter().map(|k| k.value.as_str()).collect();
         Field {
@@ -112,6 +119,7 @@ pub(super) fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, Heade
         text(HeaderKey::Basis, w.basis, &h.basis),
         extends,
         total,
+        rounding,
     ]
     .into_iter()
     .flatten()

@@ -46,6 +46,7 @@ fn header(h: &Header) -> Header {
         query_day: bare_opt(&h.query_day),
         query_evidence: bare_opt(&h.query_evidence),
         commitment: bare_opt(&h.commitment),
+        rounding: bare_opt(&h.rounding),
         span: Span::default(),
     }
 }
@@ -131,6 +132,7 @@ pub(crate) fn expr(e: &Expr) -> Expr {
             value: value.as_deref().map(boxed),
         },
         ExprKind::Within(x) => ExprKind::Within(boxed(x)),
+        ExprKind::Call(func, args) => ExprKind::Call(*func, args.iter().map(expr).collect()),
         leaf => leaf.clone(),
     };
     Expr::new(kind, Span::default())

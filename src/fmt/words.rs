@@ -1,6 +1,9 @@
 //! The keyword forms of each dialect, as the formatter prints them.
 
-use crate::ast::{Aggregate, BinaryOp, ClauseKind, Dialect, Duration, DurationUnit};
+use crate::ast::{
+    Aggregate, BinaryOp, ClauseKind, Dialect, Duration, DurationUnit, RoundMode, RoundingPolicy,
+    ScalarFn,
+};
 
 /// The keyword forms of one dialect.
 pub(super) struct Words {
@@ -43,6 +46,7 @@ pub(super) struct Words {
     pub(super) not: &'static str,
     pub(super) in_: &'static str,
     pub(super) contains: &'static str,
+    pub(super) fns: FnWords,
     pub(super) if_: &'static str,
     pub(super) then: &'static str,
     pub(super) else_: &'static str,
@@ -107,6 +111,16 @@ pub(super) const ENGLISH: Words = Words {
     not: "not",
     in_: "in",
     contains: "contains",
+    fns: FnWords {
+        clamp: "clamp",
+        round: "round",
+        half_up: "half_up",
+        half_even: "half_even",
+        rounding: "rounding",
+        per_clause: "per_clause",
+        on_total: "on_total",
+        count_distinct: "count distinct",
+    },
     if_: "if",
     then: "then",
     else_: "else",
@@ -170,6 +184,16 @@ pub(super) const CHINESE: Words = Words {
     not: "非",
     in_: "属于",
     contains: "包含",
+    fns: FnWords {
+        clamp: "限定",
+        round: "舍入",
+        half_up: "四舍五入",
+        half_even: "银行家舍入",
+        rounding: "计分舍入",
+        per_clause: "逐条",
+        on_total: "按总分",
+        count_distinct: "计数 不同",
+    },
     if_: "如果",
     then: "则",
     else_: "否则",
@@ -233,6 +257,17 @@ impl Words {
             Aggregate::Max => self.max,
             Aggregate::Min => self.min,
             Aggregate::Latest => self.latest,
+            Aggregate::CountDistinct => self.fns.count_distinct,
+        }
+    }
+
+    /// The name of a scalar function (`min` and `max` are spelt like the aggregates).
+    pub(super) fn scalar(&self, func: ScalarFn) -> &'static str {
+        match func {
+            ScalarFn::Min => self.min,
+            ScalarFn::Max => self.max,
+            ScalarFn::Clamp => self.fns.clamp,
+            ScalarFn::Round(_) => self.fns.round,
         }
     }
 
@@ -245,5 +280,36 @@ impl Words {
         };
         let unit = if d.amount == 1 { one } else { many };
         format!("{} {unit}", d.amount)
+    }
+}
+
+/// The words of the scalar functions and of the header's rounding policy.
+pub(super) struct FnWords {
+    pub(super) clamp: &'static str,
+    pub(super) round: &'static str,
+    pub(super) half_up: &'static str,
+    pub(super) half_even: &'static str,
+    pub(super) rounding: &'static str,
+    pub(super) per_clause: &'static str,
+    pub(super) on_total: &'static str,
+    pub(super) count_distinct: &'static str,
+}
+
+impl FnWords {
+    pub(super) fn mode(&self, mode: RoundMode) -> &'static str {
+        match mode {
+            RoundMode::HalfUp => self.half_up,
+            RoundMode::HalfEven => self.half_even,
+        }
+    }
+
+    /// `per_clause 2 half_up`: what follows `rounding` (the places always written).
+    pub(super) fn policy(&self, p: &RoundingPolicy) -> String {
+        let scope = if p.per_clause {
+            self.per_clause
+        } else {
+            self.on_total
+        };
+        format!("{scope} {} {}", p.places, self.mode(p.mode))
     }
 }

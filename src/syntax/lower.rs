@@ -3,8 +3,8 @@
 //! Problems that the grammar cannot express (a duplicated field, an
 //! impossible date, a number too large) are collected as diagnostics.
 
-use super::MAX_EXPR_DEPTH;
 use super::grammar::Rule;
+use super::{MAX_EXPR_DEPTH, MAX_ROUND_PLACES};
 use crate::ast::*;
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::source::{SourceFile, Span};
@@ -126,6 +126,12 @@ impl Lowerer<'_> {
                 header.channels.push(self.channel(field));
                 continue;
             }
+            if rule == Rule::rounding_field {
+                if let Some(policy) = self.rounding(field) {
+                    set_once(self, &mut header.rounding, policy, "rounding", at)
+                }
+                continue;
+            }
             let value = field
                 .into_inner()
                 .nth(1)
@@ -185,6 +191,38 @@ impl Lowerer<'_> {
             }
         }
         header
+    }
+
+    /// `rounding per_clause 2 half_up` / `计分舍入 按总分 银行家舍入`
+    fn rounding(&mut self, pair: Pair<'_, Rule>) -> Option<Spanned<RoundingPolicy>> {
+        let at = span(&pair);
+        let mut policy = RoundingPolicy::default();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::rounding_scope => {
+                    policy.per_clause =
+                        part.into_inner().next().map(|p| p.as_rule()) == Some(Rule::kw_per_clause);
+                }
+                Rule::integer => match part.as_str().parse::<u32>() {
+                    Ok(n) if n <= MAX_ROUND_PLACES => policy.places = n,
+                    _ => {
+                        self.error(
+                            "E0014",
+                            format!(
+                                "cannot round to `{}` decimal places",
+                                part.as_str()
+                            ),
+                            span(&part),
+                            "write a whole number of places from 0 to 10, e.g. `rounding per_clause 2 half_up` (计分舍入 逐条 2 四舍五入)",
+                        );
+                        return None;
+                    }
+                },
+                Rule::round_mode => policy.mode = round_mode(part),
+                _ => {} // kw_rounding
+            }
+        }
+        Some(Spanned::new(policy, at))
     }
 
     /// `query_channel "site" [kind, …]`
@@ -459,6 +497,22 @@ impl Lowerer<'_> {
                 Some(n) => leaf(ExprKind::Number(n.value)),
                 None => leaf(ExprKind::Number(Decimal::ZERO)),
             },
+            Rule::percent => {
+                let digits = pair.as_str().trim_end_matches(['%', '％']);
+                match Decimal::from_str(digits) {
+                    Ok(n) => leaf(ExprKind::Percent(n)),
+                    Err(_) => {
+                        self.error(
+                            "E0012",
+                            format!("the number `{}` is too large or too precise", pair.as_str()),
+                            at,
+                            "numbers may have at most 28 significant digits",
+                        );
+                        leaf(ExprKind::Percent(Decimal::ZERO))
+                    }
+                }
+            }
+            Rule::scalar_call | Rule::round_call => self.call(pair),
             Rule::date => match self.date(&pair) {
                 Some(d) => leaf(ExprKind::Date(d.value)),
                 None => leaf(ExprKind::Bool(false)),
@@ -515,6 +569,37 @@ impl Lowerer<'_> {
             Rule::aggregate => self.aggregate(pair),
             other => unreachable!("{other:?} as primary"),
         }
+    }
+
+    /// `min(a, b, …)`, `max(…)`, `clamp(x, lo, hi)`, `round(x, places, mode)`.
+    fn call(&mut self, pair: Pair<'_, Rule>) -> Folded {
+        let at = span(&pair);
+        let mut func = ScalarFn::Min;
+        let mut args = Vec::new();
+        let mut depth = 0;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::scalar_fn => {
+                    func = match part.into_inner().next().map(|p| p.as_rule()) {
+                        Some(Rule::kw_max) => ScalarFn::Max,
+                        Some(Rule::kw_clamp) => ScalarFn::Clamp,
+                        _ => ScalarFn::Min,
+                    }
+                }
+                Rule::round_mode => func = ScalarFn::Round(round_mode(part)),
+                Rule::expr => {
+                    let (e, d) = self.fold(part)?;
+                    depth = depth.max(d);
+                    args.push(e);
+                }
+                _ => {} // kw_round
+            }
+        }
+        deepen(
+            &self.file.clone(),
+            Expr::new(ExprKind::Call(func, args), at),
+            depth,
+        )
     }
 
     fn table(&mut self, pair: Pair<'_, Rule>) -> Folded {
@@ -590,6 +675,7 @@ impl Lowerer<'_> {
             Some(Rule::kw_max) => Aggregate::Max,
             Some(Rule::kw_min) => Aggregate::Min,
             Some(Rule::kw_latest) => Aggregate::Latest,
+            Some(Rule::count_distinct) => Aggregate::CountDistinct,
             other => unreachable!("{other:?} as aggregate"),
         };
         let query = inner.next().expect("grammar guarantees a query");
@@ -740,6 +826,14 @@ fn deepen(file: &SourceFile, expr: Expr, child_depth: u32) -> Folded {
         ));
     }
     Ok((expr, depth))
+}
+
+/// `half_up` (四舍五入) or `half_even` (银行家舍入).
+fn round_mode(pair: Pair<'_, Rule>) -> RoundMode {
+    match pair.into_inner().next().map(|p| p.as_rule()) {
+        Some(Rule::kw_half_even) => RoundMode::HalfEven,
+        _ => RoundMode::HalfUp,
+    }
 }
 
 fn binary_op(rule: Rule) -> BinaryOp {

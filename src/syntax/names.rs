@@ -21,7 +21,7 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::item => "a clause, constant or test",
         Rule::header => "a rule-set header (`ruleset id { … }` / `规则集 id { … }`)",
         Rule::header_field => {
-            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`)"
+            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`, `rounding`)"
         }
         Rule::title_field => "`title \"…\"`",
         Rule::sector_field => "`sector \"…\"`",
@@ -105,7 +105,9 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::table_default => "`otherwise: <value>`",
         Rule::table_value => "a number or a constant name",
         Rule::aggregate => "a record query (`count(records where …)`)",
-        Rule::aggregate_fn => "`count`, `any`, `none`, `sum`, `max`, `min` or `latest`",
+        Rule::aggregate_fn => {
+            "`count`, `count distinct`, `any`, `none`, `sum`, `max`, `min` or `latest`"
+        }
         Rule::query => "`records` (记录)",
         Rule::within => "`within <duration>` (近 N 年)",
         Rule::list => "a list (`[a, b]`)",
@@ -181,5 +183,21 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::kw_true => "`true` / `是`",
         Rule::kw_false => "`false` / `否`",
         Rule::kw_as_of => "`as_of` / `评价日期`",
+        Rule::rounding_field => "`rounding per_clause|on_total [places] half_up|half_even`",
+        Rule::rounding_scope => "`per_clause` / `逐条` or `on_total` / `按总分`",
+        Rule::kw_rounding => "`rounding` / `计分舍入`",
+        Rule::kw_per_clause => "`per_clause` / `逐条`",
+        Rule::kw_on_total => "`on_total` / `按总分`",
+        Rule::scalar_call => "a function call (`min(a, b)`, `max(a, b)`, `clamp(x, lo, hi)`)",
+        Rule::scalar_fn => "`min`, `max` or `clamp` (最小, 最大, 限定)",
+        Rule::round_call => "`round(x, places, half_up)` / `舍入(x, 2, 四舍五入)`",
+        Rule::round_mode => "a rounding mode (`half_up` / `四舍五入`, `half_even` / `银行家舍入`)",
+        Rule::percent => "a percentage (`5%`)",
+        Rule::kw_clamp => "`clamp` / `限定`",
+        Rule::kw_round => "`round` / `舍入`",
+        Rule::kw_half_up => "`half_up` / `四舍五入`",
+        Rule::kw_half_even => "`half_even` / `银行家舍入`",
+        Rule::count_distinct => "`count distinct` / `计数 不同`",
+        Rule::kw_distinct => "`distinct` / `不同`",
     }
 }

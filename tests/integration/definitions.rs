@@ -127,3 +127,56 @@ fn definitions_and_lets_print_in_the_files_dialect() {
         "规则集 d.fmt {\n  标题 \"t\"\n}\n\n定义 n = 计数(记录 满足 类别 = 行政处罚)\n评分 s {\n  表述 \"w\"\n  设   x = n * 2\n  得分 x\n  上限 4\n}\n"
     );
 }
+
+/// Checks `body` and gives the codes and messages of its errors.
+fn errors(body: &str) -> Vec<(String, String)> {
+    let mut workspace = Workspace::new();
+    workspace.add_source(file(body), None);
+    assert!(workspace.errors.is_empty(), "{}", workspace.errors.render());
+    let Err(diagnostics) = workspace.compile("d.shared") else {
+        panic!("the rule set has a misspelt kind and must not check");
+    };
+    diagnostics
+        .0
+        .iter()
+        .map(|d| (d.code.to_string(), d.message.clone()))
+        .collect()
+}
+
+#[test]
+fn a_misspelt_kind_in_a_definition_or_let_is_one_error_not_one_per_use() {
+    let body = "define 黑名单数 = count(records where kind = 黑明单)
+
+veto v {
+  wording \"w\"
+  when    黑名单数 > 0
+}
+
+flag f {
+  wording \"w\"
+  let     n = count(records where kind = 失信被执形人)
+  when    n > 0 or 黑名单数 > 1 or n > 2
+}
+
+test \"t\" {
+  as_of 2024-06-01
+  expect veto v
+  expect flag f
+}
+";
+    let found = errors(body);
+    assert_eq!(
+        found,
+        vec![
+            (
+                "E0201".to_string(),
+                "unknown record kind `黑明单`".to_string()
+            ),
+            (
+                "E0201".to_string(),
+                "unknown record kind `失信被执形人`".to_string()
+            ),
+        ],
+        "one error per mistake: no `unknown name` at the uses, no E0402 for the tests"
+    );
+}

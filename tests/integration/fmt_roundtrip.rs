@@ -39,6 +39,8 @@ fn leaf() -> impl Strategy<Value = String> {
         "within 3 years",
         "近 回看期",
         "[]",
+        "5%",
+        "12.5％",
     ]);
     prop_oneof![
         fixed.prop_map(String::from),
@@ -97,6 +99,8 @@ fn aggregate_fn() -> impl Strategy<Value = &'static str> {
         "最小",
         "latest",
         "最近",
+        "count distinct",
+        "计数 不同",
     ])
 }
 
@@ -146,6 +150,22 @@ fn expression() -> impl Strategy<Value = String> {
                     let value = value.map(|e| format!("{comma} {e}")).unwrap_or_default();
                     format!("{f}({records}{filter}{value})")
                 }),
+            1 => (
+                prop::sample::select(vec!["min", "最小", "max", "最大", "clamp", "限定"]),
+                prop::collection::vec(inner.clone(), 1..4),
+                any::<bool>(),
+            )
+                .prop_map(|(f, args, wide)| match wide {
+                    true => format!("{f}（{}）", args.join("，")),
+                    false => format!("{f}({})", args.join(", ")),
+                }),
+            1 => (
+                prop::sample::select(vec!["round", "舍入"]),
+                inner.clone(),
+                inner.clone(),
+                prop::sample::select(vec!["half_up", "四舍五入", "half_even", "银行家舍入"]),
+            )
+                .prop_map(|(f, x, places, mode)| format!("{f}({x}, {places}, {mode})")),
             1 => prop::collection::vec(inner.clone(), 0..3)
                 .prop_map(|items| format!("【{}】", items.join("、"))),
             1 => (
@@ -261,7 +281,7 @@ fn expressions(ast: &RuleSetAst) -> Vec<String> {
 fn header_values(ast: &RuleSetAst) -> String {
     let h = &ast.header;
     format!(
-        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
         h.id.value,
         h.title.as_ref().map(|v| &v.value),
         h.sector.as_ref().map(|v| &v.value),
@@ -271,6 +291,7 @@ fn header_values(ast: &RuleSetAst) -> String {
         h.basis.as_ref().map(|v| &v.value),
         h.extends.as_ref().map(|v| &v.value),
         h.total.as_ref().map(|v| v.value),
+        h.rounding.as_ref().map(|v| v.value),
         ast.dialect,
     )
 }

@@ -16,6 +16,8 @@ static PROGRAMS: LazyLock<Vec<credit_rules::compile::CompiledRuleSet>> = LazyLoc
     for case in [
         "tests/cases/eval/scoring.rules",
         "tests/cases/eval/tables-and-negatives.rules",
+        "tests/cases/eval/functions.rules",
+        "tests/cases/eval/count-distinct.rules",
     ] {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(case);
         let text = std::fs::read_to_string(&path).expect("case readable");
@@ -65,6 +67,7 @@ prop_compose! {
         grade in text(&["AAA", "AA", "A", "B", "C", "D", "M", "X"]),
         penalty in text(&["警告", "罚款", "责令停产停业", "吊销许可证或者执照"]),
         amount in amount(),
+        authority in text(&["武汉市交通运输局", "武汉市水务局", "武汉市市场监督管理局"]),
     ) -> CreditRecord {
         let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
         let mut r = CreditRecord::new(id, uscc, kind, decided_on);
@@ -78,6 +81,7 @@ prop_compose! {
         r.grade = grade;
         r.penalty_type = penalty;
         r.amount = amount;
+        r.authority = authority;
         r
     }
 }
