@@ -226,16 +226,24 @@ pub(super) fn amount<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>,
     let raw: Option<Box<RawValue>> = Option::deserialize(d).map_err(|e| refuse(&e))?;
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.get().trim();
-    let digits = if text.starts_with('"') {
-        serde_json::from_str::<String>(text).map_err(|e| refuse(&e))?
+    let quoted = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.contains(['\\', '"']));
+    let unescaped;
+    let digits = if let Some(plain) = quoted {
+        plain
+    } else if text.starts_with('"') {
+        unescaped = serde_json::from_str::<String>(text).map_err(|e| refuse(&e))?;
+        unescaped.as_str()
     } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-        text.to_owned()
+        text
     } else {
         return Err(refuse(&format_args!(
             "found `{text}`; send the amount in 万元 as a string, e.g. \"2.5\", or null"
         )));
     };
-    parse_amount(&digits).map(Some).map_err(|e| refuse(&e))
+    parse_amount(digits).map(Some).map_err(|e| refuse(&e))
 }
 
 /// Why a text is not a calendar day, for messages: not shaped like `YYYY-MM-DD`, or a day
@@ -264,19 +272,57 @@ fn date_problem(text: &str) -> String {
     )
 }
 
-/// Reads a required date, naming `field` in the error.
-fn read_date<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<NaiveDate, D::Error> {
-    let text: String = serde::Deserialize::deserialize(d)
-        .map_err(|e| de::Error::custom(format_args!("field `{field}`: {e}")))?;
-    NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+/// A date's JSON text read without copying it: the day, or the text when it is not one.
+struct DateText(Result<NaiveDate, String>);
+
+impl<'de> Deserialize<'de> for DateText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = DateText;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<DateText, E> {
+                Ok(DateText(parse_day(text).ok_or_else(|| text.to_owned())))
+            }
+        }
+        d.deserialize_str(Text)
+    }
+}
+
+/// `YYYY-MM-DD` as a day: the usual shape read digit by digit, anything else as chrono's
+/// `%Y-%m-%d` reads it (ten characters in all).
+fn parse_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)?.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day);
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .filter(|_| text.len() == 10)
-        .ok_or_else(|| {
-            de::Error::custom(format_args!(
-                "field `{field}` = `{text}`: {}",
-                date_problem(&text)
-            ))
-        })
+}
+
+/// The error for a text in `field` that is not a day.
+fn not_a_day<E: de::Error>(field: &str, text: &str) -> E {
+    E::custom(format_args!(
+        "field `{field}` = `{text}`: {}",
+        date_problem(text)
+    ))
+}
+
+/// Reads a required date, naming `field` in the error.
+fn read_date<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<NaiveDate, D::Error> {
+    let DateText(day) = DateText::deserialize(d)
+        .map_err(|e| de::Error::custom(format_args!("field `{field}`: {e}")))?;
+    day.map_err(|text| not_a_day(field, &text))
 }
 
 /// Reads an optional date (`null` = none), naming `field` in the error.
@@ -284,13 +330,11 @@ fn read_optional_date<'de, D: Deserializer<'de>>(
     d: D,
     field: &'static str,
 ) -> Result<Option<NaiveDate>, D::Error> {
-    let text: Option<String> = serde::Deserialize::deserialize(d)
+    let text: Option<DateText> = serde::Deserialize::deserialize(d)
         .map_err(|e| de::Error::custom(format_args!("field `{field}`: {e}")))?;
     match text {
         None => Ok(None),
-        Some(text) => {
-            read_date(de::value::StrDeserializer::<D::Error>::new(&text), field).map(Some)
-        }
+        Some(DateText(day)) => day.map(Some).map_err(|text| not_a_day(field, &text)),
     }
 }
 
