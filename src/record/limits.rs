@@ -363,3 +363,65 @@ pub(super) fn repaired_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Naiv
 pub(super) fn revoked_on<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
     read_optional_date(d, "revoked_on")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_day;
+    use chrono::NaiveDate;
+
+    /// What the reader accepted before the digit-by-digit path: chrono's `%Y-%m-%d` over
+    /// ten characters.
+    fn chrono_day(text: &str) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .filter(|_| text.len() == 10)
+    }
+
+    #[test]
+    fn dates_are_read_as_chrono_reads_them() {
+        let mut texts: Vec<String> = [
+            "2024-06-01",
+            "2024-02-29",
+            "2023-02-29",
+            "2023-02-30",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-01-00",
+            "0000-01-01",
+            "9999-12-31",
+            " 2024-6-01",
+            "2024-6-1  ",
+            "+024-06-01",
+            "2024/06/01",
+            "2024-06-1x",
+            "２０２４-06-01",
+            "20240601",
+            "2024-06-001",
+            "",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        // Every text of the shape with digits from a small alphabet, and some noise.
+        let alphabet = ['0', '1', '2', '3', '9', '-', ' ', '+', 'a'];
+        let mut state = 12345u64;
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for position in 0..10 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let c = if (position == 4 || position == 7) && state % 4 != 0 {
+                    '-'
+                } else {
+                    alphabet[(state % alphabet.len() as u64) as usize]
+                };
+                text.push(c);
+            }
+            texts.push(text);
+        }
+        for text in &texts {
+            assert_eq!(parse_day(text), chrono_day(text), "`{text}`");
+        }
+    }
+}
