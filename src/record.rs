@@ -50,12 +50,25 @@ const USCC_WEIGHTS: [u32; 17] = [
 /// GB 11714 weights for the eight body characters of an organisation code.
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
+/// The GB 32100 value of each ASCII byte plus one (0: not in [`USCC_CHARSET`]).
+const USCC_VALUES: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let charset = USCC_CHARSET.as_bytes();
+    let mut i = 0;
+    while i < charset.len() {
+        table[charset[i] as usize] = i as u8 + 1;
+        i += 1;
+    }
+    table
+};
+
 /// The GB 32100 value of a character (its index in [`USCC_CHARSET`]).
 fn uscc_value(c: char) -> Option<u32> {
-    USCC_CHARSET
-        .chars()
-        .position(|x| x == c)
-        .and_then(|i| u32::try_from(i).ok())
+    let byte = usize::try_from(u32::from(c)).ok()?;
+    match USCC_VALUES.get(byte) {
+        Some(&v) if v > 0 => Some(u32::from(v) - 1),
+        _ => None,
+    }
 }
 
 /// The GB 11714 value of a character: 0-9 for digits, A=10 … Z=35 for upper-case letters.
@@ -83,7 +96,10 @@ fn uscc_check_from_values(values: &[u32]) -> char {
     let sum: u32 = values.iter().zip(USCC_WEIGHTS).map(|(v, w)| v * w).sum();
     let check = (31 - sum % 31) % 31;
     // `check` is in 0..31, so it always indexes the charset.
-    USCC_CHARSET.chars().nth(check as usize).unwrap_or('0')
+    USCC_CHARSET
+        .as_bytes()
+        .get(check as usize)
+        .map_or('0', |b| char::from(*b))
 }
 
 /// Computes the GB 32100 check character (position 18) for the first 17 characters of a
@@ -196,9 +212,18 @@ pub enum UsccError {
 /// registration authority, organisation-code check character (GB 11714, position 17) and
 /// final check character (GB 32100, position 18) are all valid. Serialises as the plain
 /// string; deserialising runs [`Uscc::parse`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
+///
+/// The code is held inline (18 ASCII bytes): making, copying and comparing one never
+/// allocates.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, utoipa::ToSchema)]
 #[schema(value_type = String, example = "914201158544006819")]
-pub struct Uscc(String);
+pub struct Uscc([u8; 18]);
+
+impl fmt::Debug for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Uscc").field(&self.as_str()).finish()
+    }
+}
 
 impl Uscc {
     /// Validates a 统一社会信用代码.
@@ -215,18 +240,15 @@ impl Uscc {
     /// assert!(Uscc::parse("91230500MA1B3N1N2N").is_err());
     /// ```
     pub fn parse(input: &str) -> Result<Uscc, UsccError> {
-        let code: String = input
-            .trim()
-            .chars()
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
-        let chars: Vec<char> = code.chars().collect();
-        if chars.len() != 18 {
-            return Err(UsccError::Length { found: chars.len() });
+        let input = input.trim();
+        let found = input.chars().count();
+        if found != 18 {
+            return Err(UsccError::Length { found });
         }
+        let mut code = [0u8; 18];
         let mut values = [0u32; 18];
         let mut org_values = [0u32; 18];
-        for (i, &ch) in chars.iter().enumerate() {
+        for (i, ch) in input.chars().map(|c| c.to_ascii_uppercase()).enumerate() {
             let (Some(v), Some(o)) = (uscc_value(ch), org_value(ch)) else {
                 return Err(UsccError::InvalidChar {
                     ch,
@@ -235,22 +257,25 @@ impl Uscc {
             };
             values[i] = v;
             org_values[i] = o;
+            // Every character of the set is ASCII.
+            code[i] = ch as u8;
         }
-        if !REGISTRATION_AUTHORITIES.contains(chars[0]) {
-            return Err(UsccError::RegistrationAuthority { ch: chars[0] });
+        let char_at = |i: usize| char::from(code[i]);
+        if !REGISTRATION_AUTHORITIES.contains(char_at(0)) {
+            return Err(UsccError::RegistrationAuthority { ch: char_at(0) });
         }
         let expected = org_check_from_values(&org_values[8..16]);
-        if chars[16] != expected {
+        if char_at(16) != expected {
             return Err(UsccError::OrgCodeCheck {
                 expected,
-                found: chars[16],
+                found: char_at(16),
             });
         }
         let expected = uscc_check_from_values(&values[..17]);
-        if chars[17] != expected {
+        if char_at(17) != expected {
             return Err(UsccError::CheckChar {
                 expected,
-                found: chars[17],
+                found: char_at(17),
             });
         }
         Ok(Uscc(code))
@@ -258,19 +283,20 @@ impl Uscc {
 
     /// The code as an 18-character upper-case string.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only `parse` makes one, from characters of the (ASCII) set.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 
 impl fmt::Display for Uscc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl AsRef<str> for Uscc {
     fn as_ref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
@@ -284,14 +310,25 @@ impl FromStr for Uscc {
 
 impl Serialize for Uscc {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        serializer.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for Uscc {
+    /// Reads the code from the text the deserializer holds (borrowed when it can), without
+    /// copying it first.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Uscc::parse(&text).map_err(serde::de::Error::custom)
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Uscc;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Uscc, E> {
+                Uscc::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Code)
     }
 }
 
@@ -1295,6 +1332,28 @@ mod tests {
         assert_eq!(org_code_check_char("5949849-"), None);
         assert_eq!(org_code_check_char("MA1B3N1N"), Some('2'));
         assert_eq!(org_code_check_char("ma1b3n1n"), Some('2'));
+    }
+
+    #[test]
+    fn uscc_is_held_inline_and_reads_as_text() {
+        let code = uscc("91320105780688132K");
+        assert_eq!(format!("{code:?}"), r#"Uscc("91320105780688132K")"#);
+        assert_eq!(code.as_ref(), "91320105780688132K");
+        // Ordered as the text is.
+        let mut codes = [uscc("91420100568438339X"), code.clone(), uscc("914201066715055524")];
+        codes.sort();
+        let texts: Vec<&str> = codes.iter().map(Uscc::as_str).collect();
+        let mut sorted = texts.clone();
+        sorted.sort_unstable();
+        assert_eq!(texts, sorted);
+        // Read from escaped text (not borrowable) and from a `serde_json::Value` too.
+        let escaped: Uscc = serde_json::from_str(r#""91320105780688132\u004b""#).expect("escaped");
+        assert_eq!(escaped, code);
+        let value: Uscc = serde_json::from_value(serde_json::json!("91320105780688132K"))
+            .expect("from a value");
+        assert_eq!(value, code);
+        let err = serde_json::from_str::<Uscc>("12").expect_err("a number");
+        assert!(err.to_string().contains("expected a string"), "{err}");
     }
 
     #[test]

@@ -7,9 +7,15 @@ use super::{EvalError, Outcome};
 use crate::ast::ClauseKind;
 use crate::compile::{CompiledClause, CompiledRuleSet};
 use crate::record::CreditRecord;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use std::fmt::Write as _;
+
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests;
 
 /// The evaluation's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -143,62 +149,95 @@ impl RecordRef {
         }
     }
 
-    /// `行政处罚（武环罚〔2022〕14号，武汉市生态环境局，2022-03-03 认定）`
-    fn describe(&self) -> String {
-        let mut parts = Vec::new();
+    /// Appends `行政处罚〔记录 X〕（武环罚〔2022〕14号，武汉市生态环境局，2022-03-03 认定，公示至 …）`.
+    fn describe(&self, out: &mut String) {
+        out.push_str(self.kind_label);
+        out.push_str("〔记录 ");
+        out.push_str(&self.id);
+        out.push_str("〕（");
         if let Some(doc) = &self.document_no {
-            parts.push(doc.clone());
+            out.push_str(doc);
+            out.push('，');
         }
         if let Some(authority) = &self.authority {
-            parts.push(authority.clone());
+            out.push_str(authority);
+            out.push('，');
         }
-        parts.push(format!("{} 认定", self.decided_on));
+        push_date(out, self.decided_on);
+        out.push_str(" 认定");
         if let Some(published) = self.published_on {
-            parts.push(format!("{published} 公示"));
+            out.push('，');
+            push_date(out, published);
+            out.push_str(" 公示");
         }
-        parts.push(match self.disclosure_until {
-            Some(until) => format!("公示至 {until}"),
-            None => "未设公示截止日期".to_string(),
-        });
+        match self.disclosure_until {
+            Some(until) => {
+                out.push_str("，公示至 ");
+                push_date(out, until);
+            }
+            None => out.push_str("，未设公示截止日期"),
+        }
         if let Some(valid) = self.valid_until {
-            parts.push(format!("有效期至 {valid}"));
+            out.push_str("，有效期至 ");
+            push_date(out, valid);
         }
-        format!(
-            "{}〔记录 {}〕（{}）",
-            self.kind_label,
-            self.id,
-            parts.join("，")
-        )
+        out.push('）');
+    }
+
+    /// Bytes [`RecordRef::describe`] writes at most, give or take a long number.
+    fn describe_len(&self) -> usize {
+        // Fixed text and four dates: about 130 bytes; a little more does no harm.
+        144 + self.kind_label.len()
+            + self.id.len()
+            + self.document_no.as_ref().map_or(0, String::len)
+            + self.authority.as_ref().map_or(0, String::len)
     }
 }
 
 impl Outcome {
     /// Builds the full report; `records` must be the slice that was evaluated.
+    ///
+    /// Every string is written once into a buffer sized up front: the explanation of a
+    /// clause is one allocation, with its numbers and dates written digit by digit.
     pub fn report(&self, program: &CompiledRuleSet, records: &[CreditRecord]) -> Report {
+        let decision = self.decision(program);
+        let shown = |(clause, outcome): (&CompiledClause, &super::ClauseOutcome)| {
+            outcome.fired || outcome.error.is_some() || clause.kind == ClauseKind::Score
+        };
+        let (mut vetoes, mut flags, mut scores) = (0, 0, 0);
+        for (clause, outcome) in program.clauses.iter().zip(&self.clauses) {
+            if shown((clause, outcome)) {
+                match clause.kind {
+                    ClauseKind::Veto => vetoes += 1,
+                    ClauseKind::Flag => flags += 1,
+                    ClauseKind::Score => scores += 1,
+                }
+            }
+        }
         let mut report = Report {
             ruleset: program.meta.id.clone(),
             version: program.meta.version.clone(),
             hash: program.meta.hash.clone(),
             as_of: self.as_of,
-            decision: self.decision(program),
-            decision_label: self.decision(program).label(),
+            decision,
+            decision_label: decision.label(),
             total: fixed2(self.total()),
-            vetoes: Vec::new(),
-            flags: Vec::new(),
-            scores: Vec::new(),
+            vetoes: Vec::with_capacity(vetoes),
+            flags: Vec::with_capacity(flags),
+            scores: Vec::with_capacity(scores),
         };
         for (i, (clause, outcome)) in program.clauses.iter().zip(&self.clauses).enumerate() {
-            let shown =
-                outcome.fired || outcome.error.is_some() || clause.kind == ClauseKind::Score;
-            if !shown {
+            if !shown((clause, outcome)) {
                 continue;
             }
-            let cited: Vec<RecordRef> = self
-                .evidence_of(i)
-                .iter()
-                .filter_map(|r| records.get(*r as usize))
-                .map(RecordRef::of)
-                .collect();
+            let evidence = self.evidence_of(i);
+            let mut cited = Vec::with_capacity(evidence.len());
+            cited.extend(
+                evidence
+                    .iter()
+                    .filter_map(|r| records.get(*r as usize))
+                    .map(RecordRef::of),
+            );
             let entry = ClauseReport {
                 clause: clause.id.clone(),
                 kind: clause.kind,
@@ -228,74 +267,172 @@ fn fixed2(value: Decimal) -> Decimal {
     v
 }
 
+/// Appends a date as its `Display` writes it (`2024-06-01`), without the formatter for the
+/// years 0 to 9999.
+fn push_date(out: &mut String, date: NaiveDate) {
+    let year = date.year();
+    let Ok(year) = u32::try_from(year) else {
+        let _ = write!(out, "{date}");
+        return;
+    };
+    if year > 9999 {
+        let _ = write!(out, "{date}");
+        return;
+    }
+    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
+    let (month, day) = (date.month(), date.day());
+    for c in [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        '-',
+        digit(month / 10),
+        digit(month),
+        '-',
+        digit(day / 10),
+        digit(day),
+    ] {
+        out.push(c);
+    }
+}
+
+/// Appends a decimal as its `Display` writes it (`-0.5`, `8.50`, `0`), without the formatter
+/// when the mantissa fits 64 bits.
+fn push_decimal(out: &mut String, value: Decimal) {
+    let Ok(mantissa) = u64::try_from(value.mantissa().unsigned_abs()) else {
+        let _ = write!(out, "{value}");
+        return;
+    };
+    // `Display` writes the sign of a negative zero too.
+    if value.is_sign_negative() {
+        out.push('-');
+    }
+    let scale = value.scale() as usize;
+    // At most 20 digits, padded with zeros to at most 28 (the largest scale).
+    let mut digits = [b'0'; 48];
+    let mut start = digits.len();
+    let mut rest = mantissa;
+    while rest > 0 {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    start = start.min(digits.len().saturating_sub(scale));
+    let digits = &digits[start..];
+    let whole = digits.len() - scale.min(digits.len());
+    fn text(bytes: &[u8]) -> &str {
+        std::str::from_utf8(bytes).unwrap_or("0")
+    }
+    if whole == 0 {
+        out.push('0');
+    } else {
+        out.push_str(text(&digits[..whole]));
+    }
+    if scale > 0 {
+        out.push('.');
+        out.push_str(text(&digits[whole..]));
+    }
+}
+
+/// The Chinese sentence of one clause: written into one buffer, allocated once.
 fn explain(
     clause: &CompiledClause,
     outcome: &super::ClauseOutcome,
     records: &[RecordRef],
 ) -> String {
-    let basis = clause
-        .basis
-        .as_ref()
-        .map(|b| format!("依据：{b}。"))
-        .unwrap_or_default();
-    let evidence = if records.is_empty() {
-        "无相关信用记录".to_string()
-    } else {
-        let listed: Vec<String> = records.iter().map(RecordRef::describe).collect();
-        format!(
-            "相关记录：{}，在评价日仍有效（未过公示期、未信用修复、未撤销）",
-            listed.join("；")
-        )
-    };
+    let basis_len = clause.basis.as_ref().map_or(0, |b| b.len() + 12);
     if let Some(error) = &outcome.error {
-        return format!(
-            "条款“{}”无法计算（{error}），需人工复核。{basis}",
-            clause.id
-        );
+        let mut out = String::with_capacity(96 + clause.id.len() + basis_len);
+        out.push_str("条款“");
+        out.push_str(&clause.id);
+        out.push_str("”无法计算（");
+        let _ = write!(out, "{error}");
+        out.push_str("），需人工复核。");
+        push_basis(&mut out, clause);
+        return out;
     }
+    let evidence_len = 96 + records.iter().map(RecordRef::describe_len).sum::<usize>();
+    let wording_len = clause.wording.as_ref().map_or(0, String::len);
+    let mut out =
+        String::with_capacity(160 + clause.id.len() + wording_len + evidence_len + basis_len);
     match clause.kind {
-        ClauseKind::Veto => format!(
-            "触发否决条款“{}”：{}。{evidence}。{basis}",
-            clause.id,
-            clause
-                .wording
-                .as_deref()
-                .unwrap_or("")
-                .trim_end_matches('。')
-        ),
-        ClauseKind::Flag => format!(
-            "提示条款“{}”：{evidence}，请评标委员会核实。{basis}",
-            clause.id
-        ),
+        ClauseKind::Veto => {
+            out.push_str("触发否决条款“");
+            out.push_str(&clause.id);
+            out.push_str("”：");
+            out.push_str(
+                clause
+                    .wording
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim_end_matches('。'),
+            );
+            out.push('。');
+            push_evidence(&mut out, records);
+            out.push('。');
+        }
+        ClauseKind::Flag => {
+            out.push_str("提示条款“");
+            out.push_str(&clause.id);
+            out.push_str("”：");
+            push_evidence(&mut out, records);
+            out.push_str("，请评标委员会核实。");
+        }
         ClauseKind::Score => {
-            let points = outcome.points.map(fixed2).unwrap_or_default();
-            let raw = outcome.raw.unwrap_or_default().normalize();
-            let mut limits = Vec::new();
+            out.push_str("评分条款“");
+            out.push_str(&clause.id);
+            out.push_str("”得 ");
+            push_decimal(&mut out, outcome.points.map(fixed2).unwrap_or_default());
+            out.push_str(" 分（计算值 ");
+            push_decimal(&mut out, outcome.raw.unwrap_or_default().normalize());
             if let Some(cap) = clause.cap {
-                limits.push(format!("上限 {}", cap.normalize()));
+                out.push_str("，上限 ");
+                push_decimal(&mut out, cap.normalize());
             }
             if let Some(floor) = clause.floor {
-                limits.push(format!("下限 {}", floor.normalize()));
+                out.push_str("，下限 ");
+                push_decimal(&mut out, floor.normalize());
             }
             if clause.weight != Decimal::ONE {
-                limits.push(format!("权重 {}", clause.weight.normalize()));
+                out.push_str("，权重 ");
+                push_decimal(&mut out, clause.weight.normalize());
             }
-            let limits = if limits.is_empty() {
-                String::new()
-            } else {
-                format!("，{}", limits.join("，"))
-            };
-            format!(
-                "评分条款“{}”得 {points} 分（计算值 {raw}{limits}）。{evidence}。{basis}",
-                clause.id
-            )
+            out.push_str("）。");
+            push_evidence(&mut out, records);
+            out.push('。');
         }
     }
+    push_basis(&mut out, clause);
+    out
+}
+
+/// `依据：…。`, when the clause names its basis.
+fn push_basis(out: &mut String, clause: &CompiledClause) {
+    if let Some(basis) = &clause.basis {
+        out.push_str("依据：");
+        out.push_str(basis);
+        out.push('。');
+    }
+}
+
+/// `无相关信用记录`, or `相关记录：…，在评价日仍有效（…）`.
+fn push_evidence(out: &mut String, records: &[RecordRef]) {
+    let Some((first, rest)) = records.split_first() else {
+        out.push_str("无相关信用记录");
+        return;
+    };
+    out.push_str("相关记录：");
+    first.describe(out);
+    for record in rest {
+        out.push('；');
+        record.describe(out);
+    }
+    out.push_str("，在评价日仍有效（未过公示期、未信用修复、未撤销）");
 }
 
 /// A readable text rendering of a report, for the terminal.
 pub fn render_table(report: &Report) -> String {
-    use std::fmt::Write as _;
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -335,7 +335,8 @@ pub(super) async fn tender_logged<T: Send + 'static>(
     .await
 }
 
-/// Gives every member its decision id (in log order) and signed receipt.
+/// Gives every member its decision id (in log order) and signed receipt. An ed25519
+/// signature is most of a member's server time, so a large tender signs over the cores.
 fn sign_members(
     result: &mut TenderResult,
     seqs: &[u64],
@@ -343,22 +344,31 @@ fn sign_members(
     decided_at: DateTime<Utc>,
 ) {
     let known_at = result.known_at.unwrap_or(decided_at);
-    let members = result
+    let mut members: Vec<_> = result
         .bids
         .iter_mut()
-        .flat_map(|bid| bid.members.iter_mut());
-    for (member, seq) in members.zip(seqs.iter().copied()) {
-        member.decision_id = Some(seq);
+        .flat_map(|bid| bid.members.iter_mut())
+        .zip(seqs.iter().copied())
+        .collect();
+    let sign = |(member, seq): &mut (&mut crate::tender::MemberResult, u64)| {
+        member.decision_id = Some(*seq);
         member.receipt = key.map(|key| {
             key.sign(ReceiptBody::of(
                 &member.report,
-                seq,
+                *seq,
                 Some(member.uscc.to_string()),
                 member.entity_name.clone(),
                 known_at,
                 decided_at,
             ))
         });
+    };
+    match crate::tender::pool() {
+        Some(pool) if key.is_some() && members.len() >= 8 => pool.install(|| {
+            use rayon::prelude::*;
+            members.par_iter_mut().for_each(sign);
+        }),
+        _ => members.iter_mut().for_each(sign),
     }
 }
 

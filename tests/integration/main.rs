@@ -7,6 +7,10 @@
 
 mod common;
 
+/// The hand-written water evaluator the engine is measured against (shared with the bench).
+#[path = "../../benches/baseline/mod.rs"]
+mod baseline;
+
 mod authoring;
 mod browser;
 mod check;
@@ -21,6 +25,7 @@ mod disclosure_http;
 mod docx;
 mod durability;
 mod eval;
+mod eval_baseline;
 mod fmt_roundtrip;
 mod guide;
 mod hardening;
