@@ -46,6 +46,15 @@ fn header(h: &Header) -> Header {
         query_day: bare_opt(&h.query_day),
         query_evidence: bare_opt(&h.query_evidence),
         commitment: bare_opt(&h.commitment),
+        allowances: h
+            .allowances
+            .iter()
+            .map(|a| crate::ast::Allowance {
+                code: bare(&a.code),
+                reason: bare(&a.reason),
+                span: Span::default(),
+            })
+            .collect(),
         span: Span::default(),
     }
 }

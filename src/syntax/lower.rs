@@ -126,6 +126,10 @@ impl Lowerer<'_> {
                 header.channels.push(self.channel(field));
                 continue;
             }
+            if rule == Rule::allow_field {
+                header.allowances.push(self.allowance(field));
+                continue;
+            }
             let value = field
                 .into_inner()
                 .nth(1)
@@ -185,6 +189,21 @@ impl Lowerer<'_> {
             }
         }
         header
+    }
+
+    /// `allow W0507 because "…"`
+    fn allowance(&mut self, pair: Pair<'_, Rule>) -> Allowance {
+        let at = span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // kw_allow
+        let code = self.name(&inner.next().expect("grammar guarantees a code"));
+        inner.next(); // kw_because
+        let reason = self.string(inner.next().expect("grammar guarantees a reason"));
+        Allowance {
+            code,
+            reason,
+            span: at,
+        }
     }
 
     /// `query_channel "site" [kind, …]`
