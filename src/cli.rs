@@ -214,7 +214,7 @@ pub enum Command {
         lib: PathBuf,
         /// Report per clause whether the tests made it fire and not fire; with a value
         /// (`--coverage=100`), fail when the share of outcomes covered is below it (percent).
-        #[arg(long, value_name = "MIN", num_args = 0..=1, default_missing_value = "0",
+        #[arg(long, value_name = "MIN", num_args = 0..=1, require_equals = true, default_missing_value = "0",
               value_parser = clap::value_parser!(u8).range(0..=100))]
         coverage: Option<u8>,
     },
