@@ -124,7 +124,21 @@ pub struct Header {
     pub commitment: Option<Spanned<String>>,
     /// How points are rounded (计分舍入); the default when absent.
     pub rounding: Option<Spanned<RoundingPolicy>>,
+    /// Legality warnings this rule set accepts, each with its written reason (允许 … 理由 …).
+    pub allowances: Vec<Allowance>,
     /// The whole header.
+    pub span: Span,
+}
+
+/// `allow W0507 because "…"`: a legality warning (W05xx) the rule set accepts for its own
+/// clauses, with the reason a reviewer reads in the version diff.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Allowance {
+    /// The warning code as written, e.g. `W0507`.
+    pub code: Name,
+    /// Why the rule set may do what the warning is about.
+    pub reason: Spanned<String>,
+    /// The whole line.
     pub span: Span,
 }
 

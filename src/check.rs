@@ -6,6 +6,7 @@
 //! that can never fire.
 
 mod expr;
+pub mod legality;
 pub mod suggest;
 mod wording;
 
@@ -245,6 +246,7 @@ pub fn check(library: &Library, id: &str) -> Result<CheckedRuleSet, Diagnostics>
     lint_clauses(&state.clauses, &mut diagnostics);
     lint_unused_definitions(&chain, &mut diagnostics);
     wording::lint(&state.clauses, &state.queries, &mut diagnostics);
+    legality::lint(&chain, &state.clauses, &state.queries, &mut diagnostics);
     check_tests(leaf_file, leaf, &state.clauses, &mut diagnostics);
     diagnostics.sort();
     diagnostics.truncate_to(MAX_DIAGNOSTICS);

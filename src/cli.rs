@@ -13,7 +13,7 @@ pub use draft::{DraftArgs, DraftCommand, TOKEN_VARIABLE};
 use crate::diagnostic::{Diagnostic, Diagnostics, Lang};
 use crate::record::CreditRecord;
 use crate::ruleset::Workspace;
-use crate::testing::run_tests;
+use crate::testing::{ClauseCoverage, coverage, coverage_percent, run_tests};
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -212,6 +212,11 @@ pub enum Command {
         /// Folder holding the base rule sets named in `extends`.
         #[arg(long, default_value = "rulesets")]
         lib: PathBuf,
+        /// Report per clause whether the tests made it fire and not fire; with a value
+        /// (`--coverage=100`), fail when the share of outcomes covered is below it (percent).
+        #[arg(long, value_name = "MIN", num_args = 0..=1, require_equals = true, default_missing_value = "0",
+              value_parser = clap::value_parser!(u8).range(0..=100))]
+        coverage: Option<u8>,
     },
     /// Evaluate one entity's records under a rule set.
     Eval {
@@ -390,7 +395,11 @@ pub fn run(cli: Cli) -> ExitCode {
     let _ = OUTPUT_LANG.set(cli.lang);
     match cli.command {
         Command::Check { paths, lib, format } => check(&paths, &lib, format),
-        Command::Test { paths, lib } => test(&paths, &lib),
+        Command::Test {
+            paths,
+            lib,
+            coverage,
+        } => test(&paths, &lib, coverage),
         Command::Fmt { paths, check } => fmt(&paths, check),
         Command::Serve {
             addr,
@@ -708,13 +717,14 @@ fn dedup(diagnostics: &mut Diagnostics) {
     diagnostics.0.retain(|d| seen.insert(d.render()));
 }
 
-fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
+fn test(paths: &[PathBuf], lib: &Path, min_coverage: Option<u8>) -> ExitCode {
     let (workspace, ids) = match load(paths, lib) {
         Ok(loaded) => loaded,
         Err(d) => return fail(d),
     };
     // A broken file fails its own tests, not everyone else's.
     let (mut passed, mut failed) = (0usize, 0usize);
+    let mut covered = Vec::new();
     for (path, id) in &workspace.files {
         if id.is_none() && paths.iter().any(|p| path.starts_with(p)) {
             println!("test {} ... FAILED (does not parse)", path.display());
@@ -734,7 +744,11 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
                 continue;
             }
         };
-        for result in run_tests(&program) {
+        let results = run_tests(&program);
+        if min_coverage.is_some() {
+            covered.push((id.clone(), coverage(&program, &results)));
+        }
+        for result in results {
             if result.passed() {
                 passed += 1;
                 println!("test {id} :: {} ... ok", result.name);
@@ -748,11 +762,57 @@ fn test(paths: &[PathBuf], lib: &Path) -> ExitCode {
         }
     }
     println!("{passed} passed, {failed} failed");
-    if failed == 0 {
+    let below = match min_coverage {
+        Some(min) => !print_coverage(&covered, min),
+        None => false,
+    };
+    if failed == 0 && !below {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Prints the clause coverage table of each rule set and the total; false when the total
+/// is below `min` percent.
+fn print_coverage(sets: &[(String, Vec<ClauseCoverage>)], min: u8) -> bool {
+    let mark = |b: bool| if b { "yes" } else { "NO " };
+    let mut all = Vec::new();
+    for (id, clauses) in sets {
+        println!();
+        println!(
+            "coverage {id}: {}% ({} of {} clauses fired and not fired)",
+            coverage_percent(clauses),
+            clauses.iter().filter(|c| c.covered()).count(),
+            clauses.len()
+        );
+        if clauses.is_empty() {
+            continue;
+        }
+        println!("  fired  not fired  kind   clause");
+        for c in clauses {
+            println!(
+                "  {}    {}        {:<5}  {}",
+                mark(c.fired),
+                mark(c.not_fired),
+                c.kind.keyword(),
+                c.id
+            );
+        }
+        all.extend(clauses.iter().cloned());
+    }
+    let percent = coverage_percent(&all);
+    println!();
+    println!(
+        "coverage total: {percent}% ({} of {} clauses fired and not fired; required {min}%)",
+        all.iter().filter(|c| c.covered()).count(),
+        all.len()
+    );
+    if percent < rust_decimal::Decimal::from(min) {
+        println!("coverage below {min}%: add tests that make the clauses marked NO fire / not fire");
+        return false;
+    }
+    true
 }
 
 /// Formats each file; a file that does not parse is reported and left alone.

@@ -139,6 +139,9 @@ pub enum HeaderField {
     QueryEvidence,
     /// `commitment` (信用承诺).
     Commitment,
+    /// `allow` lines (允许): the legality warnings the rule set accepts, each with its
+    /// reason, as `code because “reason”` sorted by code and joined by `；`.
+    Allowances,
     /// `note` (备注): internal, never printed in a tender document.
     Note,
 }
@@ -542,8 +545,19 @@ fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 15] 
         (HeaderField::QueryDay, text(&h.query_day)),
         (HeaderField::QueryEvidence, text(&h.query_evidence)),
         (HeaderField::Commitment, text(&h.commitment)),
+        (HeaderField::Allowances, allowances_text(&h.allowances)),
         (HeaderField::Note, text(&h.note)),
     ]
+}
+
+/// `W0507 because “…”；W0501 because “…”` sorted by code, or `None` without allowances.
+fn allowances_text(allowances: &[crate::ast::Allowance]) -> Option<String> {
+    let mut lines: Vec<String> = allowances
+        .iter()
+        .map(|a| format!("{} because “{}”", a.code.value, a.reason.value))
+        .collect();
+    lines.sort();
+    (!lines.is_empty()).then(|| lines.join("；"))
 }
 
 /// `site [kind, kind]；site [kind]`, or `None` without channels.

@@ -1,6 +1,7 @@
 //! Runs the test blocks that policy staff write beside their clauses: builds
 //! the test's records, evaluates the rule set as of the test's date, and
-//! compares the outcome with every `expect` line.
+//! compares the outcome with every `expect` line; and measures clause coverage (which
+//! clauses the tests made fire and made not fire, [`coverage`]).
 
 use crate::ast::{Expectation, FieldValue, Name, Spanned, TestBlock, TestRecord};
 use crate::compile::CompiledRuleSet;
@@ -8,6 +9,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::eval::Decision;
 use crate::record::{CreditRecord, RecordKind, Severity, Uscc};
 use chrono::NaiveDate;
+use rust_decimal::Decimal;
 
 /// A valid USCC given to every test record (tests concern one entity).
 pub const TEST_ENTITY: &str = "91420100MA4K3Q7T13";
@@ -22,6 +24,9 @@ pub struct TestResult {
     /// Every `expect` line that was evaluated, held or not, with what it expected and what
     /// the rule set gave (empty when the test could not run: no date, a bad record).
     pub checks: Vec<ExpectCheck>,
+    /// Per clause of the program (in its order), whether it fired in this test
+    /// ([`fired`]); empty when the test could not run.
+    pub fired: Vec<Option<bool>>,
 }
 
 /// One `expect` line of a test that ran: what it asked for and what came out, in Chinese.
@@ -71,6 +76,7 @@ pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             name: test.name.value.clone(),
             failures,
             checks: Vec::new(),
+            fired: Vec::new(),
         };
     };
     let mut records = Vec::new();
@@ -89,6 +95,7 @@ pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             name: test.name.value.clone(),
             failures,
             checks: Vec::new(),
+            fired: Vec::new(),
         };
     }
     let outcome = program.evaluate(&records, as_of);
@@ -228,11 +235,89 @@ pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             }
         })
         .collect();
+    let fired = program
+        .clauses
+        .iter()
+        .zip(&outcome.clauses)
+        .map(|(c, o)| fired(c.kind, o))
+        .collect();
     TestResult {
         name: test.name.value.clone(),
         failures,
         checks,
+        fired,
     }
+}
+
+/// Whether a clause "fired" in one evaluation, for coverage: a veto or flag fired when its
+/// condition held; a score fired when it gave points other than 0 (after cap, floor and
+/// weight). `None` when the clause could not be evaluated.
+pub fn fired(kind: crate::ast::ClauseKind, outcome: &crate::eval::ClauseOutcome) -> Option<bool> {
+    if outcome.error.is_some() {
+        return None;
+    }
+    match kind {
+        crate::ast::ClauseKind::Score => outcome.points.map(|p| !p.is_zero()),
+        _ => Some(outcome.fired),
+    }
+}
+
+/// How the tests of a rule set exercised one of its own clauses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClauseCoverage {
+    /// Clause id.
+    pub id: String,
+    /// Veto, score or flag.
+    pub kind: crate::ast::ClauseKind,
+    /// Some test made it fire.
+    pub fired: bool,
+    /// Some test made it not fire.
+    pub not_fired: bool,
+}
+
+impl ClauseCoverage {
+    /// Both outcomes seen.
+    pub fn covered(&self) -> bool {
+        self.fired && self.not_fired
+    }
+}
+
+/// The coverage of the clauses `program` defines itself (inherited clauses are covered by
+/// the tests of the rule set that defines them), over the tests in `results`, which must
+/// come from [`run_tests`] on the same program. Tests that fail still count: they ran.
+pub fn coverage(program: &CompiledRuleSet, results: &[TestResult]) -> Vec<ClauseCoverage> {
+    program
+        .clauses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.origin == program.meta.id)
+        .map(|(i, c)| {
+            let seen = |want: bool| {
+                results
+                    .iter()
+                    .any(|r| r.fired.get(i).copied().flatten() == Some(want))
+            };
+            ClauseCoverage {
+                id: c.id.clone(),
+                kind: c.kind,
+                fired: seen(true),
+                not_fired: seen(false),
+            }
+        })
+        .collect()
+}
+
+/// The share of outcomes covered, in percent (each clause has two: fired, not fired);
+/// 100 with no clauses.
+pub fn coverage_percent(clauses: &[ClauseCoverage]) -> Decimal {
+    if clauses.is_empty() {
+        return Decimal::ONE_HUNDRED;
+    }
+    let seen: usize = clauses
+        .iter()
+        .map(|c| usize::from(c.fired) + usize::from(c.not_fired))
+        .sum();
+    (Decimal::from(seen) * Decimal::ONE_HUNDRED / Decimal::from(2 * clauses.len())).round_dp(1)
 }
 
 /// What an expectation asks for and what the outcome gave, in the words of a tender

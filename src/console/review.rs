@@ -142,6 +142,7 @@ pub fn field_label(field: HeaderField) -> &'static str {
         HeaderField::QueryDay => "查询时点",
         HeaderField::QueryEvidence => "查询留存",
         HeaderField::Commitment => "信用承诺",
+        HeaderField::Allowances => "允许（合法性提示的理由）",
         HeaderField::Note => "备注",
     }
 }

@@ -109,6 +109,18 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("W0203", "两条条款条件相同"),
     ("W0204", "多余的“默认”"),
     ("W0300", "测试说明重复"),
+    ("W0501", "只对特定机关或特定行业的表彰奖励加分"),
+    ("E0502", "把表彰奖励作为投标条件（否决）"),
+    ("W0503", "把信用等级（信用评价结果）作为投标条件（否决）"),
+    ("W0504", "仅因列入经营异常名录即否决"),
+    ("W0505", "仅因一起轻微行政处罚即否决"),
+    ("E0506", "期限已届满的禁止投标记录仍否决"),
+    ("W0507", "否决或扣分计入已过公示期或已信用修复的记录"),
+    ("E0508", "表述以注册地、所在地或所有制设条件"),
+    ("W0509", "表述以企业规模设条件"),
+    ("E0510", "“允许”只能用于合法性提示（W05xx），不能用于错误"),
+    ("W0511", "“允许”没有抑制任何提示"),
+    ("E0512", "“允许”没有写理由"),
 ];
 
 /// Messages.
@@ -503,6 +515,77 @@ pub(crate) const MESSAGES: &[Entry] = &[
     ),
     // Tests.
     e("W0300", "two tests are called `{}`", "有两个测试都叫 `{0}`"),
+    // Legality (check/legality.rs).
+    e(
+        "W0501",
+        "`{}` counts only awards (表彰奖励) of a particular authority or sector",
+        "条款 `{0}` 只对特定机关或特定行业颁发的表彰奖励加分",
+    ),
+    e(
+        "E0502",
+        "the veto `{}` makes an award (表彰奖励) a condition for bidding",
+        "否决条款 `{0}` 把表彰奖励作为投标条件",
+    ),
+    e(
+        "W0503",
+        "the veto `{}` makes a credit grade (信用等级) a condition for bidding",
+        "否决条款 `{0}` 把信用等级（信用评价结果）作为投标条件",
+    ),
+    e(
+        "W0504",
+        "the veto `{}` fires on a single 经营异常名录 listing",
+        "否决条款 `{0}` 仅因一条经营异常名录记录就否决投标",
+    ),
+    e(
+        "W0505",
+        "the veto `{}` fires on a single minor (轻微) 行政处罚",
+        "否决条款 `{0}` 仅因一起轻微行政处罚就否决投标",
+    ),
+    e(
+        "E0506",
+        "the veto `{}` fires on a `{}` record whose period has ended",
+        "否决条款 `{0}` 对期限已届满的 `{1}` 记录仍然否决",
+    ),
+    e(
+        "W0507",
+        "`{}` vetoes on a `{}` record that is `{}`",
+        "条款 `{0}` 因状态为 `{2}` 的 `{1}` 记录否决投标",
+    ),
+    e(
+        "W0507",
+        "`{}` deducts points for a `{}` record that is `{}`",
+        "条款 `{0}` 对状态为 `{2}` 的 `{1}` 记录扣分",
+    ),
+    e(
+        "E0508",
+        "the wording of `{}` sets a condition on `{}`",
+        "条款 `{0}` 的表述以“{1}”设条件",
+    ),
+    e(
+        "W0509",
+        "the wording of `{}` sets a condition on `{}`",
+        "条款 `{0}` 的表述以“{1}”设条件",
+    ),
+    e(
+        "E0510",
+        "`{}` is an error, and an error cannot be allowed",
+        "`{0}` 是错误，错误不能“允许”",
+    ),
+    e(
+        "E0510",
+        "`{}` is not a legality warning that can be allowed",
+        "`{0}` 不是可以“允许”的合法性提示",
+    ),
+    e(
+        "W0511",
+        "`allow {}` suppresses nothing: no clause of this rule set draws `{}`",
+        "“允许 {0}”没有抑制任何提示：本规则集没有条款触发 `{1}`",
+    ),
+    e(
+        "E0512",
+        "the allowance of `{}` gives no reason",
+        "对 `{0}` 的“允许”没有写理由",
+    ),
     e(
         "E0400",
         "the test `{}` has no `as_of` date",
@@ -706,6 +789,72 @@ pub(crate) const HINTS: &[Entry] = &[
         "E0202",
         "compare numbers with numbers and dates with dates",
         "数与数比较，日期与日期比较",
+    ),
+    // Legality (check/legality.rs).
+    e(
+        "W0501",
+        "count awards whoever gave them, or accept it with `allow W0501 because \"…\"` if the project is not one that must be tendered by law",
+        "不论颁发机关、行业一律计分；如本项目不属于依法必须招标的项目，可在文件头写 `允许 W0501 理由 \"…\"`",
+    ),
+    e(
+        "E0502",
+        "awards may give capped points, never decide who may bid: turn the clause into a score, or delete it",
+        "表彰奖励只能有上限地加分，不能决定能否投标：把本条改为评分条款，或删除",
+    ),
+    e(
+        "W0503",
+        "use credit evaluations for capped points, not as a bar to bidding; or accept it with `allow W0503 because \"…\"` naming the rule that bars the grade",
+        "信用评价结果用于有上限的加减分，不作为投标门槛；如确有规定禁止该等级投标，在文件头写 `允许 W0503 理由 \"…\"` 并写明该规定",
+    ),
+    e(
+        "W0504",
+        "a listing of abnormal operation does not by law bar bidding: make it a flag (提示) for review, or accept it with `allow W0504 because \"…\"`",
+        "列入经营异常名录依法不构成投标禁止：改为提示条款供人工核实，或在文件头写 `允许 W0504 理由 \"…\"`",
+    ),
+    e(
+        "W0505",
+        "only a serious violation (重大违法记录) bars bidding: restrict the veto, e.g. `severity = 严重`, a penalty type or an amount, or deduct points instead",
+        "只有重大违法记录才排斥投标：限定否决范围（如 `严重程度 = 严重`、处罚类别或金额），或改为扣分",
+    ),
+    e(
+        "E0506",
+        "a bidder whose ban has ended may bid again: drop `已过公示期` from the `status` filter",
+        "禁止投标的期限届满后即可参加投标：从 `状态` 条件中去掉 `已过公示期`",
+    ),
+    e(
+        "W0507",
+        "a record whose disclosure has ended or that has been repaired no longer counts against a bidder: drop the status from the filter, or accept it with `allow W0507 because \"…\"` citing the rule that still counts it",
+        "已过公示期或已信用修复的记录不应再作为不利依据：从条件中去掉该状态，或在文件头写 `允许 W0507 理由 \"…\"` 并写明仍计入的依据",
+    ),
+    e(
+        "E0508",
+        "where a bidder is registered and who owns it may not be a condition or a scoring factor: delete that part of the wording",
+        "投标人的注册地、所在地和所有制形式不得作为资格条件或评分因素：删去表述中的这一部分",
+    ),
+    e(
+        "W0509",
+        "size (capital, turnover, staff) may be a condition only as far as the project really needs it: delete it, or accept it with `allow W0509 because \"…\"` saying why the project needs it",
+        "注册资本、营业收入、从业人员等规模条件只能限于项目实际需要：删去，或在文件头写 `允许 W0509 理由 \"…\"` 说明项目为何需要",
+    ),
+    e(
+        "E0510",
+        "only legality warnings can be allowed: {}; an error must be fixed",
+        "只有合法性提示可以“允许”：{0}；错误必须改正",
+    ),
+    e(
+        "E0512",
+        "write why the rule set may do what the warning is about, e.g. `allow W0507 because \"《政府采购法》第二十二条：前三年内的重大违法记录，公示期满仍计\"`",
+        "写明本规则集为何可以这样做，例如 `允许 W0507 理由 \"《政府采购法》第二十二条：前三年内的重大违法记录，公示期满仍计\"`",
+    ),
+    e(
+        "W0511",
+        "delete the allowance (or the duplicate line); keep an allowance only while a clause needs it",
+        "删除这一行“允许”（或重复的那一行）；只在有条款需要时保留",
+    ),
+    e(
+        "*",
+        "legal basis: {}",
+        "法律依据：{0}",
     ),
     e("*", "did you mean `{}`?", "是不是要写 `{0}`？"),
     e(
@@ -1396,8 +1545,8 @@ pub(crate) const TERMS: &[Entry] = &[
     ),
     e(
         "",
-        "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`, `rounding`)",
-        "文件头字段（标题、行业、版本、生效日期、责任单位、依据、继承、总分、查询渠道、查询时点、查询留存、信用承诺、备注、计分舍入）",
+        "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `allow`, `note`, `rounding`)",
+        "文件头字段（标题、行业、版本、生效日期、责任单位、依据、继承、总分、查询渠道、查询时点、查询留存、信用承诺、允许、备注、计分舍入）",
     ),
     e(
         "",

@@ -93,6 +93,7 @@ fn header_label(field: HeaderField) -> &'static str {
         HeaderField::QueryDay => "查询时点 query_day",
         HeaderField::QueryEvidence => "查询留存 query_evidence",
         HeaderField::Commitment => "信用承诺 commitment",
+        HeaderField::Allowances => "允许 allow（合法性提示的书面理由 accepted legality warnings）",
         HeaderField::Note => "备注 note（不印出 never printed）",
     }
 }

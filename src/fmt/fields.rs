@@ -21,6 +21,7 @@ pub(super) enum HeaderKey {
     QueryDay,
     QueryEvidence,
     Commitment,
+    Allow(usize),
     Note,
 }
 
@@ -110,6 +111,17 @@ pub(super) fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, Heade
             span: c.span,
         }
     });
+    let allowances = h.allowances.iter().enumerate().map(|(i, a)| Field {
+        key: HeaderKey::Allow(i),
+        keyword: w.allow,
+        value: Value::Text(format!(
+            "{} {} {}",
+            a.code.value,
+            w.because,
+            quote(&a.reason.value)
+        )),
+        span: a.span,
+    });
     [
         text(HeaderKey::Title, w.title, &h.title),
         text(HeaderKey::Sector, w.sector, &h.sector),
@@ -133,11 +145,12 @@ pub(super) fn header_fields<'a>(w: &Words, h: &'a Header) -> Vec<Field<'a, Heade
                 &h.query_evidence,
             ),
             text(HeaderKey::Commitment, w.commitment, &h.commitment),
-            text(HeaderKey::Note, w.note, &h.note),
         ]
         .into_iter()
         .flatten(),
     )
+    .chain(allowances)
+    .chain(text(HeaderKey::Note, w.note, &h.note))
     .collect()
 }
 

@@ -47,6 +47,15 @@ fn header(h: &Header) -> Header {
         query_evidence: bare_opt(&h.query_evidence),
         commitment: bare_opt(&h.commitment),
         rounding: bare_opt(&h.rounding),
+        allowances: h
+            .allowances
+            .iter()
+            .map(|a| crate::ast::Allowance {
+                code: bare(&a.code),
+                reason: bare(&a.reason),
+                span: Span::default(),
+            })
+            .collect(),
         span: Span::default(),
     }
 }

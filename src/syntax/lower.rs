@@ -132,6 +132,10 @@ impl Lowerer<'_> {
                 }
                 continue;
             }
+            if rule == Rule::allow_field {
+                header.allowances.push(self.allowance(field));
+                continue;
+            }
             let value = field
                 .into_inner()
                 .nth(1)
@@ -223,6 +227,21 @@ impl Lowerer<'_> {
             }
         }
         Some(Spanned::new(policy, at))
+    }
+
+    /// `allow W0507 because "…"`
+    fn allowance(&mut self, pair: Pair<'_, Rule>) -> Allowance {
+        let at = span(&pair);
+        let mut inner = pair.into_inner();
+        inner.next(); // kw_allow
+        let code = self.name(&inner.next().expect("grammar guarantees a code"));
+        inner.next(); // kw_because
+        let reason = self.string(inner.next().expect("grammar guarantees a reason"));
+        Allowance {
+            code,
+            reason,
+            span: at,
+        }
     }
 
     /// `query_channel "site" [kind, …]`

@@ -21,7 +21,7 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::item => "a clause, constant or test",
         Rule::header => "a rule-set header (`ruleset id { … }` / `规则集 id { … }`)",
         Rule::header_field => {
-            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `note`, `rounding`)"
+            "a header field (`title`, `sector`, `version`, `effective`, `unit`, `basis`, `extends`, `total`, `query_channel`, `query_day`, `query_evidence`, `commitment`, `allow`, `note`, `rounding`)"
         }
         Rule::title_field => "`title \"…\"`",
         Rule::sector_field => "`sector \"…\"`",
@@ -41,6 +41,9 @@ pub(crate) fn describe(rule: &Rule) -> &'static str {
         Rule::kw_query_day => "`query_day` (查询时点)",
         Rule::kw_query_evidence => "`query_evidence` (查询留存)",
         Rule::kw_commitment => "`commitment` (信用承诺)",
+        Rule::allow_field => "`allow W05xx because \"…\"` (允许 … 理由 …)",
+        Rule::kw_allow => "`allow` (允许)",
+        Rule::kw_because => "`because` (理由)",
         Rule::const_def => "a constant (`const name = …`)",
         Rule::define_def => "a definition (`define name = …`, 定义)",
         Rule::let_field => "`let name = …` (设)",

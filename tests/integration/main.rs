@@ -33,6 +33,7 @@ mod hostile;
 mod http;
 mod impact;
 mod intake;
+mod legality;
 mod limits;
 mod parse;
 mod props;
