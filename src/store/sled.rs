@@ -121,15 +121,18 @@
 //! version 2 and the next opening starts again; builds that know only version 2 refuse a
 //! version-3 database.
 
+mod backup;
 mod disclosure;
 mod drafts;
 mod journal;
 mod pending;
 
+pub use backup::{BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, restore, verify};
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -146,7 +149,7 @@ use super::records::{EvaluationSource, RawRecords};
 use super::{
     Cursors, DecisionEntry, DecisionLog, DecisionQuery, DisclosureCursor, DisclosureFilter,
     DisclosurePage, Entity, EntityCache, EntityKind, EntityRecords, EvaluationEntity, EventKind,
-    EventOutcome, LoggedDecision, MAX_ID_LEN, NewRuleSetVersion, PendingEvent, PendingPage,
+    EventOutcome, IN_USE, LoggedDecision, MAX_ID_LEN, NewRuleSetVersion, PendingEvent, PendingPage,
     PutSummary, PutVersion, RawEntity, RecordEvent, RecordStore, RecordVersion, Records,
     RuleSetVersion, StoreError, Versions, check_record, now_ms, printable, time_from_ms,
 };
@@ -211,6 +214,9 @@ pub struct SledStore {
     cache: EntityCache,
     /// Entity names for the disclosure list's name search.
     names: disclosure::EntityNames,
+    /// Held for reading by every write, for writing by a backup ([`SledStore::backup_to`]):
+    /// a backup sees every acknowledged write and none half-done.
+    gate: RwLock<()>,
 }
 
 /// The decision log's write side: the journal (none for a temporary store) and the next
@@ -365,10 +371,10 @@ impl SledStore {
                 return Err(StoreError::Backend {
                     path,
                     message: if e.to_string().contains("could not acquire lock") {
-                        "the database is in use by another process (sled allows one process \
-                         per database directory); stop the other credit-rules process, or give \
-                         another --data directory"
-                            .to_owned()
+                        format!(
+                            "{IN_USE} (sled allows one process per database directory); stop \
+                             the other credit-rules process, or give another --data directory"
+                        )
                     } else {
                         format!("cannot open the database: {e}")
                     },
@@ -419,6 +425,7 @@ impl SledStore {
             journal_dir: journal.clone(),
             cache: EntityCache::default(),
             names: disclosure::EntityNames::default(),
+            gate: RwLock::new(()),
             path,
             db,
         };
@@ -428,6 +435,13 @@ impl SledStore {
     }
 
     /// Makes every sled write so far durable.
+    /// Holds a backup back until the write that calls it has finished (see
+    /// `sled/backup.rs`). Taken once per mutating call, before it reads the clock.
+    fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        // The gate guards nothing but the order of writes and snapshots.
+        self.gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn flush_db(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
     }
@@ -1020,6 +1034,7 @@ impl Records for SledStore {
         if records.is_empty() {
             return Ok(PutSummary::default());
         }
+        let _writing = self.writing();
         let now = now_ms();
         let summary = self.in_record_transaction(|trees| {
             let mut summary = PutSummary::default();
@@ -1045,6 +1060,7 @@ impl Records for SledStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let _writing = self.writing();
         let now = now_ms();
         let results = self.in_record_transaction(|trees| {
             let mut results = Vec::with_capacity(events.len());
@@ -1219,6 +1235,7 @@ impl Versions for SledStore {
         &self,
         version: &NewRuleSetVersion<'_>,
     ) -> Result<PutVersion, StoreError> {
+        let _writing = self.writing();
         let id = version.ruleset_id;
         if id.trim().is_empty() || id.contains('\0') {
             return Err(StoreError::RuleSetConflict(format!(
@@ -1351,6 +1368,7 @@ impl Cursors for SledStore {
     }
 
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.cursors
             .insert(name.as_bytes(), value.as_bytes())
             .map_err(|e| self.backend(e))?;
@@ -1389,6 +1407,10 @@ impl RecordStore for SledStore {
         }
         self.flush_db()
     }
+
+    fn backup(&self) -> Result<BackupSummary, BackupError> {
+        self.backup_in_folder()
+    }
 }
 
 /// What [`SledStore::compact_decisions`] removed.
@@ -1408,6 +1430,7 @@ impl SledStore {
     /// files, so a crash in between leaves files nothing points at (removed by the next
     /// compaction). Appends wait while it runs.
     pub fn compact_decisions(&self, before: DateTime<Utc>) -> Result<Compaction, StoreError> {
+        let _writing = self.writing();
         let writer = self.writer();
         let (Some(dir), Some(journal)) = (self.journal_dir.clone(), writer.journal.as_ref()) else {
             return Ok(Compaction::default());
@@ -1576,6 +1599,7 @@ impl SledStore {
         entries: &[DecisionEntry],
         durable: &mut dyn FnMut(&[u64]),
     ) -> Result<Vec<u64>, StoreError> {
+        let _writing = self.writing();
         let jsons = entries
             .iter()
             .map(SledStore::encode_decision)

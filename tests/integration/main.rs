@@ -8,6 +8,7 @@
 mod common;
 
 mod authoring;
+mod backup;
 mod browser;
 mod check;
 mod cli;
