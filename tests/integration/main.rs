@@ -40,6 +40,7 @@ mod scale_out;
 mod service;
 mod site;
 mod store;
+mod store_cli;
 mod store_drafts;
 mod sync;
 mod tender_document;
