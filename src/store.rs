@@ -21,7 +21,7 @@
 //! | drafts under review | [`DraftStore`] | `store/drafts.rs` |
 //! | intake cursors | [`Cursors`] | `store/cursors.rs` |
 //! | the decision log | [`DecisionLog`] | `store/decisions.rs` |
-//! | the whole store: [`RecordStore::flush`], [`RecordStore::watch_changes`] | [`RecordStore`] | here |
+//! | the whole store: [`RecordStore::flush`], [`RecordStore::watch_changes`], [`RecordStore::backup`] | [`RecordStore`] | here (the sled backup: `store/sled/backup.rs`) |
 //!
 //! A function that needs one concern can ask for just that trait; one that is given a
 //! `&dyn RecordStore` or an `S: RecordStore` calls every concern's methods without

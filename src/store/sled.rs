@@ -3,8 +3,10 @@
 //! disk in [sled](https://docs.rs/sled/0.34), in one directory that one process opens.
 //!
 //! The files of this folder are the sled-specific parts: `sled/journal.rs` (the decision
-//! journal), `sled/pending.rs` (events waiting for their record) and `sled/drafts.rs` (the
-//! drafts tree); the value layouts shared with the PostgreSQL store are in `store/codec.rs`.
+//! journal), `sled/pending.rs` (events waiting for their record), `sled/drafts.rs` (the
+//! drafts tree), `sled/disclosure.rs` (the public disclosure index) and `sled/backup.rs`
+//! (backups and restore, and the write gate that keeps a backup consistent while serving);
+//! the value layouts shared with the PostgreSQL store are in `store/codec.rs`.
 //!
 //! # Durability
 //!
