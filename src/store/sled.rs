@@ -332,13 +332,13 @@ impl SledStore {
     }
 
     /// Lowers (or raises) how many index entries one page of the disclosure list may visit
-    /// (default [`SCAN_BUDGET`]); tests use it to reach the budget with few records.
+    /// (default [`SCAN_BUDGET`](super::SCAN_BUDGET)); tests use it to reach the budget with few records.
     pub fn set_disclosure_scan_budget(&self, budget: usize) {
         self.names.set_scan_budget(budget);
     }
 
     /// Changes how many entities a name or USCC query may match and still be read entity by
-    /// entity (default [`MERGE_MAX_ENTITIES`]; beyond, the list is walked); tests lower it.
+    /// entity (default [`MERGE_MAX_ENTITIES`](super::MERGE_MAX_ENTITIES); beyond, the list is walked); tests lower it.
     pub fn set_disclosure_merge_max(&self, max: usize) {
         self.names.set_merge_max(max);
     }
