@@ -17,7 +17,7 @@
 //! and returns only after it succeeded; a batch call flushes once, at its end. The decision
 //! log, written on every evaluation, is made durable differently: each group of entries is
 //! appended to the decision journal (`decisions.journal`, one `fdatasync` per group, see
-//! `store/journal.rs`) and then put into the sled trees without a flush; on opening, the
+//! `sled/journal.rs`) and then put into the sled trees without a flush; on opening, the
 //! journal entries sled had not yet written out are indexed again. The caveats of sled 0.34.7 that this
 //! design works around or accepts (see `shared/DEPENDENCIES.md` §1.1–1.4):
 //!
@@ -66,13 +66,13 @@
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
 //! | `entity_eval` | `uscc` | `0x02 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?, dates: {published_on?, valid_until?}}`; `0x02` is the value layout; layout `0x01` (the same without `dates`) is still read and rewritten as `0x02` when the entity changes |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
-//! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `store/disclosure.rs` |
+//! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `sled/disclosure.rs` |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
 //! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `drafts` | draft id (`u64`, from 1) | `{ruleset id, source, sector?, base hash?, author, submitted, message, activate_on?, status, published hash?, events: [{time, actor, action, comment?, activate_on?, version hash?}]}`: a version under review and its append-only history (`store/drafts.rs`) |
-//! | `pending_events` | `record id ‖ 0x00 ‖ kind (0 repair, 1 revocation)` | `{date, received_at, authority?, note?}`: an event that arrived before its record, applied in the transaction that stores the record (`store/pending.rs`) |
+//! | `pending_events` | `record id ‖ 0x00 ‖ kind (0 repair, 1 revocation)` | `{date, received_at, authority?, note?}`: an event that arrived before its record, applied in the transaction that stores the record (`sled/pending.rs`) |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
 //! | `decisions` | `seq (u64)`, numbered by the journal writer | `0x01 ‖ {location in the journal, time (ms), ruleset id}`; or, from a temporary store or a database from before the journal, the **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
