@@ -4,6 +4,7 @@
 //! 1 for differences and 2 for errors; `draft`, a client of a running server, exits 1 when the
 //! server refuses and 2 when it cannot be reached).
 
+mod backup;
 mod diff;
 mod draft;
 mod tokens;
@@ -298,13 +299,17 @@ pub enum Command {
     Decisions(DecisionsCommand),
     /// Recompute a logged decision from its stored rule version and the records as the
     /// store knew them then; print "identical" or every difference (exit 0 identical, 1
-    /// different, 2 on errors). Run it with the server stopped (one process per database).
+    /// different, 2 on errors). On a sled folder, run it with the server stopped (one
+    /// process per database); a PostgreSQL store (--store) can be replayed while serving.
     Replay {
         /// The decision id (an answer's `decision_id`).
         id: u64,
         /// Database folder of `credit-rules serve`.
         #[arg(long, default_value = "data")]
         data: PathBuf,
+        /// A PostgreSQL store instead of the sled folder: `postgres://user@host:port/db`.
+        #[arg(long, env = "CREDIT_RULES_STORE", value_name = "URL")]
+        store: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
@@ -316,6 +321,13 @@ pub enum Command {
     /// serve uses the changes at once). Plain tokens are printed once and stored nowhere.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Write a consistent snapshot of a sled database folder into one file (also while
+    /// `serve` holds it: then that server writes it, given a city-office token). A
+    /// PostgreSQL store is backed up with pg_dump (docs/deployment.md).
+    Backup(backup::BackupArgs),
+    /// Make a new database folder from a backup file (checked first: format, checksum; the
+    /// folder must be new or empty).
+    Restore(backup::RestoreArgs),
     /// Review before publishing, through a running server: submit a rule file as a draft,
     /// list and show drafts with their diff, approve or reject them (city office), withdraw.
     #[command(after_long_help = DRAFT_HELP)]
@@ -514,28 +526,48 @@ pub fn run(cli: Cli) -> ExitCode {
             compact_decisions(&data, before)
         }
         Command::Impact(args) => impact::run(&args),
-        Command::Replay { id, data, format } => replay(id, &data, format),
+        Command::Replay {
+            id,
+            data,
+            store,
+            format,
+        } => replay(id, &data, store.as_deref(), format),
         Command::Receipt(ReceiptCommand::Verify { file, public_key }) => {
             verify_receipt(&file, public_key.as_deref())
         }
         Command::Tokens(command) => tokens::run(&command),
+        Command::Backup(args) => backup::run_backup(&args),
+        Command::Restore(args) => backup::run_restore(&args),
     }
 }
 
-/// `credit-rules replay ID`.
-fn replay(id: u64, data: &Path, format: Format) -> ExitCode {
-    if !data.is_dir() {
-        eprintln!("error: there is no record store at `{}`", data.display());
+/// `credit-rules replay ID`: on the sled folder `--data`, or the PostgreSQL store `--store`
+/// (`CREDIT_RULES_STORE`).
+fn replay(id: u64, data: &Path, store: Option<&str>, format: Format) -> ExitCode {
+    let location = match crate::store::StoreLocation::choose(data, store) {
+        Ok(location) => location,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // A read-only command: never create a store where there is none.
+    if !location.exists() {
+        eprintln!(
+            "error: there is no record store at `{}` (pass --data with the database folder of \
+             `credit-rules serve`, or --store with its PostgreSQL URL)",
+            location.describe()
+        );
         return ExitCode::from(2);
     }
-    let store = match crate::store::SledStore::open(data) {
+    let store = match location.open() {
         Ok(store) => store,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    let replay = match crate::replay::replay(&store, id, &|_| None) {
+    let replay = match crate::replay::replay(&*store, id, &|_| None) {
         Ok(replay) => replay,
         Err(e) => {
             eprintln!("error: {e}");

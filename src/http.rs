@@ -20,6 +20,7 @@
 //! * per-request sizes in [`evaluate_limits`]; lists paged with `limit` (≤ 1,000) and `cursor`;
 //! * every answer carries an `x-request-id`, written to the access log and the decision log.
 
+mod admin;
 mod auth;
 mod authoring;
 mod connections;
@@ -282,6 +283,7 @@ pub const API_VERSION: &str = "1.2.0";
         drafts::approve,
         drafts::reject,
         drafts::withdraw,
+        admin::backup,
     ),
     components(schemas(
         Problem,
@@ -297,7 +299,7 @@ pub const API_VERSION: &str = "1.2.0";
         (name = "rulesets", description = "规则集与版本"),
         (name = "review", description = "审核后发布：行业主管部门提交草稿，市公管局查看差异后批准或驳回（须填写意见），批准后方生效（可指定生效日期，北京时间）"),
         (name = "records", description = "信用记录归集、主体查询、社会公示（信用修复或撤销的记录任何日期均不予公示；查询过去日期只显示现在仍在公示期内的记录）"),
-        (name = "ops", description = "健康检查与接口文档"),
+        (name = "ops", description = "健康检查、接口文档与备份"),
     )
 )]
 pub struct ApiDoc;
@@ -425,6 +427,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/drafts/{id}/approve"),
     ("post", "/api/v1/drafts/{id}/reject"),
     ("post", "/api/v1/drafts/{id}/withdraw"),
+    ("post", "/api/v1/admin/backup"),
 ];
 
 /// The public routes (no token): the site and the JSON disclosure list, rate limited per
@@ -557,6 +560,8 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        // Not under the request timeout: a snapshot of a large store takes longer.
+        .route("/api/v1/admin/backup", post(admin::backup))
         .layer(CatchPanicLayer::custom(ops::panic_response))
         .layer(axum::middleware::from_fn(protect::security_headers))
         .layer(axum::middleware::from_fn(ops::access_log))

@@ -18,7 +18,7 @@
 //! five tree inserts per record, in a transaction) is nearly all of it, and loading the same
 //! file again (every record unchanged) takes about 6 s. The events of a batch are applied
 //! after its records. An event whose record is not stored yet is kept **in the store**
-//! (pending events, `store/pending.rs`) and applied in the transaction that stores its record,
+//! (pending events, `store/sled/pending.rs`) and applied in the transaction that stores its record,
 //! in this import or a later one, or by a push or sync: `events.jsonl` may come before the
 //! file with its records, and an interrupted import loses no event. `credit-rules pending`
 //! lists the events still waiting.

@@ -21,7 +21,7 @@
 //! | drafts under review | [`DraftStore`] | `store/drafts.rs` |
 //! | intake cursors | [`Cursors`] | `store/cursors.rs` |
 //! | the decision log | [`DecisionLog`] | `store/decisions.rs` |
-//! | the whole store: [`RecordStore::flush`], [`RecordStore::watch_changes`] | [`RecordStore`] | here |
+//! | the whole store: [`RecordStore::flush`], [`RecordStore::watch_changes`], [`RecordStore::backup`] | [`RecordStore`] | here (the sled backup: `store/sled/backup.rs`) |
 //!
 //! A function that needs one concern can ask for just that trait; one that is given a
 //! `&dyn RecordStore` or an `S: RecordStore` calls every concern's methods without
@@ -79,7 +79,10 @@ mod records;
 mod sled;
 mod versions;
 
-pub use self::sled::{Compaction, FORMAT_VERSION, SledStore};
+pub use self::sled::{
+    BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, Compaction, FORMAT_VERSION, SledStore,
+    restore as restore_backup, verify as verify_backup,
+};
 pub use changes::StoreChange;
 pub use cursors::Cursors;
 pub use decisions::{DecisionEntry, DecisionLog, DecisionQuery, LoggedDecision, ReportJson};
@@ -233,6 +236,17 @@ pub enum StoreError {
     },
 }
 
+/// How a store says that another process holds it (sled: one process per database).
+const IN_USE: &str = "the database is in use by another process";
+
+impl StoreError {
+    /// Whether the store could not be opened because another process holds it (a sled
+    /// folder that `serve` has open).
+    pub fn is_in_use(&self) -> bool {
+        matches!(self, StoreError::Backend { message, .. } if message.starts_with(IN_USE))
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The umbrella trait
 // ---------------------------------------------------------------------------------------------
@@ -243,6 +257,18 @@ pub enum StoreError {
 pub trait RecordStore:
     Records + Versions + DraftStore + Cursors + DecisionLog + Send + Sync
 {
+    /// Writes a consistent snapshot of the whole store into a new file in the store's own
+    /// folder (`backups/`) while it keeps serving, and says where (the sled store:
+    /// `store/sled/backup.rs`). A store that has tools of its own refuses: PostgreSQL is
+    /// backed up with `pg_dump` (docs/deployment.md).
+    fn backup(&self) -> Result<BackupSummary, BackupError> {
+        Err(BackupError::Unsupported(
+            "this store is not backed up by credit-rules: back a PostgreSQL store up with \
+             pg_dump (see docs/deployment.md, Backups)"
+                .into(),
+        ))
+    }
+
     /// Makes every write so far durable.
     fn flush(&self) -> Result<(), StoreError>;
 

@@ -36,7 +36,7 @@ pub struct DecisionEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<Actor>,
     /// The records were taken as the store knew them at this time
-    /// ([`Records::records_known_at`]); absent in older entries (replay then takes
+    /// ([`Records::records_known_at`](super::Records::records_known_at)); absent in older entries (replay then takes
     /// `time`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_at: Option<DateTime<Utc>>,

@@ -460,14 +460,14 @@ pub trait Records: Send + Sync {
     ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_>;
 
     /// A page of the public disclosure list (向社会公示): the entries public on
-    /// `filter.as_of` under the publication rule ([`is_public_on`]: a repaired or revoked
+    /// `filter.as_of` under the publication rule ([`is_public_on`](super::is_public_on): a repaired or revoked
     /// record is never shown, for any day) that match the filter, newest decision first,
     /// then USCC, then record id; public fields only. The page starts strictly after `after`
-    /// and holds at most `limit` (1 to [`MAX_PAGE_SIZE`]) entries; its `next_cursor` is
+    /// and holds at most `limit` (1 to [`MAX_PAGE_SIZE`](super::MAX_PAGE_SIZE)) entries; its `next_cursor` is
     /// `None` once the list is complete. A store may stop early (fewer entries, even none)
     /// with a cursor to resume from, so that no request scans unboundedly ([`SledStore`]
-    /// visits at most [`SCAN_BUDGET`] index entries). The default computes the page from
-    /// every record ([`disclosure_scan_page`]).
+    /// visits at most [`SCAN_BUDGET`](super::SCAN_BUDGET) index entries). The default computes the page from
+    /// every record ([`disclosure_scan_page`](super::disclosure_scan_page)).
     fn disclosure_page(
         &self,
         filter: &DisclosureFilter,

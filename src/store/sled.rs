@@ -3,8 +3,10 @@
 //! disk in [sled](https://docs.rs/sled/0.34), in one directory that one process opens.
 //!
 //! The files of this folder are the sled-specific parts: `sled/journal.rs` (the decision
-//! journal), `sled/pending.rs` (events waiting for their record) and `sled/drafts.rs` (the
-//! drafts tree); the value layouts shared with the PostgreSQL store are in `store/codec.rs`.
+//! journal), `sled/pending.rs` (events waiting for their record), `sled/drafts.rs` (the
+//! drafts tree), `sled/disclosure.rs` (the public disclosure index) and `sled/backup.rs`
+//! (backups and restore, and the write gate that keeps a backup consistent while serving);
+//! the value layouts shared with the PostgreSQL store are in `store/codec.rs`.
 //!
 //! # Durability
 //!
@@ -15,7 +17,7 @@
 //! and returns only after it succeeded; a batch call flushes once, at its end. The decision
 //! log, written on every evaluation, is made durable differently: each group of entries is
 //! appended to the decision journal (`decisions.journal`, one `fdatasync` per group, see
-//! `store/journal.rs`) and then put into the sled trees without a flush; on opening, the
+//! `sled/journal.rs`) and then put into the sled trees without a flush; on opening, the
 //! journal entries sled had not yet written out are indexed again. The caveats of sled 0.34.7 that this
 //! design works around or accepts (see `shared/DEPENDENCIES.md` §1.1–1.4):
 //!
@@ -64,13 +66,13 @@
 //! | `record_ids` | `id` | `uscc`: events name only the record id |
 //! | `entity_eval` | `uscc` | `0x02 ‖ [record]`: the **evaluation view**, every record of the entity sorted by id, as it counts (events applied) with only the fields rules read: `{id, kind, authority?, document_no?, decided_on, disclosure_until?, severity?, sector?, penalty_type?, amount? (16 bytes, rust_decimal's serialize), grade?, repaired_on?, revoked_on?, dates: {published_on?, valid_until?}}`; `0x02` is the value layout; layout `0x01` (the same without `dates`) is still read and rewritten as `0x02` when the entity changes |
 //! | `records_by_kind` | `kind index (1 byte) ‖ uscc ‖ 0x00 ‖ id` | empty |
-//! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `store/disclosure.rs` |
+//! | `public_disclosure` | `'D' ‖ inv_day ‖ uscc ‖ id`, and `'E' ‖ uscc ‖ inv_day ‖ id` | the public disclosure list of the records that may be published (never repaired nor revoked, dishonesty kind): the list line, and per entity; see `sled/disclosure.rs` |
 //! | `record_history` | `uscc ‖ 0x00 ‖ id ‖ 0x00 ‖ rev (u32)` | a previous version, same layout as `records` |
 //! | `ruleset_versions` | SHA-256 of the source (32 bytes) | `{ruleset id, source, author, time, message, parent hash?}` |
 //! | `ruleset_log` | `ruleset id ‖ 0x00 ‖ seq (u32)` | SHA-256 (32 bytes) |
 //! | `ruleset_heads` | `ruleset id` | `{seq, hash}` of the newest log entry |
 //! | `drafts` | draft id (`u64`, from 1) | `{ruleset id, source, sector?, base hash?, author, submitted, message, activate_on?, status, published hash?, events: [{time, actor, action, comment?, activate_on?, version hash?}]}`: a version under review and its append-only history (`store/drafts.rs`) |
-//! | `pending_events` | `record id ‖ 0x00 ‖ kind (0 repair, 1 revocation)` | `{date, received_at, authority?, note?}`: an event that arrived before its record, applied in the transaction that stores the record (`store/pending.rs`) |
+//! | `pending_events` | `record id ‖ 0x00 ‖ kind (0 repair, 1 revocation)` | `{date, received_at, authority?, note?}`: an event that arrived before its record, applied in the transaction that stores the record (`sled/pending.rs`) |
 //! | `cursors` | cursor name (UTF-8) | cursor value (UTF-8) |
 //! | `decisions` | `seq (u64)`, numbered by the journal writer | `0x01 ‖ {location in the journal, time (ms), ruleset id}`; or, from a temporary store or a database from before the journal, the **JSON** of [`DecisionEntry`] |
 //! | `decisions_by_entity` | `uscc ‖ seq (u64)` | empty |
@@ -121,15 +123,18 @@
 //! version 2 and the next opening starts again; builds that know only version 2 refuse a
 //! version-3 database.
 
+mod backup;
 mod disclosure;
 mod drafts;
 mod journal;
 mod pending;
 
+pub use backup::{BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, restore, verify};
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -146,7 +151,7 @@ use super::records::{EvaluationSource, RawRecords};
 use super::{
     Cursors, DecisionEntry, DecisionLog, DecisionQuery, DisclosureCursor, DisclosureFilter,
     DisclosurePage, Entity, EntityCache, EntityKind, EntityRecords, EvaluationEntity, EventKind,
-    EventOutcome, LoggedDecision, MAX_ID_LEN, NewRuleSetVersion, PendingEvent, PendingPage,
+    EventOutcome, IN_USE, LoggedDecision, MAX_ID_LEN, NewRuleSetVersion, PendingEvent, PendingPage,
     PutSummary, PutVersion, RawEntity, RecordEvent, RecordStore, RecordVersion, Records,
     RuleSetVersion, StoreError, Versions, check_record, now_ms, printable, time_from_ms,
 };
@@ -211,6 +216,9 @@ pub struct SledStore {
     cache: EntityCache,
     /// Entity names for the disclosure list's name search.
     names: disclosure::EntityNames,
+    /// Held for reading by every write, for writing by a backup ([`SledStore::backup_to`]):
+    /// a backup sees every acknowledged write and none half-done.
+    gate: RwLock<()>,
 }
 
 /// The decision log's write side: the journal (none for a temporary store) and the next
@@ -324,13 +332,13 @@ impl SledStore {
     }
 
     /// Lowers (or raises) how many index entries one page of the disclosure list may visit
-    /// (default [`SCAN_BUDGET`]); tests use it to reach the budget with few records.
+    /// (default [`SCAN_BUDGET`](super::SCAN_BUDGET)); tests use it to reach the budget with few records.
     pub fn set_disclosure_scan_budget(&self, budget: usize) {
         self.names.set_scan_budget(budget);
     }
 
     /// Changes how many entities a name or USCC query may match and still be read entity by
-    /// entity (default [`MERGE_MAX_ENTITIES`]; beyond, the list is walked); tests lower it.
+    /// entity (default [`MERGE_MAX_ENTITIES`](super::MERGE_MAX_ENTITIES); beyond, the list is walked); tests lower it.
     pub fn set_disclosure_merge_max(&self, max: usize) {
         self.names.set_merge_max(max);
     }
@@ -365,10 +373,10 @@ impl SledStore {
                 return Err(StoreError::Backend {
                     path,
                     message: if e.to_string().contains("could not acquire lock") {
-                        "the database is in use by another process (sled allows one process \
-                         per database directory); stop the other credit-rules process, or give \
-                         another --data directory"
-                            .to_owned()
+                        format!(
+                            "{IN_USE} (sled allows one process per database directory); stop \
+                             the other credit-rules process, or give another --data directory"
+                        )
                     } else {
                         format!("cannot open the database: {e}")
                     },
@@ -419,6 +427,7 @@ impl SledStore {
             journal_dir: journal.clone(),
             cache: EntityCache::default(),
             names: disclosure::EntityNames::default(),
+            gate: RwLock::new(()),
             path,
             db,
         };
@@ -428,6 +437,13 @@ impl SledStore {
     }
 
     /// Makes every sled write so far durable.
+    /// Holds a backup back until the write that calls it has finished (see
+    /// `sled/backup.rs`). Taken once per mutating call, before it reads the clock.
+    fn writing(&self) -> RwLockReadGuard<'_, ()> {
+        // The gate guards nothing but the order of writes and snapshots.
+        self.gate.read().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn flush_db(&self) -> Result<(), StoreError> {
         self.db.flush().map(|_| ()).map_err(|e| self.backend(e))
     }
@@ -1020,6 +1036,7 @@ impl Records for SledStore {
         if records.is_empty() {
             return Ok(PutSummary::default());
         }
+        let _writing = self.writing();
         let now = now_ms();
         let summary = self.in_record_transaction(|trees| {
             let mut summary = PutSummary::default();
@@ -1045,6 +1062,7 @@ impl Records for SledStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
+        let _writing = self.writing();
         let now = now_ms();
         let results = self.in_record_transaction(|trees| {
             let mut results = Vec::with_capacity(events.len());
@@ -1219,6 +1237,7 @@ impl Versions for SledStore {
         &self,
         version: &NewRuleSetVersion<'_>,
     ) -> Result<PutVersion, StoreError> {
+        let _writing = self.writing();
         let id = version.ruleset_id;
         if id.trim().is_empty() || id.contains('\0') {
             return Err(StoreError::RuleSetConflict(format!(
@@ -1351,6 +1370,7 @@ impl Cursors for SledStore {
     }
 
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
+        let _writing = self.writing();
         self.cursors
             .insert(name.as_bytes(), value.as_bytes())
             .map_err(|e| self.backend(e))?;
@@ -1389,6 +1409,10 @@ impl RecordStore for SledStore {
         }
         self.flush_db()
     }
+
+    fn backup(&self) -> Result<BackupSummary, BackupError> {
+        self.backup_in_folder()
+    }
 }
 
 /// What [`SledStore::compact_decisions`] removed.
@@ -1408,6 +1432,7 @@ impl SledStore {
     /// files, so a crash in between leaves files nothing points at (removed by the next
     /// compaction). Appends wait while it runs.
     pub fn compact_decisions(&self, before: DateTime<Utc>) -> Result<Compaction, StoreError> {
+        let _writing = self.writing();
         let writer = self.writer();
         let (Some(dir), Some(journal)) = (self.journal_dir.clone(), writer.journal.as_ref()) else {
             return Ok(Compaction::default());
@@ -1576,6 +1601,7 @@ impl SledStore {
         entries: &[DecisionEntry],
         durable: &mut dyn FnMut(&[u64]),
     ) -> Result<Vec<u64>, StoreError> {
+        let _writing = self.writing();
         let jsons = entries
             .iter()
             .map(SledStore::encode_decision)

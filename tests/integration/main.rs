@@ -12,6 +12,7 @@ mod common;
 mod baseline;
 
 mod authoring;
+mod backup;
 mod browser;
 mod check;
 mod cli;
@@ -45,6 +46,7 @@ mod scale_out;
 mod service;
 mod site;
 mod store;
+mod store_cli;
 mod store_drafts;
 mod sync;
 mod tender_document;

@@ -165,3 +165,52 @@ fn an_unreachable_or_wrong_feed_is_a_clear_error_and_moves_nothing() {
     assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
     assert_eq!(store.cursor(&cursor_key("province")).expect("cursor"), None);
 }
+
+/// `credit-rules sync --store URL` stores the feed into a PostgreSQL store and moves its
+/// cursor there; a second run fetches nothing new.
+#[test]
+fn the_sync_command_stores_into_a_postgresql_store() {
+    let feed = Feed::default();
+    *feed.rows.lock().expect("lock") = rows();
+    let total = feed.rows.lock().expect("lock").len();
+    let url = serve(feed);
+    let pg = crate::common::PgTestStore::new();
+    let run = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_credit-rules"))
+            .args([
+                "sync",
+                "--from",
+                &url,
+                "--name",
+                "province",
+                "--page-size",
+                "25",
+            ])
+            .args(["--store", &pg.url()])
+            .env_remove(credit_rules::store::STORE_ENV)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("binary runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.code(), text)
+    };
+    let (status, text) = run();
+    assert_eq!(status, Some(0), "{text}");
+    let ids: Vec<String> = pg
+        .scan_entities()
+        .flat_map(|e| e.expect("scan").1)
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids.len(), total - 2, "every valid record stored: {text}");
+    assert_eq!(
+        pg.cursor(&cursor_key("province"))
+            .expect("cursor")
+            .as_deref(),
+        Some(total.to_string().as_str())
+    );
+    let (status, text) = run();
+    assert_eq!(status, Some(0), "{text}");
+    let again = pg.scan_entities().flat_map(|e| e.expect("scan").1).count();
+    assert_eq!(again, total - 2);
+}

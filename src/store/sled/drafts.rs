@@ -37,6 +37,7 @@ impl SledStore {
 
 impl DraftStore for SledStore {
     fn put_draft(&self, draft: &NewDraft<'_>) -> Result<Draft, StoreError> {
+        let _writing = self.writing();
         refuse_bad_id(draft.ruleset_id)?;
         let mut submitted = ReviewEvent::new(
             draft.time,
@@ -104,6 +105,7 @@ impl DraftStore for SledStore {
     }
 
     fn update_draft(&self, id: u64, transition: &DraftTransition<'_>) -> Result<Draft, StoreError> {
+        let _writing = self.writing();
         let key = draft_key(id);
         loop {
             let Some(old) = self.drafts.get(key).map_err(|e| self.backend(e))? else {
