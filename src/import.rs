@@ -1023,6 +1023,38 @@ mod tests {
     }
 
     #[test]
+    fn an_import_keeps_its_rejected_lines_in_the_store_with_the_printed_reason() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("feed.jsonl");
+        let good = r#"{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
+        let bad = r#"{"id": "R2", "uscc": "914201066715055525", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
+        std::fs::write(&file, format!("{good}\n{bad}\nnot json\n")).expect("write");
+        let store = crate::store::SledStore::open_temporary().expect("store");
+        let options = ImportOptions {
+            batch_size: 10,
+            ack: false,
+            progress: false,
+        };
+        let summary = import(&store, &Source::Files(vec![file.clone()]), &options).expect("ran");
+        assert_eq!((summary.inserted, summary.rejected), (1, 2));
+        let kept = rejections::recent(&store).expect("read");
+        assert_eq!(kept.len(), 2, "{kept:?}");
+        let name = file.display();
+        assert_eq!(kept[0].source, format!("import {name}:3"), "newest first");
+        assert_eq!(
+            (kept[0].id.as_deref(), kept[0].uscc.as_deref()),
+            (None, None)
+        );
+        assert_eq!(kept[1].source, format!("import {name}:2"));
+        assert_eq!(kept[1].id.as_deref(), Some("R2"));
+        assert_eq!(kept[1].uscc.as_deref(), Some("914201066715055525"));
+        let printed = parse_line(bad, None, shanghai_today())
+            .err()
+            .unwrap_or_default();
+        assert_eq!(kept[1].reason, printed, "the reason as printed");
+    }
+
+    #[test]
     fn lines_in_the_product_schema_parse() {
         let record = r#"{"id": "R1", "uscc": "914201066715055524", "kind": "ADMIN_PENALTY", "decided_on": "2023-01-01"}"#;
         let today = shanghai_today();

@@ -171,11 +171,17 @@ pub struct TenderForm {
     pub consortia: String,
 }
 
-/// Most lines of the tender form's two lists together (the API's bid limit).
-pub const MAX_FORM_BIDS: usize = 500;
-
-/// Most members of one consortium line (the API's limit).
-pub const MAX_FORM_MEMBERS: usize = 20;
+/// The API's limits on one tender, checked on the form so that they are told in Chinese
+/// (the handler passes `http::evaluate_limits`).
+#[derive(Debug, Clone, Copy)]
+pub struct BidLimits {
+    /// Most bids.
+    pub bids: usize,
+    /// Most members of one consortium.
+    pub members: usize,
+    /// Most entities of all bids together.
+    pub entities: usize,
+}
 
 /// What is wrong with a typed 统一社会信用代码, in Chinese, with how to fix it.
 pub fn uscc_error_zh(e: &UsccError) -> String {
@@ -219,7 +225,11 @@ fn split_line(line: &str) -> (Option<String>, Vec<&str>) {
 /// The bids of the tender form: bidders on their own get ids 投标人1, 投标人2, …; consortia
 /// 联合体1, … (lead first, as the API takes them). Every line is checked; the error names
 /// the list and line of each mistake, in Chinese.
-pub fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<Bidder>, String> {
+pub fn parse_bids(
+    bidders: &str,
+    consortia: &str,
+    limits: BidLimits,
+) -> Result<Vec<Bidder>, String> {
     let mut bids = Vec::new();
     let mut errors = Vec::new();
     let lists = [
@@ -253,8 +263,9 @@ pub fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<Bidder>, String>
                 (true, 1) => errors.push(format!(
                     "{at}：联合体至少要有两个成员（牵头人在前）；单独投标的请填在“投标人”中。"
                 )),
-                (true, n) if n > MAX_FORM_MEMBERS => errors.push(format!(
-                    "{at}：联合体最多 {MAX_FORM_MEMBERS} 个成员，这里有 {n} 个。"
+                (true, n) if n > limits.members => errors.push(format!(
+                    "{at}：联合体最多 {} 个成员，这里有 {n} 个。",
+                    limits.members
                 )),
                 _ => {}
             }
@@ -269,10 +280,18 @@ pub fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<Bidder>, String>
     if bids.is_empty() && errors.is_empty() {
         errors.push("请至少填写一个投标人或联合体（每行一个）。".to_owned());
     }
-    if bids.len() > MAX_FORM_BIDS {
+    if bids.len() > limits.bids {
         errors.push(format!(
-            "一次最多评价 {MAX_FORM_BIDS} 个投标，这里有 {} 个；请分批评价。",
+            "一次最多评价 {} 个投标，这里有 {} 个；请分批评价。",
+            limits.bids,
             bids.len()
+        ));
+    }
+    let entities: usize = bids.iter().map(|b| b.members.len()).sum();
+    if entities > limits.entities {
+        errors.push(format!(
+            "一次最多评价 {} 个单位（所有投标的成员合计），这里有 {entities} 个；请分批评价。",
+            limits.entities
         ));
     }
     if errors.is_empty() {
@@ -453,7 +472,17 @@ impl TenderView {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_bids;
+    use super::{BidLimits, parse_bids as parse_with};
+
+    const LIMITS: BidLimits = BidLimits {
+        bids: 3,
+        members: 3,
+        entities: 4,
+    };
+
+    fn parse_bids(bidders: &str, consortia: &str) -> Result<Vec<super::Bidder>, String> {
+        parse_with(bidders, consortia, LIMITS)
+    }
 
     const A: &str = "914201158544006819";
     const B: &str = "91230500MA1B3N1N2M";
@@ -490,5 +519,19 @@ mod tests {
         assert!(error.contains("请至少填写一个投标人或联合体"), "{error}");
         let error = parse_bids("甲公司：", "").expect_err("no code");
         assert!(error.contains("没有统一社会信用代码"), "{error}");
+    }
+
+    #[test]
+    fn the_api_s_limits_are_told_in_chinese() {
+        let four = [A; 4].join("\n");
+        let error = parse_bids(&four, "").expect_err("too many bids");
+        assert!(
+            error.contains("一次最多评价 3 个投标，这里有 4 个"),
+            "{error}"
+        );
+        let error = parse_bids("", &[A; 4].join("、")).expect_err("too many members");
+        assert!(error.contains("联合体最多 3 个成员"), "{error}");
+        let error = parse_bids(A, &format!("{A}、{B}、{A}\n{A} {B}")).expect_err("entities");
+        assert!(error.contains("一次最多评价 4 个单位"), "{error}");
     }
 }

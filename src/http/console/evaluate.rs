@@ -5,8 +5,8 @@
 
 use super::{ConsoleError, ConsoleResult, ConsoleSession, page};
 use crate::console::evaluate::{
-    DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice, TenderForm, TenderView, parse_bids,
-    uscc_error_zh,
+    BidLimits, DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice, TenderForm, TenderView,
+    parse_bids, uscc_error_zh,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -202,7 +202,12 @@ pub struct TenderFields {
 /// The API request of a tender form, or what is wrong with it (in Chinese).
 fn tender_request_of(fields: &TenderFields) -> Result<TenderRequest, String> {
     let as_of = fields.as_of.trim().parse();
-    let bids = parse_bids(&fields.bidders, &fields.consortia);
+    let limits = BidLimits {
+        bids: crate::http::evaluate_limits::MAX_BIDDERS,
+        members: crate::http::evaluate_limits::MAX_MEMBERS,
+        entities: crate::http::evaluate_limits::MAX_TENDER_MEMBERS,
+    };
+    let bids = parse_bids(&fields.bidders, &fields.consortia, limits);
     let (as_of, bidders) = match (as_of, bids) {
         (Ok(as_of), Ok(bids)) => (as_of, bids),
         (Err(_), Ok(_)) => return Err("开标日期格式应为 YYYY-MM-DD。".to_owned()),
