@@ -546,4 +546,20 @@ mod tests {
         );
         assert_eq!(glued_keyword_help("行政处罚"), None);
     }
+
+    #[test]
+    fn functions_and_percentages_parse_and_a_round_without_its_mode_is_one_clear_error() {
+        let head = "ruleset t { title \"t\" }\nconst a = ";
+        let parsed = |value: &str| parse(&SourceFile::new("t.rules", format!("{head}{value}\n")));
+        let ast = parsed("clamp(max(5%, 1), 0, round(12.5％, 1, half_even)) + 最小(1, 2, 3)")
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let value = ast.constants().next().map(|c| c.value.to_string());
+        assert_eq!(
+            value.as_deref(),
+            Some("(+ (clamp (max 5% 1) 0 (round half_even 12.5% 1)) (min 1 2 3))")
+        );
+        let errors = parsed("round(2.345, 2)").expect_err("the mode is missing");
+        let codes: Vec<&str> = errors.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["E0233"]);
+    }
 }

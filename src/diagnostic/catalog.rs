@@ -58,6 +58,7 @@ pub(crate) const SUMMARIES: &[(&str, &str)] = &[
     ("E0230", "函数的参数个数不对"),
     ("E0231", "舍入位数必须是 0 到 10 的整数常量"),
     ("E0232", "限定的下限高于上限"),
+    ("E0233", "舍入没有写明舍入方式"),
     ("E0300", "规则集编号重复"),
     ("E0301", "继承关系成环"),
     ("E0302", "规则集不存在"),
@@ -344,6 +345,11 @@ pub(crate) const MESSAGES: &[Entry] = &[
         "E0231",
         "the places of `round` must be a whole number from 0 to {}",
         "“舍入”（round）的位数必须是 0 到 {0} 的整数",
+    ),
+    e(
+        "E0233",
+        "`round` needs its rounding mode named",
+        "“舍入”（round）必须写明舍入方式",
     ),
     e(
         "E0232",
@@ -774,6 +780,11 @@ pub(crate) const HINTS: &[Entry] = &[
         "E0231",
         "write how many decimal places to keep, e.g. `round(x, 2, half_up)` (舍入(x, 2, 四舍五入))",
         "写出保留几位小数，例如 `舍入(值, 2, 四舍五入)`",
+    ),
+    e(
+        "E0233",
+        "add the mode after the places: `round(x, 2, half_up)` (舍入(x, 2, 四舍五入)) or `half_even` (银行家舍入)",
+        "在位数后写明方式：`舍入(值, 2, 四舍五入)` 或 `舍入(值, 2, 银行家舍入)`",
     ),
     e(
         "E0232",

@@ -260,9 +260,14 @@ impl Outcome {
     }
 }
 
-/// A decimal with exactly two places, e.g. `8.50`.
+/// A decimal with exactly two places, e.g. `8.50`. Points the rule set left with
+/// more places (`rounding on_total …` keeps each clause's exact points) are shown
+/// in full rather than rounded a second time here, so the report says what was added.
 fn fixed2(value: Decimal) -> Decimal {
-    let mut v = value.round_dp(2);
+    if value.scale() > 2 {
+        return value.normalize();
+    }
+    let mut v = value;
     v.rescale(2);
     v
 }

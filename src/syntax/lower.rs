@@ -594,6 +594,7 @@ impl Lowerer<'_> {
     fn call(&mut self, pair: Pair<'_, Rule>) -> Folded {
         let at = span(&pair);
         let mut func = ScalarFn::Min;
+        let mut unnamed_mode = pair.as_rule() == Rule::round_call;
         let mut args = Vec::new();
         let mut depth = 0;
         for part in pair.into_inner() {
@@ -605,14 +606,26 @@ impl Lowerer<'_> {
                         _ => ScalarFn::Min,
                     }
                 }
-                Rule::round_mode => func = ScalarFn::Round(round_mode(part)),
+                Rule::round_mode => {
+                    unnamed_mode = false;
+                    func = ScalarFn::Round(round_mode(part));
+                }
                 Rule::expr => {
                     let (e, d) = self.fold(part)?;
                     depth = depth.max(d);
                     args.push(e);
                 }
-                _ => {} // kw_round
+                Rule::kw_round => func = ScalarFn::Round(RoundMode::HalfUp),
+                _ => {}
             }
+        }
+        if unnamed_mode {
+            self.error(
+                "E0233",
+                "`round` needs its rounding mode named".to_string(),
+                at,
+                "add the mode after the places: `round(x, 2, half_up)` (舍入(x, 2, 四舍五入)) or `half_even` (银行家舍入)",
+            );
         }
         deepen(
             &self.file.clone(),
