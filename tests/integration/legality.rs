@@ -2,7 +2,7 @@
 //! diff) and clause coverage (`credit-rules test --coverage`).
 
 use crate::common::workspace_with;
-use credit_rules::diagnostic::Diagnostics;
+use credit_rules::diagnostic::{Diagnostics, Lang};
 use credit_rules::diff::{HeaderField, diff_sources};
 use credit_rules::source::SourceFile;
 use credit_rules::testing::{coverage, coverage_percent, run_tests};
@@ -100,6 +100,14 @@ fn each_lint_fires_on_its_case_and_cites_its_basis() {
             found.is_error(),
             "{code} has the wrong severity"
         );
+        // In Chinese: message, help and basis all translated.
+        let zh = found.render_in(Lang::Zh);
+        assert!(
+            zh.contains("法律依据：")
+                && !zh.contains(&found.message)
+                && !found.help.as_deref().is_some_and(|h| zh.contains(h)),
+            "{code} is not fully in Chinese:\n{zh}"
+        );
     }
 }
 
@@ -175,6 +183,28 @@ fn allowances_that_suppress_nothing_or_name_errors_or_give_no_reason_are_reporte
         found.contains(&"E0512") && found.contains(&"W0505"),
         "{found:?}"
     );
+    // Each of these in Chinese.
+    for text in [
+        unused.as_str(),
+        error.as_str(),
+        &rules("  allow W0106 because \"r\"\n", ""),
+        &rules("  allow W0505 because \"  \"\n", VETO_MINOR),
+    ] {
+        let diagnostics = match check(text) {
+            Ok(d) | Err(d) => d,
+        };
+        for d in diagnostics
+            .iter()
+            .filter(|d| d.code.starts_with("E051") || d.code == "W0511")
+        {
+            let zh = d.render_in(Lang::Zh);
+            assert!(
+                !zh.contains(&d.message) && !d.help.as_deref().is_some_and(|h| zh.contains(h)),
+                "{} is not in Chinese:\n{zh}",
+                d.code
+            );
+        }
+    }
 }
 
 #[test]
