@@ -261,7 +261,7 @@ fn expressions(ast: &RuleSetAst) -> Vec<String> {
 fn header_values(ast: &RuleSetAst) -> String {
     let h = &ast.header;
     format!(
-        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
         h.id.value,
         h.title.as_ref().map(|v| &v.value),
         h.sector.as_ref().map(|v| &v.value),
@@ -271,6 +271,10 @@ fn header_values(ast: &RuleSetAst) -> String {
         h.basis.as_ref().map(|v| &v.value),
         h.extends.as_ref().map(|v| &v.value),
         h.total.as_ref().map(|v| v.value),
+        h.allowances
+            .iter()
+            .map(|a| (&a.code.value, &a.reason.value))
+            .collect::<Vec<_>>(),
         ast.dialect,
     )
 }
