@@ -841,7 +841,9 @@ fn print_coverage(sets: &[(String, Vec<ClauseCoverage>)], min: u8) -> bool {
         all.len()
     );
     if percent < rust_decimal::Decimal::from(min) {
-        println!("coverage below {min}%: add tests that make the clauses marked NO fire / not fire");
+        println!(
+            "coverage below {min}%: add tests that make the clauses marked NO fire / not fire"
+        );
         return false;
     }
     true

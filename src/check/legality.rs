@@ -35,9 +35,7 @@ use rust_decimal::Decimal;
 use std::collections::BTreeSet;
 
 /// The legality warnings a rule set may accept with `allow`.
-pub const ALLOWABLE: &[&str] = &[
-    "W0501", "W0503", "W0504", "W0505", "W0507", "W0509",
-];
+pub const ALLOWABLE: &[&str] = &["W0501", "W0503", "W0504", "W0505", "W0507", "W0509"];
 
 /// The legal basis each legality diagnostic cites (also printed in its help).
 pub const BASIS: &[(&str, &str)] = &[
@@ -136,7 +134,9 @@ pub(crate) fn lint(
     // Allowances, per rule set of the chain: (origin id, code) → used?
     let mut used: BTreeSet<(String, String)> = BTreeSet::new();
     for (clause_origin, diagnostic) in found {
-        let allowed = chain.iter().find(|(_, ast)| ast.header.id.value == clause_origin)
+        let allowed = chain
+            .iter()
+            .find(|(_, ast)| ast.header.id.value == clause_origin)
             .is_some_and(|(_, ast)| {
                 ast.header
                     .allowances
@@ -211,9 +211,10 @@ fn lint_clause(clause: &CheckedClause, queries: &[QueryDef], out: &mut Vec<(Stri
     clause.expr.for_each_query(&mut |q| read.push(q));
     let reads_kind = |kind: RecordKind, also: &dyn Fn(&IrExpr) -> bool| {
         read.iter().any(|q| {
-            queries.get(*q).and_then(|q| q.filter.as_ref()).is_some_and(|f| {
-                f.reads_field(Field::Kind) && admits(f, kind) && also(f)
-            })
+            queries
+                .get(*q)
+                .and_then(|q| q.filter.as_ref())
+                .is_some_and(|f| f.reads_field(Field::Kind) && admits(f, kind) && also(f))
         })
     };
     match clause.kind {
@@ -228,7 +229,9 @@ fn lint_clause(clause: &CheckedClause, queries: &[QueryDef], out: &mut Vec<(Stri
             if reads_kind(RecordKind::SectorGrade, &|_| true) {
                 push(
                     "W0503",
-                    format!("the veto `{id}` makes a credit grade (信用等级) a condition for bidding"),
+                    format!(
+                        "the veto `{id}` makes a credit grade (信用等级) a condition for bidding"
+                    ),
                     "use credit evaluations for capped points, not as a bar to bidding; or accept it with `allow W0503 because \"…\"` naming the rule that bars the grade",
                 );
             }
@@ -238,7 +241,11 @@ fn lint_clause(clause: &CheckedClause, queries: &[QueryDef], out: &mut Vec<(Stri
                 status: RecordStatus::Active,
                 some: false,
             };
-            if fires_on(clause, queries, &single(RecordKind::AbnormalOperation, None)) {
+            if fires_on(
+                clause,
+                queries,
+                &single(RecordKind::AbnormalOperation, None),
+            ) {
                 push(
                     "W0504",
                     format!("the veto `{id}` fires on a single 经营异常名录 listing"),
@@ -282,7 +289,9 @@ fn lint_clause(clause: &CheckedClause, queries: &[QueryDef], out: &mut Vec<(Stri
             }) {
                 push(
                     "W0501",
-                    format!("`{id}` counts only awards (表彰奖励) of a particular authority or sector"),
+                    format!(
+                        "`{id}` counts only awards (表彰奖励) of a particular authority or sector"
+                    ),
                     "count awards whoever gave them, or accept it with `allow W0501 because \"…\"` if the project is not one that must be tendered by law",
                 );
             }
@@ -434,7 +443,10 @@ fn fires_on(clause: &CheckedClause, queries: &[QueryDef], probe: &Probe) -> bool
 
 /// A record the clause counts against the bidder though it is expired or repaired: a veto
 /// that fires on it, or a score that deducts for it. Ended bans in a veto are E0506's.
-fn counts_ended(clause: &CheckedClause, queries: &[QueryDef]) -> Option<(RecordKind, RecordStatus)> {
+fn counts_ended(
+    clause: &CheckedClause,
+    queries: &[QueryDef],
+) -> Option<(RecordKind, RecordStatus)> {
     for status in [RecordStatus::Expired, RecordStatus::Repaired] {
         for kind in RecordKind::ALL {
             if kind == RecordKind::Commendation {
@@ -442,7 +454,10 @@ fn counts_ended(clause: &CheckedClause, queries: &[QueryDef]) -> Option<(RecordK
             }
             if clause.kind == ClauseKind::Veto
                 && status == RecordStatus::Expired
-                && matches!(kind, RecordKind::BiddingBan | RecordKind::GpSeriousViolation)
+                && matches!(
+                    kind,
+                    RecordKind::BiddingBan | RecordKind::GpSeriousViolation
+                )
             {
                 continue;
             }
@@ -538,7 +553,11 @@ fn binary(op: BinaryOp, a: V, b: V) -> V {
             V::Unknown => V::Unknown,
             known => known,
         },
-        Eq | Ne if a.known() && b.known() && std::mem::discriminant(&a) == std::mem::discriminant(&b) => {
+        Eq | Ne
+            if a.known()
+                && b.known()
+                && std::mem::discriminant(&a) == std::mem::discriminant(&b) =>
+        {
             V::Bool((a == b) == (op == Eq))
         }
         Lt | Le | Gt | Ge => match (a, b) {

@@ -862,11 +862,7 @@ pub(crate) const HINTS: &[Entry] = &[
         "delete the allowance (or the duplicate line); keep an allowance only while a clause needs it",
         "删除这一行“允许”（或重复的那一行）；只在有条款需要时保留",
     ),
-    e(
-        "*",
-        "legal basis: {}",
-        "法律依据：{0}",
-    ),
+    e("*", "legal basis: {}", "法律依据：{0}"),
     e("*", "did you mean `{}`?", "是不是要写 `{0}`？"),
     e(
         "*",

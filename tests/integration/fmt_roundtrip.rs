@@ -292,6 +292,10 @@ fn header_values(ast: &RuleSetAst) -> String {
         h.extends.as_ref().map(|v| &v.value),
         h.total.as_ref().map(|v| v.value),
         h.rounding.as_ref().map(|v| v.value),
+        h.allowances
+            .iter()
+            .map(|a| (&a.code.value, &a.reason.value))
+            .collect::<Vec<_>>(),
         ast.dialect,
     )
 }

@@ -2,7 +2,7 @@
 //! diff) and clause coverage (`credit-rules test --coverage`).
 
 use crate::common::workspace_with;
-use credit_rules::diagnostic::Diagnostics;
+use credit_rules::diagnostic::{Diagnostics, Lang};
 use credit_rules::diff::{HeaderField, diff_sources};
 use credit_rules::source::SourceFile;
 use credit_rules::testing::{coverage, coverage_percent, run_tests};
@@ -100,6 +100,14 @@ fn each_lint_fires_on_its_case_and_cites_its_basis() {
             found.is_error(),
             "{code} has the wrong severity"
         );
+        // In Chinese: message, help and basis all translated.
+        let zh = found.render_in(Lang::Zh);
+        assert!(
+            zh.contains("法律依据：")
+                && !zh.contains(&found.message)
+                && !found.help.as_deref().is_some_and(|h| zh.contains(h)),
+            "{code} is not fully in Chinese:\n{zh}"
+        );
     }
 }
 
@@ -163,12 +171,40 @@ fn allowances_that_suppress_nothing_or_name_errors_or_give_no_reason_are_reporte
         "veto 无奖 { when none(records where kind = 表彰奖励) }\n",
     );
     let found = codes(&error);
-    assert!(found.contains(&"E0510") && found.contains(&"E0502"), "{found:?}");
+    assert!(
+        found.contains(&"E0510") && found.contains(&"E0502"),
+        "{found:?}"
+    );
     // Neither can a code that is not a legality warning.
     assert!(codes(&rules("  allow W0106 because \"r\"\n", "")).contains(&"E0510"));
     // A reason must say something.
     let found = codes(&rules("  allow W0505 because \"  \"\n", VETO_MINOR));
-    assert!(found.contains(&"E0512") && found.contains(&"W0505"), "{found:?}");
+    assert!(
+        found.contains(&"E0512") && found.contains(&"W0505"),
+        "{found:?}"
+    );
+    // Each of these in Chinese.
+    for text in [
+        unused.as_str(),
+        error.as_str(),
+        &rules("  allow W0106 because \"r\"\n", ""),
+        &rules("  allow W0505 because \"  \"\n", VETO_MINOR),
+    ] {
+        let diagnostics = match check(text) {
+            Ok(d) | Err(d) => d,
+        };
+        for d in diagnostics
+            .iter()
+            .filter(|d| d.code.starts_with("E051") || d.code == "W0511")
+        {
+            let zh = d.render_in(Lang::Zh);
+            assert!(
+                !zh.contains(&d.message) && !d.help.as_deref().is_some_and(|h| zh.contains(h)),
+                "{} is not in Chinese:\n{zh}",
+                d.code
+            );
+        }
+    }
 }
 
 #[test]
@@ -180,17 +216,29 @@ fn allowances_survive_fmt_in_both_dialects() {
             .replace("allow W0505 because", "允许 W0505 理由"),
     ] {
         let source = SourceFile::new("demo.rules", text.as_str());
-        let once = credit_rules::fmt::format_source(&source).unwrap_or_else(|d| panic!("{}", d.render()));
+        let once =
+            credit_rules::fmt::format_source(&source).unwrap_or_else(|d| panic!("{}", d.render()));
         let twice = credit_rules::fmt::format_source(&SourceFile::new("demo.rules", once.as_str()))
             .unwrap_or_else(|d| panic!("{}", d.render()));
         assert_eq!(once, twice, "fmt is not stable");
-        let keyword = if text.starts_with("规则集") { "允许" } else { "allow" };
-        let because = if text.starts_with("规则集") { "理由" } else { "because" };
+        let keyword = if text.starts_with("规则集") {
+            "允许"
+        } else {
+            "allow"
+        };
+        let because = if text.starts_with("规则集") {
+            "理由"
+        } else {
+            "because"
+        };
         let line = once
             .lines()
             .find(|l| l.trim_start().starts_with(keyword))
             .unwrap_or_else(|| panic!("fmt dropped the allowance:\n{once}"));
-        assert!(line.contains(&format!("W0505 {because} \"理由\"")), "{line}");
+        assert!(
+            line.contains(&format!("W0505 {because} \"理由\"")),
+            "{line}"
+        );
         let warnings = check(&once).unwrap_or_else(|d| panic!("{}", d.render()));
         assert!(legality(&warnings).is_empty(), "{}", warnings.render());
     }
@@ -204,8 +252,14 @@ fn the_diff_shows_an_allowance_added_and_changed() {
         std::fs::read_to_string(&base_path).expect("the city base is readable"),
     );
     let without = SourceFile::new("a.rules", rules("", VETO_MINOR));
-    let with = SourceFile::new("b.rules", rules("  allow W0505 because \"理由一\"\n", VETO_MINOR));
-    let changed = SourceFile::new("c.rules", rules("  allow W0505 because \"理由二\"\n", VETO_MINOR));
+    let with = SourceFile::new(
+        "b.rules",
+        rules("  allow W0505 because \"理由一\"\n", VETO_MINOR),
+    );
+    let changed = SourceFile::new(
+        "c.rules",
+        rules("  allow W0505 because \"理由二\"\n", VETO_MINOR),
+    );
     let diff = |old: &SourceFile, new: &SourceFile| {
         diff_sources(
             &[old.clone(), base.clone()],
@@ -299,7 +353,10 @@ fn test_coverage_flag_prints_the_table_and_enforces_the_bar() {
     let path = file.display().to_string();
     let (code, out) = run(&["test", "--coverage", &path]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("coverage demo.legal: 75% (1 of 2 clauses fired and not fired)"), "{out}");
+    assert!(
+        out.contains("coverage demo.legal: 75% (1 of 2 clauses fired and not fired)"),
+        "{out}"
+    );
     assert!(out.contains("  NO     yes        score  扣分"), "{out}");
     let (code, out) = run(&["test", "--coverage=100", &path]);
     assert_eq!(code, 1, "below the bar must fail:\n{out}");
