@@ -511,7 +511,7 @@ fn sha256_hex(text: &str) -> String {
 // Header
 // ---------------------------------------------------------------------------
 
-fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 15] {
+fn header_values(h: &crate::ast::Header) -> [(HeaderField, Option<String>); 16] {
     let text = |v: &Option<crate::ast::Spanned<String>>| v.as_ref().map(|v| v.value.clone());
     [
         (HeaderField::Id, Some(h.id.value.clone())),

@@ -118,7 +118,7 @@ pub fn recent<S: RecordStore + ?Sized>(store: &S) -> Result<Vec<Rejection>, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SledStore;
+    use crate::store::{Cursors, SledStore};
 
     fn rejection(n: usize) -> Rejection {
         Rejection {

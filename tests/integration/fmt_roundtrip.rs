@@ -281,7 +281,7 @@ fn expressions(ast: &RuleSetAst) -> Vec<String> {
 fn header_values(ast: &RuleSetAst) -> String {
     let h = &ast.header;
     format!(
-        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
         h.id.value,
         h.title.as_ref().map(|v| &v.value),
         h.sector.as_ref().map(|v| &v.value),

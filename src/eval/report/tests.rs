@@ -139,6 +139,7 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
                 as_of: day("2024-06-01"),
                 clauses,
                 evidence,
+                total_rounding: None,
             };
             assert_same(&program, &outcome, &records, &format!("{id} made-up {index}"));
         }
