@@ -203,7 +203,7 @@ impl DisclosureFilter {
     }
 
     /// The kinds listed, as a bit set.
-    fn kind_mask(&self) -> u32 {
+    pub(super) fn kind_mask(&self) -> u32 {
         RecordKind::ALL
             .into_iter()
             .filter(|k| {
@@ -213,17 +213,17 @@ impl DisclosureFilter {
     }
 
     /// The newest decision day listed.
-    fn newest(&self) -> NaiveDate {
+    pub(super) fn newest(&self) -> NaiveDate {
         let as_of = self.as_of.min(self.today);
         self.decided_to.map_or(as_of, |to| to.min(as_of))
     }
 
     /// The oldest disclosure end still shown.
-    fn shown_until(&self) -> NaiveDate {
+    pub(super) fn shown_until(&self) -> NaiveDate {
         self.as_of.max(self.today)
     }
 
-    fn query(&self) -> Option<Query> {
+    pub(super) fn query(&self) -> Option<Query> {
         let text = self
             .query
             .as_deref()
@@ -238,14 +238,14 @@ impl DisclosureFilter {
         })
     }
 
-    fn authority(&self) -> Option<&str> {
+    pub(super) fn authority(&self) -> Option<&str> {
         self.authority
             .as_deref()
             .map(str::trim)
             .filter(|a| !a.is_empty())
     }
 
-    fn check(&self, limit: usize) -> Result<(), StoreError> {
+    pub(super) fn check(&self, limit: usize) -> Result<(), StoreError> {
         if limit == 0 || limit > MAX_PAGE_SIZE {
             return Err(StoreError::InvalidQuery(format!(
                 "limit {limit} is out of range; give 1 to {MAX_PAGE_SIZE}"
@@ -264,9 +264,11 @@ impl DisclosureFilter {
 }
 
 /// A parsed name-or-USCC query.
-struct Query {
-    name: String,
-    uscc_prefix: Option<String>,
+pub(super) struct Query {
+    /// Part of the entity's latest name.
+    pub(super) name: String,
+    /// The start of the USCC (upper case), when the query can be one.
+    pub(super) uscc_prefix: Option<String>,
 }
 
 impl Query {
@@ -338,6 +340,25 @@ impl DisclosureCursor {
     /// The cursor of an entry: the next page starts after it.
     pub fn after(entry: &DisclosureEntry) -> DisclosureCursor {
         DisclosureCursor(position(entry.decided_on, &entry.uscc, &entry.id))
+    }
+
+    /// The cursor at a list position (decision day, USCC, record id), for a store that
+    /// keeps the list in another form (PostgreSQL).
+    pub(super) fn at(day: NaiveDate, uscc: &str, id: &str) -> DisclosureCursor {
+        let mut pos = Vec::with_capacity(FIXED + id.len());
+        pos.extend_from_slice(&inv_day(day));
+        pos.extend_from_slice(uscc.as_bytes());
+        pos.extend_from_slice(id.as_bytes());
+        DisclosureCursor(pos)
+    }
+
+    /// The position a cursor names: (the decision's day number, USCC, record id).
+    pub(super) fn parts(&self) -> Option<(i32, &str, &str)> {
+        let inv: [u8; 4] = self.0.get(..4)?.try_into().ok()?;
+        let key = u32::from_be_bytes([!inv[0], !inv[1], !inv[2], !inv[3]]);
+        let uscc = std::str::from_utf8(self.0.get(4..FIXED)?).ok()?;
+        let id = std::str::from_utf8(self.0.get(FIXED..)?).ok()?;
+        Some(((key ^ 0x8000_0000) as i32, uscc, id))
     }
 }
 

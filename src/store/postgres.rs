@@ -60,6 +60,7 @@
 //! succeed.
 
 mod decisions;
+mod disclosure;
 mod records;
 pub mod sql;
 mod versions;
@@ -68,6 +69,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, Wake};
 
@@ -75,10 +77,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    DecisionEntry, DecisionQuery, Draft, DraftQuery, DraftTransition, Entity, EntityCache,
-    EntityRecords, EvaluationEntity, EventKind, EventOutcome, LoggedDecision, NewDraft,
-    NewRuleSetVersion, PendingEvent, PendingPage, PutSummary, PutVersion, RecordEvent,
-    RecordVersion, RuleSetVersion, StoreChange, StoreError, codec,
+    DecisionEntry, DecisionQuery, DisclosureCursor, DisclosureFilter, DisclosurePage, Draft,
+    DraftQuery, DraftTransition, Entity, EntityCache, EntityRecords, EvaluationEntity, EventKind,
+    EventOutcome, LoggedDecision, NewDraft, NewRuleSetVersion, PendingEvent, PendingPage,
+    PutSummary, PutVersion, RecordEvent, RecordVersion, RuleSetVersion, StoreChange, StoreError,
+    codec,
 };
 use crate::record::{CreditRecord, RecordKind, Uscc};
 
@@ -106,6 +109,10 @@ pub struct PgStore {
     /// Decoded records of recently read entities.
     cache: Arc<EntityCache>,
     watchers: Arc<RwLock<Vec<Watcher>>>,
+    /// Lines one page of the public list may look at ([`super::SCAN_BUDGET`]).
+    disclosure_budget: AtomicUsize,
+    /// Matching entities a list query reads entity by entity ([`super::MERGE_MAX_ENTITIES`]).
+    disclosure_merge_max: AtomicUsize,
 }
 
 impl fmt::Debug for PgStore {
@@ -252,6 +259,8 @@ impl PgStore {
             partitions: Mutex::new(HashSet::new()),
             cache: Arc::new(EntityCache::default()),
             watchers: Arc::new(RwLock::new(Vec::new())),
+            disclosure_budget: AtomicUsize::new(super::SCAN_BUDGET),
+            disclosure_merge_max: AtomicUsize::new(super::MERGE_MAX_ENTITIES),
         })
     }
 
@@ -346,6 +355,15 @@ impl PgStore {
             tx.batch_execute(statements)
                 .await
                 .map_err(|e| self.backend(format!("schema migration {version} failed: {e}")))?;
+            if *version == 2 {
+                // The public list of the records stored before it existed.
+                let filled = disclosure::fill_from_records(&tx).await.map_err(|e| {
+                    self.backend(format!("schema migration 2 (the public list) failed: {e}"))
+                })?;
+                if filled > 0 {
+                    tracing::info!(store = %self.location, lines = filled, "the public disclosure list was filled from the records");
+                }
+            }
             tx.execute(sql::NOTE_MIGRATION, &[version])
                 .await
                 .map_err(|e| self.backend(e))?;
@@ -527,6 +545,15 @@ impl super::RecordStore for PgStore {
     ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_> {
         let rows = self.stream(sql::RECORDS_OF_KIND, Some(records::kind_column(kind)));
         Box::new(rows.map(|row| records::record_row(&row?).map(|(_, record)| record)))
+    }
+
+    fn disclosure_page(
+        &self,
+        filter: &DisclosureFilter,
+        after: Option<&DisclosureCursor>,
+        limit: usize,
+    ) -> Result<DisclosurePage, StoreError> {
+        self.run(self.disclosure_page_async(filter, after, limit))
     }
 
     fn put_ruleset_version(

@@ -30,6 +30,7 @@ mod impact;
 mod intake;
 mod limits;
 mod parse;
+mod pg_scale;
 mod props;
 mod render;
 mod replay;
