@@ -18,7 +18,7 @@
 # Usage: scripts/pg-bench.sh [ENTITIES] [SECONDS]      (defaults 100000 and 10)
 # PostgreSQL: CREDIT_RULES_BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the
 # script works in a schema of its own and drops it at the end. STORES="sled pg" (default)
-# chooses the stores.
+# chooses the stores; CREDIT_RULES_BENCH_BIN names a release binary already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 entities="${1:-100000}"
@@ -27,8 +27,12 @@ stores="${STORES:-sled pg}"
 base_url="${CREDIT_RULES_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
 schema="bench_$$"
 scripts/pg-start.sh >/dev/null
-cargo build --release --quiet --bin credit-rules
-bin=./target/release/credit-rules
+if [ -n "${CREDIT_RULES_BENCH_BIN:-}" ]; then
+  bin="$CREDIT_RULES_BENCH_BIN"   # a release binary built before
+else
+  cargo build --release --quiet --bin credit-rules
+  bin=./target/release/credit-rules
+fi
 work="$(mktemp -d /tmp/credit-rules-pg-bench.XXXXXX)"
 psql "$base_url" -qc "CREATE SCHEMA $schema"
 pids=()

@@ -316,8 +316,7 @@ pub const DISCLOSURE_OF_ENTITIES: &str = concat!(
 pub const ENTITIES_NAMED: &str =
     "SELECT uscc FROM entities WHERE strpos(name, $1::text) > 0 ORDER BY uscc LIMIT $2::bigint";
 /// Entities whose USCC is in [$1, $2): at most $3.
-pub const ENTITIES_IN_RANGE: &str =
-    "SELECT uscc FROM entities WHERE uscc >= $1::text AND uscc < $2::text ORDER BY uscc \
+pub const ENTITIES_IN_RANGE: &str = "SELECT uscc FROM entities WHERE uscc >= $1::text AND uscc < $2::text ORDER BY uscc \
      LIMIT $3::bigint";
 /// Every record, for filling the list of a version-1 database (read in portions).
 pub const ALL_RECORDS: &str = "SELECT uscc, id, stored FROM records";
