@@ -286,7 +286,9 @@ fn a_version_written_after_t_is_not_known_at_t_even_if_it_was_sent_before() {
     let store = PgTestStore::new();
     let uscc = code(6_001);
     let first = record("KNOWN-1", &uscc, RecordKind::AdminPenalty, "2024-01-10");
-    store.put_records(&[first.clone()]).expect("put");
+    store
+        .put_records(std::slice::from_ref(&first))
+        .expect("put");
     let probe = Probe::new(store.schema());
     probe.lock();
     let mut second = first.clone();
@@ -298,7 +300,7 @@ fn a_version_written_after_t_is_not_known_at_t_even_if_it_was_sent_before() {
         // What an evaluation reads at T (the write is not committed) and logs as known at T.
         let t = Utc::now();
         let read_at_t = store.records_of(&uscc).expect("read");
-        assert_eq!(read_at_t, [first.clone()]);
+        assert_eq!(read_at_t, std::slice::from_ref(&first));
         while Utc::now().timestamp_millis() <= t.timestamp_millis() {
             std::thread::yield_now();
         }
@@ -326,7 +328,9 @@ fn asking_what_was_known_waits_for_the_write_being_committed() {
     let store = PgTestStore::new();
     let uscc = code(6_002);
     let first = record("KNOWN-2", &uscc, RecordKind::AdminPenalty, "2024-01-10");
-    store.put_records(&[first.clone()]).expect("put");
+    store
+        .put_records(std::slice::from_ref(&first))
+        .expect("put");
     let mut second = first.clone();
     second.amount = Some(rust_decimal::Decimal::new(4, 0));
     let probe = Probe::new(store.schema());
