@@ -5,7 +5,7 @@
 #      records), records/s (PostgreSQL: COPY into staging tables, merged, per batch);
 #   2. impact of a rule change over every stored entity (`impact`), s;
 #   3. public disclosure pages at that size (`/api/v1/disclosure?limit=50`): the first page,
-#      the page after its cursor, a common name (`q=有限`), an authority filter — 20
+#      the page after its cursor, a common name (`q=有限`), an authority filter — 10
 #      requests each, ms per request;
 #   4. HTTP evaluate of one stored entity, 64 connections, SECONDS s (wrk: requests/s, p99),
 #      as scripts/load-bench.sh measures it;
@@ -48,16 +48,17 @@ echo "load before: $(uptime)"
 
 seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
 wait_up() { for _ in $(seq 1 600); do curl -fsS "$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
-# Mean time of 20 GETs of a URL, ms.
+# Mean time of 10 GETs of a URL, ms (the public list allows a burst of 60 requests per
+# client, then 10/s: the four URLs below stay within it).
 timed_get() {
   python3 - "$1" <<'PY'
 import sys, time, urllib.request
 url = sys.argv[1]
 urllib.request.urlopen(url).read()
 start = time.time()
-for _ in range(20):
+for _ in range(10):
     urllib.request.urlopen(url).read()
-print(f"{(time.time() - start) / 20 * 1000:.1f}")
+print(f"{(time.time() - start) / 10 * 1000:.1f}")
 PY
 }
 
@@ -99,7 +100,7 @@ for store in $stores; do
     pids+=("$!")
     wait_up http://127.0.0.1:18091
     python3 - "${args[1]}/dev-tokens.txt" <<'PY'
-import json, sys, time, urllib.request
+import json, re, sys, time, urllib.request
 tokens = dict(line.split()[:2] for line in open(sys.argv[1]) if len(line.split()) >= 2)
 a, b = "http://127.0.0.1:18090", "http://127.0.0.1:18091"
 def call(method, url, token, body=None):
@@ -112,7 +113,10 @@ def head(base):
     return call("GET", f"{base}/api/v1/rulesets/water", "evaluator")["meta"]["hash"]
 for n in range(5):
     current = call("GET", f"{a}/api/v1/rulesets/water", "evaluator")
-    source = current["source"] + f"\n// bench {n} {time.time()}\n"
+    # A change of meaning (a comment alone is refused as no change): the penalty points.
+    old = current["source"]
+    m = re.search(r"(const 每次处罚扣分\s*=\s*)(\d+)", old)
+    source = old[:m.start(2)] + str(2 + (int(m.group(2)) - 1) % 3) + old[m.end(2):]
     draft = call("PUT", f"{a}/api/v1/rulesets/water", "bureau_water",
                  {"source": source, "base_hash": current["meta"]["hash"], "message": f"bench {n}"})
     call("POST", f"{a}/api/v1/drafts/{draft['id']}/approve", "city_office", {"comment": "同意"})
