@@ -32,6 +32,7 @@
 //! | `ruleset_versions`, `ruleset_log` | hash; `(ruleset_id, seq)` | content-addressed versions and each rule set's log |
 //! | `drafts` | `id` | a draft's postcard value with a `row_version` for the compare-and-swap |
 //! | `cursors` | `name` | intake cursors |
+//! | `public_disclosure` | `(uscc, id)` | the public list's line of each record that may be published, index `(inv_day, uscc, id)` in list order (`postgres/disclosure.rs`; schema version 2, filled from the records when a version-1 database is opened) |
 //! | `decisions` | `(seq, time)` | the decision log, **partitioned by month** (`decisions_yYYYYmMM`, created on demand under an advisory lock); a GIN index on the entities |
 //!
 //! The evaluation view is a column of `records`, so it is written in the same row as the
@@ -45,9 +46,13 @@
 //! lost when a process is killed. Record writes (records, events, pending events, the id
 //! index) take one transaction-scoped advisory lock per schema: they are serialised across
 //! replicas like sled serialises its transactions within its process, while reads never
-//! wait. A batch reads what it needs in a few statements, decides every record in memory
-//! with the same rules as the sled store, and writes each table with one statement
-//! (`unnest` of arrays).
+//! wait (except [`RecordStore::records_known_at`], which waits for the batch being
+//! committed). A batch's write time is the database's clock read once the lock is held, so
+//! write times follow the commit order on every replica. A batch reads what it needs in a
+//! few statements, decides every record in memory with the same rules as the sled store,
+//! and writes each table with one statement: from 64 rows on (an import batch), `COPY …
+//! FROM STDIN (FORMAT binary)` into the session's temporary staging tables, then one merge
+//! per table; below, `unnest` of arrays.
 //!
 //! # Replicas
 //!
