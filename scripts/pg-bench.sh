@@ -1,37 +1,68 @@
 #!/usr/bin/env bash
-# PostgreSQL beside sled on this machine: the same work on both stores.
+# PostgreSQL beside sled on this machine: the same work on both stores (issue #16, item 6).
 #
 #   1. import ENTITIES synthetic entities (`import --demo`, ≈10 records each: 100000 → ≈1M
-#      records), records/s;
-#   2. impact of a rule change over every stored entity (`impact`, parallel decoding), s;
-#   3. one public disclosure page (`/api/v1/disclosure?page_size=50`, 20 requests), ms;
-#   4. with wrk installed: HTTP evaluate of one stored entity, 64 connections (requests/s,
-#      p99), as scripts/load-bench.sh measures it.
+#      records), records/s (PostgreSQL: COPY into staging tables, merged, per batch);
+#   2. impact of a rule change over every stored entity (`impact`), s;
+#   3. public disclosure pages at that size (`/api/v1/disclosure?limit=50`): the first page,
+#      the page after its cursor, a common name (`q=有限`), an authority filter — 10
+#      requests each, ms per request;
+#   4. HTTP evaluate of one stored entity, 64 connections, SECONDS s (wrk: requests/s, p99),
+#      as scripts/load-bench.sh measures it;
+#   5. PostgreSQL only: two `serve` replicas on the schema; a draft submitted and approved
+#      on replica A; the time until replica B serves the new version (ms, 5 times).
+#
+# Prints the load average (`uptime`) before and after: the machine is shared, and the
+# numbers mean little when it is busy.
 #
 # Usage: scripts/pg-bench.sh [ENTITIES] [SECONDS]      (defaults 100000 and 10)
 # PostgreSQL: CREDIT_RULES_BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the
-# script works in a schema of its own and drops it at the end.
+# script works in a schema of its own and drops it at the end. STORES="sled pg" (default)
+# chooses the stores; CREDIT_RULES_BENCH_BIN names a release binary already built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 entities="${1:-100000}"
 duration="${2:-10}"
+stores="${STORES:-sled pg}"
 base_url="${CREDIT_RULES_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
 schema="bench_$$"
 scripts/pg-start.sh >/dev/null
-cargo build --release --quiet --bin credit-rules
-bin=./target/release/credit-rules
+if [ -n "${CREDIT_RULES_BENCH_BIN:-}" ]; then
+  bin="$CREDIT_RULES_BENCH_BIN"   # a release binary built before
+else
+  cargo build --release --quiet --bin credit-rules
+  bin=./target/release/credit-rules
+fi
 work="$(mktemp -d /tmp/credit-rules-pg-bench.XXXXXX)"
 psql "$base_url" -qc "CREATE SCHEMA $schema"
+pids=()
 cleanup() {
-  kill "${serve_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
   psql "$base_url" -qc "DROP SCHEMA IF EXISTS $schema CASCADE" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
 pg="${base_url}?options=-csearch_path%3D${schema}"
+echo "load before: $(uptime)"
 
 seconds() { python3 -c "import time; print(f'{time.time():.3f}')"; }
-for store in sled pg; do
+wait_up() { for _ in $(seq 1 600); do curl -fsS "$1/healthz" >/dev/null 2>&1 && return 0; sleep 0.2; done; return 1; }
+# Mean time of 10 GETs of a URL, ms (the public list allows a burst of 60 requests per
+# client, then 10/s: the four URLs below stay within it).
+timed_get() {
+  python3 - "$1" <<'PY'
+import sys, time, urllib.request
+url = sys.argv[1]
+urllib.request.urlopen(url).read()
+start = time.time()
+for _ in range(10):
+    urllib.request.urlopen(url).read()
+print(f"{(time.time() - start) / 10 * 1000:.1f}")
+PY
+}
+
+for store in $stores; do
   if [ "$store" = sled ]; then args=(--data "$work/sled"); else args=(--data "$work/pg-tokens" --store "$pg"); fi
   start=$(seconds)
   "$bin" import --demo "$entities" "${args[@]}" 2>"$work/import-$store.log"
@@ -45,20 +76,60 @@ for store in sled pg; do
   grep -h "evaluated" "$work/impact-$store.log" | sed "s/^/  /" || true
 
   "$bin" serve --addr 127.0.0.1:18090 --demo-entities 0 "${args[@]}" >"$work/serve-$store.log" 2>&1 &
-  serve_pid=$!
-  for _ in $(seq 1 300); do curl -fsS http://127.0.0.1:18090/healthz >/dev/null 2>&1 && break; sleep 0.2; done
-  start=$(seconds)
-  for _ in $(seq 1 20); do curl -fsS 'http://127.0.0.1:18090/api/v1/disclosure?as_of=2024-06-01&page_size=50' >"$work/page.json"; done
-  end=$(seconds)
-  python3 -c "print(f'$store disclosure page of 50: {($end-$start)/20*1000:.0f} ms per request')"
+  serve_pid=$!; pids+=("$serve_pid")
+  wait_up http://127.0.0.1:18090
+  list='http://127.0.0.1:18090/api/v1/disclosure?as_of=2024-06-01&limit=50'
+  curl -fsS "$list" >"$work/page.json"
+  cursor="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next_cursor"])' "$work/page.json")"
+  echo "$store disclosure page of 50 at $records records: first $(timed_get "$list") ms," \
+    "next $(timed_get "$list&cursor=$cursor") ms," \
+    "q=有限 $(timed_get "$list&q=%E6%9C%89%E9%99%90") ms," \
+    "authority=武汉 $(timed_get "$list&authority=%E6%AD%A6%E6%B1%89") ms per request"
   if command -v wrk >/dev/null; then
     token="$(awk '$1 == "evaluator" { print $2 }' "${args[1]}/dev-tokens.txt")"
     uscc="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][0]["uscc"])' "$work/page.json")"
     printf '{"ruleset":"water","as_of":"2024-06-01","uscc":"%s"}' "$uscc" >"$work/one.json"
     BODY="$work/one.json" TOKEN="$token" wrk -t2 -c64 -d"${duration}s" --latency -s scripts/load/post.lua \
-      http://127.0.0.1:18090/api/v1/evaluate | grep RESULT | sed "s/^RESULT/$store evaluate/"
+      http://127.0.0.1:18090/api/v1/evaluate | grep RESULT | sed "s/^RESULT/$store evaluate (64 connections):/"
   else
     echo "$store evaluate: wrk not installed (apt-get install -y wrk)"
   fi
-  kill "$serve_pid"; wait "$serve_pid" 2>/dev/null || true; serve_pid=
+  if [ "$store" = pg ]; then
+    # A second replica on the same schema; publish through the first, wait on the second.
+    "$bin" serve --addr 127.0.0.1:18091 --demo-entities 0 "${args[@]}" >"$work/serve-pg-b.log" 2>&1 &
+    pids+=("$!")
+    wait_up http://127.0.0.1:18091
+    python3 - "${args[1]}/dev-tokens.txt" <<'PY'
+import json, re, sys, time, urllib.request
+tokens = dict(line.split()[:2] for line in open(sys.argv[1]) if len(line.split()) >= 2)
+a, b = "http://127.0.0.1:18090", "http://127.0.0.1:18091"
+def call(method, url, token, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method, headers={
+        "Authorization": f"Bearer {tokens[token]}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.load(r)
+def head(base):
+    return call("GET", f"{base}/api/v1/rulesets/water", "evaluator")["meta"]["hash"]
+for n in range(5):
+    current = call("GET", f"{a}/api/v1/rulesets/water", "evaluator")
+    # A change of meaning (a comment alone is refused as no change): the penalty points.
+    old = current["source"]
+    m = re.search(r"(const 每次处罚扣分\s*=\s*)(\d+)", old)
+    source = old[:m.start(2)] + str(2 + (int(m.group(2)) - 1) % 3) + old[m.end(2):]
+    draft = call("PUT", f"{a}/api/v1/rulesets/water", "bureau_water",
+                 {"source": source, "base_hash": current["meta"]["hash"], "message": f"bench {n}"})
+    call("POST", f"{a}/api/v1/drafts/{draft['id']}/approve", "city_office", {"comment": "同意"})
+    approved = time.time()
+    new = head(a)
+    while head(b) != new:
+        if time.time() - approved > 30:
+            sys.exit("replica B did not serve the new version within 30 s")
+        time.sleep(0.005)
+    print(f"pg replicas: published on A, live on B {(time.time() - approved) * 1000:.0f} ms after the approval was answered")
+PY
+  fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  pids=()
 done
+echo "load after: $(uptime)"

@@ -207,6 +207,85 @@ impl Registry {
     }
 }
 
+impl Registry {
+    /// Makes `heads` (rule-set id → source text: the newest stored versions, e.g. after
+    /// another server replica published) the live rule sets, compiling only what changed:
+    /// the rule sets whose source differs and those whose chain extends one of them; the
+    /// others keep their compiled form. Nothing is compiled when nothing changed (the
+    /// replica that published hears its own announcement too). Publications of this
+    /// registry wait meanwhile. Returns whether anything changed.
+    pub fn reload_heads(&self, heads: BTreeMap<String, String>) -> Result<bool, Diagnostics> {
+        // INVARIANT: the guard protects no data, so a poisoned lock is still usable.
+        let _guard = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.snapshot.load_full();
+        let mut changed: Vec<&str> = heads
+            .iter()
+            .filter(|(id, text)| current.sources.get(*id).is_none_or(|f| *f.text != ***text))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        changed.extend(
+            current
+                .sources
+                .keys()
+                .filter(|id| !heads.contains_key(*id))
+                .map(String::as_str),
+        );
+        if changed.is_empty() {
+            return Ok(false);
+        }
+        let sources: BTreeMap<String, SourceFile> = heads
+            .iter()
+            .map(|(id, text)| {
+                (
+                    id.clone(),
+                    SourceFile::new(format!("{id}.rules"), text.as_str()),
+                )
+            })
+            .collect();
+        let stale = |id: &str| {
+            changed.contains(&id)
+                || current
+                    .compiled
+                    .get(id)
+                    .is_none_or(|p| p.meta.chain.iter().any(|c| changed.contains(&c.as_str())))
+        };
+        // The stale rule sets with the files of their chains (as they were; a changed
+        // `extends` that names another file makes the compilation fail, and then every
+        // rule set is compiled).
+        let mut needed: Vec<&str> = Vec::new();
+        for id in sources.keys().filter(|id| stale(id)) {
+            needed.push(id);
+            if let Some(old) = current.compiled.get(id.as_str()) {
+                needed.extend(old.meta.chain.iter().map(String::as_str));
+            }
+        }
+        needed.sort_unstable();
+        needed.dedup();
+        let partial = || -> Option<BTreeMap<String, Arc<CompiledRuleSet>>> {
+            let mut workspace = Workspace::new();
+            for id in &needed {
+                workspace.add_source(sources.get(*id)?.clone(), None);
+            }
+            if workspace.errors.has_errors() {
+                return None;
+            }
+            let mut compiled = current.compiled.clone();
+            compiled.retain(|id, _| sources.contains_key(id));
+            for id in sources.keys().filter(|id| stale(id)) {
+                compiled.insert(id.clone(), Arc::new(workspace.compile(id).ok()?));
+            }
+            Some(compiled)
+        };
+        let compiled = match partial() {
+            Some(compiled) => compiled,
+            None => compile_all(&sources)?,
+        };
+        self.snapshot
+            .store(Arc::new(Snapshot { sources, compiled }));
+        Ok(true)
+    }
+}
+
 /// A checked new version: the snapshot that would go live and what it changes.
 struct Candidate {
     snapshot: Snapshot,
@@ -322,6 +401,42 @@ flag 处罚 { wording "w" when any(records where kind = 行政处罚) }
             old.meta.version, "1",
             "readers holding the old program keep it"
         );
+    }
+
+    #[test]
+    fn reloading_heads_compiles_only_what_changed() {
+        let r = registry();
+        let heads = |base: &str, sector: &str| {
+            BTreeMap::from([
+                ("base".to_owned(), base.to_owned()),
+                ("sector".to_owned(), sector.to_owned()),
+            ])
+        };
+        let (base, sector) = (
+            r.get("base").expect("base"),
+            r.get("sector").expect("sector"),
+        );
+        assert!(!r.reload_heads(heads(BASE, SECTOR)).expect("same heads"));
+        assert!(Arc::ptr_eq(&base, &r.get("base").expect("base")));
+        // A sector changed: only it is compiled again.
+        let new_sector = SECTOR.replace("version \"1\"", "version \"2\"");
+        assert!(r.reload_heads(heads(BASE, &new_sector)).expect("reload"));
+        assert!(Arc::ptr_eq(&base, &r.get("base").expect("base")));
+        assert_eq!(r.get("sector").expect("sector").meta.version, "2");
+        assert_ne!(r.get("sector").expect("sector").meta.hash, sector.meta.hash);
+        // The base changed: the sector that extends it is compiled again too.
+        let new_base = BASE.replace("version \"1\"", "version \"3\"");
+        let before = r.get("sector").expect("sector");
+        assert!(
+            r.reload_heads(heads(&new_base, &new_sector))
+                .expect("reload")
+        );
+        assert_eq!(r.get("base").expect("base").meta.version, "3");
+        assert!(!Arc::ptr_eq(&before, &r.get("sector").expect("sector")));
+        assert_ne!(r.get("sector").expect("sector").meta.hash, before.meta.hash);
+        // A broken head is refused and nothing changes.
+        assert!(r.reload_heads(heads("ruleset", &new_sector)).is_err());
+        assert_eq!(r.get("base").expect("base").meta.version, "3");
     }
 
     #[test]

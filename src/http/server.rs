@@ -181,7 +181,16 @@ fn follow_other_replicas(state: &AppState) {
         let Some(app) = app.upgrade() else {
             return;
         };
-        match app.registry.reload_with(|| load_registry(&*app.store)) {
+        let heads = match load_heads(&*app.store) {
+            Ok(heads) => heads,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the live rule sets");
+                return;
+            }
+        };
+        // Only what changed is compiled: a version published elsewhere is live here in the
+        // time of one rule set's compilation.
+        match app.registry.reload_heads(heads).map_err(|d| d.render()) {
             Ok(true) => tracing::info!("live rule sets reloaded: another replica published"),
             Ok(false) => {}
             Err(e) => tracing::error!(error = %e, "cannot reload the live rule sets"),
@@ -368,8 +377,8 @@ fn seed(store: &dyn RecordStore, config: &ServeConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// The live rule sets: the newest stored version of every rule set.
-fn load_registry(store: &dyn RecordStore) -> Result<Registry, String> {
+/// The newest stored version of every rule set: id → source.
+fn load_heads(store: &dyn RecordStore) -> Result<BTreeMap<String, String>, String> {
     let mut heads: BTreeMap<String, String> = BTreeMap::new();
     for id in store.ruleset_ids().map_err(|e| e.to_string())? {
         let versions = store.ruleset_versions(&id).map_err(|e| e.to_string())?;
@@ -377,6 +386,12 @@ fn load_registry(store: &dyn RecordStore) -> Result<Registry, String> {
             heads.insert(id, newest.source);
         }
     }
+    Ok(heads)
+}
+
+/// The live rule sets: the newest stored version of every rule set.
+fn load_registry(store: &dyn RecordStore) -> Result<Registry, String> {
+    let heads = load_heads(store)?;
     let mut workspace = Workspace::new();
     for (id, source) in heads {
         workspace.add_source(SourceFile::new(format!("{id}.rules"), source), None);

@@ -219,7 +219,9 @@ impl DisclosureFilter {
 
 /// A parsed name-or-USCC query.
 pub(super) struct Query {
+    /// Part of the entity's latest name.
     pub(super) name: String,
+    /// The start of the USCC (upper case), when the query can be one.
     pub(super) uscc_prefix: Option<String>,
 }
 
@@ -292,6 +294,25 @@ impl DisclosureCursor {
     /// The cursor of an entry: the next page starts after it.
     pub fn after(entry: &DisclosureEntry) -> DisclosureCursor {
         DisclosureCursor(position(entry.decided_on, &entry.uscc, &entry.id))
+    }
+
+    /// The cursor at a list position (decision day, USCC, record id), for a store that
+    /// keeps the list in another form (PostgreSQL).
+    pub(super) fn at(day: NaiveDate, uscc: &str, id: &str) -> DisclosureCursor {
+        let mut pos = Vec::with_capacity(FIXED + id.len());
+        pos.extend_from_slice(&inv_day(day));
+        pos.extend_from_slice(uscc.as_bytes());
+        pos.extend_from_slice(id.as_bytes());
+        DisclosureCursor(pos)
+    }
+
+    /// The position a cursor names: (the decision's day number, USCC, record id).
+    pub(super) fn parts(&self) -> Option<(i32, &str, &str)> {
+        let inv: [u8; 4] = self.0.get(..4)?.try_into().ok()?;
+        let key = u32::from_be_bytes([!inv[0], !inv[1], !inv[2], !inv[3]]);
+        let uscc = std::str::from_utf8(self.0.get(4..FIXED)?).ok()?;
+        let id = std::str::from_utf8(self.0.get(FIXED..)?).ok()?;
+        Some(((key ^ 0x8000_0000) as i32, uscc, id))
     }
 }
 

@@ -32,6 +32,7 @@
 //! | `ruleset_versions`, `ruleset_log` | hash; `(ruleset_id, seq)` | content-addressed versions and each rule set's log |
 //! | `drafts` | `id` | a draft's postcard value with a `row_version` for the compare-and-swap |
 //! | `cursors` | `name` | intake cursors |
+//! | `public_disclosure` | `(uscc, id)` | the public list's line of each record that may be published, index `(inv_day, uscc, id)` in list order (`postgres/disclosure.rs`; schema version 2, filled from the records when a version-1 database is opened) |
 //! | `decisions` | `(seq, time)` | the decision log, **partitioned by month** (`decisions_yYYYYmMM`, created on demand under an advisory lock); a GIN index on the entities |
 //!
 //! The evaluation view is a column of `records`, so it is written in the same row as the
@@ -45,9 +46,13 @@
 //! lost when a process is killed. Record writes (records, events, pending events, the id
 //! index) take one transaction-scoped advisory lock per schema: they are serialised across
 //! replicas like sled serialises its transactions within its process, while reads never
-//! wait. A batch reads what it needs in a few statements, decides every record in memory
-//! with the same rules as the sled store, and writes each table with one statement
-//! (`unnest` of arrays).
+//! wait (except [`RecordStore::records_known_at`], which waits for the batch being
+//! committed). A batch's write time is the database's clock read once the lock is held, so
+//! write times follow the commit order on every replica. A batch reads what it needs in a
+//! few statements, decides every record in memory with the same rules as the sled store,
+//! and writes each table with one statement: from 64 rows on (an import batch), `COPY …
+//! FROM STDIN (FORMAT binary)` into the session's temporary staging tables, then one merge
+//! per table; below, `unnest` of arrays.
 //!
 //! # Replicas
 //!
@@ -60,6 +65,7 @@
 //! succeed.
 
 mod decisions;
+mod disclosure;
 mod records;
 pub mod sql;
 mod versions;
@@ -68,6 +74,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll, Wake};
 
@@ -75,10 +82,11 @@ use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{
-    DecisionEntry, DecisionQuery, Draft, DraftQuery, DraftTransition, Entity, EntityCache,
-    EntityRecords, EvaluationEntity, EventKind, EventOutcome, LoggedDecision, NewDraft,
-    NewRuleSetVersion, PendingEvent, PendingPage, PutSummary, PutVersion, RecordEvent,
-    RecordVersion, RuleSetVersion, StoreChange, StoreError, codec,
+    DecisionEntry, DecisionQuery, DisclosureCursor, DisclosureFilter, DisclosurePage, Draft,
+    DraftQuery, DraftTransition, Entity, EntityCache, EntityRecords, EvaluationEntity, EventKind,
+    EventOutcome, LoggedDecision, NewDraft, NewRuleSetVersion, PendingEvent, PendingPage,
+    PutSummary, PutVersion, RecordEvent, RecordVersion, RuleSetVersion, StoreChange, StoreError,
+    codec,
 };
 use crate::record::{CreditRecord, RecordKind, Uscc};
 
@@ -106,6 +114,10 @@ pub struct PgStore {
     /// Decoded records of recently read entities.
     cache: Arc<EntityCache>,
     watchers: Arc<RwLock<Vec<Watcher>>>,
+    /// Lines one page of the public list may look at ([`super::SCAN_BUDGET`]).
+    disclosure_budget: AtomicUsize,
+    /// Matching entities a list query reads entity by entity ([`super::MERGE_MAX_ENTITIES`]).
+    disclosure_merge_max: AtomicUsize,
 }
 
 impl fmt::Debug for PgStore {
@@ -252,6 +264,8 @@ impl PgStore {
             partitions: Mutex::new(HashSet::new()),
             cache: Arc::new(EntityCache::default()),
             watchers: Arc::new(RwLock::new(Vec::new())),
+            disclosure_budget: AtomicUsize::new(super::SCAN_BUDGET),
+            disclosure_merge_max: AtomicUsize::new(super::MERGE_MAX_ENTITIES),
         })
     }
 
@@ -346,6 +360,15 @@ impl PgStore {
             tx.batch_execute(statements)
                 .await
                 .map_err(|e| self.backend(format!("schema migration {version} failed: {e}")))?;
+            if *version == 2 {
+                // The public list of the records stored before it existed.
+                let filled = disclosure::fill_from_records(&tx).await.map_err(|e| {
+                    self.backend(format!("schema migration 2 (the public list) failed: {e}"))
+                })?;
+                if filled > 0 {
+                    tracing::info!(store = %self.location, lines = filled, "the public disclosure list was filled from the records");
+                }
+            }
             tx.execute(sql::NOTE_MIGRATION, &[version])
                 .await
                 .map_err(|e| self.backend(e))?;
@@ -527,6 +550,15 @@ impl super::Records for PgStore {
     ) -> Box<dyn Iterator<Item = Result<CreditRecord, StoreError>> + '_> {
         let rows = self.stream(sql::RECORDS_OF_KIND, Some(records::kind_column(kind)));
         Box::new(rows.map(|row| records::record_row(&row?).map(|(_, record)| record)))
+    }
+
+    fn disclosure_page(
+        &self,
+        filter: &DisclosureFilter,
+        after: Option<&DisclosureCursor>,
+        limit: usize,
+    ) -> Result<DisclosurePage, StoreError> {
+        self.run(self.disclosure_page_async(filter, after, limit))
     }
 
     fn pending_events(&self, after: Option<&str>, limit: usize) -> Result<PendingPage, StoreError> {

@@ -37,6 +37,7 @@ mod intake;
 mod legality;
 mod limits;
 mod parse;
+mod pg_scale;
 mod props;
 mod render;
 mod replay;

@@ -980,12 +980,12 @@ fn a_postgres_schema_newer_than_the_binary_is_refused_naming_both_versions() {
             err,
             StoreError::UnsupportedFormat {
                 found: 99,
-                supported: 1,
+                supported: 2,
                 ..
             }
         ),
         "{err}"
     );
     let text = err.to_string();
-    assert!(text.contains("99") && text.contains('1'), "{text}");
+    assert!(text.contains("99") && text.contains('2'), "{text}");
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Row;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{Row, Transaction};
 
 use super::super::codec::{self, EvalRecord, EventMark, RecordBody, RecordDates, StoredRecord};
 use super::super::{
@@ -14,11 +16,16 @@ use super::super::{
     PutSummary, RawEntity, RecordEvent, RecordVersion, StoreChange, StoreError, check_record,
     time_from_ms,
 };
+use super::disclosure::{Line, line_of, upsert_lines};
 use super::{PgStore, sql};
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
 
 /// Rows fetched from a scan's portal at a time.
 const SCAN_PORTION: i32 = 2_000;
+
+/// Rows (record versions and previous versions) from which a batch is written with `COPY`
+/// into the session's staging tables and merged from there, rather than as arrays.
+const COPY_FROM: usize = 64;
 
 fn corrupt(table: &'static str, key: &str, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
@@ -54,6 +61,8 @@ struct Slot {
     current: Option<StoredRecord>,
     /// Written by this batch: to be upserted.
     dirty: bool,
+    /// Stored before this version (it may have a line on the public list to take off).
+    existed: bool,
 }
 
 /// The rows a batch writes, gathered while deciding it.
@@ -71,7 +80,6 @@ impl PgStore {
         &self,
         records: &[CreditRecord],
     ) -> Result<PutSummary, StoreError> {
-        let now_ms = Utc::now().timestamp_millis();
         let mut summary = PutSummary::default();
         let mut valid = Vec::with_capacity(records.len());
         for (index, record) in records.iter().enumerate() {
@@ -86,7 +94,8 @@ impl PgStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(|e| self.backend(e))?;
         let db = |e: tokio_postgres::Error| self.backend(e);
-        tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        let written_at = self.lock_record_writes(&tx).await?;
+        let now_ms = written_at.timestamp_millis();
         let ids: Vec<&str> = valid.iter().map(|(_, r)| r.id.as_str()).collect();
         let owners = self.owners(&tx, &ids).await?;
         let mut slots = self.slots_of(&tx, &owners).await?;
@@ -110,7 +119,7 @@ impl PgStore {
             }
         }
         summary.rejected.sort_by_key(|(index, _)| *index);
-        self.write_batch(&tx, &slots, &writes).await?;
+        self.write_batch(&tx, &slots, &writes, written_at).await?;
         self.notify(&tx, StoreChange::Records).await?;
         tx.commit().await.map_err(db)?;
         self.cache.forget(records.iter().map(|r| &r.uscc));
@@ -122,11 +131,11 @@ impl PgStore {
         &self,
         events: &[RecordEvent],
     ) -> Result<Vec<Result<EventOutcome, StoreError>>, StoreError> {
-        let now_ms = Utc::now().timestamp_millis();
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(|e| self.backend(e))?;
         let db = |e: tokio_postgres::Error| self.backend(e);
-        tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        let written_at = self.lock_record_writes(&tx).await?;
+        let now_ms = written_at.timestamp_millis();
         let ids: Vec<&str> = events.iter().map(|e| e.record_id.as_str()).collect();
         let owners = self.owners(&tx, &ids).await?;
         let mut slots = self.slots_of(&tx, &owners).await?;
@@ -162,11 +171,22 @@ impl PgStore {
             };
             results.push(apply_one(event, now_ms, slot, &mut writes)?);
         }
-        self.write_batch(&tx, &slots, &writes).await?;
+        self.write_batch(&tx, &slots, &writes, written_at).await?;
         self.notify(&tx, StoreChange::Records).await?;
         tx.commit().await.map_err(db)?;
         self.cache.forget_all();
         Ok(results)
+    }
+
+    /// Takes the record-write lock of the schema and returns the batch's write time, read
+    /// from the database's clock once the lock is held: the write times of two batches are
+    /// in the order of their commits, on every replica (a version is never stamped earlier
+    /// than one committed before it, which a reader asking "as known at T" relies on).
+    async fn lock_record_writes(&self, tx: &Transaction<'_>) -> Result<DateTime<Utc>, StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        let now: DateTime<Utc> = tx.query_one(sql::WRITE_TIME, &[]).await.map_err(db)?.get(0);
+        Ok(now)
     }
 
     /// The owners of these ids.
@@ -210,6 +230,7 @@ impl PgStore {
                     uscc,
                     current: Some(stored),
                     dirty: false,
+                    existed: true,
                 },
             );
         }
@@ -225,12 +246,16 @@ impl PgStore {
         Ok(slots)
     }
 
-    /// Writes what a batch decided: the id index, the history, the records, the entities.
+    /// Writes what a batch decided: the id index, the history, the records, their lines on
+    /// the public list, the entities. Many rows go through `COPY` into the session's
+    /// staging tables and are merged from there ([`PgStore::copy_batch`]); a few are sent
+    /// as arrays.
     async fn write_batch(
         &self,
-        tx: &tokio_postgres::Transaction<'_>,
+        tx: &Transaction<'_>,
         slots: &HashMap<String, Slot>,
         writes: &Writes,
+        written_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let db = |e: tokio_postgres::Error| self.backend(e);
         if !writes.new_ids.is_empty() {
@@ -244,46 +269,20 @@ impl PgStore {
                 .await
                 .map_err(db)?;
         }
-        if !writes.history.is_empty() {
-            let mut rows = HistoryRows::default();
-            for (uscc, id, stored) in &writes.history {
-                rows.push(uscc, id, stored)?;
-            }
-            tx.execute(
-                sql::INSERT_HISTORY,
-                &[
-                    &rows.usccs,
-                    &rows.ids,
-                    &rows.revs,
-                    &rows.times,
-                    &rows.values,
-                ],
-            )
-            .await
-            .map_err(db)?;
+        let mut history = HistoryRows::default();
+        for (uscc, id, stored) in &writes.history {
+            history.push(uscc, id, stored)?;
         }
         let mut rows = RecordRows::default();
         for (id, slot) in slots {
             if let (true, Some(stored)) = (slot.dirty, &slot.current) {
-                rows.push(&slot.uscc, id, stored)?;
+                rows.push(&slot.uscc, id, stored, slot.existed)?;
             }
         }
-        if !rows.ids.is_empty() {
-            tx.execute(
-                sql::UPSERT_RECORDS,
-                &[
-                    &rows.usccs,
-                    &rows.ids,
-                    &rows.revs,
-                    &rows.kinds,
-                    &rows.days,
-                    &rows.times,
-                    &rows.values,
-                    &rows.evals,
-                ],
-            )
-            .await
-            .map_err(db)?;
+        if rows.ids.len() + history.ids.len() >= COPY_FROM {
+            self.copy_batch(tx, &rows, &history, written_at).await?;
+        } else {
+            self.send_batch(tx, &rows, &history, written_at).await?;
         }
         if !writes.entities.is_empty() {
             let mut usccs = Vec::new();
@@ -299,6 +298,186 @@ impl PgStore {
                 .map_err(db)?;
         }
         Ok(())
+    }
+
+    /// A few rows, as arrays (`unnest`).
+    async fn send_batch(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &RecordRows<'_>,
+        history: &HistoryRows<'_>,
+        written_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        if !history.ids.is_empty() {
+            tx.execute(
+                sql::INSERT_HISTORY,
+                &[
+                    &history.usccs,
+                    &history.ids,
+                    &history.revs,
+                    &history.times,
+                    &history.values,
+                    &written_at,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !rows.ids.is_empty() {
+            tx.execute(
+                sql::UPSERT_RECORDS,
+                &[
+                    &rows.usccs,
+                    &rows.ids,
+                    &rows.revs,
+                    &rows.kinds,
+                    &rows.days,
+                    &rows.times,
+                    &rows.values,
+                    &rows.evals,
+                    &written_at,
+                ],
+            )
+            .await
+            .map_err(db)?;
+        }
+        if !rows.unlisted.is_empty() {
+            let (usccs, ids): (Vec<&str>, Vec<&str>) = rows.unlisted.iter().copied().unzip();
+            tx.execute(sql::DELETE_DISCLOSURE, &[&usccs, &ids])
+                .await
+                .map_err(db)?;
+        }
+        if !rows.listed.is_empty() {
+            upsert_lines(tx, rows.listed.iter().map(|(u, i, l)| (*u, *i, l)))
+                .await
+                .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Many rows: `COPY … FROM STDIN (FORMAT binary)` into the session's staging tables
+    /// (temporary, emptied at commit), then one merge statement per table, all in the
+    /// batch's transaction.
+    async fn copy_batch(
+        &self,
+        tx: &Transaction<'_>,
+        rows: &RecordRows<'_>,
+        history: &HistoryRows<'_>,
+        written_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        tx.batch_execute(sql::CREATE_STAGING).await.map_err(db)?;
+        if !history.ids.is_empty() {
+            let types = [
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+                Type::TIMESTAMPTZ,
+                Type::TIMESTAMPTZ,
+                Type::BYTEA,
+            ];
+            let copied = (0..history.ids.len()).map(|n| {
+                [
+                    &history.usccs[n] as &(dyn ToSql + Sync),
+                    &history.ids[n],
+                    &history.revs[n],
+                    &history.times[n],
+                    &written_at,
+                    &history.values[n],
+                ]
+            });
+            self.copy_in(tx, sql::COPY_HISTORY, &types, copied).await?;
+            tx.execute(sql::MERGE_HISTORY, &[]).await.map_err(db)?;
+        }
+        if !rows.ids.is_empty() {
+            let types = [
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+                Type::INT2,
+                Type::DATE,
+                Type::TIMESTAMPTZ,
+                Type::TIMESTAMPTZ,
+                Type::BYTEA,
+                Type::BYTEA,
+            ];
+            let copied = (0..rows.ids.len()).map(|n| {
+                [
+                    &rows.usccs[n] as &(dyn ToSql + Sync),
+                    &rows.ids[n],
+                    &rows.revs[n],
+                    &rows.kinds[n],
+                    &rows.days[n],
+                    &rows.times[n],
+                    &written_at,
+                    &rows.values[n],
+                    &rows.evals[n],
+                ]
+            });
+            self.copy_in(tx, sql::COPY_RECORDS, &types, copied).await?;
+            tx.execute(sql::MERGE_RECORDS, &[]).await.map_err(db)?;
+        }
+        if !rows.unlisted.is_empty() {
+            let copied = rows
+                .unlisted
+                .iter()
+                .map(|(uscc, id)| [uscc as &(dyn ToSql + Sync), id]);
+            self.copy_in(tx, sql::COPY_UNLISTED, &[Type::TEXT, Type::TEXT], copied)
+                .await?;
+            tx.execute(sql::MERGE_UNLISTED, &[]).await.map_err(db)?;
+        }
+        if !rows.listed.is_empty() {
+            let types = [
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT4,
+                Type::DATE,
+                Type::INT2,
+                Type::DATE,
+                Type::DATE,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+            ];
+            let copied = rows.listed.iter().map(|(uscc, id, line)| {
+                [
+                    uscc as &(dyn ToSql + Sync),
+                    id,
+                    &line.inv_day,
+                    &line.decided_on,
+                    &line.kind,
+                    &line.counts_from,
+                    &line.until,
+                    &line.name,
+                    &line.authority,
+                    &line.document_no,
+                    &line.legal_basis,
+                ]
+            });
+            self.copy_in(tx, sql::COPY_DISCLOSURE, &types, copied)
+                .await?;
+            tx.execute(sql::MERGE_DISCLOSURE, &[]).await.map_err(db)?;
+        }
+        Ok(())
+    }
+
+    /// Sends `rows` through a binary `COPY … FROM STDIN` statement.
+    async fn copy_in<'v, const N: usize>(
+        &self,
+        tx: &Transaction<'_>,
+        statement: &str,
+        types: &[Type; N],
+        rows: impl Iterator<Item = [&'v (dyn ToSql + Sync); N]>,
+    ) -> Result<u64, StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        let sink = tx.copy_in(statement).await.map_err(db)?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+        for row in rows {
+            writer.as_mut().write(&row).await.map_err(db)?;
+        }
+        writer.as_mut().finish().await.map_err(db)
     }
 
     pub(super) async fn record_async(&self, id: &str) -> Result<Option<CreditRecord>, StoreError> {
@@ -345,19 +524,29 @@ impl PgStore {
     /// An entity's records as the store knew them at `known_at` (the contract of
     /// `RecordStore::records_known_at`): of each record the newest version whose write time
     /// is at or before `known_at`, read from `records` and, for those written since, from
-    /// `record_history` — the same rule as the sled store's.
+    /// `record_history` — the same rule as the sled store's. It first waits for the record
+    /// write being committed, if any (a shared hold of the record-write lock): that write's
+    /// time, read once it held the lock, may be at or before `known_at`, and what the store
+    /// knew at `known_at` must not change once asked.
     pub(super) async fn records_known_at_async(
         &self,
         uscc: &Uscc,
         known_at: DateTime<Utc>,
     ) -> Result<Vec<CreditRecord>, StoreError> {
         let at_ms = known_at.timestamp_millis();
-        let client = self.client().await?;
-        let rows = client
+        let mut client = self.client().await?;
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        let tx = client
+            .build_transaction()
+            .read_only(true)
+            .start()
+            .await
+            .map_err(db)?;
+        tx.execute(sql::WAIT_RECORD_WRITES, &[]).await.map_err(db)?;
+        let rows = tx
             .query(sql::RECORDS_OF, &[&uscc.as_str()])
             .await
-            .map_err(|e| self.backend(e))?;
-        drop(client);
+            .map_err(db)?;
         let mut records = Vec::with_capacity(rows.len());
         for row in &rows {
             let id: &str = row.get(0);
@@ -367,14 +556,22 @@ impl PgStore {
                 continue;
             }
             // Written since: the newest earlier version the store had by then, if any.
-            let then = self
-                .history_async(uscc, id)
-                .await?
-                .into_iter()
-                .filter(|v| v.stored_at.timestamp_millis() <= at_ms)
-                .max_by_key(|v| v.rev);
-            records.extend(then.map(|v| v.record));
+            let mut then: Option<StoredRecord> = None;
+            for row in tx
+                .query(sql::HISTORY, &[&uscc.as_str(), &id])
+                .await
+                .map_err(db)?
+            {
+                let old = decode_stored("record_history", id, row.get::<_, &[u8]>(1))?;
+                if old.stored_at_ms <= at_ms && then.as_ref().is_none_or(|t| old.rev > t.rev) {
+                    then = Some(old);
+                }
+            }
+            if let Some(then) = then {
+                records.push(effective("record_history", id, &then)?);
+            }
         }
+        tx.commit().await.map_err(db)?;
         Ok(records)
     }
 
@@ -677,7 +874,8 @@ fn put_one(
         }
         Some(old) => StoredRecord {
             rev: old.rev.saturating_add(1),
-            stored_at_ms: now_ms,
+            // Never before the version it replaces, whatever the clock did.
+            stored_at_ms: now_ms.max(old.stored_at_ms),
             body,
             repair: old.repair.clone(),
             revoke: old.revoke.clone(),
@@ -722,6 +920,7 @@ fn put_one(
             ),
         }));
     }
+    let existed = old.is_some();
     if let Some(old) = old {
         writes
             .history
@@ -737,6 +936,7 @@ fn put_one(
             uscc: uscc.to_owned(),
             current: Some(new),
             dirty: true,
+            existed,
         },
     );
     let entity = writes
@@ -780,7 +980,7 @@ fn apply_one(
     });
     let mut new = StoredRecord {
         rev: old.rev.saturating_add(1),
-        stored_at_ms: now_ms,
+        stored_at_ms: now_ms.max(old.stored_at_ms),
         ..old.clone()
     };
     match event.kind {
@@ -829,7 +1029,8 @@ impl<'a> HistoryRows<'a> {
     }
 }
 
-/// Columns of `records` rows, for one `unnest` upsert.
+/// Columns of `records` rows, for one `unnest` upsert or a `COPY`, with the records'
+/// lines on the public list.
 #[derive(Default)]
 struct RecordRows<'a> {
     usccs: Vec<&'a str>,
@@ -840,6 +1041,10 @@ struct RecordRows<'a> {
     times: Vec<DateTime<Utc>>,
     values: Vec<Vec<u8>>,
     evals: Vec<Vec<u8>>,
+    /// The records that may be published: their lines.
+    listed: Vec<(&'a str, &'a str, Line)>,
+    /// Records stored before that may not be published (any more): off the list.
+    unlisted: Vec<(&'a str, &'a str)>,
 }
 
 impl<'a> RecordRows<'a> {
@@ -848,6 +1053,7 @@ impl<'a> RecordRows<'a> {
         uscc: &'a str,
         id: &'a str,
         stored: &StoredRecord,
+        existed: bool,
     ) -> Result<(), StoreError> {
         let record = effective("records", id, stored)?;
         let eval = codec::encode_eval_view(std::slice::from_ref(&EvalRecord::of(&record)))
@@ -862,6 +1068,11 @@ impl<'a> RecordRows<'a> {
         self.values
             .push(codec::encode(stored).map_err(|e| corrupt("records", id, e))?);
         self.evals.push(eval);
+        match line_of(&record) {
+            Some(line) => self.listed.push((uscc, id, line)),
+            None if existed => self.unlisted.push((uscc, id)),
+            None => {}
+        }
         Ok(())
     }
 }

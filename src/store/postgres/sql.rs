@@ -5,10 +5,10 @@
 
 /// The schema, as numbered migrations applied in order at start (never edit a shipped one:
 /// append a new one). The database records the versions applied in `schema_migrations`.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Version 1: records, history, entities, id index, pending events, rule-set versions and
 /// log, cursors, drafts, the decision log partitioned by month.
@@ -104,6 +104,30 @@ CREATE INDEX decisions_by_entity ON decisions USING gin (usccs);
 CREATE INDEX decisions_by_seq ON decisions (seq);
 "#;
 
+/// Version 2: the public disclosure list (向社会公示) as a table of its own, one row per
+/// record that may be published (dishonesty kind, never repaired nor revoked), written in
+/// the same transaction as the record; `inv_day` is minus the decision's day number, so
+/// that the index `(inv_day, uscc, id)` runs in list order (newest decision first, then
+/// USCC, then id) and a page is a keyset range of it. Opening a version-1 database fills it
+/// from the records (`PgStore::migrate`: the record values are decoded in Rust).
+const MIGRATION_2: &str = r#"
+CREATE TABLE public_disclosure (
+    uscc text COLLATE "C" NOT NULL,
+    id text COLLATE "C" NOT NULL,
+    inv_day integer NOT NULL,
+    decided_on date NOT NULL,
+    kind smallint NOT NULL,
+    counts_from date NOT NULL,
+    disclosure_until date,
+    name text,
+    authority text,
+    document_no text,
+    legal_basis text,
+    PRIMARY KEY (uscc, id)
+);
+CREATE INDEX public_disclosure_list ON public_disclosure (inv_day, uscc, id);
+"#;
+
 /// The table of applied migrations.
 pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
      version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())";
@@ -121,6 +145,15 @@ pub const CURRENT_SCHEMA: &str = "SELECT current_schema()";
 /// id index, the pending events and the records change together.
 pub const LOCK_RECORD_WRITES: &str =
     "SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':records'))";
+/// The write time of a batch, read once [`LOCK_RECORD_WRITES`] is held: the database's
+/// clock (one clock for every replica), and, the writes being serialised by the lock, in
+/// the order of their commits.
+pub const WRITE_TIME: &str = "SELECT clock_timestamp()";
+/// Waits for the record write in progress, if any (shares the lock of
+/// [`LOCK_RECORD_WRITES`]): a reader asking what the store knew at a time sees every write
+/// whose write time is not later, even one that was committing when it asked.
+pub const WAIT_RECORD_WRITES: &str =
+    "SELECT pg_advisory_xact_lock_shared(hashtext(current_schema() || ':records'))";
 
 // --- records (per entity: `uscc` in every key and filter) --------------------------------
 
@@ -133,17 +166,19 @@ pub const INSERT_IDS: &str = "INSERT INTO record_ids (id, uscc) \
 pub const STORED_OF_KEYS: &str = "SELECT r.uscc, r.id, r.stored FROM records r \
      JOIN unnest($1::text[], $2::text[]) AS k(uscc, id) ON r.uscc = k.uscc AND r.id = k.id \
      WHERE r.uscc = ANY($1) FOR UPDATE OF r";
-/// Writes new record versions.
+/// Writes new record versions ($9: the batch's write time).
 pub const UPSERT_RECORDS: &str = "INSERT INTO records \
-     (uscc, id, rev, kind, decided_on, stored_at, stored, eval) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::smallint[], $5::date[], \
-     $6::timestamptz[], $7::bytea[], $8::bytea[]) \
+     (uscc, id, rev, kind, decided_on, stored_at, stored, eval, known_at) \
+     SELECT *, $9::timestamptz FROM unnest($1::text[], $2::text[], $3::int[], $4::smallint[], \
+     $5::date[], $6::timestamptz[], $7::bytea[], $8::bytea[]) \
      ON CONFLICT (uscc, id) DO UPDATE SET rev = EXCLUDED.rev, kind = EXCLUDED.kind, \
-     decided_on = EXCLUDED.decided_on, stored_at = EXCLUDED.stored_at, known_at = now(), \
-     stored = EXCLUDED.stored, eval = EXCLUDED.eval";
-/// Keeps previous record versions.
-pub const INSERT_HISTORY: &str = "INSERT INTO record_history (uscc, id, rev, stored_at, stored) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bytea[]) \
+     decided_on = EXCLUDED.decided_on, stored_at = EXCLUDED.stored_at, \
+     known_at = EXCLUDED.known_at, stored = EXCLUDED.stored, eval = EXCLUDED.eval";
+/// Keeps previous record versions ($6: the batch's write time).
+pub const INSERT_HISTORY: &str = "INSERT INTO record_history \
+     (uscc, id, rev, stored_at, stored, known_at) \
+     SELECT *, $6::timestamptz FROM unnest($1::text[], $2::text[], $3::int[], \
+     $4::timestamptz[], $5::bytea[]) \
      ON CONFLICT (uscc, id, rev) DO NOTHING";
 /// Creates entities or renames them (a record without a name keeps the stored one).
 pub const UPSERT_ENTITIES: &str = "INSERT INTO entities (uscc, name, kind) \
@@ -165,6 +200,126 @@ pub const SCAN_EVAL: &str = "SELECT uscc, eval FROM records ORDER BY uscc, id";
 /// Every record of a kind, in (uscc, id) order.
 pub const RECORDS_OF_KIND: &str =
     "SELECT uscc, id, stored FROM records WHERE kind = $1 ORDER BY uscc, id";
+
+// --- the public disclosure list (per entity; the list pages walk every shard) ---------------
+
+/// Creates the session's staging tables of a bulk write when it has none (emptied at every
+/// commit), quietly (no notice when they exist).
+pub const CREATE_STAGING: &str = "\
+SET LOCAL client_min_messages = warning;
+CREATE TEMP TABLE IF NOT EXISTS stage_records (LIKE records INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_history (LIKE record_history INCLUDING DEFAULTS) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_disclosure (LIKE public_disclosure) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_unlisted (uscc text COLLATE \"C\", id text COLLATE \"C\") ON COMMIT DELETE ROWS;";
+/// Loads the staged record versions (binary `COPY`).
+pub const COPY_RECORDS: &str = "COPY stage_records \
+     (uscc, id, rev, kind, decided_on, stored_at, known_at, stored, eval) FROM STDIN (FORMAT binary)";
+/// Loads the staged previous versions.
+pub const COPY_HISTORY: &str = "COPY stage_history \
+     (uscc, id, rev, stored_at, known_at, stored) FROM STDIN (FORMAT binary)";
+/// Loads the staged list lines.
+pub const COPY_DISCLOSURE: &str = "COPY stage_disclosure (uscc, id, inv_day, decided_on, kind, \
+     counts_from, disclosure_until, name, authority, document_no, legal_basis) FROM STDIN (FORMAT binary)";
+/// Loads the keys of staged records that are not (or no longer) on the list.
+pub const COPY_UNLISTED: &str = "COPY stage_unlisted (uscc, id) FROM STDIN (FORMAT binary)";
+/// Merges the staged record versions.
+pub const MERGE_RECORDS: &str = "INSERT INTO records \
+     (uscc, id, rev, kind, decided_on, stored_at, known_at, stored, eval) \
+     SELECT uscc, id, rev, kind, decided_on, stored_at, known_at, stored, eval FROM stage_records \
+     ON CONFLICT (uscc, id) DO UPDATE SET rev = EXCLUDED.rev, kind = EXCLUDED.kind, \
+     decided_on = EXCLUDED.decided_on, stored_at = EXCLUDED.stored_at, \
+     known_at = EXCLUDED.known_at, stored = EXCLUDED.stored, eval = EXCLUDED.eval";
+/// Merges the staged previous versions.
+pub const MERGE_HISTORY: &str = "INSERT INTO record_history \
+     (uscc, id, rev, stored_at, known_at, stored) \
+     SELECT uscc, id, rev, stored_at, known_at, stored FROM stage_history \
+     ON CONFLICT (uscc, id, rev) DO NOTHING";
+/// Merges the staged list lines.
+pub const MERGE_DISCLOSURE: &str = "INSERT INTO public_disclosure \
+     SELECT * FROM stage_disclosure \
+     ON CONFLICT (uscc, id) DO UPDATE SET inv_day = EXCLUDED.inv_day, \
+     decided_on = EXCLUDED.decided_on, kind = EXCLUDED.kind, counts_from = EXCLUDED.counts_from, \
+     disclosure_until = EXCLUDED.disclosure_until, name = EXCLUDED.name, \
+     authority = EXCLUDED.authority, document_no = EXCLUDED.document_no, \
+     legal_basis = EXCLUDED.legal_basis";
+/// Takes the staged unlisted records off the list.
+pub const MERGE_UNLISTED: &str = "DELETE FROM public_disclosure d USING stage_unlisted s \
+     WHERE d.uscc = s.uscc AND d.id = s.id";
+/// Puts records on the list (or updates their line): a few rows, without staging.
+pub const UPSERT_DISCLOSURE: &str = "INSERT INTO public_disclosure \
+     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::smallint[], \
+     $6::date[], $7::date[], $8::text[], $9::text[], $10::text[], $11::text[]) \
+     ON CONFLICT (uscc, id) DO UPDATE SET inv_day = EXCLUDED.inv_day, \
+     decided_on = EXCLUDED.decided_on, kind = EXCLUDED.kind, counts_from = EXCLUDED.counts_from, \
+     disclosure_until = EXCLUDED.disclosure_until, name = EXCLUDED.name, \
+     authority = EXCLUDED.authority, document_no = EXCLUDED.document_no, \
+     legal_basis = EXCLUDED.legal_basis";
+/// Takes records off the list (repaired, revoked, or changed to a kind not listed).
+pub const DELETE_DISCLOSURE: &str = "DELETE FROM public_disclosure d \
+     USING unnest($1::text[], $2::text[]) AS k(uscc, id) \
+     WHERE d.uscc = ANY($1) AND d.uscc = k.uscc AND d.id = k.id";
+
+/// The columns of a list line, `d` being `public_disclosure`: position (inv_day, uscc, id),
+/// then decided_on, kind, disclosure_until, the name shown (the record's, else the
+/// entity's latest), authority, document_no, legal_basis.
+macro_rules! line_columns {
+    () => {
+        "d.inv_day, d.uscc, d.id, d.decided_on, d.kind, d.disclosure_until, \
+         coalesce(d.name, (SELECT e.name FROM entities e WHERE e.uscc = d.uscc)), d.authority, \
+         d.document_no, d.legal_basis"
+    };
+}
+
+/// What every list query filters by: $4 the oldest position (minus the oldest decision day
+/// asked for), $5 the kinds, $6 the last publication day shown, $7 the first disclosure end
+/// still shown, $8 part of the authority (null: any).
+macro_rules! line_filter {
+    () => {
+        "d.inv_day <= $4::int AND d.kind = ANY($5::smallint[]) AND d.counts_from <= $6::date \
+         AND (d.disclosure_until IS NULL OR d.disclosure_until >= $7::date) \
+         AND ($8::text IS NULL OR strpos(d.authority, $8) > 0)"
+    };
+}
+
+/// A page of the list walked in order after the position ($1, $2, $3), looking at no more
+/// than $9 lines: the lines the filters admit, at most $10; with a query, $11 the USCC
+/// prefix and $12 the part of the entity's latest name (either may be null).
+pub const DISCLOSURE_WALK: &str = concat!(
+    "SELECT ",
+    line_columns!(),
+    " FROM (SELECT * FROM public_disclosure \
+     WHERE (inv_day, uscc, id) > ($1::int, $2::text, $3::text) AND inv_day <= $4::int \
+     ORDER BY inv_day, uscc, id LIMIT $9::bigint) d WHERE ",
+    line_filter!(),
+    " AND (($11::text IS NULL AND $12::text IS NULL) \
+     OR ($11::text IS NOT NULL AND left(d.uscc, length($11)) = $11) \
+     OR ($12::text IS NOT NULL \
+     AND strpos((SELECT e.name FROM entities e WHERE e.uscc = d.uscc), $12) > 0)) \
+     ORDER BY d.inv_day, d.uscc, d.id LIMIT $10::bigint"
+);
+/// The last position a walk of $5 lines after ($1, $2, $3) looked at, when it looked at
+/// that many (the walk stopped on its budget: the next page resumes there).
+pub const DISCLOSURE_WALK_END: &str = "SELECT inv_day, uscc, id FROM public_disclosure \
+     WHERE (inv_day, uscc, id) > ($1::int, $2::text, $3::text) AND inv_day <= $4::int \
+     ORDER BY inv_day, uscc, id OFFSET $5::bigint - 1 LIMIT 1";
+/// A page of the lines of a few entities ($9, USCCs) after the position ($1, $2, $3): at
+/// most $10 (read by the primary key, entity by entity).
+pub const DISCLOSURE_OF_ENTITIES: &str = concat!(
+    "SELECT ",
+    line_columns!(),
+    " FROM public_disclosure d WHERE d.uscc = ANY($9::text[]) \
+     AND (d.inv_day, d.uscc, d.id) > ($1::int, $2::text, $3::text) AND ",
+    line_filter!(),
+    " ORDER BY d.inv_day, d.uscc, d.id LIMIT $10"
+);
+/// Entities whose latest name contains $1: at most $2.
+pub const ENTITIES_NAMED: &str =
+    "SELECT uscc FROM entities WHERE strpos(name, $1::text) > 0 ORDER BY uscc LIMIT $2::bigint";
+/// Entities whose USCC is in [$1, $2): at most $3.
+pub const ENTITIES_IN_RANGE: &str = "SELECT uscc FROM entities WHERE uscc >= $1::text AND uscc < $2::text ORDER BY uscc \
+     LIMIT $3::bigint";
+/// Every record, for filling the list of a version-1 database (read in portions).
+pub const ALL_RECORDS: &str = "SELECT uscc, id, stored FROM records";
 
 // --- pending events (keyed by record id) --------------------------------------------------
 
@@ -271,6 +426,7 @@ pub const CITUS_DISTRIBUTION: &[&str] = &[
     "SELECT create_distributed_table('entities', 'uscc')",
     "SELECT create_distributed_table('records', 'uscc', colocate_with => 'entities')",
     "SELECT create_distributed_table('record_history', 'uscc', colocate_with => 'entities')",
+    "SELECT create_distributed_table('public_disclosure', 'uscc', colocate_with => 'entities')",
     "SELECT create_distributed_table('record_ids', 'id')",
     "SELECT create_distributed_table('pending_events', 'record_id', colocate_with => 'record_ids')",
     "SELECT create_distributed_table('decisions', 'seq')",
@@ -282,7 +438,7 @@ pub const CITUS_DISTRIBUTION: &[&str] = &[
 ];
 
 /// The tables distributed by `uscc`.
-pub const BY_USCC: &[&str] = &["entities", "records", "record_history"];
+pub const BY_USCC: &[&str] = &["entities", "records", "record_history", "public_disclosure"];
 
 /// The statements of the per-entity paths (evaluation, entity pages, record writes): each
 /// names `uscc` in its filter or key, so Citus routes it to the entity's shard.
@@ -295,13 +451,33 @@ pub const PER_ENTITY: &[(&str, &str)] = &[
     ("RECORDS_OF", RECORDS_OF),
     ("ENTITY", ENTITY),
     ("HISTORY", HISTORY),
+    ("UPSERT_DISCLOSURE", UPSERT_DISCLOSURE),
+    ("DELETE_DISCLOSURE", DELETE_DISCLOSURE),
 ];
 
-/// The whole-table scans (the impact analysis, exports): every shard in parallel, by design.
+/// The bulk writes of an import batch, merged from the session's staging tables: each row
+/// goes to its entity's shard by its USCC (`INSERT … SELECT` with the conflict on the key
+/// that starts with `uscc`, or a join on it).
+pub const BULK: &[(&str, &str)] = &[
+    ("MERGE_RECORDS", MERGE_RECORDS),
+    ("MERGE_HISTORY", MERGE_HISTORY),
+    ("MERGE_DISCLOSURE", MERGE_DISCLOSURE),
+    ("MERGE_UNLISTED", MERGE_UNLISTED),
+];
+
+/// The whole-table scans (the impact analysis, exports) and the public list's pages (a
+/// walk of the list index, or a search of the entities by name): every shard in parallel,
+/// by design, each bounded by its `LIMIT`.
 pub const SCANS: &[(&str, &str)] = &[
     ("SCAN_RECORDS", SCAN_RECORDS),
     ("SCAN_EVAL", SCAN_EVAL),
     ("RECORDS_OF_KIND", RECORDS_OF_KIND),
+    ("ALL_RECORDS", ALL_RECORDS),
+    ("DISCLOSURE_WALK", DISCLOSURE_WALK),
+    ("DISCLOSURE_WALK_END", DISCLOSURE_WALK_END),
+    ("DISCLOSURE_OF_ENTITIES", DISCLOSURE_OF_ENTITIES),
+    ("ENTITIES_NAMED", ENTITIES_NAMED),
+    ("ENTITIES_IN_RANGE", ENTITIES_IN_RANGE),
 ];
 
 /// The per-entity statements that do not name the USCC in their filter or key (none: a
@@ -312,6 +488,7 @@ pub fn unrouted_statements() -> Vec<&'static str> {
         .filter(|(_, statement)| {
             !(statement.contains("WHERE uscc = $1")
                 || statement.contains("WHERE r.uscc = ANY($1)")
+                || statement.contains("WHERE d.uscc = ANY($1)")
                 || statement.contains("ON CONFLICT (uscc"))
         })
         .map(|(name, _)| *name)
@@ -354,6 +531,18 @@ mod tests {
             SCAN_RECORDS,
             SCAN_EVAL,
             RECORDS_OF_KIND,
+            ALL_RECORDS,
+            MERGE_RECORDS,
+            MERGE_HISTORY,
+            MERGE_DISCLOSURE,
+            MERGE_UNLISTED,
+            UPSERT_DISCLOSURE,
+            DELETE_DISCLOSURE,
+            DISCLOSURE_WALK,
+            DISCLOSURE_WALK_END,
+            DISCLOSURE_OF_ENTITIES,
+            ENTITIES_NAMED,
+            ENTITIES_IN_RANGE,
             HOLD_PENDING,
             TAKE_PENDING,
             PENDING_PAGE,
@@ -375,7 +564,11 @@ mod tests {
             DECISIONS_SELECT,
         ];
         for statement in all.into_iter().filter(|s| touches_entity_table(s)) {
-            let known = PER_ENTITY.iter().chain(SCANS).any(|(_, s)| *s == statement);
+            let known = PER_ENTITY
+                .iter()
+                .chain(SCANS)
+                .chain(BULK)
+                .any(|(_, s)| *s == statement);
             assert!(
                 known,
                 "classify this statement as per entity or a scan: {statement}"
