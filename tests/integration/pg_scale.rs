@@ -10,7 +10,7 @@ use chrono::Utc;
 use credit_rules::record::{CreditRecord, RecordKind, Uscc};
 use credit_rules::store::{
     DisclosureCursor, DisclosureEntry, DisclosureFilter, EventKind, PgStore, PutSummary,
-    RecordEvent, RecordStore, SledStore,
+    RecordEvent, RecordStore, Records, SledStore,
 };
 
 use crate::common::{PgTestStore, code, day, pg_execute, pg_url, record};
