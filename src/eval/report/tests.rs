@@ -115,7 +115,7 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
         for index in 0..config.entities {
             let records = entity(&config, index).2;
             let mut evidence = Vec::new();
-            let clauses = program
+            let clauses: Vec<_> = program
                 .clauses
                 .iter()
                 .map(|_| {
@@ -137,8 +137,8 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
                 .collect();
             let outcome = Outcome {
                 as_of: day("2024-06-01"),
-                clauses,
-                evidence,
+                clauses: clauses.into_iter().collect(),
+                evidence: evidence.into_iter().collect(),
                 total_rounding: None,
             };
             assert_same(&program, &outcome, &records, &format!("{id} made-up {index}"));
