@@ -238,15 +238,17 @@ impl Outcome {
                     .filter_map(|r| records.get(*r as usize))
                     .map(RecordRef::of),
             );
+            let points = outcome.points.map(fixed2);
+            let raw = outcome.raw.map(|r| r.normalize());
             let entry = ClauseReport {
                 clause: clause.id.clone(),
                 kind: clause.kind,
                 origin: clause.origin.clone(),
                 wording: clause.wording.clone(),
                 basis: clause.basis.clone(),
-                points: outcome.points.map(fixed2),
-                raw: outcome.raw.map(|r| r.normalize()),
-                explanation: explain(clause, outcome, &cited),
+                points,
+                raw,
+                explanation: explain(clause, outcome, (points, raw), &cited),
                 records: cited,
                 error: outcome.error.clone(),
             };
@@ -336,9 +338,11 @@ fn push_decimal(out: &mut String, value: Decimal) {
 }
 
 /// The Chinese sentence of one clause: written into one buffer, allocated once.
+/// `points` and `raw` are the outcome's, as the report shows them.
 fn explain(
     clause: &CompiledClause,
     outcome: &super::ClauseOutcome,
+    (points, raw): (Option<Decimal>, Option<Decimal>),
     records: &[RecordRef],
 ) -> String {
     let basis_len = clause.basis.as_ref().map_or(0, |b| b.len() + 12);
@@ -383,9 +387,10 @@ fn explain(
             out.push_str("评分条款“");
             out.push_str(&clause.id);
             out.push_str("”得 ");
-            push_decimal(&mut out, outcome.points.map(fixed2).unwrap_or_default());
+            push_decimal(&mut out, points.unwrap_or_default());
             out.push_str(" 分（计算值 ");
-            push_decimal(&mut out, outcome.raw.unwrap_or_default().normalize());
+            // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
+            push_decimal(&mut out, raw.unwrap_or_default());
             if let Some(cap) = clause.cap {
                 out.push_str("，上限 ");
                 push_decimal(&mut out, cap.normalize());

@@ -115,7 +115,7 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
         for index in 0..config.entities {
             let records = entity(&config, index).2;
             let mut evidence = Vec::new();
-            let clauses = program
+            let clauses: crate::eval::ClauseOutcomes = program
                 .clauses
                 .iter()
                 .map(|_| {
@@ -138,7 +138,7 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
             let outcome = Outcome {
                 as_of: day("2024-06-01"),
                 clauses,
-                evidence,
+                evidence: evidence.into_iter().collect(),
             };
             assert_same(&program, &outcome, &records, &format!("{id} made-up {index}"));
         }
