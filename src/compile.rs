@@ -2,10 +2,13 @@
 //! sub-expressions are folded, and each record query's filter is split into
 //! bit masks (kinds, statuses, severities) and date windows that cost a few
 //! integer operations per record, plus a residual condition for the rest.
+//! Clause conditions, residual filters and per-record values are lowered to
+//! the evaluator's compiled form (`eval::code`).
 
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, TestBlock};
 use crate::check::CheckedRuleSet;
 use crate::diagnostic::Diagnostics;
+use crate::eval::code::{Code, lower};
 use crate::fold::fold;
 use crate::ir::{Field, IrExpr, Lit, QueryDef};
 use crate::record::{RecordKind, RecordStatus, Severity};
@@ -68,6 +71,8 @@ pub struct CompiledClause {
     /// Fewest points before weighting.
     pub floor: Option<Decimal>,
     pub(crate) expr: IrExpr,
+    /// `expr` lowered for evaluation.
+    pub(crate) code: Code,
     /// Queries the clause reads; their records are its evidence.
     pub(crate) queries: Vec<usize>,
     /// The condition when it is a bare `any(…)` / `none(…)`, read without the evaluator.
@@ -99,8 +104,12 @@ pub(crate) struct CompiledQuery {
     pub text_equals: Vec<(Field, Box<str>)>,
     /// What the masks cannot express.
     pub residual: Option<IrExpr>,
+    /// `residual` lowered for evaluation.
+    pub residual_code: Option<Code>,
     /// The per-record value when it is a bare field (read directly).
     pub value_field: Option<Field>,
+    /// `def.value` lowered for evaluation.
+    pub value_code: Option<Code>,
 }
 
 /// A compiled rule set: compile once, evaluate many times (see `eval`).
@@ -185,6 +194,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                 cap: c.cap,
                 floor: c.floor,
                 presence: presence(&expr, &checked_queries),
+                code: lower(&expr),
                 expr,
                 queries,
             }
@@ -291,7 +301,9 @@ fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
         windows: Vec::new(),
         text_equals: Vec::new(),
         residual: None,
+        residual_code: None,
         value_field: None,
+        value_code: None,
         def: QueryDef {
             filter: None,
             ..def.clone()
@@ -312,6 +324,8 @@ fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
     query.residual = residual
         .into_iter()
         .reduce(|a, b| IrExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)));
+    query.residual_code = query.residual.as_ref().map(lower);
+    query.value_code = query.def.value.as_ref().map(lower);
     query
 }
 

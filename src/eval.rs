@@ -32,6 +32,11 @@
 //! with its error; a failed veto makes the decision `review` (人工复核), never a
 //! silent pass.
 
+pub(crate) mod code;
+#[cfg(test)]
+mod differential;
+#[cfg(test)]
+mod reference;
 mod report;
 
 pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
@@ -43,6 +48,7 @@ use crate::ir::{IrExpr, Value};
 use crate::record::{CreditRecord, RecordStatus, days_before, months_before, years_before};
 use chrono::NaiveDate;
 use rust_decimal::{Decimal, RoundingStrategy};
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 
 pub use crate::fold::EvalError;
@@ -57,15 +63,19 @@ pub fn window_start(as_of: NaiveDate, window: Duration) -> NaiveDate {
 }
 
 /// What an expression can see while it is evaluated.
-struct Env<'a> {
+pub(crate) struct Env<'a> {
     as_of: Option<NaiveDate>,
-    record: Option<(&'a CreditRecord, RecordStatus)>,
-    queries: &'a [Acc<'a>],
+    /// The current record and its status (inside a query only).
+    pub(crate) record: Option<(&'a CreditRecord, RecordStatus)>,
+    /// The queries' results (in a clause condition only).
+    pub(crate) results: &'a [Value<'a>],
     window_starts: &'a [NaiveDate],
     windows: &'a [Duration],
 }
 
-fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+/// The tree-walker: evaluates an expression node by node. The compiled form
+/// ([`code::Code`]) runs instead; it comes here for the kinds it has no node for.
+pub(crate) fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
     Ok(match expr {
         IrExpr::Lit(lit) => lit.as_value(),
         IrExpr::AsOf => env.as_of.map_or(Value::Missing, Value::Date),
@@ -85,7 +95,7 @@ fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>, EvalError
             }
             _ => false,
         }),
-        IrExpr::Query(q) => env.queries.get(*q).map_or(Value::Missing, Acc::result),
+        IrExpr::Query(q) => env.results.get(*q).copied().unwrap_or(Value::Missing),
         IrExpr::Not(e) => fold::not(eval_expr(e, env)?),
         IrExpr::Neg(e) => fold::neg(eval_expr(e, env)?),
         IrExpr::Binary(op, a, b) => binary(*op, a, b, env)?,
@@ -207,15 +217,23 @@ impl<'a> Acc<'a> {
     }
 }
 
-/// The result of one evaluation, kept compact: evidence is record indexes.
+/// Clause outcomes held inline: rule sets of up to 16 clauses need no heap allocation.
+pub type ClauseOutcomes = SmallVec<[ClauseOutcome; 16]>;
+
+/// Evidence held inline: up to 64 cited records need no heap allocation.
+pub type Evidence = SmallVec<[u32; 64]>;
+
+/// The result of one evaluation, kept compact: evidence is record indexes. Evaluating
+/// allocates nothing on the heap while the rule set has at most 16 clauses and 32
+/// queries, the entity at most 64 records and the clauses cite at most 64 records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     /// The evaluation date.
     pub as_of: NaiveDate,
     /// Per clause, in the rule set's order.
-    pub clauses: Vec<ClauseOutcome>,
+    pub clauses: ClauseOutcomes,
     /// Record indexes, sliced by `ClauseOutcome::evidence`.
-    pub evidence: Vec<u32>,
+    pub evidence: Evidence,
 }
 
 /// One clause's result.
@@ -273,24 +291,15 @@ impl CompiledRuleSet {
     /// Evaluates the entity whose records are `records` as of `as_of`.
     pub fn evaluate(&self, records: &[CreditRecord], as_of: NaiveDate) -> Outcome {
         // Window starts are computed once per evaluation; most rule sets have a few.
-        let mut inline = [NaiveDate::MIN; 8];
-        let spilled: Vec<NaiveDate>;
-        let window_starts: &[NaiveDate] = if self.windows.len() <= inline.len() {
-            for (slot, w) in inline.iter_mut().zip(&self.windows) {
-                *slot = window_start(as_of, *w);
-            }
-            &inline[..self.windows.len()]
-        } else {
-            spilled = self
-                .windows
-                .iter()
-                .map(|w| window_start(as_of, *w))
-                .collect();
-            &spilled
-        };
+        let window_starts: SmallVec<[NaiveDate; 8]> = self
+            .windows
+            .iter()
+            .map(|w| window_start(as_of, *w))
+            .collect();
         let words = records.len().div_ceil(64).max(1);
-        let mut matched = vec![0u64; words * self.queries.len()];
-        let mut accs: Vec<Acc<'_>> = self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
+        let mut matched: SmallVec<[u64; 32]> = smallvec::smallvec![0; words * self.queries.len()];
+        let mut accs: SmallVec<[Acc<'_>; 32]> =
+            self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
         for (i, record) in records.iter().enumerate() {
             let status = record.status_on(as_of);
             if matches!(
@@ -299,17 +308,20 @@ impl CompiledRuleSet {
             ) {
                 continue;
             }
+            let Some(candidates) = self.queries_by_kind.get(usize::from(record.kind.index()))
+            else {
+                continue;
+            };
             let status_mask = status_bit(status);
             let severity = severity_bit(record.severity);
             let env = Env {
                 as_of: Some(as_of),
                 record: Some((record, status)),
-                queries: &[],
-                window_starts,
+                results: &[],
+                window_starts: &window_starts,
                 windows: &self.windows,
             };
-            let candidates = self.queries_by_kind.get(usize::from(record.kind.index()));
-            for &q in candidates.map_or(&[][..], Vec::as_slice) {
+            for &q in candidates {
                 let query = &self.queries[q];
                 if query.statuses & status_mask == 0 || query.severities & severity == 0 {
                     continue;
@@ -325,7 +337,7 @@ impl CompiledRuleSet {
                 if !in_windows || !texts_match {
                     continue;
                 }
-                match self.record_matches(query, &env, record, status) {
+                match query.matches(&env, record, status) {
                     Ok(Some(value)) => {
                         matched[q * words + i / 64] |= 1 << (i % 64);
                         accs[q].add(i, record, value);
@@ -348,29 +360,7 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(&accs, &matched, words, as_of, window_starts)
-    }
-
-    /// `Some(per-record value)` when the record passes the residual filter.
-    fn record_matches<'a>(
-        &'a self,
-        query: &'a CompiledQuery,
-        env: &Env<'a>,
-        record: &'a CreditRecord,
-        status: RecordStatus,
-    ) -> Result<Option<Value<'a>>, EvalError> {
-        if let Some(residual) = &query.residual
-            && !matches!(eval_expr(residual, env)?, Value::Bool(true))
-        {
-            return Ok(None);
-        }
-        if let Some(field) = query.value_field {
-            return Ok(Some(field.read(record, status)));
-        }
-        match &query.def.value {
-            Some(value) => eval_expr(value, env).map(Some),
-            None => Ok(Some(Value::Missing)),
-        }
+        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
     }
 
     fn evaluate_clauses(
@@ -381,16 +371,20 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
         window_starts: &[NaiveDate],
     ) -> Outcome {
+        let results: SmallVec<[Value<'_>; 32]> = accs.iter().map(Acc::result).collect();
         let env = Env {
             as_of: Some(as_of),
             record: None,
-            queries: accs,
+            results: &results,
             window_starts,
             windows: &self.windows,
         };
         let any_query_error = accs.iter().any(|a| a.error.is_some());
-        let mut evidence = Vec::with_capacity(words * 64);
-        let mut clauses = Vec::with_capacity(self.clauses.len());
+        let mut outcome = Outcome {
+            as_of,
+            clauses: ClauseOutcomes::new(),
+            evidence: Evidence::new(),
+        };
         for clause in &self.clauses {
             let query_error = match any_query_error {
                 true => clause.queries.iter().find_map(|q| accs[*q].error.clone()),
@@ -399,9 +393,9 @@ impl CompiledRuleSet {
             let result = match (query_error, clause.presence) {
                 (Some(e), _) => Err(e),
                 (None, Some(p)) => Ok(Value::Bool((accs[p.query].count > 0) == p.any)),
-                (None, None) => eval_expr(&clause.expr, &env),
+                (None, None) => clause.code.value(&env),
             };
-            let mut outcome = ClauseOutcome {
+            let mut out = ClauseOutcome {
                 fired: false,
                 raw: None,
                 points: None,
@@ -409,31 +403,51 @@ impl CompiledRuleSet {
                 error: None,
             };
             match (clause.kind, result) {
-                (_, Err(e)) => outcome.error = Some(e),
+                (_, Err(e)) => out.error = Some(e),
                 (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => {
-                    outcome.fired = matches!(v, Value::Bool(true))
+                    out.fired = matches!(v, Value::Bool(true))
                 }
                 (ClauseKind::Score, Ok(Value::Number(raw))) => {
-                    outcome.fired = true;
-                    outcome.raw = Some(raw);
+                    out.fired = true;
+                    out.raw = Some(raw);
                     match clause.weighted(raw) {
-                        Ok(points) => outcome.points = Some(points),
-                        Err(e) => outcome.error = Some(e),
+                        Ok(points) => out.points = Some(points),
+                        Err(e) => out.error = Some(e),
                     }
                 }
-                (ClauseKind::Score, Ok(_)) => outcome.points = Some(Decimal::ZERO),
+                (ClauseKind::Score, Ok(_)) => out.points = Some(Decimal::ZERO),
             }
-            if outcome.fired || clause.kind == ClauseKind::Score {
-                let start = evidence.len() as u32;
-                collect_evidence(&clause.queries, matched, words, &mut evidence);
-                outcome.evidence = start..evidence.len() as u32;
+            if out.fired || clause.kind == ClauseKind::Score {
+                let start = outcome.evidence.len() as u32;
+                collect_evidence(&clause.queries, matched, words, &mut outcome.evidence);
+                out.evidence = start..outcome.evidence.len() as u32;
             }
-            clauses.push(outcome);
+            outcome.clauses.push(out);
         }
-        Outcome {
-            as_of,
-            clauses,
-            evidence,
+        outcome
+    }
+}
+
+impl CompiledQuery {
+    /// `Some(per-record value)` when the record passes the residual filter.
+    #[inline]
+    fn matches<'a>(
+        &'a self,
+        env: &Env<'a>,
+        record: &'a CreditRecord,
+        status: RecordStatus,
+    ) -> Result<Option<Value<'a>>, EvalError> {
+        if let Some(residual) = &self.residual_code
+            && !residual.holds(env)?
+        {
+            return Ok(None);
+        }
+        if let Some(field) = self.value_field {
+            return Ok(Some(field.read(record, status)));
+        }
+        match &self.value_code {
+            Some(value) => value.value(env).map(Some),
+            None => Ok(Some(Value::Missing)),
         }
     }
 }
@@ -465,7 +479,7 @@ impl crate::compile::CompiledClause {
 }
 
 /// Appends the union of the queries' matched records, in record order.
-fn collect_evidence(queries: &[usize], matched: &[u64], words: usize, out: &mut Vec<u32>) {
+fn collect_evidence(queries: &[usize], matched: &[u64], words: usize, out: &mut Evidence) {
     for word in 0..words {
         let bits = queries
             .iter()

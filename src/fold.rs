@@ -6,7 +6,8 @@
 //! with [`fold`]. The operations on values (comparison, arithmetic, date
 //! shifts, membership, table lookup) live here so that the evaluator and the
 //! folder give the same answer by construction; `eval` builds on this module,
-//! and `check` and `compile` need nothing from `eval`.
+//! `check` needs nothing from `eval`, and `compile` only its compiled
+//! expression form (`eval::code`).
 
 use crate::ast::{BinaryOp, Duration, DurationUnit};
 use crate::ir::{IrExpr, Lit, Value};
