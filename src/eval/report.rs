@@ -311,29 +311,26 @@ fn push_decimal(out: &mut String, value: Decimal) {
         out.push('-');
     }
     let scale = value.scale() as usize;
-    // At most 20 digits, padded with zeros to at most 28 (the largest scale).
-    let mut digits = [b'0'; 48];
-    let mut start = digits.len();
+    // The digits, least significant first (at most 20).
+    let mut digits = [0u8; 20];
+    let mut len = 0;
     let mut rest = mantissa;
     while rest > 0 {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
+        digits[len] = (rest % 10) as u8;
         rest /= 10;
+        len += 1;
     }
-    start = start.min(digits.len().saturating_sub(scale));
-    let digits = &digits[start..];
-    let whole = digits.len() - scale.min(digits.len());
-    fn text(bytes: &[u8]) -> &str {
-        std::str::from_utf8(bytes).unwrap_or("0")
-    }
-    if whole == 0 {
+    // Zeros pad the digits to the scale; at least one digit stands before the point.
+    let shown = len.max(scale);
+    if shown == scale {
         out.push('0');
-    } else {
-        out.push_str(text(&digits[..whole]));
     }
-    if scale > 0 {
-        out.push('.');
-        out.push_str(text(&digits[whole..]));
+    for place in (0..shown).rev() {
+        if place + 1 == scale {
+            out.push('.');
+        }
+        let digit = if place < len { digits[place] } else { 0 };
+        out.push(char::from(b'0' + digit));
     }
 }
 
