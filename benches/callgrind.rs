@@ -58,6 +58,14 @@ fn inputs(n: usize) -> Inputs {
         .expect("rulesets/ loads")
         .compile("water")
         .expect("water compiles");
+    assert!(
+        program
+            .clauses
+            .iter()
+            .map(|c| c.id.as_str())
+            .eq(baseline::CLAUSES),
+        "the baseline follows water.rules' clauses"
+    );
     let as_of = baseline::as_of();
     let mut rng = baseline::Rng::new(2026);
     let records: Vec<Vec<CreditRecord>> = (0..ENTITIES)

@@ -224,7 +224,7 @@ pub type ClauseOutcomes = SmallVec<[ClauseOutcome; 16]>;
 pub type Evidence = SmallVec<[u32; 64]>;
 
 /// The result of one evaluation, kept compact: evidence is record indexes. Evaluating
-/// allocates nothing on the heap while the rule set has at most 16 clauses and 32
+/// allocates nothing on the heap while the rule set has at most 16 clauses and 16
 /// queries, the entity at most 64 records and the clauses cite at most 64 records.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
@@ -297,8 +297,8 @@ impl CompiledRuleSet {
             .map(|w| window_start(as_of, *w))
             .collect();
         let words = records.len().div_ceil(64).max(1);
-        let mut matched: SmallVec<[u64; 32]> = smallvec::smallvec![0; words * self.queries.len()];
-        let mut accs: SmallVec<[Acc<'_>; 32]> =
+        let mut matched: SmallVec<[u64; 16]> = smallvec::smallvec![0; words * self.queries.len()];
+        let mut accs: SmallVec<[Acc<'_>; 16]> =
             self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
         for (i, record) in records.iter().enumerate() {
             let status = record.status_on(as_of);
@@ -363,6 +363,7 @@ impl CompiledRuleSet {
         self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
     }
 
+    #[inline]
     fn evaluate_clauses(
         &self,
         accs: &[Acc<'_>],
@@ -371,7 +372,7 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
         window_starts: &[NaiveDate],
     ) -> Outcome {
-        let results: SmallVec<[Value<'_>; 32]> = accs.iter().map(Acc::result).collect();
+        let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();
         let env = Env {
             as_of: Some(as_of),
             record: None,

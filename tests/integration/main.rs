@@ -11,6 +11,7 @@ mod common;
 #[path = "../../benches/baseline/mod.rs"]
 mod baseline;
 
+mod alloc_free;
 mod authoring;
 mod browser;
 mod check;
