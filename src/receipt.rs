@@ -270,8 +270,15 @@ pub fn parse(json: &str) -> Result<Receipt, ReceiptError> {
     serde_json::from_value(object).map_err(|e| ReceiptError::Malformed(e.to_string()))
 }
 
+/// Lower-case hex, two digits a byte, written into one buffer.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
@@ -288,6 +295,16 @@ fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_two_lower_case_digits_a_byte_and_reads_back() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let text = hex(&bytes);
+        assert_eq!(&text[..8], "00010203");
+        assert_eq!(&text[text.len() - 4..], "feff");
+        assert_eq!(hex(&[0x0f, 0xa5]), "0fa5");
+        assert_eq!(parse_hex::<256>(&text).map(|b| b.to_vec()), Some(bytes));
+    }
 
     fn body() -> ReceiptBody {
         ReceiptBody {

@@ -238,15 +238,17 @@ impl Outcome {
                     .filter_map(|r| records.get(*r as usize))
                     .map(RecordRef::of),
             );
+            let points = outcome.points.map(fixed2);
+            let raw = outcome.raw.map(|r| r.normalize());
             let entry = ClauseReport {
                 clause: clause.id.clone(),
                 kind: clause.kind,
                 origin: clause.origin.clone(),
                 wording: clause.wording.clone(),
                 basis: clause.basis.clone(),
-                points: outcome.points.map(fixed2),
-                raw: outcome.raw.map(|r| r.normalize()),
-                explanation: explain(clause, outcome, &cited),
+                points,
+                raw,
+                explanation: explain(clause, outcome, (points, raw), &cited),
                 records: cited,
                 error: outcome.error.clone(),
             };
@@ -314,36 +316,35 @@ fn push_decimal(out: &mut String, value: Decimal) {
         out.push('-');
     }
     let scale = value.scale() as usize;
-    // At most 20 digits, padded with zeros to at most 28 (the largest scale).
-    let mut digits = [b'0'; 48];
-    let mut start = digits.len();
+    // The digits, least significant first (at most 20).
+    let mut digits = [0u8; 20];
+    let mut len = 0;
     let mut rest = mantissa;
     while rest > 0 {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
+        digits[len] = (rest % 10) as u8;
         rest /= 10;
+        len += 1;
     }
-    start = start.min(digits.len().saturating_sub(scale));
-    let digits = &digits[start..];
-    let whole = digits.len() - scale.min(digits.len());
-    fn text(bytes: &[u8]) -> &str {
-        std::str::from_utf8(bytes).unwrap_or("0")
-    }
-    if whole == 0 {
+    // Zeros pad the digits to the scale; at least one digit stands before the point.
+    let shown = len.max(scale);
+    if shown == scale {
         out.push('0');
-    } else {
-        out.push_str(text(&digits[..whole]));
     }
-    if scale > 0 {
-        out.push('.');
-        out.push_str(text(&digits[whole..]));
+    for place in (0..shown).rev() {
+        if place + 1 == scale {
+            out.push('.');
+        }
+        let digit = if place < len { digits[place] } else { 0 };
+        out.push(char::from(b'0' + digit));
     }
 }
 
 /// The Chinese sentence of one clause: written into one buffer, allocated once.
+/// `points` and `raw` are the outcome's, as the report shows them.
 fn explain(
     clause: &CompiledClause,
     outcome: &super::ClauseOutcome,
+    (points, raw): (Option<Decimal>, Option<Decimal>),
     records: &[RecordRef],
 ) -> String {
     let basis_len = clause.basis.as_ref().map_or(0, |b| b.len() + 12);
@@ -388,9 +389,10 @@ fn explain(
             out.push_str("评分条款“");
             out.push_str(&clause.id);
             out.push_str("”得 ");
-            push_decimal(&mut out, outcome.points.map(fixed2).unwrap_or_default());
+            push_decimal(&mut out, points.unwrap_or_default());
             out.push_str(" 分（计算值 ");
-            push_decimal(&mut out, outcome.raw.unwrap_or_default().normalize());
+            // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
+            push_decimal(&mut out, raw.unwrap_or_default());
             if let Some(cap) = clause.cap {
                 out.push_str("，上限 ");
                 push_decimal(&mut out, cap.normalize());

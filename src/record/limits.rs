@@ -300,10 +300,12 @@ fn parse_day(text: &str) -> Option<NaiveDate> {
             c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
         })
     };
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
-        if let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10)) {
-            return NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day);
-        }
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && let (Some(year), Some(month), Some(day)) = (digits(0..4), digits(5..7), digits(8..10))
+    {
+        return NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, month, day);
     }
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
@@ -411,7 +413,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                let c = if (position == 4 || position == 7) && state % 4 != 0 {
+                let c = if (position == 4 || position == 7) && !state.is_multiple_of(4) {
                     '-'
                 } else {
                     alphabet[(state % alphabet.len() as u64) as usize]

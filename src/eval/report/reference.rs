@@ -55,7 +55,11 @@ impl RecordRef {
 
 impl Outcome {
     /// The report as the old builder wrote it.
-    pub(crate) fn report_reference(&self, program: &CompiledRuleSet, records: &[CreditRecord]) -> Report {
+    pub(crate) fn report_reference(
+        &self,
+        program: &CompiledRuleSet,
+        records: &[CreditRecord],
+    ) -> Report {
         let mut report = Report {
             ruleset: program.meta.id.clone(),
             version: program.meta.version.clone(),
@@ -102,9 +106,13 @@ impl Outcome {
     }
 }
 
-/// A decimal with exactly two places, e.g. `8.50`.
+/// A decimal with exactly two places, e.g. `8.50`; points the rule set left with more
+/// places (`rounding on_total …`) in full, as the report shows them.
 fn fixed2(value: Decimal) -> Decimal {
-    let mut v = value.round_dp(2);
+    if value.scale() > 2 {
+        return value.normalize();
+    }
+    let mut v = value;
     v.rescale(2);
     v
 }
@@ -173,4 +181,3 @@ fn explain(
         }
     }
 }
-
