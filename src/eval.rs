@@ -35,10 +35,10 @@
 //! with its error; a failed veto makes the decision `review` (人工复核), never a
 //! silent pass.
 
-mod distinct;
 pub(crate) mod code;
 #[cfg(test)]
 mod differential;
+mod distinct;
 #[cfg(test)]
 mod reference;
 mod report;

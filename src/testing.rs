@@ -452,7 +452,10 @@ pub fn build_context(
             }
             (Some(ContextField::Budget), _) => problems.push((
                 value.span,
-                format!("the context's `{}` must be a number of yuan, 0 or more", key.value),
+                format!(
+                    "the context's `{}` must be a number of yuan, 0 or more",
+                    key.value
+                ),
                 "write e.g. `budget 5000000` (预算, in yuan)".into(),
             )),
             (Some(ContextField::ProjectType), _) if text.is_some() => context.project_type = text,

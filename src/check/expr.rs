@@ -6,9 +6,9 @@ mod scalar;
 
 use super::suggest::{MAX_SUGGESTED_PROBLEMS, closest};
 use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, TableKey, TableValue, UnaryOp};
+use crate::context::{CONTEXT_FIELD_NAMES, ContextField};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{Base, FIELD_NAMES, Field, IrExpr, Lit, QueryDef, STATUS_NAMES, Ty};
-use crate::context::{CONTEXT_FIELD_NAMES, ContextField};
 use crate::record::{RecordKind, Severity};
 use crate::source::{SourceFile, Span};
 use rust_decimal::Decimal;
@@ -58,7 +58,11 @@ pub(crate) fn relocate(ir: &IrExpr, from: &[QueryDef], into: &mut Vec<QueryDef>)
             };
             IrExpr::Query(index)
         }
-        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Context(_) | IrExpr::Field(_) | IrExpr::Within(_) => ir.clone(),
+        IrExpr::Lit(_)
+        | IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Within(_) => ir.clone(),
         IrExpr::Not(e) => IrExpr::Not(again(e, into)),
         IrExpr::Neg(e) => IrExpr::Neg(again(e, into)),
         IrExpr::In(e, items) => IrExpr::In(again(e, into), items.clone()),
@@ -253,7 +257,8 @@ impl Typer<'_> {
             return Some((IrExpr::Context(field), field.ty()));
         }
         let prefix = written.split_once('.').map_or("tender", |(p, _)| p);
-        let suggestion = self.suggest(|| closest(name, CONTEXT_FIELD_NAMES.iter().map(|(n, _)| *n)));
+        let suggestion =
+            self.suggest(|| closest(name, CONTEXT_FIELD_NAMES.iter().map(|(n, _)| *n)));
         let help = match suggestion {
             Some(s) => format!("did you mean `{prefix}.{s}`?"),
             None => "the tender context has a project type, a sector and a budget".to_string(),

@@ -122,7 +122,7 @@ pub(crate) fn evaluate(
         let severity = severity_bit(record.severity);
         let env = Env {
             as_of: Some(as_of),
-        context: &crate::context::NO_CONTEXT,
+            context: &crate::context::NO_CONTEXT,
             record: Some((record, status)),
             results: &[],
             window_starts: &window_starts,

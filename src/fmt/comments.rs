@@ -315,7 +315,9 @@ pub(super) fn describe(slot: Option<SlotKey>, ast: &RuleSetAst) -> (&'static str
             _ => ("the first line of a test", "the test"),
         },
         Some(SlotKey::Record(..)) => ("a test record", "the record"),
-        Some(SlotKey::AsOf(_) | SlotKey::Context(_) | SlotKey::Expect(..)) => ("a test line", "that line"),
+        Some(SlotKey::AsOf(_) | SlotKey::Context(_) | SlotKey::Expect(..)) => {
+            ("a test line", "that line")
+        }
         Some(SlotKey::HeaderOpen | SlotKey::Header(_) | SlotKey::HeaderClose) => {
             ("the rule-set header", "that header line")
         }

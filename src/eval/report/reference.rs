@@ -55,7 +55,11 @@ impl RecordRef {
 
 impl Outcome {
     /// The report as the old builder wrote it.
-    pub(crate) fn report_reference(&self, program: &CompiledRuleSet, records: &[CreditRecord]) -> Report {
+    pub(crate) fn report_reference(
+        &self,
+        program: &CompiledRuleSet,
+        records: &[CreditRecord],
+    ) -> Report {
         let mut report = Report {
             ruleset: program.meta.id.clone(),
             version: program.meta.version.clone(),
@@ -173,4 +177,3 @@ fn explain(
         }
     }
 }
-
