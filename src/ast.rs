@@ -273,7 +273,7 @@ pub struct TestBlock {
     pub as_of: Option<Spanned<NaiveDate>>,
     /// The tender call's facts (`context { budget 5000000 }`), `field value` pairs;
     /// empty when the test gives none.
-    pub context: Option<Spanned<Vec<(Name, Spanned<FieldValue>)>>>,
+    pub context: Option<Spanned<TestFields>>,
     /// The entity's records.
     pub records: Vec<TestRecord>,
     /// What the outcome must be.
@@ -281,6 +281,9 @@ pub struct TestBlock {
     /// The whole block.
     pub span: Span,
 }
+
+/// `field value` pairs of a test record or a test's context.
+pub type TestFields = Vec<(Name, Spanned<FieldValue>)>;
 
 /// A record written in a test.
 #[derive(Debug, Clone, PartialEq, Eq)]
