@@ -96,15 +96,37 @@ impl ContextField {
 /// No tender context: what [`crate::compile::CompiledRuleSet::evaluate`] evaluates with.
 pub static NO_CONTEXT: TenderContext = TenderContext::NONE;
 
-/// The facts of one tender call; every field may be absent.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The longest text a context field may hold, in characters.
+pub const MAX_CONTEXT_TEXT: usize = 200;
+
+/// The facts of one tender call; every field may be absent. As JSON (the API's
+/// `context`, the decision log): `{"project_type": "施工", "sector": "水务",
+/// "budget": "5000000"}` (the budget a decimal number or string, in yuan).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(deny_unknown_fields)]
 pub struct TenderContext {
-    /// The project type, e.g. `施工`.
+    /// The project type, e.g. `施工` (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_type: Option<String>,
-    /// The sector, e.g. `水务`.
+    /// The sector, e.g. `水务` (at most 200 characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sector: Option<String>,
-    /// The budget in yuan.
+    /// The budget in yuan, 0 or more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "5000000")]
     pub budget: Option<Decimal>,
+}
+
+/// A context field that cannot be used: which one, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the tender context's `{field}` {problem}")]
+pub struct ContextError {
+    /// The field, e.g. `budget`.
+    pub field: &'static str,
+    /// What is wrong and how to fix it.
+    pub problem: String,
 }
 
 impl TenderContext {
@@ -114,6 +136,35 @@ impl TenderContext {
         sector: None,
         budget: None,
     };
+
+    /// Checks what a caller gave: a budget of 0 or more, texts of 1 to 200 characters.
+    pub fn validate(&self) -> Result<(), ContextError> {
+        if let Some(budget) = self.budget
+            && budget.is_sign_negative()
+            && !budget.is_zero()
+        {
+            return Err(ContextError {
+                field: "budget",
+                problem: format!("is {budget}: give the budget in yuan, 0 or more"),
+            });
+        }
+        for (field, text) in [
+            ("project_type", &self.project_type),
+            ("sector", &self.sector),
+        ] {
+            let Some(text) = text else { continue };
+            let chars = text.chars().count();
+            if text.trim().is_empty() || chars > MAX_CONTEXT_TEXT {
+                return Err(ContextError {
+                    field,
+                    problem: format!(
+                        "has {chars} characters: give 1 to {MAX_CONTEXT_TEXT}, or leave it out"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
 
     /// Is any field given?
     pub fn is_empty(&self) -> bool {
@@ -136,6 +187,31 @@ mod tests {
             Some(ContextField::ProjectType)
         );
         assert_eq!(ContextField::from_name("budjet"), None);
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let negative = TenderContext {
+            budget: Some(Decimal::from(-1)),
+            ..TenderContext::default()
+        };
+        assert_eq!(negative.validate().map_err(|e| e.field), Err("budget"));
+        let long = TenderContext {
+            sector: Some("水".repeat(201)),
+            ..TenderContext::default()
+        };
+        assert_eq!(long.validate().map_err(|e| e.field), Err("sector"));
+        let empty = TenderContext {
+            project_type: Some(" ".into()),
+            ..TenderContext::default()
+        };
+        assert_eq!(empty.validate().map_err(|e| e.field), Err("project_type"));
+        let fine = TenderContext {
+            project_type: Some("施工".into()),
+            sector: Some("水".repeat(200)),
+            budget: Some(Decimal::ZERO),
+        };
+        assert_eq!(fine.validate(), Ok(()));
     }
 
     #[test]

@@ -230,7 +230,7 @@ impl std::ops::Deref for AppState {
 /// The version of the API's JSON shapes, in the OpenAPI document's `info.version`: the minor
 /// number grows when fields are added (old requests stay valid), the major when a shape
 /// changes incompatibly. Each changed shape says `Since 1.1` on what it added.
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
 
 /// The OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]
