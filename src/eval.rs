@@ -19,7 +19,9 @@
 //! arithmetic with a missing value is missing; `sum` skips missing values;
 //! `max`, `min` and `latest` are missing over no records; `x otherwise d`
 //! replaces a missing `x` by `d`. `latest` picks the record with the latest
-//! decision date, then the greatest id.
+//! decision date, then the greatest id. A tender-context field
+//! (`tender.budget` …, [`crate::context`]) the caller did not give is missing
+//! too: [`CompiledRuleSet::evaluate`] gives none, [`CompiledRuleSet::evaluate_with`] one.
 //!
 //! # Points and rounding
 //! A score clause's points are clamped to `[floor, cap]`, multiplied by the
