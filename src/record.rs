@@ -1340,11 +1340,7 @@ mod tests {
         assert_eq!(format!("{code:?}"), r#"Uscc("91320105780688132K")"#);
         assert_eq!(code.as_ref(), "91320105780688132K");
         // Ordered as the text is.
-        let mut codes = [
-            uscc("91420100568438339X"),
-            code.clone(),
-            uscc("914201066715055524"),
-        ];
+        let mut codes = [uscc("91420100568438339X"), code.clone(), uscc("914201066715055524")];
         codes.sort();
         let texts: Vec<&str> = codes.iter().map(Uscc::as_str).collect();
         let mut sorted = texts.clone();
@@ -1353,8 +1349,8 @@ mod tests {
         // Read from escaped text (not borrowable) and from a `serde_json::Value` too.
         let escaped: Uscc = serde_json::from_str(r#""91320105780688132\u004b""#).expect("escaped");
         assert_eq!(escaped, code);
-        let value: Uscc =
-            serde_json::from_value(serde_json::json!("91320105780688132K")).expect("from a value");
+        let value: Uscc = serde_json::from_value(serde_json::json!("91320105780688132K"))
+            .expect("from a value");
         assert_eq!(value, code);
         let err = serde_json::from_str::<Uscc>("12").expect_err("a number");
         assert!(err.to_string().contains("expected a string"), "{err}");

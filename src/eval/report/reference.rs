@@ -55,11 +55,7 @@ impl RecordRef {
 
 impl Outcome {
     /// The report as the old builder wrote it.
-    pub(crate) fn report_reference(
-        &self,
-        program: &CompiledRuleSet,
-        records: &[CreditRecord],
-    ) -> Report {
+    pub(crate) fn report_reference(&self, program: &CompiledRuleSet, records: &[CreditRecord]) -> Report {
         let mut report = Report {
             ruleset: program.meta.id.clone(),
             version: program.meta.version.clone(),
@@ -177,3 +173,4 @@ fn explain(
         }
     }
 }
+

@@ -53,20 +53,16 @@ fn the_report_is_the_reference_report_for_generated_entities() {
         records_per_entity: (0, 24),
         ..DemoConfig::default()
     };
-    let entities: Vec<Vec<CreditRecord>> =
-        (0..config.entities).map(|i| entity(&config, i).2).collect();
+    let entities: Vec<Vec<CreditRecord>> = (0..config.entities)
+        .map(|i| entity(&config, i).2)
+        .collect();
     let mut compared = 0;
     for id in workspace.ids() {
         let program = workspace.compile(&id).expect("shipped rule set compiles");
         for as_of in [day("2021-03-01"), day("2024-06-01"), day("2026-12-31")] {
             for (i, records) in entities.iter().enumerate() {
                 let outcome = program.evaluate(records, as_of);
-                assert_same(
-                    &program,
-                    &outcome,
-                    records,
-                    &format!("{id} entity {i} {as_of}"),
-                );
+                assert_same(&program, &outcome, records, &format!("{id} entity {i} {as_of}"));
                 compared += 1;
             }
         }
@@ -145,12 +141,7 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
                 evidence: evidence.into_iter().collect(),
                 total_rounding: None,
             };
-            assert_same(
-                &program,
-                &outcome,
-                &records,
-                &format!("{id} made-up {index}"),
-            );
+            assert_same(&program, &outcome, &records, &format!("{id} made-up {index}"));
         }
     }
 }
