@@ -271,6 +271,9 @@ pub struct TestBlock {
     pub name: Spanned<String>,
     /// Evaluation date.
     pub as_of: Option<Spanned<NaiveDate>>,
+    /// The tender call's facts (`context { budget 5000000 }`), `field value` pairs;
+    /// empty when the test gives none.
+    pub context: Option<Spanned<TestFields>>,
     /// The entity's records.
     pub records: Vec<TestRecord>,
     /// What the outcome must be.
@@ -278,6 +281,9 @@ pub struct TestBlock {
     /// The whole block.
     pub span: Span,
 }
+
+/// `field value` pairs of a test record or a test's context.
+pub type TestFields = Vec<(Name, Spanned<FieldValue>)>;
 
 /// A record written in a test.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -617,6 +623,8 @@ pub enum ExprKind {
     Duration(Duration),
     /// `as_of`
     AsOf,
+    /// `tender.budget` / `项目.预算`: a tender-context field, as written.
+    Context(String),
     /// A name: constant, record field, kind, severity or status.
     Name(String),
     /// `[a, b]`
@@ -700,6 +708,7 @@ impl Expr {
             | ExprKind::Date(_)
             | ExprKind::Duration(_)
             | ExprKind::AsOf
+            | ExprKind::Context(_)
             | ExprKind::Percent(_)
             | ExprKind::Name(_) => vec![],
             ExprKind::List(items) | ExprKind::Call(_, items) => items.iter().collect(),
@@ -743,6 +752,7 @@ impl fmt::Display for Expr {
             ExprKind::Date(d) => write!(f, "{d}"),
             ExprKind::Duration(d) => write!(f, "{d}"),
             ExprKind::AsOf => f.write_str("as_of"),
+            ExprKind::Context(c) => f.write_str(c),
             ExprKind::Name(n) => f.write_str(n),
             ExprKind::List(items) => {
                 f.write_str("[")?;

@@ -19,7 +19,9 @@
 //! arithmetic with a missing value is missing; `sum` skips missing values;
 //! `max`, `min` and `latest` are missing over no records; `x otherwise d`
 //! replaces a missing `x` by `d`. `latest` picks the record with the latest
-//! decision date, then the greatest id.
+//! decision date, then the greatest id. A tender-context field
+//! (`tender.budget` …, [`crate::context`]) the caller did not give is missing
+//! too: [`CompiledRuleSet::evaluate`] gives none, [`CompiledRuleSet::evaluate_with`] one.
 //!
 //! # Points and rounding
 //! A score clause's points are clamped to `[floor, cap]`, multiplied by the
@@ -47,6 +49,7 @@ pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
 
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit, RoundMode};
 use crate::compile::{CompiledQuery, CompiledRuleSet, severity_bit, status_bit};
+use crate::context::{NO_CONTEXT, TenderContext};
 use crate::fold;
 use crate::ir::{IrExpr, Value};
 use crate::record::{CreditRecord, RecordStatus, days_before, months_before, years_before};
@@ -69,6 +72,8 @@ pub fn window_start(as_of: NaiveDate, window: Duration) -> NaiveDate {
 /// What an expression can see while it is evaluated.
 pub(crate) struct Env<'a> {
     as_of: Option<NaiveDate>,
+    /// The tender call's facts (every field missing when the caller gave none).
+    pub(crate) context: &'a TenderContext,
     /// The current record and its status (inside a query only).
     pub(crate) record: Option<(&'a CreditRecord, RecordStatus)>,
     /// The queries' results (in a clause condition only).
@@ -83,6 +88,7 @@ pub(crate) fn eval_expr<'a>(expr: &'a IrExpr, env: &Env<'a>) -> Result<Value<'a>
     Ok(match expr {
         IrExpr::Lit(lit) => lit.as_value(),
         IrExpr::AsOf => env.as_of.map_or(Value::Missing, Value::Date),
+        IrExpr::Context(field) => field.read(env.context),
         IrExpr::Field(field) => match env.record {
             Some((record, status)) => field.read(record, status),
             None => Value::Missing,
@@ -308,8 +314,20 @@ impl Outcome {
 }
 
 impl CompiledRuleSet {
-    /// Evaluates the entity whose records are `records` as of `as_of`.
+    /// Evaluates the entity whose records are `records` as of `as_of`, without a
+    /// tender context (clauses reading `tender.…` see missing values).
     pub fn evaluate(&self, records: &[CreditRecord], as_of: NaiveDate) -> Outcome {
+        self.evaluate_with(records, as_of, &NO_CONTEXT)
+    }
+
+    /// Evaluates as [`Self::evaluate`] does, in the tender call described by
+    /// `context` (`tender.budget` …); allocates no more than `evaluate`.
+    pub fn evaluate_with(
+        &self,
+        records: &[CreditRecord],
+        as_of: NaiveDate,
+        context: &TenderContext,
+    ) -> Outcome {
         // Window starts are computed once per evaluation; most rule sets have a few.
         let window_starts: SmallVec<[NaiveDate; 8]> = self
             .windows
@@ -336,6 +354,7 @@ impl CompiledRuleSet {
             let severity = severity_bit(record.severity);
             let env = Env {
                 as_of: Some(as_of),
+                context,
                 record: Some((record, status)),
                 results: &[],
                 window_starts: &window_starts,
@@ -380,7 +399,7 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
+        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts, context)
     }
 
     #[inline]
@@ -391,10 +410,12 @@ impl CompiledRuleSet {
         words: usize,
         as_of: NaiveDate,
         window_starts: &[NaiveDate],
+        context: &TenderContext,
     ) -> Outcome {
         let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();
         let env = Env {
             as_of: Some(as_of),
+            context,
             record: None,
             results: &results,
             window_starts,

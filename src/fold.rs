@@ -64,7 +64,11 @@ pub(crate) fn fold(expr: IrExpr) -> IrExpr {
 fn is_constant(expr: &IrExpr) -> bool {
     match expr {
         IrExpr::Lit(_) => true,
-        IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::Query(_) => false,
+        IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Within(_)
+        | IrExpr::Query(_) => false,
         IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
             is_constant(e)
         }
@@ -78,7 +82,11 @@ fn is_constant(expr: &IrExpr) -> bool {
 fn value_of(expr: &IrExpr) -> Result<Value<'_>, EvalError> {
     Ok(match expr {
         IrExpr::Lit(lit) => lit.as_value(),
-        IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::Query(_) => Value::Missing,
+        IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Within(_)
+        | IrExpr::Query(_) => Value::Missing,
         IrExpr::Not(e) => not(value_of(e)?),
         IrExpr::Neg(e) => neg(value_of(e)?),
         IrExpr::Binary(op, a, b) => match op {

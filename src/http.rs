@@ -230,7 +230,7 @@ impl std::ops::Deref for AppState {
 /// The version of the API's JSON shapes, in the OpenAPI document's `info.version`: the minor
 /// number grows when fields are added (old requests stay valid), the major when a shape
 /// changes incompatibly. Each changed shape says `Since 1.1` on what it added.
-pub const API_VERSION: &str = "1.2.0";
+pub const API_VERSION: &str = "1.3.0";
 
 /// The OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]
@@ -252,7 +252,13 @@ pub const API_VERSION: &str = "1.2.0";
             `known_at` and `receipt`; `MemberResult` gains `decision_id`, `entity_name` and \
             `receipt`; `TenderResult` gains `known_at`; `VersionView` gains `version_id`; \
             `VersionDiffView.from`/`to` are version identities (were source hashes); new routes \
-            `GET /api/v1/decisions/{id}/replay` and `GET /api/v1/receipts/public-key`."
+            `GET /api/v1/decisions/{id}/replay` and `GET /api/v1/receipts/public-key`.\n\n\
+            Changes in 1.3.0 (added fields only): `EvaluateRequest` gains `context` \
+            (`TenderContext`: `project_type`, `sector`, `budget` in yuan), the tender call's \
+            facts that clauses read as `tender.…` / `项目.…`; a bad one is a 400 \
+            `invalid_context` naming `context.<field>`. The decision log keeps the context and \
+            replay evaluates with it. The receipt does not sign the request, so it does not \
+            carry the context: its decision id points at the logged decision that does."
     ),
     paths(
         ops::healthz,
@@ -288,6 +294,7 @@ pub const API_VERSION: &str = "1.2.0";
     components(schemas(
         Problem,
         ItemError,
+        crate::context::TenderContext,
         paging::schemas::DecisionPage,
         paging::schemas::DraftPage,
         paging::schemas::RuleSetPage,

@@ -363,6 +363,8 @@ pub enum IrExpr {
     Lit(Lit),
     /// The evaluation date.
     AsOf,
+    /// A field of the tender context (missing when not given).
+    Context(crate::context::ContextField),
     /// A field of the current record (inside a query only).
     Field(Field),
     /// The record's decision date lies in `[as_of − duration, as_of]`.
@@ -421,7 +423,11 @@ impl IrExpr {
     pub fn for_each_query(&self, f: &mut impl FnMut(usize)) {
         match self {
             IrExpr::Query(q) => f(*q),
-            IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) => {}
+            IrExpr::Lit(_)
+            | IrExpr::AsOf
+            | IrExpr::Context(_)
+            | IrExpr::Field(_)
+            | IrExpr::Within(_) => {}
             IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
                 e.for_each_query(f)
             }
@@ -442,7 +448,11 @@ impl IrExpr {
     pub fn reads_field(&self, field: Field) -> bool {
         match self {
             IrExpr::Field(f) => *f == field,
-            IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Within(_) | IrExpr::Query(_) => false,
+            IrExpr::Lit(_)
+            | IrExpr::AsOf
+            | IrExpr::Context(_)
+            | IrExpr::Within(_)
+            | IrExpr::Query(_) => false,
             IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
                 e.reads_field(field)
             }

@@ -49,6 +49,7 @@ pub mod check;
 pub mod cli;
 pub mod compile;
 pub mod console;
+pub mod context;
 pub mod demo;
 pub mod diagnostic;
 pub mod diff;

@@ -986,6 +986,7 @@ impl Describer<'_> {
         match expr {
             IrExpr::Lit(l) => Some(lit(l)),
             IrExpr::AsOf => Some("评价日期".to_string()),
+            IrExpr::Context(field) => Some(field.label().to_string()),
             IrExpr::Field(f) if in_record => Some(field_cn(*f).to_string()),
             IrExpr::Query(q) if !in_record => {
                 let query = self.query(*q)?;

@@ -116,8 +116,9 @@ pub fn replay(
     for uscc in &entry.usccs {
         records.extend(store.records_known_at(uscc, known_at)?);
     }
+    let context = entry.context.clone().unwrap_or_default();
     let report = program
-        .evaluate(&records, entry.as_of)
+        .evaluate_with(&records, entry.as_of, &context)
         .report(&program, &records);
     let replayed = DecisionEntry::from_report(&report, entry.usccs.clone(), entry.time);
     let mut differences = Vec::new();

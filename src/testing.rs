@@ -5,6 +5,7 @@
 
 use crate::ast::{Expectation, FieldValue, Name, Spanned, TestBlock, TestRecord};
 use crate::compile::CompiledRuleSet;
+use crate::context::{ContextField, TenderContext};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::eval::Decision;
 use crate::record::{CreditRecord, RecordKind, Severity, Uscc};
@@ -79,6 +80,16 @@ pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             fired: Vec::new(),
         };
     };
+    let context = match test.context.as_ref().map(|c| build_context(&c.value)) {
+        None => TenderContext::default(),
+        Some(Ok(context)) => context,
+        Some(Err(problems)) => {
+            for (at, message, help) in problems {
+                fail(&mut failures, at, message, &help);
+            }
+            TenderContext::default()
+        }
+    };
     let mut records = Vec::new();
     for r in &test.records {
         match build_record(r) {
@@ -98,7 +109,7 @@ pub fn run_test(program: &CompiledRuleSet, test: &TestBlock) -> TestResult {
             fired: Vec::new(),
         };
     }
-    let outcome = program.evaluate(&records, as_of);
+    let outcome = program.evaluate_with(&records, as_of, &context);
     let decision = outcome.decision(program);
     let clause = |id: &str| program.clauses.iter().position(|c| c.id == id);
     for expect in &test.expects {
@@ -418,6 +429,51 @@ pub fn build_record(r: &TestRecord) -> Result<CreditRecord, Vec<Problem>> {
     }
     if problems.is_empty() {
         Ok(record)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The tender context a test block gives (`context { budget 5000000 }`); no
+/// context when the block has no such line.
+pub fn build_context(
+    fields: &[(Name, Spanned<FieldValue>)],
+) -> Result<TenderContext, Vec<Problem>> {
+    let mut context = TenderContext::default();
+    let mut problems: Vec<Problem> = Vec::new();
+    for (key, value) in fields {
+        let text = match &value.value {
+            FieldValue::Text(t) | FieldValue::Name(t) => Some(t.clone()),
+            _ => None,
+        };
+        match (ContextField::from_name(&key.value), &value.value) {
+            (Some(ContextField::Budget), FieldValue::Number(n)) if !n.is_sign_negative() => {
+                context.budget = Some(*n)
+            }
+            (Some(ContextField::Budget), _) => problems.push((
+                value.span,
+                format!(
+                    "the context's `{}` must be a number of yuan, 0 or more",
+                    key.value
+                ),
+                "write e.g. `budget 5000000` (预算, in yuan)".into(),
+            )),
+            (Some(ContextField::ProjectType), _) if text.is_some() => context.project_type = text,
+            (Some(ContextField::Sector), _) if text.is_some() => context.sector = text,
+            (Some(_), _) => problems.push((
+                value.span,
+                format!("the context's `{}` must be a text", key.value),
+                "write e.g. `project_type \"施工\"` or `sector \"水务\"`".into(),
+            )),
+            (None, _) => problems.push((
+                key.span,
+                format!("unknown tender context field `{}`", key.value),
+                "context fields: project_type (类型), sector (行业), budget (预算)".into(),
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(context)
     } else {
         Err(problems)
     }

@@ -6,6 +6,7 @@ mod scalar;
 
 use super::suggest::{MAX_SUGGESTED_PROBLEMS, closest};
 use crate::ast::{Aggregate, BinaryOp, Expr, ExprKind, TableKey, TableValue, UnaryOp};
+use crate::context::{CONTEXT_FIELD_NAMES, ContextField};
 use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::ir::{Base, FIELD_NAMES, Field, IrExpr, Lit, QueryDef, STATUS_NAMES, Ty};
 use crate::record::{RecordKind, Severity};
@@ -57,7 +58,11 @@ pub(crate) fn relocate(ir: &IrExpr, from: &[QueryDef], into: &mut Vec<QueryDef>)
             };
             IrExpr::Query(index)
         }
-        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_) => ir.clone(),
+        IrExpr::Lit(_)
+        | IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Within(_) => ir.clone(),
         IrExpr::Not(e) => IrExpr::Not(again(e, into)),
         IrExpr::Neg(e) => IrExpr::Neg(again(e, into)),
         IrExpr::In(e, items) => IrExpr::In(again(e, into), items.clone()),
@@ -154,6 +159,7 @@ impl Typer<'_> {
             ExprKind::Date(d) => Some((IrExpr::Lit(Lit::Date(*d)), Ty::of(Base::Date))),
             ExprKind::Duration(d) => Some((IrExpr::Lit(Lit::Duration(*d)), Ty::of(Base::Duration))),
             ExprKind::AsOf => Some((IrExpr::AsOf, Ty::of(Base::Date))),
+            ExprKind::Context(written) => self.context(written, at),
             ExprKind::Name(name) => self.name(name, at, ctx, hint),
             ExprKind::List(_) => {
                 self.error(
@@ -240,6 +246,42 @@ impl Typer<'_> {
             return Some((IrExpr::Lit(Lit::Status(*status)), Ty::of(Base::Status)));
         }
         self.unknown_name(name, at, ctx, hint);
+        None
+    }
+
+    /// `tender.budget` / `项目.预算`: a tender-context field; never a constant, so
+    /// folding leaves it alone.
+    fn context(&mut self, written: &str, at: Span) -> Typed {
+        let name = ContextField::split(written).unwrap_or(written);
+        if let Some(field) = ContextField::from_name(name) {
+            return Some((IrExpr::Context(field), field.ty()));
+        }
+        let prefix = written.split_once('.').map_or("tender", |(p, _)| p);
+        let suggestion =
+            self.suggest(|| closest(name, CONTEXT_FIELD_NAMES.iter().map(|(n, _)| *n)));
+        let help = match suggestion {
+            Some(s) => format!("did you mean `{prefix}.{s}`?"),
+            None => "the tender context has a project type, a sector and a budget".to_string(),
+        };
+        self.error(
+            "E0201",
+            format!("unknown tender context field `{written}`"),
+            at,
+            help,
+        );
+        // Names in the prefix's language: `tender.budget`, `项目.预算`.
+        let english = prefix.is_ascii();
+        let allowed: Vec<String> = CONTEXT_FIELD_NAMES
+            .iter()
+            .filter(|(n, _)| n.is_ascii() == english)
+            .map(|(n, _)| format!("{prefix}.{n}"))
+            .collect();
+        if let Some(last) = self.diagnostics.0.last_mut() {
+            last.notes.push(format!(
+                "the allowed tender context fields are: {}",
+                allowed.join(", ")
+            ));
+        }
         None
     }
 

@@ -429,7 +429,9 @@ fn clause_value(clause: &CheckedClause, queries: &[QueryDef], probe: Option<&Pro
                 _ => V::Unknown,
             })
         }
-        IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::AsOf => Some(V::Unknown),
+        IrExpr::Field(_) | IrExpr::Within(_) | IrExpr::AsOf | IrExpr::Context(_) => {
+            Some(V::Unknown)
+        }
         _ => None,
     };
     eval(&clause.expr, &mut env)

@@ -241,7 +241,11 @@ fn windows(e: &IrExpr, out: &mut Vec<u32>) {
             windows(b, out);
         }
         IrExpr::Scalar(_, args) => args.iter().for_each(|a| windows(a, out)),
-        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Query(_) => {}
+        IrExpr::Lit(_)
+        | IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Query(_) => {}
     }
 }
 

@@ -862,6 +862,11 @@ pub(crate) const HINTS: &[Entry] = &[
         "delete the allowance (or the duplicate line); keep an allowance only while a clause needs it",
         "删除这一行“允许”（或重复的那一行）；只在有条款需要时保留",
     ),
+    e(
+        "E0201",
+        "the tender context has a project type, a sector and a budget",
+        "项目信息有项目类型、行业和预算",
+    ),
     e("*", "legal basis: {}", "法律依据：{0}"),
     e("*", "did you mean `{}`?", "是不是要写 `{0}`？"),
     e(
@@ -1487,6 +1492,8 @@ pub(crate) const TERMS: &[Entry] = &[
     e("", "severities", "严重程度"),
     e("", "statuses", "记录状态"),
     e("", "record fields", "记录字段"),
+    e("", "tender context field", "项目信息字段"),
+    e("", "tender context fields", "项目信息字段"),
     e("", "veto", "否决"),
     e("", "score", "评分"),
     e("", "flag", "提示"),

@@ -83,7 +83,7 @@ impl<'a> Resolved<'a> {
                     }
                 }
             }
-            IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) => {}
+            IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Context(_) | IrExpr::Field(_) => {}
             IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
                 self.with(e).collect_windows(out)
             }
@@ -108,7 +108,7 @@ impl<'a> Resolved<'a> {
 fn is_leaf(e: &IrExpr) -> bool {
     matches!(
         e,
-        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Field(_) | IrExpr::Within(_)
+        IrExpr::Lit(_) | IrExpr::AsOf | IrExpr::Context(_) | IrExpr::Field(_) | IrExpr::Within(_)
     )
 }
 

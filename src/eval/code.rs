@@ -63,6 +63,7 @@ pub(crate) fn lower(expr: &IrExpr) -> Code {
     let node: Arc<dyn Node> = match expr {
         IrExpr::Lit(lit) => Arc::new(Constant(lit.clone())),
         IrExpr::Field(field) => Arc::new(ReadField(*field)),
+        IrExpr::Context(field) => Arc::new(ReadContext(*field)),
         IrExpr::Query(q) => Arc::new(QueryResult(*q)),
         IrExpr::Not(e) => Arc::new(Not(lower(e))),
         IrExpr::Neg(e) => Arc::new(Neg(lower(e))),
@@ -128,6 +129,15 @@ impl Node for ReadField {
             Some((record, status)) => self.0.read(record, status),
             None => Value::Missing,
         })
+    }
+}
+
+#[derive(Debug)]
+struct ReadContext(crate::context::ContextField);
+
+impl Node for ReadContext {
+    fn value<'a>(&'a self, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+        Ok(self.0.read(env.context))
     }
 }
 

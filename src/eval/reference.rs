@@ -122,6 +122,7 @@ pub(crate) fn evaluate(
         let severity = severity_bit(record.severity);
         let env = Env {
             as_of: Some(as_of),
+            context: &crate::context::NO_CONTEXT,
             record: Some((record, status)),
             results: &[],
             window_starts: &window_starts,
@@ -170,6 +171,7 @@ pub(crate) fn evaluate(
     let results: Vec<Value<'_>> = accs.iter().map(Acc::result).collect();
     let env = Env {
         as_of: Some(as_of),
+        context: &crate::context::NO_CONTEXT,
         record: None,
         results: &results,
         window_starts: &window_starts,

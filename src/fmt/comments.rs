@@ -98,6 +98,8 @@ pub(super) enum SlotKey {
     Clause(usize, ClauseKey),
     /// `as_of` of test `i`.
     AsOf(usize),
+    /// The tender context of test `i`.
+    Context(usize),
     /// Record `j` of test `i`.
     Record(usize, usize),
     /// Expectation `j` of test `i`.
@@ -181,6 +183,9 @@ pub(super) fn item_slots(w: &Words, text: &str, i: usize, item: &Item, slots: &m
             push(SlotKey::Item(i), Span::new(t.span.start, t.name.span.end));
             if let Some(d) = &t.as_of {
                 push(SlotKey::AsOf(i), d.span);
+            }
+            if let Some(c) = &t.context {
+                push(SlotKey::Context(i), c.span);
             }
             for (j, r) in t.records.iter().enumerate() {
                 push(SlotKey::Record(i, j), r.span);
@@ -310,7 +315,9 @@ pub(super) fn describe(slot: Option<SlotKey>, ast: &RuleSetAst) -> (&'static str
             _ => ("the first line of a test", "the test"),
         },
         Some(SlotKey::Record(..)) => ("a test record", "the record"),
-        Some(SlotKey::AsOf(_) | SlotKey::Expect(..)) => ("a test line", "that line"),
+        Some(SlotKey::AsOf(_) | SlotKey::Context(_) | SlotKey::Expect(..)) => {
+            ("a test line", "that line")
+        }
         Some(SlotKey::HeaderOpen | SlotKey::Header(_) | SlotKey::HeaderClose) => {
             ("the rule-set header", "that header line")
         }

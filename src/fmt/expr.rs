@@ -161,6 +161,7 @@ pub(super) fn operand_doc(w: &Words, e: &Expr) -> Doc {
         ExprKind::Date(d) => Doc::text(d.to_string()),
         ExprKind::Duration(d) => Doc::text(w.duration(*d)),
         ExprKind::AsOf => Doc::text(w.as_of),
+        ExprKind::Context(c) => Doc::text(c.as_str()),
         ExprKind::Name(n) => Doc::text(n.as_str()),
         ExprKind::List(items) if items.is_empty() => Doc::text("[]"),
         ExprKind::List(items) => list_doc(w, items, true),

@@ -233,6 +233,18 @@ impl<'a> Printer<'a> {
                 &format!("{} {}", w.as_of, d.value),
             );
         }
+        if let Some(c) = &t.context {
+            self.leading(SlotKey::Context(i), INDENT, false);
+            let mut line = format!("{} {{", w.context);
+            for (name, value) in &c.value {
+                line.push(' ');
+                line.push_str(&name.value);
+                line.push(' ');
+                line.push_str(&field_value(&value.value));
+            }
+            line.push_str(if c.value.is_empty() { "}" } else { " }" });
+            self.line(SlotKey::Context(i), INDENT, &line);
+        }
         for (j, r) in t.records.iter().enumerate() {
             self.leading(SlotKey::Record(i, j), INDENT, false);
             let line = self.record(r);

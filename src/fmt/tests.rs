@@ -841,3 +841,21 @@ fn what_follows_a_group_counts_towards_its_width() {
     let doc = Doc::Concat(vec![group, Doc::text("))))))))))")]);
     assert_eq!(render(&doc, 0, 2), format!("{w45}\n  {w45}))))))))))"));
 }
+
+#[test]
+fn tender_context_round_trips_in_both_dialects() {
+    let english = "ruleset t { title \"t\" }\nflag big { when tender.budget   > 4000000 and tender.project_type = \"施工\" }\ntest \"x\" { as_of 2024-06-01\n // the call\n context {  budget 5000000 project_type \"施工\" } expect flag big }\n";
+    let out = fmt_stable(english);
+    assert!(
+        out.contains("  when tender.budget > 4000000 and tender.project_type = \"施工\"\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  // the call\n  context { budget 5000000 project_type \"施工\" }\n"),
+        "{out}"
+    );
+    let chinese = "规则集 t { 标题 \"t\" }\n提示 大 { 条件 项目.预算 > 4000000 }\n测试 \"x\" { 评价日期 2024-06-01 项目 { 预算 5000000 } 预期 提示 大 }\n";
+    let out = fmt_stable(chinese);
+    assert!(out.contains("  条件 项目.预算 > 4000000\n"), "{out}");
+    assert!(out.contains("  项目 { 预算 5000000 }\n"), "{out}");
+}

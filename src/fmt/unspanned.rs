@@ -101,6 +101,12 @@ pub(crate) fn test(t: &TestBlock) -> TestBlock {
     TestBlock {
         name: bare(&t.name),
         as_of: bare_opt(&t.as_of),
+        context: t.context.as_ref().map(|c| {
+            Spanned::new(
+                c.value.iter().map(|(k, v)| (bare(k), bare(v))).collect(),
+                Span::default(),
+            )
+        }),
         records: t.records.iter().map(record).collect(),
         expects: t.expects.iter().map(bare).collect(),
         span: Span::default(),

@@ -54,6 +54,10 @@ pub struct EvaluateRequest {
     /// default: now): corrections and events stored later are not seen. Not with `records`.
     #[serde(default)]
     pub known_at: Option<DateTime<Utc>>,
+    /// Since 1.3. The tender call's facts clauses may read (`tender.budget` …); a field
+    /// not given is missing. Logged with the decision and used by its replay.
+    #[serde(default)]
+    pub context: Option<crate::context::TenderContext>,
 }
 
 /// Evaluate a whole tender's bidders.
@@ -182,14 +186,22 @@ fn decide_one(
     caller.require(evaluators())?;
     let program = program_for(state, &request.ruleset, request.version.as_deref())?;
     let inline = request.records.is_some();
+    let context = request.context.unwrap_or_default();
+    context.validate().map_err(|e| {
+        ApiError::bad_request("invalid_context", e.to_string()).with_errors(vec![ItemError {
+            at: format!("context.{}", e.field),
+            message: e.problem.clone(),
+        }])
+    })?;
     let taken = records_for(state, request.uscc, request.records, request.known_at)?;
     let report = program
-        .evaluate(&taken.records, request.as_of)
+        .evaluate_with(&taken.records, request.as_of, &context)
         .report(&program, &taken.records);
     let decided_at = Utc::now();
     let entry = DecisionEntry::from_report(&report, taken.usccs.clone(), decided_at)
         .asked_by(request_id, Some(caller.actor()))
-        .records_from(taken.known_at, inline);
+        .records_from(taken.known_at, inline)
+        .in_context(&context);
     let logged = state.decisions.submit(vec![entry])?;
     count_evaluation(&report);
     Ok(Decided {

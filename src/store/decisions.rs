@@ -44,6 +44,10 @@ pub struct DecisionEntry {
     /// cannot be replayed from the store).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub inline_records: bool,
+    /// The tender context the caller gave (`tender.budget` …); absent when none was
+    /// given and in older entries, and replay then evaluates without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<crate::context::TenderContext>,
 }
 
 /// A report as JSON text, kept as written (no parsing into a tree on the hot path).
@@ -101,7 +105,14 @@ impl DecisionEntry {
             caller: None,
             known_at: None,
             inline_records: false,
+            context: None,
         }
+    }
+
+    /// Records the tender context the evaluation used (none when it is empty).
+    pub fn in_context(mut self, context: &crate::context::TenderContext) -> DecisionEntry {
+        self.context = (!context.is_empty()).then(|| context.clone());
+        self
     }
 
     /// Records how the records were taken: as the store knew them at `known_at`, or given

@@ -1921,6 +1921,7 @@ mod tests {
             caller: None,
             known_at: None,
             inline_records: false,
+            context: None,
             report: serde_json::json!({ "n": n }).into(),
         }
     }

@@ -372,6 +372,7 @@ impl Lowerer<'_> {
         let mut block = TestBlock {
             name,
             as_of: None,
+            context: None,
             records: Vec::new(),
             expects: Vec::new(),
             span: at,
@@ -386,6 +387,18 @@ impl Lowerer<'_> {
                     }
                 }
                 Rule::test_record => block.records.push(self.test_record(item)),
+                Rule::test_context => {
+                    let mut inner = item.into_inner();
+                    inner.next(); // kw_context
+                    let fields = inner.filter_map(|f| self.record_field(f)).collect();
+                    set_once(
+                        self,
+                        &mut block.context,
+                        Spanned::new(fields, item_span),
+                        "context",
+                        item_span,
+                    );
+                }
                 Rule::test_expect => {
                     let expectation = item.into_inner().nth(1).expect("grammar guarantees it");
                     if let Some(e) = self.expectation(expectation) {
@@ -396,6 +409,24 @@ impl Lowerer<'_> {
             }
         }
         block
+    }
+
+    /// One `field value` pair of a test record or context.
+    fn record_field(&mut self, field: Pair<'_, Rule>) -> Option<(Name, Spanned<FieldValue>)> {
+        let mut parts = field.into_inner();
+        let key = self.name(&parts.next().expect("grammar guarantees a key"));
+        let value_pair = parts.next().expect("grammar guarantees a value");
+        let value_span = span(&value_pair);
+        let value = match value_pair.as_rule() {
+            Rule::date => self.date(&value_pair).map(|d| FieldValue::Date(d.value)),
+            Rule::signed_number => self
+                .decimal(&value_pair)
+                .map(|n| FieldValue::Number(n.value)),
+            Rule::string => Some(FieldValue::Text(self.string(value_pair).value)),
+            Rule::name => Some(FieldValue::Name(value_pair.as_str().to_string())),
+            other => unreachable!("{other:?} as record value"),
+        };
+        value.map(|value| (key, Spanned::new(value, value_span)))
     }
 
     fn test_record(&mut self, pair: Pair<'_, Rule>) -> TestRecord {
@@ -409,21 +440,8 @@ impl Lowerer<'_> {
         };
         let mut fields = Vec::new();
         for field in inner {
-            let mut parts = field.into_inner();
-            let key = self.name(&parts.next().expect("grammar guarantees a key"));
-            let value_pair = parts.next().expect("grammar guarantees a value");
-            let value_span = span(&value_pair);
-            let value = match value_pair.as_rule() {
-                Rule::date => self.date(&value_pair).map(|d| FieldValue::Date(d.value)),
-                Rule::signed_number => self
-                    .decimal(&value_pair)
-                    .map(|n| FieldValue::Number(n.value)),
-                Rule::string => Some(FieldValue::Text(self.string(value_pair).value)),
-                Rule::name => Some(FieldValue::Name(value_pair.as_str().to_string())),
-                other => unreachable!("{other:?} as record value"),
-            };
-            if let Some(value) = value {
-                fields.push((key, Spanned::new(value, value_span)));
+            if let Some(pair) = self.record_field(field) {
+                fields.push(pair);
             }
         }
         TestRecord {
@@ -546,6 +564,7 @@ impl Lowerer<'_> {
                 leaf(ExprKind::Bool(truth))
             }
             Rule::as_of => leaf(ExprKind::AsOf),
+            Rule::context_ref => leaf(ExprKind::Context(pair.as_str().to_string())),
             Rule::name => leaf(ExprKind::Name(pair.as_str().to_string())),
             Rule::list => {
                 let mut depth = 0;

@@ -542,6 +542,7 @@ fn decisions_compact_runs_offline_and_never_touches_the_active_segment() {
         caller: None,
         known_at: None,
         inline_records: false,
+        context: None,
     };
     {
         let store = SledStore::open(&data).expect("open");

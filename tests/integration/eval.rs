@@ -28,9 +28,12 @@ fn eval_cases() {
                 .iter()
                 .map(|t| {
                     let (records, as_of) = crate::common::test_inputs(t);
+                    let context = crate::common::test_context(t);
                     (
                         t.name.value.clone(),
-                        program.evaluate(&records, as_of).report(&program, &records),
+                        program
+                            .evaluate_with(&records, as_of, &context)
+                            .report(&program, &records),
                     )
                 })
                 .collect();

@@ -350,3 +350,20 @@ fn cli_names_the_known_rule_sets_for_an_unknown_id() {
     );
     assert!(err.contains("did you mean `water`?"), "{err}");
 }
+
+#[test]
+fn a_clause_on_the_tender_context_renders_in_words() {
+    let markdown = render_text(
+        r#"
+ruleset demo.context {
+  title "项目信息示例" version "1" effective 2024-01-01 unit "武汉市某局"
+  extends city.base
+}
+flag 大型施工项目 {
+  wording "预算400万元以上的施工项目，提请评标委员会关注投标人的行政处罚。"
+  when tender.budget > 4000000 and 项目.类型 = "施工" and any(records where kind = 行政处罚)
+}
+"#,
+    );
+    assert!(markdown.contains("预算400万元以上的施工项目"), "{markdown}");
+}

@@ -286,3 +286,69 @@ fn records_as_known_at_a_time_leave_out_later_writes() {
     assert_eq!(now, store.records_of(&uscc).expect("read"));
     assert_eq!(now.len(), 2);
 }
+
+#[tokio::test]
+async fn a_tender_context_is_validated_logged_with_the_decision_and_replayed() {
+    use credit_rules::store::DecisionQuery;
+    let s = state();
+    seed_bidder(&s).await;
+    let uscc = "914201158544006819";
+    let context = json!({ "project_type": "施工", "sector": "水务", "budget": "5000000" });
+    let body =
+        json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": uscc, "context": context });
+    let answer = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let id = answer.body["decision_id"].as_u64().expect("decision id");
+    let logged = s
+        .store
+        .decisions(&DecisionQuery::default())
+        .expect("decisions");
+    let entry = &logged.iter().find(|d| d.seq == id).expect("logged").entry;
+    let stored = entry.context.as_ref().expect("the context is logged");
+    assert_eq!(stored.project_type.as_deref(), Some("施工"));
+    assert_eq!(stored.budget, Some(rust_decimal::Decimal::from(5_000_000)));
+    let uri = format!("/api/v1/decisions/{id}/replay");
+    let replayed = call(&s, "GET", &uri, Some(CITY), None).await;
+    assert_eq!(replayed.status, StatusCode::OK, "{}", replayed.body);
+    assert_eq!(replayed.body["outcome"], "identical", "{}", replayed.body);
+
+    // Without a context nothing is logged for it.
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": uscc });
+    let plain = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await;
+    assert_eq!(plain.status, StatusCode::OK, "{}", plain.body);
+    let id = plain.body["decision_id"].as_u64().expect("decision id");
+    let logged = s
+        .store
+        .decisions(&DecisionQuery::default())
+        .expect("decisions");
+    let entry = &logged.iter().find(|d| d.seq == id).expect("logged").entry;
+    assert_eq!(entry.context, None);
+
+    // A negative budget is refused, naming the field; an unknown field is a malformed body.
+    let bad = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": uscc,
+        "context": { "budget": "-1" } });
+    let refused = call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(bad)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["code"], "invalid_context", "{}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["at"], "context.budget",
+        "{}",
+        refused.body
+    );
+    let unknown = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": uscc,
+        "context": { "budjet": "1" } });
+    let refused = call(
+        &s,
+        "POST",
+        "/api/v1/evaluate",
+        Some(EVALUATOR),
+        Some(unknown),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+}

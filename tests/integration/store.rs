@@ -693,6 +693,7 @@ fn decision(time: &str, ruleset: &str, usccs: &[&Uscc], decision: &str) -> Decis
         caller: None,
         known_at: None,
         inline_records: false,
+        context: None,
     }
 }
 

@@ -118,6 +118,7 @@ fn request_of(fields: &EvaluateFields) -> Result<EvaluateRequest, String> {
         uscc,
         records,
         known_at: None,
+        context: None,
     })
 }
 

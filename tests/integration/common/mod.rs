@@ -122,6 +122,13 @@ pub fn test_inputs(
     (records, test.as_of.as_ref().expect("test has as_of").value)
 }
 
+/// The tender context of a test block (none when it gives none).
+pub fn test_context(test: &credit_rules::ast::TestBlock) -> credit_rules::context::TenderContext {
+    test.context.as_ref().map_or_else(Default::default, |c| {
+        credit_rules::testing::build_context(&c.value).expect("valid test context")
+    })
+}
+
 /// Opens a database directory with sled itself (to write what an older or newer release
 /// would have), waiting for a store dropped a moment ago to release its lock: sled's
 /// background threads hold it a little longer.
