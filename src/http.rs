@@ -253,9 +253,9 @@ pub const API_VERSION: &str = "1.3.0";
             `receipt`; `TenderResult` gains `known_at`; `VersionView` gains `version_id`; \
             `VersionDiffView.from`/`to` are version identities (were source hashes); new routes \
             `GET /api/v1/decisions/{id}/replay` and `GET /api/v1/receipts/public-key`.\n\n\
-            Changes in 1.3.0 (added fields only): `EvaluateRequest` gains `context` \
+            Changes in 1.3.0 (added fields only): `EvaluateRequest` and `TenderRequest` gain `context` \
             (`TenderContext`: `project_type`, `sector`, `budget` in yuan), the tender call's \
-            facts that clauses read as `tender.…` / `项目.…`; a bad one is a 400 \
+            facts that clauses read as `tender.…` / `项目.…` (a tender's applies to every member); a bad one is a 400 \
             `invalid_context` naming `context.<field>`. The decision log keeps the context and \
             replay evaluates with it. The receipt does not sign the request, so it does not \
             carry the context: its decision id points at the logged decision that does."

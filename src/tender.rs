@@ -23,6 +23,7 @@
 //! `no_records` (a new entity, or a mistyped USCC).
 
 use crate::compile::CompiledRuleSet;
+use crate::context::{NO_CONTEXT, TenderContext};
 use crate::eval::{Decision, Report};
 use crate::record::{CreditRecord, Uscc};
 use chrono::NaiveDate;
@@ -239,16 +240,29 @@ pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
     as_of: NaiveDate,
     records_of: impl Fn(&Uscc) -> Result<R, E> + Sync,
 ) -> Result<TenderResult, E> {
+    evaluate_tender_with(program, bidders, as_of, &NO_CONTEXT, records_of)
+}
+
+/// [`evaluate_tender`] with the tender call's facts (`tender.budget` …) that clauses may
+/// read; every member is evaluated in the same context.
+pub fn evaluate_tender_with<E: Send, R: AsRef<[CreditRecord]>>(
+    program: &CompiledRuleSet,
+    bidders: &[Bidder],
+    as_of: NaiveDate,
+    context: &TenderContext,
+    records_of: impl Fn(&Uscc) -> Result<R, E> + Sync,
+) -> Result<TenderResult, E> {
+    let at = (as_of, context);
     let mut bids = match pool() {
         Some(pool) if bidders.len() >= PARALLEL_FROM => pool.install(|| {
             use rayon::prelude::*;
             bidders
                 .par_chunks(2)
-                .map(|part| evaluate_bids(program, part, as_of, &records_of))
+                .map(|part| evaluate_bids(program, part, at, &records_of))
                 .collect::<Result<Vec<_>, E>>()
                 .map(|parts| parts.into_iter().flatten().collect())
         })?,
-        _ => evaluate_bids(program, bidders, as_of, &records_of)?,
+        _ => evaluate_bids(program, bidders, at, &records_of)?,
     };
     mark_invalid_bids(bidders, &mut bids);
     let ranking = rank(&mut bids);
@@ -266,7 +280,7 @@ pub fn evaluate_tender<E: Send, R: AsRef<[CreditRecord]>>(
 fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
     program: &CompiledRuleSet,
     bidders: &[Bidder],
-    as_of: NaiveDate,
+    (as_of, context): (NaiveDate, &TenderContext),
     records_of: &impl Fn(&Uscc) -> Result<R, E>,
 ) -> Result<Vec<BidResult>, E> {
     let mut bids = Vec::with_capacity(bidders.len());
@@ -275,7 +289,9 @@ fn evaluate_bids<E, R: AsRef<[CreditRecord]>>(
         for uscc in &bidder.members {
             let records = records_of(uscc)?;
             let records = records.as_ref();
-            let report = program.evaluate(records, as_of).report(program, records);
+            let report = program
+                .evaluate_with(records, as_of, context)
+                .report(program, records);
             members.push(MemberResult {
                 uscc: uscc.clone(),
                 no_records: records.is_empty(),
@@ -469,6 +485,55 @@ mod tests {
     }
 
     #[test]
+    fn every_member_is_evaluated_in_the_tender_context() {
+        const BY_BUDGET: &str = r#"
+            ruleset c { title "c" version "1" effective 2020-01-01 unit "u" }
+            veto 大额项目失信 {
+                wording "预算400万元以上的项目，失信被执行人不得投标"
+                when tender.budget > 4000000 and any(records where kind = 失信被执行人)
+            }
+        "#;
+        let mut w = Workspace::new();
+        w.add_source(SourceFile::new("c.rules", BY_BUDGET), None);
+        let program = w.compile("c").expect("compiles");
+        let (a, b) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"));
+        let debtor = |u: &Uscc| {
+            CreditRecord::new(
+                "D1",
+                u.clone(),
+                RecordKind::DishonestDebtor,
+                day("2023-01-01"),
+            )
+        };
+        let records: HashMap<Uscc, Vec<CreditRecord>> =
+            [(a.clone(), vec![debtor(&a)]), (b.clone(), vec![debtor(&b)])].into();
+        let bids = [a, b].map(|u| Bidder {
+            id: u.to_string(),
+            name: None,
+            members: vec![u],
+        });
+        let decide = |context: &TenderContext| {
+            let result = evaluate_tender_with(&program, &bids, day("2024-06-01"), context, |u| {
+                Ok::<_, ()>(records.get(u).cloned().unwrap_or_default())
+            })
+            .expect("evaluates");
+            result.bids.iter().map(|b| b.decision).collect::<Vec<_>>()
+        };
+        let large = TenderContext {
+            budget: Some(Decimal::from(5_000_000)),
+            ..TenderContext::default()
+        };
+        let small = TenderContext {
+            budget: Some(Decimal::from(3_000_000)),
+            ..TenderContext::default()
+        };
+        assert_eq!(decide(&large), [Decision::Disqualified; 2]);
+        assert_eq!(decide(&small), [Decision::Eligible; 2]);
+        // No budget given: the comparison is false, the clause does not fire.
+        assert_eq!(decide(&NO_CONTEXT), [Decision::Eligible; 2]);
+    }
+
+    #[test]
     fn a_veto_on_any_member_disqualifies_the_consortium() {
         let (a, b) = (uscc("MA4K3Q7T"), uscc("MA4K3Q7U"));
         let mut records = HashMap::new();
@@ -639,9 +704,12 @@ mod tests {
         let mut w = Workspace::new();
         w.add_source(SourceFile::new("t.rules", RULES), None);
         let program = w.compile("t").expect("compiles");
-        let mut sequential = evaluate_bids(&program, &bidders, day("2024-06-01"), &|u: &Uscc| {
-            Ok::<_, ()>(records.get(u).cloned().unwrap_or_default())
-        })
+        let mut sequential = evaluate_bids(
+            &program,
+            &bidders,
+            (day("2024-06-01"), &NO_CONTEXT),
+            &|u: &Uscc| Ok::<_, ()>(records.get(u).cloned().unwrap_or_default()),
+        )
         .expect("no store errors");
         let ranking = rank(&mut sequential);
         assert_eq!(

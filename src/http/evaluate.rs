@@ -11,7 +11,7 @@ use crate::impact_store::{StoredChain, StoredRef, VersionError, find_version_or}
 use crate::receipt::{Receipt, ReceiptBody, ReceiptKey};
 use crate::record::{CreditRecord, Uscc};
 use crate::store::DecisionEntry;
-use crate::tender::{Bidder, TenderResult, evaluate_tender as run_tender};
+use crate::tender::{Bidder, TenderResult, evaluate_tender_with as run_tender};
 use crate::version_ref::{VersionRef, VersionRefError};
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -82,6 +82,11 @@ pub struct TenderRequest {
     /// default: now). Not with `records`.
     #[serde(default)]
     pub known_at: Option<DateTime<Utc>>,
+    /// Since 1.3. The tender call's facts clauses may read (`tender.budget` …), the same
+    /// for every member; a field not given is missing. Logged with each member's decision
+    /// and used by its replay.
+    #[serde(default)]
+    pub context: Option<crate::context::TenderContext>,
 }
 
 /// The answer for one entity: the report, and since 1.2 the decision's receipt.
@@ -186,13 +191,7 @@ fn decide_one(
     caller.require(evaluators())?;
     let program = program_for(state, &request.ruleset, request.version.as_deref())?;
     let inline = request.records.is_some();
-    let context = request.context.unwrap_or_default();
-    context.validate().map_err(|e| {
-        ApiError::bad_request("invalid_context", e.to_string()).with_errors(vec![ItemError {
-            at: format!("context.{}", e.field),
-            message: e.problem.clone(),
-        }])
-    })?;
+    let context = validated_context(request.context)?;
     let taken = records_for(state, request.uscc, request.records, request.known_at)?;
     let report = program
         .evaluate_with(&taken.records, request.as_of, &context)
@@ -305,6 +304,7 @@ pub(super) async fn tender_logged<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     caller.require(evaluators())?;
     check_bidders(&request.bidders)?;
+    let context = validated_context(request.context.take())?;
     let inline = inline_by_member(request.records.take(), &request.bidders)?;
     if inline.is_some() && request.known_at.is_some() {
         return Err(known_at_with_inline());
@@ -316,7 +316,8 @@ pub(super) async fn tender_logged<T: Send + 'static>(
     let (mut result, logged, decided_at) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
-        let mut result = run_tender(&program, &request.bidders, request.as_of, |uscc| {
+        let at = request.as_of;
+        let mut result = run_tender(&program, &request.bidders, at, &context, |uscc| {
             match (&inline, known_at_asked) {
                 (Some(by_member), _) => Ok(by_member
                     .get(uscc)
@@ -331,10 +332,12 @@ pub(super) async fn tender_logged<T: Send + 'static>(
         result.known_at = Some(known_at_asked.unwrap_or_else(now_millis));
         let decided_at = Utc::now();
         let asked = (request_id.as_str(), actor);
-        let logged =
-            worker
-                .decisions
-                .submit(log_entries(&result, decided_at, &asked, inline.is_some()))?;
+        let logged = worker.decisions.submit(log_entries(
+            &result,
+            decided_at,
+            &asked,
+            (inline.is_some(), &context),
+        ))?;
         Ok((result, logged, decided_at))
     })
     .await?;
@@ -401,12 +404,27 @@ fn known_at_with_inline() -> ApiError {
     )
 }
 
+/// The request's tender context (none given: the empty one), or 400 `invalid_context`
+/// naming the field (`context.budget` …).
+fn validated_context(
+    context: Option<crate::context::TenderContext>,
+) -> Result<crate::context::TenderContext, ApiError> {
+    let context = context.unwrap_or_default();
+    context.validate().map_err(|e| {
+        ApiError::bad_request("invalid_context", e.to_string()).with_errors(vec![ItemError {
+            at: format!("context.{}", e.field),
+            message: e.problem.clone(),
+        }])
+    })?;
+    Ok(context)
+}
+
 /// One decision-log entry per member evaluated, built over the machine's cores.
 fn log_entries(
     result: &TenderResult,
     now: chrono::DateTime<Utc>,
     (request_id, caller): &(&str, crate::store::Actor),
-    inline: bool,
+    (inline, context): (bool, &crate::context::TenderContext),
 ) -> Vec<DecisionEntry> {
     let known_at = result.known_at.unwrap_or(now);
     let members: Vec<_> = result.bids.iter().flat_map(|bid| &bid.members).collect();
@@ -417,6 +435,7 @@ fn log_entries(
         DecisionEntry::from_report(&member.report, vec![member.uscc.clone()], now)
             .asked_by(Some(request_id), Some(caller.clone()))
             .records_from(known_at, inline)
+            .in_context(context)
     };
     match crate::tender::pool() {
         Some(pool) if members.len() >= 8 => pool.install(|| {

@@ -171,6 +171,78 @@ async fn every_tender_member_gets_its_decision_id_and_receipt() {
     }
 }
 
+#[tokio::test]
+async fn a_tender_context_reaches_every_member_and_its_log_entry() {
+    use credit_rules::store::DecisionQuery;
+    let s = state();
+    seed_bidder(&s).await;
+    let bidders = json!([
+        { "id": "A", "members": ["914201158544006819"] },
+        { "id": "B", "members": [code(7).to_string()] },
+    ]);
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "bidders": bidders,
+        "context": { "project_type": "施工", "budget": "5000000" } });
+    let r = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ids: Vec<u64> = r.body["bids"]
+        .as_array()
+        .expect("bids")
+        .iter()
+        .flat_map(|bid| bid["members"].as_array().expect("members").clone())
+        .map(|member| member["decision_id"].as_u64().expect("decision id"))
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let logged = s
+        .store
+        .decisions(&DecisionQuery::default())
+        .expect("decisions");
+    for id in &ids {
+        let entry = &logged.iter().find(|d| d.seq == *id).expect("logged").entry;
+        let context = entry
+            .context
+            .as_ref()
+            .expect("each member's context is logged");
+        assert_eq!(context.project_type.as_deref(), Some("施工"));
+        assert_eq!(context.budget, Some(rust_decimal::Decimal::from(5_000_000)));
+        let uri = format!("/api/v1/decisions/{id}/replay");
+        let replayed = call(&s, "GET", &uri, Some(CITY), None).await;
+        assert_eq!(replayed.body["outcome"], "identical", "{}", replayed.body);
+    }
+
+    // A bad context is refused before anything is evaluated or logged.
+    let before = logged.len();
+    let bad = json!({ "ruleset": "water", "as_of": "2024-06-01", "bidders": bidders,
+        "context": { "budget": "-1" } });
+    let refused = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(bad),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(refused.body["code"], "invalid_context", "{}", refused.body);
+    assert_eq!(
+        refused.body["errors"][0]["at"], "context.budget",
+        "{}",
+        refused.body
+    );
+    let after = s
+        .store
+        .decisions(&DecisionQuery::default())
+        .expect("decisions")
+        .len();
+    assert_eq!(after, before, "nothing is logged for a refused tender");
+}
+
 /// One step of a record history.
 #[derive(Debug, Clone)]
 enum Step {

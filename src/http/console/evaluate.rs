@@ -222,6 +222,7 @@ fn tender_request_of(fields: &TenderFields) -> Result<TenderRequest, String> {
         bidders,
         records: None,
         known_at: None,
+        context: None,
     })
 }
 
