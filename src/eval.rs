@@ -35,10 +35,10 @@
 //! with its error; a failed veto makes the decision `review` (人工复核), never a
 //! silent pass.
 
-mod distinct;
 pub(crate) mod code;
 #[cfg(test)]
 mod differential;
+mod distinct;
 #[cfg(test)]
 mod reference;
 mod report;
@@ -310,6 +310,19 @@ impl Outcome {
 impl CompiledRuleSet {
     /// Evaluates the entity whose records are `records` as of `as_of`.
     pub fn evaluate(&self, records: &[CreditRecord], as_of: NaiveDate) -> Outcome {
+        let mut outcome = Outcome {
+            as_of,
+            clauses: ClauseOutcomes::new(),
+            evidence: Evidence::new(),
+            total_rounding: None,
+        };
+        self.evaluate_into(records, as_of, &mut outcome);
+        outcome
+    }
+
+    /// [`CompiledRuleSet::evaluate`] into a caller's outcome, whose previous contents are
+    /// replaced: a caller evaluating many entities reuses one outcome and nothing is moved.
+    pub fn evaluate_into(&self, records: &[CreditRecord], as_of: NaiveDate, outcome: &mut Outcome) {
         // Window starts are computed once per evaluation; most rule sets have a few.
         let window_starts: SmallVec<[NaiveDate; 8]> = self
             .windows
@@ -380,7 +393,7 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts)
+        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts, outcome);
     }
 
     #[inline]
@@ -391,7 +404,8 @@ impl CompiledRuleSet {
         words: usize,
         as_of: NaiveDate,
         window_starts: &[NaiveDate],
-    ) -> Outcome {
+        outcome: &mut Outcome,
+    ) {
         let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();
         let env = Env {
             as_of: Some(as_of),
@@ -401,13 +415,11 @@ impl CompiledRuleSet {
             windows: &self.windows,
         };
         let any_query_error = accs.iter().any(|a| a.error.is_some());
-        let mut outcome = Outcome {
-            as_of,
-            clauses: ClauseOutcomes::new(),
-            evidence: Evidence::new(),
-            total_rounding: (!self.rounding.per_clause)
-                .then_some((self.rounding.places, self.rounding.mode)),
-        };
+        outcome.as_of = as_of;
+        outcome.clauses.clear();
+        outcome.evidence.clear();
+        outcome.total_rounding =
+            (!self.rounding.per_clause).then_some((self.rounding.places, self.rounding.mode));
         for clause in &self.clauses {
             let query_error = match any_query_error {
                 true => clause.queries.iter().find_map(|q| accs[*q].error.clone()),
@@ -447,7 +459,6 @@ impl CompiledRuleSet {
             }
             outcome.clauses.push(out);
         }
-        outcome
     }
 }
 
