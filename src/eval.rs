@@ -328,6 +328,30 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
         context: &TenderContext,
     ) -> Outcome {
+        let mut outcome = Outcome {
+            as_of,
+            clauses: ClauseOutcomes::new(),
+            evidence: Evidence::new(),
+            total_rounding: None,
+        };
+        self.evaluate_into_with(records, as_of, context, &mut outcome);
+        outcome
+    }
+
+    /// [`CompiledRuleSet::evaluate`] into a caller's outcome, whose previous contents are
+    /// replaced: a caller evaluating many entities reuses one outcome and nothing is moved.
+    pub fn evaluate_into(&self, records: &[CreditRecord], as_of: NaiveDate, outcome: &mut Outcome) {
+        self.evaluate_into_with(records, as_of, &NO_CONTEXT, outcome);
+    }
+
+    /// [`CompiledRuleSet::evaluate_with`] into a caller's outcome (see [`Self::evaluate_into`]).
+    pub fn evaluate_into_with(
+        &self,
+        records: &[CreditRecord],
+        as_of: NaiveDate,
+        context: &TenderContext,
+        outcome: &mut Outcome,
+    ) {
         // Window starts are computed once per evaluation; most rule sets have a few.
         let window_starts: SmallVec<[NaiveDate; 8]> = self
             .windows
@@ -399,7 +423,15 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(&accs, &matched, words, as_of, &window_starts, context)
+        self.evaluate_clauses(
+            &accs,
+            &matched,
+            words,
+            as_of,
+            &window_starts,
+            context,
+            outcome,
+        );
     }
 
     #[inline]
@@ -411,7 +443,8 @@ impl CompiledRuleSet {
         as_of: NaiveDate,
         window_starts: &[NaiveDate],
         context: &TenderContext,
-    ) -> Outcome {
+        outcome: &mut Outcome,
+    ) {
         let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();
         let env = Env {
             as_of: Some(as_of),
@@ -422,13 +455,11 @@ impl CompiledRuleSet {
             windows: &self.windows,
         };
         let any_query_error = accs.iter().any(|a| a.error.is_some());
-        let mut outcome = Outcome {
-            as_of,
-            clauses: ClauseOutcomes::new(),
-            evidence: Evidence::new(),
-            total_rounding: (!self.rounding.per_clause)
-                .then_some((self.rounding.places, self.rounding.mode)),
-        };
+        outcome.as_of = as_of;
+        outcome.clauses.clear();
+        outcome.evidence.clear();
+        outcome.total_rounding =
+            (!self.rounding.per_clause).then_some((self.rounding.places, self.rounding.mode));
         for clause in &self.clauses {
             let query_error = match any_query_error {
                 true => clause.queries.iter().find_map(|q| accs[*q].error.clone()),
@@ -468,7 +499,6 @@ impl CompiledRuleSet {
             }
             outcome.clauses.push(out);
         }
-        outcome
     }
 }
 

@@ -70,6 +70,11 @@ pub(crate) fn lower(expr: &IrExpr) -> Code {
         IrExpr::Binary(BinaryOp::And, a, b) => Arc::new(And(lower(a), lower(b))),
         IrExpr::Binary(BinaryOp::Or, a, b) => Arc::new(Or(lower(a), lower(b))),
         IrExpr::Binary(BinaryOp::Otherwise, a, b) => Arc::new(Otherwise(lower(a), lower(b))),
+        IrExpr::Binary(BinaryOp::Mul, a, b) => match (&**a, &**b) {
+            (IrExpr::Lit(Lit::Number(n)), other) => Arc::new(MulConst(*n, lower(other), true)),
+            (other, IrExpr::Lit(Lit::Number(n))) => Arc::new(MulConst(*n, lower(other), false)),
+            _ => Arc::new(Strict(BinaryOp::Mul, lower(a), lower(b))),
+        },
         IrExpr::Binary(op, a, b) => Arc::new(Strict(*op, lower(a), lower(b))),
         IrExpr::In(e, items) => match (&**e, texts(items)) {
             (IrExpr::Field(field), Some(texts)) if field.ty().base == Base::Text => {
@@ -215,6 +220,25 @@ impl Node for Strict {
         let a = self.1.value(env)?;
         let b = self.2.value(env)?;
         fold::strict_binary(self.0, a, b)
+    }
+}
+
+/// A product with a constant number (`2 * count(…)`): a number times the constant, in the
+/// written order (`true` when the constant is on the left); missing for anything else, as
+/// [`fold::strict_binary`] gives.
+#[derive(Debug)]
+struct MulConst(Decimal, Code, bool);
+
+impl Node for MulConst {
+    fn value<'a>(&'a self, env: &Env<'a>) -> Result<Value<'a>, EvalError> {
+        let Value::Number(n) = self.1.value(env)? else {
+            return Ok(Value::Missing);
+        };
+        let product = match self.2 {
+            true => self.0.checked_mul(n),
+            false => n.checked_mul(self.0),
+        };
+        product.map(Value::Number).ok_or(EvalError::Overflow)
     }
 }
 

@@ -2,7 +2,8 @@
 //! ([`CompiledRuleSet::evaluate`]) gives exactly what the tree-walking evaluator it replaced
 //! ([`super::reference`]) gave — the same clause outcomes, errors and evidence, and points
 //! equal to the decimal's scale and sign — on every shipped rule set and the evaluation
-//! test cases, over generated entities and over the rule sets' own test blocks.
+//! test cases, over generated entities and over the rule sets' own test blocks; and
+//! [`CompiledRuleSet::evaluate_into`] into a reused outcome gives the same.
 
 use super::{Outcome, reference};
 use crate::compile::CompiledRuleSet;
@@ -152,10 +153,15 @@ proptest! {
         records in prop::collection::vec(record(), 0..70),
         as_of in date(),
     ) {
+        // One outcome reused across the rule sets: `evaluate_into` leaves nothing behind
+        // from the previous rule set's evaluation.
+        let mut reused = PROGRAMS[0].evaluate(&records, as_of);
         for program in PROGRAMS.iter() {
             let new = program.evaluate(&records, as_of);
             let old = reference::evaluate(program, &records, as_of);
             assert_same(program, &new, &old, &format!("as of {as_of}"));
+            program.evaluate_into(&records, as_of, &mut reused);
+            assert_same(program, &reused, &old, &format!("reused, as of {as_of}"));
         }
     }
 }
