@@ -423,15 +423,8 @@ impl CompiledRuleSet {
                 }
             }
         }
-        self.evaluate_clauses(
-            &accs,
-            &matched,
-            words,
-            as_of,
-            &window_starts,
-            context,
-            outcome,
-        );
+        let at = (as_of, context);
+        self.evaluate_clauses(&accs, &matched, words, at, &window_starts, outcome);
     }
 
     #[inline]
@@ -440,9 +433,8 @@ impl CompiledRuleSet {
         accs: &[Acc<'_>],
         matched: &[u64],
         words: usize,
-        as_of: NaiveDate,
+        (as_of, context): (NaiveDate, &TenderContext),
         window_starts: &[NaiveDate],
-        context: &TenderContext,
         outcome: &mut Outcome,
     ) {
         let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();

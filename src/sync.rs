@@ -120,10 +120,13 @@ pub fn sync<S: RecordStore + ?Sized>(
             options.name,
             summary.cursor.as_deref().unwrap_or("(start)")
         );
-        rejections::record(
+        // The list is a status display: failing to keep it must not stop the sync.
+        if let Err(e) = rejections::record(
             store,
             rejections::of_batch(&source, &page.items, &stored.rejected, chrono::Utc::now()),
-        )?;
+        ) {
+            tracing::warn!(error = %e, "could not keep the rejected rows for the intake status");
+        }
         add(&mut summary, page.items.len(), stored);
         store.set_cursor(&key, &page.next_cursor)?;
         summary.cursor = Some(page.next_cursor);

@@ -209,7 +209,8 @@ fn backup_through_server(args: &BackupArgs) -> Result<BackupSummary, String> {
             args.data.display()
         ));
     }
-    move_file(&taken.file, &args.out)?;
+    let file = backup_in(&ours, &taken.file)?;
+    move_file(&file, &args.out)?;
     let checked = crate::store::verify_backup(&args.out).map_err(|e| e.to_string())?;
     if checked.sha256 != taken.sha256 {
         return Err(format!(
@@ -223,6 +224,26 @@ fn backup_through_server(args: &BackupArgs) -> Result<BackupSummary, String> {
         file: checked.file,
         ..taken
     })
+}
+
+/// The server's backup file, checked to be a `.crbackup` file directly in the data folder's
+/// `backups/` (the CLI moves and removes it: a wrong or hostile `--server` must not make it
+/// touch any other file).
+fn backup_in(data: &Path, file: &Path) -> Result<std::path::PathBuf, String> {
+    let refuse = || {
+        format!(
+            "the server named `{}` as its backup, which is not a `.crbackup` file in `{}`;              check that --server is the server of this data folder",
+            file.display(),
+            data.join("backups").display()
+        )
+    };
+    let file = std::fs::canonicalize(file).map_err(|_| refuse())?;
+    let in_backups = file.parent() == Some(data.join("backups").as_path());
+    let named = file.extension().is_some_and(|e| e == "crbackup");
+    match in_backups && named {
+        true => Ok(file),
+        false => Err(refuse()),
+    }
 }
 
 /// Renames `from` to `to`, or copies and removes it when they are on different file systems;

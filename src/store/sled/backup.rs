@@ -272,13 +272,18 @@ impl SledStore {
                 return Err(e);
             }
         };
-        if out.exists() {
-            let _ = std::fs::remove_file(&partial);
-            return Err(BackupError::Exists {
-                path: out.display().to_string(),
-            });
+        // A hard link fails if `out` appeared meanwhile, where a rename would replace it.
+        let linked = std::fs::hard_link(&partial, out);
+        let _ = std::fs::remove_file(&partial);
+        match linked {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(BackupError::Exists {
+                    path: out.display().to_string(),
+                });
+            }
+            Err(e) => return Err(io_error(out, "link the finished backup")(e)),
         }
-        std::fs::rename(&partial, out).map_err(io_error(out, "rename the finished backup"))?;
         sync_parent(out);
         Ok(BackupSummary {
             file: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
@@ -688,11 +693,13 @@ fn read_items(
 }
 
 /// A relative path of one or two plain components (`name` or `decisions/name`).
+/// Names sled keeps for itself (`snap.*`, `conf`, `db`, `blobs`) are never restored as plain
+/// files: a crafted backup could otherwise feed them to sled when the new store is opened.
 fn is_safe_relative(path: &str) -> bool {
     let parts: Vec<&str> = path.split('/').collect();
     let plain = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.contains('\\');
     match parts.as_slice() {
-        [name] => plain(name),
+        [name] => plain(name) && !skipped(name),
         [dir, name] => *dir == JOURNAL_DIR && plain(name),
         _ => false,
     }
