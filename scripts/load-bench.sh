@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of the HTTP service (issue: HTTP service, item 7).
+# Load benchmark of the HTTP service.
 #
 # Starts `credit-rules serve` on a throwaway database under /tmp and a bare
 # axum JSON echo server (examples/echo_server.rs) as the ceiling, then drives

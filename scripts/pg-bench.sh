@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# PostgreSQL beside sled on this machine: the same work on both stores (issue #16, item 6).
+# PostgreSQL beside sled on this machine: the same work on both stores.
 #
 #   1. import ENTITIES synthetic entities (`import --demo`, ≈10 records each: 100000 → ≈1M
 #      records), records/s (PostgreSQL: COPY into staging tables, merged, per batch);

@@ -458,8 +458,8 @@ pub(super) fn draft_id(key: &[u8]) -> Option<u64> {
 // Backend-neutral encoding (a backend keeps the value as bytes beside its own columns)
 // ---------------------------------------------------------------------------------------------
 
-/// The stored value of a new draft (status `pending`, its `submitted` event), postcard.
-pub(super) fn new_draft_value(draft: &NewDraft<'_>) -> Result<Vec<u8>, String> {
+/// A new draft as stored: status `pending`, with its `submitted` event.
+pub(super) fn new_stored_draft(draft: &NewDraft<'_>) -> StoredDraft {
     let mut submitted = ReviewEvent::new(
         draft.time,
         draft.author.clone(),
@@ -467,7 +467,7 @@ pub(super) fn new_draft_value(draft: &NewDraft<'_>) -> Result<Vec<u8>, String> {
         None,
     );
     submitted.activate_on = draft.activate_on;
-    let stored = StoredDraft {
+    StoredDraft {
         ruleset_id: draft.ruleset_id.to_owned(),
         source: draft.source.to_owned(),
         sector: draft.sector.map(str::to_owned),
@@ -479,8 +479,12 @@ pub(super) fn new_draft_value(draft: &NewDraft<'_>) -> Result<Vec<u8>, String> {
         status: DraftStatus::Pending.code(),
         published_hash: None,
         events: vec![StoredEvent::of(&submitted)],
-    };
-    codec::encode(&stored)
+    }
+}
+
+/// The stored value of a new draft ([`new_stored_draft`]), postcard.
+pub(super) fn new_draft_value(draft: &NewDraft<'_>) -> Result<Vec<u8>, String> {
+    codec::encode(&new_stored_draft(draft))
 }
 
 /// Decodes a stored draft value.

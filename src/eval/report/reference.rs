@@ -1,4 +1,4 @@
-//! The report builder as it was before the one-buffer rewrite (issue 15), kept as a test-only
+//! The report builder as it was before it wrote one buffer per sentence, kept as a test-only
 //! reference: the differential tests in `super::tests` check that the fast builder writes
 //! the very same report (and so the same JSON bytes and Chinese sentences).
 

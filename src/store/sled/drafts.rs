@@ -4,11 +4,10 @@
 //! compare-and-swap on the stored value.
 
 use super::super::drafts::{
-    StoredActor, StoredDraft, StoredEvent, draft_id, draft_key, refuse_bad_id,
+    StoredDraft, StoredEvent, draft_id, draft_key, new_stored_draft, refuse_bad_id,
 };
 use super::super::{
     Draft, DraftQuery, DraftStatus, DraftStore, DraftTransition, NewDraft, RecordStore,
-    ReviewAction, ReviewEvent,
 };
 use super::{SledStore, StoreError, codec};
 
@@ -39,26 +38,7 @@ impl DraftStore for SledStore {
     fn put_draft(&self, draft: &NewDraft<'_>) -> Result<Draft, StoreError> {
         let _writing = self.writing();
         refuse_bad_id(draft.ruleset_id)?;
-        let mut submitted = ReviewEvent::new(
-            draft.time,
-            draft.author.clone(),
-            ReviewAction::Submitted,
-            None,
-        );
-        submitted.activate_on = draft.activate_on;
-        let stored = StoredDraft {
-            ruleset_id: draft.ruleset_id.to_owned(),
-            source: draft.source.to_owned(),
-            sector: draft.sector.map(str::to_owned),
-            base_hash: draft.base_hash.map(str::to_owned),
-            author: StoredActor::of(draft.author),
-            submitted_ms: draft.time.timestamp_millis(),
-            message: draft.message.to_owned(),
-            activate_on: draft.activate_on.map(codec::day_number),
-            status: DraftStatus::Pending.code(),
-            published_hash: None,
-            events: vec![StoredEvent::of(&submitted)],
-        };
+        let stored = new_stored_draft(draft);
         // Take the next id with a compare-and-swap on an absent key: two submissions at
         // once get different ids without a transaction.
         loop {
