@@ -590,11 +590,12 @@ proptest! {
 /// Every `*.rules` file under `dir`, recursively, sorted.
 fn rule_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return files;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: cannot list the folder: {e}", dir.display()));
+    for entry in entries {
+        let path = entry
+            .unwrap_or_else(|e| panic!("{}: cannot list the folder: {e}", dir.display()))
+            .path();
         if path.is_dir() {
             files.extend(rule_files(&path));
         } else if path.extension().is_some_and(|e| e == "rules") {
@@ -605,14 +606,15 @@ fn rule_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// Checks every file under `dir` that parses; returns how many were checked.
-fn round_trip_dir(dir: &str) -> usize {
+/// Checks every file under `dir` that parses; returns how many were checked and how many
+/// `.rules` files there are.
+fn round_trip_dir(dir: &str) -> (usize, usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let files = rule_files(&root);
     let mut checked = 0;
-    for path in rule_files(&root) {
-        let Ok(text) = std::fs::read_to_string(&path) else {
-            continue;
-        };
+    for path in &files {
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{}: cannot read: {e}", path.display()));
         let name = path.display().to_string();
         if parse(&SourceFile::new(name.as_str(), text.as_str())).is_err() {
             continue; // a syntax error case, or a rule set being edited: not the formatter's concern
@@ -620,18 +622,21 @@ fn round_trip_dir(dir: &str) -> usize {
         assert_round_trip(&name, &text);
         checked += 1;
     }
-    checked
+    (checked, files.len())
 }
 
 #[test]
 fn shipped_rule_sets_round_trip() {
-    round_trip_dir("rulesets");
+    let (checked, files) = round_trip_dir("rulesets");
+    assert!(checked > 0, "no shipped rule set was checked");
+    assert_eq!(
+        checked, files,
+        "every shipped rule set parses and is checked"
+    );
 }
 
 #[test]
 fn case_files_round_trip() {
-    assert!(
-        round_trip_dir("tests/cases") > 0,
-        "no case files were checked"
-    );
+    let (checked, _) = round_trip_dir("tests/cases");
+    assert!(checked > 0, "no case files were checked");
 }

@@ -11,24 +11,13 @@ use serde_json::{Value, json};
 
 use crate::http::{INTAKE, call, raw, state};
 
-/// The sample feed's folder: `$CREDIT_RULES_FEED_DIR`, else `../shared/data/provincial-feed`
-/// beside the checkout (as `intake.rs` reads it).
-fn feed_dir() -> std::path::PathBuf {
-    std::env::var_os("CREDIT_RULES_FEED_DIR").map_or_else(
-        || std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/provincial-feed"),
-        std::path::PathBuf::from,
-    )
-}
-
-/// The sample court rows, or `None` when the sample feed is not beside the checkout.
-fn sample_court_rows() -> Option<Vec<serde_json::Map<String, Value>>> {
-    let text = std::fs::read_to_string(feed_dir().join("court.jsonl")).ok()?;
-    Some(
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str(l).expect("JSON object"))
-            .collect(),
-    )
+/// The sample court rows (a missing feed fails the test: see [`crate::common::feed_text`]).
+fn sample_court_rows() -> Vec<serde_json::Map<String, Value>> {
+    crate::common::feed_text("court")
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("JSON object"))
+        .collect()
 }
 
 /// The first row of the sample court feed, as crafted rows start from.
@@ -46,10 +35,7 @@ fn map_court(row: &serde_json::Map<String, Value>) -> Result<(), IntakeError> {
 
 #[test]
 fn every_sample_court_row_maps() {
-    let Some(rows) = sample_court_rows() else {
-        println!("note: the sample feed is absent; skipping");
-        return;
-    };
+    let rows = sample_court_rows();
     assert!(rows.len() > 10);
     for row in rows {
         assert_eq!(map_court(&row), Ok(()), "{row:?}");
@@ -423,17 +409,17 @@ async fn an_event_pushed_before_its_record_waits_and_is_applied_when_it_arrives(
 }
 
 /// Every line of the sample feed, file by file (penalties, court, lists, grades, events).
-fn sample_feed_lines() -> Option<Vec<String>> {
-    let mut lines = Vec::new();
-    for file in ["xzcf", "court", "lists", "grades", "events"] {
-        let text = std::fs::read_to_string(feed_dir().join(format!("{file}.jsonl"))).ok()?;
-        lines.extend(
-            text.lines()
+fn sample_feed_lines() -> Vec<String> {
+    crate::common::FEED_FILES
+        .iter()
+        .flat_map(|file| {
+            crate::common::feed_text(file)
+                .lines()
                 .filter(|l| !l.trim().is_empty())
-                .map(str::to_owned),
-        );
-    }
-    Some(lines)
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// A deterministic shuffle (xorshift), so a failure can be replayed.
@@ -478,10 +464,7 @@ fn snapshot(store: &SledStore) -> Snapshot {
 
 #[test]
 fn a_shuffled_feed_gives_the_same_store_as_in_order_across_a_restart() {
-    let Some(lines) = sample_feed_lines() else {
-        println!("note: the sample feed is absent; skipping");
-        return;
-    };
+    let lines = sample_feed_lines();
     let in_order = SledStore::open_temporary().expect("store");
     push_lines(&in_order, &lines);
     let expected = snapshot(&in_order);

@@ -1,18 +1,12 @@
-//! Maps every line of the sample provincial feed (`../shared/data/provincial-feed/`) and
+//! Maps every line of the sample provincial feed (`tests/data/provincial-feed/`) and
 //! checks that each row either becomes a record or event, or is rejected with its id and a
 //! reason; the rejected rows and the event conflicts are snapshotted for review.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
 
 use credit_rules::intake::{FeedKind, HUBEI, IntakeError, IntakeItem, map_line, map_line_as};
 use credit_rules::record::CreditRecord;
-
-const FEED_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/data/provincial-feed"
-);
 
 /// The defective rows of the sample feed (README: "about 3%"), found by mapping every row
 /// and checked one by one (see `snapshots/intake__rejected_rows.snap` for the reasons):
@@ -51,34 +45,18 @@ struct Line {
     result: Result<IntakeItem, IntakeError>,
 }
 
-/// Every `.jsonl` file of the feed folder, sorted by name; `None` when the folder is absent.
-fn feed_files() -> Option<Vec<PathBuf>> {
-    let dir = Path::new(FEED_DIR);
-    if !dir.is_dir() {
-        println!("note: {FEED_DIR} is absent; skipping the provincial feed test");
-        return None;
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read the feed folder")
-        .map(|e| e.expect("a folder entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    files.sort();
-    Some(files)
-}
-
-/// Maps every line of every file, checking that detection by fields agrees with the file name.
-fn map_all() -> Option<Vec<Line>> {
+/// Maps every line of every feed file (by file name), checking that detection by fields
+/// agrees with the file name. A missing feed file fails the test (see
+/// [`crate::common::feed_text`]).
+fn map_all() -> Vec<Line> {
+    let mut names = crate::common::FEED_FILES;
+    names.sort_unstable();
     let mut lines = Vec::new();
-    for path in feed_files()? {
-        let file = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .expect("a UTF-8 file name")
-            .to_owned();
+    for name in names {
+        let file = format!("{name}.jsonl");
         let feed = FeedKind::from_file_name(&file)
             .unwrap_or_else(|| panic!("{file}: the file name names no feed"));
-        let text = std::fs::read_to_string(&path).expect("read a feed file");
+        let text = crate::common::feed_text(name);
         for (i, text) in text.lines().enumerate() {
             if text.trim().is_empty() {
                 continue;
@@ -97,7 +75,7 @@ fn map_all() -> Option<Vec<Line>> {
             });
         }
     }
-    Some(lines)
+    lines
 }
 
 fn rejected(lines: &[Line]) -> Vec<(&Line, &IntakeError)> {
@@ -109,7 +87,7 @@ fn rejected(lines: &[Line]) -> Vec<(&Line, &IntakeError)> {
 
 #[test]
 fn every_row_maps_or_is_rejected_with_its_id_and_reason() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     assert!(lines.len() > 600, "only {} lines", lines.len());
     for (line, err) in rejected(&lines) {
         let at = format!("{}:{}", line.file, line.number);
@@ -129,7 +107,7 @@ fn every_row_maps_or_is_rejected_with_its_id_and_reason() {
 
 #[test]
 fn defective_rows_are_about_three_percent() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     let bad = rejected(&lines);
     let list: Vec<String> = bad
         .iter()
@@ -149,7 +127,7 @@ fn defective_rows_are_about_three_percent() {
 
 #[test]
 fn record_ids_are_unique_per_file() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     let mut seen: HashMap<&str, HashSet<&str>> = HashMap::new();
     for line in &lines {
         let Ok(IntakeItem::Record(r)) = &line.result else {
@@ -173,7 +151,7 @@ fn record_ids_are_unique_per_file() {
 
 #[test]
 fn rejected_rows_snapshot() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     let mut out = String::new();
     for (line, err) in rejected(&lines) {
         let _ = writeln!(
@@ -194,7 +172,7 @@ fn rejected_rows_snapshot() {
 /// that cannot be applied.
 #[test]
 fn events_apply_to_their_records() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     let mut records: HashMap<String, CreditRecord> = HashMap::new();
     let mut rejected_ids = HashSet::new();
     for line in lines.iter().filter(|l| l.file != "events.jsonl") {
@@ -247,7 +225,7 @@ fn events_apply_to_their_records() {
 /// What the accepted rows became, by file, kind, severity and sector.
 #[test]
 fn accepted_rows_summary() {
-    let Some(lines) = map_all() else { return };
+    let lines = map_all();
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for line in &lines {
         let key = match &line.result {

@@ -3,7 +3,7 @@
 use credit_rules::ast::{Item, RuleSetAst};
 use credit_rules::ruleset::Workspace;
 use credit_rules::source::SourceFile;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Reads a case file as a source named by its path relative to `tests/`.
 pub fn source(path: &Path) -> SourceFile {
@@ -388,4 +388,31 @@ pub fn pg_execute(schema: &str, statements: &str) {
         drop(client);
         let _ = driver.await;
     });
+}
+
+/// The files of the sample provincial feed, in the order the tests read them.
+pub const FEED_FILES: [&str; 5] = ["xzcf", "court", "lists", "grades", "events"];
+
+/// The sample provincial feed's folder: `$CREDIT_RULES_FEED_DIR` when set, else the copy
+/// shipped in `tests/data/provincial-feed/`.
+pub fn feed_dir() -> PathBuf {
+    std::env::var_os("CREDIT_RULES_FEED_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/provincial-feed"),
+        PathBuf::from,
+    )
+}
+
+/// The text of `{name}.jsonl` of the sample feed. A missing or unreadable file fails the
+/// test (it never skips), saying where it looked and how to provide the file.
+pub fn feed_text(name: &str) -> String {
+    let path = feed_dir().join(format!("{name}.jsonl"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the sample feed file {} cannot be read ({e}): the tests ship the feed in \
+             tests/data/provincial-feed/ (restore it with `git checkout -- \
+             tests/data/provincial-feed`), or set CREDIT_RULES_FEED_DIR to a folder holding {}",
+            path.display(),
+            FEED_FILES.map(|f| format!("{f}.jsonl")).join(", ")
+        )
+    })
 }
