@@ -81,7 +81,7 @@ mod versions;
 
 pub use self::sled::{
     BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, Compaction, FORMAT_VERSION, SledStore,
-    restore as restore_backup, verify as verify_backup,
+    backup_folder, restore as restore_backup, verify as verify_backup,
 };
 pub use changes::StoreChange;
 pub use cursors::Cursors;

@@ -1,7 +1,9 @@
 //! `credit-rules backup --data DIR --out FILE` and `credit-rules restore --in FILE --data
 //! NEWDIR`: backups of the sled store (format and consistency: `store/sled/backup.rs`).
 //!
-//! `backup` opens the folder itself when no process holds it. When `serve` holds it (sled
+//! `backup` reads the folder itself when no process holds it, and never changes it: a folder
+//! an older release left is backed up in its own format, and `restore` migrates the copy.
+//! When `serve` holds it (sled
 //! allows one process per database), it asks that server — `--server`, default
 //! `http://127.0.0.1:8080`, with a city-office token from `--token` or
 //! `CREDIT_RULES_TOKEN` — to write the snapshot into the folder's `backups/`, checks that
@@ -11,7 +13,7 @@
 //! Exit status: 0 done; 2 nothing was backed up or restored (the reason is printed).
 
 use super::Format;
-use crate::store::{BackupError, BackupSummary, SledStore, StoreLocation};
+use crate::store::{BackupError, BackupSummary, FORMAT_VERSION, StoreLocation};
 use clap::Args;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -93,18 +95,27 @@ fn print_summary(what: &str, summary: &BackupSummary, format: Format) {
             "{}",
             serde_json::to_string_pretty(summary).unwrap_or_default()
         ),
-        Format::Text => println!(
-            "{what}: {} ({} bytes, checksum {}); store `{}` as of {}: {} trees, {} entries, {} \
-             files",
-            summary.file.display(),
-            summary.bytes,
-            summary.sha256,
-            summary.data.display(),
-            crate::receipt::receipt_time(summary.created_at),
-            summary.trees,
-            summary.entries,
-            summary.files
-        ),
+        Format::Text => {
+            println!(
+                "{what}: {} ({} bytes, checksum {}); store `{}` as of {}: {} trees, {} \
+                 entries, {} files",
+                summary.file.display(),
+                summary.bytes,
+                summary.sha256,
+                summary.data.display(),
+                crate::receipt::receipt_time(summary.created_at),
+                summary.trees,
+                summary.entries,
+                summary.files
+            );
+            if summary.store_format < FORMAT_VERSION {
+                println!(
+                    "the store has the older format version {}, kept as it is in the backup; \
+                     the restored copy is migrated to format version {FORMAT_VERSION}",
+                    summary.store_format
+                );
+            }
+        }
     }
 }
 
@@ -131,9 +142,9 @@ fn backup(args: &BackupArgs) -> Result<BackupSummary, String> {
         }
         .to_string());
     }
-    match SledStore::open(&args.data) {
-        Ok(store) => store.backup_to(&args.out).map_err(|e| e.to_string()),
-        Err(e) if e.is_in_use() => backup_through_server(args),
+    match crate::store::backup_folder(&args.data, &args.out) {
+        Ok(summary) => Ok(summary),
+        Err(BackupError::Store(e)) if e.is_in_use() => backup_through_server(args),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -129,7 +129,9 @@ mod drafts;
 mod journal;
 mod pending;
 
-pub use backup::{BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, restore, verify};
+pub use backup::{
+    BACKUP_DIR, BACKUP_FORMAT, BackupError, BackupSummary, backup_folder, restore, verify,
+};
 
 use std::collections::HashMap;
 use std::fmt;
@@ -303,6 +305,51 @@ pub(super) fn tx_abort(e: StoreError) -> ConflictableTransactionError<StoreError
     ConflictableTransactionError::Abort(e)
 }
 
+/// Opens sled's database as `config` says; `path` names it in errors. A database another
+/// process holds is [`IN_USE`](StoreError::is_in_use); one sled cannot read is an error, not a
+/// panic.
+fn open_db(config: &sled::Config, path: &str) -> Result<sled::Db, StoreError> {
+    // sled panics on some corrupt files (#1533); report that as an error instead.
+    let open = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
+    let mut opened = open();
+    // A store dropped a moment ago in this process releases its file lock only when
+    // sled's background threads and deferred destructors have finished: retry briefly.
+    for _ in 0..20 {
+        match &opened {
+            Ok(Err(e)) if e.to_string().contains("could not acquire lock") => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                opened = open();
+            }
+            _ => break,
+        }
+    }
+    match opened {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(StoreError::Backend {
+            path: path.to_owned(),
+            message: if e.to_string().contains("could not acquire lock") {
+                format!(
+                    "{IN_USE} (sled allows one process per database directory); stop \
+                     the other credit-rules process, or give another --data directory"
+                )
+            } else {
+                format!("cannot open the database: {e}")
+            },
+        }),
+        Err(panic) => {
+            let detail = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                .unwrap_or_else(|| "sled panicked".to_owned());
+            Err(StoreError::Backend {
+                path: path.to_owned(),
+                message: format!("the database files cannot be read (damaged?): {detail}"),
+            })
+        }
+    }
+}
+
 impl SledStore {
     /// Opens (or creates) the database in `dir`.
     pub fn open(dir: impl AsRef<Path>) -> Result<SledStore, StoreError> {
@@ -353,47 +400,17 @@ impl SledStore {
         path: String,
         journal: Option<PathBuf>,
     ) -> Result<SledStore, StoreError> {
-        // sled panics on some corrupt files (#1533); report that as an error instead.
-        let open = || std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| config.open()));
-        let mut opened = open();
-        // A store dropped a moment ago in this process releases its file lock only when
-        // sled's background threads and deferred destructors have finished: retry briefly.
-        for _ in 0..20 {
-            match &opened {
-                Ok(Err(e)) if e.to_string().contains("could not acquire lock") => {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    opened = open();
-                }
-                _ => break,
-            }
-        }
-        let db = match opened {
-            Ok(Ok(db)) => db,
-            Ok(Err(e)) => {
-                return Err(StoreError::Backend {
-                    path,
-                    message: if e.to_string().contains("could not acquire lock") {
-                        format!(
-                            "{IN_USE} (sled allows one process per database directory); stop \
-                             the other credit-rules process, or give another --data directory"
-                        )
-                    } else {
-                        format!("cannot open the database: {e}")
-                    },
-                });
-            }
-            Err(panic) => {
-                let detail = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_else(|| "sled panicked".to_owned());
-                return Err(StoreError::Backend {
-                    path,
-                    message: format!("the database files cannot be read (damaged?): {detail}"),
-                });
-            }
-        };
+        let db = open_db(&config, &path)?;
+        SledStore::on_db(db, path, journal)
+    }
+
+    /// The store on an opened database: checks (and migrates) its format and indexes the
+    /// decision journal.
+    fn on_db(
+        db: sled::Db,
+        path: String,
+        journal: Option<PathBuf>,
+    ) -> Result<SledStore, StoreError> {
         let tree = |name: &str| {
             db.open_tree(name).map_err(|e| StoreError::Backend {
                 path: path.clone(),

@@ -422,3 +422,184 @@ fn a_bad_backup_file_or_target_is_refused_with_a_clear_message() {
         &["is not a credit-rules backup"],
     );
 }
+
+/// Sled trees by name, each with its key–value entries as stored.
+type Trees = std::collections::BTreeMap<Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>>;
+
+/// Every sled tree of a folder, key and value bytes as stored, read with sled itself.
+fn raw_trees(dir: &Path) -> Trees {
+    let db = crate::common::raw_sled_open(dir);
+    db.tree_names()
+        .into_iter()
+        .map(|name| {
+            let tree = db.open_tree(&name).expect("tree");
+            let entries = tree
+                .iter()
+                .map(|item| {
+                    let (k, v) = item.expect("entry");
+                    (k.to_vec(), v.to_vec())
+                })
+                .collect();
+            (name.to_vec(), entries)
+        })
+        .collect()
+}
+
+/// The format version a folder's `meta` tree holds.
+fn format_on_disk(trees: &Trees) -> u32 {
+    let meta = &trees[b"meta".as_slice()];
+    let (_, value) = meta
+        .iter()
+        .find(|(k, _)| k == b"format_version")
+        .expect("a format version");
+    u32::from_be_bytes(value.as_slice().try_into().expect("4 bytes"))
+}
+
+/// The decision journal's segments, by name.
+fn journal_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.join("decisions"))
+        .expect("the decision journal")
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let name = path
+                .file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned();
+            (name, std::fs::read(&path).expect("segment"))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// A folder an older release left (format version 1: no evaluation view; 2: no public
+/// disclosure index) is backed up as it is: the backup leaves every tree, the format version
+/// and the journal untouched, says the format is older, and restoring it migrates the copy,
+/// which then holds the same records, versions, cursor and decisions as before.
+#[test]
+fn a_backup_of_an_older_format_leaves_the_folder_as_it_is_and_restore_migrates_the_copy() {
+    for old in [1u32, 2] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        let uscc = code(5150);
+        let time = chrono::Utc::now();
+        let (entities, versions, decisions) = {
+            let store = SledStore::open(&data).expect("store");
+            let records: Vec<_> = (0..12)
+                .map(|i| {
+                    crate::common::record(
+                        &format!("R-{i}"),
+                        &code(5150 + i % 4),
+                        credit_rules::record::RecordKind::AdminPenalty,
+                        "2024-03-01",
+                    )
+                })
+                .collect();
+            store.put_records(&records).expect("records");
+            store
+                .put_ruleset_version(&NewRuleSetVersion {
+                    ruleset_id: "water",
+                    source: "ruleset water {}",
+                    author: "test",
+                    message: "v1",
+                    time,
+                })
+                .expect("version");
+            store.set_cursor("provincial", "page-9").expect("cursor");
+            let workspace = crate::common::shipped();
+            let program = workspace.compile("water").expect("water");
+            let records = store.records_of(&uscc).expect("records");
+            let as_of = crate::common::day("2024-06-01");
+            let report = program.evaluate(&records, as_of).report(&program, &records);
+            let entry = DecisionEntry::from_report(&report, vec![uscc.clone()], time);
+            assert_eq!(store.append_decision(&entry).expect("decision"), 1);
+            store.flush().expect("flush");
+            (
+                store
+                    .scan_entities()
+                    .collect::<Result<Vec<_>, _>>()
+                    .expect("scan"),
+                store.ruleset_versions("water").expect("versions"),
+                store.decisions(&DecisionQuery::default()).expect("log"),
+            )
+        };
+        // What the older release left.
+        {
+            let db = crate::common::raw_sled_open(&data);
+            db.drop_tree("public_disclosure").expect("drop the index");
+            if old == 1 {
+                db.drop_tree("entity_eval").expect("drop the view");
+            } else {
+                db.open_tree("records_by_disclosure_end")
+                    .expect("the version-2 index")
+                    .insert(b"x", &[][..])
+                    .expect("entry");
+            }
+            db.open_tree("meta")
+                .expect("meta")
+                .insert("format_version", &old.to_be_bytes())
+                .expect("format");
+            db.flush().expect("flush");
+        }
+        let trees = raw_trees(&data);
+        let journal = journal_files(&data);
+        assert_eq!(format_on_disk(&trees), old);
+        assert!(!journal.is_empty(), "the decision is in the journal");
+
+        let file = dir.path().join("old.crbackup");
+        let (code_, out, err) = run(&["backup", "--data", path(&data), "--out", path(&file)]);
+        assert_eq!(code_, 0, "format {old}: {out}{err}");
+        assert!(out.contains("backup written"), "{out}");
+        assert!(
+            out.contains(&format!("older format version {old}")),
+            "format {old}: {out}"
+        );
+        assert_eq!(
+            raw_trees(&data),
+            trees,
+            "format {old}: the folder is unchanged"
+        );
+        assert_eq!(
+            journal_files(&data),
+            journal,
+            "format {old}: the journal is unchanged"
+        );
+
+        let restored = dir.path().join("restored");
+        let (code_, out, err) = run(&["restore", "--in", path(&file), "--data", path(&restored)]);
+        assert_eq!(code_, 0, "format {old}: {out}{err}");
+        {
+            let store = SledStore::open(&restored).expect("restored");
+            let scan = store
+                .scan_entities()
+                .collect::<Result<Vec<_>, _>>()
+                .expect("scan");
+            assert_eq!(scan, entities, "format {old}: the same records");
+            assert_eq!(store.ruleset_versions("water").expect("versions"), versions);
+            assert_eq!(
+                store.cursor("provincial").expect("cursor").as_deref(),
+                Some("page-9")
+            );
+            assert_eq!(
+                store.decisions(&DecisionQuery::default()).expect("log"),
+                decisions
+            );
+        }
+        let migrated = raw_trees(&restored);
+        assert_eq!(
+            format_on_disk(&migrated),
+            credit_rules::store::FORMAT_VERSION,
+            "the copy is migrated"
+        );
+        assert!(
+            !migrated.contains_key(b"records_by_disclosure_end".as_slice()),
+            "the version-2 index is gone from the copy"
+        );
+        assert_eq!(
+            format_on_disk(&raw_trees(&data)),
+            old,
+            "the original is not"
+        );
+    }
+}

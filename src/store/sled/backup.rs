@@ -5,7 +5,8 @@
 //!
 //! sled lets one process open a database, so a snapshot of a folder that `serve` holds is
 //! taken by `serve` itself ([`SledStore::backup_to`], reached through the authenticated
-//! `POST /api/v1/admin/backup`); a folder no process holds is opened by the command.
+//! `POST /api/v1/admin/backup`); a folder no process holds is opened by the command
+//! ([`backup_folder`]).
 //! Either way the snapshot is taken with every write of the store held back: each
 //! mutating call (records, events, versions, cursors, drafts, decision log, compaction)
 //! holds the store's write gate for reading while it runs, and the snapshot holds it for
@@ -13,6 +14,15 @@
 //! exactly the writes acknowledged before it started, and none half-done; reads go on
 //! meanwhile, and writes wait (a 1 GB database takes some seconds: take backups when the
 //! load is low).
+//!
+//! # A folder of an older format
+//!
+//! A backup never changes what it backs up. Opening a folder an older release left
+//! (format version 1 or 2) as a store would migrate it in place, so [`backup_folder`]
+//! does not: it reads sled's trees as they are and writes the older format version in the
+//! header. Restoring the backup writes those trees into the new folder and opens it once
+//! as a store, which migrates the copy; the original stays as it was, for the release
+//! that wrote it.
 //!
 //! # What is in it
 //!
@@ -49,7 +59,10 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::super::codec;
-use super::{FORMAT_VERSION, JOURNAL_DIR, SledStore, StoreError};
+use super::{
+    FORMAT_KEY, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2, JOURNAL_DIR, SledStore,
+    StoreError, open_db,
+};
 
 /// The backup format this build writes and the newest it reads.
 pub const BACKUP_FORMAT: u32 = 1;
@@ -244,6 +257,103 @@ fn files_to_copy(dir: &Path) -> Result<Vec<(String, PathBuf)>, BackupError> {
     Ok(found)
 }
 
+/// Backs up the database folder `dir`, which no process holds, into `out` (a new file),
+/// without changing it: a folder of this build's format through the store (as `serve`
+/// does, [`SledStore::backup_to`]); a folder an older release left (format version 1 or 2)
+/// as it is, trees and files, without opening it as a store, which would migrate it in
+/// place. Restoring such a backup and opening the copy migrates the copy. A folder another
+/// process holds is refused as in use ([`StoreError::is_in_use`]).
+pub fn backup_folder(dir: &Path, out: &Path) -> Result<BackupSummary, BackupError> {
+    if out.exists() {
+        return Err(BackupError::Exists {
+            path: out.display().to_string(),
+        });
+    }
+    let path = dir.display().to_string();
+    if !dir.is_dir() {
+        // Opening it would create it.
+        return Err(BackupError::Io {
+            path,
+            action: "back up the folder",
+            message: "there is no such folder (give the database folder of serve)".into(),
+        });
+    }
+    let db = open_db(&sled::Config::new().path(dir), &path)?;
+    match stored_format(&db, &path)? {
+        Some(format) if format == FORMAT_VERSION_1 || format == FORMAT_VERSION_2 => {
+            // Nothing else can write: this process holds sled's lock on the folder.
+            write_backup_file(dir, out, |file| snapshot(&db, dir, format, file, ()))
+        }
+        _ => SledStore::on_db(db, path, Some(dir.join(JOURNAL_DIR)))?.backup_to(out),
+    }
+}
+
+/// The format version written in the `meta` tree, if there is one (read without creating
+/// the tree).
+fn stored_format(db: &sled::Db, path: &str) -> Result<Option<u32>, StoreError> {
+    let backend = |e: sled::Error| StoreError::Backend {
+        path: path.to_owned(),
+        message: e.to_string(),
+    };
+    if !db.tree_names().iter().any(|n| n.as_ref() == b"meta") {
+        return Ok(None);
+    }
+    let meta = db.open_tree("meta").map_err(backend)?;
+    let Some(bytes) = meta.get(FORMAT_KEY).map_err(backend)? else {
+        return Ok(None);
+    };
+    <[u8; 4]>::try_from(bytes.as_ref())
+        .map(|b| Some(u32::from_be_bytes(b)))
+        .map_err(|_| StoreError::Corrupt {
+            tree: "meta",
+            key: "`format_version`".into(),
+            reason: format!("{} bytes instead of 4", bytes.len()),
+        })
+}
+
+/// Writes a backup into `out` (a new file) through `write`: beside it as `out.partial`,
+/// then linked into place when complete; the summary names both files absolutely.
+fn write_backup_file(
+    dir: &Path,
+    out: &Path,
+    write: impl FnOnce(File) -> Result<BackupSummary, BackupError>,
+) -> Result<BackupSummary, BackupError> {
+    if out.exists() {
+        return Err(BackupError::Exists {
+            path: out.display().to_string(),
+        });
+    }
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = open_private(&partial)?;
+    let summary = match write(file) {
+        Ok(summary) => summary,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
+    // A hard link fails if `out` appeared meanwhile, where a rename would replace it.
+    let linked = std::fs::hard_link(&partial, out);
+    let _ = std::fs::remove_file(&partial);
+    match linked {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(BackupError::Exists {
+                path: out.display().to_string(),
+            });
+        }
+        Err(e) => return Err(io_error(out, "link the finished backup")(e)),
+    }
+    sync_parent(out);
+    Ok(BackupSummary {
+        file: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
+        data: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        ..summary
+    })
+}
+
 impl SledStore {
     /// Writes a consistent snapshot of the whole database folder to `out` (a new file; it
     /// is written beside as `out.partial` and renamed when complete), holding every write
@@ -255,40 +365,10 @@ impl SledStore {
             ));
         };
         let dir = journal_dir.parent().unwrap_or(journal_dir).to_path_buf();
-        if out.exists() {
-            return Err(BackupError::Exists {
-                path: out.display().to_string(),
-            });
-        }
-        let mut partial = out.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = open_private(&partial)?;
-        let written = self.write_snapshot(&dir, file);
-        let summary = match written {
-            Ok(summary) => summary,
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(e);
-            }
-        };
-        // A hard link fails if `out` appeared meanwhile, where a rename would replace it.
-        let linked = std::fs::hard_link(&partial, out);
-        let _ = std::fs::remove_file(&partial);
-        match linked {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Err(BackupError::Exists {
-                    path: out.display().to_string(),
-                });
-            }
-            Err(e) => return Err(io_error(out, "link the finished backup")(e)),
-        }
-        sync_parent(out);
-        Ok(BackupSummary {
-            file: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
-            data: std::path::absolute(&dir).unwrap_or(dir),
-            ..summary
+        write_backup_file(&dir, out, |file| {
+            // Every write of the store waits from here until the snapshot is read.
+            let gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
+            snapshot(&self.db, &dir, FORMAT_VERSION, file, gate)
         })
     }
 
@@ -314,88 +394,99 @@ impl SledStore {
             path: dir.display().to_string(),
         })
     }
+}
 
-    /// Writes the snapshot under the write gate; `file` is synced before it returns.
-    fn write_snapshot(&self, dir: &Path, file: File) -> Result<BackupSummary, BackupError> {
-        let path = dir.display().to_string();
-        let mut out = Hashing {
-            inner: BufWriter::with_capacity(1 << 20, file),
-            hash: Sha256::new(),
-            bytes: 0,
-        };
-        let write = |e: std::io::Error| BackupError::Io {
+/// Writes the snapshot of `db` (the database in `dir`, of format version `store_format`)
+/// into `file`, which is synced before it returns. `gate` is held while the trees and
+/// files are read and released before the end is written.
+fn snapshot<G>(
+    db: &sled::Db,
+    dir: &Path,
+    store_format: u32,
+    file: File,
+    gate: G,
+) -> Result<BackupSummary, BackupError> {
+    let path = dir.display().to_string();
+    let backend = |e: sled::Error| {
+        BackupError::Store(StoreError::Backend {
             path: path.clone(),
-            action: "write the backup",
             message: e.to_string(),
-        };
-        // Every write of the store waits from here until the snapshot is read.
-        let gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
-        let created_at = Utc::now();
-        out.write_all(MAGIC).map_err(write)?;
-        out.write_all(&BACKUP_FORMAT.to_be_bytes()).map_err(write)?;
-        out.write_all(&FORMAT_VERSION.to_be_bytes())
-            .map_err(write)?;
-        out.write_all(&created_at.timestamp_millis().to_be_bytes())
-            .map_err(write)?;
-        let mut names = self.db.tree_names();
-        names.sort();
-        let (mut trees, mut entries) = (0u32, 0u64);
-        for name in names {
-            let tree = self.db.open_tree(&name).map_err(|e| self.backend(e))?;
-            out.write_all(b"T").map_err(write)?;
-            write_short(&mut out, &name).map_err(write)?;
-            for item in tree.iter() {
-                let (key, value) = item.map_err(|e| self.backend(e))?;
-                write_long(&mut out, &key).map_err(write)?;
-                write_long(&mut out, &value).map_err(write)?;
-                entries += 1;
-            }
-            out.write_all(&END_OF_TREE.to_be_bytes()).map_err(write)?;
-            trees += 1;
-        }
-        let mut files = 0u32;
-        for (relative, file_path) in files_to_copy(dir)? {
-            let mut source = File::open(&file_path).map_err(io_error(&file_path, "read"))?;
-            let len = source
-                .metadata()
-                .map_err(io_error(&file_path, "stat"))?
-                .len();
-            out.write_all(b"F").map_err(write)?;
-            write_short(&mut out, relative.as_bytes()).map_err(write)?;
-            out.write_all(&len.to_be_bytes()).map_err(write)?;
-            let copied = std::io::copy(&mut (&mut source).take(len), &mut out)
-                .map_err(io_error(&file_path, "read"))?;
-            if copied != len {
-                return Err(BackupError::Io {
-                    path: file_path.display().to_string(),
-                    action: "read",
-                    message: format!("it shrank from {len} to {copied} bytes while being copied"),
-                });
-            }
-            files += 1;
-        }
-        drop(gate);
-        out.write_all(b"E").map_err(write)?;
-        out.write_all(&trees.to_be_bytes()).map_err(write)?;
-        out.write_all(&entries.to_be_bytes()).map_err(write)?;
-        out.write_all(&files.to_be_bytes()).map_err(write)?;
-        let digest: [u8; 32] = out.hash.clone().finalize().into();
-        out.write_all(&digest).map_err(write)?;
-        let bytes = out.bytes;
-        let file = out.inner.into_inner().map_err(|e| write(e.into_error()))?;
-        file.sync_all().map_err(write)?;
-        Ok(BackupSummary {
-            file: PathBuf::new(),
-            data: PathBuf::new(),
-            bytes,
-            sha256: codec::hex(&digest),
-            created_at,
-            store_format: FORMAT_VERSION,
-            trees,
-            entries,
-            files,
         })
+    };
+    let mut out = Hashing {
+        inner: BufWriter::with_capacity(1 << 20, file),
+        hash: Sha256::new(),
+        bytes: 0,
+    };
+    let write = |e: std::io::Error| BackupError::Io {
+        path: path.clone(),
+        action: "write the backup",
+        message: e.to_string(),
+    };
+    let created_at = Utc::now();
+    out.write_all(MAGIC).map_err(write)?;
+    out.write_all(&BACKUP_FORMAT.to_be_bytes()).map_err(write)?;
+    out.write_all(&store_format.to_be_bytes()).map_err(write)?;
+    out.write_all(&created_at.timestamp_millis().to_be_bytes())
+        .map_err(write)?;
+    let mut names = db.tree_names();
+    names.sort();
+    let (mut trees, mut entries) = (0u32, 0u64);
+    for name in names {
+        let tree = db.open_tree(&name).map_err(backend)?;
+        out.write_all(b"T").map_err(write)?;
+        write_short(&mut out, &name).map_err(write)?;
+        for item in tree.iter() {
+            let (key, value) = item.map_err(backend)?;
+            write_long(&mut out, &key).map_err(write)?;
+            write_long(&mut out, &value).map_err(write)?;
+            entries += 1;
+        }
+        out.write_all(&END_OF_TREE.to_be_bytes()).map_err(write)?;
+        trees += 1;
     }
+    let mut files = 0u32;
+    for (relative, file_path) in files_to_copy(dir)? {
+        let mut source = File::open(&file_path).map_err(io_error(&file_path, "read"))?;
+        let len = source
+            .metadata()
+            .map_err(io_error(&file_path, "stat"))?
+            .len();
+        out.write_all(b"F").map_err(write)?;
+        write_short(&mut out, relative.as_bytes()).map_err(write)?;
+        out.write_all(&len.to_be_bytes()).map_err(write)?;
+        let copied = std::io::copy(&mut (&mut source).take(len), &mut out)
+            .map_err(io_error(&file_path, "read"))?;
+        if copied != len {
+            return Err(BackupError::Io {
+                path: file_path.display().to_string(),
+                action: "read",
+                message: format!("it shrank from {len} to {copied} bytes while being copied"),
+            });
+        }
+        files += 1;
+    }
+    drop(gate);
+    out.write_all(b"E").map_err(write)?;
+    out.write_all(&trees.to_be_bytes()).map_err(write)?;
+    out.write_all(&entries.to_be_bytes()).map_err(write)?;
+    out.write_all(&files.to_be_bytes()).map_err(write)?;
+    let digest: [u8; 32] = out.hash.clone().finalize().into();
+    out.write_all(&digest).map_err(write)?;
+    let bytes = out.bytes;
+    let file = out.inner.into_inner().map_err(|e| write(e.into_error()))?;
+    file.sync_all().map_err(write)?;
+    Ok(BackupSummary {
+        file: PathBuf::new(),
+        data: PathBuf::new(),
+        bytes,
+        sha256: codec::hex(&digest),
+        created_at,
+        store_format,
+        trees,
+        entries,
+        files,
+    })
 }
 
 fn write_short(out: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
