@@ -2,9 +2,12 @@
 //! USCC from the store or pasted records) and its decision with each veto, flag and score,
 //! its Chinese explanation and the records behind it; and the tender form (bidders and
 //! consortia, one bid a line, parsed by [`parse_bids`]) with the ranking of the bids and
-//! each member's decision.
+//! each member's decision. Both forms take the tender context (项目信息: project type,
+//! sector, budget; read by [`context_of`] and checked as the API checks it, the errors in
+//! Chinese), and both results say which context they were evaluated with.
 
 use super::pages::ConsoleLayout;
+use crate::context::{ContextError, ContextField, MAX_CONTEXT_TEXT, TenderContext};
 use crate::eval::{ClauseReport, Report};
 use crate::record::{Uscc, UsccError};
 use crate::tender::{BidProblem, Bidder, TenderResult};
@@ -80,6 +83,9 @@ pub struct DecisionView {
     pub rules: String,
     /// The day.
     pub as_of: String,
+    /// The tender context evaluated with, in words ([`context_summary`]); empty where the
+    /// page says it elsewhere (a tender's members).
+    pub context: String,
     /// Vetoes, flags, then scores.
     pub clauses: Vec<ClauseLine>,
 }
@@ -105,7 +111,16 @@ impl DecisionView {
                 report.hash.get(..12).unwrap_or(&report.hash)
             ),
             as_of: report.as_of.to_string(),
+            context: String::new(),
             clauses,
+        }
+    }
+
+    /// The view, saying the tender context it was evaluated with.
+    pub fn in_context(self, context: &TenderContext) -> DecisionView {
+        DecisionView {
+            context: context_summary(context),
+            ..self
         }
     }
 }
@@ -132,6 +147,90 @@ pub struct EvaluateForm {
     pub uscc: String,
     /// Pasted records (JSON array).
     pub records: String,
+    /// The tender context, as typed.
+    pub context: ContextForm,
+}
+
+/// The tender context's fields as typed (each may be left empty).
+#[derive(Debug, Clone, Default)]
+pub struct ContextForm {
+    /// 项目类型, e.g. 施工.
+    pub project_type: String,
+    /// 项目行业, e.g. 水务.
+    pub sector: String,
+    /// 项目预算 in yuan, e.g. 5000000.
+    pub budget: String,
+}
+
+/// The tender context of the typed fields (`None` when all are empty), checked as the API
+/// checks it ([`TenderContext::validate`]); what is wrong is said in Chinese, with how to
+/// fix it. Texts are trimmed; the budget is a number of yuan, with or without decimals.
+pub fn context_of(form: &ContextForm) -> Result<Option<TenderContext>, String> {
+    let text = |t: &str| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+    let budget = match form.budget.trim() {
+        "" => None,
+        typed => Some(parse_budget(typed).ok_or_else(|| {
+            format!(
+                "{}“{typed}”不是金额：请填写以元计的数字，如 5000000 或 4500000.50\
+                 （不带单位和千位分隔符），或留空。",
+                ContextField::Budget.label()
+            )
+        })?),
+    };
+    let context = TenderContext {
+        project_type: text(&form.project_type),
+        sector: text(&form.sector),
+        budget,
+    };
+    context
+        .validate()
+        .map_err(|e| context_error_zh(&e, &context))?;
+    Ok(Some(context).filter(|c| !c.is_empty()))
+}
+
+/// A budget as the API reads one from a JSON string: a plain decimal number.
+fn parse_budget(typed: &str) -> Option<rust_decimal::Decimal> {
+    use std::str::FromStr;
+    rust_decimal::Decimal::from_str(typed).ok()
+}
+
+/// What [`TenderContext::validate`] found, in Chinese, with how to fix it.
+pub fn context_error_zh(e: &ContextError, context: &TenderContext) -> String {
+    let (field, text) = match e.field {
+        "project_type" => (ContextField::ProjectType, &context.project_type),
+        "sector" => (ContextField::Sector, &context.sector),
+        _ => {
+            let budget = context.budget.map(|b| b.to_string()).unwrap_or_default();
+            return format!(
+                "{}不能为负数，这里是 {budget}：请填写以元计的预算（0 或更大），或留空。",
+                ContextField::Budget.label()
+            );
+        }
+    };
+    let chars = text.as_deref().map_or(0, |t| t.chars().count());
+    format!(
+        "{}应为 1 至 {MAX_CONTEXT_TEXT} 个字，这里有 {chars} 个：请缩短，或留空。",
+        field.label()
+    )
+}
+
+/// The tender context in words, e.g. `项目类型：施工；项目预算（元）：5000000`, or that
+/// none was given.
+pub fn context_summary(context: &TenderContext) -> String {
+    let fields = [
+        (ContextField::ProjectType, context.project_type.clone()),
+        (ContextField::Sector, context.sector.clone()),
+        (ContextField::Budget, context.budget.map(|b| b.to_string())),
+    ];
+    let given: Vec<String> = fields
+        .into_iter()
+        .filter_map(|(field, value)| value.map(|v| format!("{}：{v}", field.label())))
+        .collect();
+    if given.is_empty() {
+        "未填写（条款中的项目信息按缺失处理）".to_owned()
+    } else {
+        given.join("；")
+    }
 }
 
 /// `/console/evaluate`: one entity, and the tender form.
@@ -169,6 +268,8 @@ pub struct TenderForm {
     pub bidders: String,
     /// Consortia: one a line, `[名称：]牵头人USCC、成员USCC…`.
     pub consortia: String,
+    /// The tender context, as typed.
+    pub context: ContextForm,
 }
 
 /// The API's limits on one tender, checked on the form so that they are told in Chinese
@@ -354,6 +455,8 @@ pub struct TenderView {
     pub rules: String,
     /// The bid-opening day.
     pub as_of: String,
+    /// The tender context evaluated with, in words ([`context_summary`]).
+    pub context: String,
     /// The bids.
     pub bids: Vec<BidView>,
     /// How many are ranked.
@@ -380,6 +483,14 @@ fn finding(clause: &str, members: &[Uscc], consortium: bool) -> String {
 }
 
 impl TenderView {
+    /// The view, saying the tender context it was evaluated with.
+    pub fn in_context(self, context: &TenderContext) -> TenderView {
+        TenderView {
+            context: context_summary(context),
+            ..self
+        }
+    }
+
     /// The view of a tender's result.
     pub fn of(result: &TenderResult) -> TenderView {
         let mut bids: Vec<(Option<u32>, usize, BidView)> = result
@@ -463,6 +574,7 @@ impl TenderView {
                 result.hash.get(..12).unwrap_or(&result.hash)
             ),
             as_of: result.as_of.to_string(),
+            context: String::new(),
             ranked: result.ranking.len(),
             bids: bids.into_iter().map(|(_, _, view)| view).collect(),
             unknown,
@@ -519,6 +631,45 @@ mod tests {
         assert!(error.contains("请至少填写一个投标人或联合体"), "{error}");
         let error = parse_bids("甲公司：", "").expect_err("no code");
         assert!(error.contains("没有统一社会信用代码"), "{error}");
+    }
+
+    #[test]
+    fn the_context_is_read_checked_and_told_in_chinese() {
+        use super::{ContextForm, context_of, context_summary};
+        let form = |project_type: &str, sector: &str, budget: &str| ContextForm {
+            project_type: project_type.into(),
+            sector: sector.into(),
+            budget: budget.into(),
+        };
+        assert_eq!(context_of(&form(" ", "", "")), Ok(None), "all empty: none");
+        let context = context_of(&form(" 施工 ", "", "4500000.50"))
+            .expect("valid")
+            .expect("given");
+        assert_eq!(context.project_type.as_deref(), Some("施工"));
+        assert_eq!(context.sector, None);
+        assert_eq!(
+            context.budget.map(|b| b.to_string()).as_deref(),
+            Some("4500000.50")
+        );
+        assert_eq!(
+            context_summary(&context),
+            "项目类型：施工；项目预算（元）：4500000.50"
+        );
+        assert!(context_summary(&Default::default()).starts_with("未填写"));
+        let error = context_of(&form("", "", "500万")).expect_err("not a number");
+        assert!(error.contains("项目预算（元）“500万”不是金额"), "{error}");
+        let error = context_of(&form("", "", "-1")).expect_err("negative");
+        assert!(error.contains("不能为负数，这里是 -1"), "{error}");
+        assert_eq!(
+            context_of(&form("", "", "0")).map(|c| c.is_some()),
+            Ok(true)
+        );
+        let error = context_of(&form("", &"水".repeat(201), "")).expect_err("too long");
+        assert!(
+            error.contains("项目行业应为 1 至 200 个字，这里有 201 个"),
+            "{error}"
+        );
+        assert!(context_of(&form(&"施".repeat(200), "", "")).is_ok());
     }
 
     #[test]

@@ -1368,6 +1368,184 @@ async fn bad_tender_forms_get_chinese_errors_with_the_text_kept_and_no_evaluatio
     );
 }
 
+/// The tender contexts logged so far, oldest first.
+fn logged_contexts(s: &AppState) -> Vec<Option<credit_rules::context::TenderContext>> {
+    use credit_rules::store::DecisionQuery;
+    let mut logged = s
+        .store
+        .decisions(&DecisionQuery::default())
+        .expect("decisions");
+    logged.sort_by_key(|d| d.seq);
+    logged.into_iter().map(|d| d.entry.context).collect()
+}
+
+#[tokio::test]
+async fn the_tender_context_typed_in_either_form_is_evaluated_with_logged_and_shown() {
+    use rust_decimal::Decimal;
+    let (s, _) = console_state();
+    crate::http::seed_bidder(&s).await;
+    let demo = stored_demo_entities(&s, 2);
+    let evaluator = sign_in(&s, EVALUATOR).await;
+    let form = send(&s, "GET", "/console/evaluate", Some(&evaluator), None).await;
+    for label in [
+        "项目类型（可选）",
+        "项目预算（元，可选）",
+        "招标项目行业（可选）",
+        "招标项目预算（元，可选）",
+    ] {
+        assert!(form.body.contains(&format!(">{label}</label>")), "{label}");
+    }
+
+    // One entity, with a project type and a budget.
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("uscc", crate::http::BIDDER),
+        ("project_type", " 施工 "),
+        ("sector", ""),
+        ("budget", "5000000"),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("项目信息：项目类型：施工；项目预算（元）：5000000"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\" 施工 \""), "typed values kept");
+    let expected = credit_rules::context::TenderContext {
+        project_type: Some("施工".into()),
+        sector: None,
+        budget: Some(Decimal::from(5_000_000)),
+    };
+    assert_eq!(logged_contexts(&s), vec![Some(expected)]);
+
+    // A tender: the context reaches every member's decision.
+    let bidders = format!("{}\n{}", crate::http::BIDDER, demo[0]);
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("bidders", bidders.as_str()),
+        ("consortia", ""),
+        ("project_type", ""),
+        ("sector", "水务"),
+        ("budget", "4500000.50"),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate/tender",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("项目信息：项目行业：水务；项目预算（元）：4500000.50"),
+        "{}",
+        page.body
+    );
+    let expected = credit_rules::context::TenderContext {
+        project_type: None,
+        sector: Some("水务".into()),
+        budget: Some(Decimal::new(450_000_050, 2)),
+    };
+    let logged = logged_contexts(&s);
+    assert_eq!(logged.len(), 3);
+    assert!(
+        logged[1..].iter().all(|c| c.as_ref() == Some(&expected)),
+        "{logged:?}"
+    );
+
+    // No context: said so, and logged without one.
+    let fields = [
+        ("_csrf", evaluator.csrf.as_str()),
+        ("ruleset", "water"),
+        ("as_of", "2024-08-01"),
+        ("uscc", crate::http::BIDDER),
+    ];
+    let page = send(
+        &s,
+        "POST",
+        "/console/evaluate",
+        Some(&evaluator),
+        Some(&fields),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("项目信息：未填写"), "{}", page.body);
+    assert_eq!(logged_contexts(&s).last(), Some(&None));
+
+    // Mistakes: Chinese messages naming the field, the typed values kept, nothing evaluated.
+    let long = "水".repeat(201);
+    let cases: [(&str, &str, &str, &str); 3] = [
+        (
+            "/console/evaluate",
+            "-1",
+            "",
+            "项目预算（元）不能为负数，这里是 -1",
+        ),
+        (
+            "/console/evaluate/tender",
+            "500万",
+            "",
+            "项目预算（元）“500万”不是金额",
+        ),
+        (
+            "/console/evaluate/tender",
+            "",
+            &long,
+            "项目行业应为 1 至 200 个字，这里有 201 个",
+        ),
+    ];
+    for (uri, budget, sector, expected) in cases {
+        let fields = [
+            ("_csrf", evaluator.csrf.as_str()),
+            ("ruleset", "water"),
+            ("as_of", "2024-08-01"),
+            ("uscc", crate::http::BIDDER),
+            ("bidders", crate::http::BIDDER),
+            ("project_type", "施工"),
+            ("sector", sector),
+            ("budget", budget),
+        ];
+        let page = send(&s, "POST", uri, Some(&evaluator), Some(&fields)).await;
+        assert_eq!(
+            page.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{uri}: {}",
+            page.body
+        );
+        let html = unescaped(&page.body);
+        assert!(html.contains(expected), "{uri}: {expected}: {html}");
+        assert!(
+            html.contains(&format!("value=\"{budget}\"")),
+            "{uri}: budget kept"
+        );
+        assert!(
+            html.contains(&format!("value=\"{sector}\"")),
+            "{uri}: sector kept"
+        );
+        assert!(html.contains("value=\"施工\""), "{uri}: project type kept");
+    }
+    assert_eq!(
+        logged_contexts(&s).len(),
+        4,
+        "nothing refused was evaluated"
+    );
+}
+
 #[tokio::test]
 async fn the_intake_status_lists_the_last_rejected_rows_with_their_reasons() {
     let (s, _) = console_state();

@@ -1,12 +1,12 @@
 //! The console's evaluation page: one entity under a rule set, version and day, and a whole
 //! tender (bidders and consortia) with its ranking, through the API's own evaluation code
 //! (`evaluate_logged_blocking`, `tender_logged`: every decision is logged like an API call,
-//! with its receipt).
+//! with its receipt), each with the tender context typed in the form (the API's `context`).
 
 use super::{ConsoleError, ConsoleResult, ConsoleSession, page};
 use crate::console::evaluate::{
-    BidLimits, DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice, TenderForm, TenderView,
-    parse_bids, uscc_error_zh,
+    BidLimits, ContextForm, DecisionView, EvaluateForm, EvaluatePage, RuleSetChoice, TenderForm,
+    TenderView, context_of, parse_bids, uscc_error_zh,
 };
 use crate::http::AppState;
 use crate::http::error::ApiError;
@@ -85,6 +85,22 @@ pub struct EvaluateFields {
     uscc: String,
     #[serde(default)]
     records: String,
+    #[serde(default)]
+    project_type: String,
+    #[serde(default)]
+    sector: String,
+    #[serde(default)]
+    budget: String,
+}
+
+impl EvaluateFields {
+    fn context(&self) -> ContextForm {
+        ContextForm {
+            project_type: self.project_type.clone(),
+            sector: self.sector.clone(),
+            budget: self.budget.clone(),
+        }
+    }
 }
 
 /// The API request of a form, or what is wrong with it (in Chinese).
@@ -111,6 +127,7 @@ fn request_of(fields: &EvaluateFields) -> Result<EvaluateRequest, String> {
     if uscc.is_none() && records.is_none() {
         return Err("请输入统一社会信用代码，或粘贴信用记录。".to_owned());
     }
+    let context = context_of(&fields.context())?;
     Ok(EvaluateRequest {
         ruleset: fields.ruleset.trim().to_owned(),
         version: Some(fields.version.trim().to_owned()).filter(|v| !v.is_empty()),
@@ -118,7 +135,7 @@ fn request_of(fields: &EvaluateFields) -> Result<EvaluateRequest, String> {
         uscc,
         records,
         known_at: None,
-        context: None,
+        context,
     })
 }
 
@@ -138,6 +155,7 @@ pub async fn evaluate(
         as_of: fields.as_of.clone(),
         uscc: fields.uscc.clone(),
         records: fields.records.clone(),
+        context: fields.context(),
     };
     let again = |error: String, status: StatusCode| {
         html_page(
@@ -159,6 +177,7 @@ pub async fn evaluate(
         Ok(request) => request,
         Err(error) => return Ok(again(error, StatusCode::UNPROCESSABLE_ENTITY)),
     };
+    let context = request.context.clone().unwrap_or_default();
     let evaluated =
         evaluate_logged_blocking(&state, &session.caller, Some(request_id.0), request).await;
     let report = match evaluated {
@@ -178,7 +197,7 @@ pub async fn evaluate(
         layout: session.layout("信用评价", "evaluate"),
         rulesets: choices(&state, &fields.ruleset),
         form,
-        result: Some(DecisionView::of(&report)),
+        result: Some(DecisionView::of(&report).in_context(&context)),
         error: String::new(),
         tender_rulesets: choices(&state, "city.base"),
         tender: blank_tender(&state),
@@ -198,6 +217,22 @@ pub struct TenderFields {
     bidders: String,
     #[serde(default)]
     consortia: String,
+    #[serde(default)]
+    project_type: String,
+    #[serde(default)]
+    sector: String,
+    #[serde(default)]
+    budget: String,
+}
+
+impl TenderFields {
+    fn context(&self) -> ContextForm {
+        ContextForm {
+            project_type: self.project_type.clone(),
+            sector: self.sector.clone(),
+            budget: self.budget.clone(),
+        }
+    }
 }
 
 /// The API request of a tender form, or what is wrong with it (in Chinese).
@@ -209,21 +244,30 @@ fn tender_request_of(fields: &TenderFields) -> Result<TenderRequest, String> {
         entities: crate::http::evaluate_limits::MAX_TENDER_MEMBERS,
     };
     let bids = parse_bids(&fields.bidders, &fields.consortia, limits);
-    let (as_of, bidders) = match (as_of, bids) {
-        (Ok(as_of), Ok(bids)) => (as_of, bids),
-        (Err(_), Ok(_)) => return Err("开标日期格式应为 YYYY-MM-DD。".to_owned()),
-        (Ok(_), Err(e)) => return Err(e),
-        (Err(_), Err(e)) => return Err(format!("开标日期格式应为 YYYY-MM-DD。\n{e}")),
-    };
-    Ok(TenderRequest {
-        ruleset: fields.ruleset.trim().to_owned(),
-        version: Some(fields.version.trim().to_owned()).filter(|v| !v.is_empty()),
-        as_of,
-        bidders,
-        records: None,
-        known_at: None,
-        context: None,
-    })
+    let context = context_of(&fields.context());
+    // Every mistake of the form at once, one a line.
+    let mut errors = Vec::new();
+    if as_of.is_err() {
+        errors.push("开标日期格式应为 YYYY-MM-DD。".to_owned());
+    }
+    if let Err(e) = &bids {
+        errors.push(e.clone());
+    }
+    if let Err(e) = &context {
+        errors.push(e.clone());
+    }
+    match (as_of, bids, context) {
+        (Ok(as_of), Ok(bidders), Ok(context)) => Ok(TenderRequest {
+            ruleset: fields.ruleset.trim().to_owned(),
+            version: Some(fields.version.trim().to_owned()).filter(|v| !v.is_empty()),
+            as_of,
+            bidders,
+            records: None,
+            known_at: None,
+            context,
+        }),
+        _ => Err(errors.join("\n")),
+    }
 }
 
 /// `POST /console/evaluate/tender`: every bid evaluated through the API's tender code (each
@@ -243,6 +287,7 @@ pub async fn tender(
         as_of: fields.as_of.clone(),
         bidders: fields.bidders.clone(),
         consortia: fields.consortia.clone(),
+        context: fields.context(),
     };
     let show = |status: StatusCode, ranking: Option<TenderView>, tender_error: String| {
         html_page(
@@ -264,9 +309,14 @@ pub async fn tender(
         Ok(request) => request,
         Err(error) => return Ok(show(StatusCode::UNPROCESSABLE_ENTITY, None, error)),
     };
-    let evaluated = tender_logged(&state, &session.caller, request_id.0, request, |result| {
-        Ok(TenderView::of(&result))
-    })
+    let context = request.context.clone().unwrap_or_default();
+    let evaluated = tender_logged(
+        &state,
+        &session.caller,
+        request_id.0,
+        request,
+        move |result| Ok(TenderView::of(&result).in_context(&context)),
+    )
     .await;
     match evaluated {
         Ok(view) => {

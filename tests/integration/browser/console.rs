@@ -2,11 +2,12 @@
 //! authoring form; another sector's bureau cannot open it; the city office finds it in the
 //! queue with its side-by-side diff and the impact chart, is refused without the CSRF token,
 //! rejects it with a comment; the bureau drafts again; the office approves; an evaluation
-//! then applies the new version, and a tender's bidders and consortium are ranked with it.
+//! then applies the new version, and a tender's bidders and consortium are ranked with it
+//! (with the tender's project type and budget, shown on the result).
 //! Saves `docs/screenshots/console-*.png` (fixed clock, fixed data, fixed window).
 
 use super::harness::{Shot, Site, screenshot};
-use super::page::{Res, click_to_page, field, type_into};
+use super::page::{Res, click_to_page, field, type_into, wait_for};
 use crate::http::{BIDDER, CITY, TRANSPORT, WATER};
 use fantoccini::{Client, Locator};
 
@@ -118,6 +119,17 @@ fn staff_review_a_draft_and_evaluate_with_the_approved_version() {
         screenshot(c, "console-home", Shot::Window).await?;
         c.goto(&site.url("/console/rulesets/water/draft")).await?;
         field(c, "规则文本").await?;
+        // The editor built, its keywords highlighted and its first check answered: the
+        // picture is of a still page.
+        wait_for(
+            c,
+            "the editor's keywords and first check",
+            "return !!document.querySelector('.cr-editor-ready') \
+             && !!document.querySelector('.cr-editor-highlight .cr-tok-keyword') \
+             && document.querySelector('.cr-editor-summary').textContent.length > 0 \
+             && !document.querySelector('.cr-editor[aria-busy]');",
+        )
+        .await?;
         screenshot(c, "console-author", Shot::Window).await?;
         submit_stricter_water(&site, "处罚扣分由 2 分调为 3 分").await?;
         assert_eq!(c.current_url().await?.path(), "/console/drafts/1");
@@ -189,9 +201,17 @@ fn staff_review_a_draft_and_evaluate_with_the_approved_version() {
         let bidders = format!("青山水利科技有限公司：{BIDDER}\n{}\n{}", codes[0], codes[1]);
         type_into(c, "单独投标的投标人（每行一个统一社会信用代码）", &bidders).await?;
         type_into(c, "联合体（每行一个，牵头人在前）", &format!("{}、{}", codes[2], codes[3])).await?;
+        type_into(c, "招标项目类型（可选）", "施工").await?;
+        type_into(c, "招标项目预算（元，可选）", "5000000").await?;
         click_to_page(c, button(c, "评价并排名").await?).await?;
         let text = page_text(c).await?;
         assert!(text.contains("排名结果") && text.contains(&active[..12]), "ranked with the new version:\n{text}");
+        assert!(
+            text.contains("项目信息：项目类型：施工；项目预算（元）：5000000"),
+            "the tender context used is shown:\n{text}"
+        );
+        let kept = field(c, "招标项目预算（元，可选）").await?.prop("value").await?;
+        assert_eq!(kept.as_deref(), Some("5000000"), "the typed budget is kept");
         assert!(text.contains("联合体1") && text.contains("牵头人"), "{text}");
         let rows = c.find_all(Locator::Css("table.ranking tbody tr")).await?;
         assert_eq!(rows.len(), 4, "every bid in the ranking");
