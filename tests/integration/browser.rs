@@ -11,6 +11,7 @@ mod console;
 mod editor;
 mod harness;
 mod page;
+mod pixels;
 
 use chrono::{Duration, FixedOffset, NaiveDate, Utc};
 use credit_rules::demo::DemoConfig;

@@ -7,11 +7,10 @@
 //! restored. Saves `docs/screenshots/console-editor*.png`.
 
 use super::harness::{Shot, Site, screenshot};
-use super::page::{self, Res, click_to_page, field, navigating};
+use super::page::{self, Res, click_to_page, field, navigating, wait_for};
 use crate::http::{CITY, EVALUATOR, WATER};
 use fantoccini::{Client, Locator};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
 
 /// The session cookie of the console.
 const COOKIE: &str = "cr_session";
@@ -58,21 +57,6 @@ async fn open_editor(site: &Site, id: &str) -> Res<()> {
     )
     .await?;
     Ok(())
-}
-
-/// Polls `script` (returning true when done) for up to 15 s.
-async fn wait_for(c: &Client, what: &str, script: &str) -> Res<Value> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let value = c.execute(script, vec![]).await?;
-        if value != Value::Bool(false) && value != Value::Null {
-            return Ok(value);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out waiting for {what}").into());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Selects `len` characters of the editor's text, `offset` characters into the first

@@ -307,15 +307,32 @@ pub(crate) fn screenshot_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
 }
 
+/// Waits until the page has its fonts and has drawn two frames since (a
+/// screenshot taken in the middle of a layout or paint is not repeatable).
+async fn settle(client: &Client) -> Result<(), Box<dyn Error>> {
+    client
+        .execute_async(
+            "var done = arguments[arguments.length - 1];\
+             var frames = function () { requestAnimationFrame(function () { requestAnimationFrame(function () { done(true); }); }); };\
+             (document.fonts ? document.fonts.ready : Promise.resolve()).then(frames, frames);",
+            vec![],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Saves a screenshot as `docs/screenshots/{name}.png` at the fixed window
 /// width: of the window (`Shot::Window`, the fixed window size) or of the
 /// whole page (`Shot::FullPage`, up to [`MAX_SCREENSHOT_HEIGHT`] pixels), and
-/// checks that it is a PNG of that width.
+/// checks that it is a PNG of that width. It is taken once the page has
+/// settled ([`settle`]); a picture that differs from the file already there
+/// only by anti-aliasing noise leaves the file as it is (`pixels.rs`).
 pub(crate) async fn screenshot(
     client: &Client,
     name: &str,
     shot: Shot,
 ) -> Result<PathBuf, Box<dyn Error>> {
+    settle(client).await?;
     if shot == Shot::FullPage {
         // The window is taller than its viewport by the browser's own frame.
         let sizes = client
@@ -332,6 +349,9 @@ pub(crate) async fn screenshot(
             .set_window_size(WINDOW.0, u32::try_from(height)?)
             .await?;
     }
+    if shot == Shot::FullPage {
+        settle(client).await?;
+    }
     let png = client.screenshot().await;
     client.set_window_size(WINDOW.0, WINDOW.1).await?;
     let png = png?;
@@ -341,7 +361,10 @@ pub(crate) async fn screenshot(
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
-    std::fs::write(&path, png)?;
+    let unchanged = std::fs::read(&path).is_ok_and(|old| super::pixels::same_picture(&old, &png));
+    if !unchanged {
+        std::fs::write(&path, png)?;
+    }
     Ok(path)
 }
 

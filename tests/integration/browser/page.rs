@@ -26,6 +26,22 @@ pub(crate) async fn field(c: &Client, label: &str) -> Res<Element> {
     Ok(c.find(Locator::Id(&target)).await?)
 }
 
+/// Polls `script` (returning true, or any value but false and null, when done) for up to
+/// 15 s; returns what it returned.
+pub(crate) async fn wait_for(c: &Client, what: &str, script: &str) -> Res<serde_json::Value> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let value = c.execute(script, vec![]).await?;
+        if value != serde_json::Value::Bool(false) && value != serde_json::Value::Null {
+            return Ok(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Replaces a text field's value by typing `text` into it.
 pub(crate) async fn type_into(c: &Client, label: &str, text: &str) -> Res<Element> {
     let input = field(c, label).await?;
