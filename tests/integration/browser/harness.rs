@@ -361,9 +361,16 @@ pub(crate) async fn screenshot(
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
-    let unchanged = std::fs::read(&path).is_ok_and(|old| super::pixels::same_picture(&old, &png));
-    if !unchanged {
-        std::fs::write(&path, png)?;
+    let noise = std::fs::read(&path)
+        .ok()
+        .and_then(|old| super::pixels::noise(&old, &png));
+    match noise {
+        Some(0) => {}
+        Some(pixels) => println!(
+            "{name}: {pixels} pixels of anti-aliasing noise; {} is kept",
+            path.display()
+        ),
+        None => std::fs::write(&path, png)?,
     }
     Ok(path)
 }

@@ -122,14 +122,18 @@ fn paeth(a: u8, b: u8, c: u8) -> u8 {
 /// Whether two PNG files show the same picture up to anti-aliasing noise (see the module
 /// docs); files that cannot be decoded are the same only if their bytes are.
 pub(crate) fn same_picture(old: &[u8], new: &[u8]) -> bool {
+    noise(old, new).is_some()
+}
+
+/// How many pixels differ by noise alone when two PNG files show the same picture up to
+/// anti-aliasing noise; `None` when they differ by more.
+pub(crate) fn noise(old: &[u8], new: &[u8]) -> Option<usize> {
     if old == new {
-        return true;
+        return Some(0);
     }
-    let (Some(old), Some(new)) = (decode(old), decode(new)) else {
-        return false;
-    };
+    let (old, new) = (decode(old)?, decode(new)?);
     if (old.width, old.height, old.channels) != (new.width, new.height, new.channels) {
-        return false;
+        return None;
     }
     let mut differing = 0;
     for (a, b) in old
@@ -141,12 +145,12 @@ pub(crate) fn same_picture(old: &[u8], new: &[u8]) -> bool {
             continue;
         }
         differing += 1;
-        let noise = a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= NOISE_LEVELS);
-        if !noise || differing > NOISE_PIXELS {
-            return false;
+        let small = a.iter().zip(b).all(|(x, y)| x.abs_diff(*y) <= NOISE_LEVELS);
+        if !small || differing > NOISE_PIXELS {
+            return None;
         }
     }
-    true
+    Some(differing)
 }
 
 #[cfg(test)]
@@ -216,14 +220,15 @@ mod tests {
             png(40, 30, &pixels)
         };
         let old_png = png(40, 30, &old);
-        let noise: Vec<(usize, [u8; 3])> = (0..8)
+        let specks: Vec<(usize, [u8; 3])> = (0..8)
             .map(|i| {
                 let [v, _, _] = old[i * 41];
                 (i * 41, [v.saturating_add(1), v, v.saturating_sub(2)])
             })
             .collect();
-        assert!(
-            same_picture(&old_png, &with(&noise)),
+        assert_eq!(
+            noise(&old_png, &with(&specks)),
+            Some(8),
             "8 pixels, 1-2 levels off"
         );
         let [v, _, _] = old[100];
