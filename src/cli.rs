@@ -119,8 +119,9 @@ pub enum DecisionsCommand {
 /// `credit-rules receipt …`.
 #[derive(Debug, Subcommand)]
 pub enum ReceiptCommand {
-    /// Check a decision receipt offline: its ed25519 signature over its canonical bytes
-    /// (exit 0: valid; 1: altered or signed by another key; 2: not a receipt).
+    /// Check a decision receipt offline (format 1 or 2): its ed25519 signature over its
+    /// canonical bytes, or over the Merkle root its batch path leads to (exit 0: valid; 1:
+    /// altered or signed by another key; 2: not a receipt).
     Verify {
         /// A receipt (JSON), or an evaluation answer holding one as `receipt`.
         file: PathBuf,
@@ -635,6 +636,20 @@ fn verify_receipt(file: &Path, public_key: Option<&str>) -> ExitCode {
                 b.decision,
                 b.total
             );
+            if let Some(batch) = &receipt.batch {
+                println!(
+                    "signed together with {} other receipt(s): leaf {} of batch root {}",
+                    batch.size.saturating_sub(1),
+                    batch.index,
+                    batch.root
+                );
+            }
+            if let Some(context) = &b.context {
+                println!(
+                    "tender context signed with it: {}",
+                    serde_json::to_string(context).unwrap_or_default()
+                );
+            }
             if public_key.is_none() {
                 println!(
                     "note: signed by key {}; give --public-key to check it is the service's",

@@ -230,7 +230,7 @@ impl std::ops::Deref for AppState {
 /// The version of the API's JSON shapes, in the OpenAPI document's `info.version`: the minor
 /// number grows when fields are added (old requests stay valid), the major when a shape
 /// changes incompatibly. Each changed shape says `Since 1.1` on what it added.
-pub const API_VERSION: &str = "1.3.0";
+pub const API_VERSION: &str = "1.4.0";
 
 /// The OpenAPI document, derived from the handlers' annotations.
 #[derive(OpenApi)]
@@ -258,7 +258,14 @@ pub const API_VERSION: &str = "1.3.0";
             facts that clauses read as `tender.…` / `项目.…` (a tender's applies to every member); a bad one is a 400 \
             `invalid_context` naming `context.<field>`. The decision log keeps the context and \
             replay evaluates with it. The receipt does not sign the request, so it does not \
-            carry the context: its decision id points at the logged decision that does."
+            carry the context: its decision id points at the logged decision that does.\n\n\
+            Changes in 1.4.0 (added fields only): receipts are `credit-rules receipt 2`: the \
+            receipts made together (a tender's members; single evaluations logged by the same \
+            flush) share one ed25519 signature over the Merkle root (SHA-256, RFC 6962) of \
+            their canonical bytes, and `Receipt` gains `batch` (`ReceiptBatch`: `index`, \
+            `size`, `path`, `root`) to check that it is one of them; `ReceiptBody` gains \
+            `context`, the tender context when one was given, now signed with the decision. \
+            `credit-rules receipt verify` checks both formats; receipts of format 1 stay valid."
     ),
     paths(
         ops::healthz,

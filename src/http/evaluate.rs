@@ -2,13 +2,14 @@
 //! call. Every evaluation is written to the decision log before it is answered.
 
 use super::auth::{Caller, Role};
+use super::decision_log::ToSign;
 use super::error::{ApiError, AppJson, ItemError};
 use super::ops::RequestId;
 use super::{AppState, blocking};
 use crate::compile::CompiledRuleSet;
 use crate::eval::Report;
 use crate::impact_store::{StoredChain, StoredRef, VersionError, find_version_or};
-use crate::receipt::{Receipt, ReceiptBody, ReceiptKey};
+use crate::receipt::{Receipt, ReceiptBody};
 use crate::record::{CreditRecord, Uscc};
 use crate::store::DecisionEntry;
 use crate::tender::{Bidder, TenderResult, evaluate_tender_with as run_tender};
@@ -151,7 +152,7 @@ pub(super) async fn evaluate_logged(
     request: EvaluateRequest,
 ) -> Result<EvaluateAnswer, ApiError> {
     let decided = decide_one(state, caller, request_id, request)?;
-    answer_one(state, decided).await
+    answer_one(decided).await
 }
 
 /// [`evaluate_logged`] with the store read and the evaluation on the blocking pool, for
@@ -168,16 +169,16 @@ pub(super) async fn evaluate_logged_blocking(
         let caller = caller.clone();
         blocking(move || decide_one(&state, &caller, request_id.as_deref(), request)).await?
     };
-    answer_one(state, decided).await
+    answer_one(decided).await
 }
 
-/// One entity evaluated and its log entry handed to the writer, not yet durable.
+/// One entity evaluated and its log entry (with its receipt to sign) handed to the writer,
+/// not yet durable.
 struct Decided {
     report: Report,
-    usccs: Vec<Uscc>,
+    uscc: Option<Uscc>,
     entity_name: Option<String>,
     known_at: DateTime<Utc>,
-    decided_at: DateTime<Utc>,
     logged: super::decision_log::Pending,
 }
 
@@ -197,52 +198,58 @@ fn decide_one(
         .evaluate_with(&taken.records, request.as_of, &context)
         .report(&program, &taken.records);
     let decided_at = Utc::now();
-    let entry = DecisionEntry::from_report(&report, taken.usccs.clone(), decided_at)
+    let uscc = match taken.usccs.as_slice() {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+    let entity_name = crate::tender::entity_name(&taken.records);
+    // The receipt's decision id is the log's sequence number: the writer sets it.
+    let sign = state.receipts.as_ref().map(|key| ToSign {
+        key: key.clone(),
+        bodies: vec![
+            ReceiptBody::of(
+                &report,
+                0,
+                uscc.as_ref().map(|u| u.as_str().to_owned()),
+                entity_name.clone(),
+                taken.known_at,
+                decided_at,
+            )
+            .in_context(&context),
+        ],
+    });
+    let entry = DecisionEntry::from_report(&report, taken.usccs, decided_at)
         .asked_by(request_id, Some(caller.actor()))
         .records_from(taken.known_at, inline)
         .in_context(&context);
-    let logged = state.decisions.submit(vec![entry])?;
+    let logged = state.decisions.submit(vec![entry], sign)?;
     count_evaluation(&report);
     Ok(Decided {
-        entity_name: crate::tender::entity_name(&taken.records),
+        entity_name,
         report,
-        usccs: taken.usccs,
+        uscc,
         known_at: taken.known_at,
-        decided_at,
         logged,
     })
 }
 
-/// Waits for the decision to be durable and signs its receipt.
-async fn answer_one(state: &AppState, decided: Decided) -> Result<EvaluateAnswer, ApiError> {
+/// Waits for the decision to be durable and its receipt signed (the log's writer signs the
+/// receipts of every decision made durable by the same flush together).
+async fn answer_one(decided: Decided) -> Result<EvaluateAnswer, ApiError> {
     let Decided {
         report,
-        usccs,
+        uscc,
         entity_name,
         known_at,
-        decided_at,
         logged,
     } = decided;
-    let uscc = match usccs.as_slice() {
-        [one] => Some(one.clone()),
-        _ => None,
-    };
+    let logged = logged.durable().await?;
     let decision_id = logged
-        .durable()
-        .await?
+        .seqs
         .first()
         .copied()
         .ok_or_else(|| ApiError::internal("the decision log assigned no id"))?;
-    let receipt = state.receipts.as_ref().map(|key| {
-        key.sign(ReceiptBody::of(
-            &report,
-            decision_id,
-            uscc.as_ref().map(|u| u.to_string()),
-            entity_name.clone(),
-            known_at,
-            decided_at,
-        ))
-    });
+    let receipt = logged.receipts.into_iter().next();
     Ok(EvaluateAnswer {
         report,
         decision_id,
@@ -313,7 +320,7 @@ pub(super) async fn tender_logged<T: Send + 'static>(
     let worker = state.clone();
     let actor = caller.actor();
     // Evaluate and hand the log entries to the writer off the async workers.
-    let (mut result, logged, decided_at) = blocking(move || {
+    let (mut result, logged) = blocking(move || {
         let program = program_for(&worker, &request.ruleset, request.version.as_deref())?;
         let store = worker.store.clone();
         let at = request.as_of;
@@ -332,58 +339,61 @@ pub(super) async fn tender_logged<T: Send + 'static>(
         result.known_at = Some(known_at_asked.unwrap_or_else(now_millis));
         let decided_at = Utc::now();
         let asked = (request_id.as_str(), actor);
-        let logged = worker.decisions.submit(log_entries(
-            &result,
-            decided_at,
-            &asked,
-            (inline.is_some(), &context),
-        ))?;
-        Ok((result, logged, decided_at))
+        let sign = worker.receipts.as_ref().map(|key| ToSign {
+            key: key.clone(),
+            bodies: receipt_bodies(&result, decided_at, &context),
+        });
+        let logged = worker.decisions.submit(
+            log_entries(&result, decided_at, &asked, (inline.is_some(), &context)),
+            sign,
+        )?;
+        Ok((result, logged))
     })
     .await?;
-    let seqs = logged.durable().await?;
-    let receipts = state.receipts.clone();
+    let logged = logged.durable().await?;
     blocking(move || {
-        sign_members(&mut result, &seqs, receipts.as_deref(), decided_at);
+        give_members(&mut result, logged);
         finish(result)
     })
     .await
 }
 
-/// Gives every member its decision id (in log order) and signed receipt. An ed25519
-/// signature is most of a member's server time, so a large tender signs over the cores.
-fn sign_members(
-    result: &mut TenderResult,
-    seqs: &[u64],
-    key: Option<&ReceiptKey>,
+/// The receipt bodies of a tender's members, in log order (their decision ids are set by
+/// the log's writer, which signs them all with one signature).
+fn receipt_bodies(
+    result: &TenderResult,
     decided_at: DateTime<Utc>,
-) {
+    context: &crate::context::TenderContext,
+) -> Vec<ReceiptBody> {
     let known_at = result.known_at.unwrap_or(decided_at);
-    let mut members: Vec<_> = result
+    result
         .bids
-        .iter_mut()
-        .flat_map(|bid| bid.members.iter_mut())
-        .zip(seqs.iter().copied())
-        .collect();
-    let sign = |(member, seq): &mut (&mut crate::tender::MemberResult, u64)| {
-        member.decision_id = Some(*seq);
-        member.receipt = key.map(|key| {
-            key.sign(ReceiptBody::of(
+        .iter()
+        .flat_map(|bid| &bid.members)
+        .map(|member| {
+            ReceiptBody::of(
                 &member.report,
-                *seq,
-                Some(member.uscc.to_string()),
+                0,
+                Some(member.uscc.as_str().to_owned()),
                 member.entity_name.clone(),
                 known_at,
                 decided_at,
-            ))
-        });
-    };
-    match crate::tender::pool() {
-        Some(pool) if key.is_some() && members.len() >= 8 => pool.install(|| {
-            use rayon::prelude::*;
-            members.par_iter_mut().for_each(sign);
-        }),
-        _ => members.iter_mut().for_each(sign),
+            )
+            .in_context(context)
+        })
+        .collect()
+}
+
+/// Gives every member its decision id and signed receipt (in log order).
+fn give_members(result: &mut TenderResult, logged: super::decision_log::Logged) {
+    let mut receipts = logged.receipts.into_iter();
+    let members = result
+        .bids
+        .iter_mut()
+        .flat_map(|bid| bid.members.iter_mut());
+    for (member, seq) in members.zip(logged.seqs) {
+        member.decision_id = Some(seq);
+        member.receipt = receipts.next();
     }
 }
 
@@ -721,11 +731,13 @@ fn validate_inline(records: &[CreditRecord]) -> Result<(), ApiError> {
 }
 
 fn count_evaluation(report: &Report) {
-    let labels = [
-        ("ruleset", report.ruleset.clone()),
-        ("decision", report.decision.code().to_owned()),
-    ];
-    metrics::counter!("evaluations_total", &labels).increment(1);
+    // The decision code is a static string: a label borrowed, not copied.
+    metrics::counter!(
+        "evaluations_total",
+        "ruleset" => report.ruleset.clone(),
+        "decision" => report.decision.code()
+    )
+    .increment(1);
 }
 
 #[cfg(test)]

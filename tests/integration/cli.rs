@@ -751,6 +751,32 @@ fn replay_receipt_verify_and_impact_as_known_then() {
     assert!(err.contains("INVALID"), "{err}");
     std::fs::write(&file, "{}").expect("written");
     assert_eq!(run(&["receipt", "verify", file_arg]).0, 2);
+
+    // Both formats: a receipt of an earlier release (format 1), and one of a batch signed
+    // together (format 2), whose path, once altered, no longer leads to the signed root.
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases/receipts");
+    let old = cases.join("format-1.json");
+    let (code, out, err) = run(&["receipt", "verify", old.to_str().expect("utf-8")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("valid: decision 17"), "{out}");
+    let batch: Vec<serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(cases.join("format-2-batch.json")).expect("fixture"),
+    )
+    .expect("json");
+    std::fs::write(&file, batch[2].to_string()).expect("written");
+    let (code, out, err) = run(&["receipt", "verify", file_arg]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("signed together with 2 other receipt(s): leaf 2"),
+        "{out}"
+    );
+    assert!(out.contains("tender context signed with it"), "{out}");
+    let mut tampered = batch[2].clone();
+    tampered["batch"]["path"][0] = serde_json::json!("00".repeat(32));
+    std::fs::write(&file, tampered.to_string()).expect("written");
+    let (code, _, err) = run(&["receipt", "verify", file_arg]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not part of the signed batch"), "{err}");
 }
 
 #[test]

@@ -208,6 +208,7 @@ async fn evaluating_a_stored_entity_explains_the_veto_and_logs_the_decision() {
             ".receipt.decided_at" => "[time]",
             ".receipt.public_key" => "[key]",
             ".receipt.signature" => "[signature]",
+            ".receipt.batch.root" => "[root]",
         });
         let after_repair = json!({ "ruleset": "water", "as_of": "2024-08-01", "uscc": BIDDER });
         let r = call(

@@ -424,3 +424,156 @@ async fn a_tender_context_is_validated_logged_with_the_decision_and_replayed() {
         refused.body
     );
 }
+
+/// A tender's receipts are signed together: one signature over the Merkle root of all its
+/// members' receipts, each receipt carrying its own inclusion path, so that each verifies
+/// alone and none can be altered or given another's place. The tender context is signed.
+#[tokio::test]
+async fn a_tenders_receipts_share_one_signature_and_each_verifies_alone() {
+    use credit_rules::receipt::ReceiptError;
+    let s = state();
+    seed_bidder(&s).await;
+    let bidders: Vec<_> = (0..12u32)
+        .map(|i| {
+            let member = if i == 0 {
+                "914201158544006819".to_string()
+            } else {
+                code(i).to_string()
+            };
+            json!({ "id": format!("B{i:02}"), "members": [member] })
+        })
+        .collect();
+    let body = json!({ "ruleset": "water", "as_of": "2024-06-01", "bidders": bidders,
+        "context": { "sector": "水务", "budget": "5000000" } });
+    let r = call(
+        &s,
+        "POST",
+        "/api/v1/tenders/evaluate",
+        Some(EVALUATOR),
+        Some(body),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let key = call(&s, "GET", "/api/v1/receipts/public-key", None, None).await;
+    let public_key = key.body["public_key"].as_str().expect("key").to_string();
+    let receipts: Vec<Receipt> = r.body["bids"]
+        .as_array()
+        .expect("bids")
+        .iter()
+        .flat_map(|bid| bid["members"].as_array().expect("members").clone())
+        .map(|member| {
+            let receipt: Receipt =
+                serde_json::from_value(member["receipt"].clone()).expect("receipt");
+            assert_eq!(
+                Some(receipt.body.decision_id),
+                member["decision_id"].as_u64()
+            );
+            receipt
+        })
+        .collect();
+    assert_eq!(receipts.len(), 12);
+    let first = receipts[0].batch.clone().expect("a batch");
+    let mut indexes = Vec::new();
+    for receipt in &receipts {
+        assert_eq!(receipt.body.format, credit_rules::receipt::RECEIPT_FORMAT);
+        let batch = receipt.batch.as_ref().expect("a batch");
+        // Nothing else was evaluated meanwhile: the batch is exactly the tender.
+        assert_eq!((batch.size, &batch.root), (12, &first.root));
+        assert_eq!(receipt.signature, receipts[0].signature);
+        indexes.push(batch.index);
+        let context = receipt
+            .body
+            .context
+            .as_ref()
+            .expect("the context is signed");
+        assert_eq!(context.sector.as_deref(), Some("水务"));
+        assert_eq!(context.budget, Some(rust_decimal::Decimal::from(5_000_000)));
+        assert_eq!(verify(receipt, Some(&public_key)), Ok(()));
+        // Saved alone (the member object), it still verifies.
+        let alone = serde_json::to_string(receipt).expect("json");
+        let back = credit_rules::receipt::parse(&alone).expect("parses");
+        assert_eq!(verify(&back, Some(&public_key)), Ok(()));
+    }
+    indexes.sort_unstable();
+    assert_eq!(indexes, (0..12).collect::<Vec<_>>());
+
+    // Altered content, another member's path, a forged root: refused.
+    let mut altered = receipts[3].clone();
+    altered.body.total = "99.00".into();
+    assert_eq!(verify(&altered, None), Err(ReceiptError::NotInBatch));
+    let mut other_context = receipts[3].clone();
+    other_context.body.context = None;
+    assert_eq!(verify(&other_context, None), Err(ReceiptError::NotInBatch));
+    let mut moved = receipts[3].clone();
+    moved.batch = receipts[4].batch.clone();
+    assert_eq!(verify(&moved, None), Err(ReceiptError::NotInBatch));
+    let mut forged = receipts[3].clone();
+    if let Some(batch) = forged.batch.as_mut() {
+        batch.root = "00".repeat(32);
+    }
+    assert_eq!(verify(&forged, None), Err(ReceiptError::NotInBatch));
+}
+
+/// Single evaluations arriving together may share a decision-log flush and one receipt
+/// signature; every answer's receipt still names its own decision and verifies alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_evaluations_get_receipts_that_each_verify_alone() {
+    let s = state();
+    seed_bidder(&s).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..32u32 {
+        let s = s.clone();
+        calls.spawn(async move {
+            let uscc = if i % 2 == 0 {
+                "914201158544006819".to_string()
+            } else {
+                code(i).to_string()
+            };
+            let mut body = json!({ "ruleset": "water", "as_of": "2024-06-01", "uscc": uscc });
+            if i % 3 == 0 {
+                body["context"] = json!({ "project_type": "施工" });
+            }
+            (
+                i,
+                call(&s, "POST", "/api/v1/evaluate", Some(EVALUATOR), Some(body)).await,
+            )
+        });
+    }
+    let mut ids = Vec::new();
+    let mut by_root: std::collections::HashMap<String, (String, Vec<u64>)> =
+        std::collections::HashMap::new();
+    while let Some(done) = calls.join_next().await {
+        let (i, r) = done.expect("call");
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let receipt: Receipt =
+            serde_json::from_value(r.body["receipt"].clone()).expect("a receipt");
+        assert_eq!(verify(&receipt, None), Ok(()), "call {i}");
+        assert_eq!(
+            r.body["decision_id"].as_u64(),
+            Some(receipt.body.decision_id)
+        );
+        assert_eq!(receipt.body.uscc.as_deref(), r.body["uscc"].as_str());
+        assert_eq!(
+            receipt.body.context.is_some(),
+            i % 3 == 0,
+            "the context is signed when given"
+        );
+        ids.push(receipt.body.decision_id);
+        let batch = receipt.batch.expect("a batch");
+        let shared = by_root
+            .entry(batch.root)
+            .or_insert_with(|| (receipt.signature.clone(), Vec::new()));
+        // One signature per batch, one leaf per receipt.
+        assert_eq!(shared.0, receipt.signature);
+        shared.1.push(batch.index);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 32, "every decision has its own id");
+    for (_, (_, mut indexes)) in by_root {
+        let count = indexes.len();
+        indexes.sort_unstable();
+        indexes.dedup();
+        assert_eq!(indexes.len(), count, "no two receipts share a leaf");
+    }
+}
