@@ -595,6 +595,15 @@ impl super::Cursors for PgStore {
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.run(self.set_cursor_async(name, value))
     }
+
+    fn swap_cursor(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        self.run(self.swap_cursor_async(name, expected, value))
+    }
 }
 
 impl super::DecisionLog for PgStore {

@@ -365,6 +365,11 @@ pub const CURSOR: &str = "SELECT value FROM cursors WHERE name = $1";
 /// Sets a cursor.
 pub const SET_CURSOR: &str = "INSERT INTO cursors (name, value) VALUES ($1, $2) \
      ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value";
+/// Sets a cursor that is not set yet (0 rows: another writer set it first).
+pub const INSERT_CURSOR: &str =
+    "INSERT INTO cursors (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+/// Sets a cursor that still holds $2 (0 rows: another writer changed it first).
+pub const SWAP_CURSOR: &str = "UPDATE cursors SET value = $3 WHERE name = $1 AND value = $2";
 
 // --- drafts (reference table, compare-and-swap on row_version) ----------------------------
 
@@ -554,6 +559,8 @@ mod tests {
             RULESET_IDS,
             CURSOR,
             SET_CURSOR,
+            INSERT_CURSOR,
+            SWAP_CURSOR,
             NEXT_DRAFT_ID,
             INSERT_DRAFT,
             DRAFT,

@@ -164,6 +164,27 @@ impl PgStore {
         Ok(())
     }
 
+    /// The compare-and-swap of a cursor: one statement (an insert when none is expected, an
+    /// update of the expected value otherwise), atomic against every other writer.
+    pub(super) async fn swap_cursor_async(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let changed = match expected {
+            None => client.execute(sql::INSERT_CURSOR, &[&name, &value]).await,
+            Some(expected) => {
+                client
+                    .execute(sql::SWAP_CURSOR, &[&name, &expected, &value])
+                    .await
+            }
+        }
+        .map_err(|e| self.backend(e))?;
+        Ok(changed == 1)
+    }
+
     pub(super) async fn put_draft_async(&self, draft: &NewDraft<'_>) -> Result<Draft, StoreError> {
         refuse_bad_id(draft.ruleset_id)?;
         let value = new_draft_value(draft).map_err(|e| corrupt("drafts", "new", e))?;
