@@ -18,12 +18,17 @@
 # Usage: scripts/pg-bench.sh [ENTITIES] [SECONDS]      (defaults 100000 and 10)
 # PostgreSQL: CREDIT_RULES_BENCH_PG (default postgres://postgres@127.0.0.1:5432/test); the
 # script works in a schema of its own and drops it at the end. STORES="sled pg" (default)
-# chooses the stores; CREDIT_RULES_BENCH_BIN names a release binary already built.
+# chooses the stores; CREDIT_RULES_BENCH_BIN names a release binary already built;
+# STEPS (default "import impact serve") chooses the steps: the import always runs (the
+# others need its store), so STEPS=import measures only the import; steps 3–5 are `serve`.
+# IMPORT_ARGS adds arguments to the import (e.g. `--batch-size 20000`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 entities="${1:-100000}"
 duration="${2:-10}"
 stores="${STORES:-sled pg}"
+steps="${STEPS:-import impact serve}"
+has_step() { case " $steps " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 base_url="${CREDIT_RULES_BENCH_PG:-postgres://postgres@127.0.0.1:5432/test}"
 schema="bench_$$"
 scripts/pg-start.sh >/dev/null
@@ -65,15 +70,20 @@ PY
 for store in $stores; do
   if [ "$store" = sled ]; then args=(--data "$work/sled"); else args=(--data "$work/pg-tokens" --store "$pg"); fi
   start=$(seconds)
-  "$bin" import --demo "$entities" "${args[@]}" 2>"$work/import-$store.log"
+  # shellcheck disable=SC2086 # IMPORT_ARGS is a list of words
+  "$bin" import --demo "$entities" "${args[@]}" ${IMPORT_ARGS:-} 2>"$work/import-$store.log"
   end=$(seconds)
   records=$(grep -o 'records: [0-9]* inserted' "$work/import-$store.log" | grep -o '[0-9]*')
   python3 -c "print(f'$store import: {$records} records in {$end-$start:.1f} s = {$records/($end-$start):.0f} records/s')"
+  echo "  load after the $store import: $(uptime)"
+  if has_step impact; then
   start=$(seconds)
   "$bin" impact --ruleset water --old rulesets/water/water.rules --new rulesets/water/water.rules --as-of 2024-06-01 "${args[@]}" >/dev/null 2>"$work/impact-$store.log" || true
   end=$(seconds)
   python3 -c "print(f'$store impact over every entity: {$end-$start:.1f} s')"
   grep -h "evaluated" "$work/impact-$store.log" | sed "s/^/  /" || true
+  fi
+  has_step serve || continue
 
   "$bin" serve --addr 127.0.0.1:18090 --demo-entities 0 "${args[@]}" >"$work/serve-$store.log" 2>&1 &
   serve_pid=$!; pids+=("$serve_pid")

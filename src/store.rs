@@ -84,7 +84,7 @@ pub use self::sled::{
     backup_folder, restore as restore_backup, verify as verify_backup,
 };
 pub use changes::StoreChange;
-pub use cursors::Cursors;
+pub use cursors::{Cursors, update_cursor};
 pub use decisions::{DecisionEntry, DecisionLog, DecisionQuery, LoggedDecision, ReportJson};
 pub use location::{STORE_ENV, StoreLocation};
 pub use postgres::PgStore;

@@ -12,6 +12,8 @@
 //! expired anyway: in a list of (id, expiry) under one store cursor per hour of expiry
 //! ([`revoked_key`], [`REVOKED_SLOTS`] of them, reused in turn), so a request reads one short
 //! list, and each logout drops the entries whose sessions have expired ([`Revoked::add`]).
+//! A logout changes its list by a compare-and-swap ([`revoke`]): two replicas logging out at
+//! once both keep their entry.
 //!
 //! The CSRF token of a session is an HMAC of its id under the same key: pages put it in a
 //! hidden `_csrf` field and a `<meta name="csrf-token">`; scripts send it as `X-CSRF-Token`.
@@ -83,6 +85,24 @@ impl Revoked {
         });
         serde_json::to_string(&list).unwrap_or_else(|_| "[]".to_owned())
     }
+}
+
+/// Records `session` as logged out in its revocation list ([`revoked_key`]), dropping the
+/// sessions of that list that have expired at `now`: a compare-and-swap on the list's value
+/// ([`crate::store::update_cursor`]), so that replicas logging sessions out at the same
+/// instant never drop each other's entries. An unreadable list is replaced: its sessions
+/// end within hours anyway.
+pub fn revoke<C: crate::store::Cursors + ?Sized>(
+    store: &C,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), crate::store::StoreError> {
+    let name = revoked_key(session.expires);
+    crate::store::update_cursor(store, &name, |stored| {
+        let list = Revoked::list(stored).unwrap_or_default();
+        Some(Revoked::add(list, session, now))
+    })
+    .map(|_| ())
 }
 
 /// The form field that carries the CSRF token.

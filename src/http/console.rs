@@ -153,24 +153,9 @@ async fn resolve(state: &AppState, cookie: &str) -> Result<Option<ConsoleSession
     }))
 }
 
-/// Logouts of this process take turns on their revocation list's read-modify-write.
-static REVOKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Adds `session` to its revocation list, dropping the sessions of that list that have
-/// expired.
+/// Adds `session` to its revocation list ([`session::revoke`], atomic across replicas).
 fn revoke(state: &AppState, session: &Session) -> Result<(), ApiError> {
-    let _turn = REVOKING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let name = session::revoked_key(session.expires);
-    let stored = state.store.cursor(&name).map_err(ApiError::internal)?;
-    // An unreadable list is replaced: its sessions end within hours anyway.
-    let list = Revoked::list(stored.as_deref()).unwrap_or_default();
-    let text = Revoked::add(list, session, state.clock.now());
-    state
-        .store
-        .set_cursor(&name, &text)
-        .map_err(ApiError::internal)
+    session::revoke(state.store.as_ref(), session, state.clock.now()).map_err(ApiError::internal)
 }
 
 /// The CSRF token of a form body (`application/x-www-form-urlencoded`).

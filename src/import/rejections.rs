@@ -4,12 +4,12 @@
 //!
 //! The list is one JSON array under the store cursor [`KEY`] (the store's key-value cursors,
 //! so every backend keeps it without a method of its own), rewritten on each addition
-//! (read, prepend, cut to [`KEEP`], write). Writers in one process take turns; two processes
-//! adding at the same instant may lose one's rows from the list (never from the printout):
-//! the list is a status display, not the record of what was refused. The reason is the very
+//! (read, prepend, cut to [`KEEP`], then a compare-and-swap on the value read,
+//! [`crate::store::update_cursor`]): writers in this process or in other replicas adding at
+//! the same instant all get their rows in, none overwrites another's. The reason is the very
 //! text printed on standard error.
 
-use crate::store::{RecordStore, StoreError};
+use crate::store::{RecordStore, StoreError, update_cursor};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -81,38 +81,51 @@ pub fn of_batch<T: crate::import::ItemText>(
         .collect()
 }
 
-/// Writers of this process take turns on the read-modify-write.
-static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// Adds rejections (given oldest first) to the front of the list, keeping the newest
-/// [`KEEP`].
+/// [`KEEP`]; atomic against other writers (see the module docs).
 pub fn record<S: RecordStore + ?Sized>(store: &S, added: Vec<Rejection>) -> Result<(), StoreError> {
     if added.is_empty() {
         return Ok(());
     }
-    let _turn = TURN
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let mut list: Vec<Rejection> = added.into_iter().rev().take(KEEP).collect();
-    list.extend(recent(store)?);
-    list.truncate(KEEP);
-    let text = serde_json::to_string(&list).map_err(|e| StoreError::Backend {
-        path: KEY.to_owned(),
-        message: format!("the rejected-rows list cannot be written: {e}"),
+    let added: Vec<Rejection> = added.into_iter().rev().take(KEEP).collect();
+    let mut failure = None;
+    update_cursor(store, KEY, |current| {
+        let mut list = added.clone();
+        list.extend(read_list(current));
+        list.truncate(KEEP);
+        match serde_json::to_string(&list) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                failure = Some(e);
+                None
+            }
+        }
     })?;
-    store.set_cursor(KEY, &text)
+    match failure {
+        Some(e) => Err(StoreError::Backend {
+            path: KEY.to_owned(),
+            message: format!("the rejected-rows list cannot be written: {e}"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// A stored list's entries; a value that does not read as the list (written by something
+/// else) counts as empty.
+fn read_list(text: Option<&str>) -> Vec<Rejection> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    serde_json::from_str(text).unwrap_or_else(|e| {
+        tracing::warn!(%e, "the stored rejected-rows list does not read; starting a new one");
+        Vec::new()
+    })
 }
 
 /// The list, newest first. A value that does not read as the list (written by something
 /// else) counts as empty and is replaced by the next addition.
 pub fn recent<S: RecordStore + ?Sized>(store: &S) -> Result<Vec<Rejection>, StoreError> {
-    let Some(text) = store.cursor(KEY)? else {
-        return Ok(Vec::new());
-    };
-    Ok(serde_json::from_str(&text).unwrap_or_else(|e| {
-        tracing::warn!(%e, "the stored rejected-rows list does not read; starting a new one");
-        Vec::new()
-    }))
+    Ok(read_list(store.cursor(KEY)?.as_deref()))
 }
 
 #[cfg(test)]

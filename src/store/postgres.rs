@@ -49,10 +49,12 @@
 //! wait (except [`RecordStore::records_known_at`], which waits for the batch being
 //! committed). A batch's write time is the database's clock read once the lock is held, so
 //! write times follow the commit order on every replica. A batch reads what it needs in a
-//! few statements, decides every record in memory with the same rules as the sled store,
-//! and writes each table with one statement: from 64 rows on (an import batch), `COPY …
-//! FROM STDIN (FORMAT binary)` into the session's temporary staging tables, then one merge
-//! per table; below, `unnest` of arrays.
+//! few statements (planned as index probes: `sql::PREFER_INDEXES`), decides every record
+//! in memory with the same rules as the sled store, and writes each table with one
+//! statement: from 64 rows on (an import batch), `COPY … FROM STDIN (FORMAT binary)` —
+//! the records new to the database straight into their tables, encoded row by row while
+//! the server stores the rows before, the others into the session's temporary staging
+//! tables, then one merge per table; below, `unnest` of arrays.
 //!
 //! # Replicas
 //!
@@ -594,6 +596,15 @@ impl super::Cursors for PgStore {
 
     fn set_cursor(&self, name: &str, value: &str) -> Result<(), StoreError> {
         self.run(self.set_cursor_async(name, value))
+    }
+
+    fn swap_cursor(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        self.run(self.swap_cursor_async(name, expected, value))
     }
 }
 

@@ -1393,6 +1393,28 @@ impl Cursors for SledStore {
             .map_err(|e| self.backend(e))?;
         self.flush_db()
     }
+
+    fn swap_cursor(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let _writing = self.writing();
+        let swapped = self
+            .cursors
+            .compare_and_swap(
+                name.as_bytes(),
+                expected.map(str::as_bytes),
+                Some(value.as_bytes()),
+            )
+            .map_err(|e| self.backend(e))?
+            .is_ok();
+        if swapped {
+            self.flush_db()?;
+        }
+        Ok(swapped)
+    }
 }
 
 impl DecisionLog for SledStore {

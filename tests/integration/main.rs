@@ -19,6 +19,7 @@ mod check;
 mod cli;
 mod connections;
 mod console;
+mod cursor_swap;
 mod definitions;
 mod diagnostics_zh;
 mod diff;

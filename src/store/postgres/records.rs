@@ -61,8 +61,11 @@ struct Slot {
     current: Option<StoredRecord>,
     /// Written by this batch: to be upserted.
     dirty: bool,
-    /// Stored before this version (it may have a line on the public list to take off).
-    existed: bool,
+    /// In the database before this batch: its row is updated (and it may have a line on the
+    /// public list to take off); otherwise it is a new row.
+    in_db: bool,
+    /// `current` as the record it counts as, when this batch has worked it out.
+    record: Option<CreditRecord>,
 }
 
 /// The rows a batch writes, gathered while deciding it.
@@ -181,10 +184,12 @@ impl PgStore {
     /// Takes the record-write lock of the schema and returns the batch's write time, read
     /// from the database's clock once the lock is held: the write times of two batches are
     /// in the order of their commits, on every replica (a version is never stamped earlier
-    /// than one committed before it, which a reader asking "as known at T" relies on).
+    /// than one committed before it, which a reader asking "as known at T" relies on). The
+    /// transaction's reads are then planned as index probes ([`sql::PREFER_INDEXES`]).
     async fn lock_record_writes(&self, tx: &Transaction<'_>) -> Result<DateTime<Utc>, StoreError> {
         let db = |e: tokio_postgres::Error| self.backend(e);
         tx.execute(sql::LOCK_RECORD_WRITES, &[]).await.map_err(db)?;
+        tx.batch_execute(sql::PREFER_INDEXES).await.map_err(db)?;
         let now: DateTime<Utc> = tx.query_one(sql::WRITE_TIME, &[]).await.map_err(db)?.get(0);
         Ok(now)
     }
@@ -230,7 +235,8 @@ impl PgStore {
                     uscc,
                     current: Some(stored),
                     dirty: false,
-                    existed: true,
+                    in_db: true,
+                    record: None,
                 },
             );
         }
@@ -247,9 +253,9 @@ impl PgStore {
     }
 
     /// Writes what a batch decided: the id index, the history, the records, their lines on
-    /// the public list, the entities. Many rows go through `COPY` into the session's
-    /// staging tables and are merged from there ([`PgStore::copy_batch`]); a few are sent
-    /// as arrays.
+    /// the public list, the entities. Many rows go through `COPY` ([`PgStore::copy_batch`]):
+    /// the records new to the database straight into their tables, the others into the
+    /// session's staging tables, merged from there; a few are sent as arrays.
     async fn write_batch(
         &self,
         tx: &Transaction<'_>,
@@ -258,30 +264,55 @@ impl PgStore {
         written_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let db = |e: tokio_postgres::Error| self.backend(e);
-        if !writes.new_ids.is_empty() {
-            let (ids, usccs): (Vec<&str>, Vec<&str>) = writes
-                .new_ids
-                .iter()
-                .filter(|(id, _)| slots.get(id).is_some_and(|s| s.current.is_some()))
-                .map(|(id, uscc)| (id.as_str(), uscc.as_str()))
-                .unzip();
-            tx.execute(sql::INSERT_IDS, &[&ids, &usccs])
-                .await
-                .map_err(db)?;
-        }
+        let new_ids: Vec<(&str, &str)> = writes
+            .new_ids
+            .iter()
+            .filter(|(id, _)| slots.get(id).is_some_and(|s| s.current.is_some()))
+            .map(|(id, uscc)| (id.as_str(), uscc.as_str()))
+            .collect();
         let mut history = HistoryRows::default();
         for (uscc, id, stored) in &writes.history {
             history.push(uscc, id, stored)?;
         }
-        let mut rows = RecordRows::default();
-        for (id, slot) in slots {
-            if let (true, Some(stored)) = (slot.dirty, &slot.current) {
-                rows.push(&slot.uscc, id, stored, slot.existed)?;
+        // In key order: the index insertions of a batch walk each index once.
+        let mut dirty: Vec<(&String, &Slot, &StoredRecord)> = slots
+            .iter()
+            .filter_map(|(id, slot)| match (slot.dirty, &slot.current) {
+                (true, Some(stored)) => Some((id, slot, stored)),
+                _ => None,
+            })
+            .collect();
+        dirty.sort_unstable_by(|a, b| (&a.1.uscc, a.0).cmp(&(&b.1.uscc, b.0)));
+        if dirty.len() + history.ids.len() >= COPY_FROM {
+            // Rows already in the database (merged), and the new ones (copied as they are
+            // encoded).
+            let mut rows = RecordRows::default();
+            let mut fresh = Vec::new();
+            for (id, slot, stored) in dirty {
+                if slot.in_db {
+                    rows.push(&slot.uscc, id, stored, slot.record.as_ref(), true)?;
+                } else {
+                    fresh.push((
+                        slot.uscc.as_str(),
+                        id.as_str(),
+                        stored,
+                        slot.record.as_ref(),
+                    ));
+                }
             }
-        }
-        if rows.ids.len() + history.ids.len() >= COPY_FROM {
-            self.copy_batch(tx, &rows, &history, written_at).await?;
+            self.copy_batch(tx, &new_ids, &rows, &fresh, &history, written_at)
+                .await?;
         } else {
+            let mut rows = RecordRows::default();
+            for (id, slot, stored) in dirty {
+                rows.push(&slot.uscc, id, stored, slot.record.as_ref(), slot.in_db)?;
+            }
+            if !new_ids.is_empty() {
+                let (ids, usccs): (Vec<&str>, Vec<&str>) = new_ids.iter().copied().unzip();
+                tx.execute(sql::INSERT_IDS, &[&ids, &usccs])
+                    .await
+                    .map_err(db)?;
+            }
             self.send_batch(tx, &rows, &history, written_at).await?;
         }
         if !writes.entities.is_empty() {
@@ -356,17 +387,39 @@ impl PgStore {
         Ok(())
     }
 
-    /// Many rows: `COPY … FROM STDIN (FORMAT binary)` into the session's staging tables
-    /// (temporary, emptied at commit), then one merge statement per table, all in the
-    /// batch's transaction.
+    /// Many rows, with `COPY … FROM STDIN (FORMAT binary)`, all in the batch's transaction:
+    /// the rows of records new to the database (no row to update, no line to take off, held
+    /// off from other writers by the record-write lock) straight into `record_ids`, `records`
+    /// and `public_disclosure`; the rows of records already stored and the previous versions
+    /// into the session's staging tables (temporary, emptied at commit), then one merge
+    /// statement per table.
     async fn copy_batch(
         &self,
         tx: &Transaction<'_>,
+        new_ids: &[(&str, &str)],
         rows: &RecordRows<'_>,
+        fresh: &[NewRow<'_>],
         history: &HistoryRows<'_>,
         written_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let db = |e: tokio_postgres::Error| self.backend(e);
+        if !new_ids.is_empty() {
+            let copied = new_ids
+                .iter()
+                .map(|(id, uscc)| [id as &(dyn ToSql + Sync), uscc]);
+            self.copy_in(tx, sql::COPY_NEW_IDS, &[Type::TEXT, Type::TEXT], copied)
+                .await?;
+        }
+        if !fresh.is_empty() {
+            let listed = self.copy_new_records(tx, fresh, written_at).await?;
+            if !listed.is_empty() {
+                self.copy_lines(tx, sql::COPY_NEW_DISCLOSURE, &listed)
+                    .await?;
+            }
+        }
+        if history.ids.is_empty() && rows.ids.is_empty() {
+            return Ok(());
+        }
         tx.batch_execute(sql::CREATE_STAGING).await.map_err(db)?;
         if !history.ids.is_empty() {
             let types = [
@@ -391,31 +444,8 @@ impl PgStore {
             tx.execute(sql::MERGE_HISTORY, &[]).await.map_err(db)?;
         }
         if !rows.ids.is_empty() {
-            let types = [
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT4,
-                Type::INT2,
-                Type::DATE,
-                Type::TIMESTAMPTZ,
-                Type::TIMESTAMPTZ,
-                Type::BYTEA,
-                Type::BYTEA,
-            ];
-            let copied = (0..rows.ids.len()).map(|n| {
-                [
-                    &rows.usccs[n] as &(dyn ToSql + Sync),
-                    &rows.ids[n],
-                    &rows.revs[n],
-                    &rows.kinds[n],
-                    &rows.days[n],
-                    &rows.times[n],
-                    &written_at,
-                    &rows.values[n],
-                    &rows.evals[n],
-                ]
-            });
-            self.copy_in(tx, sql::COPY_RECORDS, &types, copied).await?;
+            self.copy_records(tx, sql::COPY_RECORDS, rows, written_at)
+                .await?;
             tx.execute(sql::MERGE_RECORDS, &[]).await.map_err(db)?;
         }
         if !rows.unlisted.is_empty() {
@@ -428,39 +458,120 @@ impl PgStore {
             tx.execute(sql::MERGE_UNLISTED, &[]).await.map_err(db)?;
         }
         if !rows.listed.is_empty() {
-            let types = [
-                Type::TEXT,
-                Type::TEXT,
-                Type::INT4,
-                Type::DATE,
-                Type::INT2,
-                Type::DATE,
-                Type::DATE,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-                Type::TEXT,
-            ];
-            let copied = rows.listed.iter().map(|(uscc, id, line)| {
-                [
-                    uscc as &(dyn ToSql + Sync),
-                    id,
-                    &line.inv_day,
-                    &line.decided_on,
-                    &line.kind,
-                    &line.counts_from,
-                    &line.until,
-                    &line.name,
-                    &line.authority,
-                    &line.document_no,
-                    &line.legal_basis,
-                ]
-            });
-            self.copy_in(tx, sql::COPY_DISCLOSURE, &types, copied)
+            self.copy_lines(tx, sql::COPY_DISCLOSURE, &rows.listed)
                 .await?;
             tx.execute(sql::MERGE_DISCLOSURE, &[]).await.map_err(db)?;
         }
         Ok(())
+    }
+
+    /// The versions of records new to the database straight into `records`, each encoded
+    /// as it is sent (the server stores the rows sent before meanwhile); returns their lines
+    /// on the public list.
+    async fn copy_new_records<'a>(
+        &self,
+        tx: &Transaction<'_>,
+        fresh: &[NewRow<'a>],
+        written_at: DateTime<Utc>,
+    ) -> Result<Vec<(&'a str, &'a str, Line)>, StoreError> {
+        let db = |e: tokio_postgres::Error| self.backend(e);
+        let sink = tx.copy_in(sql::COPY_NEW_RECORDS).await.map_err(db)?;
+        let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &RECORD_COLUMNS));
+        let mut listed = Vec::new();
+        for &(uscc, id, stored, known) in fresh {
+            let worked_out;
+            let record = match known {
+                Some(record) => record,
+                None => {
+                    worked_out = effective("records", id, stored)?;
+                    &worked_out
+                }
+            };
+            let row = RecordRow::of(id, stored, record)?;
+            writer
+                .as_mut()
+                .write(&[
+                    &uscc as &(dyn ToSql + Sync),
+                    &id,
+                    &row.rev,
+                    &row.kind,
+                    &record.decided_on,
+                    &row.time,
+                    &written_at,
+                    &row.value,
+                    &row.eval,
+                ])
+                .await
+                .map_err(db)?;
+            if let Some(line) = line_of(record) {
+                listed.push((uscc, id, line));
+            }
+        }
+        writer.as_mut().finish().await.map_err(db)?;
+        Ok(listed)
+    }
+
+    /// Record rows through `statement`, a `COPY` of the columns (uscc, id, rev, kind,
+    /// decided_on, stored_at, known_at, stored, eval).
+    async fn copy_records(
+        &self,
+        tx: &Transaction<'_>,
+        statement: &str,
+        rows: &RecordRows<'_>,
+        written_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let copied = (0..rows.ids.len()).map(|n| {
+            [
+                &rows.usccs[n] as &(dyn ToSql + Sync),
+                &rows.ids[n],
+                &rows.revs[n],
+                &rows.kinds[n],
+                &rows.days[n],
+                &rows.times[n],
+                &written_at,
+                &rows.values[n],
+                &rows.evals[n],
+            ]
+        });
+        self.copy_in(tx, statement, &RECORD_COLUMNS, copied).await
+    }
+
+    /// List lines through `statement`, a `COPY` of every column of `public_disclosure`.
+    async fn copy_lines(
+        &self,
+        tx: &Transaction<'_>,
+        statement: &str,
+        lines: &[(&str, &str, Line)],
+    ) -> Result<u64, StoreError> {
+        let types = [
+            Type::TEXT,
+            Type::TEXT,
+            Type::INT4,
+            Type::DATE,
+            Type::INT2,
+            Type::DATE,
+            Type::DATE,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+            Type::TEXT,
+        ];
+        let copied = lines.iter().map(|(uscc, id, line)| {
+            [
+                uscc as &(dyn ToSql + Sync),
+                id,
+                &line.inv_day,
+                &line.decided_on,
+                &line.kind,
+                &line.counts_from,
+                &line.until,
+                &line.name,
+                &line.authority,
+                &line.document_no,
+                &line.legal_basis,
+            ]
+        });
+        self.copy_in(tx, statement, &types, copied).await
     }
 
     /// Sends `rows` through a binary `COPY … FROM STDIN` statement.
@@ -920,7 +1031,7 @@ fn put_one(
             ),
         }));
     }
-    let existed = old.is_some();
+    let in_db = slots.get(&record.id).is_some_and(|s| s.in_db);
     if let Some(old) = old {
         writes
             .history
@@ -936,7 +1047,8 @@ fn put_one(
             uscc: uscc.to_owned(),
             current: Some(new),
             dirty: true,
-            existed,
+            in_db,
+            record: Some(new_effective),
         },
     );
     let entity = writes
@@ -987,7 +1099,8 @@ fn apply_one(
         EventKind::Repair => new.repair = mark,
         EventKind::Revoke => new.revoke = mark,
     }
-    let errors = effective("records", id, &new)?.event_date_errors();
+    let new_effective = effective("records", id, &new)?;
+    let errors = new_effective.event_date_errors();
     if !errors.is_empty() {
         return Ok(Err(StoreError::InvalidEvent {
             id: id.to_owned(),
@@ -997,6 +1110,7 @@ fn apply_one(
     }
     writes.history.push((slot.uscc.clone(), id.to_owned(), old));
     slot.current = Some(new);
+    slot.record = Some(new_effective);
     slot.dirty = true;
     Ok(Ok(EventOutcome::Applied))
 }
@@ -1053,27 +1167,74 @@ impl<'a> RecordRows<'a> {
         uscc: &'a str,
         id: &'a str,
         stored: &StoredRecord,
+        known: Option<&CreditRecord>,
         existed: bool,
     ) -> Result<(), StoreError> {
-        let record = effective("records", id, stored)?;
-        let eval = codec::encode_eval_view(std::slice::from_ref(&EvalRecord::of(&record)))
-            .map_err(|e| corrupt("records", id, e))?;
+        let worked_out;
+        let record = match known {
+            Some(record) => record,
+            None => {
+                worked_out = effective("records", id, stored)?;
+                &worked_out
+            }
+        };
+        let row = RecordRow::of(id, stored, record)?;
         self.usccs.push(uscc);
         self.ids.push(id);
-        self.revs
-            .push(i32::try_from(stored.rev).unwrap_or(i32::MAX));
-        self.kinds.push(i16::from(record.kind.index()));
+        self.revs.push(row.rev);
+        self.kinds.push(row.kind);
         self.days.push(record.decided_on);
-        self.times.push(time_from_ms(stored.stored_at_ms));
-        self.values
-            .push(codec::encode(stored).map_err(|e| corrupt("records", id, e))?);
-        self.evals.push(eval);
-        match line_of(&record) {
+        self.times.push(row.time);
+        self.values.push(row.value);
+        self.evals.push(row.eval);
+        match line_of(record) {
             Some(line) => self.listed.push((uscc, id, line)),
             None if existed => self.unlisted.push((uscc, id)),
             None => {}
         }
         Ok(())
+    }
+}
+
+/// A record version new to the database: (uscc, id, the version, the record it counts as
+/// when the batch worked it out).
+type NewRow<'a> = (&'a str, &'a str, &'a StoredRecord, Option<&'a CreditRecord>);
+
+/// The column types of a `COPY` of `records` rows (uscc, id, rev, kind, decided_on,
+/// stored_at, known_at, stored, eval).
+const RECORD_COLUMNS: [Type; 9] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT4,
+    Type::INT2,
+    Type::DATE,
+    Type::TIMESTAMPTZ,
+    Type::TIMESTAMPTZ,
+    Type::BYTEA,
+    Type::BYTEA,
+];
+
+/// The encoded columns of one `records` row.
+struct RecordRow {
+    rev: i32,
+    kind: i16,
+    time: DateTime<Utc>,
+    value: Vec<u8>,
+    eval: Vec<u8>,
+}
+
+impl RecordRow {
+    /// The row of `stored`, which counts as `record`.
+    fn of(id: &str, stored: &StoredRecord, record: &CreditRecord) -> Result<RecordRow, StoreError> {
+        let eval = codec::encode_eval_view(std::slice::from_ref(&EvalRecord::of(record)))
+            .map_err(|e| corrupt("records", id, e))?;
+        Ok(RecordRow {
+            rev: i32::try_from(stored.rev).unwrap_or(i32::MAX),
+            kind: kind_column(record.kind),
+            time: time_from_ms(stored.stored_at_ms),
+            value: codec::encode(stored).map_err(|e| corrupt("records", id, e))?,
+            eval,
+        })
     }
 }
 

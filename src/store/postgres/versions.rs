@@ -164,6 +164,27 @@ impl PgStore {
         Ok(())
     }
 
+    /// The compare-and-swap of a cursor: one statement (an insert when none is expected, an
+    /// update of the expected value otherwise), atomic against every other writer.
+    pub(super) async fn swap_cursor_async(
+        &self,
+        name: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, StoreError> {
+        let client = self.client().await?;
+        let changed = match expected {
+            None => client.execute(sql::INSERT_CURSOR, &[&name, &value]).await,
+            Some(expected) => {
+                client
+                    .execute(sql::SWAP_CURSOR, &[&name, &expected, &value])
+                    .await
+            }
+        }
+        .map_err(|e| self.backend(e))?;
+        Ok(changed == 1)
+    }
+
     pub(super) async fn put_draft_async(&self, draft: &NewDraft<'_>) -> Result<Draft, StoreError> {
         refuse_bad_id(draft.ruleset_id)?;
         let value = new_draft_value(draft).map_err(|e| corrupt("drafts", "new", e))?;
@@ -228,7 +249,7 @@ impl PgStore {
         let Ok(key) = i64::try_from(id) else {
             return Err(StoreError::UnknownDraft { id });
         };
-        let client = self.client().await?;
+        let mut client = self.client().await?;
         let db = |e: tokio_postgres::Error| self.backend(e);
         loop {
             let Some(row) = client.query_opt(sql::DRAFT, &[&key]).await.map_err(db)? else {
@@ -238,18 +259,19 @@ impl PgStore {
             let (value, draft) = transition_value(id, row.get::<_, &[u8]>(1), transition)
                 .map_err(|e| corrupt("drafts", &id.to_string(), e))??;
             let status = i16::from(draft.status.code());
-            // The notification goes with the swap, in one implicit transaction.
-            let swapped = client
+            // The swap and its notification in one transaction: a listener hears of the
+            // change exactly when it commits, never of one rolled back.
+            let tx = client.transaction().await.map_err(db)?;
+            let swapped = tx
                 .execute(sql::SWAP_DRAFT, &[&key, &row_version, &status, &value])
                 .await
                 .map_err(db)?;
             if swapped == 1 {
-                client
-                    .execute(sql::NOTIFY, &[&StoreChange::Drafts.as_str()])
-                    .await
-                    .map_err(db)?;
+                self.notify(&tx, StoreChange::Drafts).await?;
+                tx.commit().await.map_err(db)?;
                 return Ok(draft);
             }
+            tx.rollback().await.map_err(db)?;
             // Another replica changed the draft meanwhile: decide again on its new status.
         }
     }
