@@ -455,7 +455,9 @@ impl CompiledRuleSet {
             }
         }
         // max, min and latest rest on the one record that gave the value.
+        let mut any_query_error = false;
         for (q, acc) in accs.iter().enumerate() {
+            any_query_error |= acc.error.is_some();
             if matches!(
                 acc.func,
                 Aggregate::Max | Aggregate::Min | Aggregate::Latest
@@ -467,7 +469,7 @@ impl CompiledRuleSet {
                 }
             }
         }
-        let at = (as_of, context);
+        let at = (as_of, context, any_query_error);
         self.evaluate_clauses(&accs, &matched, words, at, &eager_starts, outcome);
     }
 
@@ -477,13 +479,12 @@ impl CompiledRuleSet {
         accs: &[Acc<'_>],
         matched: &[u64],
         words: usize,
-        (as_of, context): (NaiveDate, &TenderContext),
+        (as_of, context, any_query_error): (NaiveDate, &TenderContext, bool),
         window_starts: &[NaiveDate],
         outcome: &mut Outcome,
     ) {
         // The queries' results, made only when a clause has to evaluate its expression.
         let mut results: Option<SmallVec<[Value<'_>; 16]>> = None;
-        let any_query_error = accs.iter().any(|a| a.error.is_some());
         outcome.as_of = as_of;
         outcome.clauses.clear();
         outcome.evidence.clear();
@@ -495,14 +496,12 @@ impl CompiledRuleSet {
                 false => None,
             };
             let known = match (&query_error, clause.plan.query()) {
-                (None, Some(q)) => clause
-                    .plan
-                    .outcome(accs[q].count, || accs[q].result())
-                    .cloned(),
+                (None, Some(q)) => clause.plan.outcome(accs[q].count, || accs[q].result()),
                 _ => None,
             };
-            let mut out = match (known, query_error) {
-                (Some(out), _) => out,
+            // The outcome goes straight into its place; its evidence is filled in there.
+            outcome.clauses.push(match (known, query_error) {
+                (Some(out), _) => out.clone(),
                 (None, Some(e)) => settle(clause, Err(e)),
                 (None, None) => {
                     let results =
@@ -517,13 +516,15 @@ impl CompiledRuleSet {
                     };
                     settle(clause, clause.code.value(&env))
                 }
+            });
+            let Some(out) = outcome.clauses.last_mut() else {
+                continue;
             };
             if out.fired || clause.kind == ClauseKind::Score {
                 let start = outcome.evidence.len() as u32;
                 collect_evidence(&clause.queries, matched, words, &mut outcome.evidence);
                 out.evidence = start..outcome.evidence.len() as u32;
             }
-            outcome.clauses.push(out);
         }
     }
 }
