@@ -10,7 +10,7 @@ use crate::check::CheckedRuleSet;
 use crate::diagnostic::Diagnostics;
 use crate::eval::code::{Code, lower};
 use crate::fold::fold;
-use crate::ir::{Field, IrExpr, Lit, QueryDef};
+use crate::ir::{Base, Field, IrExpr, Lit, QueryDef};
 use crate::record::{RecordKind, RecordStatus, Severity};
 use crate::source::SourceFile;
 use chrono::NaiveDate;
@@ -75,20 +75,11 @@ pub struct CompiledClause {
     pub(crate) code: Code,
     /// Queries the clause reads; their records are its evidence.
     pub(crate) queries: Vec<usize>,
-    /// The condition when it is a bare `any(…)` / `none(…)`, read without the evaluator.
-    pub(crate) presence: Option<Presence>,
+    /// How the outcome is found from the queries' results (kept outcomes or the code).
+    pub(crate) plan: crate::eval::plan::Plan,
     /// Places and mode of each evaluation's rounding of the weighted points;
     /// `None` when the rule set rounds only its total.
     pub(crate) round: Option<(u32, RoundMode)>,
-}
-
-/// A condition that is just whether a query matched anything.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Presence {
-    /// The query.
-    pub query: usize,
-    /// True for `any`, false for `none`.
-    pub any: bool,
 }
 
 /// A record query split for speed.
@@ -107,8 +98,11 @@ pub(crate) struct CompiledQuery {
     pub text_equals: Vec<(Field, Box<str>)>,
     /// What the masks cannot express.
     pub residual: Option<IrExpr>,
-    /// `residual` lowered for evaluation.
+    /// `residual` lowered for evaluation, unless it is all in `text_tests`.
     pub residual_code: Option<Code>,
+    /// The residual when it is only text tests (`sector in [...]`, `sector in [...] or
+    /// authority in [...]`): each must hold, checked by comparing texts.
+    pub text_tests: Vec<TextTest>,
     /// The per-record value when it is a bare field (read directly).
     pub value_field: Option<Field>,
     /// `def.value` lowered for evaluation.
@@ -138,6 +132,9 @@ pub struct CompiledRuleSet {
     pub(crate) windows: Vec<Duration>,
     /// For each record kind (by index), the queries whose kind mask admits it.
     pub(crate) queries_by_kind: Vec<Vec<usize>>,
+    /// Does a residual filter or per-record value test a window itself (`within` the masks
+    /// could not take)? Then each evaluation computes the window starts up front.
+    pub(crate) windows_in_code: bool,
 }
 
 impl CompiledRuleSet {
@@ -188,7 +185,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                     queries.push(q);
                 }
             });
-            CompiledClause {
+            let mut clause = CompiledClause {
                 id: c.id,
                 kind: c.kind,
                 mandatory: c.mandatory,
@@ -199,14 +196,16 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
                 weight: c.weight,
                 cap: c.cap,
                 floor: c.floor,
-                presence: presence(&expr, &checked_queries),
+                plan: crate::eval::plan::Plan::General,
                 code: lower(&expr),
                 expr,
                 queries,
                 round: rounding
                     .per_clause
                     .then_some((rounding.places, rounding.mode)),
-            }
+            };
+            clause.plan = crate::eval::plan::plan(&clause, &checked_queries);
+            clause
         })
         .collect();
     let file = checked
@@ -236,8 +235,32 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         note: checked.note,
         rounding,
         queries_by_kind: queries_by_kind(&queries),
+        windows_in_code: queries.iter().any(|q| {
+            [&q.residual, &q.def.value]
+                .into_iter()
+                .flatten()
+                .any(tests_window)
+        }),
         queries,
         windows,
+    }
+}
+
+/// Does the expression contain a `within`?
+fn tests_window(expr: &IrExpr) -> bool {
+    match expr {
+        IrExpr::Within(_) => true,
+        IrExpr::Lit(_)
+        | IrExpr::AsOf
+        | IrExpr::Context(_)
+        | IrExpr::Field(_)
+        | IrExpr::Query(_) => false,
+        IrExpr::Not(e) | IrExpr::Neg(e) | IrExpr::In(e, _) | IrExpr::Table(e, _, _) => {
+            tests_window(e)
+        }
+        IrExpr::Binary(_, a, b) => tests_window(a) || tests_window(b),
+        IrExpr::If(c, a, b) => tests_window(c) || tests_window(a) || tests_window(b),
+        IrExpr::Scalar(_, args) => args.iter().any(tests_window),
     }
 }
 
@@ -250,24 +273,6 @@ fn queries_by_kind(queries: &[CompiledQuery]) -> Vec<Vec<usize>> {
                 .collect()
         })
         .collect()
-}
-
-/// Recognises a clause condition that is a bare `any(…)` or `none(…)`.
-fn presence(expr: &IrExpr, funcs: &[Aggregate]) -> Option<Presence> {
-    match expr {
-        IrExpr::Query(q) => match funcs.get(*q) {
-            Some(Aggregate::Any) => Some(Presence {
-                query: *q,
-                any: true,
-            }),
-            Some(Aggregate::None) => Some(Presence {
-                query: *q,
-                any: false,
-            }),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// The **version identity** of a compiled rule set, from its `extends` chain (base first):
@@ -310,6 +315,7 @@ fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
         severities: ALL_SEVERITIES,
         windows: Vec::new(),
         text_equals: Vec::new(),
+        text_tests: Vec::new(),
         residual: None,
         residual_code: None,
         value_field: None,
@@ -331,12 +337,64 @@ fn compile_query(def: QueryDef, windows: &mut Vec<Duration>) -> CompiledQuery {
             }
         }
     }
+    // A residual made only of text tests is checked as lists of texts, without the code.
+    let text_tests: Option<Vec<TextTest>> = residual.iter().map(text_test).collect();
     query.residual = residual
         .into_iter()
         .reduce(|a, b| IrExpr::Binary(BinaryOp::And, Box::new(a), Box::new(b)));
-    query.residual_code = query.residual.as_ref().map(lower);
+    match text_tests {
+        Some(tests) if !tests.is_empty() => query.text_tests = tests,
+        _ => query.residual_code = query.residual.as_ref().map(lower),
+    }
     query.value_code = query.def.value.as_ref().map(lower);
     query
+}
+
+/// A test that holds when one of its fields has one of its texts (a missing field has
+/// none): `sector in ["a", "b"]`, `sector = "a" or authority in ["b", "c"]`.
+pub(crate) type TextTest = Box<[(Field, Box<[Box<str>]>)]>;
+
+/// The conjunct as a [`TextTest`], when it is one.
+fn text_test(conjunct: &IrExpr) -> Option<TextTest> {
+    let mut alternatives = Vec::new();
+    add_alternatives(conjunct, &mut alternatives)?;
+    Some(alternatives.into())
+}
+
+fn add_alternatives(expr: &IrExpr, out: &mut Vec<(Field, Box<[Box<str>]>)>) -> Option<()> {
+    let texts = |items: &[Lit]| -> Option<Box<[Box<str>]>> {
+        items
+            .iter()
+            .map(|item| match item {
+                Lit::Text(t) => Some(t.clone()),
+                _ => None,
+            })
+            .collect()
+    };
+    match expr {
+        IrExpr::Binary(BinaryOp::Or, a, b) => {
+            add_alternatives(a, out)?;
+            add_alternatives(b, out)
+        }
+        IrExpr::In(field, items) => match &**field {
+            IrExpr::Field(f) if f.ty().base == Base::Text => {
+                out.push((*f, texts(items)?));
+                Some(())
+            }
+            _ => None,
+        },
+        IrExpr::Binary(BinaryOp::Eq, a, b) => match (&**a, &**b) {
+            (IrExpr::Field(f), IrExpr::Lit(Lit::Text(t)))
+            | (IrExpr::Lit(Lit::Text(t)), IrExpr::Field(f))
+                if f.ty().base == Base::Text =>
+            {
+                out.push((*f, Box::new([t.clone()])));
+                Some(())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Splits `a and b and c` into its parts.

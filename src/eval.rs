@@ -41,6 +41,7 @@ pub(crate) mod code;
 #[cfg(test)]
 mod differential;
 mod distinct;
+pub(crate) mod plan;
 #[cfg(test)]
 mod reference;
 mod report;
@@ -153,33 +154,36 @@ fn binary<'a>(
     fold::strict_binary(op, eval_expr(a, env)?, eval_expr(b, env)?)
 }
 
-/// Running result of one query over the records.
+/// Running result of one query over the records, kept small: it is made for every query
+/// of every evaluation.
 #[derive(Debug, Clone)]
 struct Acc<'a> {
     func: Aggregate,
+    error: Option<EvalError>,
     count: u32,
     /// Index of the record that gave `best` (max, min, latest); `u32::MAX` for none.
     best_index: u32,
+    /// How many different values were seen (`count distinct`; the values are in
+    /// [`Distinct`]).
+    distinct: u32,
     sum: Decimal,
     best: Value<'a>,
-    /// The record that gave `best`, for `latest`'s tie-break.
-    best_record: Option<&'a CreditRecord>,
-    /// The different values seen (`count distinct`).
-    distinct: Vec<Value<'a>>,
-    error: Option<EvalError>,
 }
+
+/// The different values each `count distinct` query has seen, by query; inline for two
+/// such queries.
+type Distinct<'a> = SmallVec<[(usize, Vec<Value<'a>>); 2]>;
 
 impl<'a> Acc<'a> {
     fn new(func: Aggregate) -> Self {
         Acc {
             func,
+            error: None,
             count: 0,
             best_index: u32::MAX,
+            distinct: 0,
             sum: Decimal::ZERO,
             best: Value::Missing,
-            best_record: None,
-            distinct: Vec::new(),
-            error: None,
         }
     }
 
@@ -190,7 +194,7 @@ impl<'a> Acc<'a> {
             Aggregate::None => Value::Bool(self.count == 0),
             Aggregate::Sum => Value::Number(self.sum),
             Aggregate::Max | Aggregate::Min | Aggregate::Latest => self.best,
-            Aggregate::CountDistinct => Value::Number(Decimal::from(self.distinct.len())),
+            Aggregate::CountDistinct => Value::Number(Decimal::from(self.distinct)),
         }
     }
 
@@ -198,9 +202,19 @@ impl<'a> Acc<'a> {
         (self.best_index != u32::MAX).then_some(self.best_index as usize)
     }
 
-    fn add(&mut self, index: usize, record: &'a CreditRecord, value: Value<'a>) {
+    /// Adds record `index` of `records` with its per-record value; `distinct` holds the
+    /// values of query `query` when it is a `count distinct`.
+    #[inline]
+    fn add(
+        &mut self,
+        (query, index): (usize, usize),
+        records: &'a [CreditRecord],
+        value: Value<'a>,
+        distinct: &mut Distinct<'a>,
+    ) {
         self.count += 1;
         match (self.func, value) {
+            (Aggregate::Count | Aggregate::Any | Aggregate::None, _) => {}
             (Aggregate::Sum, Value::Number(n)) => match self.sum.checked_add(n) {
                 Some(s) => self.sum = s,
                 None => self.error = Some(EvalError::Overflow),
@@ -219,13 +233,25 @@ impl<'a> Acc<'a> {
                     self.best_index = index as u32;
                 }
             }
-            (Aggregate::CountDistinct, v) => distinct::add(&mut self.distinct, v),
+            (Aggregate::CountDistinct, v) => {
+                let at = match distinct.iter().position(|(q, _)| *q == query) {
+                    Some(at) => at,
+                    None => {
+                        distinct.push((query, Vec::new()));
+                        distinct.len() - 1
+                    }
+                };
+                let seen = &mut distinct[at].1;
+                distinct::add(seen, v);
+                self.distinct = seen.len() as u32;
+            }
             (Aggregate::Latest, v) => {
-                let later = self.best_record.is_none_or(|best| {
+                let record = &records[index];
+                let later = self.best_index().is_none_or(|best| {
+                    let best = &records[best];
                     (record.decided_on, record.id.as_str()) > (best.decided_on, best.id.as_str())
                 });
                 if later {
-                    self.best_record = Some(record);
                     self.best = v;
                     self.best_index = index as u32;
                 }
@@ -352,66 +378,86 @@ impl CompiledRuleSet {
         context: &TenderContext,
         outcome: &mut Outcome,
     ) {
-        // Window starts are computed once per evaluation; most rule sets have a few.
-        let window_starts: SmallVec<[NaiveDate; 8]> = self
-            .windows
-            .iter()
-            .map(|w| window_start(as_of, *w))
-            .collect();
+        // Window starts are computed once per evaluation, when a record first needs one
+        // (none with no records); up front when an expression tests a window itself.
+        let mut window_starts: SmallVec<[Option<NaiveDate>; 8]> =
+            smallvec::smallvec![None; self.windows.len()];
+        if self.windows_in_code {
+            for (start, w) in window_starts.iter_mut().zip(&self.windows) {
+                *start = Some(window_start(as_of, *w));
+            }
+        }
+        let eager_starts: SmallVec<[NaiveDate; 8]> = match self.windows_in_code {
+            true => window_starts.iter().flatten().copied().collect(),
+            false => SmallVec::new(),
+        };
         let words = records.len().div_ceil(64).max(1);
         let mut matched: SmallVec<[u64; 16]> = smallvec::smallvec![0; words * self.queries.len()];
-        let mut accs: SmallVec<[Acc<'_>; 16]> =
-            self.queries.iter().map(|q| Acc::new(q.def.func)).collect();
-        for (i, record) in records.iter().enumerate() {
-            let status = record.status_on(as_of);
-            if matches!(
-                status,
-                RecordStatus::Revoked | RecordStatus::NotYetEffective
-            ) {
-                continue;
-            }
-            let Some(candidates) = self.queries_by_kind.get(usize::from(record.kind.index()))
-            else {
-                continue;
-            };
-            let status_mask = status_bit(status);
-            let severity = severity_bit(record.severity);
-            let env = Env {
-                as_of: Some(as_of),
-                context,
-                record: Some((record, status)),
-                results: &[],
-                window_starts: &window_starts,
-                windows: &self.windows,
-            };
-            for &q in candidates {
-                let query = &self.queries[q];
-                if query.statuses & status_mask == 0 || query.severities & severity == 0 {
+        let mut accs: SmallVec<[Acc<'_>; 16]> = SmallVec::new();
+        for query in &self.queries {
+            accs.push(Acc::new(query.def.func));
+        }
+        let mut distinct = Distinct::new();
+        {
+            let (bits, accs) = (&mut matched[..], &mut accs[..]);
+            for (i, record) in records.iter().enumerate() {
+                let status = record.status_on(as_of);
+                if matches!(
+                    status,
+                    RecordStatus::Revoked | RecordStatus::NotYetEffective
+                ) {
                     continue;
                 }
-                let in_windows = query
-                    .windows
-                    .iter()
-                    .all(|w| record.decided_on >= window_starts[*w] && record.decided_on <= as_of);
-                let texts_match = query
-                    .text_equals
-                    .iter()
-                    .all(|(field, text)| matches!(field.read(record, status), Value::Text(t) if t == &**text));
-                if !in_windows || !texts_match {
+                let Some(candidates) = self.queries_by_kind.get(usize::from(record.kind.index()))
+                else {
                     continue;
-                }
-                match query.matches(&env, record, status) {
-                    Ok(Some(value)) => {
-                        matched[q * words + i / 64] |= 1 << (i % 64);
-                        accs[q].add(i, record, value);
+                };
+                let status_mask = status_bit(status);
+                let severity = severity_bit(record.severity);
+                let env = || Env {
+                    as_of: Some(as_of),
+                    context,
+                    record: Some((record, status)),
+                    results: &[],
+                    window_starts: &eager_starts,
+                    windows: &self.windows,
+                };
+                'queries: for &q in candidates {
+                    let query = &self.queries[q];
+                    if query.statuses & status_mask == 0 || query.severities & severity == 0 {
+                        continue;
                     }
-                    Ok(None) => {}
-                    Err(e) => accs[q].error = Some(e),
+                    let decided = record.decided_on;
+                    for &w in &query.windows {
+                        let start = match window_starts[w] {
+                            Some(start) => start,
+                            None => *window_starts[w].insert(window_start(as_of, self.windows[w])),
+                        };
+                        if decided < start || decided > as_of {
+                            continue 'queries;
+                        }
+                    }
+                    let texts_match = query.text_equals.iter().all(
+                        |(field, text)| matches!(field.read(record, status), Value::Text(t) if t == &**text),
+                    );
+                    if !texts_match {
+                        continue;
+                    }
+                    match query.matches(env, record, status) {
+                        Ok(Some(value)) => {
+                            bits[q * words + i / 64] |= 1 << (i % 64);
+                            accs[q].add((q, i), records, value, &mut distinct);
+                        }
+                        Ok(None) => {}
+                        Err(e) => accs[q].error = Some(e),
+                    }
                 }
             }
         }
         // max, min and latest rest on the one record that gave the value.
+        let mut any_query_error = false;
         for (q, acc) in accs.iter().enumerate() {
+            any_query_error |= acc.error.is_some();
             if matches!(
                 acc.func,
                 Aggregate::Max | Aggregate::Min | Aggregate::Latest
@@ -423,8 +469,8 @@ impl CompiledRuleSet {
                 }
             }
         }
-        let at = (as_of, context);
-        self.evaluate_clauses(&accs, &matched, words, at, &window_starts, outcome);
+        let at = (as_of, context, any_query_error);
+        self.evaluate_clauses(&accs, &matched, words, at, &eager_starts, outcome);
     }
 
     #[inline]
@@ -433,20 +479,12 @@ impl CompiledRuleSet {
         accs: &[Acc<'_>],
         matched: &[u64],
         words: usize,
-        (as_of, context): (NaiveDate, &TenderContext),
+        (as_of, context, any_query_error): (NaiveDate, &TenderContext, bool),
         window_starts: &[NaiveDate],
         outcome: &mut Outcome,
     ) {
-        let results: SmallVec<[Value<'_>; 16]> = accs.iter().map(Acc::result).collect();
-        let env = Env {
-            as_of: Some(as_of),
-            context,
-            record: None,
-            results: &results,
-            window_starts,
-            windows: &self.windows,
-        };
-        let any_query_error = accs.iter().any(|a| a.error.is_some());
+        // The queries' results, made only when a clause has to evaluate its expression.
+        let mut results: Option<SmallVec<[Value<'_>; 16]>> = None;
         outcome.as_of = as_of;
         outcome.clauses.clear();
         outcome.evidence.clear();
@@ -457,41 +495,66 @@ impl CompiledRuleSet {
                 true => clause.queries.iter().find_map(|q| accs[*q].error.clone()),
                 false => None,
             };
-            let result = match (query_error, clause.presence) {
-                (Some(e), _) => Err(e),
-                (None, Some(p)) => Ok(Value::Bool((accs[p.query].count > 0) == p.any)),
-                (None, None) => clause.code.value(&env),
+            let known = match (&query_error, clause.plan.query()) {
+                (None, Some(q)) => clause.plan.outcome(accs[q].count, || accs[q].result()),
+                _ => None,
             };
-            let mut out = ClauseOutcome {
-                fired: false,
-                raw: None,
-                points: None,
-                evidence: 0..0,
-                error: None,
+            // The outcome goes straight into its place; its evidence is filled in there.
+            outcome.clauses.push(match (known, query_error) {
+                (Some(out), _) => out.clone(),
+                (None, Some(e)) => settle(clause, Err(e)),
+                (None, None) => {
+                    let results =
+                        results.get_or_insert_with(|| accs.iter().map(Acc::result).collect());
+                    let env = Env {
+                        as_of: Some(as_of),
+                        context,
+                        record: None,
+                        results,
+                        window_starts,
+                        windows: &self.windows,
+                    };
+                    settle(clause, clause.code.value(&env))
+                }
+            });
+            let Some(out) = outcome.clauses.last_mut() else {
+                continue;
             };
-            match (clause.kind, result) {
-                (_, Err(e)) => out.error = Some(e),
-                (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => {
-                    out.fired = matches!(v, Value::Bool(true))
-                }
-                (ClauseKind::Score, Ok(Value::Number(raw))) => {
-                    out.fired = true;
-                    out.raw = Some(raw);
-                    match clause.weighted(raw) {
-                        Ok(points) => out.points = Some(points),
-                        Err(e) => out.error = Some(e),
-                    }
-                }
-                (ClauseKind::Score, Ok(_)) => out.points = Some(Decimal::ZERO),
-            }
             if out.fired || clause.kind == ClauseKind::Score {
                 let start = outcome.evidence.len() as u32;
                 collect_evidence(&clause.queries, matched, words, &mut outcome.evidence);
                 out.evidence = start..outcome.evidence.len() as u32;
             }
-            outcome.clauses.push(out);
         }
     }
+}
+
+/// A clause's outcome from the value of its expression (evidence still to fill in).
+pub(crate) fn settle(
+    clause: &crate::compile::CompiledClause,
+    result: Result<Value<'_>, EvalError>,
+) -> ClauseOutcome {
+    let mut out = ClauseOutcome {
+        fired: false,
+        raw: None,
+        points: None,
+        evidence: 0..0,
+        error: None,
+    };
+    match (clause.kind, result) {
+        (_, Err(e)) => out.error = Some(e),
+        (ClauseKind::Veto | ClauseKind::Flag, Ok(v)) => out.fired = matches!(v, Value::Bool(true)),
+        (ClauseKind::Score, Ok(Value::Number(raw))) => {
+            out.fired = true;
+            out.raw = Some(raw);
+            match clause.weighted(raw) {
+                Ok(points) => out.points = Some(points),
+                Err(e) => out.error = Some(e),
+            }
+        }
+        (ClauseKind::Score, Ok(_)) => out.points = Some(Decimal::ZERO),
+    }
+    out
 }
 
 impl CompiledQuery {
@@ -499,12 +562,22 @@ impl CompiledQuery {
     #[inline]
     fn matches<'a>(
         &'a self,
-        env: &Env<'a>,
+        env: impl Fn() -> Env<'a>,
         record: &'a CreditRecord,
         status: RecordStatus,
     ) -> Result<Option<Value<'a>>, EvalError> {
+        let text_holds = |test: &crate::compile::TextTest| {
+            test.iter()
+                .any(|(field, texts)| match field.read(record, status) {
+                    Value::Text(t) => texts.iter().any(|text| **text == *t),
+                    _ => false,
+                })
+        };
+        if !self.text_tests.iter().all(text_holds) {
+            return Ok(None);
+        }
         if let Some(residual) = &self.residual_code
-            && !residual.holds(env)?
+            && !residual.holds(&env())?
         {
             return Ok(None);
         }
@@ -512,7 +585,7 @@ impl CompiledQuery {
             return Ok(Some(field.read(record, status)));
         }
         match &self.value_code {
-            Some(value) => value.value(env).map(Some),
+            Some(value) => value.value(&env()).map(Some),
             None => Ok(Some(Value::Missing)),
         }
     }
@@ -546,6 +619,7 @@ impl crate::compile::CompiledClause {
 }
 
 /// Appends the union of the queries' matched records, in record order.
+#[inline]
 fn collect_evidence(queries: &[usize], matched: &[u64], words: usize, out: &mut Evidence) {
     for word in 0..words {
         let bits = queries

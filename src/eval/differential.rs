@@ -165,3 +165,33 @@ proptest! {
         }
     }
 }
+
+/// Many records of one kind: the counts cross the last count a clause plan keeps
+/// (`plan::COUNTS`), where the evaluation goes back to the clause's expression.
+#[test]
+fn counts_past_the_kept_outcomes_evaluate_as_before() {
+    let as_of = NaiveDate::from_ymd_opt(2024, 6, 15).expect("valid");
+    let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+    let decided = NaiveDate::from_ymd_opt(2024, 1, 10).expect("valid");
+    let kept = super::plan::COUNTS;
+    for kind in RecordKind::ALL {
+        for n in [0, 1, 2, kept - 1, kept, kept + 1, 64, 70] {
+            let records: Vec<CreditRecord> = (0..n)
+                .map(|i| {
+                    let mut r = CreditRecord::new(format!("R{i}"), uscc.clone(), kind, decided);
+                    r.sector = Some(["水利", "水务", "公路"][i % 3].to_string());
+                    r.authority = Some("武汉市水务局".to_string());
+                    r.grade = Some(["AAA", "AA", "B"][i % 3].to_string());
+                    r.severity = Some(Severity::ALL[i % 3]);
+                    r.amount = Some(Decimal::new(i as i64 * 150, 1));
+                    r
+                })
+                .collect();
+            for program in PROGRAMS.iter() {
+                let new = program.evaluate(&records, as_of);
+                let old = reference::evaluate(program, &records, as_of);
+                assert_same(program, &new, &old, &format!("{n} records of {kind:?}"));
+            }
+        }
+    }
+}

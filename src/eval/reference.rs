@@ -186,10 +186,9 @@ pub(crate) fn evaluate(
     };
     for clause in &program.clauses {
         let query_error = clause.queries.iter().find_map(|q| accs[*q].error.clone());
-        let result = match (query_error, clause.presence) {
-            (Some(e), _) => Err(e),
-            (None, Some(p)) => Ok(Value::Bool((accs[p.query].count > 0) == p.any)),
-            (None, None) => eval_expr(&clause.expr, &env),
+        let result = match query_error {
+            Some(e) => Err(e),
+            None => eval_expr(&clause.expr, &env),
         };
         let mut out = ClauseOutcome {
             fired: false,
