@@ -66,6 +66,7 @@
 
 mod decisions;
 mod disclosure;
+mod fill;
 mod records;
 pub mod sql;
 mod versions;
@@ -86,7 +87,7 @@ use super::{
     DraftQuery, DraftTransition, Entity, EntityCache, EntityRecords, EvaluationEntity, EventKind,
     EventOutcome, LoggedDecision, NewDraft, NewRuleSetVersion, PendingEvent, PendingPage,
     PutSummary, PutVersion, RecordEvent, RecordVersion, RuleSetVersion, StoreChange, StoreError,
-    codec,
+    UsccRange, codec,
 };
 use crate::record::{CreditRecord, RecordKind, Uscc};
 
@@ -542,6 +543,42 @@ impl super::Records for PgStore {
         Box::new(records::evaluation_entities(
             self.stream(sql::SCAN_EVAL, None),
         ))
+    }
+
+    /// Cut by `ntile` over the `entities` table's key order: as many entities in each.
+    fn evaluation_ranges(&self, parts: usize) -> Result<Vec<UsccRange>, StoreError> {
+        if parts < 2 {
+            return Ok(vec![UsccRange::all()]);
+        }
+        let parts = i32::try_from(parts).unwrap_or(i32::MAX);
+        let points = self.run(async {
+            let client = self.client().await?;
+            let rows = client
+                .query(sql::EVALUATION_SPLITS, &[&parts])
+                .await
+                .map_err(|e| self.backend(e))?;
+            Ok::<_, StoreError>(rows.iter().map(|row| row.get::<_, String>(0)).collect())
+        })?;
+        Ok(UsccRange::split_at(points))
+    }
+
+    /// One row per entity (its records' evaluation forms concatenated by the server), read
+    /// on a connection and in a transaction of its own.
+    fn scan_for_evaluation_in(
+        &self,
+        range: &UsccRange,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_> {
+        let from = range.from.clone().unwrap_or_default();
+        let setup = Some(sql::RANGE_SCAN_SETTINGS);
+        let rows = match range.to.clone() {
+            Some(to) => self.stream_with(
+                setup,
+                sql::SCAN_EVAL_RANGE,
+                vec![Box::new(from), Box::new(to)],
+            ),
+            None => self.stream_with(setup, sql::SCAN_EVAL_FROM, vec![Box::new(from)]),
+        };
+        Box::new(records::evaluation_rows(rows))
     }
 
     fn records_of_kind(
