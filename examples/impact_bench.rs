@@ -485,7 +485,7 @@ fn fill_pg(store: &PgStore, cfg: &DemoConfig, batch: usize) {
                 .fill_new_records(&records, written_at)
                 .expect("records written");
             let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if done % 50 == 0 {
+            if done.is_multiple_of(50) {
                 eprintln!(
                     "  filled {done} of {} batches, {:.0} s",
                     batches.len(),
