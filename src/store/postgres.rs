@@ -91,6 +91,9 @@ use super::{
 };
 use crate::record::{CreditRecord, RecordKind, Uscc};
 
+/// Sampled entities per range below which [`super::Records::evaluation_ranges`] cuts exactly.
+const MIN_SAMPLE_PER_RANGE: usize = 50;
+
 /// Connections in the pool of one store.
 const POOL_SIZE: usize = 16;
 
@@ -545,19 +548,35 @@ impl super::Records for PgStore {
         ))
     }
 
-    /// Cut by `ntile` over the `entities` table's key order: as many entities in each.
+    /// Cut at the quantiles of a 1 % sample of the `entities` table (about as many
+    /// entities in each range); a store too small for a useful sample is cut exactly, by
+    /// `ntile` over the table in key order.
     fn evaluation_ranges(&self, parts: usize) -> Result<Vec<UsccRange>, StoreError> {
         if parts < 2 {
             return Ok(vec![UsccRange::all()]);
         }
-        let parts = i32::try_from(parts).unwrap_or(i32::MAX);
         let points = self.run(async {
+            let db = |e: tokio_postgres::Error| self.backend(e);
             let client = self.client().await?;
-            let rows = client
-                .query(sql::EVALUATION_SPLITS, &[&parts])
+            let mut sample: Vec<String> = client
+                .query(sql::EVALUATION_SAMPLE, &[])
                 .await
-                .map_err(|e| self.backend(e))?;
-            Ok::<_, StoreError>(rows.iter().map(|row| row.get::<_, String>(0)).collect())
+                .map_err(db)?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            if sample.len() >= parts * MIN_SAMPLE_PER_RANGE {
+                sample.sort();
+                return Ok((1..parts)
+                    .map(|i| sample[i * sample.len() / parts].clone())
+                    .collect());
+            }
+            let exact = i32::try_from(parts).unwrap_or(i32::MAX);
+            let rows = client
+                .query(sql::EVALUATION_SPLITS, &[&exact])
+                .await
+                .map_err(db)?;
+            Ok::<Vec<String>, StoreError>(rows.iter().map(|row| row.get(0)).collect())
         })?;
         Ok(UsccRange::split_at(points))
     }

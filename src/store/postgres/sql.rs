@@ -197,8 +197,12 @@ pub const HISTORY: &str =
 pub const SCAN_RECORDS: &str = "SELECT uscc, id, stored FROM records ORDER BY uscc, id";
 /// Every record's evaluation form, in (uscc, id) order.
 pub const SCAN_EVAL: &str = "SELECT uscc, eval FROM records ORDER BY uscc, id";
+/// About one entity in a hundred, for cutting the key space into ranges of about as many
+/// entities each (a pass over the table without sorting it; the same sample every time).
+pub const EVALUATION_SAMPLE: &str =
+    "SELECT uscc FROM entities TABLESAMPLE BERNOULLI (1) REPEATABLE (0)";
 /// Split points of the USCC key space into `$1` ranges of about as many entities each (the
-/// first USCC of each `ntile` but the first), for the parallel evaluation scan.
+/// first USCC of each `ntile` but the first), exact, for a store too small to sample.
 pub const EVALUATION_SPLITS: &str = "SELECT min(uscc) FROM \
      (SELECT uscc, ntile($1) OVER (ORDER BY uscc) AS part FROM entities) parts \
      GROUP BY part HAVING part > 1 ORDER BY 1";
@@ -499,6 +503,7 @@ pub const BULK: &[(&str, &str)] = &[
 pub const SCANS: &[(&str, &str)] = &[
     ("SCAN_RECORDS", SCAN_RECORDS),
     ("SCAN_EVAL", SCAN_EVAL),
+    ("EVALUATION_SAMPLE", EVALUATION_SAMPLE),
     ("EVALUATION_SPLITS", EVALUATION_SPLITS),
     ("SCAN_EVAL_RANGE", SCAN_EVAL_RANGE),
     ("SCAN_EVAL_FROM", SCAN_EVAL_FROM),
@@ -561,6 +566,7 @@ mod tests {
             HISTORY,
             SCAN_RECORDS,
             SCAN_EVAL,
+            EVALUATION_SAMPLE,
             EVALUATION_SPLITS,
             SCAN_EVAL_RANGE,
             SCAN_EVAL_FROM,
