@@ -11,8 +11,15 @@
 //!   the view), and bare scans and decoding. Rates are per record, so that they can be
 //!   extrapolated to the 1 M × 20 target.
 //!
+//! * `pg`: M entities × R records in a PostgreSQL schema, filled once with `COPY` straight
+//!   into the tables (`PgStore::fill_new_records`: the store's own encoding, as the import
+//!   would store them), then the same analysis read in parallel by USCC range, broken down
+//!   into cutting the ranges, scanning, decoding and evaluating (`by_ranges`, which the
+//!   `store` mode runs over sled too).
+//!
 //! ```text
 //! cargo run --release --example impact_bench -- engine --entities 1000000 --records 20
+//! cargo run --release --example impact_bench -- pg --entities 100000 --schema impact_x --fill
 //! cargo run --release --example impact_bench -- store --entities 50000 --records 20
 //! ```
 
@@ -25,7 +32,9 @@ use credit_rules::impact_store::impact_of_store;
 use credit_rules::record::{CreditRecord, Uscc};
 use credit_rules::ruleset::Workspace;
 use credit_rules::source::SourceFile;
-use credit_rules::store::{RawEntity, Records, SledStore};
+use credit_rules::store::{
+    EvaluationEntity, PgStore, RawEntity, RecordStore, Records, SledStore, UsccRange,
+};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -54,6 +63,30 @@ enum Mode {
         /// Also time a run on the calling thread only.
         #[arg(long)]
         sequential: bool,
+    },
+    /// The store path over PostgreSQL: a schema filled once (`--fill`, COPY straight into
+    /// the tables in the store's encoding) with M entities × R records, then the impact
+    /// analysis read in parallel by USCC range, and where its time goes.
+    Pg {
+        #[arg(long, default_value_t = 100_000)]
+        entities: usize,
+        #[arg(long, default_value_t = 20)]
+        records: usize,
+        /// The database (`postgres://…`).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/test")]
+        url: String,
+        /// The schema of the store (created when missing; kept: drop it when done).
+        #[arg(long)]
+        schema: String,
+        /// Fill the schema first (it must hold no records yet).
+        #[arg(long)]
+        fill: bool,
+        /// Entities per fill transaction.
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+        /// Also time the single-cursor path (one row per record, grouped on one thread).
+        #[arg(long)]
+        one_cursor: bool,
     },
     /// Store scan + impact over a temporary sled store.
     Store {
@@ -95,6 +128,40 @@ fn main() {
             batch,
             dir,
         } => store(&old, &new, entities, records, batch, dir),
+        Mode::Pg {
+            entities,
+            records,
+            url,
+            schema,
+            fill,
+            batch,
+            one_cursor,
+        } => {
+            let store = PgStore::open_in_schema(&url, &schema).expect("open the PostgreSQL store");
+            if fill {
+                fill_pg(&store, &demo_config(entities, records), batch.max(1));
+            }
+            let records = by_ranges(&old, &new, &store, "pg");
+            if one_cursor {
+                timed(
+                    "pg impact_of_store over one cursor (scan_for_evaluation, rows per record)",
+                    Some(records),
+                    &mut || {
+                        let report = analyse_with(
+                            &old,
+                            &new,
+                            as_of(),
+                            store.scan_for_evaluation(),
+                            EvaluationEntity::decode,
+                            &ImpactOptions::default(),
+                            &mut |_| {},
+                        )
+                        .expect("runs");
+                        summary(&report)
+                    },
+                );
+            }
+        }
     }
 }
 
@@ -312,6 +379,9 @@ fn store(
             format!("{total} records")
         },
     );
+    drop(store);
+    let store = SledStore::open(&path).expect("reopen the store");
+    by_ranges(old, new, &store, "sled");
     let rate = |seconds: f64| records as f64 / seconds;
     println!(
         "evaluation view: cold pass {cold:.2} s = {:.0} records/s; repeat pass {warm:.2} s = {:.0} records/s",
@@ -396,4 +466,162 @@ fn dir_size(path: &std::path::Path) -> u64 {
                 .sum()
         })
         .unwrap_or(0)
+}
+
+/// Fills an empty PostgreSQL store with the demo entities, `batch` entities per
+/// transaction, on the rayon pool (generating and encoding here, `COPY` on the server).
+fn fill_pg(store: &PgStore, cfg: &DemoConfig, batch: usize) {
+    let started = Instant::now();
+    let written_at = chrono::Utc::now();
+    let batches: Vec<usize> = (0..cfg.entities).step_by(batch).collect();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let written: u64 = batches
+        .par_iter()
+        .map(|&first| {
+            let records: Vec<CreditRecord> = (first..(first + batch).min(cfg.entities))
+                .flat_map(|i| entity(cfg, i).2)
+                .collect();
+            let n = store
+                .fill_new_records(&records, written_at)
+                .expect("records written");
+            let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if done.is_multiple_of(50) {
+                eprintln!(
+                    "  filled {done} of {} batches, {:.0} s",
+                    batches.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            n
+        })
+        .sum();
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "filled {written} records of {} entities in {seconds:.1} s ({:.0} records/s, COPY, \
+         {batch} entities per transaction)",
+        cfg.entities,
+        written as f64 / seconds
+    );
+}
+
+/// The analysis as `credit-rules impact` runs it (`impact_of_store`: ranges of the USCC key
+/// space read in parallel), then its parts on the same ranges and threads: cutting the
+/// ranges, the bare scan, the scan and decoding, without the evaluation. Returns the number
+/// of records.
+fn by_ranges(
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    store: &dyn RecordStore,
+    label: &str,
+) -> usize {
+    let threads = rayon::current_num_threads();
+    let parts = threads * credit_rules::impact_store::RANGES_PER_THREAD;
+    let started = Instant::now();
+    let ranges = store.evaluation_ranges(parts).expect("ranges");
+    println!(
+        "{label} evaluation_ranges({parts}): {} ranges in {:.3} s",
+        ranges.len(),
+        started.elapsed().as_secs_f64()
+    );
+    // Runs `work` on each range, `threads` ranges at a time, a free thread taking the next.
+    let over_ranges = |work: &(dyn Fn(&UsccRange) -> (usize, usize) + Sync)| {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let per_thread: Vec<(usize, usize)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut sum = (0, 0);
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(range) = ranges.get(i) else { break };
+                            let (e, r) = work(range);
+                            sum = (sum.0 + e, sum.1 + r);
+                        }
+                        sum
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a thread"))
+                .collect()
+        });
+        per_thread
+            .into_iter()
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    };
+    let (entities, records) = over_ranges(&|range| {
+        let mut counts = (0, 0);
+        for item in store.scan_for_evaluation_in(range) {
+            counts.0 += 1;
+            counts.1 += item.expect("scan").len();
+        }
+        counts
+    });
+    let per_record = Some(records);
+    let options = ImpactOptions::default();
+    timed(
+        &format!("{label} impact_of_store by USCC range, {threads} threads, first pass"),
+        per_record,
+        &mut || {
+            let report =
+                impact_of_store(store, old, new, as_of(), &options, &mut |_| {}).expect("runs");
+            summary(&report)
+        },
+    );
+    timed(
+        &format!("{label} scan only by USCC range, {threads} threads ({entities} entities)"),
+        per_record,
+        &mut || {
+            format!(
+                "{} records",
+                over_ranges(&|range| {
+                    let mut n = (0, 0);
+                    for item in store.scan_for_evaluation_in(range) {
+                        n.1 += item.expect("scan").len();
+                    }
+                    n
+                })
+                .1
+            )
+        },
+    );
+    timed(
+        &format!("{label} scan + decode by USCC range, {threads} threads"),
+        per_record,
+        &mut || {
+            format!(
+                "{} records",
+                over_ranges(&|range| {
+                    let mut n = (0, 0);
+                    for item in store.scan_for_evaluation_in(range) {
+                        n.1 += item.expect("scan").decode().expect("decodes").1.len();
+                    }
+                    n
+                })
+                .1
+            )
+        },
+    );
+    timed(
+        &format!("{label} scan only, one range, one thread"),
+        per_record,
+        &mut || {
+            let n: usize = store
+                .scan_for_evaluation_in(&UsccRange::all())
+                .map(|item| item.expect("scan").len())
+                .sum();
+            format!("{n} records")
+        },
+    );
+    timed(
+        &format!("{label} impact_of_store by USCC range, second pass"),
+        per_record,
+        &mut || {
+            let report =
+                impact_of_store(store, old, new, as_of(), &options, &mut |_| {}).expect("runs");
+            summary(&report)
+        },
+    );
+    records
 }

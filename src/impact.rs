@@ -200,9 +200,224 @@ where
     Ok(aggregate.into_report(&ctx))
 }
 
+/// Input cut in parts for [`analyse_parts`]: `open(i)` gives the items of part `i`, for `i`
+/// in `0..count`; the parts, read one after the other, are the whole input in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<O> {
+    /// How many parts.
+    pub count: usize,
+    /// Opens a part (on the thread that reads it).
+    pub open: O,
+}
+
+/// Like [`analyse_with`], over input cut in [`Parts`] that are read in parallel (a store's
+/// ranges of the USCC key space). Each part is opened,
+/// read, decoded and evaluated on one worker thread ([`ImpactOptions::parallel`]: as many
+/// as the rayon pool has, `RAYON_NUM_THREADS`; otherwise everything runs on the calling
+/// thread); a free worker takes the next part. The report is the one [`analyse_with`] gives
+/// for the parts read in order. An input error names the part and the entity's position in
+/// it.
+pub fn analyse_parts<O, I, T, R, E, D>(
+    old: &CompiledRuleSet,
+    new: &CompiledRuleSet,
+    as_of: NaiveDate,
+    parts: Parts<O>,
+    decode: D,
+    options: &ImpactOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<ImpactReport, ImpactError>
+where
+    O: Fn(usize) -> I + Sync,
+    I: IntoIterator<Item = Result<T, E>>,
+    R: AsRef<[CreditRecord]>,
+    E: Display,
+    D: Fn(T) -> Result<(Uscc, R), E> + Sync,
+{
+    if options.top > MAX_TOP {
+        return Err(ImpactError::Options(format!(
+            "top {} is more than the {MAX_TOP} entities a report can list",
+            options.top
+        )));
+    }
+    let Parts { count: parts, open } = parts;
+    if parts >= 1 << PART_BITS {
+        return Err(ImpactError::Options(format!(
+            "{parts} parts are more than the {} an analysis can read",
+            (1u64 << PART_BITS) - 1
+        )));
+    }
+    let ctx = Context::new(old, new, as_of, options.top);
+    let chunk_size = options.chunk_size.max(1);
+    let threads = if options.parallel {
+        rayon::current_num_threads().clamp(1, parts.max(1))
+    } else {
+        1
+    };
+    let decode_item = |seq: u64, item: T| decode(item).map_err(|e| (seq, e.to_string()));
+    let aggregate = if threads <= 1 {
+        let mut total = Aggregate::new(&ctx);
+        for part in 0..parts {
+            let partial = read_part(
+                &ctx,
+                part,
+                parts,
+                &open,
+                &decode_item,
+                chunk_size,
+                &mut |a| {
+                    total.merge(a);
+                    progress(total.counts.evaluated);
+                    total.error.is_none()
+                },
+            );
+            if partial.is_err() || total.error.is_some() {
+                break;
+            }
+        }
+        match total.input_error() {
+            Some(error) => return Err(error),
+            None => total,
+        }
+    } else {
+        run_parts(
+            &ctx,
+            parts,
+            threads,
+            &open,
+            &decode_item,
+            chunk_size,
+            progress,
+        )?
+    };
+    Ok(aggregate.into_report(&ctx))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Drivers
 // ---------------------------------------------------------------------------------------------
+
+/// Bits of an item's sequence number that number it within its part ([`analyse_parts`]);
+/// the bits above hold the part. Parts in input order keep the sequence numbers in input
+/// order, so ties in the top list fall as they would over the whole input.
+const PART_BITS: u32 = 24;
+const LOCAL_BITS: u32 = 64 - PART_BITS;
+
+/// Reads one part in chunks, evaluating each and handing the partial aggregate to `emit`
+/// (which says whether to go on). `Err` when `emit` asked to stop.
+fn read_part<I, T, R, E>(
+    ctx: &Context<'_>,
+    part: usize,
+    parts: usize,
+    open: &(impl Fn(usize) -> I + Sync),
+    decode: &(impl Fn(u64, T) -> Result<(Uscc, R), (u64, String)> + Sync),
+    chunk_size: usize,
+    emit: &mut dyn FnMut(Aggregate) -> bool,
+) -> Result<(), ()>
+where
+    I: IntoIterator<Item = Result<T, E>>,
+    R: AsRef<[CreditRecord]>,
+    E: Display,
+{
+    let base = (part as u64) << LOCAL_BITS;
+    let mut items = open(part).into_iter();
+    let mut next_local = 0;
+    loop {
+        let (chunk, read_error) = read_chunk(&mut items, chunk_size, &mut next_local);
+        let last = chunk.len() < chunk_size || read_error.is_some();
+        let chunk: Chunk<T> = chunk
+            .into_iter()
+            .map(|(seq, item)| (base | seq, item))
+            .collect();
+        let mut partial = if chunk.is_empty() {
+            Aggregate::new(ctx)
+        } else {
+            evaluate_chunk(ctx, chunk, decode)
+        };
+        partial.fail_at(read_error.map(|(seq, message)| (base | seq, message)));
+        if let Some((seq, message)) = partial.error.take() {
+            let local = seq & ((1 << LOCAL_BITS) - 1);
+            partial.error = Some((
+                seq,
+                format!(
+                    "{message} (entity {} of part {} of {parts})",
+                    local + 1,
+                    part + 1
+                ),
+            ));
+        }
+        let failed = partial.error.is_some();
+        if !emit(partial) || failed {
+            return Err(());
+        }
+        if last {
+            return Ok(());
+        }
+    }
+}
+
+/// [`analyse_parts`] on `threads` scoped threads; the partial aggregates are merged on the
+/// calling thread as they come.
+fn run_parts<I, T, R, E>(
+    ctx: &Context<'_>,
+    parts: usize,
+    threads: usize,
+    open: &(impl Fn(usize) -> I + Sync),
+    decode: &(impl Fn(u64, T) -> Result<(Uscc, R), (u64, String)> + Sync),
+    chunk_size: usize,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Aggregate, ImpactError>
+where
+    I: IntoIterator<Item = Result<T, E>>,
+    R: AsRef<[CreditRecord]>,
+    E: Display,
+{
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next_part = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (sender, receiver) = std::sync::mpsc::channel::<WorkerResult>();
+    let mut merger = Merger {
+        total: Aggregate::new(ctx),
+        failure: None,
+        progress,
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            let sender = sender.clone();
+            let (next_part, stop) = (&next_part, &stop);
+            scope.spawn(move || {
+                let work = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    while !stop.load(Ordering::Relaxed) {
+                        let part = next_part.fetch_add(1, Ordering::Relaxed);
+                        if part >= parts {
+                            break;
+                        }
+                        let going =
+                            read_part(ctx, part, parts, open, decode, chunk_size, &mut |a| {
+                                // The receiver outlives the threads, so sending cannot fail.
+                                let _ = sender.send(Ok(a));
+                                !stop.load(Ordering::Relaxed)
+                            });
+                        if going.is_err() {
+                            break;
+                        }
+                    }
+                }));
+                if let Err(panic) = work {
+                    let _ = sender.send(Err(panic_message(&*panic)));
+                }
+            });
+        }
+        drop(sender);
+        // Ends when every worker has finished (and dropped its sender).
+        for result in receiver.iter() {
+            merger.absorb(result);
+            if merger.stopped() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        }
+    });
+    merger.finish()
+}
 
 /// Items numbered by their position in the input (from 0).
 type Chunk<T> = Vec<(u64, T)>;
@@ -597,7 +812,8 @@ impl Aggregate {
         self.error
             .as_ref()
             .map(|(seq, message)| ImpactError::Input {
-                index: seq + 1,
+                // Within its part, for input read in parts (the message names the part).
+                index: (seq & ((1 << LOCAL_BITS) - 1)) + 1,
                 message: message.clone(),
             })
     }

@@ -2,16 +2,19 @@
 //! call, and the loading of the rule-set versions to compare (a rule file or a version stored
 //! by hash). The engine itself is [`crate::impact`]; this module only feeds it.
 //!
-//! [`impact_of_store`] scans every stored entity with [`Records::scan_for_evaluation`](crate::store::Records::scan_for_evaluation)
-//! (on sled: the evaluation view, one item per entity) and decodes the records on the rayon
-//! workers ([`EvaluationEntity::decode`]: without the free texts no rule reads), so the
-//! scanning thread only walks the tree.
+//! [`impact_of_store`] reads every stored entity in its evaluation form (on sled: the
+//! evaluation view, one item per entity; on PostgreSQL: one row per entity, its records'
+//! forms concatenated by the server), cut into ranges of the USCC key space that worker
+//! threads read, decode ([`EvaluationEntity::decode`]: without the free texts no rule
+//! reads) and evaluate in parallel, each range on its own iterator or connection.
 //! [`impact_of_entities`] evaluates a given list (e.g. a tender's bidders); an entity with no
 //! stored records is evaluated with none, as a bidder without records would be.
 
 use crate::compile::CompiledRuleSet;
 use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::impact::{ImpactError, ImpactOptions, ImpactReport, analyse, analyse_with};
+use crate::impact::{
+    ImpactError, ImpactOptions, ImpactReport, Parts, analyse, analyse_parts, analyse_with,
+};
 use crate::record::Uscc;
 use crate::ruleset::Workspace;
 use crate::source::SourceFile;
@@ -22,7 +25,15 @@ use chrono::{DateTime, NaiveDate, Utc};
 /// Shortest hash prefix accepted for a stored version (the same everywhere).
 pub const MIN_HASH_PREFIX: usize = crate::version_ref::MIN_VERSION_PREFIX;
 
-/// Compares `old` and `new` over every entity in the store.
+/// Ranges of the USCC key space asked of the store per worker thread: a thread that is done
+/// takes the next range, so uneven ranges (sled cuts them by interpolation) even out.
+pub const RANGES_PER_THREAD: usize = 8;
+
+/// Compares `old` and `new` over every entity in the store: in parallel
+/// ([`ImpactOptions::parallel`]) the store's key space is cut into ranges
+/// ([`Records::evaluation_ranges`](crate::store::Records::evaluation_ranges)), each read,
+/// decoded and evaluated on a worker thread of its own ([`crate::impact::analyse_parts`]);
+/// the report is the same whatever the ranges and the number of threads.
 pub fn impact_of_store(
     store: &dyn RecordStore,
     old: &CompiledRuleSet,
@@ -31,11 +42,40 @@ pub fn impact_of_store(
     options: &ImpactOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ImpactReport, ImpactError> {
-    analyse_with(
+    let threads = if options.parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let ranges = if threads > 1 {
+        store
+            .evaluation_ranges(threads * RANGES_PER_THREAD)
+            .map_err(|e| ImpactError::Input {
+                index: 1,
+                message: format!("cutting the store into ranges to read in parallel: {e}"),
+            })?
+    } else {
+        Vec::new()
+    };
+    if ranges.len() < 2 {
+        return analyse_with(
+            old,
+            new,
+            as_of,
+            store.scan_for_evaluation(),
+            EvaluationEntity::decode,
+            options,
+            progress,
+        );
+    }
+    analyse_parts(
         old,
         new,
         as_of,
-        store.scan_for_evaluation(),
+        Parts {
+            count: ranges.len(),
+            open: |part: usize| store.scan_for_evaluation_in(&ranges[part]),
+        },
         EvaluationEntity::decode,
         options,
         progress,

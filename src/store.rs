@@ -90,7 +90,7 @@ pub use location::{STORE_ENV, StoreLocation};
 pub use postgres::PgStore;
 pub use records::{
     Entity, EntityKind, EntityRecords, EvaluationEntity, EventKind, EventOutcome, PendingEvent,
-    PendingPage, PutSummary, RawEntity, RecordEvent, RecordVersion, Records,
+    PendingPage, PutSummary, RawEntity, RecordEvent, RecordVersion, Records, UsccRange,
 };
 pub use versions::{NewRuleSetVersion, PutVersion, RuleSetVersion, Versions};
 

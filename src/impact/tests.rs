@@ -326,6 +326,107 @@ fn parallel_and_sequential_runs_give_identical_reports() {
     assert_eq!(sequential, default_report());
 }
 
+/// The fixture's entities cut at these positions into parts, read with [`analyse_parts`].
+fn run_in_parts(cuts: &[usize], options: &ImpactOptions) -> ImpactReport {
+    let (old, new) = programs();
+    let all = entities();
+    let mut bounds = vec![0];
+    bounds.extend(cuts.iter().copied());
+    bounds.push(all.len());
+    let parts: Vec<&[(Uscc, Vec<CreditRecord>)]> =
+        bounds.windows(2).map(|w| &all[w[0]..w[1]]).collect();
+    analyse_parts(
+        &old,
+        &new,
+        as_of(),
+        Parts {
+            count: parts.len(),
+            open: |part: usize| parts[part].iter().map(Ok::<_, String>),
+        },
+        |(uscc, records): &(Uscc, Vec<CreditRecord>)| Ok((uscc.clone(), records.as_slice())),
+        options,
+        &mut |_| {},
+    )
+    .expect("the analysis runs")
+}
+
+#[test]
+fn reading_in_parts_gives_the_report_of_the_whole_input() {
+    let reference = default_report();
+    let json = |r: &ImpactReport| serde_json::to_string(r).expect("serialises");
+    // Empty parts, a part per entity, uneven parts; one thread or the pool; chunks of any size.
+    let cuts: [&[usize]; 5] = [
+        &[],
+        &[0, 0, 25],
+        &[3, 4, 11, 12, 20],
+        &(1..25).collect::<Vec<_>>(),
+        &[13],
+    ];
+    for cut in cuts {
+        for parallel in [false, true] {
+            for chunk_size in [1, 3, 1_000] {
+                for top in [0, 3, 20] {
+                    let options = ImpactOptions {
+                        top,
+                        chunk_size,
+                        parallel,
+                    };
+                    let expected = run(&ImpactOptions {
+                        parallel: false,
+                        ..options.clone()
+                    });
+                    let report = run_in_parts(cut, &options);
+                    assert_eq!(json(&report), json(&expected), "{cut:?} {options:?}");
+                }
+            }
+        }
+    }
+    assert_eq!(run_in_parts(&[5, 9], &ImpactOptions::default()), reference);
+}
+
+#[test]
+fn an_input_error_in_a_part_names_the_part_and_the_position_in_it() {
+    let (old, new) = programs();
+    let all = entities();
+    for parallel in [false, true] {
+        let error = analyse_parts(
+            &old,
+            &new,
+            as_of(),
+            Parts {
+                count: 3,
+                open: |part: usize| {
+                    let mut items: Vec<Result<(Uscc, Vec<CreditRecord>), String>> = all
+                        [part * 8..part * 8 + 8]
+                        .iter()
+                        .cloned()
+                        .map(Ok)
+                        .collect();
+                    if part == 1 {
+                        items.insert(2, Err("record store is damaged".to_string()));
+                    }
+                    items
+                },
+            },
+            Ok::<_, String>,
+            &ImpactOptions {
+                chunk_size: 2,
+                parallel,
+                ..ImpactOptions::default()
+            },
+            &mut |_| {},
+        )
+        .expect_err("the input failed");
+        assert_eq!(
+            error,
+            ImpactError::Input {
+                index: 3,
+                message: "record store is damaged (entity 3 of part 2 of 3)".into()
+            }
+        );
+    }
+}
+
 #[test]
 fn comparing_a_version_with_itself_changes_nothing() {
     let (old, _) = programs();

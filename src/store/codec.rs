@@ -775,6 +775,50 @@ pub(super) fn eval_view_records(uscc: &Uscc, bytes: &[u8]) -> Result<Vec<CreditR
         .collect()
 }
 
+/// The records of `entity_eval` values laid end to end, for evaluation: the PostgreSQL
+/// store keeps one such value per record and its evaluation scan concatenates an entity's
+/// values in id order, so that an entity travels as one row. Each record is decoded straight
+/// from the bytes (no list is built per value).
+pub(super) fn concatenated_eval_records(
+    uscc: &Uscc,
+    mut bytes: &[u8],
+) -> Result<Vec<CreditRecord>, String> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (tag, payload) = eval_view_payload(bytes)?;
+        let (count, mut rest) = take_varint(payload)?;
+        for _ in 0..count {
+            let (record, after) = if tag == EVAL_VIEW_LAYOUT_V1 {
+                let (view, after) = postcard::take_from_bytes::<EvalRecordViewV1<'_>>(rest)
+                    .map_err(|e| e.to_string())?;
+                (EvalRecordView::from(view).to_record(uscc)?, after)
+            } else {
+                let (view, after) = postcard::take_from_bytes::<EvalRecordView<'_>>(rest)
+                    .map_err(|e| e.to_string())?;
+                (view.to_record(uscc)?, after)
+            };
+            out.push(record);
+            rest = after;
+        }
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+/// A postcard varint (a list's length) and the bytes after it.
+fn take_varint(bytes: &[u8]) -> Result<(usize, &[u8]), String> {
+    let mut n: usize = 0;
+    for (i, byte) in bytes.iter().take(10).enumerate() {
+        n |= usize::from(byte & 0x7F)
+            .checked_shl(7 * i as u32)
+            .ok_or("a list length out of range")?;
+        if byte & 0x80 == 0 {
+            return Ok((n, &bytes[i + 1..]));
+        }
+    }
+    Err("a truncated list length".into())
+}
+
 /// How many records an `entity_eval` value holds (postcard's varint length prefix), without
 /// decoding them; 0 if the value is malformed.
 pub(super) fn eval_view_len(bytes: &[u8]) -> usize {
@@ -884,6 +928,45 @@ mod tests {
         record.published_on = Some(record.decided_on + chrono::Days::new(5));
         record.valid_until = Some(record.decided_on + chrono::Days::new(400));
         record
+    }
+
+    #[test]
+    fn concatenated_values_decode_as_one_view_of_every_record() {
+        let uscc = Uscc::parse("91420100MA4K3Q7T13").expect("valid");
+        let records: Vec<EvalRecord> = (0..130)
+            .map(|n| {
+                let mut r = penalty_with_every_field(
+                    &format!("XZCF-{n:03}"),
+                    Severity::General,
+                    Decimal::new(n, 1),
+                );
+                if n % 3 == 0 {
+                    r.authority = None;
+                    r.published_on = None;
+                }
+                EvalRecord::of(&r)
+            })
+            .collect();
+        // One value per record (the PostgreSQL rows), a value of several (sled's form, with a
+        // two-byte length) and a value in the older layout, laid end to end.
+        let mut bytes = Vec::new();
+        for r in &records[..3] {
+            bytes.extend(encode_eval_view(std::slice::from_ref(r)).expect("encodes"));
+        }
+        bytes.extend(encode_eval_view(&records[3..133 - 4]).expect("encodes"));
+        bytes.extend(encode_eval_view_v1(&records[129..]));
+        let decoded = concatenated_eval_records(&uscc, &bytes).expect("decodes");
+        let mut whole = encode_eval_view(&records[..129]).expect("encodes");
+        let mut expected = eval_view_records(&uscc, &whole).expect("decodes");
+        whole = encode_eval_view_v1(&records[129..]);
+        expected.extend(eval_view_records(&uscc, &whole).expect("decodes"));
+        assert_eq!(decoded.len(), 130);
+        assert_eq!(decoded, expected);
+        assert_eq!(concatenated_eval_records(&uscc, &[]), Ok(Vec::new()));
+        // A cut value or an unknown layout is an error, not a panic.
+        assert!(concatenated_eval_records(&uscc, &bytes[..bytes.len() - 3]).is_err());
+        assert!(concatenated_eval_records(&uscc, &[2, 0x80]).is_err());
+        assert!(concatenated_eval_records(&uscc, &[9, 1]).is_err());
     }
 
     #[test]

@@ -68,6 +68,7 @@
 
 mod decisions;
 mod disclosure;
+mod fill;
 mod records;
 pub mod sql;
 mod versions;
@@ -88,9 +89,12 @@ use super::{
     DraftQuery, DraftTransition, Entity, EntityCache, EntityRecords, EvaluationEntity, EventKind,
     EventOutcome, LoggedDecision, NewDraft, NewRuleSetVersion, PendingEvent, PendingPage,
     PutSummary, PutVersion, RecordEvent, RecordVersion, RuleSetVersion, StoreChange, StoreError,
-    codec,
+    UsccRange, codec,
 };
 use crate::record::{CreditRecord, RecordKind, Uscc};
+
+/// Sampled entities per range below which [`super::Records::evaluation_ranges`] cuts exactly.
+const MIN_SAMPLE_PER_RANGE: usize = 50;
 
 /// Connections in the pool of one store.
 const POOL_SIZE: usize = 16;
@@ -544,6 +548,58 @@ impl super::Records for PgStore {
         Box::new(records::evaluation_entities(
             self.stream(sql::SCAN_EVAL, None),
         ))
+    }
+
+    /// Cut at the quantiles of a 1 % sample of the `entities` table (about as many
+    /// entities in each range); a store too small for a useful sample is cut exactly, by
+    /// `ntile` over the table in key order.
+    fn evaluation_ranges(&self, parts: usize) -> Result<Vec<UsccRange>, StoreError> {
+        if parts < 2 {
+            return Ok(vec![UsccRange::all()]);
+        }
+        let points = self.run(async {
+            let db = |e: tokio_postgres::Error| self.backend(e);
+            let client = self.client().await?;
+            let mut sample: Vec<String> = client
+                .query(sql::EVALUATION_SAMPLE, &[])
+                .await
+                .map_err(db)?
+                .iter()
+                .map(|row| row.get(0))
+                .collect();
+            if sample.len() >= parts * MIN_SAMPLE_PER_RANGE {
+                sample.sort();
+                return Ok((1..parts)
+                    .map(|i| sample[i * sample.len() / parts].clone())
+                    .collect());
+            }
+            let exact = i32::try_from(parts).unwrap_or(i32::MAX);
+            let rows = client
+                .query(sql::EVALUATION_SPLITS, &[&exact])
+                .await
+                .map_err(db)?;
+            Ok::<Vec<String>, StoreError>(rows.iter().map(|row| row.get(0)).collect())
+        })?;
+        Ok(UsccRange::split_at(points))
+    }
+
+    /// One row per entity (its records' evaluation forms concatenated by the server), read
+    /// on a connection and in a transaction of its own.
+    fn scan_for_evaluation_in(
+        &self,
+        range: &UsccRange,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_> {
+        let from = range.from.clone().unwrap_or_default();
+        let setup = Some(sql::RANGE_SCAN_SETTINGS);
+        let rows = match range.to.clone() {
+            Some(to) => self.stream_with(
+                setup,
+                sql::SCAN_EVAL_RANGE,
+                vec![Box::new(from), Box::new(to)],
+            ),
+            None => self.stream_with(setup, sql::SCAN_EVAL_FROM, vec![Box::new(from)]),
+        };
+        Box::new(records::evaluation_rows(rows))
     }
 
     fn records_of_kind(

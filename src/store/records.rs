@@ -287,6 +287,9 @@ pub(super) enum EvaluationSource {
     Raw(RawEntity),
     /// An `entity_eval` (key, value) of [`SledStore`].
     SledView(sled::IVec, sled::IVec),
+    /// A `(uscc, evaluation forms laid end to end)` row of the PostgreSQL store's evaluation
+    /// scan ([`codec::concatenated_eval_records`]).
+    PgRow(tokio_postgres::Row),
 }
 
 impl EvaluationEntity {
@@ -300,6 +303,11 @@ impl EvaluationEntity {
         match &self.0 {
             EvaluationSource::Raw(raw) => raw.len(),
             EvaluationSource::SledView(_, value) => codec::eval_view_len(value),
+            EvaluationSource::PgRow(row) => row
+                .try_get::<_, i64>(2)
+                .ok()
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(0),
         }
     }
 
@@ -321,6 +329,21 @@ impl EvaluationEntity {
                     .map_err(|e| SledStore::corrupt("entity_eval", &key, e))?;
                 Ok((uscc, records))
             }
+            EvaluationSource::PgRow(row) => {
+                let corrupt = |key: &str, reason: String| StoreError::Corrupt {
+                    tree: "records",
+                    key: format!("`{key}`"),
+                    reason,
+                };
+                let text: &str = row
+                    .try_get(0)
+                    .map_err(|e| corrupt("(uscc)", e.to_string()))?;
+                let uscc = Uscc::parse(text).map_err(|e| corrupt(text, e.to_string()))?;
+                let bytes: &[u8] = row.try_get(1).map_err(|e| corrupt(text, e.to_string()))?;
+                let records =
+                    codec::concatenated_eval_records(&uscc, bytes).map_err(|e| corrupt(text, e))?;
+                Ok((uscc, records))
+            }
         }
     }
 }
@@ -330,6 +353,49 @@ impl fmt::Debug for EvaluationEntity {
         f.debug_struct("EvaluationEntity")
             .field("records", &self.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// A part of the USCC key space, for reading a store's entities in parallel
+/// ([`Records::evaluation_ranges`], [`Records::scan_for_evaluation_in`]): the USCCs at or
+/// after `from` and before `to` (`None`: unbounded on that side), in byte order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsccRange {
+    /// The first USCC in the range, or any.
+    pub from: Option<String>,
+    /// The first USCC after the range, or none.
+    pub to: Option<String>,
+}
+
+impl UsccRange {
+    /// The whole key space.
+    pub fn all() -> UsccRange {
+        UsccRange::default()
+    }
+
+    /// Whether `uscc` is in the range.
+    pub fn contains(&self, uscc: &str) -> bool {
+        self.from.as_deref().is_none_or(|from| uscc >= from)
+            && self.to.as_deref().is_none_or(|to| uscc < to)
+    }
+
+    /// The ranges between split points, in key order, covering the whole key space without
+    /// overlap: `(-, p1)`, `[p1, p2)`, …, `[pn, -)`. The points are sorted and deduplicated
+    /// first; no point gives one range, the whole space.
+    pub fn split_at(mut points: Vec<String>) -> Vec<UsccRange> {
+        points.sort();
+        points.dedup();
+        let mut ranges = Vec::with_capacity(points.len() + 1);
+        let mut from = None;
+        for point in points {
+            ranges.push(UsccRange {
+                from: from.take(),
+                to: Some(point.clone()),
+            });
+            from = Some(point);
+        }
+        ranges.push(UsccRange { from, to: None });
+        ranges
     }
 }
 
@@ -452,6 +518,26 @@ pub trait Records: Send + Sync {
                 .map(|item| item.map(EvaluationEntity::from_raw)),
         )
     }
+
+    /// Up to `parts` ranges of the USCC key space, in key order, that together cover every
+    /// key once and hold about as many stored entities each, for
+    /// [`Records::scan_for_evaluation_in`] on several threads. A store may give fewer (the
+    /// default: one range, everything); however they are cut, scanning them all reads every
+    /// entity exactly once.
+    fn evaluation_ranges(&self, parts: usize) -> Result<Vec<UsccRange>, StoreError> {
+        let _ = parts;
+        Ok(vec![UsccRange::all()])
+    }
+
+    /// The entities of [`Records::scan_for_evaluation`] whose USCC is in `range`, in the
+    /// same order and form: scanning the ranges of [`Records::evaluation_ranges`] one after
+    /// the other yields what [`Records::scan_for_evaluation`] yields. Each call reads on its
+    /// own (its own iterator or connection), so that ranges can be read on several threads
+    /// at once; an entity's records are always read together, from one snapshot.
+    fn scan_for_evaluation_in(
+        &self,
+        range: &UsccRange,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_>;
 
     /// Every record of a kind, in (USCC, id) order.
     fn records_of_kind(

@@ -155,7 +155,7 @@ use super::{
     DisclosurePage, Entity, EntityCache, EntityKind, EntityRecords, EvaluationEntity, EventKind,
     EventOutcome, IN_USE, LoggedDecision, MAX_ID_LEN, NewRuleSetVersion, PendingEvent, PendingPage,
     PutSummary, PutVersion, RawEntity, RecordEvent, RecordStore, RecordVersion, Records,
-    RuleSetVersion, StoreError, Versions, check_record, now_ms, printable, time_from_ms,
+    RuleSetVersion, StoreError, UsccRange, Versions, check_record, now_ms, printable, time_from_ms,
 };
 use crate::record::{CreditRecord, RecordError, RecordKind, Uscc};
 use journal::{Journal, JournalItem, Location, Watermark};
@@ -1218,6 +1218,40 @@ impl Records for SledStore {
         }))
     }
 
+    /// sled cannot count keys without reading them, so the ranges are cut by interpolation
+    /// between the first and the last stored USCC ([`interpolated_usccs`]): even in key
+    /// space, not necessarily in entities (ask for several ranges per thread).
+    fn evaluation_ranges(&self, parts: usize) -> Result<Vec<UsccRange>, StoreError> {
+        let first = self.entity_eval.first().map_err(|e| self.backend(e))?;
+        let last = self.entity_eval.last().map_err(|e| self.backend(e))?;
+        let (Some((first, _)), Some((last, _))) = (first, last) else {
+            return Ok(vec![UsccRange::all()]);
+        };
+        Ok(UsccRange::split_at(interpolated_usccs(
+            &first, &last, parts,
+        )))
+    }
+
+    fn scan_for_evaluation_in(
+        &self,
+        range: &UsccRange,
+    ) -> Box<dyn Iterator<Item = Result<EvaluationEntity, StoreError>> + '_> {
+        let (from, to) = (range.from.as_deref(), range.to.as_deref());
+        let iter = match (from, to) {
+            (None, None) => self.entity_eval.iter(),
+            (Some(from), None) => self.entity_eval.range(from.as_bytes()..),
+            (None, Some(to)) => self.entity_eval.range(..to.as_bytes()),
+            (Some(from), Some(to)) if from < to => {
+                self.entity_eval.range(from.as_bytes()..to.as_bytes())
+            }
+            (Some(_), Some(_)) => return Box::new(std::iter::empty()),
+        };
+        Box::new(iter.map(move |item| {
+            let (key, value) = item.map_err(|e| self.backend(e))?;
+            Ok(EvaluationEntity(EvaluationSource::SledView(key, value)))
+        }))
+    }
+
     fn records_of_kind(
         &self,
         kind: RecordKind,
@@ -1879,6 +1913,54 @@ impl Iterator for RawEntityScan<'_> {
         }
         Some(Ok(RawEntity(RawRecords::Sled(group))))
     }
+}
+
+/// Characters of a USCC after the common prefix of two keys that [`interpolated_usccs`]
+/// reads as a number (31^12 fits in a `u64`).
+const INTERPOLATED_CHARS: usize = 12;
+
+/// Up to `parts - 1` USCC-like split points strictly between `first` and `last` (two stored
+/// keys), evenly spaced in key space: after their common prefix, the next
+/// [`INTERPOLATED_CHARS`] characters are read as a number in base 31 (the USCC characters,
+/// [`crate::record::USCC_CHARSET`]; other bytes count as the nearest), and the points are
+/// even steps between the two numbers, written back as USCC characters.
+pub(crate) fn interpolated_usccs(first: &[u8], last: &[u8], parts: usize) -> Vec<String> {
+    let charset = crate::record::USCC_CHARSET.as_bytes();
+    let base = charset.len() as u128;
+    let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
+    let Ok(prefix) = std::str::from_utf8(&first[..common]) else {
+        return Vec::new();
+    };
+    let digit = |byte: Option<&u8>| -> u128 {
+        let Some(&byte) = byte else { return 0 };
+        charset
+            .iter()
+            .position(|&c| c >= byte)
+            .map_or(base - 1, |at| at as u128)
+    };
+    let number = |key: &[u8]| {
+        (0..INTERPOLATED_CHARS).fold(0u128, |n, i| n * base + digit(key.get(common + i)))
+    };
+    let (low, high) = (number(first), number(last));
+    if parts < 2 || high <= low {
+        return Vec::new();
+    }
+    let mut points = Vec::with_capacity(parts - 1);
+    for part in 1..parts as u128 {
+        let mut n = low + (high - low) * part / parts as u128;
+        if n == low {
+            continue;
+        }
+        let mut tail = [b'0'; INTERPOLATED_CHARS];
+        for c in tail.iter_mut().rev() {
+            *c = charset[(n % base) as usize];
+            n /= base;
+        }
+        let tail = std::str::from_utf8(&tail).unwrap_or_default();
+        points.push(format!("{prefix}{tail}"));
+    }
+    points.dedup();
+    points
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ mod hardening;
 mod hostile;
 mod http;
 mod impact;
+mod impact_ranges;
 mod intake;
 mod legality;
 mod limits;

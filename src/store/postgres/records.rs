@@ -11,6 +11,7 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Row, Transaction};
 
 use super::super::codec::{self, EvalRecord, EventMark, RecordBody, RecordDates, StoredRecord};
+use super::super::records::EvaluationSource;
 use super::super::{
     Entity, EntityKind, EntityRecords, EvaluationEntity, EventKind, EventOutcome, MAX_ID_LEN,
     PutSummary, RawEntity, RecordEvent, RecordVersion, StoreChange, StoreError, check_record,
@@ -734,6 +735,21 @@ impl PgStore {
     /// Streams the rows of a scan query (at most one `$1`, a kind index) from a portal in a
     /// read-only transaction, in portions, on the store's runtime.
     pub(super) fn stream(&self, query: &'static str, kind: Option<i16>) -> RowStream<'_> {
+        let params: Vec<ScanParam> = match kind {
+            Some(kind) => vec![Box::new(kind)],
+            None => Vec::new(),
+        };
+        self.stream_with(None, query, params)
+    }
+
+    /// Streams the rows of a scan query with these parameters, as [`PgStore::stream`],
+    /// after the statements `setup` (e.g. `SET LOCAL`) in the scan's transaction.
+    pub(super) fn stream_with(
+        &self,
+        setup: Option<&'static str>,
+        query: &'static str,
+        params: Vec<ScanParam>,
+    ) -> RowStream<'_> {
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
         let pool = self.pool.clone();
         let location = self.location.clone();
@@ -751,11 +767,12 @@ impl PgStore {
                     .start()
                     .await
                     .map_err(|e| e.to_string())?;
-                let portal = match kind {
-                    Some(kind) => tx.bind(query, &[&kind]).await,
-                    None => tx.bind(query, &[]).await,
+                if let Some(setup) = setup {
+                    tx.batch_execute(setup).await.map_err(|e| e.to_string())?;
                 }
-                .map_err(|e| e.to_string())?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    params.iter().map(|p| &**p as &(dyn ToSql + Sync)).collect();
+                let portal = tx.bind(query, &params).await.map_err(|e| e.to_string())?;
                 loop {
                     let rows = tx
                         .query_portal(&portal, SCAN_PORTION)
@@ -783,6 +800,9 @@ impl PgStore {
         }
     }
 }
+
+/// A parameter of a streamed scan.
+pub(super) type ScanParam = Box<dyn ToSql + Send + Sync>;
 
 /// The rows of [`PgStore::stream`].
 pub(super) struct RowStream<'a> {
@@ -914,6 +934,14 @@ pub(super) fn evaluation_entities(
     Grouped::new(rows, eval_row).map(|item| {
         item.map(|(uscc, records)| EvaluationEntity::from_raw(RawEntity::decoded(uscc, records)))
     })
+}
+
+/// Entities of a range evaluation scan ([`sql::SCAN_EVAL_RANGE`]): one row each, decoded
+/// later ([`EvaluationEntity::decode`]), on the thread that evaluates it.
+pub(super) fn evaluation_rows(
+    rows: impl Iterator<Item = Result<Row, StoreError>>,
+) -> impl Iterator<Item = Result<EvaluationEntity, StoreError>> {
+    rows.map(|row| row.map(|row| EvaluationEntity(EvaluationSource::PgRow(row))))
 }
 
 /// The kind code of a stored pending event.

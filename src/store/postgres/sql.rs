@@ -204,6 +204,28 @@ pub const HISTORY: &str =
 pub const SCAN_RECORDS: &str = "SELECT uscc, id, stored FROM records ORDER BY uscc, id";
 /// Every record's evaluation form, in (uscc, id) order.
 pub const SCAN_EVAL: &str = "SELECT uscc, eval FROM records ORDER BY uscc, id";
+/// About one entity in a hundred, for cutting the key space into ranges of about as many
+/// entities each (a pass over the table without sorting it; the same sample every time).
+pub const EVALUATION_SAMPLE: &str =
+    "SELECT uscc FROM entities TABLESAMPLE BERNOULLI (1) REPEATABLE (0)";
+/// Split points of the USCC key space into `$1` ranges of about as many entities each (the
+/// first USCC of each `ntile` but the first), exact, for a store too small to sample.
+pub const EVALUATION_SPLITS: &str = "SELECT min(uscc) FROM \
+     (SELECT uscc, ntile($1) OVER (ORDER BY uscc) AS part FROM entities) parts \
+     GROUP BY part HAVING part > 1 ORDER BY 1";
+/// The evaluation forms of the entities with `$1 <= uscc < $2`, one row per entity: its
+/// records' forms laid end to end in id order, and how many there are.
+pub const SCAN_EVAL_RANGE: &str = "SELECT uscc, string_agg(eval, ''::bytea ORDER BY id), \
+     count(*) FROM records WHERE uscc >= $1 AND uscc < $2 GROUP BY uscc ORDER BY uscc";
+/// Settings of a range scan's transaction: read the range along the primary key (in key
+/// order, only the range's rows) on this connection alone. Left to itself the planner may
+/// pick a sequential scan of the whole table with parallel workers for each range, which
+/// reads the table once per range.
+pub const RANGE_SCAN_SETTINGS: &str =
+    "SET LOCAL enable_seqscan = off; SET LOCAL max_parallel_workers_per_gather = 0";
+/// The same, for the entities with `$1 <= uscc` (the last range).
+pub const SCAN_EVAL_FROM: &str = "SELECT uscc, string_agg(eval, ''::bytea ORDER BY id), \
+     count(*) FROM records WHERE uscc >= $1 GROUP BY uscc ORDER BY uscc";
 /// Every record of a kind, in (uscc, id) order.
 pub const RECORDS_OF_KIND: &str =
     "SELECT uscc, id, stored FROM records WHERE kind = $1 ORDER BY uscc, id";
@@ -226,6 +248,16 @@ pub const COPY_HISTORY: &str = "COPY stage_history \
      (uscc, id, rev, stored_at, known_at, stored) FROM STDIN (FORMAT binary)";
 /// Loads the staged list lines.
 pub const COPY_DISCLOSURE: &str = "COPY stage_disclosure (uscc, id, inv_day, decided_on, kind, \
+     counts_from, disclosure_until, name, authority, document_no, legal_basis) FROM STDIN (FORMAT binary)";
+/// Fills `records` directly (a benchmark's fresh store, `postgres/fill.rs`).
+pub const FILL_RECORDS: &str = "COPY records \
+     (uscc, id, rev, kind, decided_on, stored_at, known_at, stored, eval) FROM STDIN (FORMAT binary)";
+/// Fills `record_ids` directly.
+pub const FILL_IDS: &str = "COPY record_ids (id, uscc) FROM STDIN (FORMAT binary)";
+/// Fills `entities` directly.
+pub const FILL_ENTITIES: &str = "COPY entities (uscc, name, kind) FROM STDIN (FORMAT binary)";
+/// Fills `public_disclosure` directly.
+pub const FILL_DISCLOSURE: &str = "COPY public_disclosure (uscc, id, inv_day, decided_on, kind, \
      counts_from, disclosure_until, name, authority, document_no, legal_basis) FROM STDIN (FORMAT binary)";
 /// Loads the keys of staged records that are not (or no longer) on the list.
 pub const COPY_UNLISTED: &str = "COPY stage_unlisted (uscc, id) FROM STDIN (FORMAT binary)";
@@ -496,6 +528,10 @@ pub const BULK: &[(&str, &str)] = &[
 pub const SCANS: &[(&str, &str)] = &[
     ("SCAN_RECORDS", SCAN_RECORDS),
     ("SCAN_EVAL", SCAN_EVAL),
+    ("EVALUATION_SAMPLE", EVALUATION_SAMPLE),
+    ("EVALUATION_SPLITS", EVALUATION_SPLITS),
+    ("SCAN_EVAL_RANGE", SCAN_EVAL_RANGE),
+    ("SCAN_EVAL_FROM", SCAN_EVAL_FROM),
     ("RECORDS_OF_KIND", RECORDS_OF_KIND),
     ("ALL_RECORDS", ALL_RECORDS),
     ("DISCLOSURE_WALK", DISCLOSURE_WALK),
@@ -555,6 +591,10 @@ mod tests {
             HISTORY,
             SCAN_RECORDS,
             SCAN_EVAL,
+            EVALUATION_SAMPLE,
+            EVALUATION_SPLITS,
+            SCAN_EVAL_RANGE,
+            SCAN_EVAL_FROM,
             RECORDS_OF_KIND,
             ALL_RECORDS,
             MERGE_RECORDS,
