@@ -722,7 +722,7 @@ fn validate_inline(records: &[CreditRecord]) -> Result<(), ApiError> {
 
 fn count_evaluation(report: &Report) {
     let labels = [
-        ("ruleset", report.ruleset.clone()),
+        ("ruleset", report.ruleset.to_string()),
         ("decision", report.decision.code().to_owned()),
     ];
     metrics::counter!("evaluations_total", &labels).increment(1);
