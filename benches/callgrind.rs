@@ -14,7 +14,9 @@
 //! - `engine`: `CompiledRuleSet::evaluate_into` (one outcome reused) over decoded
 //!   `CreditRecord`s;
 //! - `report`: `evaluate` then `Outcome::report`;
-//! - `report-json`: `evaluate`, `report`, then the report as JSON bytes (`serde_json`);
+//! - `report-json`: `evaluate`, `report`, then the report as JSON bytes (`Report::to_json`,
+//!   the same bytes as serde_json's);
+//! - `report-serde`: `evaluate`, `report`, then the report as JSON bytes by `serde_json`;
 //! - `decode-baseline`: the hand-written JSON → typed decoding (borrowing the buffer, checked);
 //! - `decode-engine`: JSON → `Vec<CreditRecord>` with serde and `CreditRecord::validate`, as
 //!   the HTTP API decodes inline records.
@@ -37,11 +39,12 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const ENTITIES: usize = 16;
 
 /// The columns, in table order.
-const COLUMNS: [&str; 6] = [
+const COLUMNS: [&str; 7] = [
     "baseline",
     "engine",
     "report",
     "report-json",
+    "report-serde",
     "decode-baseline",
     "decode-engine",
 ];
@@ -127,6 +130,15 @@ fn run(column: &str, inputs: &Inputs, iterations: usize) -> usize {
             }
         }
         "report-json" => {
+            for i in 0..iterations {
+                let recs = black_box(&records[i % ENTITIES]);
+                let report = program
+                    .evaluate(recs, black_box(as_of))
+                    .report(program, recs);
+                sum += report.to_json().len();
+            }
+        }
+        "report-serde" => {
             for i in 0..iterations {
                 let recs = black_box(&records[i % ENTITIES]);
                 let report = program

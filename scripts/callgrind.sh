@@ -8,9 +8,10 @@
 # (loading and compiling the rule sets, generating the entities) cancels out.
 #
 # Usage: scripts/callgrind.sh [COLUMN...]     default: every column
-#   columns: baseline engine report report-json decode-baseline decode-engine
+#   columns: baseline engine report report-json report-serde decode-baseline decode-engine
 #   N=2000 SIZES="0 4 20" scripts/callgrind.sh engine report   (environment overrides)
-# Ratios: engine ÷ baseline; report and report-json ÷ engine; decode-engine ÷ decode-baseline.
+# Ratios: engine ÷ baseline; report, report-json and report-serde ÷ engine;
+# decode-engine ÷ decode-baseline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,6 +58,7 @@ label() {
         engine) echo "credit-rules evaluate" ;;
         report) echo "credit-rules evaluate + report" ;;
         report-json) echo "credit-rules evaluate + report + JSON" ;;
+        report-serde) echo "credit-rules evaluate + report + JSON by serde_json" ;;
         decode-baseline) echo "hand-written JSON → typed decode" ;;
         decode-engine) echo "credit-rules record decode (serde + validate)" ;;
         *) echo "$1" ;;
@@ -66,7 +68,7 @@ label() {
 reference() {
     case $1 in
         engine) echo "baseline" ;;
-        report | report-json) echo "engine" ;;
+        report | report-json | report-serde) echo "engine" ;;
         decode-engine) echo "decode-baseline" ;;
         *) echo "" ;;
     esac

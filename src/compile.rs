@@ -18,6 +18,9 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod report_text;
+pub(crate) use report_text::{ClauseText, ReportText, SCORE_MIDDLE};
+
 /// Identity and header of a compiled rule set, as reported with every evaluation.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct RuleSetMeta {
@@ -135,6 +138,8 @@ pub struct CompiledRuleSet {
     /// Does a residual filter or per-record value test a window itself (`within` the masks
     /// could not take)? Then each evaluation computes the window starts up front.
     pub(crate) windows_in_code: bool,
+    /// What its reports always say: shared text and the fixed pieces of the sentences.
+    pub(crate) report_text: ReportText,
 }
 
 impl CompiledRuleSet {
@@ -174,7 +179,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         .into_iter()
         .map(|q| compile_query(q, &mut windows))
         .collect();
-    let clauses = checked
+    let clauses: Vec<CompiledClause> = checked
         .clauses
         .into_iter()
         .map(|c| {
@@ -226,6 +231,7 @@ pub fn compile(checked: CheckedRuleSet) -> CompiledRuleSet {
         hash: version_id(&checked.chain),
     };
     CompiledRuleSet {
+        report_text: ReportText::of(&meta, &clauses),
         meta,
         clauses,
         tests: checked.tests,

@@ -189,15 +189,17 @@ impl ReceiptBody {
         decided_at: DateTime<Utc>,
     ) -> ReceiptBody {
         let ids = |list: &[crate::eval::ClauseReport]| {
-            list.iter().map(|c| c.clause.clone()).collect::<Vec<_>>()
+            list.iter()
+                .map(|c| c.clause.to_string())
+                .collect::<Vec<_>>()
         };
         ReceiptBody {
             format: RECEIPT_FORMAT.to_string(),
             decision_id,
             uscc,
             entity_name,
-            ruleset: report.ruleset.clone(),
-            version_id: report.hash.clone(),
+            ruleset: report.ruleset.to_string(),
+            version_id: report.hash.to_string(),
             as_of: report.as_of,
             known_at: receipt_time(known_at),
             decided_at: receipt_time(decided_at),

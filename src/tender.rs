@@ -328,10 +328,10 @@ fn combine(bidder: &Bidder, members: Vec<MemberResult>) -> BidResult {
         let mut found: Vec<BidFinding> = Vec::new();
         for member in &members {
             for clause in pick(&member.report) {
-                match found.iter_mut().find(|f| f.clause == clause.clause) {
+                match found.iter_mut().find(|f| *f.clause == *clause.clause) {
                     Some(f) => f.members.push(member.uscc.clone()),
                     None => found.push(BidFinding {
-                        clause: clause.clause.clone(),
+                        clause: clause.clause.to_string(),
                         members: vec![member.uscc.clone()],
                     }),
                 }

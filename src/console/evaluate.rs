@@ -48,10 +48,10 @@ pub struct ClauseLine {
 fn line(kind: &'static str, c: &ClauseReport) -> ClauseLine {
     ClauseLine {
         kind,
-        clause: c.clause.clone(),
+        clause: c.clause.to_string(),
         points: c.points.map(|p| p.to_string()).unwrap_or_default(),
         explanation: c.explanation.clone(),
-        wording: c.wording.clone().unwrap_or_default(),
+        wording: c.wording.as_deref().unwrap_or_default().to_string(),
         error: c.error.as_ref().map(|e| e.to_string()).unwrap_or_default(),
         records: c
             .records

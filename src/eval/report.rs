@@ -5,17 +5,20 @@
 
 use super::{EvalError, Outcome};
 use crate::ast::ClauseKind;
-use crate::compile::{CompiledClause, CompiledRuleSet};
+use crate::compile::{ClauseText, CompiledClause, CompiledRuleSet, SCORE_MIDDLE};
 use crate::record::CreditRecord;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use std::fmt::Write as _;
+use std::sync::Arc;
 
+mod json;
 #[cfg(test)]
 mod reference;
 #[cfg(test)]
 mod tests;
+mod text;
 
 /// The evaluation's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -53,19 +56,27 @@ impl Decision {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Report {
     /// Rule-set id.
-    pub ruleset: String,
+    #[serde(serialize_with = "text::shared")]
+    #[schema(value_type = String)]
+    pub ruleset: Arc<str>,
     /// Rule-set version label.
-    pub version: String,
+    #[serde(serialize_with = "text::shared")]
+    #[schema(value_type = String)]
+    pub version: Arc<str>,
     /// The version identity of the rules applied (`crate::compile::version_id`): accepted
     /// back as `version`, whole or by a prefix of at least 8 digits.
-    pub hash: String,
+    #[serde(serialize_with = "text::shared")]
+    #[schema(value_type = String)]
+    pub hash: Arc<str>,
     /// Evaluation date.
+    #[serde(serialize_with = "text::date")]
     pub as_of: NaiveDate,
     /// The verdict.
     pub decision: Decision,
     /// Its Chinese label.
     pub decision_label: &'static str,
     /// Total credit points, 2 decimal places.
+    #[serde(serialize_with = "text::decimal")]
     pub total: Decimal,
     /// Vetoes that fired (or failed).
     pub vetoes: Vec<ClauseReport>,
@@ -79,22 +90,40 @@ pub struct Report {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ClauseReport {
     /// Clause id.
-    pub clause: String,
+    #[serde(serialize_with = "text::shared")]
+    #[schema(value_type = String)]
+    pub clause: Arc<str>,
     /// Veto, score or flag.
     pub kind: ClauseKind,
     /// The rule set that defines it.
-    pub origin: String,
+    #[serde(serialize_with = "text::shared")]
+    #[schema(value_type = String)]
+    pub origin: Arc<str>,
     /// Tender-document wording.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub wording: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_shared"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub wording: Option<Arc<str>>,
     /// Legal basis.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub basis: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_shared"
+    )]
+    #[schema(value_type = Option<String>)]
+    pub basis: Option<Arc<str>>,
     /// Weighted, rounded points (score).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_decimal"
+    )]
     pub points: Option<Decimal>,
     /// Points before cap, floor and weight (score).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_decimal"
+    )]
     pub raw: Option<Decimal>,
     /// The records that made the clause fire or gave its points.
     pub records: Vec<RecordRef>,
@@ -121,16 +150,26 @@ pub struct RecordRef {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authority: Option<String>,
     /// Decision date.
+    #[serde(serialize_with = "text::date")]
     pub decided_on: NaiveDate,
     /// Since 1.1. Publication date, when the record gives one (else it counts from
     /// `decided_on`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_date"
+    )]
     pub published_on: Option<NaiveDate>,
     /// End of disclosure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_date"
+    )]
     pub disclosure_until: Option<NaiveDate>,
     /// Since 1.1. End of validity (有效期至), e.g. of a grade.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "text::optional_date"
+    )]
     pub valid_until: Option<NaiveDate>,
 }
 
@@ -197,8 +236,10 @@ impl RecordRef {
 impl Outcome {
     /// Builds the full report; `records` must be the slice that was evaluated.
     ///
-    /// Every string is written once into a buffer sized up front: the explanation of a
-    /// clause is one allocation, with its numbers and dates written digit by digit.
+    /// The rule set's and clauses' own text (id, version, hash, clause id, origin, wording,
+    /// basis) is shared with the compiled rule set, not copied. Each explanation is one
+    /// buffer sized up front: the fixed pieces prepared at compile time, the numbers and
+    /// dates between them written digit by digit.
     pub fn report(&self, program: &CompiledRuleSet, records: &[CreditRecord]) -> Report {
         let decision = self.decision(program);
         let shown = |(clause, outcome): (&CompiledClause, &super::ClauseOutcome)| {
@@ -214,10 +255,11 @@ impl Outcome {
                 }
             }
         }
+        let shared = &program.report_text;
         let mut report = Report {
-            ruleset: program.meta.id.clone(),
-            version: program.meta.version.clone(),
-            hash: program.meta.hash.clone(),
+            ruleset: shared.ruleset.clone(),
+            version: shared.version.clone(),
+            hash: shared.hash.clone(),
             as_of: self.as_of,
             decision,
             decision_label: decision.label(),
@@ -226,7 +268,8 @@ impl Outcome {
             flags: Vec::with_capacity(flags),
             scores: Vec::with_capacity(scores),
         };
-        for (i, (clause, outcome)) in program.clauses.iter().zip(&self.clauses).enumerate() {
+        let clauses = program.clauses.iter().zip(&shared.clauses);
+        for (i, ((clause, text), outcome)) in clauses.zip(&self.clauses).enumerate() {
             if !shown((clause, outcome)) {
                 continue;
             }
@@ -241,14 +284,14 @@ impl Outcome {
             let points = outcome.points.map(fixed2);
             let raw = outcome.raw.map(|r| r.normalize());
             let entry = ClauseReport {
-                clause: clause.id.clone(),
+                clause: text.id.clone(),
                 kind: clause.kind,
-                origin: clause.origin.clone(),
-                wording: clause.wording.clone(),
-                basis: clause.basis.clone(),
+                origin: text.origin.clone(),
+                wording: text.wording.clone(),
+                basis: text.basis.clone(),
                 points,
                 raw,
-                explanation: explain(clause, outcome, (points, raw), &cited),
+                explanation: explain(text, clause.kind, outcome, (points, raw), &cited),
                 records: cited,
                 error: outcome.error.clone(),
             };
@@ -274,153 +317,65 @@ fn fixed2(value: Decimal) -> Decimal {
     v
 }
 
-/// Appends a date as its `Display` writes it (`2024-06-01`), without the formatter for the
-/// years 0 to 9999.
+/// Appends a date as its `Display` writes it (`2024-06-01`).
 fn push_date(out: &mut String, date: NaiveDate) {
-    let year = date.year();
-    let Ok(year) = u32::try_from(year) else {
-        let _ = write!(out, "{date}");
-        return;
-    };
-    if year > 9999 {
-        let _ = write!(out, "{date}");
-        return;
-    }
-    let digit = |n: u32| char::from(b'0' + (n % 10) as u8);
-    let (month, day) = (date.month(), date.day());
-    for c in [
-        digit(year / 1000),
-        digit(year / 100),
-        digit(year / 10),
-        digit(year),
-        '-',
-        digit(month / 10),
-        digit(month),
-        '-',
-        digit(day / 10),
-        digit(day),
-    ] {
-        out.push(c);
-    }
-}
-
-/// Appends a decimal as its `Display` writes it (`-0.5`, `8.50`, `0`), without the formatter
-/// when the mantissa fits 64 bits.
-fn push_decimal(out: &mut String, value: Decimal) {
-    let Ok(mantissa) = u64::try_from(value.mantissa().unsigned_abs()) else {
-        let _ = write!(out, "{value}");
-        return;
-    };
-    // `Display` writes the sign of a negative zero too.
-    if value.is_sign_negative() {
-        out.push('-');
-    }
-    let scale = value.scale() as usize;
-    // The digits, least significant first (at most 20).
-    let mut digits = [0u8; 20];
-    let mut len = 0;
-    let mut rest = mantissa;
-    while rest > 0 {
-        digits[len] = (rest % 10) as u8;
-        rest /= 10;
-        len += 1;
-    }
-    // Zeros pad the digits to the scale; at least one digit stands before the point.
-    let shown = len.max(scale);
-    if shown == scale {
-        out.push('0');
-    }
-    for place in (0..shown).rev() {
-        if place + 1 == scale {
-            out.push('.');
+    match text::date_text(date) {
+        Some(text) => out.extend(text.iter().map(|b| char::from(*b))),
+        None => {
+            let _ = write!(out, "{date}");
         }
-        let digit = if place < len { digits[place] } else { 0 };
-        out.push(char::from(b'0' + digit));
     }
 }
 
-/// The Chinese sentence of one clause: written into one buffer, allocated once.
+/// Appends a decimal as its `Display` writes it (`-0.5`, `8.50`, `0`).
+fn push_decimal(out: &mut String, value: Decimal) {
+    let mut buf = text::DecimalBuffer::default();
+    match text::decimal_bytes(value, &mut buf) {
+        Some(text) => out.extend(text.iter().map(|b| char::from(*b))),
+        None => {
+            let _ = write!(out, "{value}");
+        }
+    }
+}
+
+/// The Chinese sentence of one clause, written into one buffer allocated once: the fixed
+/// pieces prepared with the compiled rule set (`text`), the numbers and records between them.
 /// `points` and `raw` are the outcome's, as the report shows them.
 fn explain(
-    clause: &CompiledClause,
+    text: &ClauseText,
+    kind: ClauseKind,
     outcome: &super::ClauseOutcome,
     (points, raw): (Option<Decimal>, Option<Decimal>),
     records: &[RecordRef],
 ) -> String {
-    let basis_len = clause.basis.as_ref().map_or(0, |b| b.len() + 12);
     if let Some(error) = &outcome.error {
-        let mut out = String::with_capacity(96 + clause.id.len() + basis_len);
-        out.push_str("条款“");
-        out.push_str(&clause.id);
-        out.push_str("”无法计算（");
+        let mut out = String::with_capacity(text.error_head.len() + 64 + text.error_tail.len());
+        out.push_str(&text.error_head);
         let _ = write!(out, "{error}");
-        out.push_str("），需人工复核。");
-        push_basis(&mut out, clause);
+        out.push_str(&text.error_tail);
         return out;
     }
-    let evidence_len = 96 + records.iter().map(RecordRef::describe_len).sum::<usize>();
-    let wording_len = clause.wording.as_ref().map_or(0, String::len);
-    let mut out =
-        String::with_capacity(160 + clause.id.len() + wording_len + evidence_len + basis_len);
-    match clause.kind {
-        ClauseKind::Veto => {
-            out.push_str("触发否决条款“");
-            out.push_str(&clause.id);
-            out.push_str("”：");
-            out.push_str(
-                clause
-                    .wording
-                    .as_deref()
-                    .unwrap_or("")
-                    .trim_end_matches('。'),
-            );
-            out.push('。');
-            push_evidence(&mut out, records);
-            out.push('。');
-        }
-        ClauseKind::Flag => {
-            out.push_str("提示条款“");
-            out.push_str(&clause.id);
-            out.push_str("”：");
-            push_evidence(&mut out, records);
-            out.push_str("，请评标委员会核实。");
-        }
-        ClauseKind::Score => {
-            out.push_str("评分条款“");
-            out.push_str(&clause.id);
-            out.push_str("”得 ");
-            push_decimal(&mut out, points.unwrap_or_default());
-            out.push_str(" 分（计算值 ");
-            // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
-            push_decimal(&mut out, raw.unwrap_or_default());
-            if let Some(cap) = clause.cap {
-                out.push_str("，上限 ");
-                push_decimal(&mut out, cap.normalize());
-            }
-            if let Some(floor) = clause.floor {
-                out.push_str("，下限 ");
-                push_decimal(&mut out, floor.normalize());
-            }
-            if clause.weight != Decimal::ONE {
-                out.push_str("，权重 ");
-                push_decimal(&mut out, clause.weight.normalize());
-            }
-            out.push_str("）。");
-            push_evidence(&mut out, records);
-            out.push('。');
-        }
+    // Two decimals of at most 29 digits, a sign, a point and a leading zero each.
+    let numbers = if kind == ClauseKind::Score {
+        64 + SCORE_MIDDLE.len()
+    } else {
+        0
+    };
+    let evidence = 96 + records.iter().map(RecordRef::describe_len).sum::<usize>();
+    let mut out = String::with_capacity(
+        text.head.len() + numbers + text.limits.len() + evidence + text.tail.len(),
+    );
+    out.push_str(&text.head);
+    if kind == ClauseKind::Score {
+        push_decimal(&mut out, points.unwrap_or_default());
+        out.push_str(SCORE_MIDDLE);
+        // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
+        push_decimal(&mut out, raw.unwrap_or_default());
+        out.push_str(&text.limits);
     }
-    push_basis(&mut out, clause);
+    push_evidence(&mut out, records);
+    out.push_str(&text.tail);
     out
-}
-
-/// `依据：…。`, when the clause names its basis.
-fn push_basis(out: &mut String, clause: &CompiledClause) {
-    if let Some(basis) = &clause.basis {
-        out.push_str("依据：");
-        out.push_str(basis);
-        out.push('。');
-    }
 }
 
 /// `无相关信用记录`, or `相关记录：…，在评价日仍有效（…）`.

@@ -734,7 +734,7 @@ fn count_evaluation(report: &Report) {
     // The decision code is a static string: a label borrowed, not copied.
     metrics::counter!(
         "evaluations_total",
-        "ruleset" => report.ruleset.clone(),
+        "ruleset" => report.ruleset.to_string(),
         "decision" => report.decision.code()
     )
     .increment(1);

@@ -94,8 +94,8 @@ impl DecisionEntry {
         let decision = report.decision.code().to_owned();
         DecisionEntry {
             time,
-            ruleset_id: report.ruleset.clone(),
-            version_hash: report.hash.clone(),
+            ruleset_id: report.ruleset.to_string(),
+            version_hash: report.hash.to_string(),
             as_of: report.as_of,
             usccs,
             decision,

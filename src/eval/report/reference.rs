@@ -61,9 +61,9 @@ impl Outcome {
         records: &[CreditRecord],
     ) -> Report {
         let mut report = Report {
-            ruleset: program.meta.id.clone(),
-            version: program.meta.version.clone(),
-            hash: program.meta.hash.clone(),
+            ruleset: program.meta.id.as_str().into(),
+            version: program.meta.version.as_str().into(),
+            hash: program.meta.hash.as_str().into(),
             as_of: self.as_of,
             decision: self.decision(program),
             decision_label: self.decision(program).label(),
@@ -85,11 +85,11 @@ impl Outcome {
                 .map(RecordRef::of_reference)
                 .collect();
             let entry = ClauseReport {
-                clause: clause.id.clone(),
+                clause: clause.id.as_str().into(),
                 kind: clause.kind,
-                origin: clause.origin.clone(),
-                wording: clause.wording.clone(),
-                basis: clause.basis.clone(),
+                origin: clause.origin.as_str().into(),
+                wording: clause.wording.as_deref().map(Into::into),
+                basis: clause.basis.as_deref().map(Into::into),
                 points: outcome.points.map(fixed2),
                 raw: outcome.raw.map(|r| r.normalize()),
                 explanation: explain(clause, outcome, &cited),

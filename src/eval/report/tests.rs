@@ -1,7 +1,8 @@
 //! The one-buffer report builder against the reference (the builder it replaced): the same
 //! report, so the same JSON bytes and Chinese sentences, over generated entities of every
 //! shipped rule set and over made-up outcomes that reach every sentence (errors, vetoes,
-//! flags, weighted and negative points); and its number and date writers against `Display`.
+//! flags, weighted and negative points), its hand-written JSON against serde_json's; and its
+//! number and date writers against `Display` and the libraries' own `Serialize`.
 
 use super::{push_date, push_decimal};
 use crate::demo::{DemoConfig, entity};
@@ -43,6 +44,17 @@ fn assert_same(
         serde_json::to_string(&reference).expect("json"),
         "{what}"
     );
+    // The hand-written JSON writer against serde_json, whole report and fields alone.
+    let json = serde_json::to_vec(&fast).expect("json");
+    assert_eq!(
+        String::from_utf8_lossy(&fast.to_json()),
+        String::from_utf8_lossy(&json),
+        "{what}"
+    );
+    let mut fields = b"{".to_vec();
+    fast.write_json_fields(&mut fields);
+    fields.push(b'}');
+    assert_eq!(fields, json, "{what}");
 }
 
 #[test]
@@ -155,8 +167,9 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
     }
 }
 
-#[test]
-fn decimals_are_written_as_display_writes_them() {
+/// Decimals of every shape: zeros (a negative one too), long scales, the largest mantissas
+/// and random ones.
+fn decimals() -> Vec<Decimal> {
     let mut rng = Rng(42);
     let mut values = vec![
         Decimal::ZERO,
@@ -174,6 +187,8 @@ fn decimals_are_written_as_display_writes_them() {
         Decimal::MAX,
         Decimal::MIN,
         Decimal::from_i128_with_scale(u64::MAX as i128, 4),
+        Decimal::from_i128_with_scale(u64::MAX as i128, 28),
+        Decimal::from_i128_with_scale(-(u64::MAX as i128), 28),
         Decimal::from_i128_with_scale(u64::MAX as i128 + 1, 4),
     ];
     let mut negative_zero = Decimal::new(0, 3);
@@ -183,15 +198,11 @@ fn decimals_are_written_as_display_writes_them() {
         values.push(Decimal::new(rng.next() as i64, rng.below(29) as u32));
         values.push(rng.decimal());
     }
-    for value in values {
-        let mut out = String::from("x");
-        push_decimal(&mut out, value);
-        assert_eq!(out, format!("x{value}"), "{value:?}");
-    }
+    values
 }
 
-#[test]
-fn dates_are_written_as_display_writes_them() {
+/// Dates at and beyond the years 0 to 9999, and random ones.
+fn dates() -> Vec<NaiveDate> {
     let mut dates = vec![
         NaiveDate::MIN,
         NaiveDate::MAX,
@@ -211,9 +222,80 @@ fn dates_are_written_as_display_writes_them() {
             dates.push(date);
         }
     }
-    for date in dates {
+    dates
+}
+
+#[test]
+fn decimals_are_written_as_display_writes_them() {
+    for value in decimals() {
+        let mut out = String::from("x");
+        push_decimal(&mut out, value);
+        assert_eq!(out, format!("x{value}"), "{value:?}");
+    }
+}
+
+#[test]
+fn dates_are_written_as_display_writes_them() {
+    for date in dates() {
         let mut out = String::new();
         push_date(&mut out, date);
         assert_eq!(out, date.to_string());
+    }
+}
+
+/// The report's date and decimal fields through its own serialisers …
+#[derive(serde::Serialize)]
+struct Fast {
+    #[serde(serialize_with = "super::text::date")]
+    date: NaiveDate,
+    #[serde(serialize_with = "super::text::optional_date")]
+    some_date: Option<NaiveDate>,
+    #[serde(serialize_with = "super::text::optional_date")]
+    no_date: Option<NaiveDate>,
+    #[serde(serialize_with = "super::text::decimal")]
+    decimal: Decimal,
+    #[serde(serialize_with = "super::text::optional_decimal")]
+    some_decimal: Option<Decimal>,
+    #[serde(serialize_with = "super::text::optional_decimal")]
+    no_decimal: Option<Decimal>,
+}
+
+/// … and through chrono's and rust_decimal's.
+#[derive(serde::Serialize)]
+struct Own {
+    date: NaiveDate,
+    some_date: Option<NaiveDate>,
+    no_date: Option<NaiveDate>,
+    decimal: Decimal,
+    some_decimal: Option<Decimal>,
+    no_decimal: Option<Decimal>,
+}
+
+#[test]
+fn dates_and_decimals_serialise_as_their_own_serialize_does() {
+    let (dates, decimals) = (dates(), decimals());
+    for (i, decimal) in decimals.iter().enumerate() {
+        let date = dates[i % dates.len()];
+        let fast = Fast {
+            date,
+            some_date: Some(date),
+            no_date: None,
+            decimal: *decimal,
+            some_decimal: Some(*decimal),
+            no_decimal: None,
+        };
+        let own = Own {
+            date,
+            some_date: Some(date),
+            no_date: None,
+            decimal: *decimal,
+            some_decimal: Some(*decimal),
+            no_decimal: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&fast).expect("json"),
+            serde_json::to_string(&own).expect("json"),
+            "{date} {decimal:?}"
+        );
     }
 }
