@@ -314,3 +314,31 @@ async fn the_check_is_public_and_rate_limited() {
     let page = raw(&s, from("/receipt")).await;
     assert_eq!(page.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test]
+async fn a_signed_in_clerk_checks_a_receipt_without_a_csrf_token() {
+    let s = state();
+    let (answer, _) = evaluated(&s).await;
+    let browser = crate::console::sign_in(&s, crate::http::CITY).await;
+    let receipt = answer["receipt"].to_string();
+    let page = crate::console::send(
+        &s,
+        "POST",
+        "/receipt",
+        Some(&browser),
+        Some(&[("receipt", receipt.as_str())]),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("核验结果：有效"));
+    // Other state-changing requests of the session still need the token.
+    let refused = crate::console::send(
+        &s,
+        "POST",
+        "/console/logout",
+        Some(&browser),
+        Some(&[("x", "y")]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
