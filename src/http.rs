@@ -265,7 +265,11 @@ pub const API_VERSION: &str = "1.4.0";
             their canonical bytes, and `Receipt` gains `batch` (`ReceiptBatch`: `index`, \
             `size`, `path`, `root`) to check that it is one of them; `ReceiptBody` gains \
             `context`, the tender context when one was given, now signed with the decision. \
-            `credit-rules receipt verify` checks both formats; receipts of format 1 stay valid."
+            `credit-rules receipt verify` checks both formats; receipts of format 1 stay valid. \
+            New public route `POST /api/v1/receipts/verify` (no token, rate limited, body at most \
+            64 KiB): the check of a pasted receipt (`VerifyAnswer`: `valid`, the `reason` when \
+            not, `signed_by`, `signed_by_this_service`, `batch` place and the statement); the \
+            site's page `/receipt` (回执核验) does the same for people."
     ),
     paths(
         ops::healthz,
@@ -288,6 +292,7 @@ pub const API_VERSION: &str = "1.4.0";
         records::decisions,
         receipts::replay_decision,
         receipts::public_key,
+        receipts::verify_receipt,
         drafts::submit,
         drafts::list,
         drafts::get_draft,
@@ -433,6 +438,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/decisions"),
     ("get", "/api/v1/decisions/{id}/replay"),
     ("get", "/api/v1/receipts/public-key"),
+    ("post", "/api/v1/receipts/verify"),
     ("post", "/api/v1/drafts"),
     ("get", "/api/v1/drafts"),
     ("get", "/api/v1/drafts/{id}"),
@@ -463,6 +469,20 @@ fn public_routes(state: AppState) -> Router<AppState> {
             get(disclosure::record),
         )
         .route("/api/v1/rulesets/{id}/document", get(rulesets::document))
+        .route(
+            "/api/v1/receipts/verify",
+            post(receipts::verify_receipt).layer(DefaultBodyLimit::max(
+                crate::site::receipt::MAX_RECEIPT_BYTES,
+            )),
+        )
+        .route(
+            "/receipt",
+            get(receipts::receipt_page)
+                .post(receipts::receipt_check)
+                .layer(DefaultBodyLimit::max(
+                    crate::site::receipt::MAX_RECEIPT_BYTES,
+                )),
+        )
         .route(
             "/console/signin",
             get(console::signin_form).post(console::signin),

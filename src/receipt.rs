@@ -556,6 +556,42 @@ pub fn parse(json: &str) -> Result<Receipt, ReceiptError> {
     serde_json::from_value(object).map_err(|e| ReceiptError::Malformed(e.to_string()))
 }
 
+/// What checking a pasted receipt found, for a verifier that trusts one key (a service
+/// trusts its own): the receipt as read, whether it is intact under the key it names, and
+/// whether that key is the trusted one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The receipt as read.
+    pub receipt: Receipt,
+    /// `Ok` when the receipt is intact under the key it names; else why not.
+    pub outcome: Result<(), ReceiptError>,
+    /// Whether the key it names is the trusted key (whatever the outcome).
+    pub by_trusted_key: bool,
+}
+
+impl Verdict {
+    /// Whether the receipt is intact (signed by the key it names, unaltered).
+    pub fn is_valid(&self) -> bool {
+        self.outcome.is_ok()
+    }
+}
+
+/// Reads and checks a receipt (see [`parse`] for what JSON is read): `Err` only when the text
+/// is not a receipt; a receipt that was altered or is otherwise unusable is a [`Verdict`] whose
+/// `outcome` says why. `trusted` (64 hex digits) only decides `by_trusted_key`: a receipt
+/// intact under another key is valid but not the trusted key's.
+pub fn check(json: &str, trusted: Option<&str>) -> Result<Verdict, ReceiptError> {
+    let receipt = parse(json)?;
+    let outcome = verify(&receipt, None);
+    let by_trusted_key =
+        trusted.is_some_and(|key| key.trim().eq_ignore_ascii_case(receipt.public_key.trim()));
+    Ok(Verdict {
+        receipt,
+        outcome,
+        by_trusted_key,
+    })
+}
+
 /// Lower-case hex, two digits a byte, written into one buffer.
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -876,6 +912,35 @@ mod tests {
         assert!(matches!(
             ReceiptKey::load_or_create(dir.path()),
             Err(ReceiptError::Key { .. })
+        ));
+    }
+
+    #[test]
+    fn check_tells_intact_altered_and_foreign_receipts_and_refuses_non_receipts() {
+        let ours = ReceiptKey::generate().expect("key");
+        let theirs = ReceiptKey::generate().expect("key");
+        let own = ours.public_key_hex();
+        let signed = serde_json::to_string(&ours.sign(body())).expect("json");
+        let verdict = check(&signed, Some(&own.to_ascii_uppercase())).expect("a receipt");
+        assert!(verdict.is_valid() && verdict.by_trusted_key);
+
+        let answer = format!("{{\"decision\":\"eligible\",\"receipt\":{signed}}}");
+        assert!(check(&answer, Some(&own)).expect("an answer").is_valid());
+
+        let altered = signed.replace("\"total\":\"4.40\"", "\"total\":\"9.40\"");
+        assert_ne!(altered, signed);
+        let verdict = check(&altered, Some(&own)).expect("still a receipt");
+        assert_eq!(verdict.outcome, Err(ReceiptError::NotInBatch));
+        assert!(verdict.by_trusted_key);
+
+        let foreign = serde_json::to_string(&theirs.sign(body())).expect("json");
+        let verdict = check(&foreign, Some(&own)).expect("a receipt");
+        assert!(verdict.is_valid() && !verdict.by_trusted_key);
+
+        assert!(matches!(check("{", None), Err(ReceiptError::Malformed(_))));
+        assert!(matches!(
+            check("{\"format\":\"x\"}", None),
+            Err(ReceiptError::Malformed(_))
         ));
     }
 }

@@ -11,6 +11,7 @@
 pub mod csv;
 pub mod pages;
 pub mod query;
+pub mod receipt;
 pub mod text;
 
 use chrono::{NaiveDate, Utc};

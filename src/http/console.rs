@@ -99,6 +99,9 @@ impl ConsoleSession {
 #[derive(Debug, Clone, Copy)]
 struct StaleSession;
 
+/// Public POST routes that change nothing (no session, no CSRF token needed).
+const READ_ONLY_POSTS: &[&str] = &["/receipt", "/api/v1/receipts/verify"];
+
 fn is_safe(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -205,6 +208,10 @@ pub async fn session_layer(
     // Signing in again (say from an old tab) replaces the session: its form carries a
     // role token, not the old session's CSRF token.
     if !is_safe(request.method()) && request.uri().path() == "/console/signin" {
+        return next.run(request).await;
+    }
+    // Checking a receipt is public and changes nothing: a signed-in clerk may use it too.
+    if !is_safe(request.method()) && READ_ONLY_POSTS.contains(&request.uri().path()) {
         return next.run(request).await;
     }
     let mut request = if is_safe(request.method()) {

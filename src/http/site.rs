@@ -23,6 +23,7 @@ pub const SITE_ROUTES: &[&str] = &[
     "/disclosure.csv",
     "/entity/{uscc}",
     "/record/{uscc}/{id}",
+    "/receipt",
     "/assets/site.css",
     "/assets/favicon.svg",
 ];

@@ -667,3 +667,39 @@ fn a_keyboard_user_searches_and_reaches_an_entity_with_visible_focus() {
         Ok(())
     });
 }
+
+#[test]
+fn a_clerk_pastes_a_receipt_and_reads_that_it_is_valid() {
+    let site = site_with(&[]);
+    let records: Vec<CreditRecord> =
+        serde_json::from_value(crate::http::sample_records()).expect("records");
+    site.state().store.put_records(&records).expect("stored");
+    let answer = ureq::post(site.url("/api/v1/evaluate"))
+        .header(
+            "authorization",
+            format!("Bearer {}", crate::http::EVALUATOR),
+        )
+        .send_json(json!({ "ruleset": "water", "as_of": "2024-06-01",
+            "uscc": crate::http::BIDDER,
+            "context": { "project_type": "施工", "sector": "水务", "budget": "5000000" } }))
+        .expect("evaluate answers")
+        .body_mut()
+        .read_json::<serde_json::Value>()
+        .expect("evaluate JSON");
+    let receipt = answer["receipt"].to_string();
+    site.run(async {
+        let c = site.client();
+        c.goto(&site.url("/")).await?;
+        click_to_page(c, c.find(Locator::LinkText("回执核验")).await?).await?;
+        assert_eq!(text_of(c, "h1").await?, "回执核验");
+        type_into(c, "回执内容（JSON）", &receipt).await?;
+        let button = c.find(Locator::Css("form.receipt-form button")).await?;
+        click_to_page(c, button).await?;
+        assert_eq!(text_of(c, "#verdict-title").await?, "核验结果：有效");
+        let main = text_of(c, "main").await?;
+        assert!(main.contains("由本服务签发"), "{main}");
+        assert!(main.contains(crate::http::BIDDER), "{main}");
+        screenshot(c, "receipt-verify", Shot::FullPage).await?;
+        Ok(())
+    });
+}

@@ -26,6 +26,7 @@ const PUBLIC: &[&str] = &[
     "/api/v1/disclosure/entities/{uscc}/records/{id}",
     "/api/v1/rulesets/{id}/document",
     "/api/v1/receipts/public-key",
+    "/api/v1/receipts/verify",
 ];
 
 fn concrete(path: &str) -> String {

@@ -42,6 +42,7 @@ mod limits;
 mod parse;
 mod pg_scale;
 mod props;
+mod receipt_verify;
 mod render;
 mod replay;
 mod replicas;
