@@ -75,6 +75,11 @@ fn record(id: &str, uscc: &Uscc, name: &str, kind: RecordKind, decided: NaiveDat
 /// An application over a fresh temporary store holding the demo entities
 /// (seed 2019, as `serve` loads them) and `crafted`.
 fn site_with(crafted: &[CreditRecord]) -> Site {
+    Site::start(AppState(Arc::new(app_with(crafted))))
+}
+
+/// The service the site tests serve: the demo entities plus `crafted`, the shipped rule sets.
+fn app_with(crafted: &[CreditRecord]) -> App {
     let store = SledStore::open_temporary().expect("temporary store");
     let cfg = DemoConfig {
         seed: 2019,
@@ -89,12 +94,7 @@ fn site_with(crafted: &[CreditRecord]) -> Site {
     assert!(stored.rejected.is_empty(), "{:?}", stored.rejected);
     let registry =
         Registry::from_workspace(&crate::common::shipped()).expect("shipped rule sets compile");
-    Site::start(AppState(Arc::new(App::new(
-        registry,
-        Arc::new(store),
-        crate::http::tokens(),
-        None,
-    ))))
+    App::new(registry, Arc::new(store), crate::http::tokens(), None)
 }
 
 /// Pushes records through the intake API, as the provincial platform does.
@@ -670,23 +670,28 @@ fn a_keyboard_user_searches_and_reaches_an_entity_with_visible_focus() {
 
 #[test]
 fn a_clerk_pastes_a_receipt_and_reads_that_it_is_valid() {
-    let site = site_with(&[]);
-    let records: Vec<CreditRecord> =
-        serde_json::from_value(crate::http::sample_records()).expect("records");
-    site.state().store.put_records(&records).expect("stored");
-    let answer = ureq::post(site.url("/api/v1/evaluate"))
-        .header(
-            "authorization",
-            format!("Bearer {}", crate::http::EVALUATOR),
+    // The service signs with the fixed test key of tests/cases/receipts (32 bytes of 7) and
+    // the clerk pastes one of that folder's receipts: the page, and so its screenshot, is the
+    // same on every run (a real evaluation's receipt carries a fresh key and the time; the
+    // in-process tests in receipt_verify.rs check those).
+    let keys = tempfile::tempdir().expect("key folder");
+    std::fs::write(
+        keys.path().join(credit_rules::receipt::KEY_FILE),
+        "07".repeat(32),
+    )
+    .expect("test key written");
+    let key = credit_rules::receipt::ReceiptKey::load_or_create(keys.path()).expect("test key");
+    let site = Site::start(AppState(Arc::new(app_with(&[]).with_receipt_key(key))));
+    let batch: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/cases/receipts/format-2-batch.json"),
         )
-        .send_json(json!({ "ruleset": "water", "as_of": "2024-06-01",
-            "uscc": crate::http::BIDDER,
-            "context": { "project_type": "施工", "sector": "水务", "budget": "5000000" } }))
-        .expect("evaluate answers")
-        .body_mut()
-        .read_json::<serde_json::Value>()
-        .expect("evaluate JSON");
-    let receipt = answer["receipt"].to_string();
+        .expect("receipt fixture"),
+    )
+    .expect("receipt fixture JSON");
+    let receipt = serde_json::to_string_pretty(&batch[0]).expect("receipt text");
+    let uscc = batch[0]["uscc"].as_str().expect("fixture USCC").to_owned();
     site.run(async {
         let c = site.client();
         c.goto(&site.url("/")).await?;
@@ -698,7 +703,7 @@ fn a_clerk_pastes_a_receipt_and_reads_that_it_is_valid() {
         assert_eq!(text_of(c, "#verdict-title").await?, "核验结果：有效");
         let main = text_of(c, "main").await?;
         assert!(main.contains("由本服务签发"), "{main}");
-        assert!(main.contains(crate::http::BIDDER), "{main}");
+        assert!(main.contains(&uscc), "{main}");
         screenshot(c, "receipt-verify", Shot::FullPage).await?;
         Ok(())
     });
