@@ -161,19 +161,7 @@ impl PgStore {
         )
         .await
         .map_err(db)?;
-        let types = [
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT4,
-            Type::DATE,
-            Type::INT2,
-            Type::DATE,
-            Type::DATE,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-        ];
+        let types = super::records::DISCLOSURE_COLUMNS;
         copy(
             &tx,
             sql::FILL_DISCLOSURE,

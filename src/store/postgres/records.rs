@@ -544,19 +544,7 @@ impl PgStore {
         statement: &str,
         lines: &[(&str, &str, Line)],
     ) -> Result<u64, StoreError> {
-        let types = [
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT4,
-            Type::DATE,
-            Type::INT2,
-            Type::DATE,
-            Type::DATE,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-            Type::TEXT,
-        ];
+        let types = DISCLOSURE_COLUMNS;
         let copied = lines.iter().map(|(uscc, id, line)| {
             [
                 uscc as &(dyn ToSql + Sync),
@@ -1270,3 +1258,18 @@ impl RecordRow {
 pub(super) fn kind_column(kind: RecordKind) -> i16 {
     i16::from(kind.index())
 }
+
+/// The column types of `public_disclosure`, in its `COPY` column order.
+pub(super) const DISCLOSURE_COLUMNS: [Type; 11] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT4,
+    Type::DATE,
+    Type::INT2,
+    Type::DATE,
+    Type::DATE,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
