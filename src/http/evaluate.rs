@@ -22,6 +22,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Arc;
 
+mod json;
+
 /// Most bids in one tender call.
 pub const MAX_BIDDERS: usize = 500;
 /// Most members of one consortium.
@@ -133,7 +135,7 @@ pub async fn evaluate_one(
     caller.require(evaluators())?;
     let AppJson(request) = body?;
     let answer = evaluate_logged(&state, &caller, Some(&request_id.0), request).await?;
-    json_body(&answer)
+    json_body(json::evaluate_answer(&answer))
 }
 
 /// The roles that evaluate.
@@ -260,10 +262,10 @@ async fn answer_one(decided: Decided) -> Result<EvaluateAnswer, ApiError> {
     })
 }
 
-/// The answer as JSON bytes.
-fn json_body<T: serde::Serialize>(value: &T) -> Result<Response, ApiError> {
-    let bytes = sonic_rs::to_vec(value)
-        .map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
+/// The answer's JSON bytes as the response.
+fn json_body(bytes: Result<Vec<u8>, json::Error>) -> Result<Response, ApiError> {
+    let bytes =
+        bytes.map_err(|e| ApiError::internal(format!("the answer cannot be serialised: {e}")))?;
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -294,7 +296,7 @@ pub async fn evaluate_tender(
     caller.require(evaluators())?;
     let AppJson(request) = body?;
     tender_logged(&state, &caller, request_id.0, request, |result| {
-        json_body(&result)
+        json_body(json::tender_answer(&result))
     })
     .await
 }
