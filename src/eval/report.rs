@@ -263,7 +263,7 @@ impl Outcome {
             as_of: self.as_of,
             decision,
             decision_label: decision.label(),
-            total: shown_total(self),
+            total: fixed2(self.total()),
             vetoes: Vec::with_capacity(vetoes),
             flags: Vec::with_capacity(flags),
             scores: Vec::with_capacity(scores),
@@ -413,39 +413,6 @@ fn push_numbers(out: &mut String, (points, raw): (Option<Decimal>, Option<Decima
     out.push_str(SCORE_MIDDLE);
     // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
     push_decimal(out, raw.unwrap_or_default());
-}
-
-/// `fixed2(outcome.total())`, the total as the report shows it. When the rule set rounds each
-/// clause and every clause's points have at most two places, the points are summed as
-/// hundredths: the decimal sum is then exact at its largest scale (no partial sum comes near
-/// the decimal's 96 bits), so the hundredths are that sum rescaled to two places, bit for bit.
-/// A zero sum (whose sign the decimal sum decides) and anything else take `Outcome::total`.
-fn shown_total(outcome: &Outcome) -> Decimal {
-    const LIMIT: i128 = 1 << 95;
-    if outcome.total_rounding.is_none() {
-        let mut cents: i128 = 0;
-        let mut exact = true;
-        for points in outcome.clauses.iter().filter_map(|c| c.points) {
-            let mantissa = points.mantissa();
-            cents += match points.scale() {
-                0 => mantissa * 100,
-                1 => mantissa * 10,
-                2 => mantissa,
-                _ => {
-                    exact = false;
-                    break;
-                }
-            };
-            if cents.abs() >= LIMIT {
-                exact = false;
-                break;
-            }
-        }
-        if exact && cents != 0 {
-            return Decimal::from_i128_with_scale(cents, 2);
-        }
-    }
-    fixed2(outcome.total())
 }
 
 /// A decimal with exactly two places, e.g. `8.50`. Points the rule set left with
