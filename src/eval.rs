@@ -46,6 +46,7 @@ pub(crate) mod plan;
 mod reference;
 mod report;
 
+pub(crate) use report::ScoreText;
 pub use report::{ClauseReport, Decision, RecordRef, Report, render_table};
 
 use crate::ast::{Aggregate, BinaryOp, ClauseKind, Duration, DurationUnit, RoundMode};

@@ -63,6 +63,9 @@ pub(crate) struct ClauseText {
     pub(crate) tail: Box<str>,
     pub(crate) error_head: Box<str>,
     pub(crate) error_tail: Box<str>,
+    /// A score's sentence prepared for each outcome its plan keeps (none for vetoes, flags
+    /// and scores evaluated only by their expression).
+    pub(crate) scores: Box<[crate::eval::ScoreText]>,
 }
 
 impl ClauseText {
@@ -110,7 +113,14 @@ impl ClauseText {
                 )
             }
         };
+        let scores = match clause.kind {
+            ClauseKind::Score => {
+                crate::eval::ScoreText::of_plan(&clause.plan, &head, &limits, &tail)
+            }
+            ClauseKind::Veto | ClauseKind::Flag => Box::default(),
+        };
         ClauseText {
+            scores,
             id: clause.id.as_str().into(),
             origin: clause.origin.as_str().into(),
             wording: clause.wording.as_deref().map(Arc::from),

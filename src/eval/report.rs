@@ -281,8 +281,27 @@ impl Outcome {
                     .filter_map(|r| records.get(*r as usize))
                     .map(RecordRef::of),
             );
-            let points = outcome.points.map(fixed2);
-            let raw = outcome.raw.map(|r| r.normalize());
+            // A score whose outcome its plan keeps has its numbers and sentence written.
+            let prepared = match (clause.kind, &outcome.error) {
+                (ClauseKind::Score, None) if !text.scores.is_empty() => {
+                    let key = ScoreText::key(outcome);
+                    text.scores.iter().find(|t| t.key == key)
+                }
+                _ => None,
+            };
+            let (points, raw, explanation) = match prepared {
+                Some(prepared) => (
+                    prepared.points,
+                    prepared.raw,
+                    prepared.explain(text, &cited),
+                ),
+                None => {
+                    let points = outcome.points.map(fixed2);
+                    let raw = outcome.raw.map(|r| r.normalize());
+                    let explanation = explain(text, clause.kind, outcome, (points, raw), &cited);
+                    (points, raw, explanation)
+                }
+            };
             let entry = ClauseReport {
                 clause: text.id.clone(),
                 kind: clause.kind,
@@ -291,7 +310,7 @@ impl Outcome {
                 basis: text.basis.clone(),
                 points,
                 raw,
-                explanation: explain(text, clause.kind, outcome, (points, raw), &cited),
+                explanation,
                 records: cited,
                 error: outcome.error.clone(),
             };
@@ -303,6 +322,97 @@ impl Outcome {
         }
         report
     }
+}
+
+/// A score's sentence for one outcome its plan keeps, written when the rule set is
+/// compiled by the same functions a report runs: the points and raw value as the report
+/// shows them, the sentence up to its evidence, and the whole sentence when no record is
+/// cited. A report uses it for an outcome whose points and raw value are bit for bit these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScoreText {
+    /// The outcome's points and raw value, bit for bit ([`Decimal::serialize`]).
+    key: ScoreKey,
+    /// The points as the report shows them ([`fixed2`]).
+    points: Option<Decimal>,
+    /// The raw value as the report shows it (normalised).
+    raw: Option<Decimal>,
+    /// The sentence before its evidence: head, numbers and limits.
+    head: Box<str>,
+    /// The whole sentence when no record is cited.
+    alone: Box<str>,
+}
+
+/// A score outcome's points and raw value, bit for bit.
+type ScoreKey = (Option<[u8; 16]>, Option<[u8; 16]>);
+
+impl ScoreText {
+    /// The sentences of the outcomes `plan` keeps (without errors, each distinct one once),
+    /// for a score clause whose sentence pieces are `head`, `limits` and `tail`.
+    pub(crate) fn of_plan(
+        plan: &super::plan::Plan,
+        head: &str,
+        limits: &str,
+        tail: &str,
+    ) -> Box<[ScoreText]> {
+        use super::plan::Plan;
+        let outcomes: &[super::ClauseOutcome] = match plan {
+            Plan::General => &[][..],
+            Plan::Count { outcomes, .. } | Plan::Table { outcomes, .. } => &outcomes[..],
+        };
+        let mut texts: Vec<ScoreText> = Vec::new();
+        for outcome in outcomes.iter().filter(|o| o.error.is_none()) {
+            let key = ScoreText::key(outcome);
+            if texts.iter().any(|t| t.key == key) {
+                continue;
+            }
+            let points = outcome.points.map(fixed2);
+            let raw = outcome.raw.map(|r| r.normalize());
+            let mut sentence = String::from(head);
+            push_numbers(&mut sentence, (points, raw));
+            sentence.push_str(limits);
+            let before_evidence = sentence.len();
+            push_evidence(&mut sentence, &[]);
+            sentence.push_str(tail);
+            texts.push(ScoreText {
+                key,
+                points,
+                raw,
+                head: sentence[..before_evidence].into(),
+                alone: sentence.into(),
+            });
+        }
+        texts.into()
+    }
+
+    /// The key of a score outcome.
+    #[inline]
+    fn key(outcome: &super::ClauseOutcome) -> ScoreKey {
+        (
+            outcome.points.map(|d| d.serialize()),
+            outcome.raw.map(|d| d.serialize()),
+        )
+    }
+
+    /// The sentence citing `records`, the same text [`explain`] writes.
+    fn explain(&self, text: &ClauseText, records: &[RecordRef]) -> String {
+        if records.is_empty() {
+            return String::from(&*self.alone);
+        }
+        let evidence = 96 + records.iter().map(RecordRef::describe_len).sum::<usize>();
+        let mut out = String::with_capacity(self.head.len() + evidence + text.tail.len());
+        out.push_str(&self.head);
+        push_evidence(&mut out, records);
+        out.push_str(&text.tail);
+        out
+    }
+}
+
+/// A score's points, [`SCORE_MIDDLE`] and raw value (a missing one reads `0`).
+fn push_numbers(out: &mut String, (points, raw): (Option<Decimal>, Option<Decimal>)) {
+    push_decimal(out, points.unwrap_or_default());
+    out.push_str(SCORE_MIDDLE);
+    // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
+    push_decimal(out, raw.unwrap_or_default());
 }
 
 /// A decimal with exactly two places, e.g. `8.50`. Points the rule set left with
@@ -320,7 +430,10 @@ fn fixed2(value: Decimal) -> Decimal {
 /// Appends a date as its `Display` writes it (`2024-06-01`).
 fn push_date(out: &mut String, date: NaiveDate) {
     match text::date_text(date) {
-        Some(text) => out.extend(text.iter().map(|b| char::from(*b))),
+        Some(text) => match std::str::from_utf8(&text) {
+            Ok(text) => out.push_str(text),
+            Err(_) => out.extend(text.iter().map(|b| char::from(*b))),
+        },
         None => {
             let _ = write!(out, "{date}");
         }
@@ -330,8 +443,8 @@ fn push_date(out: &mut String, date: NaiveDate) {
 /// Appends a decimal as its `Display` writes it (`-0.5`, `8.50`, `0`).
 fn push_decimal(out: &mut String, value: Decimal) {
     let mut buf = text::DecimalBuffer::default();
-    match text::decimal_bytes(value, &mut buf) {
-        Some(text) => out.extend(text.iter().map(|b| char::from(*b))),
+    match text::decimal_text(value, &mut buf) {
+        Some(text) => out.push_str(text),
         None => {
             let _ = write!(out, "{value}");
         }
@@ -367,10 +480,7 @@ fn explain(
     );
     out.push_str(&text.head);
     if kind == ClauseKind::Score {
-        push_decimal(&mut out, points.unwrap_or_default());
-        out.push_str(SCORE_MIDDLE);
-        // `normalize` of zero is zero, so a missing `raw` reads as it did: `0`.
-        push_decimal(&mut out, raw.unwrap_or_default());
+        push_numbers(&mut out, (points, raw));
         out.push_str(&text.limits);
     }
     push_evidence(&mut out, records);

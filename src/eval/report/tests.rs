@@ -167,6 +167,57 @@ fn the_report_is_the_reference_report_for_every_kind_of_outcome() {
     }
 }
 
+#[test]
+fn every_prepared_score_sentence_is_the_reference_sentence() {
+    let workspace = shipped();
+    let config = DemoConfig {
+        entities: 1,
+        records_per_entity: (2, 2),
+        ..DemoConfig::default()
+    };
+    let records = entity(&config, 0).2;
+    let mut prepared = 0;
+    for id in workspace.ids() {
+        let program = workspace.compile(&id).expect("shipped rule set compiles");
+        for (i, clause) in program.clauses.iter().enumerate() {
+            let outcomes: &[ClauseOutcome] = match &clause.plan {
+                crate::eval::plan::Plan::General => &[][..],
+                crate::eval::plan::Plan::Count { outcomes, .. }
+                | crate::eval::plan::Plan::Table { outcomes, .. } => &outcomes[..],
+            };
+            if clause.kind == crate::ast::ClauseKind::Score {
+                prepared += program.report_text.clauses[i].scores.len();
+            }
+            // Each kept outcome in clause `i`'s place, citing no record and then two.
+            for (n, kept) in outcomes.iter().enumerate() {
+                for cited in [0, records.len() as u32] {
+                    let mut clauses = program.evaluate(&[], day("2024-06-01")).clauses;
+                    clauses[i] = ClauseOutcome {
+                        evidence: 0..cited,
+                        ..kept.clone()
+                    };
+                    let outcome = Outcome {
+                        as_of: day("2024-06-01"),
+                        clauses,
+                        evidence: (0..cited).collect(),
+                        total_rounding: None,
+                    };
+                    assert_same(
+                        &program,
+                        &outcome,
+                        &records,
+                        &format!("{id} clause {} outcome {n} citing {cited}", clause.id),
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        prepared > 0,
+        "the shipped score clauses have prepared sentences"
+    );
+}
+
 /// Decimals of every shape: zeros (a negative one too), long scales, the largest mantissas
 /// and random ones.
 fn decimals() -> Vec<Decimal> {
