@@ -300,6 +300,49 @@ fn a_backup_taken_while_serving_and_writing_restores_the_same_store() {
     );
 }
 
+/// A small store to back up: `records.0` penalties over `records.1` entities numbered from
+/// `first`, one rule-set version, the `provincial` cursor at `cursor`, and the water rule set's
+/// decision on entity `first` as the log's first entry; flushed.
+fn fill_small_store(
+    store: &SledStore,
+    first: u32,
+    records: (u32, u32),
+    cursor: &str,
+    time: chrono::DateTime<chrono::Utc>,
+) {
+    let uscc = code(first);
+    let (count, entities) = records;
+    let records: Vec<_> = (0..count)
+        .map(|i| {
+            crate::common::record(
+                &format!("R-{i}"),
+                &code(first + i % entities),
+                credit_rules::record::RecordKind::AdminPenalty,
+                "2024-03-01",
+            )
+        })
+        .collect();
+    store.put_records(&records).expect("records");
+    store
+        .put_ruleset_version(&NewRuleSetVersion {
+            ruleset_id: "water",
+            source: "ruleset water {}",
+            author: "test",
+            message: "v1",
+            time,
+        })
+        .expect("version");
+    store.set_cursor("provincial", cursor).expect("cursor");
+    let workspace = crate::common::shipped();
+    let program = workspace.compile("water").expect("water");
+    let records = store.records_of(&uscc).expect("records");
+    let as_of = crate::common::day("2024-06-01");
+    let report = program.evaluate(&records, as_of).report(&program, &records);
+    let entry = DecisionEntry::from_report(&report, vec![uscc], time);
+    assert_eq!(store.append_decision(&entry).expect("decision"), 1);
+    store.flush().expect("flush");
+}
+
 /// A backup of a folder no process holds is taken by the command itself; restoring it gives
 /// the same store. A truncated, damaged, newer or foreign file and a used folder are refused,
 /// each with what is wrong, and nothing is written.
@@ -307,39 +350,10 @@ fn a_backup_taken_while_serving_and_writing_restores_the_same_store() {
 fn a_bad_backup_file_or_target_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let uscc = code(4242);
     let time = chrono::Utc::now();
     {
         let store = SledStore::open(&data).expect("store");
-        let records: Vec<_> = (0..30)
-            .map(|i| {
-                crate::common::record(
-                    &format!("R-{i}"),
-                    &code(4242 + i % 7),
-                    credit_rules::record::RecordKind::AdminPenalty,
-                    "2024-03-01",
-                )
-            })
-            .collect();
-        store.put_records(&records).expect("records");
-        store
-            .put_ruleset_version(&NewRuleSetVersion {
-                ruleset_id: "water",
-                source: "ruleset water {}",
-                author: "test",
-                message: "v1",
-                time,
-            })
-            .expect("version");
-        store.set_cursor("provincial", "page-7").expect("cursor");
-        let workspace = crate::common::shipped();
-        let program = workspace.compile("water").expect("water");
-        let records = store.records_of(&uscc).expect("records");
-        let as_of = crate::common::day("2024-06-01");
-        let report = program.evaluate(&records, as_of).report(&program, &records);
-        let entry = DecisionEntry::from_report(&report, vec![uscc.clone()], time);
-        assert_eq!(store.append_decision(&entry).expect("decision"), 1);
-        store.flush().expect("flush");
+        fill_small_store(&store, 4242, (30, 7), "page-7", time);
     }
     let file = dir.path().join("b.crbackup");
     let (code_, out, err) = run(&["backup", "--data", path(&data), "--out", path(&file)]);
@@ -482,39 +496,10 @@ fn a_backup_of_an_older_format_leaves_the_folder_as_it_is_and_restore_migrates_t
     for old in [1u32, 2] {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        let uscc = code(5150);
         let time = chrono::Utc::now();
         let (entities, versions, decisions) = {
             let store = SledStore::open(&data).expect("store");
-            let records: Vec<_> = (0..12)
-                .map(|i| {
-                    crate::common::record(
-                        &format!("R-{i}"),
-                        &code(5150 + i % 4),
-                        credit_rules::record::RecordKind::AdminPenalty,
-                        "2024-03-01",
-                    )
-                })
-                .collect();
-            store.put_records(&records).expect("records");
-            store
-                .put_ruleset_version(&NewRuleSetVersion {
-                    ruleset_id: "water",
-                    source: "ruleset water {}",
-                    author: "test",
-                    message: "v1",
-                    time,
-                })
-                .expect("version");
-            store.set_cursor("provincial", "page-9").expect("cursor");
-            let workspace = crate::common::shipped();
-            let program = workspace.compile("water").expect("water");
-            let records = store.records_of(&uscc).expect("records");
-            let as_of = crate::common::day("2024-06-01");
-            let report = program.evaluate(&records, as_of).report(&program, &records);
-            let entry = DecisionEntry::from_report(&report, vec![uscc.clone()], time);
-            assert_eq!(store.append_decision(&entry).expect("decision"), 1);
-            store.flush().expect("flush");
+            fill_small_store(&store, 5150, (12, 4), "page-9", time);
             (
                 store
                     .scan_entities()
