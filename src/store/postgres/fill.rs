@@ -109,17 +109,7 @@ impl PgStore {
         let db = |e: tokio_postgres::Error| self.backend(e);
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(db)?;
-        let types = [
-            Type::TEXT,
-            Type::TEXT,
-            Type::INT4,
-            Type::INT2,
-            Type::DATE,
-            Type::TIMESTAMPTZ,
-            Type::TIMESTAMPTZ,
-            Type::BYTEA,
-            Type::BYTEA,
-        ];
+        let types = super::records::RECORD_COLUMNS;
         let rev = 1i32;
         let written = copy(
             &tx,

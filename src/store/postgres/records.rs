@@ -1218,7 +1218,7 @@ type NewRow<'a> = (&'a str, &'a str, &'a StoredRecord, Option<&'a CreditRecord>)
 
 /// The column types of a `COPY` of `records` rows (uscc, id, rev, kind, decided_on,
 /// stored_at, known_at, stored, eval).
-const RECORD_COLUMNS: [Type; 9] = [
+pub(super) const RECORD_COLUMNS: [Type; 9] = [
     Type::TEXT,
     Type::TEXT,
     Type::INT4,
